@@ -13,7 +13,7 @@ constexpr qsizetype MinSecretLength = 4;
 
 struct SecretList {
     std::mutex mutex;
-    QHash<QByteArray, int> refs;   // a secret may be registered by several owners
+    QHash<QByteArray, int> refs; // a secret may be registered by several owners
 };
 
 SecretList &secrets()
@@ -54,7 +54,8 @@ QByteArray Redactor::redact(const QByteArray &text)
     QByteArray out = text;
     // Longest first, so a secret that contains another is replaced whole.
     QList<QByteArray> keys = secrets().refs.keys();
-    std::sort(keys.begin(), keys.end(), [](const QByteArray &a, const QByteArray &b) { return a.size() > b.size(); });
+    std::sort(keys.begin(), keys.end(),
+              [](const QByteArray &a, const QByteArray &b) { return a.size() > b.size(); });
     for (const QByteArray &secret : std::as_const(keys)) {
         if (out.contains(secret))
             out.replace(secret, QByteArray("[redacted:" + fingerprint(secret).toLatin1() + ']'));

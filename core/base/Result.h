@@ -13,21 +13,21 @@ namespace fmb {
 // maps these to HTTP statuses, JSON-RPC errors and exit codes; core code never
 // picks a status itself.
 enum class ErrorCode {
-    InvalidArgument,   // a config value, a flag, a request field
-    NotFound,          // unknown session, client, file
-    Forbidden,         // the caller may not do this
-    Unauthorized,      // no or bad credentials
-    LimitReached,      // a cap (sessions, sizes, rate)
-    Conflict,          // a second stream, a duplicate id
-    Unavailable,       // a peer (child, upstream) could not be reached or started
-    Io,                // reading or writing a file or socket failed
+    InvalidArgument, // a config value, a flag, a request field
+    NotFound,        // unknown session, client, file
+    Forbidden,       // the caller may not do this
+    Unauthorized,    // no or bad credentials
+    LimitReached,    // a cap (sessions, sizes, rate)
+    Conflict,        // a second stream, a duplicate id
+    Unavailable,     // a peer (child, upstream) could not be reached or started
+    Io,              // reading or writing a file or socket failed
     Internal,
 };
 
 struct Error {
     ErrorCode code = ErrorCode::Internal;
-    QString subject;   // the key, id or URL the error is about (never a secret)
-    QString message;   // for people; already names the value and the limit
+    QString subject; // the key, id or URL the error is about (never a secret)
+    QString message; // for people; already names the value and the limit
 };
 
 // A value or an Error; C++20 has no std::expected.
@@ -36,12 +36,10 @@ class [[nodiscard]] Result {
 public:
     Result(T value)
         : m_value(std::move(value))
-    {
-    }
+    {}
     Result(Error error)
         : m_value(std::move(error))
-    {
-    }
+    {}
 
     [[nodiscard]] bool ok() const { return std::holds_alternative<T>(m_value); }
     explicit operator bool() const { return ok(); }
@@ -60,8 +58,7 @@ public:
     Result() = default;
     Result(Error error)
         : m_error(std::move(error))
-    {
-    }
+    {}
 
     [[nodiscard]] bool ok() const { return !m_error.has_value(); }
     explicit operator bool() const { return ok(); }

@@ -1,0 +1,7 @@
+#include "Backend.h"
+
+namespace fmb {
+
+Backend::~Backend() = default;
+
+} // namespace fmb

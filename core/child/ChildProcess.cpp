@@ -1,0 +1,164 @@
+#include "ChildProcess.h"
+
+#include <QProcess>
+#include <QTimer>
+
+#include "Logging.h"
+
+namespace fmb {
+
+ChildProcess::ChildProcess(ChildSpec spec, QObject *parent)
+    : Backend(parent)
+    , m_spec(std::move(spec))
+    , m_process(new QProcess(this))
+    , m_stopTimer(new QTimer(this))
+    , m_framer(m_spec.maxLineBytes)
+    , m_stderr(m_spec.label, {}, [](const QString &line) { qCInfo(lcChild).noquote() << line; })
+{
+    m_process->setProgram(m_spec.program);
+    m_process->setArguments(m_spec.arguments);
+    m_process->setProcessEnvironment(m_spec.environment);
+    m_process->setProcessChannelMode(QProcess::SeparateChannels);
+    m_stopTimer->setSingleShot(true);
+
+    connect(m_process, &QProcess::readyReadStandardOutput, this, &ChildProcess::readStdout);
+    connect(m_process, &QProcess::readyReadStandardError, this, &ChildProcess::readStderr);
+    connect(m_process, &QProcess::started, this, [this] {
+        m_pid = m_process->processId();
+        qCDebug(lcChild).noquote() << m_spec.label << "started, pid" << m_pid;
+        Q_EMIT started();
+    });
+    connect(m_process, &QProcess::finished, this, [this](int exitCode, QProcess::ExitStatus status) {
+        ExitInfo info;
+        info.exitCode = exitCode;
+        info.crashed = status == QProcess::CrashExit;
+        info.reason = info.crashed ? QStringLiteral("killed by a signal")
+                                   : QStringLiteral("exited with status %1").arg(exitCode);
+        finish(info);
+    });
+    connect(m_process, &QProcess::errorOccurred, this, [this](QProcess::ProcessError error) {
+        // finished() follows every other error; a failed start has no finished().
+        if (error != QProcess::FailedToStart)
+            return;
+        ExitInfo info;
+        info.exitCode = -1;
+        info.failedToStart = true;
+        info.reason = QStringLiteral("could not start %1: %2").arg(m_spec.program, m_process->errorString());
+        finish(info);
+    });
+    connect(m_stopTimer, &QTimer::timeout, this, &ChildProcess::escalate);
+}
+
+ChildProcess::~ChildProcess()
+{
+    if (m_process->state() != QProcess::NotRunning) {
+        // Last resort (the owner should have stopped us): never leave a child behind.
+        m_process->disconnect(this);
+        m_process->kill();
+        m_process->waitForFinished(1000);
+    }
+}
+
+void ChildProcess::start()
+{
+    // QProcess::start reports failures through errorOccurred, from the event
+    // loop, so nothing is emitted before we return.
+    m_process->start(QIODevice::ReadWrite);
+}
+
+bool ChildProcess::write(const QByteArray &line)
+{
+    if (m_finished || m_stopStage > 0 || m_process->state() == QProcess::NotRunning)
+        return false;
+    if (m_process->bytesToWrite() + line.size() > m_spec.maxPendingInputBytes) {
+        qCWarning(lcChild).noquote() << m_spec.label
+                                     << "is not reading its input:" << m_process->bytesToWrite()
+                                     << "bytes pending, limit" << m_spec.maxPendingInputBytes;
+        return false;
+    }
+    QByteArray framed;
+    framed.reserve(line.size() + 1);
+    framed.append(line).append('\n');
+    return m_process->write(framed) == framed.size();
+}
+
+void ChildProcess::stop()
+{
+    if (m_finished || m_stopStage > 0)
+        return;
+    if (m_process->state() == QProcess::NotRunning) {
+        return; // not started yet or already gone: finished/errorOccurred will come
+    }
+    m_stopStage = 1;
+    // MCP stdio shutdown: close the server's input first, then signals.
+    m_process->closeWriteChannel();
+    m_stopTimer->start(m_spec.stopGrace);
+}
+
+void ChildProcess::escalate()
+{
+    if (m_finished)
+        return;
+    if (m_stopStage == 1) {
+        m_stopStage = 2;
+        qCDebug(lcChild).noquote() << m_spec.label << "did not exit after stdin closed; sending SIGTERM";
+        m_process->terminate();
+        m_stopTimer->start(m_spec.stopGrace);
+    } else if (m_stopStage == 2) {
+        m_stopStage = 3;
+        qCWarning(lcChild).noquote() << m_spec.label << "ignored SIGTERM; sending SIGKILL";
+        m_process->kill();
+    }
+}
+
+bool ChildProcess::isRunning() const
+{
+    return !m_finished && m_process->state() == QProcess::Running;
+}
+
+qint64 ChildProcess::processId() const
+{
+    return m_finished ? 0 : m_pid;
+}
+
+void ChildProcess::readStdout()
+{
+    const QByteArray chunk = m_process->readAllStandardOutput();
+    const QList<LineFramer::Event> events = m_framer.feed(chunk);
+    for (const LineFramer::Event &event : events) {
+        if (m_finished)
+            return;
+        if (event.overflowBytes > 0) {
+            ++m_droppedLines;
+            qCWarning(lcChild).noquote() << m_spec.label << "wrote a line of" << event.overflowBytes
+                                         << "bytes, over the limit of" << m_spec.maxLineBytes << "; dropped";
+            continue;
+        }
+        Q_EMIT lineReceived(event.line);
+    }
+}
+
+void ChildProcess::readStderr()
+{
+    m_stderr.feed(m_process->readAllStandardError());
+}
+
+void ChildProcess::finish(ExitInfo info)
+{
+    if (m_finished)
+        return;
+    // Whatever the child wrote before it went is still owed to its session.
+    if (!info.failedToStart) {
+        readStdout();
+        readStderr();
+    }
+    m_stderr.flush();
+    m_finished = true;
+    m_stopTimer->stop();
+    if (m_stopStage > 0 && !info.failedToStart)
+        info.reason = QStringLiteral("stopped (%1)").arg(info.reason);
+    qCDebug(lcChild).noquote() << m_spec.label << info.reason;
+    Q_EMIT exited(info);
+}
+
+} // namespace fmb

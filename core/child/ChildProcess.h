@@ -1,0 +1,64 @@
+#pragma once
+
+#include <chrono>
+#include <memory>
+
+#include <QProcessEnvironment>
+#include <QStringList>
+
+#include "Backend.h"
+#include "LineFramer.h"
+#include "StderrRelay.h"
+
+class QProcess;
+class QTimer;
+
+namespace fmb {
+
+struct ChildSpec {
+    QString program;
+    QStringList arguments;
+    QProcessEnvironment environment;                // complete: nothing else is inherited
+    qint64 maxLineBytes = 16 * 1024 * 1024;         // longer stdout lines are dropped
+    qint64 maxPendingInputBytes = 32 * 1024 * 1024; // stdin not yet taken by the child
+    std::chrono::milliseconds stopGrace{3000};      // after closing stdin, and again after SIGTERM
+    QString label;                                  // for log lines, e.g. "session 1a2b3c4d"
+};
+
+// One stdio MCP server process. stdout is framed into lines (lineReceived),
+// stderr goes to the fmb.child log category (rate limited and redacted).
+// stop(): close stdin, SIGTERM after the grace, SIGKILL after a second grace.
+// exited() is the one terminal signal (also for a failed start); after it the
+// object may be deleted with deleteLater().
+class ChildProcess final : public Backend {
+    Q_OBJECT
+public:
+    explicit ChildProcess(ChildSpec spec, QObject *parent = nullptr);
+    ~ChildProcess() override;
+
+    void start() override;
+    [[nodiscard]] bool write(const QByteArray &line) override;
+    void stop() override;
+    [[nodiscard]] bool isRunning() const override;
+    [[nodiscard]] qint64 processId() const override;
+
+    [[nodiscard]] qint64 droppedLines() const { return m_droppedLines; }
+
+private:
+    void readStdout();
+    void readStderr();
+    void finish(ExitInfo info);
+    void escalate();
+
+    ChildSpec m_spec;
+    QProcess *m_process = nullptr; // child QObject
+    QTimer *m_stopTimer = nullptr; // child QObject
+    LineFramer m_framer;
+    StderrRelay m_stderr;
+    qint64 m_pid = 0;
+    qint64 m_droppedLines = 0;
+    int m_stopStage = 0; // 0 running, 1 stdin closed, 2 SIGTERM sent, 3 SIGKILL sent
+    bool m_finished = false;
+};
+
+} // namespace fmb

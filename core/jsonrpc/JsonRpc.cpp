@@ -1,0 +1,159 @@
+#include "JsonRpc.h"
+
+#include <cmath>
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonParseError>
+
+namespace fmb {
+namespace {
+
+JsonRpcMessage invalid(const QJsonObject &object, const QString &reason)
+{
+    JsonRpcMessage message;
+    message.object = object;
+    message.invalidReason = reason;
+    return message;
+}
+
+} // namespace
+
+QByteArray JsonRpcMessage::line() const
+{
+    return raw.isEmpty() ? encode(object) : raw;
+}
+
+QString idKey(const QJsonValue &id)
+{
+    if (id.isString())
+        return QLatin1String("s:") + id.toString();
+    if (id.isDouble()) {
+        const double value = id.toDouble();
+        // MCP ids are strings or integers; 1 and 1.0 are the same id on the wire.
+        if (std::isfinite(value) && value == std::floor(value) && std::fabs(value) < 9007199254740992.0)
+            return QLatin1String("n:") + QString::number(static_cast<qint64>(value));
+    }
+    return {};
+}
+
+JsonRpcMessage classify(const QJsonObject &object)
+{
+    if (object.value(QLatin1String("jsonrpc")).toString() != QLatin1String("2.0"))
+        return invalid(object, QStringLiteral("\"jsonrpc\" must be \"2.0\""));
+
+    const QJsonValue method = object.value(QLatin1String("method"));
+    const bool hasId = object.contains(QLatin1String("id"));
+    JsonRpcMessage message;
+    message.object = object;
+
+    if (!method.isUndefined()) {
+        if (!method.isString() || method.toString().isEmpty())
+            return invalid(object, QStringLiteral("\"method\" must be a non-empty string"));
+        message.method = method.toString();
+        const QJsonObject params = object.value(QLatin1String("params")).toObject();
+        if (hasId) {
+            message.kind = MessageKind::Request;
+            message.id = object.value(QLatin1String("id"));
+            message.idKey = idKey(message.id);
+            if (message.idKey.isEmpty())
+                return invalid(object, QStringLiteral("\"id\" must be a string or an integer"));
+            message.progressToken =
+                params.value(QLatin1String("_meta")).toObject().value(QLatin1String("progressToken"));
+        } else {
+            message.kind = MessageKind::Notification;
+            if (message.method == QLatin1String("notifications/progress"))
+                message.progressToken = params.value(QLatin1String("progressToken"));
+        }
+        return message;
+    }
+
+    const bool hasResult = object.contains(QLatin1String("result"));
+    const bool hasError = object.contains(QLatin1String("error"));
+    if (hasResult == hasError)
+        return invalid(object, QStringLiteral("a response has exactly one of \"result\" and \"error\""));
+    if (!hasId)
+        return invalid(object, QStringLiteral("a response needs an \"id\""));
+    message.kind = MessageKind::Response;
+    message.id = object.value(QLatin1String("id"));
+    message.idKey = idKey(message.id);
+    // An error response may carry id null when the request could not be read.
+    if (message.idKey.isEmpty() && !(hasError && message.id.isNull()))
+        return invalid(object, QStringLiteral("\"id\" must be a string or an integer"));
+    return message;
+}
+
+JsonRpcMessage parseLine(QByteArrayView line)
+{
+    QJsonParseError error{};
+    const QJsonDocument document = QJsonDocument::fromJson(line.toByteArray(), &error);
+    if (error.error != QJsonParseError::NoError)
+        return invalid(
+            {}, QStringLiteral("not JSON: %1 at offset %2").arg(error.errorString()).arg(error.offset));
+    if (!document.isObject())
+        return invalid({}, QStringLiteral("not a JSON object"));
+    JsonRpcMessage message = classify(document.object());
+    message.raw = line.toByteArray();
+    return message;
+}
+
+Result<ParsedBody> parseBody(QByteArrayView body)
+{
+    QJsonParseError error{};
+    const QJsonDocument document = QJsonDocument::fromJson(body.toByteArray(), &error);
+    if (error.error != QJsonParseError::NoError) {
+        return Error{
+            ErrorCode::InvalidArgument, QString::number(JsonRpcError::ParseError),
+            QStringLiteral("Parse error: %1 at offset %2").arg(error.errorString()).arg(error.offset)};
+    }
+    ParsedBody parsed;
+    if (document.isObject()) {
+        JsonRpcMessage message = classify(document.object());
+        // JSON strings cannot hold raw line breaks, so outside them they are
+        // whitespace: folding them keeps the client's bytes and frames one line.
+        message.raw = body.toByteArray().trimmed();
+        message.raw.replace('\n', ' ').replace('\r', ' ');
+        parsed.messages.append(message);
+    } else if (document.isArray()) {
+        const QJsonArray array = document.array();
+        if (array.isEmpty()) {
+            return Error{ErrorCode::InvalidArgument, QString::number(JsonRpcError::InvalidRequest),
+                         QStringLiteral("Invalid Request: empty batch")};
+        }
+        parsed.batch = true;
+        for (const QJsonValue &element : array) {
+            if (!element.isObject()) {
+                return Error{ErrorCode::InvalidArgument, QString::number(JsonRpcError::InvalidRequest),
+                             QStringLiteral("Invalid Request: batch element is not an object")};
+            }
+            parsed.messages.append(classify(element.toObject()));
+        }
+    } else {
+        return Error{ErrorCode::InvalidArgument, QString::number(JsonRpcError::InvalidRequest),
+                     QStringLiteral("Invalid Request: body is not a JSON-RPC message")};
+    }
+    for (const JsonRpcMessage &message : std::as_const(parsed.messages)) {
+        if (message.kind == MessageKind::Invalid) {
+            return Error{ErrorCode::InvalidArgument, QString::number(JsonRpcError::InvalidRequest),
+                         QLatin1String("Invalid Request: ") + message.invalidReason};
+        }
+    }
+    return parsed;
+}
+
+QJsonObject makeErrorResponse(const QJsonValue &id, int code, const QString &message)
+{
+    return QJsonObject{
+        {QStringLiteral("jsonrpc"), QStringLiteral("2.0")},
+        {QStringLiteral("id"), id.isUndefined() ? QJsonValue(QJsonValue::Null) : id},
+        {QStringLiteral("error"),
+         QJsonObject{{QStringLiteral("code"), code}, {QStringLiteral("message"), message}}},
+    };
+}
+
+QByteArray encode(const QJsonObject &object)
+{
+    return QJsonDocument(object).toJson(QJsonDocument::Compact);
+}
+
+} // namespace fmb

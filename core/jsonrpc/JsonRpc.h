@@ -1,0 +1,73 @@
+#pragma once
+
+#include <QByteArray>
+#include <QJsonObject>
+#include <QJsonValue>
+#include <QList>
+#include <QObject>
+#include <QString>
+
+#include "base/Result.h"
+
+// JSON-RPC 2.0 as MCP uses it: classify messages, key their ids, build error
+// objects. Pure functions, no I/O.
+namespace fmb {
+Q_NAMESPACE
+
+enum class MessageKind {
+    Invalid,
+    Request,      // method + id
+    Notification, // method, no id
+    Response,     // result or error + id
+};
+Q_ENUM_NS(MessageKind)
+
+namespace JsonRpcError {
+constexpr int ParseError = -32700;
+constexpr int InvalidRequest = -32600;
+constexpr int MethodNotFound = -32601;
+constexpr int InvalidParams = -32602;
+constexpr int InternalError = -32603;
+// Implementation-defined server errors (-32000..-32099).
+constexpr int ServerError = -32000;        // generic transport-level failure (SDK convention)
+constexpr int BackendExited = -32001;      // the child ended before answering
+constexpr int BackendUnavailable = -32002; // the child's input is full or it is gone
+} // namespace JsonRpcError
+
+struct JsonRpcMessage {
+    MessageKind kind = MessageKind::Invalid;
+    QJsonObject object;
+    QJsonValue id;            // Request and Response
+    QString idKey;            // id as a map key: "n:<number>" or "s:<string>"
+    QString method;           // Request and Notification
+    QJsonValue progressToken; // params._meta.progressToken of a request, params.progressToken of a
+                              // notifications/progress; Undefined when absent
+    QString invalidReason;    // why kind is Invalid
+    QByteArray raw;           // the original bytes as one line, when they were at hand
+
+    // The message as one line of compact JSON (no newline), ready for stdio framing.
+    [[nodiscard]] QByteArray line() const;
+};
+
+// Decides what a JSON object is. Never fails: malformed objects come back as Invalid.
+[[nodiscard]] JsonRpcMessage classify(const QJsonObject &object);
+
+// Parses one line of child output. A line that is not a JSON object is Invalid.
+[[nodiscard]] JsonRpcMessage parseLine(QByteArrayView line);
+
+struct ParsedBody {
+    QList<JsonRpcMessage> messages;
+    bool batch = false;
+};
+
+// Parses an HTTP POST body: one message or a batch (2025-03-26). Errors carry
+// subject "-32700" (not JSON) or "-32600" (not a JSON-RPC message / empty batch).
+[[nodiscard]] Result<ParsedBody> parseBody(QByteArrayView body);
+
+// "n:1", "s:abc"; empty for ids that MCP does not allow (null, objects, fractions).
+[[nodiscard]] QString idKey(const QJsonValue &id);
+
+[[nodiscard]] QJsonObject makeErrorResponse(const QJsonValue &id, int code, const QString &message);
+[[nodiscard]] QByteArray encode(const QJsonObject &object);
+
+} // namespace fmb

@@ -1,0 +1,569 @@
+#include "Session.h"
+
+#include <QDateTime>
+#include <QJsonArray>
+
+#include "Logging.h"
+#include "StreamSink.h"
+
+namespace fmb {
+namespace {
+
+constexpr int StandaloneStream = 0;
+
+qint64 wallNowMs()
+{
+    return QDateTime::currentMSecsSinceEpoch();
+}
+
+QByteArray errorLine(const QJsonValue &id, int code, const QString &message)
+{
+    return encode(makeErrorResponse(id, code, message));
+}
+
+QJsonValue idFromKey(const QString &key)
+{
+    if (key.startsWith(QLatin1String("n:")))
+        return QJsonValue(key.mid(2).toLongLong());
+    return QJsonValue(key.mid(2));
+}
+
+} // namespace
+
+Session::Session(QString id, SessionOwner owner, StreamLimits limits, QObject *parent)
+    : QObject(parent)
+    , m_id(std::move(id))
+    , m_owner(std::move(owner))
+    , m_limits(limits)
+    , m_createdMs(wallNowMs())
+    , m_lastActiveMs(m_createdMs)
+    , m_lastActive(std::chrono::steady_clock::now())
+{}
+
+Session::~Session()
+{
+    // Sinks belong to the transport; end them so no client waits forever.
+    for (auto &[streamId, stream] : m_streams) {
+        if (stream->sink && stream->sink->isOpen())
+            stream->sink->end();
+    }
+}
+
+QString Session::clientName() const
+{
+    return m_replay.initializeParams()
+        .value(QLatin1String("clientInfo"))
+        .toObject()
+        .value(QLatin1String("name"))
+        .toString();
+}
+
+qint64 Session::backendPid() const
+{
+    return m_backend ? m_backend->processId() : 0;
+}
+
+bool Session::isActive() const
+{
+    auto it = m_streams.find(StandaloneStream);
+    if (it != m_streams.end() && it->second->sink && it->second->sink->isOpen())
+        return true;
+    for (const Pending &pending : m_pending) {
+        auto stream = m_streams.find(pending.streamId);
+        if (stream != m_streams.end() && stream->second->sink && stream->second->sink->isOpen())
+            return true;
+    }
+    return false;
+}
+
+qint64 Session::idleMs() const
+{
+    if (isActive())
+        return 0;
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                 m_lastActive)
+        .count();
+}
+
+void Session::touch()
+{
+    m_lastActive = std::chrono::steady_clock::now();
+    m_lastActiveMs = wallNowMs();
+    Q_EMIT activity(m_id);
+}
+
+bool Session::wantsPriming() const
+{
+    // Priming events (empty data) are a 2025-11-25 feature; older clients may
+    // try to parse the empty data as JSON, so the SDK server only sends them
+    // from that revision on. So do we.
+    return m_protocolVersion >= QLatin1String("2025-11-25");
+}
+
+QByteArray Session::eventId(const Stream &stream, qint64 seq) const
+{
+    return QByteArray::number(stream.id) + '-' + QByteArray::number(seq);
+}
+
+void Session::attachBackend(Backend *backend)
+{
+    backend->setParent(this);
+    ++m_liveBackends;
+    connect(backend, &Backend::lineReceived, this,
+            [this, backend](const QByteArray &line) { onLine(backend, line); });
+    connect(backend, &Backend::exited, this,
+            [this, backend](const ExitInfo &info) { onExited(backend, info); });
+}
+
+void Session::start(std::unique_ptr<Backend> backend)
+{
+    Backend *raw = backend.release();
+    attachBackend(raw);
+    m_backend = raw;
+    raw->start();
+}
+
+Result<bool> Session::post(const QList<JsonRpcMessage> &messages, bool batch, StreamSink *sink)
+{
+    if (m_ended)
+        return Error{ErrorCode::Unavailable, m_id, QStringLiteral("the session is ending")};
+
+    int requests = 0;
+    QSet<QString> seen;
+    for (const JsonRpcMessage &message : messages) {
+        if (message.kind != MessageKind::Request)
+            continue;
+        if (m_pending.contains(message.idKey) || seen.contains(message.idKey)) {
+            return Error{
+                ErrorCode::Conflict, message.idKey.mid(2),
+                QStringLiteral("request id %1 is already in use in this session").arg(message.idKey.mid(2))};
+        }
+        seen.insert(message.idKey);
+        ++requests;
+    }
+    Q_ASSERT(requests == 0 || sink);
+    touch();
+
+    Stream *stream = nullptr;
+    if (requests > 0) {
+        const int streamId = m_nextStreamId++;
+        auto created = std::make_unique<Stream>(streamId, m_limits);
+        created->sink = sink;
+        created->batch = batch;
+        created->openRequests = requests;
+        stream = created.get();
+        m_streams.emplace(streamId, std::move(created));
+    }
+
+    for (const JsonRpcMessage &message : messages) {
+        m_replay.record(message);
+        switch (message.kind) {
+        case MessageKind::Response: {
+            // The client answers a server->client request: back to the backend that asked.
+            QPointer<Backend> asker = m_serverRequests.take(message.idKey);
+            Backend *target = asker ? asker.data() : m_backend.data();
+            if (!target || !target->write(message.line()))
+                qCDebug(lcSession) << "session" << m_id << ": no backend took the client's response";
+            break;
+        }
+        case MessageKind::Notification:
+            if (!m_backend || !m_backend->write(message.line()))
+                qCDebug(lcSession) << "session" << m_id << ": no backend took notification" << message.method;
+            break;
+        case MessageKind::Request: {
+            Pending pending;
+            pending.streamId = stream->id;
+            pending.backend = m_backend;
+            pending.initialize = message.method == QLatin1String("initialize");
+            if (!message.progressToken.isUndefined()) {
+                pending.progressKey = idKey(message.progressToken);
+                if (!pending.progressKey.isEmpty())
+                    m_progress.insert(pending.progressKey, message.idKey);
+            }
+            m_pending.insert(message.idKey, pending);
+            if (!m_backend || !m_backend->write(message.line())) {
+                deliverResponse(
+                    message.idKey,
+                    errorLine(message.id, JsonRpcError::BackendUnavailable,
+                              QStringLiteral("the MCP server of this session is not accepting input")),
+                    pending.initialize ? 502 : 0);
+            }
+            break;
+        }
+        case MessageKind::Invalid:
+            break;
+        }
+    }
+    return requests > 0;
+}
+
+Result<void> Session::openStream(StreamSink *sink, const QByteArray &lastEventId)
+{
+    if (m_ended)
+        return Error{ErrorCode::Unavailable, m_id, QStringLiteral("the session is ending")};
+
+    int streamId = StandaloneStream;
+    qint64 resumeAfter = -1;
+    if (!lastEventId.isEmpty()) {
+        const qsizetype dash = lastEventId.indexOf('-');
+        bool okStream = false;
+        bool okSeq = false;
+        const int parsedStream = dash > 0 ? lastEventId.left(dash).toInt(&okStream) : 0;
+        const qint64 parsedSeq = dash > 0 ? lastEventId.mid(dash + 1).toLongLong(&okSeq) : 0;
+        if (okStream && okSeq && parsedSeq >= 0 && m_streams.count(parsedStream)) {
+            streamId = parsedStream;
+            resumeAfter = parsedSeq;
+        } else {
+            qCDebug(lcSession) << "session" << m_id << ": Last-Event-ID" << lastEventId
+                               << "names no stream held; opening the standalone stream";
+        }
+    }
+
+    auto it = m_streams.find(streamId);
+    if (it == m_streams.end())
+        it = m_streams.emplace(streamId, std::make_unique<Stream>(streamId, m_limits)).first;
+    Stream &stream = *it->second;
+    if (stream.sink && stream.sink->isOpen()) {
+        return Error{ErrorCode::Conflict, m_id,
+                     streamId == StandaloneStream
+                         ? QStringLiteral("this session already has a GET stream open")
+                         : QStringLiteral("that stream already has a reader")};
+    }
+    touch();
+    stream.sink = sink;
+    stream.sse = true;
+    if (resumeAfter >= 0)
+        stream.sentSeq = std::min(resumeAfter, stream.buffer.lastSeq());
+    sink->begin();
+    if (streamId == StandaloneStream && resumeAfter < 0 && wantsPriming())
+        sink->sendEvent(eventId(stream, stream.sentSeq), QByteArray(), m_limits.retryMs);
+    flush(stream);
+    if (stream.complete) {
+        sink->end();
+        m_retained.removeAll(streamId);
+        m_streams.erase(streamId);
+    }
+    return {};
+}
+
+void Session::onLine(Backend *from, const QByteArray &line)
+{
+    if (m_ended)
+        return;
+    JsonRpcMessage message = parseLine(line);
+    switch (message.kind) {
+    case MessageKind::Invalid:
+        qCWarning(lcSession).noquote()
+            << "session" << m_id << ": the MCP server wrote a line that is not JSON-RPC (" << line.size()
+            << "bytes," << message.invalidReason << "); dropped";
+        return;
+    case MessageKind::Response: {
+        if (from == m_next && !m_replayPrefix.isEmpty() &&
+            message.idKey.startsWith(QLatin1String("s:") + m_replayPrefix)) {
+            handleReplayResponse(from, message);
+            return;
+        }
+        auto it = m_pending.find(message.idKey);
+        if (it == m_pending.end() || (it->backend && it->backend != from)) {
+            qCDebug(lcSession) << "session" << m_id << ": response to no pending request" << message.idKey
+                               << "; dropped";
+            return;
+        }
+        bool initializeFailed = false;
+        if (it->initialize && m_state == SessionState::Starting) {
+            const QJsonObject result = message.object.value(QLatin1String("result")).toObject();
+            if (message.object.contains(QLatin1String("error"))) {
+                initializeFailed = true;
+            } else {
+                m_protocolVersion = result.value(QLatin1String("protocolVersion")).toString();
+                m_state = SessionState::Ready;
+                qCInfo(lcSession).noquote() << "session" << m_id << "ready: client" << clientName()
+                                            << "protocol" << m_protocolVersion << "pid" << backendPid();
+                Q_EMIT ready(m_id);
+            }
+        }
+        deliverResponse(message.idKey, line);
+        if (initializeFailed)
+            stop(QStringLiteral("the MCP server refused initialize"));
+        return;
+    }
+    case MessageKind::Request:
+        m_serverRequests.insert(message.idKey, from);
+        [[fallthrough]];
+    case MessageKind::Notification:
+        if (Stream *stream = routeFor(message))
+            deliverMessage(*stream, line);
+        return;
+    }
+}
+
+Session::Stream *Session::routeFor(const JsonRpcMessage &message)
+{
+    // 1. A progress token names its request exactly.
+    if (!message.progressToken.isUndefined()) {
+        const QString requestKey = m_progress.value(idKey(message.progressToken));
+        auto pending = m_pending.constFind(requestKey);
+        if (pending != m_pending.constEnd()) {
+            auto stream = m_streams.find(pending->streamId);
+            if (stream != m_streams.end())
+                return stream->second.get();
+        }
+    }
+    // 2. Sent while a request is pending: stdio carries no link, so the
+    //    newest open request stream is the best guess (MCP 2025-11-25,
+    //    transports: messages on a POST stream SHOULD relate to its request).
+    for (auto it = m_streams.rbegin(); it != m_streams.rend(); ++it) {
+        if (it->first != StandaloneStream && it->second->openRequests > 0)
+            return it->second.get();
+    }
+    // 3. Everything else goes to the standalone GET stream (buffered if none is open).
+    auto it = m_streams.find(StandaloneStream);
+    if (it == m_streams.end()) {
+        it = m_streams.emplace(StandaloneStream, std::make_unique<Stream>(StandaloneStream, m_limits)).first;
+        it->second->sse = true;
+    }
+    return it->second.get();
+}
+
+void Session::deliverResponse(const QString &idKey, const QByteArray &data, int failureStatus)
+{
+    auto node = m_pending.find(idKey);
+    if (node == m_pending.end())
+        return;
+    const Pending pending = *node;
+    m_pending.erase(node);
+    if (!pending.progressKey.isEmpty())
+        m_progress.remove(pending.progressKey);
+
+    auto found = m_streams.find(pending.streamId);
+    if (found != m_streams.end()) {
+        Stream &stream = *found->second;
+        --stream.openRequests;
+        if (!stream.sse) {
+            stream.jsonReplies.append(data);
+            if (stream.openRequests == 0) {
+                const bool failed = failureStatus != 0 && !stream.batch;
+                QByteArray body =
+                    stream.batch ? '[' + stream.jsonReplies.join(',') + ']' : stream.jsonReplies.first();
+                if (stream.sink && stream.sink->isOpen())
+                    stream.sink->sendJson(failed ? failureStatus : 200, body);
+                else
+                    qCDebug(lcSession) << "session" << m_id << ": the client left before its answer; dropped";
+                m_streams.erase(found);
+            }
+        } else {
+            appendEvent(stream, data);
+            flush(stream);
+            if (stream.openRequests == 0)
+                settle(stream);
+        }
+    }
+
+    // A swapped-out backend stops once its last request is answered.
+    if (pending.backend && pending.backend != m_backend && pending.backend != m_next)
+        stopBackendWhenIdle(pending.backend);
+}
+
+void Session::deliverMessage(Stream &stream, const QByteArray &data)
+{
+    if (!stream.sse) {
+        // The answer becomes an event stream: the first event primes the
+        // client for a reconnect, then whatever was collected as JSON.
+        stream.sse = true;
+        if (stream.sink && stream.sink->isOpen()) {
+            stream.sink->begin();
+            if (wantsPriming())
+                stream.sink->sendEvent(eventId(stream, 0), QByteArray(), m_limits.retryMs);
+        }
+        for (const QByteArray &reply : std::as_const(stream.jsonReplies))
+            appendEvent(stream, reply);
+        stream.jsonReplies.clear();
+    }
+    appendEvent(stream, data);
+    flush(stream);
+}
+
+void Session::appendEvent(Stream &stream, const QByteArray &data)
+{
+    stream.buffer.append(data);
+}
+
+void Session::flush(Stream &stream)
+{
+    if (!stream.sink || !stream.sink->isOpen() || stream.sentSeq >= stream.buffer.lastSeq())
+        return;
+    const QList<EventBuffer::Event> events = stream.buffer.after(stream.sentSeq);
+    for (const EventBuffer::Event &event : events)
+        stream.sink->sendEvent(eventId(stream, event.seq), event.data);
+    stream.sentSeq = stream.buffer.lastSeq();
+}
+
+void Session::settle(Stream &stream)
+{
+    stream.complete = true;
+    if (stream.sink && stream.sink->isOpen()) {
+        stream.sink->end();
+        m_streams.erase(stream.id);
+        return;
+    }
+    // Nobody is reading: keep it for a client that comes back with Last-Event-ID.
+    stream.sink = nullptr;
+    m_retained.append(stream.id);
+    while (m_retained.size() > m_limits.retainedStreams)
+        m_streams.erase(m_retained.takeFirst());
+}
+
+void Session::onExited(Backend *from, const ExitInfo &info)
+{
+    --m_liveBackends;
+    if (from == m_next) {
+        abandonNext(QStringLiteral("the new MCP server %1 before it was ready").arg(info.reason));
+    }
+    failPending(from, info.reason);
+    m_draining.removeAll(from);
+    if (from == m_backend) {
+        m_backend = nullptr;
+        if (!m_ended) {
+            const QString reason =
+                info.failedToStart ? info.reason : QStringLiteral("the MCP server %1").arg(info.reason);
+            qCInfo(lcSession).noquote() << "session" << m_id << "ends:" << reason;
+            stop(reason);
+        }
+    }
+    from->deleteLater();
+    maybeFinish();
+}
+
+void Session::failPending(Backend *backend, const QString &reason)
+{
+    QList<QString> keys;
+    for (auto it = m_pending.cbegin(); it != m_pending.cend(); ++it) {
+        if (!backend || it->backend == backend || !it->backend)
+            keys.append(it.key());
+    }
+    for (const QString &key : std::as_const(keys)) {
+        const bool initialize = m_pending.value(key).initialize;
+        deliverResponse(key,
+                        errorLine(idFromKey(key), JsonRpcError::BackendExited,
+                                  QStringLiteral("the MCP server ended before answering (%1)").arg(reason)),
+                        initialize && m_state == SessionState::Starting ? 502 : 0);
+    }
+}
+
+void Session::stopBackendWhenIdle(Backend *backend)
+{
+    for (const Pending &pending : std::as_const(m_pending)) {
+        if (pending.backend == backend)
+            return;
+    }
+    backend->stop();
+}
+
+void Session::respawn(std::unique_ptr<Backend> next)
+{
+    if (m_ended || m_next || !m_replay.hasInitialize() || m_state != SessionState::Ready) {
+        const QString reason = m_next ? QStringLiteral("a respawn is already under way")
+                                      : QStringLiteral("the session is not ready");
+        QMetaObject::invokeMethod(
+            this, [this, reason] { Q_EMIT respawnFailed(m_id, reason); }, Qt::QueuedConnection);
+        return; // `next` was never started; unique_ptr deletes it
+    }
+    m_state = SessionState::Respawning;
+    m_replayPrefix = QStringLiteral("fmb-replay-%1").arg(++m_replayCounter);
+    Backend *raw = next.release();
+    attachBackend(raw);
+    m_next = raw;
+    connect(
+        raw, &Backend::started, this,
+        [this, raw] {
+            if (raw != m_next)
+                return;
+            if (!raw->write(encode(
+                    m_replay.initializeRequest(QJsonValue(m_replayPrefix + QLatin1String("-init")))))) {
+                abandonNext(QStringLiteral("the new MCP server does not take input"));
+            }
+        },
+        Qt::SingleShotConnection);
+    raw->start();
+}
+
+void Session::handleReplayResponse(Backend *from, const JsonRpcMessage &message)
+{
+    if (message.idKey != QLatin1String("s:") + m_replayPrefix + QLatin1String("-init")) {
+        if (message.object.contains(QLatin1String("error")))
+            qCWarning(lcSession) << "session" << m_id << ": replayed request" << message.idKey << "failed";
+        return;
+    }
+    if (message.object.contains(QLatin1String("error"))) {
+        abandonNext(QStringLiteral("the new MCP server refused the replayed initialize"));
+        return;
+    }
+    // Written before any client request reaches the new backend, so the
+    // server sees the client's state first (stdin is ordered).
+    const QList<QJsonObject> rest = m_replay.afterInitialize(m_replayPrefix);
+    for (const QJsonObject &object : rest)
+        (void)from->write(encode(object));
+    swapToNext();
+}
+
+void Session::swapToNext()
+{
+    Backend *old = m_backend;
+    m_backend = m_next;
+    m_next = nullptr;
+    m_state = SessionState::Ready;
+    qCInfo(lcSession).noquote() << "session" << m_id << "respawned: new pid" << backendPid();
+    if (old) {
+        m_draining.append(old);
+        stopBackendWhenIdle(old);
+    }
+    Q_EMIT backendSwapped(m_id);
+}
+
+void Session::abandonNext(const QString &reason)
+{
+    Backend *next = m_next;
+    m_next = nullptr;
+    m_replayPrefix.clear();
+    if (!m_ended)
+        m_state = SessionState::Ready;
+    if (next)
+        next->stop();
+    qCWarning(lcSession).noquote() << "session" << m_id << "respawn failed:" << reason;
+    Q_EMIT respawnFailed(m_id, reason);
+}
+
+void Session::stop(const QString &reason)
+{
+    if (m_ended)
+        return;
+    m_ended = true;
+    failPending(nullptr, QStringLiteral("session ended: %1").arg(reason));
+    m_state = SessionState::Stopping;
+    for (auto &[streamId, stream] : m_streams) {
+        if (stream->sink && stream->sink->isOpen())
+            stream->sink->end();
+    }
+    m_streams.clear();
+    m_retained.clear();
+    if (m_next)
+        m_next->stop();
+    if (m_backend)
+        m_backend->stop();
+    for (const QPointer<Backend> &backend : std::as_const(m_draining)) {
+        if (backend)
+            backend->stop();
+    }
+    Q_EMIT ended(m_id, reason);
+    maybeFinish();
+}
+
+void Session::maybeFinish()
+{
+    if (m_ended && !m_finished && m_liveBackends == 0) {
+        m_finished = true;
+        Q_EMIT finished(m_id);
+    }
+}
+
+} // namespace fmb

@@ -1,0 +1,179 @@
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+
+#include <QHash>
+#include <QJsonObject>
+#include <QList>
+#include <QObject>
+#include <QPointer>
+#include <QString>
+
+#include "EventBuffer.h"
+#include "ReplayLog.h"
+#include "base/Result.h"
+#include "child/Backend.h"
+#include "jsonrpc/JsonRpc.h"
+
+namespace fmb {
+Q_NAMESPACE
+
+class StreamSink;
+
+// Who a session belongs to. Local mode has one owner, "local".
+struct SessionOwner {
+    QString user;
+    QString grantId;
+    [[nodiscard]] QString key() const { return user + QLatin1Char('\x1f') + grantId; }
+};
+
+struct StreamLimits {
+    qsizetype maxEvents = 256;            // per SSE stream, for redelivery
+    qsizetype maxBytes = 2 * 1024 * 1024; // per SSE stream
+    int retainedStreams = 8;              // finished POST streams kept for a reconnect
+    int retryMs = 1000;                   // the SSE retry field of priming events
+};
+
+enum class SessionState { Starting, Ready, Respawning, Stopping };
+Q_ENUM_NS(SessionState)
+
+// One MCP session: its id, owner, current backend (child process), the
+// client's pending requests and SSE streams, and the replay log used to
+// respawn the backend invisibly (token rotation).
+//
+// Messages the backend writes are routed: a response to the stream of the
+// POST that carried its request; a notification or server-to-client request
+// to the stream of the request it belongs to (progress token, else the
+// newest pending request), else to the standalone GET stream. A POST's answer
+// stays plain JSON until something other than its response arrives for it;
+// then it becomes an SSE stream (lazily).
+//
+// Lifetime: owned by SessionRegistry. ended() fires once, when the session
+// stops serving (evicted, backend exited); finished() fires once, after every
+// backend it started has exited — then the owner deletes it.
+class Session final : public QObject {
+    Q_OBJECT
+public:
+    Session(QString id, SessionOwner owner, StreamLimits limits, QObject *parent = nullptr);
+    ~Session() override;
+
+    [[nodiscard]] const QString &id() const { return m_id; }
+    [[nodiscard]] const SessionOwner &owner() const { return m_owner; }
+    [[nodiscard]] SessionState state() const { return m_state; }
+    [[nodiscard]] qint64 createdMs() const { return m_createdMs; }       // wall clock, ms since epoch
+    [[nodiscard]] qint64 lastActiveMs() const { return m_lastActiveMs; } // wall clock, ms since epoch
+    [[nodiscard]] QString clientName() const;
+    [[nodiscard]] QString protocolVersion() const { return m_protocolVersion; }
+    [[nodiscard]] qint64 backendPid() const;
+    [[nodiscard]] const ReplayLog &replayLog() const { return m_replay; }
+    [[nodiscard]] int pendingRequests() const { return int(m_pending.size()); }
+
+    // An open GET stream or a request whose client still waits counts as activity.
+    [[nodiscard]] bool isActive() const;
+    // Milliseconds since the last client activity (0 while active).
+    [[nodiscard]] qint64 idleMs() const;
+
+    // Takes the backend (reparented to this session) and starts it.
+    void start(std::unique_ptr<Backend> backend);
+
+    // Client -> server messages of one POST. Requests are answered on sink,
+    // which must be non-null when there is a request; returns true when a
+    // stream took the sink (false: only notifications/responses, answer 202).
+    // Conflict: a request id that is still pending. Unavailable: stopping.
+    [[nodiscard]] Result<bool> post(const QList<JsonRpcMessage> &messages, bool batch, StreamSink *sink);
+
+    // GET: the standalone stream, or with Last-Event-ID the stream that id
+    // belongs to, replaying what followed it. Conflict: that stream already
+    // has a reader.
+    [[nodiscard]] Result<void> openStream(StreamSink *sink, const QByteArray &lastEventId);
+
+    // Starts `next`, replays the client's initialize (and initialized, logging
+    // level, subscriptions) to it with broker-owned ids, and swaps it in once
+    // it has answered initialize. The old backend finishes its in-flight
+    // requests, then stops. backendSwapped or respawnFailed follows.
+    void respawn(std::unique_ptr<Backend> next);
+
+    // Ends the session: streams end, pending requests get an error, backends
+    // stop. Idempotent.
+    void stop(const QString &reason);
+
+Q_SIGNALS:
+    void ready(const QString &id);                        // the first initialize was answered
+    void ended(const QString &id, const QString &reason); // once
+    void finished(const QString &id);                     // once, after every backend exited
+    void backendSwapped(const QString &id);
+    void respawnFailed(const QString &id, const QString &reason);
+    void activity(const QString &id);
+
+private:
+    struct Stream {
+        int id = 0;
+        EventBuffer buffer;
+        QPointer<StreamSink> sink;
+        bool sse = false; // the response has become an event stream
+        bool batch = false;
+        int openRequests = 0;
+        QList<QByteArray> jsonReplies; // answers collected while still plain JSON
+        qint64 sentSeq = 0;            // last event written to a sink
+        bool complete = false;         // every request answered
+        Stream(int streamId, const StreamLimits &limits)
+            : id(streamId)
+            , buffer(limits.maxEvents, limits.maxBytes)
+        {}
+    };
+    struct Pending {
+        int streamId = 0;
+        QPointer<Backend> backend;
+        QString progressKey;
+        bool initialize = false;
+    };
+
+    void attachBackend(Backend *backend);
+    void onLine(Backend *from, const QByteArray &line);
+    void onExited(Backend *from, const ExitInfo &info);
+    void handleReplayResponse(Backend *from, const JsonRpcMessage &message);
+    void swapToNext();
+    void abandonNext(const QString &reason);
+    void deliverResponse(const QString &idKey, const QByteArray &data, int failureStatus = 0);
+    void deliverMessage(Stream &stream, const QByteArray &data);
+    [[nodiscard]] Stream *routeFor(const JsonRpcMessage &message);
+    void appendEvent(Stream &stream, const QByteArray &data);
+    void flush(Stream &stream);
+    void settle(Stream &stream);
+    void failPending(Backend *backend, const QString &reason);
+    void stopBackendWhenIdle(Backend *backend);
+    void touch();
+    [[nodiscard]] bool wantsPriming() const;
+    [[nodiscard]] QByteArray eventId(const Stream &stream, qint64 seq) const;
+    void maybeFinish();
+
+    QString m_id;
+    SessionOwner m_owner;
+    StreamLimits m_limits;
+    SessionState m_state = SessionState::Starting;
+    qint64 m_createdMs = 0;
+    qint64 m_lastActiveMs = 0;
+    std::chrono::steady_clock::time_point m_lastActive;
+    QString m_protocolVersion;
+    ReplayLog m_replay;
+
+    QPointer<Backend> m_backend;         // current
+    QPointer<Backend> m_next;            // being brought up by respawn()
+    QString m_replayPrefix;              // broker-owned id prefix of the current respawn
+    QList<QPointer<Backend>> m_draining; // swapped out, finishing in-flight requests
+    int m_liveBackends = 0;              // started and not yet exited
+
+    QHash<QString, Pending> m_pending;                  // by request id key
+    QHash<QString, QString> m_progress;                 // progress token key -> request id key
+    QHash<QString, QPointer<Backend>> m_serverRequests; // server->client request id key -> asker
+    std::map<int, std::unique_ptr<Stream>> m_streams;   // 0 = the standalone GET stream
+    QList<int> m_retained;                              // finished streams kept for a reconnect, oldest first
+    int m_nextStreamId = 1;
+    int m_replayCounter = 0;
+    bool m_ended = false;
+    bool m_finished = false;
+};
+
+} // namespace fmb

@@ -1,0 +1,163 @@
+#include "SessionRegistry.h"
+
+#include <QRandomGenerator>
+#include <QTimer>
+
+#include "Logging.h"
+
+namespace fmb {
+
+SessionRegistry::SessionRegistry(RegistryLimits limits, BackendFactory factory, QObject *parent)
+    : QObject(parent)
+    , m_limits(limits)
+    , m_factory(std::move(factory))
+    , m_reaper(new QTimer(this))
+{
+    m_reaper->setInterval(m_limits.reapInterval);
+    connect(m_reaper, &QTimer::timeout, this, &SessionRegistry::reapIdle);
+    m_reaper->start();
+}
+
+SessionRegistry::~SessionRegistry() = default;
+
+QString SessionRegistry::newId() const
+{
+    // 192 bits from the system CSPRNG (getrandom), as 48 hex digits.
+    quint32 words[6];
+    QRandomGenerator::system()->fillRange(words);
+    return QString::fromLatin1(QByteArray(reinterpret_cast<const char *>(words), sizeof(words)).toHex());
+}
+
+Result<Session *> SessionRegistry::create(const SessionOwner &owner)
+{
+    if (m_shuttingDown)
+        return Error{ErrorCode::Unavailable, QString(), QStringLiteral("the broker is shutting down")};
+    if (count() >= m_limits.maxSessions) {
+        return Error{
+            ErrorCode::LimitReached, QStringLiteral("max_sessions"),
+            QStringLiteral("session limit reached (%1 of max_sessions %1)").arg(m_limits.maxSessions)};
+    }
+    if (m_limits.maxSessionsPerOwner > 0 && countFor(owner.key()) >= m_limits.maxSessionsPerOwner) {
+        return Error{ErrorCode::LimitReached, QStringLiteral("max_sessions_per_user"),
+                     QStringLiteral("%1 has %2 sessions, the limit per user")
+                         .arg(owner.user)
+                         .arg(m_limits.maxSessionsPerOwner)};
+    }
+    QString id = newId();
+    while (m_sessions.contains(id))
+        id = newId();
+    std::unique_ptr<Backend> backend = m_factory(owner, id);
+    if (!backend)
+        return Error{ErrorCode::Unavailable, id, QStringLiteral("no backend could be made for this session")};
+
+    auto *session = new Session(id, owner, m_limits.streams, this);
+    m_sessions.insert(id, session);
+    ++m_perOwner[owner.key()];
+    connect(session, &Session::ended, this,
+            [this, session](const QString &, const QString &reason) { onEnded(session, reason); });
+    connect(session, &Session::finished, this, [this, session] { onFinished(session); });
+    session->start(std::move(backend));
+    qCInfo(lcSession).noquote() << "session" << id << "created for" << owner.user << "(" << count()
+                                << "open)";
+    Q_EMIT sessionCreated(session);
+    return session;
+}
+
+Session *SessionRegistry::find(const QString &id) const
+{
+    return m_sessions.value(id);
+}
+
+QList<Session *> SessionRegistry::sessions() const
+{
+    return m_sessions.values();
+}
+
+bool SessionRegistry::evict(const QString &id, const QString &reason)
+{
+    Session *session = m_sessions.value(id);
+    if (!session)
+        return false;
+    session->stop(reason);
+    return true;
+}
+
+int SessionRegistry::evictOwner(const QString &user, const QString &reason)
+{
+    QList<Session *> victims;
+    for (Session *session : std::as_const(m_sessions)) {
+        if (session->owner().user == user)
+            victims.append(session);
+    }
+    for (Session *session : std::as_const(victims))
+        session->stop(reason);
+    return int(victims.size());
+}
+
+int SessionRegistry::evictAll(const QString &reason)
+{
+    const QList<Session *> victims = m_sessions.values();
+    for (Session *session : victims)
+        session->stop(reason);
+    return int(victims.size());
+}
+
+int SessionRegistry::reapIdle()
+{
+    const qint64 limit = m_limits.idleTimeout.count();
+    QList<Session *> idle;
+    for (Session *session : std::as_const(m_sessions)) {
+        if (session->idleMs() > limit)
+            idle.append(session);
+    }
+    for (Session *session : std::as_const(idle)) {
+        qCInfo(lcSession).noquote() << "session" << session->id() << "idle for" << session->idleMs() / 1000
+                                    << "s; evicting";
+        session->stop(QStringLiteral("idle timeout"));
+    }
+    return int(idle.size());
+}
+
+bool SessionRegistry::respawn(const QString &id)
+{
+    Session *session = m_sessions.value(id);
+    if (!session)
+        return false;
+    std::unique_ptr<Backend> backend = m_factory(session->owner(), id);
+    if (!backend)
+        return false;
+    session->respawn(std::move(backend));
+    return true;
+}
+
+void SessionRegistry::onEnded(Session *session, const QString &reason)
+{
+    if (m_sessions.remove(session->id()) == 0)
+        return;
+    const QString key = session->owner().key();
+    if (--m_perOwner[key] <= 0)
+        m_perOwner.remove(key);
+    m_stopping.insert(session, true);
+    qCInfo(lcSession).noquote() << "session" << session->id() << "ended:" << reason << "(" << count()
+                                << "open)";
+    Q_EMIT sessionEnded(session->id(), reason);
+}
+
+void SessionRegistry::onFinished(Session *session)
+{
+    m_stopping.remove(session);
+    session->deleteLater();
+    if (m_shuttingDown && m_sessions.isEmpty() && m_stopping.isEmpty())
+        Q_EMIT allStopped();
+}
+
+void SessionRegistry::shutdown()
+{
+    m_shuttingDown = true;
+    m_reaper->stop();
+    evictAll(QStringLiteral("broker shutting down"));
+    if (m_sessions.isEmpty() && m_stopping.isEmpty())
+        QMetaObject::invokeMethod(this, &SessionRegistry::allStopped, Qt::QueuedConnection);
+}
+
+} // namespace fmb

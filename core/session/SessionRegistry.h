@@ -1,0 +1,85 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+
+#include <QHash>
+#include <QObject>
+#include <QString>
+
+#include "Session.h"
+#include "base/Result.h"
+
+class QTimer;
+
+namespace fmb {
+
+struct RegistryLimits {
+    int maxSessions = 1000;
+    int maxSessionsPerOwner = 0; // 0 = no per-owner cap
+    std::chrono::milliseconds idleTimeout{std::chrono::minutes(15)};
+    std::chrono::milliseconds reapInterval{std::chrono::seconds(30)};
+    StreamLimits streams;
+};
+
+// Makes the backend of a new session (or of a respawn): a child process
+// started with the owner's token, in the daemon.
+using BackendFactory =
+    std::function<std::unique_ptr<Backend>(const SessionOwner &owner, const QString &sessionId)>;
+
+// Every live session by id; creates them (192-bit random hex ids), enforces
+// the caps, evicts, reaps idle sessions on a timer, and removes a session
+// when it ends (its Done watcher: a backend exit ends the session only while
+// that backend is current — see Session). Sessions that ended but whose
+// children are still stopping are counted until they finish.
+class SessionRegistry final : public QObject {
+    Q_OBJECT
+public:
+    SessionRegistry(RegistryLimits limits, BackendFactory factory, QObject *parent = nullptr);
+    ~SessionRegistry() override;
+
+    // A new session with a started backend. LimitReached at a cap.
+    [[nodiscard]] Result<Session *> create(const SessionOwner &owner);
+    // Null for unknown or ended ids.
+    [[nodiscard]] Session *find(const QString &id) const;
+    [[nodiscard]] QList<Session *> sessions() const;
+    [[nodiscard]] int count() const { return int(m_sessions.size()); }
+    [[nodiscard]] int countFor(const QString &ownerKey) const { return m_perOwner.value(ownerKey); }
+    [[nodiscard]] int stoppingCount() const { return int(m_stopping.size()); }
+    [[nodiscard]] const RegistryLimits &limits() const { return m_limits; }
+
+    // True when the session existed. Its children stop in the background.
+    bool evict(const QString &id, const QString &reason);
+    int evictOwner(const QString &user, const QString &reason);
+    int evictAll(const QString &reason);
+
+    // Runs one idle sweep now (the timer calls this every reap interval).
+    int reapIdle();
+
+    // Respawns a session's backend from the factory (token rotation).
+    bool respawn(const QString &id);
+
+    // Evicts everything; allStopped() follows once every child has exited.
+    void shutdown();
+
+Q_SIGNALS:
+    void sessionCreated(fmb::Session *session);
+    void sessionEnded(const QString &id, const QString &reason);
+    void allStopped();
+
+private:
+    void onEnded(Session *session, const QString &reason);
+    void onFinished(Session *session);
+    [[nodiscard]] QString newId() const;
+
+    RegistryLimits m_limits;
+    BackendFactory m_factory;
+    QHash<QString, Session *> m_sessions; // children of this registry
+    QHash<QString, int> m_perOwner;
+    QHash<Session *, bool> m_stopping; // ended, children still exiting
+    QTimer *m_reaper = nullptr;
+    bool m_shuttingDown = false;
+};
+
+} // namespace fmb

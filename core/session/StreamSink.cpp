@@ -1,0 +1,7 @@
+#include "StreamSink.h"
+
+namespace fmb {
+
+StreamSink::~StreamSink() = default;
+
+} // namespace fmb

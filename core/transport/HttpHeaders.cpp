@@ -1,0 +1,125 @@
+#include "HttpHeaders.h"
+
+namespace fmb::Http {
+
+QByteArray reasonPhrase(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 302:
+        return "Found";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 406:
+        return "Not Acceptable";
+    case 408:
+        return "Request Timeout";
+    case 409:
+        return "Conflict";
+    case 413:
+        return "Payload Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "Status";
+    }
+}
+
+namespace {
+
+void appendHead(QByteArray &out, int status, const HeaderList &headers)
+{
+    out.append("HTTP/1.1 ")
+        .append(QByteArray::number(status))
+        .append(' ')
+        .append(reasonPhrase(status))
+        .append("\r\n");
+    for (const auto &[name, value] : headers)
+        out.append(name).append(": ").append(value).append("\r\n");
+}
+
+} // namespace
+
+QByteArray response(int status, const HeaderList &headers, QByteArrayView body)
+{
+    QByteArray out;
+    out.reserve(160 + body.size());
+    appendHead(out, status, headers);
+    out.append("Content-Length: ").append(QByteArray::number(body.size())).append("\r\n\r\n");
+    out.append(body);
+    return out;
+}
+
+QByteArray chunkedHead(int status, const HeaderList &headers)
+{
+    QByteArray out;
+    out.reserve(256);
+    appendHead(out, status, headers);
+    out.append("Transfer-Encoding: chunked\r\n\r\n");
+    return out;
+}
+
+QByteArray mediaType(QByteArrayView contentType)
+{
+    const qsizetype semicolon = contentType.indexOf(';');
+    return (semicolon < 0 ? contentType : contentType.first(semicolon)).trimmed().toByteArray().toLower();
+}
+
+bool accepts(QByteArrayView accept, QByteArrayView type)
+{
+    if (accept.trimmed().isEmpty())
+        return true;
+    const QByteArray wanted = type.toByteArray().toLower();
+    const QByteArray family = wanted.left(wanted.indexOf('/')) + "/*";
+    const QList<QByteArray> ranges = accept.toByteArray().split(',');
+    for (const QByteArray &range : ranges) {
+        const QList<QByteArray> parts = range.split(';');
+        const QByteArray media = parts.first().trimmed().toLower();
+        if (media != wanted && media != family && media != "*/*")
+            continue;
+        bool refused = false;
+        for (qsizetype i = 1; i < parts.size(); ++i) {
+            const QByteArray parameter = parts.at(i).trimmed().toLower();
+            if (parameter.startsWith("q=") && parameter.mid(2).toDouble() <= 0.0)
+                refused = true;
+        }
+        if (!refused)
+            return true;
+    }
+    return false;
+}
+
+bool hasToken(QByteArrayView header, QByteArrayView token)
+{
+    const QList<QByteArray> items = header.toByteArray().split(',');
+    for (const QByteArray &item : items) {
+        if (item.trimmed().compare(token, Qt::CaseInsensitive) == 0)
+            return true;
+    }
+    return false;
+}
+
+} // namespace fmb::Http

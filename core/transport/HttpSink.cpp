@@ -1,0 +1,118 @@
+#include "HttpSink.h"
+
+#include "Logging.h"
+#include "McpHttpServer.h"
+#include "SseEncoder.h"
+
+namespace fmb {
+namespace {
+
+// A reader that stops reading must not make us buffer without end: past
+// this much unsent output the connection is dropped (the session keeps the
+// events for a reconnect with Last-Event-ID).
+constexpr qint64 MaxUnsentBytes = 8 * 1024 * 1024;
+
+} // namespace
+
+HttpSink::HttpSink(QTcpSocket *socket, Http::HeaderList headers, QByteArray sessionId, bool closeAfter,
+                   McpHttpServer *server)
+    : StreamSink(socket)
+    , m_socket(socket)
+    , m_headers(std::move(headers))
+    , m_sessionId(std::move(sessionId))
+    , m_server(server)
+    , m_closeAfter(closeAfter)
+{}
+
+HttpSink::~HttpSink()
+{
+    if (m_server)
+        m_server->forgetSink(this);
+}
+
+bool HttpSink::isOpen() const
+{
+    return !m_done && m_socket && m_socket->state() == QAbstractSocket::ConnectedState;
+}
+
+void HttpSink::write(const QByteArray &bytes)
+{
+    if (!isOpen())
+        return;
+    if (m_socket->bytesToWrite() + bytes.size() > MaxUnsentBytes) {
+        qCWarning(lcHttp) << "client" << m_socket->peerAddress().toString() << "is not reading its stream ("
+                          << m_socket->bytesToWrite() << "bytes unsent); dropping the connection";
+        m_done = true;
+        m_socket->abort();
+        return;
+    }
+    m_socket->write(bytes);
+}
+
+void HttpSink::sendJson(int httpStatus, const QByteArray &body)
+{
+    if (!isOpen() || m_streaming)
+        return;
+    Http::HeaderList headers{{"Content-Type", "application/json"}};
+    headers.append(m_headers);
+    if (httpStatus >= 200 && httpStatus < 300 && !m_sessionId.isEmpty())
+        headers.emplaceBack("Mcp-Session-Id", m_sessionId);
+    if (m_closeAfter)
+        headers.emplaceBack("Connection", "close");
+    write(Http::response(httpStatus, headers, body));
+    finish();
+}
+
+void HttpSink::begin()
+{
+    if (!isOpen() || m_streaming)
+        return;
+    m_streaming = true;
+    Http::HeaderList headers{{"Content-Type", "text/event-stream"},
+                             {"Cache-Control", "no-cache, no-transform"},
+                             {"X-Accel-Buffering", "no"}}; // nginx: do not buffer the stream
+    headers.append(m_headers);
+    if (!m_sessionId.isEmpty())
+        headers.emplaceBack("Mcp-Session-Id", m_sessionId);
+    if (m_closeAfter)
+        headers.emplaceBack("Connection", "close");
+    write(Http::chunkedHead(200, headers));
+    if (m_server)
+        m_server->rememberStreamingSink(this);
+}
+
+void HttpSink::sendEvent(const QByteArray &id, const QByteArray &data, int retryMs)
+{
+    begin();
+    write(Sse::chunk(Sse::event(id, data, retryMs)));
+}
+
+void HttpSink::keepAlive()
+{
+    if (m_streaming)
+        write(Sse::chunk(Sse::keepAlive()));
+}
+
+void HttpSink::end()
+{
+    if (!isOpen())
+        return;
+    if (!m_streaming) {
+        // Ended before anything was said (the session went away): an empty stream.
+        begin();
+    }
+    write(Sse::lastChunk());
+    finish();
+}
+
+void HttpSink::finish()
+{
+    m_done = true;
+    if (m_server)
+        m_server->forgetSink(this);
+    if (m_socket && m_closeAfter)
+        m_socket->disconnectFromHost();
+    deleteLater();
+}
+
+} // namespace fmb

@@ -1,0 +1,382 @@
+#include "McpHttpServer.h"
+
+#include <QHttpServerRequest>
+#include <QTcpSocket>
+#include <QTimer>
+
+#include "GuardedTcpServer.h"
+#include "HttpSink.h"
+#include "Logging.h"
+#include "jsonrpc/JsonRpc.h"
+#include "session/SessionRegistry.h"
+
+namespace fmb {
+namespace {
+
+// Room for the request line and headers on top of the body limit.
+constexpr qint64 HeaderAllowance = 64 * 1024;
+
+bool supportedProtocolVersion(QByteArrayView version)
+{
+    static const QByteArrayView known[] = {"2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"};
+    for (QByteArrayView candidate : known) {
+        if (candidate == version)
+            return true;
+    }
+    return false;
+}
+
+bool wantsClose(const QHttpServerRequest &request)
+{
+    return Http::hasToken(request.value("connection"), "close");
+}
+
+void writeResponse(QTcpSocket *socket, int status, const Http::HeaderList &headers, QByteArrayView body)
+{
+    if (socket->state() == QAbstractSocket::ConnectedState)
+        socket->write(Http::response(status, headers, body));
+}
+
+} // namespace
+
+McpHttpServer::McpHttpServer(HttpConfig config, OriginPolicy policy, SessionRegistry *registry,
+                             Authenticator authenticator, QObject *parent)
+    : QAbstractHttpServer(parent)
+    , m_config(std::move(config))
+    , m_policy(std::move(policy))
+    , m_registry(registry)
+    , m_authenticator(std::move(authenticator))
+    , m_keepAlive(new QTimer(this))
+{
+    m_keepAlive->setInterval(m_config.keepAliveMs);
+    connect(m_keepAlive, &QTimer::timeout, this, &McpHttpServer::sendKeepAlives);
+}
+
+McpHttpServer::~McpHttpServer()
+{
+    // Sinks outlive us only as children of sockets that die with us; stop them calling back.
+    for (HttpSink *sink : std::as_const(m_streamingSinks))
+        sink->disconnect(this);
+    m_streamingSinks.clear();
+}
+
+Result<quint16> McpHttpServer::listenOn(const QHostAddress &address, quint16 port)
+{
+    auto *server =
+        new GuardedTcpServer(m_config.maxBodyBytes + HeaderAllowance, m_config.requestTimeoutMs, this);
+    if (!server->listen(address, port)) {
+        const QString message = QStringLiteral("cannot listen on %1:%2: %3")
+                                    .arg(address.toString())
+                                    .arg(port)
+                                    .arg(server->errorString());
+        delete server;
+        return Error{ErrorCode::Io, QStringLiteral("listen"), message};
+    }
+    bind(server);
+    m_listeners.append(server);
+    return server->serverPort();
+}
+
+void McpHttpServer::stopListening()
+{
+    for (const QPointer<GuardedTcpServer> &server : std::as_const(m_listeners)) {
+        if (server)
+            server->close();
+    }
+}
+
+void McpHttpServer::addRoute(const QString &path, RouteHandler handler)
+{
+    m_routes.insert(path, std::move(handler));
+}
+
+void McpHttpServer::rememberStreamingSink(HttpSink *sink)
+{
+    m_streamingSinks.insert(sink);
+    if (!m_keepAlive->isActive())
+        m_keepAlive->start();
+}
+
+void McpHttpServer::forgetSink(HttpSink *sink)
+{
+    m_streamingSinks.remove(sink);
+    if (m_streamingSinks.isEmpty())
+        m_keepAlive->stop();
+}
+
+void McpHttpServer::sendKeepAlives()
+{
+    const QList<HttpSink *> sinks = m_streamingSinks.values();
+    for (HttpSink *sink : sinks)
+        sink->keepAlive();
+}
+
+void McpHttpServer::writeError(QTcpSocket *socket, int status, int rpcCode, const QString &message,
+                               const Http::HeaderList &headers)
+{
+    Http::HeaderList all{{"Content-Type", "application/json"}};
+    all.append(headers);
+    writeResponse(socket, status, all, encode(makeErrorResponse(QJsonValue(), rpcCode, message)));
+}
+
+bool McpHttpServer::handleRequest(const QHttpServerRequest &request, QTcpSocket *socket)
+{
+    for (const QPointer<GuardedTcpServer> &server : std::as_const(m_listeners)) {
+        if (server)
+            server->requestCompleted(socket);
+    }
+    if (socket->state() != QAbstractSocket::ConnectedState)
+        return true; // rejected by a guard already
+
+    const QString path = request.url().path();
+    auto route = m_routes.constFind(path);
+    if (route != m_routes.constEnd() && (*route)(request, socket))
+        return true;
+    if (path == QLatin1String("/healthz")) {
+        writeResponse(socket, 200, {{"Content-Type", "text/plain"}, {"Cache-Control", "no-store"}}, "ok\n");
+        return true;
+    }
+    if (path == m_config.mcpPath) {
+        handleMcp(request, socket);
+        return true;
+    }
+    return false;
+}
+
+void McpHttpServer::missingHandler(const QHttpServerRequest &request, QTcpSocket *socket)
+{
+    qCDebug(lcHttp) << "no route for" << request.url().path();
+    writeResponse(socket, 404, {{"Content-Type", "text/plain"}}, "Not Found\n");
+}
+
+Http::HeaderList McpHttpServer::corsHeaders(const QHttpServerRequest &request) const
+{
+    const QByteArray origin = request.value("origin");
+    if (origin.isEmpty())
+        return {};
+    return {{"Access-Control-Allow-Origin", origin},
+            {"Access-Control-Expose-Headers", "Mcp-Session-Id, WWW-Authenticate"},
+            {"Vary", "Origin"}};
+}
+
+void McpHttpServer::handleMcp(const QHttpServerRequest &request, QTcpSocket *socket)
+{
+    // DNS rebinding protection first: nothing about the server is told to a
+    // page that a foreign Host or Origin gives away.
+    if (!m_policy.hostAllowed(request.value("host"))) {
+        qCInfo(lcHttp) << "refused Host" << request.value("host") << "from"
+                       << socket->peerAddress().toString();
+        writeError(socket, 403, JsonRpcError::ServerError, QStringLiteral("Forbidden: Host not allowed"));
+        return;
+    }
+    if (!m_policy.originAllowed(request.value("origin"))) {
+        qCInfo(lcHttp) << "refused Origin" << request.value("origin") << "from"
+                       << socket->peerAddress().toString();
+        writeError(socket, 403, JsonRpcError::ServerError, QStringLiteral("Forbidden: Origin not allowed"));
+        return;
+    }
+    const Http::HeaderList cors = corsHeaders(request);
+    if (request.method() == QHttpServerRequest::Method::Options) {
+        Http::HeaderList headers = cors;
+        headers.emplaceBack("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS");
+        headers.emplaceBack(
+            "Access-Control-Allow-Headers",
+            "Authorization, Content-Type, Accept, Mcp-Session-Id, MCP-Protocol-Version, Last-Event-ID");
+        headers.emplaceBack("Access-Control-Max-Age", "600");
+        writeResponse(socket, 204, headers, {});
+        return;
+    }
+
+    Result<SessionOwner> owner = m_authenticator(request);
+    if (!owner) {
+        const Error &error = owner.error();
+        Http::HeaderList headers = cors;
+        if (error.code == ErrorCode::Unauthorized) {
+            headers.emplaceBack("WWW-Authenticate", error.subject.toUtf8());
+            writeError(socket, 401, JsonRpcError::ServerError, error.message, headers);
+        } else {
+            writeError(socket, 403, JsonRpcError::ServerError, error.message, headers);
+        }
+        return;
+    }
+
+    switch (request.method()) {
+    case QHttpServerRequest::Method::Post:
+        handlePost(request, socket, owner.value());
+        return;
+    case QHttpServerRequest::Method::Get:
+        handleGet(request, socket, owner.value());
+        return;
+    case QHttpServerRequest::Method::Delete:
+        handleDelete(request, socket, owner.value());
+        return;
+    default: {
+        Http::HeaderList headers = cors;
+        headers.emplaceBack("Allow", "GET, POST, DELETE, OPTIONS");
+        writeError(socket, 405, JsonRpcError::ServerError, QStringLiteral("Method not allowed"), headers);
+        return;
+    }
+    }
+}
+
+Session *McpHttpServer::sessionFor(const QHttpServerRequest &request, QTcpSocket *socket,
+                                   const SessionOwner &owner)
+{
+    const Http::HeaderList cors = corsHeaders(request);
+    const QByteArray version = request.value("mcp-protocol-version");
+    if (!version.isEmpty() && !supportedProtocolVersion(version)) {
+        writeError(socket, 400, JsonRpcError::ServerError,
+                   QStringLiteral("Bad Request: unsupported MCP-Protocol-Version %1")
+                       .arg(QString::fromLatin1(version)),
+                   cors);
+        return nullptr;
+    }
+    const QString id = QString::fromLatin1(request.value("mcp-session-id"));
+    if (id.isEmpty()) {
+        writeError(socket, 400, JsonRpcError::ServerError,
+                   QStringLiteral("Bad Request: Mcp-Session-Id header is required"), cors);
+        return nullptr;
+    }
+    Session *session = m_registry ? m_registry->find(id) : nullptr;
+    if (!session) {
+        writeError(socket, 404, JsonRpcError::ServerError, QStringLiteral("Session not found"), cors);
+        return nullptr;
+    }
+    if (session->owner().key() != owner.key()) {
+        qCWarning(lcHttp).noquote() << "session" << id << "of" << session->owner().user << "was presented by"
+                                    << owner.user << "; refused";
+        writeError(socket, 403, JsonRpcError::ServerError,
+                   QStringLiteral("Forbidden: this session belongs to another user or grant"), cors);
+        return nullptr;
+    }
+    return session;
+}
+
+void McpHttpServer::handlePost(const QHttpServerRequest &request, QTcpSocket *socket,
+                               const SessionOwner &owner)
+{
+    const Http::HeaderList cors = corsHeaders(request);
+    const QByteArray accept = request.value("accept");
+    if (!Http::accepts(accept, "application/json") || !Http::accepts(accept, "text/event-stream")) {
+        writeError(socket, 406, JsonRpcError::ServerError,
+                   QStringLiteral(
+                       "Not Acceptable: the client must accept both application/json and text/event-stream"),
+                   cors);
+        return;
+    }
+    if (Http::mediaType(request.value("content-type")) != "application/json") {
+        writeError(socket, 415, JsonRpcError::ServerError,
+                   QStringLiteral("Unsupported Media Type: Content-Type must be application/json"), cors);
+        return;
+    }
+    const QByteArray body = request.body();
+    if (body.size() > m_config.maxBodyBytes) {
+        writeError(socket, 413, JsonRpcError::ServerError,
+                   QStringLiteral("Payload Too Large: %1 bytes, the limit is %2")
+                       .arg(body.size())
+                       .arg(m_config.maxBodyBytes),
+                   cors);
+        return;
+    }
+    Result<ParsedBody> parsed = parseBody(body);
+    if (!parsed) {
+        writeError(socket, 400, parsed.error().subject.toInt(), parsed.error().message, cors);
+        return;
+    }
+    const QList<JsonRpcMessage> &messages = parsed.value().messages;
+    int requests = 0;
+    bool initialize = false;
+    for (const JsonRpcMessage &message : messages) {
+        if (message.kind == MessageKind::Request) {
+            ++requests;
+            initialize = initialize || message.method == QLatin1String("initialize");
+        }
+    }
+    const bool close = wantsClose(request);
+
+    if (initialize) {
+        if (messages.size() > 1) {
+            writeError(socket, 400, JsonRpcError::InvalidRequest,
+                       QStringLiteral("Invalid Request: initialize must be sent on its own"), cors);
+            return;
+        }
+        if (!request.value("mcp-session-id").isEmpty()) {
+            writeError(
+                socket, 400, JsonRpcError::InvalidRequest,
+                QStringLiteral(
+                    "Invalid Request: initialize starts a new session and must not carry Mcp-Session-Id"),
+                cors);
+            return;
+        }
+        Result<Session *> created = m_registry->create(owner);
+        if (!created) {
+            Http::HeaderList headers = cors;
+            headers.emplaceBack("Retry-After", QByteArray::number(m_config.retryAfterSeconds));
+            qCWarning(lcHttp).noquote() << "no session for" << owner.user << ":" << created.error().message;
+            writeError(socket, 503, JsonRpcError::ServerError,
+                       QStringLiteral("Service Unavailable: %1").arg(created.error().message), headers);
+            return;
+        }
+        Session *session = created.value();
+        auto *sink = new HttpSink(socket, cors, session->id().toLatin1(), close, this);
+        Result<bool> posted = session->post(messages, parsed.value().batch, sink);
+        if (!posted) {
+            delete sink;
+            writeError(socket, 502, JsonRpcError::ServerError, posted.error().message, cors);
+        }
+        return;
+    }
+
+    Session *session = sessionFor(request, socket, owner);
+    if (!session)
+        return;
+    HttpSink *sink = requests > 0 ? new HttpSink(socket, cors, QByteArray(), close, this) : nullptr;
+    Result<bool> posted = session->post(messages, parsed.value().batch, sink);
+    if (!posted) {
+        delete sink;
+        if (posted.error().code == ErrorCode::Conflict)
+            writeError(socket, 400, JsonRpcError::InvalidRequest,
+                       QLatin1String("Invalid Request: ") + posted.error().message, cors);
+        else
+            writeError(socket, 404, JsonRpcError::ServerError, QStringLiteral("Session not found"), cors);
+        return;
+    }
+    if (!posted.value())
+        writeResponse(socket, 202, cors, {});
+}
+
+void McpHttpServer::handleGet(const QHttpServerRequest &request, QTcpSocket *socket,
+                              const SessionOwner &owner)
+{
+    const Http::HeaderList cors = corsHeaders(request);
+    if (!Http::accepts(request.value("accept"), "text/event-stream")) {
+        writeError(socket, 406, JsonRpcError::ServerError,
+                   QStringLiteral("Not Acceptable: the client must accept text/event-stream"), cors);
+        return;
+    }
+    Session *session = sessionFor(request, socket, owner);
+    if (!session)
+        return;
+    auto *sink = new HttpSink(socket, cors, QByteArray(), wantsClose(request), this);
+    Result<void> opened = session->openStream(sink, request.value("last-event-id"));
+    if (!opened) {
+        delete sink;
+        if (opened.error().code == ErrorCode::Conflict)
+            writeError(socket, 409, JsonRpcError::ServerError,
+                       QLatin1String("Conflict: ") + opened.error().message, cors);
+        else
+            writeError(socket, 404, JsonRpcError::ServerError, QStringLiteral("Session not found"), cors);
+    }
+}
+
+void McpHttpServer::handleDelete(const QHttpServerRequest &request, QTcpSocket *socket,
+                                 const SessionOwner &owner)
+{
+    Session *session = sessionFor(request, socket, owner);
+    if (!session)
+        return;
+    m_registry->evict(session->id(), QStringLiteral("the client ended the session"));
+    writeResponse(socket, 200, corsHeaders(request), {});
+}
+
+} // namespace fmb

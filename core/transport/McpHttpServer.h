@@ -1,0 +1,92 @@
+#pragma once
+
+#include <functional>
+
+#include <QAbstractHttpServer>
+#include <QHash>
+#include <QHostAddress>
+#include <QPointer>
+#include <QSet>
+
+#include "HttpHeaders.h"
+#include "OriginPolicy.h"
+#include "base/Result.h"
+#include "session/Session.h"
+
+class QTimer;
+
+namespace fmb {
+
+class GuardedTcpServer;
+class HttpSink;
+class SessionRegistry;
+
+struct HttpConfig {
+    QString mcpPath = QStringLiteral("/mcp");
+    qint64 maxBodyBytes = 4 * 1024 * 1024;
+    int requestTimeoutMs = 30000; // a request must arrive whole within this
+    int keepAliveMs = 15000;      // SSE comment interval on idle streams
+    int retryAfterSeconds = 5;    // Retry-After on 503
+};
+
+// The caller of a request, or why there is none. Unauthorized errors become
+// 401 with the WWW-Authenticate value in Error::subject.
+using Authenticator = std::function<Result<SessionOwner>(const QHttpServerRequest &request)>;
+
+// Writes a complete answer for a route it claims; returns false to pass.
+using RouteHandler = std::function<bool(const QHttpServerRequest &request, QTcpSocket *socket)>;
+
+// The MCP Streamable HTTP endpoint (revisions 2025-03-26 .. 2025-11-25) and
+// /healthz, on QAbstractHttpServer. Maps core errors to status codes (the
+// table in ARCHITECTURE.md) in this one place. Runs on its thread's event
+// loop; never blocks.
+class McpHttpServer final : public QAbstractHttpServer {
+    Q_OBJECT
+public:
+    McpHttpServer(HttpConfig config, OriginPolicy policy, SessionRegistry *registry,
+                  Authenticator authenticator, QObject *parent = nullptr);
+    ~McpHttpServer() override;
+
+    // Binds and starts accepting; the bound port, or an error naming the address.
+    [[nodiscard]] Result<quint16> listenOn(const QHostAddress &address, quint16 port);
+    // Stops accepting new connections (shutdown); open streams stay until ended.
+    void stopListening();
+
+    // Extra routes (OAuth endpoints, metrics) tried before the built-in ones.
+    void addRoute(const QString &path, RouteHandler handler);
+
+    [[nodiscard]] int openStreams() const { return int(m_streamingSinks.size()); }
+
+    // Called by HttpSink.
+    void rememberStreamingSink(HttpSink *sink);
+    void forgetSink(HttpSink *sink);
+
+    // Writes a complete JSON-RPC error answer (id null) with the given status.
+    static void writeError(QTcpSocket *socket, int status, int rpcCode, const QString &message,
+                           const Http::HeaderList &headers = {});
+
+protected:
+    bool handleRequest(const QHttpServerRequest &request, QTcpSocket *socket) override;
+    void missingHandler(const QHttpServerRequest &request, QTcpSocket *socket) override;
+
+private:
+    void handleMcp(const QHttpServerRequest &request, QTcpSocket *socket);
+    void handlePost(const QHttpServerRequest &request, QTcpSocket *socket, const SessionOwner &owner);
+    void handleGet(const QHttpServerRequest &request, QTcpSocket *socket, const SessionOwner &owner);
+    void handleDelete(const QHttpServerRequest &request, QTcpSocket *socket, const SessionOwner &owner);
+    // The session named by Mcp-Session-Id, or null after answering 400/403/404.
+    Session *sessionFor(const QHttpServerRequest &request, QTcpSocket *socket, const SessionOwner &owner);
+    [[nodiscard]] Http::HeaderList corsHeaders(const QHttpServerRequest &request) const;
+    void sendKeepAlives();
+
+    HttpConfig m_config;
+    OriginPolicy m_policy;
+    QPointer<SessionRegistry> m_registry;
+    Authenticator m_authenticator;
+    QHash<QString, RouteHandler> m_routes;
+    QList<QPointer<GuardedTcpServer>> m_listeners;
+    QSet<HttpSink *> m_streamingSinks;
+    QTimer *m_keepAlive = nullptr;
+};
+
+} // namespace fmb

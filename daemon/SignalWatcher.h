@@ -1,0 +1,24 @@
+#pragma once
+
+#include <QObject>
+
+class QSocketNotifier;
+
+namespace fmb {
+
+// Turns SIGTERM and SIGINT into a Qt signal on the event loop (self-pipe:
+// the POSIX handler only writes a byte). One instance per process.
+class SignalWatcher final : public QObject {
+    Q_OBJECT
+public:
+    explicit SignalWatcher(QObject *parent = nullptr);
+    ~SignalWatcher() override;
+
+Q_SIGNALS:
+    void terminationRequested(int signalNumber);
+
+private:
+    QSocketNotifier *m_notifier = nullptr;
+};
+
+} // namespace fmb
