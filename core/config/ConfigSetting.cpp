@@ -1,0 +1,668 @@
+#include "ConfigSetting.h"
+
+#include <chrono>
+#include <optional>
+
+#include <QHostAddress>
+#include <QProcess>
+#include <QRegularExpression>
+#include <QSet>
+#include <QUrl>
+
+namespace fmb {
+namespace {
+
+using std::chrono::hours;
+using std::chrono::milliseconds;
+using std::chrono::minutes;
+using std::chrono::seconds;
+
+constexpr qint64 KiB = 1024;
+constexpr qint64 MiB = 1024 * KiB;
+constexpr qint64 GiB = 1024 * MiB;
+constexpr int MaxSessionsLimit = 100000;
+// Large enough for any sane deployment and small enough that no byte count
+// overflows an int-sized buffer API on the way.
+constexpr qint64 MaxByteLimit = GiB;
+// reap_interval and child_stop_grace drive QTimers, whose interval is an int
+// of milliseconds (about 24.8 days); stay well under that.
+constexpr milliseconds MaxTimerDuration = hours(24);
+constexpr milliseconds MaxIdleTimeout = hours(24 * 30);
+
+Error invalid(const QString &key, const QString &why)
+{
+    return Error{ErrorCode::InvalidArgument, key, key + QLatin1String(": ") + why};
+}
+
+QString quoted(const QString &value)
+{
+    return QLatin1Char('"') + value + QLatin1Char('"');
+}
+
+bool isAsciiDigits(const QString &text)
+{
+    if (text.isEmpty())
+        return false;
+    for (const QChar c : text) {
+        if (c < QLatin1Char('0') || c > QLatin1Char('9'))
+            return false;
+    }
+    return true;
+}
+
+// Digits only: no sign, no spaces, no 0x; at most 12 digits, so it fits a qint64
+// even after multiplying by a unit.
+std::optional<qint64> parseWholeNumber(const QString &text)
+{
+    if (!isAsciiDigits(text) || text.size() > 12)
+        return std::nullopt;
+    return text.toLongLong();
+}
+
+// "900", "900s", "15m", "1h", "500ms". A plain number is seconds.
+std::optional<milliseconds> parseDuration(const QString &text)
+{
+    static const QRegularExpression pattern(QStringLiteral("^([0-9]{1,12})(ms|s|m|h)?$"));
+    const QRegularExpressionMatch match = pattern.match(text);
+    if (!match.hasMatch())
+        return std::nullopt;
+    const qint64 number = match.captured(1).toLongLong();
+    const QString unit = match.captured(2);
+    if (unit == QLatin1String("ms"))
+        return milliseconds(number);
+    if (unit == QLatin1String("m"))
+        return minutes(number);
+    if (unit == QLatin1String("h"))
+        return hours(number);
+    return seconds(number);
+}
+
+QString formatDuration(milliseconds duration)
+{
+    const qint64 ms = duration.count();
+    if (ms > 0 && ms % 3600000 == 0)
+        return QString::number(ms / 3600000) + QLatin1Char('h');
+    if (ms > 0 && ms % 60000 == 0)
+        return QString::number(ms / 60000) + QLatin1Char('m');
+    if (ms % 1000 == 0)
+        return QString::number(ms / 1000) + QLatin1Char('s');
+    return QString::number(ms) + QLatin1String("ms");
+}
+
+Result<milliseconds> durationValue(const QString &key, const QString &text, const QString &example,
+                                   milliseconds max)
+{
+    const std::optional<milliseconds> duration = parseDuration(text);
+    if (!duration)
+        return invalid(key,
+                       quoted(text) + QLatin1String(" is not a duration (try ") + example + QLatin1Char(')'));
+    if (duration->count() <= 0)
+        return invalid(key, quoted(text) + QLatin1String(" is not more than 0 (try ") + example +
+                                QLatin1Char(')'));
+    if (*duration > max)
+        return invalid(key,
+                       quoted(text) + QLatin1String(" is more than the limit of ") + formatDuration(max));
+    return *duration;
+}
+
+// Whole seconds, rounded up: "500ms" is one second, never zero.
+Result<seconds> secondsValue(const QString &key, const QString &text, const QString &example,
+                             milliseconds max)
+{
+    Result<milliseconds> duration = durationValue(key, text, example, max);
+    if (!duration)
+        return duration.error();
+    return std::chrono::ceil<seconds>(duration.value());
+}
+
+// "4194304", "512KiB", "4MiB", "1GiB" (binary units only: "4MB" is refused
+// rather than guessed).
+std::optional<qint64> parseSize(const QString &text)
+{
+    static const QRegularExpression pattern(QStringLiteral("^([0-9]{1,12}) ?(B|KiB|MiB|GiB)?$"));
+    const QRegularExpressionMatch match = pattern.match(text);
+    if (!match.hasMatch())
+        return std::nullopt;
+    const qint64 number = match.captured(1).toLongLong();
+    const QString unit = match.captured(2);
+    if (unit == QLatin1String("KiB"))
+        return number * KiB;
+    if (unit == QLatin1String("MiB"))
+        return number * MiB;
+    if (unit == QLatin1String("GiB"))
+        return number * GiB;
+    return number;
+}
+
+QString formatSize(qint64 bytes)
+{
+    if (bytes > 0 && bytes % GiB == 0)
+        return QString::number(bytes / GiB) + QLatin1String("GiB");
+    if (bytes > 0 && bytes % MiB == 0)
+        return QString::number(bytes / MiB) + QLatin1String("MiB");
+    if (bytes > 0 && bytes % KiB == 0)
+        return QString::number(bytes / KiB) + QLatin1String("KiB");
+    return QString::number(bytes);
+}
+
+Result<qint64> sizeValue(const QString &key, const QString &text, const QString &example)
+{
+    const std::optional<qint64> size = parseSize(text);
+    if (!size)
+        return invalid(key, quoted(text) + QLatin1String(" is not a size in bytes (try ") + example +
+                                QLatin1Char(')'));
+    if (*size < 1 || *size > MaxByteLimit)
+        return invalid(key, quoted(text) + QLatin1String(" is not between 1 byte and ") +
+                                formatSize(MaxByteLimit));
+    return *size;
+}
+
+// An RFC 1123 host name or a dotted IPv4 address.
+bool isHostName(const QString &host)
+{
+    static const QRegularExpression label(QStringLiteral("^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"));
+    if (host.isEmpty() || host.size() > 253)
+        return false;
+    static const QRegularExpression numeric(QStringLiteral("^[0-9.]+$"));
+    if (numeric.match(host).hasMatch()) {
+        QHostAddress address;
+        return address.setAddress(host) && address.protocol() == QAbstractSocket::IPv4Protocol;
+    }
+    const QStringList labels = host.split(QLatin1Char('.'));
+    for (const QString &part : labels) {
+        if (!label.match(part).hasMatch())
+            return false;
+    }
+    return true;
+}
+
+QString hostPort(const QString &host, int port)
+{
+    const QString shownHost =
+        host.contains(QLatin1Char(':')) ? QLatin1Char('[') + host + QLatin1Char(']') : host;
+    return shownHost + QLatin1Char(':') + QString::number(port);
+}
+
+// The text with everything between "://" and the last '@' replaced by "***",
+// for error messages: "https://me:pw@host" carries a password, and a password
+// may itself hold '/', '?' or '#', so the authority cannot be found reliably.
+// Hiding part of a path that contains '@' is the lesser harm.
+QString withoutUserInfo(const QString &text)
+{
+    const qsizetype scheme = text.indexOf(QLatin1String("://"));
+    const qsizetype start = scheme < 0 ? 0 : scheme + 3;
+    const qsizetype at = text.lastIndexOf(QLatin1Char('@'));
+    if (at < start)
+        return text;
+    return text.left(start) + QLatin1String("***") + text.mid(at);
+}
+
+// http or https, a host, no user info, no query, no fragment.
+std::optional<QString> webUrlProblem(const QUrl &url)
+{
+    if (!url.isValid() || (url.scheme() != QLatin1String("http") && url.scheme() != QLatin1String("https")) ||
+        url.host().isEmpty())
+        return QStringLiteral("is not an http:// or https:// URL with a host");
+    if (!url.userInfo().isEmpty())
+        return QStringLiteral("must not contain a user name or password");
+    if (url.hasQuery() || url.hasFragment())
+        return QStringLiteral("must not have a query (?) or fragment (#)");
+    return std::nullopt;
+}
+
+// --- one apply/describe pair per setting -----------------------------------
+
+Result<void> applyConfigFile(BrokerConfig &config, const QStringList &values)
+{
+    config.configFile = values.constLast();
+    return {};
+}
+
+QString describeConfigFile(const BrokerConfig &)
+{
+    return QStringLiteral("none");
+}
+
+Result<void> applyListen(BrokerConfig &config, const QStringList &values)
+{
+    const QString key = QStringLiteral("listen");
+    const QString &text = values.constLast();
+    QString host;
+    QString portText;
+    if (text.startsWith(QLatin1Char('['))) {
+        const qsizetype close = text.indexOf(QLatin1Char(']'));
+        if (close < 0 || text.mid(close + 1, 1) != QLatin1String(":"))
+            return invalid(key, quoted(text) + QLatin1String(" is not HOST:PORT (try [::1]:8080)"));
+        host = text.mid(1, close - 1);
+        portText = text.mid(close + 2);
+        QHostAddress address;
+        if (!address.setAddress(host) || address.protocol() != QAbstractSocket::IPv6Protocol)
+            return invalid(key, quoted(text) + QLatin1String(": ") + quoted(host) +
+                                    QLatin1String(" is not an IPv6 address"));
+    } else {
+        const qsizetype colon = text.lastIndexOf(QLatin1Char(':'));
+        if (colon < 0)
+            return invalid(key, quoted(text) +
+                                    QLatin1String(" is not HOST:PORT (try 127.0.0.1:8080, [::1]:8080 or "
+                                                  "localhost:0)"));
+        host = text.left(colon);
+        portText = text.mid(colon + 1);
+        if (host.contains(QLatin1Char(':')))
+            return invalid(key, quoted(text) + QLatin1String(" needs brackets around an IPv6 address "
+                                                             "(try [::1]:8080)"));
+        if (!isHostName(host))
+            return invalid(key, quoted(text) + QLatin1String(": ") + quoted(host) +
+                                    QLatin1String(" is not a host name or IPv4 address"));
+    }
+    const std::optional<qint64> port = parseWholeNumber(portText);
+    if (!port || *port > 65535)
+        return invalid(key, quoted(text) + QLatin1String(": port ") + quoted(portText) +
+                                QLatin1String(" is not a whole number between 0 and 65535"));
+    config.listenHost = host;
+    config.listenPort = static_cast<quint16>(*port);
+    return {};
+}
+
+QString describeListen(const BrokerConfig &config)
+{
+    return hostPort(config.listenHost, config.listenPort);
+}
+
+Result<void> applyAuth(BrokerConfig &config, const QStringList &values)
+{
+    const QString &text = values.constLast();
+    if (text == QLatin1String("none"))
+        config.authMode = AuthMode::None;
+    else if (text == QLatin1String("oauth"))
+        config.authMode = AuthMode::OAuth;
+    else
+        return invalid(QStringLiteral("auth"), quoted(text) + QLatin1String(" is not one of: none, oauth"));
+    return {};
+}
+
+QString describeAuth(const BrokerConfig &config)
+{
+    return config.authMode == AuthMode::OAuth ? QStringLiteral("oauth") : QStringLiteral("none");
+}
+
+Result<void> applyChildCommand(BrokerConfig &config, const QStringList &values)
+{
+    // The command line may carry a secret (a token as an argument), so it is
+    // never quoted back.
+    QStringList words = QProcess::splitCommand(values.constLast());
+    if (words.isEmpty())
+        return Error{ErrorCode::InvalidArgument, QStringLiteral("child_command"),
+                     QStringLiteral("child_command is required but empty")};
+    config.childProgram = words.takeFirst();
+    config.childArguments = words;
+    return {};
+}
+
+QString describeChildCommand(const BrokerConfig &config)
+{
+    return config.childProgram.isEmpty() ? QStringLiteral("none (required)") : config.childProgram;
+}
+
+Result<void> applyChildEnv(BrokerConfig &config, const QStringList &values)
+{
+    // Values are secrets (upstream tokens): errors name the entry by position,
+    // and print NAME only once it is known to be a valid name.
+    static const QRegularExpression name(QStringLiteral("^[A-Za-z_][A-Za-z0-9_]*$"));
+    const QString key = QStringLiteral("child_env");
+    QList<QPair<QString, QString>> entries;
+    QSet<QString> seen;
+    for (qsizetype i = 0; i < values.size(); ++i) {
+        const QString &entry = values.at(i);
+        const QString position = QLatin1String("entry ") + QString::number(i + 1);
+        const qsizetype equals = entry.indexOf(QLatin1Char('='));
+        if (equals < 0)
+            return invalid(key, position + QLatin1String(" has no \"=\" (want NAME=VALUE; the value is not "
+                                                         "shown)"));
+        const QString variable = entry.left(equals);
+        if (!name.match(variable).hasMatch())
+            return invalid(key, position + QLatin1String(" does not start with a NAME matching "
+                                                         "[A-Za-z_][A-Za-z0-9_]* followed by \"=\" (the "
+                                                         "entry is not shown)"));
+        if (seen.contains(variable))
+            return invalid(key, variable + QLatin1String(" is given more than once"));
+        seen.insert(variable);
+        entries.append({variable, entry.mid(equals + 1)});
+    }
+    config.childEnv = entries;
+    return {};
+}
+
+QString describeChildEnv(const BrokerConfig &config)
+{
+    if (config.childEnv.isEmpty())
+        return QStringLiteral("none");
+    QStringList names;
+    for (const auto &entry : config.childEnv)
+        names.append(entry.first + QLatin1String("=..."));
+    return names.join(QLatin1Char(' '));
+}
+
+Result<void> applyMaxSessions(BrokerConfig &config, const QStringList &values)
+{
+    const QString &text = values.constLast();
+    const std::optional<qint64> number = parseWholeNumber(text);
+    if (!number || *number < 1 || *number > MaxSessionsLimit)
+        return invalid(QStringLiteral("max_sessions"),
+                       quoted(text) + QLatin1String(" is not a whole number between 1 and ") +
+                           QString::number(MaxSessionsLimit));
+    config.maxSessions = static_cast<int>(*number);
+    return {};
+}
+
+QString describeMaxSessions(const BrokerConfig &config)
+{
+    return QString::number(config.maxSessions);
+}
+
+Result<void> applyIdleTimeout(BrokerConfig &config, const QStringList &values)
+{
+    Result<seconds> value = secondsValue(QStringLiteral("idle_timeout"), values.constLast(),
+                                         QStringLiteral("900s or 15m"), MaxIdleTimeout);
+    if (!value)
+        return value.error();
+    config.idleTimeout = value.value();
+    return {};
+}
+
+QString describeIdleTimeout(const BrokerConfig &config)
+{
+    return formatDuration(config.idleTimeout);
+}
+
+Result<void> applyReapInterval(BrokerConfig &config, const QStringList &values)
+{
+    Result<seconds> value = secondsValue(QStringLiteral("reap_interval"), values.constLast(),
+                                         QStringLiteral("30s or 1m"), MaxTimerDuration);
+    if (!value)
+        return value.error();
+    config.reapInterval = value.value();
+    return {};
+}
+
+QString describeReapInterval(const BrokerConfig &config)
+{
+    return formatDuration(config.reapInterval);
+}
+
+Result<void> applyAllowedOrigins(BrokerConfig &config, const QStringList &values)
+{
+    const QString key = QStringLiteral("allowed_origins");
+    QStringList origins;
+    for (const QString &value : values) {
+        const QString text = value.trimmed();
+        const QUrl url(text, QUrl::StrictMode);
+        if (const std::optional<QString> problem = webUrlProblem(url))
+            return invalid(key, quoted(withoutUserInfo(text)) + QLatin1Char(' ') + *problem +
+                                    QLatin1String(" (an origin is scheme://host[:port], e.g. "
+                                                  "https://example.org)"));
+        if (!url.path().isEmpty())
+            return invalid(key, quoted(text) + QLatin1String(" has a path; an origin is scheme://host[:port] "
+                                                             "only, with no trailing slash"));
+        // Browsers leave the default port out of Origin; compare in that form.
+        QUrl origin;
+        origin.setScheme(url.scheme());
+        origin.setHost(url.host());
+        const int defaultPort = url.scheme() == QLatin1String("https") ? 443 : 80;
+        if (url.port() != -1 && url.port() != defaultPort)
+            origin.setPort(url.port());
+        const QString normalized = origin.toString(QUrl::FullyEncoded);
+        if (!origins.contains(normalized))
+            origins.append(normalized);
+    }
+    config.allowedOrigins = origins;
+    return {};
+}
+
+QString describeAllowedOrigins(const BrokerConfig &config)
+{
+    return config.allowedOrigins.isEmpty() ? QStringLiteral("none")
+                                           : config.allowedOrigins.join(QLatin1Char(','));
+}
+
+Result<void> applyMaxBodyBytes(BrokerConfig &config, const QStringList &values)
+{
+    Result<qint64> value =
+        sizeValue(QStringLiteral("max_body_bytes"), values.constLast(), QStringLiteral("4194304 or 4MiB"));
+    if (!value)
+        return value.error();
+    config.maxBodyBytes = value.value();
+    return {};
+}
+
+QString describeMaxBodyBytes(const BrokerConfig &config)
+{
+    return formatSize(config.maxBodyBytes);
+}
+
+Result<void> applyChildMaxLineBytes(BrokerConfig &config, const QStringList &values)
+{
+    Result<qint64> value = sizeValue(QStringLiteral("child_max_line_bytes"), values.constLast(),
+                                     QStringLiteral("16777216 or 16MiB"));
+    if (!value)
+        return value.error();
+    config.childMaxLineBytes = value.value();
+    return {};
+}
+
+QString describeChildMaxLineBytes(const BrokerConfig &config)
+{
+    return formatSize(config.childMaxLineBytes);
+}
+
+Result<void> applyChildStopGrace(BrokerConfig &config, const QStringList &values)
+{
+    Result<milliseconds> value = durationValue(QStringLiteral("child_stop_grace"), values.constLast(),
+                                               QStringLiteral("3s or 500ms"), MaxTimerDuration);
+    if (!value)
+        return value.error();
+    config.childStopGrace = value.value();
+    return {};
+}
+
+QString describeChildStopGrace(const BrokerConfig &config)
+{
+    return formatDuration(config.childStopGrace);
+}
+
+Result<void> applyPublicUrl(BrokerConfig &config, const QStringList &values)
+{
+    const QString &text = values.constLast();
+    if (text.isEmpty()) {
+        config.publicUrl.clear();
+        return {};
+    }
+    const QUrl url(text, QUrl::StrictMode);
+    if (const std::optional<QString> problem = webUrlProblem(url))
+        return invalid(QStringLiteral("public_url"), quoted(withoutUserInfo(text)) + QLatin1Char(' ') +
+                                                         *problem +
+                                                         QLatin1String(" (try https://mcp.example.org)"));
+    QString normalized = url.toString(QUrl::FullyEncoded);
+    while (normalized.endsWith(QLatin1Char('/')))
+        normalized.chop(1);
+    config.publicUrl = normalized;
+    return {};
+}
+
+QString describePublicUrl(const BrokerConfig &config)
+{
+    return config.publicUrl.isEmpty() ? QStringLiteral("none") : config.publicUrl;
+}
+
+Result<void> applyAdminSocket(BrokerConfig &config, const QStringList &values)
+{
+    config.adminSocket = values.constLast();
+    return {};
+}
+
+QString describeAdminSocket(const BrokerConfig &config)
+{
+    return config.adminSocket.isEmpty() ? QStringLiteral("a socket in the runtime directory")
+                                        : config.adminSocket;
+}
+
+QList<ConfigSetting> buildSettings()
+{
+    return {
+        {
+            .key = QStringLiteral("config"),
+            .flag = QStringLiteral("config"),
+            .envVar = QStringLiteral("FMB_CONFIG"),
+            .valueName = QStringLiteral("FILE"),
+            .help = QStringLiteral("INI file to read the settings below from (keys at the top level,\n"
+                                   "before any [section]; quote values containing , ; or \\)."),
+            .inFile = false,
+            .apply = applyConfigFile,
+            .describe = describeConfigFile,
+        },
+        {
+            .key = QStringLiteral("listen"),
+            .flag = QStringLiteral("listen"),
+            .envVar = QStringLiteral("FMB_LISTEN"),
+            .valueName = QStringLiteral("HOST:PORT"),
+            .help = QStringLiteral("Address to serve /mcp on; port 0 picks a free port; IPv6 as [::1]:8080."),
+            .apply = applyListen,
+            .describe = describeListen,
+        },
+        {
+            .key = QStringLiteral("auth"),
+            .flag = QStringLiteral("auth"),
+            .envVar = QStringLiteral("FMB_AUTH"),
+            .valueName = QStringLiteral("none|oauth"),
+            .help = QStringLiteral("How MCP clients authenticate. \"none\" is allowed only on a loopback\n"
+                                   "address (127.0.0.0/8, ::1, localhost)."),
+            .apply = applyAuth,
+            .describe = describeAuth,
+        },
+        {
+            .key = QStringLiteral("child_command"),
+            .flag = QStringLiteral("child-command"),
+            .envVar = QStringLiteral("FMB_CHILD_COMMAND"),
+            .valueName = QStringLiteral("\"CMD ARGS\""),
+            .help = QStringLiteral("The stdio MCP server started for each session; split into words\n"
+                                   "like a shell does (double quotes group). Required."),
+            .apply = applyChildCommand,
+            .describe = describeChildCommand,
+        },
+        {
+            .key = QStringLiteral("child_env"),
+            .flag = QStringLiteral("child-env"),
+            .envVar = QStringLiteral("FMB_CHILD_ENV"),
+            .valueName = QStringLiteral("NAME=VALUE"),
+            .help = QStringLiteral("Extra environment variable for the child. The variable takes one\n"
+                                   "entry per line. Values are secrets and are never printed."),
+            .list = true,
+            .envSeparator = QLatin1Char('\n'),
+            .apply = applyChildEnv,
+            .describe = describeChildEnv,
+        },
+        {
+            .key = QStringLiteral("max_sessions"),
+            .flag = QStringLiteral("max-sessions"),
+            .envVar = QStringLiteral("FMB_MAX_SESSIONS"),
+            .valueName = QStringLiteral("N"),
+            .help = QStringLiteral("Most sessions (children) alive at once, 1 to 100000."),
+            .apply = applyMaxSessions,
+            .describe = describeMaxSessions,
+        },
+        {
+            .key = QStringLiteral("idle_timeout"),
+            .flag = QStringLiteral("idle-timeout"),
+            .envVar = QStringLiteral("FMB_IDLE_TIMEOUT"),
+            .valueName = QStringLiteral("DURATION"),
+            .help = QStringLiteral("A session unused this long is ended (whole seconds, rounded up)."),
+            .apply = applyIdleTimeout,
+            .describe = describeIdleTimeout,
+        },
+        {
+            .key = QStringLiteral("reap_interval"),
+            .flag = QStringLiteral("reap-interval"),
+            .envVar = QStringLiteral("FMB_REAP_INTERVAL"),
+            .valueName = QStringLiteral("DURATION"),
+            .help = QStringLiteral("How often idle sessions are looked for (whole seconds, rounded up)."),
+            .apply = applyReapInterval,
+            .describe = describeReapInterval,
+        },
+        {
+            .key = QStringLiteral("allowed_origins"),
+            .flag = QStringLiteral("allowed-origin"),
+            .envVar = QStringLiteral("FMB_ALLOWED_ORIGINS"),
+            .valueName = QStringLiteral("ORIGIN"),
+            .help = QStringLiteral("Browser Origin allowed to call /mcp, as scheme://host[:port].\n"
+                                   "The variable takes a comma-separated list."),
+            .list = true,
+            .envSeparator = QLatin1Char(','),
+            .apply = applyAllowedOrigins,
+            .describe = describeAllowedOrigins,
+        },
+        {
+            .key = QStringLiteral("max_body_bytes"),
+            .flag = QStringLiteral("max-body-bytes"),
+            .envVar = QStringLiteral("FMB_MAX_BODY_BYTES"),
+            .valueName = QStringLiteral("SIZE"),
+            .help = QStringLiteral("Largest POST /mcp body accepted."),
+            .apply = applyMaxBodyBytes,
+            .describe = describeMaxBodyBytes,
+        },
+        {
+            .key = QStringLiteral("child_max_line_bytes"),
+            .flag = QStringLiteral("child-max-line-bytes"),
+            .envVar = QStringLiteral("FMB_CHILD_MAX_LINE_BYTES"),
+            .valueName = QStringLiteral("SIZE"),
+            .help = QStringLiteral("Longest line (one JSON-RPC message) accepted from the child."),
+            .apply = applyChildMaxLineBytes,
+            .describe = describeChildMaxLineBytes,
+        },
+        {
+            .key = QStringLiteral("child_stop_grace"),
+            .flag = QStringLiteral("child-stop-grace"),
+            .envVar = QStringLiteral("FMB_CHILD_STOP_GRACE"),
+            .valueName = QStringLiteral("DURATION"),
+            .help = QStringLiteral("Wait after closing the child's stdin before SIGTERM, and again\n"
+                                   "before SIGKILL."),
+            .apply = applyChildStopGrace,
+            .describe = describeChildStopGrace,
+        },
+        {
+            .key = QStringLiteral("public_url"),
+            .flag = QStringLiteral("public-url"),
+            .envVar = QStringLiteral("FMB_PUBLIC_URL"),
+            .valueName = QStringLiteral("URL"),
+            .help = QStringLiteral("External base URL clients reach the broker at (http or https, no\n"
+                                   "query); a trailing slash is removed."),
+            .apply = applyPublicUrl,
+            .describe = describePublicUrl,
+        },
+        {
+            .key = QStringLiteral("admin_socket"),
+            .flag = QStringLiteral("admin-socket"),
+            .envVar = QStringLiteral("FMB_ADMIN_SOCKET"),
+            .valueName = QStringLiteral("PATH"),
+            .help = QStringLiteral("Local socket the admin console and CLI connect to."),
+            .apply = applyAdminSocket,
+            .describe = describeAdminSocket,
+        },
+    };
+}
+
+} // namespace
+
+const QList<ConfigSetting> &configSettings()
+{
+    static const QList<ConfigSetting> settings = buildSettings();
+    return settings;
+}
+
+bool isLoopbackHost(const QString &host)
+{
+    if (host.compare(QLatin1String("localhost"), Qt::CaseInsensitive) == 0)
+        return true;
+    QHostAddress address;
+    return address.setAddress(host) && address.isLoopback();
+}
+
+} // namespace fmb

@@ -1,0 +1,1006 @@
+#include <initializer_list>
+
+#include <QFile>
+#include <QProcessEnvironment>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include "config/ConfigLoader.h"
+#include "config/ConfigSetting.h"
+
+Q_DECLARE_METATYPE(fmb::ErrorCode)
+
+using namespace fmb;
+
+namespace {
+
+// Never a real secret; long and odd enough that it cannot appear by accident.
+const QString Secret = QStringLiteral("S3CR3T-tok/+9==");
+
+// Lets table rows mix plain literals and QStrings: words({"--child-env", secret}).
+struct Word {
+    Word(const char *text)
+        : text(QString::fromUtf8(text))
+    {}
+    Word(const QString &text)
+        : text(text)
+    {}
+    QString text;
+};
+
+QStringList words(std::initializer_list<Word> items)
+{
+    QStringList result;
+    for (const Word &item : items)
+        result.append(item.text);
+    return result;
+}
+
+QStringList withChild(std::initializer_list<Word> flags = {})
+{
+    return QStringList{QStringLiteral("--child-command"), QStringLiteral("mcp-server")} + words(flags);
+}
+
+// One field of a config as text, so a table row can say what it expects.
+QString field(const BrokerConfig &config, const QString &key)
+{
+    if (key == QLatin1String("config"))
+        return config.configFile;
+    if (key == QLatin1String("listen")) {
+        const QString host = config.listenHost.contains(QLatin1Char(':'))
+                                 ? QLatin1Char('[') + config.listenHost + QLatin1Char(']')
+                                 : config.listenHost;
+        return host + QLatin1Char(':') + QString::number(config.listenPort);
+    }
+    if (key == QLatin1String("auth"))
+        return config.authMode == AuthMode::OAuth ? QStringLiteral("oauth") : QStringLiteral("none");
+    if (key == QLatin1String("child_command"))
+        return (QStringList{config.childProgram} + config.childArguments).join(QLatin1Char('|'));
+    if (key == QLatin1String("child_env")) {
+        QStringList entries;
+        for (const auto &entry : config.childEnv)
+            entries.append(entry.first + QLatin1Char('=') + entry.second);
+        return entries.join(QLatin1Char('|'));
+    }
+    if (key == QLatin1String("max_sessions"))
+        return QString::number(config.maxSessions);
+    if (key == QLatin1String("idle_timeout"))
+        return QString::number(config.idleTimeout.count()) + QLatin1Char('s');
+    if (key == QLatin1String("reap_interval"))
+        return QString::number(config.reapInterval.count()) + QLatin1Char('s');
+    if (key == QLatin1String("allowed_origins"))
+        return config.allowedOrigins.join(QLatin1Char('|'));
+    if (key == QLatin1String("max_body_bytes"))
+        return QString::number(config.maxBodyBytes);
+    if (key == QLatin1String("child_max_line_bytes"))
+        return QString::number(config.childMaxLineBytes);
+    if (key == QLatin1String("child_stop_grace"))
+        return QString::number(config.childStopGrace.count()) + QLatin1String("ms");
+    if (key == QLatin1String("public_url"))
+        return config.publicUrl;
+    if (key == QLatin1String("admin_socket"))
+        return config.adminSocket;
+    return QLatin1String("<no field for key ") + key + QLatin1Char('>');
+}
+
+} // namespace
+
+class tst_ConfigLoader : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+    void defaults_data();
+    void defaults();
+    void setting_data();
+    void setting();
+    void iniEveryKey_data();
+    void iniEveryKey();
+    void rejected_data();
+    void rejected();
+    void authNone_data();
+    void authNone();
+    void secretsNeverShown_data();
+    void secretsNeverShown();
+    void requests_data();
+    void requests();
+    void loadConfigRefusesHelpAndVersion();
+    void unreadableConfigFile();
+    void helpText_data();
+    void helpText();
+
+private:
+    QString substitute(QString text) const;
+    QStringList substitute(const QStringList &texts) const;
+    // Writes ini (when not empty) to a fresh file that %FILE% then names, and
+    // loads with args and env only: the runner's own FMB_* never leak in.
+    Result<ConfigRequest> load(const QStringList &args, const QStringList &env, const QByteArray &ini);
+
+    QTemporaryDir m_dir;
+    QString m_file; // the last file load() wrote
+    int m_fileCount = 0;
+};
+
+void tst_ConfigLoader::initTestCase()
+{
+    QVERIFY(m_dir.isValid());
+}
+
+QString tst_ConfigLoader::substitute(QString text) const
+{
+    return text.replace(QLatin1String("%FILE%"), m_file).replace(QLatin1String("%DIR%"), m_dir.path());
+}
+
+QStringList tst_ConfigLoader::substitute(const QStringList &texts) const
+{
+    QStringList result;
+    for (const QString &text : texts)
+        result.append(substitute(text));
+    return result;
+}
+
+Result<ConfigRequest> tst_ConfigLoader::load(const QStringList &args, const QStringList &env,
+                                             const QByteArray &ini)
+{
+    m_file = m_dir.filePath(QStringLiteral("broker-%1.ini").arg(++m_fileCount));
+    if (!ini.isEmpty()) {
+        QFile file(m_file);
+        if (!file.open(QIODevice::WriteOnly) || file.write(ini) != ini.size())
+            return Error{ErrorCode::Io, QStringLiteral("test"), QStringLiteral("cannot write ") + m_file};
+    }
+    QProcessEnvironment environment;
+    for (const QString &assignment : env) {
+        const qsizetype equals = assignment.indexOf(QLatin1Char('='));
+        environment.insert(assignment.left(equals), substitute(assignment.mid(equals + 1)));
+    }
+    return parseConfigRequest(QStringList{QStringLiteral("forgejo-mcp-brokerd")} + substitute(args),
+                              environment);
+}
+
+void tst_ConfigLoader::defaults_data()
+{
+    QTest::addColumn<QString>("key");
+    QTest::addColumn<QString>("expected");
+
+    QTest::newRow("listen: 127.0.0.1:8080") << "listen"
+                                            << "127.0.0.1:8080";
+    QTest::newRow("auth: none") << "auth"
+                                << "none";
+    QTest::newRow("child_env: empty") << "child_env"
+                                      << "";
+    QTest::newRow("max_sessions: 1000") << "max_sessions"
+                                        << "1000";
+    QTest::newRow("idle_timeout: 900s") << "idle_timeout"
+                                        << "900s";
+    QTest::newRow("reap_interval: 30s") << "reap_interval"
+                                        << "30s";
+    QTest::newRow("allowed_origins: empty") << "allowed_origins"
+                                            << "";
+    QTest::newRow("max_body_bytes: 4 MiB") << "max_body_bytes"
+                                           << "4194304";
+    QTest::newRow("child_max_line_bytes: 16 MiB") << "child_max_line_bytes"
+                                                  << "16777216";
+    QTest::newRow("child_stop_grace: 3s") << "child_stop_grace"
+                                          << "3000ms";
+    QTest::newRow("public_url: empty") << "public_url"
+                                       << "";
+    QTest::newRow("admin_socket: empty") << "admin_socket"
+                                         << "";
+    QTest::newRow("config: no file") << "config"
+                                     << "";
+}
+
+void tst_ConfigLoader::defaults()
+{
+    QFETCH(QString, key);
+    QFETCH(QString, expected);
+
+    const Result<ConfigRequest> request = load(withChild(), {}, {});
+    QVERIFY2(request.ok(), qPrintable(request.ok() ? QString() : request.error().message));
+    QCOMPARE(field(request.value().config, key), expected);
+}
+
+void tst_ConfigLoader::setting_data()
+{
+    QTest::addColumn<QStringList>("args");
+    QTest::addColumn<QStringList>("env");
+    QTest::addColumn<QByteArray>("ini");
+    QTest::addColumn<QString>("key");
+    QTest::addColumn<QString>("expected");
+
+    const QStringList noEnv;
+    const QByteArray noIni;
+
+    // Each flag.
+    QTest::newRow("--listen IPv4") << withChild({"--listen", "127.0.0.2:9000"}) << noEnv << noIni << "listen"
+                                   << "127.0.0.2:9000";
+    QTest::newRow("--listen port 0 picks one")
+        << withChild({"--listen", "127.0.0.1:0"}) << noEnv << noIni << "listen"
+        << "127.0.0.1:0";
+    QTest::newRow("--listen IPv6 in brackets")
+        << withChild({"--listen", "[::1]:8081"}) << noEnv << noIni << "listen"
+        << "[::1]:8081";
+    QTest::newRow("--listen host name")
+        << withChild({"--listen", "localhost:8082"}) << noEnv << noIni << "listen"
+        << "localhost:8082";
+    QTest::newRow("--listen=VALUE form")
+        << withChild({"--listen=127.0.0.1:9001"}) << noEnv << noIni << "listen"
+        << "127.0.0.1:9001";
+    QTest::newRow("--auth none") << withChild({"--auth", "none"}) << noEnv << noIni << "auth"
+                                 << "none";
+    QTest::newRow("--auth oauth on any address")
+        << withChild({"--auth", "oauth", "--listen", "0.0.0.0:8080"}) << noEnv << noIni << "auth"
+        << "oauth";
+    QTest::newRow("--child-command split into words")
+        << words({"--child-command", "node \"my server.js\" --stdio"}) << noEnv << noIni << "child_command"
+        << "node|my server.js|--stdio";
+    QTest::newRow("--child-command program only")
+        << words({"--child-command", "forgejo-mcp"}) << noEnv << noIni << "child_command"
+        << "forgejo-mcp";
+    QTest::newRow("--child-env once")
+        << withChild({"--child-env", "TOKEN=abc"}) << noEnv << noIni << "child_env"
+        << "TOKEN=abc";
+    QTest::newRow("--child-env repeated keeps order")
+        << withChild({"--child-env", "B_2=2", "--child-env", "_A=1", "--child-env=C=3"}) << noEnv << noIni
+        << "child_env"
+        << "B_2=2|_A=1|C=3";
+    QTest::newRow("--child-env value with = and spaces")
+        << withChild({"--child-env", "X=a=b c "}) << noEnv << noIni << "child_env"
+        << "X=a=b c ";
+    QTest::newRow("--child-env empty value")
+        << withChild({"--child-env", "EMPTY="}) << noEnv << noIni << "child_env"
+        << "EMPTY=";
+    QTest::newRow("--max-sessions") << withChild({"--max-sessions", "5"}) << noEnv << noIni << "max_sessions"
+                                    << "5";
+    QTest::newRow("--max-sessions lower bound")
+        << withChild({"--max-sessions", "1"}) << noEnv << noIni << "max_sessions"
+        << "1";
+    QTest::newRow("--max-sessions upper bound")
+        << withChild({"--max-sessions", "100000"}) << noEnv << noIni << "max_sessions"
+        << "100000";
+    QTest::newRow("--idle-timeout plain seconds")
+        << withChild({"--idle-timeout", "60"}) << noEnv << noIni << "idle_timeout"
+        << "60s";
+    QTest::newRow("--idle-timeout 900s")
+        << withChild({"--idle-timeout", "900s"}) << noEnv << noIni << "idle_timeout"
+        << "900s";
+    QTest::newRow("--idle-timeout 15m")
+        << withChild({"--idle-timeout", "15m"}) << noEnv << noIni << "idle_timeout"
+        << "900s";
+    QTest::newRow("--idle-timeout 1h")
+        << withChild({"--idle-timeout", "1h"}) << noEnv << noIni << "idle_timeout"
+        << "3600s";
+    QTest::newRow("--idle-timeout 500ms rounds up to 1s")
+        << withChild({"--idle-timeout", "500ms"}) << noEnv << noIni << "idle_timeout"
+        << "1s";
+    QTest::newRow("--idle-timeout 1500ms rounds up to 2s")
+        << withChild({"--idle-timeout", "1500ms"}) << noEnv << noIni << "idle_timeout"
+        << "2s";
+    QTest::newRow("--reap-interval 5s")
+        << withChild({"--reap-interval", "5s"}) << noEnv << noIni << "reap_interval"
+        << "5s";
+    QTest::newRow("--reap-interval 250ms rounds up")
+        << withChild({"--reap-interval", "250ms"}) << noEnv << noIni << "reap_interval"
+        << "1s";
+    QTest::newRow("--allowed-origin once")
+        << withChild({"--allowed-origin", "https://a.example"}) << noEnv << noIni << "allowed_origins"
+        << "https://a.example";
+    QTest::newRow("--allowed-origin repeated")
+        << withChild({"--allowed-origin", "https://a.example", "--allowed-origin", "http://localhost:3000"})
+        << noEnv << noIni << "allowed_origins"
+        << "https://a.example|http://localhost:3000";
+    QTest::newRow("--allowed-origin duplicates dropped")
+        << withChild({"--allowed-origin", "https://a.example", "--allowed-origin", "https://a.example"})
+        << noEnv << noIni << "allowed_origins"
+        << "https://a.example";
+    QTest::newRow("--allowed-origin default port dropped")
+        << withChild({"--allowed-origin", "https://a.example:443", "--allowed-origin", "http://b.example:80"})
+        << noEnv << noIni << "allowed_origins"
+        << "https://a.example|http://b.example";
+    QTest::newRow("--allowed-origin lower-cased")
+        << withChild({"--allowed-origin", "HTTPS://A.Example:8443"}) << noEnv << noIni << "allowed_origins"
+        << "https://a.example:8443";
+    QTest::newRow("--allowed-origin IPv6")
+        << withChild({"--allowed-origin", "http://[::1]:8080"}) << noEnv << noIni << "allowed_origins"
+        << "http://[::1]:8080";
+    QTest::newRow("--max-body-bytes plain")
+        << withChild({"--max-body-bytes", "1000"}) << noEnv << noIni << "max_body_bytes"
+        << "1000";
+    QTest::newRow("--max-body-bytes 512KiB")
+        << withChild({"--max-body-bytes", "512KiB"}) << noEnv << noIni << "max_body_bytes"
+        << "524288";
+    QTest::newRow("--max-body-bytes 4MiB")
+        << withChild({"--max-body-bytes", "4MiB"}) << noEnv << noIni << "max_body_bytes"
+        << "4194304";
+    QTest::newRow("--max-body-bytes 1GiB")
+        << withChild({"--max-body-bytes", "1GiB"}) << noEnv << noIni << "max_body_bytes"
+        << "1073741824";
+    QTest::newRow("--child-max-line-bytes 1MiB")
+        << withChild({"--child-max-line-bytes", "1MiB"}) << noEnv << noIni << "child_max_line_bytes"
+        << "1048576";
+    QTest::newRow("--child-stop-grace 250ms")
+        << withChild({"--child-stop-grace", "250ms"}) << noEnv << noIni << "child_stop_grace"
+        << "250ms";
+    QTest::newRow("--child-stop-grace 2s")
+        << withChild({"--child-stop-grace", "2s"}) << noEnv << noIni << "child_stop_grace"
+        << "2000ms";
+    QTest::newRow("--child-stop-grace plain seconds")
+        << withChild({"--child-stop-grace", "5"}) << noEnv << noIni << "child_stop_grace"
+        << "5000ms";
+    QTest::newRow("--public-url") << withChild({"--public-url", "https://mcp.example.org"}) << noEnv << noIni
+                                  << "public_url"
+                                  << "https://mcp.example.org";
+    QTest::newRow("--public-url trailing slash removed")
+        << withChild({"--public-url", "https://mcp.example.org/"}) << noEnv << noIni << "public_url"
+        << "https://mcp.example.org";
+    QTest::newRow("--public-url with a path")
+        << withChild({"--public-url", "http://host:8080/broker/"}) << noEnv << noIni << "public_url"
+        << "http://host:8080/broker";
+    QTest::newRow("--public-url empty stays unset")
+        << withChild({"--public-url", ""}) << noEnv << noIni << "public_url"
+        << "";
+    QTest::newRow("--admin-socket") << withChild({"--admin-socket", "/tmp/fmb-admin.sock"}) << noEnv << noIni
+                                    << "admin_socket"
+                                    << "/tmp/fmb-admin.sock";
+    QTest::newRow("--config names the file")
+        << withChild({"--config", "%FILE%"}) << noEnv << QByteArray("max_sessions = 3\n") << "config"
+        << "%FILE%";
+    QTest::newRow("value is trimmed")
+        << withChild({"--max-sessions", " 12 "}) << noEnv << noIni << "max_sessions"
+        << "12";
+
+    // Each FMB_* variable.
+    QTest::newRow("FMB_LISTEN") << withChild() << words({"FMB_LISTEN=127.0.0.1:9100"}) << noIni << "listen"
+                                << "127.0.0.1:9100";
+    QTest::newRow("FMB_AUTH") << withChild() << words({"FMB_AUTH=oauth"}) << noIni << "auth"
+                              << "oauth";
+    QTest::newRow("FMB_CHILD_COMMAND")
+        << QStringList{} << words({"FMB_CHILD_COMMAND=srv --stdio"}) << noIni << "child_command"
+        << "srv|--stdio";
+    QTest::newRow("FMB_CHILD_ENV one entry per line")
+        << withChild() << words({"FMB_CHILD_ENV=A=1\nB=2"}) << noIni << "child_env"
+        << "A=1|B=2";
+    QTest::newRow("FMB_CHILD_ENV CRLF and blank lines")
+        << withChild() << words({"FMB_CHILD_ENV=A=1\r\n\r\nB=2\r\n"}) << noIni << "child_env"
+        << "A=1|B=2";
+    QTest::newRow("FMB_MAX_SESSIONS")
+        << withChild() << words({"FMB_MAX_SESSIONS=77"}) << noIni << "max_sessions"
+        << "77";
+    QTest::newRow("FMB_IDLE_TIMEOUT")
+        << withChild() << words({"FMB_IDLE_TIMEOUT=2m"}) << noIni << "idle_timeout"
+        << "120s";
+    QTest::newRow("FMB_REAP_INTERVAL")
+        << withChild() << words({"FMB_REAP_INTERVAL=10"}) << noIni << "reap_interval"
+        << "10s";
+    QTest::newRow("FMB_ALLOWED_ORIGINS comma-separated")
+        << withChild() << words({"FMB_ALLOWED_ORIGINS=https://a.example, http://localhost:3000,"}) << noIni
+        << "allowed_origins"
+        << "https://a.example|http://localhost:3000";
+    QTest::newRow("FMB_MAX_BODY_BYTES")
+        << withChild() << words({"FMB_MAX_BODY_BYTES=64KiB"}) << noIni << "max_body_bytes"
+        << "65536";
+    QTest::newRow("FMB_CHILD_MAX_LINE_BYTES")
+        << withChild() << words({"FMB_CHILD_MAX_LINE_BYTES=2048"}) << noIni << "child_max_line_bytes"
+        << "2048";
+    QTest::newRow("FMB_CHILD_STOP_GRACE")
+        << withChild() << words({"FMB_CHILD_STOP_GRACE=100ms"}) << noIni << "child_stop_grace"
+        << "100ms";
+    QTest::newRow("FMB_PUBLIC_URL") << withChild() << words({"FMB_PUBLIC_URL=https://x.example/"}) << noIni
+                                    << "public_url"
+                                    << "https://x.example";
+    QTest::newRow("FMB_ADMIN_SOCKET")
+        << withChild() << words({"FMB_ADMIN_SOCKET=/run/a.sock"}) << noIni << "admin_socket"
+        << "/run/a.sock";
+    QTest::newRow("FMB_CONFIG names the file")
+        << withChild() << words({"FMB_CONFIG=%FILE%"}) << QByteArray("max_sessions = 7\n") << "max_sessions"
+        << "7";
+    QTest::newRow("empty FMB_* counts as unset")
+        << withChild() << words({"FMB_MAX_SESSIONS="}) << noIni << "max_sessions"
+        << "1000";
+    QTest::newRow("unrelated variables ignored")
+        << withChild() << words({"FMB_UNKNOWN=1", "PATH=/bin"}) << noIni << "max_sessions"
+        << "1000";
+
+    // Precedence: flag over env over file over default.
+    const QByteArray sevenSessions("max_sessions = 7\n");
+    QTest::newRow("file over default")
+        << withChild({"--config", "%FILE%"}) << noEnv << sevenSessions << "max_sessions"
+        << "7";
+    QTest::newRow("env overrides file") << withChild({"--config", "%FILE%"}) << words({"FMB_MAX_SESSIONS=8"})
+                                        << sevenSessions << "max_sessions"
+                                        << "8";
+    QTest::newRow("flag overrides env") << withChild({"--config", "%FILE%", "--max-sessions", "9"})
+                                        << words({"FMB_MAX_SESSIONS=8"}) << sevenSessions << "max_sessions"
+                                        << "9";
+    QTest::newRow("flag overrides file") << withChild({"--config", "%FILE%", "--max-sessions", "9"}) << noEnv
+                                         << sevenSessions << "max_sessions"
+                                         << "9";
+    QTest::newRow("--config flag overrides FMB_CONFIG")
+        << withChild({"--config", "%FILE%"}) << words({"FMB_CONFIG=/nonexistent/broker.ini"}) << sevenSessions
+        << "max_sessions"
+        << "7";
+    QTest::newRow("env list replaces file list")
+        << withChild({"--config", "%FILE%"}) << words({"FMB_ALLOWED_ORIGINS=https://b.example"})
+        << QByteArray("allowed_origins = https://a.example\n") << "allowed_origins"
+        << "https://b.example";
+    QTest::newRow("flag list replaces env list")
+        << withChild({"--child-env", "B=2"}) << words({"FMB_CHILD_ENV=A=1"}) << noIni << "child_env"
+        << "B=2";
+    QTest::newRow("repeated scalar flag: last wins")
+        << withChild({"--max-sessions", "3", "--max-sessions", "4"}) << noEnv << noIni << "max_sessions"
+        << "4";
+    QTest::newRow("flag child command over env")
+        << words({"--child-command", "a"}) << words({"FMB_CHILD_COMMAND=b"}) << noIni << "child_command"
+        << "a";
+
+    // INI file forms.
+    QTest::newRow("INI list on one line")
+        << withChild({"--config", "%FILE%"}) << noEnv
+        << QByteArray("allowed_origins = https://a.example, https://b.example\n") << "allowed_origins"
+        << "https://a.example|https://b.example";
+    QTest::newRow("INI child_env list")
+        << withChild({"--config", "%FILE%"}) << noEnv << QByteArray("child_env = A=1, B=2\n") << "child_env"
+        << "A=1|B=2";
+    QTest::newRow("INI quoted child_env keeps its comma")
+        << withChild({"--config", "%FILE%"}) << noEnv << QByteArray("child_env = \"K=a,b;c\"\n")
+        << "child_env"
+        << "K=a,b;c";
+    QTest::newRow("INI quoted child_command")
+        << words({"--config", "%FILE%"}) << noEnv
+        << QByteArray("child_command = \"node \\\"x y.js\\\" --stdio\"\n") << "child_command"
+        << "node|x y.js|--stdio";
+    QTest::newRow("INI [General] is the top level")
+        << withChild({"--config", "%FILE%"}) << noEnv << QByteArray("[General]\nmax_sessions = 6\n")
+        << "max_sessions"
+        << "6";
+    QTest::newRow("INI comments and blank lines")
+        << withChild({"--config", "%FILE%"}) << noEnv << QByteArray("; a comment\n\nmax_sessions = 5\n")
+        << "max_sessions"
+        << "5";
+    QTest::newRow("INI empty file") << withChild({"--config", "%FILE%"}) << noEnv << QByteArray("\n")
+                                    << "max_sessions"
+                                    << "1000";
+}
+
+void tst_ConfigLoader::setting()
+{
+    QFETCH(QStringList, args);
+    QFETCH(QStringList, env);
+    QFETCH(QByteArray, ini);
+    QFETCH(QString, key);
+    QFETCH(QString, expected);
+
+    const Result<ConfigRequest> request = load(args, env, ini);
+    QVERIFY2(request.ok(), qPrintable(request.ok() ? QString() : request.error().message));
+    QCOMPARE(field(request.value().config, key), substitute(expected));
+}
+
+void tst_ConfigLoader::iniEveryKey_data()
+{
+    QTest::addColumn<QString>("key");
+    QTest::addColumn<QString>("expected");
+
+    // What the file in iniEveryKey() sets each key to, after parsing.
+    const QList<QPair<const char *, const char *>> expected{
+        {"config", "%FILE%"},
+        {"listen", "[::1]:9200"},
+        {"auth", "none"},
+        {"child_command", "node|server.js|--stdio"},
+        {"child_env", "A=1|B=2"},
+        {"max_sessions", "42"},
+        {"idle_timeout", "600s"},
+        {"reap_interval", "15s"},
+        {"allowed_origins", "https://a.example|http://localhost:3000"},
+        {"max_body_bytes", "2097152"},
+        {"child_max_line_bytes", "8388608"},
+        {"child_stop_grace", "750ms"},
+        {"public_url", "https://mcp.example.org"},
+        {"admin_socket", "/run/fmb/admin.sock"},
+    };
+    // Rows come from the table, so a new setting fails here until the file covers it.
+    for (const ConfigSetting &setting : configSettings()) {
+        QString value = QStringLiteral("<add this key to the file in iniEveryKey()>");
+        for (const auto &[key, text] : expected) {
+            if (setting.key == QLatin1String(key))
+                value = QString::fromUtf8(text);
+        }
+        QTest::addRow("%s", qPrintable(setting.key)) << setting.key << value;
+    }
+}
+
+void tst_ConfigLoader::iniEveryKey()
+{
+    QFETCH(QString, key);
+    QFETCH(QString, expected);
+
+    const QByteArray ini("listen = [::1]:9200\n"
+                         "auth = none\n"
+                         "child_command = node server.js --stdio\n"
+                         "child_env = A=1, B=2\n"
+                         "max_sessions = 42\n"
+                         "idle_timeout = 10m\n"
+                         "reap_interval = 15s\n"
+                         "allowed_origins = https://a.example, http://localhost:3000\n"
+                         "max_body_bytes = 2MiB\n"
+                         "child_max_line_bytes = 8MiB\n"
+                         "child_stop_grace = 750ms\n"
+                         "public_url = https://mcp.example.org/\n"
+                         "admin_socket = /run/fmb/admin.sock\n");
+    const Result<ConfigRequest> request = load(words({"--config", "%FILE%"}), {}, ini);
+    QVERIFY2(request.ok(), qPrintable(request.ok() ? QString() : request.error().message));
+    QCOMPARE(field(request.value().config, key), substitute(expected));
+}
+
+void tst_ConfigLoader::rejected_data()
+{
+    QTest::addColumn<QStringList>("args");
+    QTest::addColumn<QStringList>("env");
+    QTest::addColumn<QByteArray>("ini");
+    QTest::addColumn<fmb::ErrorCode>("code");
+    QTest::addColumn<QString>("subject");
+    QTest::addColumn<QStringList>("messageParts");
+
+    const QStringList noEnv;
+    const QByteArray noIni;
+    const ErrorCode invalid = ErrorCode::InvalidArgument;
+
+    // The command line itself.
+    QTest::newRow("unknown flag") << withChild({"--lisen", "127.0.0.1:1"}) << noEnv << noIni << invalid
+                                  << "--lisen" << words({"--lisen: unknown flag"});
+    QTest::newRow("unknown flag with =value") << withChild({"--lisen=127.0.0.1:1"}) << noEnv << noIni
+                                              << invalid << "--lisen" << words({"--lisen: unknown flag"});
+    QTest::newRow("single-dash flag") << withChild({"-listen", "x"}) << noEnv << noIni << invalid << "-listen"
+                                      << words({"-listen: unknown flag"});
+    QTest::newRow("stray argument") << withChild({"serve"}) << noEnv << noIni << invalid << "command line"
+                                    << words({"argument 3 is not a flag"});
+    QTest::newRow("argument after --") << withChild({"--", "x"}) << noEnv << noIni << invalid
+                                       << "command line" << words({"argument 4 is not a flag"});
+    QTest::newRow("flag without its value")
+        << withChild({"--listen"}) << noEnv << noIni << invalid << "listen"
+        << words({"listen: --listen needs a value (HOST:PORT)"});
+    QTest::newRow("--help with a value") << withChild({"--help=yes"}) << noEnv << noIni << invalid << "--help"
+                                         << words({"--help: takes no value"});
+
+    // listen
+    QTest::newRow("listen: no port") << withChild({"--listen", "127.0.0.1"}) << noEnv << noIni << invalid
+                                     << "listen"
+                                     << words({"listen: \"127.0.0.1\" is not HOST:PORT", "; from --listen"});
+    QTest::newRow("listen: port out of range")
+        << withChild({"--listen", "127.0.0.1:70000"}) << noEnv << noIni << invalid << "listen"
+        << words({"port \"70000\" is not a whole number between 0 "
+                  "and 65535"});
+    QTest::newRow("listen: port not a number") << withChild({"--listen", "127.0.0.1:http"}) << noEnv << noIni
+                                               << invalid << "listen" << words({"port \"http\""});
+    QTest::newRow("listen: IPv6 without brackets") << withChild({"--listen", "::1:8080"}) << noEnv << noIni
+                                                   << invalid << "listen" << words({"needs brackets"});
+    QTest::newRow("listen: not IPv6 in brackets")
+        << withChild({"--listen", "[zz]:80"}) << noEnv << noIni << invalid << "listen"
+        << words({"\"zz\" is not an IPv6 address"});
+    QTest::newRow("listen: bad host") << withChild({"--listen", "bad_host!:80"}) << noEnv << noIni << invalid
+                                      << "listen" << words({"is not a host name or IPv4 address"});
+    QTest::newRow("listen: bad IPv4") << withChild({"--listen", "300.1.1.1:80"}) << noEnv << noIni << invalid
+                                      << "listen" << words({"\"300.1.1.1\" is not a host name"});
+    QTest::newRow("listen: empty host")
+        << withChild({"--listen", ":8080"}) << noEnv << noIni << invalid << "listen" << words({"\":8080\""});
+    QTest::newRow("listen: from FMB_LISTEN") << withChild() << words({"FMB_LISTEN=nope"}) << noIni << invalid
+                                             << "listen" << words({"\"nope\"", "; from FMB_LISTEN"});
+
+    // auth
+    QTest::newRow("auth: unknown mode") << withChild({"--auth", "basic"}) << noEnv << noIni << invalid
+                                        << "auth" << words({"auth: \"basic\" is not one of: none, oauth"});
+    QTest::newRow("auth: none on 0.0.0.0")
+        << withChild({"--listen", "0.0.0.0:8080"}) << noEnv << noIni << invalid << "auth"
+        << words({"auth: \"none\" is refused", "\"0.0.0.0:8080\"", "not a loopback address",
+                  "auth from the default", "listen from --listen"});
+    QTest::newRow("auth: none on [::]")
+        << withChild({"--auth", "none", "--listen", "[::]:8080"}) << noEnv << noIni << invalid << "auth"
+        << words({"\"[::]:8080\"", "auth from --auth"});
+    QTest::newRow("auth: none from env on a LAN address")
+        << withChild() << words({"FMB_AUTH=none", "FMB_LISTEN=192.168.1.10:8080"}) << noIni << invalid
+        << "auth" << words({"auth from FMB_AUTH", "listen from FMB_LISTEN"});
+
+    // child_command
+    QTest::newRow("child_command: missing") << QStringList{} << noEnv << noIni << invalid << "child_command"
+                                            << words({"child_command is required"});
+    QTest::newRow("child_command: empty flag")
+        << words({"--child-command", ""}) << noEnv << noIni << invalid << "child_command"
+        << words({"child_command is required", "; from --child-command"});
+    QTest::newRow("child_command: blank env counts as unset")
+        << QStringList{} << words({"FMB_CHILD_COMMAND=   "}) << noIni << invalid << "child_command"
+        << words({"child_command is required"});
+    QTest::newRow("child_command: empty in file")
+        << words({"--config", "%FILE%"}) << noEnv << QByteArray("child_command =\n") << invalid
+        << "child_command" << words({"child_command is required", "; from %FILE%"});
+
+    // child_env
+    QTest::newRow("child_env: no =") << withChild({"--child-env", "TOKEN"}) << noEnv << noIni << invalid
+                                     << "child_env"
+                                     << words({"child_env: entry 1 has no \"=\"", "; from --child-env"});
+    QTest::newRow("child_env: name starts with a digit")
+        << withChild({"--child-env", "1X=v"}) << noEnv << noIni << invalid << "child_env"
+        << words({"child_env: entry 1 does not start with "
+                  "a NAME matching [A-Za-z_][A-Za-z0-9_]*"});
+    QTest::newRow("child_env: name with a dash")
+        << withChild({"--child-env", "A=1", "--child-env", "MY-VAR=v"}) << noEnv << noIni << invalid
+        << "child_env" << words({"entry 2 does not start with a NAME"});
+    QTest::newRow("child_env: empty name") << withChild({"--child-env", "=v"}) << noEnv << noIni << invalid
+                                           << "child_env" << words({"entry 1 does not start with a NAME"});
+    QTest::newRow("child_env: name given twice")
+        << withChild({"--child-env", "A=1", "--child-env", "A=2"}) << noEnv << noIni << invalid << "child_env"
+        << words({"child_env: A is given more than once"});
+    QTest::newRow("child_env: from FMB_CHILD_ENV")
+        << withChild() << words({"FMB_CHILD_ENV=A=1\nnope"}) << noIni << invalid << "child_env"
+        << words({"entry 2 has no \"=\"", "; from FMB_CHILD_ENV"});
+    QTest::newRow("child_env: from the file")
+        << withChild({"--config", "%FILE%"}) << noEnv << QByteArray("child_env = A=1, 2B=2\n") << invalid
+        << "child_env" << words({"entry 2 does not start", "; from %FILE%"});
+
+    // max_sessions
+    const auto sessions = [](const char *value) {
+        return withChild({"--max-sessions", QString::fromLatin1(value)});
+    };
+    QTest::newRow("max_sessions: not a number")
+        << sessions("abc") << noEnv << noIni << invalid << "max_sessions"
+        << words(
+               {"max_sessions: \"abc\" is not a whole number between 1 and 100000", "; from --max-sessions"});
+    QTest::newRow("max_sessions: zero") << sessions("0") << noEnv << noIni << invalid << "max_sessions"
+                                        << words({"\"0\" is not a whole number between 1 and 100000"});
+    QTest::newRow("max_sessions: above the limit")
+        << sessions("100001") << noEnv << noIni << invalid << "max_sessions" << words({"\"100001\""});
+    QTest::newRow("max_sessions: negative")
+        << sessions("-5") << noEnv << noIni << invalid << "max_sessions" << words({"\"-5\""});
+    QTest::newRow("max_sessions: fraction")
+        << sessions("1.5") << noEnv << noIni << invalid << "max_sessions" << words({"\"1.5\""});
+    QTest::newRow("max_sessions: empty") << sessions("") << noEnv << noIni << invalid << "max_sessions"
+                                         << words({"max_sessions: \"\" is not a whole number"});
+    QTest::newRow("max_sessions: huge") << sessions("99999999999999999999") << noEnv << noIni << invalid
+                                        << "max_sessions" << words({"\"99999999999999999999\""});
+    QTest::newRow("max_sessions: from FMB_MAX_SESSIONS")
+        << withChild() << words({"FMB_MAX_SESSIONS=lots"}) << noIni << invalid << "max_sessions"
+        << words({"\"lots\"", "; from FMB_MAX_SESSIONS"});
+    QTest::newRow("max_sessions: from the file")
+        << withChild({"--config", "%FILE%"}) << noEnv << QByteArray("max_sessions = many\n") << invalid
+        << "max_sessions" << words({"\"many\"", "; from %FILE%"});
+
+    // Durations.
+    QTest::newRow("idle_timeout: unknown unit")
+        << withChild({"--idle-timeout", "15x"}) << noEnv << noIni << invalid << "idle_timeout"
+        << words({"idle_timeout: \"15x\" is not a duration (try 900s or 15m)", "; from --idle-timeout"});
+    QTest::newRow("idle_timeout: zero") << withChild({"--idle-timeout", "0"}) << noEnv << noIni << invalid
+                                        << "idle_timeout" << words({"\"0\" is not more than 0"});
+    QTest::newRow("idle_timeout: 0ms") << withChild({"--idle-timeout", "0ms"}) << noEnv << noIni << invalid
+                                       << "idle_timeout" << words({"\"0ms\" is not more than 0"});
+    QTest::newRow("idle_timeout: negative")
+        << withChild({"--idle-timeout", "-5s"}) << noEnv << noIni << invalid << "idle_timeout"
+        << words({"\"-5s\" is not a duration"});
+    QTest::newRow("idle_timeout: fraction")
+        << withChild({"--idle-timeout", "1.5m"}) << noEnv << noIni << invalid << "idle_timeout"
+        << words({"\"1.5m\" is not a duration"});
+    QTest::newRow("idle_timeout: upper-case unit")
+        << withChild({"--idle-timeout", "15M"}) << noEnv << noIni << invalid << "idle_timeout"
+        << words({"\"15M\" is not a duration"});
+    QTest::newRow("idle_timeout: too long")
+        << withChild({"--idle-timeout", "99999h"}) << noEnv << noIni << invalid << "idle_timeout"
+        << words({"\"99999h\" is more than the limit of 720h"});
+    QTest::newRow("idle_timeout: from FMB_IDLE_TIMEOUT")
+        << withChild() << words({"FMB_IDLE_TIMEOUT=soon"}) << noIni << invalid << "idle_timeout"
+        << words({"\"soon\" is not a duration", "; from FMB_IDLE_TIMEOUT"});
+    QTest::newRow("reap_interval: not a duration")
+        << withChild({"--reap-interval", "often"}) << noEnv << noIni << invalid << "reap_interval"
+        << words({"reap_interval: \"often\" is not a duration", "; from --reap-interval"});
+    QTest::newRow("reap_interval: too long")
+        << withChild({"--reap-interval", "25h"}) << noEnv << noIni << invalid << "reap_interval"
+        << words({"is more than the limit of 24h"});
+    QTest::newRow("child_stop_grace: not a duration")
+        << withChild({"--child-stop-grace", "fast"}) << noEnv << noIni << invalid << "child_stop_grace"
+        << words({"child_stop_grace: \"fast\" is not a "
+                  "duration (try 3s or 500ms)"});
+    QTest::newRow("child_stop_grace: zero") << withChild({"--child-stop-grace", "0ms"}) << noEnv << noIni
+                                            << invalid << "child_stop_grace" << words({"is not more than 0"});
+
+    // allowed_origins
+    const auto origin = [](const char *value) {
+        return withChild({"--allowed-origin", QString::fromLatin1(value)});
+    };
+    QTest::newRow("allowed_origins: path")
+        << origin("https://a.example/app") << noEnv << noIni << invalid << "allowed_origins"
+        << words({"allowed_origins: \"https://a.example/app\" has a path", "; from --allowed-origin"});
+    QTest::newRow("allowed_origins: trailing slash") << origin("https://a.example/") << noEnv << noIni
+                                                     << invalid << "allowed_origins" << words({"has a path"});
+    QTest::newRow("allowed_origins: ftp")
+        << origin("ftp://a.example") << noEnv << noIni << invalid << "allowed_origins"
+        << words({"is not an http:// or https:// URL"});
+    QTest::newRow("allowed_origins: no scheme") << origin("a.example") << noEnv << noIni << invalid
+                                                << "allowed_origins" << words({"\"a.example\" is not an"});
+    QTest::newRow("allowed_origins: wildcard")
+        << origin("*") << noEnv << noIni << invalid << "allowed_origins" << words({"\"*\" is not an"});
+    QTest::newRow("allowed_origins: query") << origin("https://a.example?x=1") << noEnv << noIni << invalid
+                                            << "allowed_origins" << words({"must not have a query"});
+    QTest::newRow("allowed_origins: empty")
+        << origin("") << noEnv << noIni << invalid << "allowed_origins" << words({"\"\" is not an"});
+    QTest::newRow("allowed_origins: from FMB_ALLOWED_ORIGINS")
+        << withChild() << words({"FMB_ALLOWED_ORIGINS=https://a.example,https://b.example/x"}) << noIni
+        << invalid << "allowed_origins"
+        << words({"\"https://b.example/x\" has a path", "; from FMB_ALLOWED_ORIGINS"});
+
+    // Sizes.
+    QTest::newRow("max_body_bytes: decimal unit")
+        << withChild({"--max-body-bytes", "4MB"}) << noEnv << noIni << invalid << "max_body_bytes"
+        << words({"max_body_bytes: \"4MB\" is not a size in bytes "
+                  "(try 4194304 or 4MiB)"});
+    QTest::newRow("max_body_bytes: zero")
+        << withChild({"--max-body-bytes", "0"}) << noEnv << noIni << invalid << "max_body_bytes"
+        << words({"\"0\" is not between 1 byte and 1GiB"});
+    QTest::newRow("max_body_bytes: above 1GiB")
+        << withChild({"--max-body-bytes", "2GiB"}) << noEnv << noIni << invalid << "max_body_bytes"
+        << words({"\"2GiB\" is not between 1 byte and 1GiB"});
+    QTest::newRow("max_body_bytes: words")
+        << withChild({"--max-body-bytes", "lots"}) << noEnv << noIni << invalid << "max_body_bytes"
+        << words({"\"lots\" is not a size", "; from --max-body-bytes"});
+    QTest::newRow("child_max_line_bytes: negative")
+        << withChild({"--child-max-line-bytes", "-1"}) << noEnv << noIni << invalid << "child_max_line_bytes"
+        << words({"child_max_line_bytes: \"-1\" is not a size"});
+
+    // public_url
+    QTest::newRow("public_url: ftp")
+        << withChild({"--public-url", "ftp://x.example"}) << noEnv << noIni << invalid << "public_url"
+        << words({"public_url: \"ftp://x.example\" is not an http:// or https://", "; from --public-url"});
+    QTest::newRow("public_url: query")
+        << withChild({"--public-url", "https://x.example/?a=1"}) << noEnv << noIni << invalid << "public_url"
+        << words({"must not have a query"});
+    QTest::newRow("public_url: fragment")
+        << withChild({"--public-url", "https://x.example/#top"}) << noEnv << noIni << invalid << "public_url"
+        << words({"must not have a query (?) or fragment (#)"});
+    QTest::newRow("public_url: not a URL") << withChild({"--public-url", "x.example"}) << noEnv << noIni
+                                           << invalid << "public_url" << words({"\"x.example\" is not an"});
+    QTest::newRow("public_url: user info")
+        << withChild({"--public-url", "https://me@x.example"}) << noEnv << noIni << invalid << "public_url"
+        << words({"\"https://***@x.example\" must not contain a user name "
+                  "or password"});
+    QTest::newRow("allowed_origins: password is not shown")
+        << withChild({"--allowed-origin", "http://me:pw@x.example:8080"}) << noEnv << noIni << invalid
+        << "allowed_origins" << words({"\"http://***@x.example:8080\""});
+
+    // The file.
+    QTest::newRow("config: missing file")
+        << withChild({"--config", "/nonexistent/broker.ini"}) << noEnv << noIni << ErrorCode::NotFound
+        << "config" << words({"\"/nonexistent/broker.ini\"", "no such file", "; from --config"});
+    QTest::newRow("config: missing file from FMB_CONFIG")
+        << withChild() << words({"FMB_CONFIG=/nonexistent/broker.ini"}) << noIni << ErrorCode::NotFound
+        << "config" << words({"\"/nonexistent/broker.ini\"", "; from FMB_CONFIG"});
+    QTest::newRow("config: a directory")
+        << withChild({"--config", "%DIR%"}) << noEnv << noIni << ErrorCode::Io << "config"
+        << words({"\"%DIR%\"", "not a regular file"});
+    QTest::newRow("config: unknown key")
+        << withChild({"--config", "%FILE%"}) << noEnv << QByteArray("lisen = 127.0.0.1:1\n") << invalid
+        << "lisen" << words({"lisen: unknown key in %FILE%"});
+    QTest::newRow("config: key case matters")
+        << withChild({"--config", "%FILE%"}) << noEnv << QByteArray("Listen = 127.0.0.1:1\n") << invalid
+        << "Listen" << words({"Listen: unknown key in %FILE%"});
+    QTest::newRow("config: key in a section")
+        << withChild({"--config", "%FILE%"}) << noEnv << QByteArray("[network]\nlisten = 127.0.0.1:1\n")
+        << invalid << "network/listen"
+        << words({"network/listen: unknown key in %FILE%", "write listen= at the top of the file"});
+    QTest::newRow("config: file names another file")
+        << withChild({"--config", "%FILE%"}) << noEnv << QByteArray("config = /etc/other.ini\n") << invalid
+        << "config" << words({"config: unknown key in %FILE%", "only by --config or FMB_CONFIG"});
+    QTest::newRow("config: unknown key even when a flag sets the rest")
+        << withChild({"--config", "%FILE%", "--max-sessions", "3"}) << noEnv
+        << QByteArray("max_sessions = 2\nmax_session = 2\n") << invalid << "max_session"
+        << words({"max_session: unknown key"});
+}
+
+void tst_ConfigLoader::rejected()
+{
+    QFETCH(QStringList, args);
+    QFETCH(QStringList, env);
+    QFETCH(QByteArray, ini);
+    QFETCH(fmb::ErrorCode, code);
+    QFETCH(QString, subject);
+    QFETCH(QStringList, messageParts);
+
+    const Result<ConfigRequest> request = load(args, env, ini);
+    QVERIFY2(!request.ok(), "loaded although the input is bad");
+    const Error &error = request.error();
+    QCOMPARE(static_cast<int>(error.code), static_cast<int>(code));
+    QCOMPARE(error.subject, substitute(subject));
+    for (const QString &part : messageParts)
+        QVERIFY2(error.message.contains(substitute(part)),
+                 qPrintable(QLatin1String("message: ") + error.message + QLatin1String("\nlacks: ") +
+                            substitute(part)));
+
+    const Result<BrokerConfig> config =
+        loadConfig(QStringList{QStringLiteral("brokerd")} + substitute(args), {});
+    if (env.isEmpty() && ini.isEmpty()) {
+        QVERIFY(!config.ok());
+        QCOMPARE(config.error().subject, error.subject);
+    }
+}
+
+void tst_ConfigLoader::authNone_data()
+{
+    QTest::addColumn<QString>("listen");
+    QTest::addColumn<bool>("accepted");
+
+    QTest::newRow("127.0.0.1") << "127.0.0.1:8080" << true;
+    QTest::newRow("elsewhere in 127.0.0.0/8") << "127.8.9.10:8080" << true;
+    QTest::newRow("::1") << "[::1]:8080" << true;
+    QTest::newRow("IPv4-mapped loopback") << "[::ffff:127.0.0.1]:8080" << true;
+    QTest::newRow("localhost") << "localhost:8080" << true;
+    QTest::newRow("LOCALHOST") << "LOCALHOST:8080" << true;
+    QTest::newRow("0.0.0.0 refused") << "0.0.0.0:8080" << false;
+    QTest::newRow(":: refused") << "[::]:8080" << false;
+    QTest::newRow("LAN address refused") << "192.168.1.10:8080" << false;
+    QTest::newRow("host name refused") << "mcp.example.org:8080" << false;
+    QTest::newRow("localhost lookalike refused") << "localhost.example.org:8080" << false;
+}
+
+void tst_ConfigLoader::authNone()
+{
+    QFETCH(QString, listen);
+    QFETCH(bool, accepted);
+
+    const Result<ConfigRequest> none = load(withChild({"--auth", "none", "--listen", listen}), {}, {});
+    QCOMPARE(none.ok(), accepted);
+    if (!accepted) {
+        QCOMPARE(none.error().subject, QStringLiteral("auth"));
+        QVERIFY2(none.error().message.contains(listen), qPrintable(none.error().message));
+    }
+    // oauth passes the loader anywhere; the daemon decides whether it can serve it.
+    const Result<ConfigRequest> oauth = load(withChild({"--auth", "oauth", "--listen", listen}), {}, {});
+    QVERIFY2(oauth.ok(), qPrintable(oauth.ok() ? QString() : oauth.error().message));
+}
+
+void tst_ConfigLoader::secretsNeverShown_data()
+{
+    QTest::addColumn<QStringList>("args");
+    QTest::addColumn<QStringList>("env");
+    QTest::addColumn<QByteArray>("ini");
+
+    const QStringList noEnv;
+    const QByteArray noIni;
+    const QString assignment = QLatin1String("TOKEN=") + Secret;
+
+    QTest::newRow("entry without =") << withChild({"--child-env", Secret}) << noEnv << noIni;
+    QTest::newRow("secret before = is not a name")
+        << withChild({"--child-env", QString(Secret + QLatin1String("=x"))}) << noEnv << noIni;
+    QTest::newRow("name given twice")
+        << withChild({"--child-env", assignment, "--child-env", assignment}) << noEnv << noIni;
+    QTest::newRow("another bad value")
+        << withChild({"--child-env", assignment, "--max-sessions", "x"}) << noEnv << noIni;
+    QTest::newRow("auth refusal") << withChild({"--child-env", assignment, "--listen", "0.0.0.0:1"}) << noEnv
+                                  << noIni;
+    QTest::newRow("stray word after NAME=") << withChild({"--child-env", "TOKEN=", Secret}) << noEnv << noIni;
+    QTest::newRow("misspelt flag with =value")
+        << withChild({QString(QLatin1String("--child-envv=") + assignment)}) << noEnv << noIni;
+    QTest::newRow("FMB_CHILD_ENV entry without =")
+        << withChild() << words({QString(QLatin1String("FMB_CHILD_ENV=") + Secret)}) << noIni;
+    QTest::newRow("FMB_CHILD_ENV with a bad neighbour")
+        << withChild()
+        << words({QString(QLatin1String("FMB_CHILD_ENV=") + assignment + QLatin1String("\n1BAD=") + Secret)})
+        << noIni;
+    QTest::newRow("INI child_env entry without =")
+        << withChild({"--config", "%FILE%"}) << noEnv
+        << QString(QLatin1String("child_env = \"") + Secret + QLatin1String("\"\n")).toUtf8();
+    QTest::newRow("token in the child command, bad value elsewhere")
+        << words(
+               {"--child-command", QString(QLatin1String("server --token ") + Secret), "--max-sessions", "0"})
+        << noEnv << noIni;
+    QTest::newRow("password in public_url")
+        << withChild(
+               {"--public-url", QString(QLatin1String("https://me:") + Secret + QLatin1String("@x.example"))})
+        << noEnv << noIni;
+    QTest::newRow("password in an origin")
+        << withChild({"--allowed-origin",
+                      QString(QLatin1String("https://me:") + Secret + QLatin1String("@x.example"))})
+        << noEnv << noIni;
+}
+
+void tst_ConfigLoader::secretsNeverShown()
+{
+    QFETCH(QStringList, args);
+    QFETCH(QStringList, env);
+    QFETCH(QByteArray, ini);
+
+    const Result<ConfigRequest> request = load(args, env, ini);
+    QVERIFY2(!request.ok(), "loaded although the input is bad");
+    // The secret starts with a name-like prefix; not even that may show.
+    const QString prefix = Secret.left(6);
+    QVERIFY2(!request.error().message.contains(prefix), qPrintable(request.error().message));
+    QVERIFY2(!request.error().subject.contains(prefix), qPrintable(request.error().subject));
+}
+
+void tst_ConfigLoader::requests_data()
+{
+    QTest::addColumn<QStringList>("args");
+    QTest::addColumn<bool>("help");
+    QTest::addColumn<bool>("version");
+
+    QTest::newRow("--help") << words({"--help"}) << true << false;
+    QTest::newRow("-h") << words({"-h"}) << true << false;
+    QTest::newRow("--version") << words({"--version"}) << false << true;
+    QTest::newRow("--help and --version") << words({"--version", "--help"}) << true << true;
+    QTest::newRow("--help beats a bad value") << words({"--max-sessions", "x", "--help"}) << true << false;
+    QTest::newRow("--help beats an unknown flag") << words({"--bogus", "--help"}) << true << false;
+    QTest::newRow("--help beats a missing file")
+        << words({"--config", "/nonexistent", "--help"}) << true << false;
+    QTest::newRow("--version needs no child command") << words({"--version"}) << false << true;
+    QTest::newRow("neither") << withChild() << false << false;
+}
+
+void tst_ConfigLoader::requests()
+{
+    QFETCH(QStringList, args);
+    QFETCH(bool, help);
+    QFETCH(bool, version);
+
+    const Result<ConfigRequest> request = load(args, {}, {});
+    QVERIFY2(request.ok(), qPrintable(request.ok() ? QString() : request.error().message));
+    QCOMPARE(request.value().help, help);
+    QCOMPARE(request.value().version, version);
+}
+
+void tst_ConfigLoader::loadConfigRefusesHelpAndVersion()
+{
+    const QString program = QStringLiteral("brokerd");
+    const Result<BrokerConfig> help = loadConfig({program, QStringLiteral("--help")}, {});
+    QVERIFY(!help.ok());
+    QCOMPARE(help.error().subject, QStringLiteral("help"));
+    const Result<BrokerConfig> version = loadConfig({program, QStringLiteral("--version")}, {});
+    QVERIFY(!version.ok());
+    QCOMPARE(version.error().subject, QStringLiteral("version"));
+    const Result<BrokerConfig> plain = loadConfig(QStringList{program} + withChild(), {});
+    QVERIFY(plain.ok());
+    QCOMPARE(plain.value().childProgram, QStringLiteral("mcp-server"));
+}
+
+void tst_ConfigLoader::unreadableConfigFile()
+{
+    const QString path = m_dir.filePath(QStringLiteral("unreadable.ini"));
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write("max_sessions = 3\n");
+    file.close();
+    QVERIFY(file.setPermissions(QFileDevice::WriteOwner));
+    if (file.open(QIODevice::ReadOnly))
+        QSKIP("the file is still readable (running as root?)");
+
+    const Result<ConfigRequest> request = load(withChild({"--config", path}), {}, {});
+    QVERIFY(!request.ok());
+    QCOMPARE(static_cast<int>(request.error().code), static_cast<int>(ErrorCode::Io));
+    QCOMPARE(request.error().subject, QStringLiteral("config"));
+    QVERIFY2(request.error().message.contains(path), qPrintable(request.error().message));
+}
+
+void tst_ConfigLoader::helpText_data()
+{
+    QTest::addColumn<QString>("mention");
+
+    for (const ConfigSetting &setting : configSettings()) {
+        QTest::addRow("flag --%s", qPrintable(setting.flag)) << QString(QLatin1String("--") + setting.flag);
+        QTest::addRow("variable %s", qPrintable(setting.envVar)) << setting.envVar;
+        if (setting.inFile)
+            QTest::addRow("INI key %s", qPrintable(setting.key))
+                << QString(QLatin1String("INI key ") + setting.key);
+    }
+    QTest::newRow("--help") << "--help";
+    QTest::newRow("--version") << "--version";
+    QTest::newRow("default listen") << "default 127.0.0.1:8080";
+    QTest::newRow("default idle timeout") << "default 15m";
+    QTest::newRow("default body limit") << "default 4MiB";
+    QTest::newRow("default child stop grace") << "default 3s";
+    QTest::newRow("duration forms") << "500ms, 900s, 15m, 1h";
+    QTest::newRow("size forms") << "512KiB, 4MiB, 1GiB";
+    QTest::newRow("precedence") << "flag, else its FMB_* environment variable";
+}
+
+void tst_ConfigLoader::helpText()
+{
+    QFETCH(QString, mention);
+
+    const QString text = configHelpText();
+    QVERIFY2(text.contains(mention), qPrintable(mention));
+}
+
+QTEST_GUILESS_MAIN(tst_ConfigLoader)
+#include "tst_configloader.moc"
