@@ -63,6 +63,14 @@ qint64 Session::backendPid() const
     return m_backend ? m_backend->processId() : 0;
 }
 
+void Session::setTokenExpiresMs(qint64 expiresMs)
+{
+    if (m_tokenExpiresMs == expiresMs)
+        return;
+    m_tokenExpiresMs = expiresMs;
+    Q_EMIT tokenExpiryChanged(m_id);
+}
+
 bool Session::isActive() const
 {
     auto it = m_streams.find(StandaloneStream);

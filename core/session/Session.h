@@ -69,6 +69,10 @@ public:
     [[nodiscard]] qint64 backendPid() const;
     [[nodiscard]] const ReplayLog &replayLog() const { return m_replay; }
     [[nodiscard]] int pendingRequests() const { return int(m_pending.size()); }
+    // When the upstream (Forgejo) token the backend runs with expires, in ms
+    // since the epoch; 0 when there is none (local mode).
+    [[nodiscard]] qint64 tokenExpiresMs() const { return m_tokenExpiresMs; }
+    void setTokenExpiresMs(qint64 expiresMs);
 
     // An open GET stream or a request whose client still waits counts as activity.
     [[nodiscard]] bool isActive() const;
@@ -106,6 +110,7 @@ Q_SIGNALS:
     void backendSwapped(const QString &id);
     void respawnFailed(const QString &id, const QString &reason);
     void activity(const QString &id);
+    void tokenExpiryChanged(const QString &id);
 
 private:
     struct Stream {
@@ -157,6 +162,7 @@ private:
     qint64 m_lastActiveMs = 0;
     std::chrono::steady_clock::time_point m_lastActive;
     QString m_protocolVersion;
+    qint64 m_tokenExpiresMs = 0;
     ReplayLog m_replay;
 
     QPointer<Backend> m_backend;         // current
