@@ -1,0 +1,1548 @@
+#include <array>
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <optional>
+
+#include <sys/stat.h>
+
+#include <QDir>
+#include <QFile>
+#include <QLoggingCategory>
+#include <QRegularExpression>
+#include <QSqlDatabase>
+#include <QSqlQuery>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QThread>
+
+#include "base/Redactor.h"
+#include "store/Schema.h"
+#include "store/TokenStore.h"
+
+using fmb::AuthCodeRequest;
+using fmb::ClientKind;
+using fmb::ClientRecord;
+using fmb::ErrorCode;
+using fmb::GrantRecord;
+using fmb::IssuedTokens;
+using fmb::Result;
+using fmb::TokenHash;
+using fmb::TokenRequest;
+using fmb::TokenStore;
+using fmb::UpstreamTokens;
+
+namespace QTest {
+template <>
+inline char *toString(const fmb::ErrorCode &code)
+{
+    return qstrdup(QByteArray::number(static_cast<int>(code)).constData());
+}
+} // namespace QTest
+
+namespace {
+
+const QString ClientA = QStringLiteral("https://client-a.example/oauth/metadata.json");
+const QString ClientB = QStringLiteral("4f1c2b7e-dynamic-client");
+const QString Resource = QStringLiteral("https://broker.example/mcp");
+const QString Scope = QStringLiteral("read:repository write:issue");
+
+template <typename T>
+QByteArray describe(const Result<T> &result)
+{
+    if (result.ok())
+        return "ok";
+    return "error " + QByteArray::number(static_cast<int>(result.error().code)) + " [" +
+           result.error().subject.toUtf8() + "]: " + result.error().message.toUtf8();
+}
+
+template <typename T>
+Result<void> status(const Result<T> &result)
+{
+    if (result.ok())
+        return {};
+    return result.error();
+}
+
+#define VERIFY_OK(expr)                                                                                      \
+    do {                                                                                                     \
+        const auto &result_ = (expr);                                                                        \
+        QVERIFY2(result_.ok(), describe(result_).constData());                                               \
+    } while (false)
+
+#define VERIFY_ERROR(expr, expectedCode)                                                                     \
+    do {                                                                                                     \
+        const auto &result_ = (expr);                                                                        \
+        QVERIFY2(!result_.ok(), "expected an error, got ok");                                                \
+        QCOMPARE(result_.error().code, expectedCode);                                                        \
+    } while (false)
+
+int modeOf(const QString &path)
+{
+    struct stat st {};
+    if (::lstat(QFile::encodeName(path).constData(), &st) != 0)
+        return -1;
+    return static_cast<int>(st.st_mode & 07777);
+}
+
+// Every byte of every file in the state directory: the database, its -wal and
+// -shm files and the key file.
+QByteArray stateBytes(const QString &dir)
+{
+    QByteArray all;
+    const QStringList names = QDir(dir).entryList(QDir::Files | QDir::Hidden);
+    for (const QString &name : names) {
+        QFile file(QDir(dir).filePath(name));
+        if (file.open(QIODevice::ReadOnly))
+            all += file.readAll();
+    }
+    return all;
+}
+
+// A second connection to the database, for looking under the store.
+class RawDb final {
+public:
+    explicit RawDb(const QString &path)
+        : m_name(QStringLiteral("tst.raw.%1").arg(++s_counter))
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), m_name);
+        db.setDatabaseName(path);
+        db.open();
+    }
+    ~RawDb()
+    {
+        QSqlDatabase::database(m_name, false).close();
+        QSqlDatabase::removeDatabase(m_name);
+    }
+
+    QVariantList column(const QString &sql, const QVariantList &values = {}) const
+    {
+        QVariantList out;
+        QSqlQuery query(QSqlDatabase::database(m_name, false));
+        query.prepare(sql);
+        for (qsizetype i = 0; i < values.size(); ++i)
+            query.bindValue(static_cast<int>(i), values.at(i));
+        if (!query.exec())
+            return {QStringLiteral("SQL ERROR")};
+        while (query.next())
+            out.append(query.value(0));
+        return out;
+    }
+
+    bool exec(const QString &sql, const QVariantList &values = {}) const
+    {
+        QSqlQuery query(QSqlDatabase::database(m_name, false));
+        query.prepare(sql);
+        for (qsizetype i = 0; i < values.size(); ++i)
+            query.bindValue(static_cast<int>(i), values.at(i));
+        return query.exec();
+    }
+
+private:
+    static inline int s_counter = 0;
+    QString m_name;
+};
+
+// Restores the process umask when a test row ends, pass or fail.
+class UmaskGuard final {
+public:
+    explicit UmaskGuard(mode_t mask)
+        : m_old(::umask(mask))
+    {}
+    ~UmaskGuard() { ::umask(m_old); }
+
+private:
+    mode_t m_old;
+};
+
+QStringList capturedLog;
+
+void captureMessage(QtMsgType, const QMessageLogContext &context, const QString &message)
+{
+    capturedLog.append(QString::fromLatin1(context.category) + QLatin1Char(' ') + message);
+}
+
+} // namespace
+
+// What most tests start from: client, grant with upstream tokens, one broker
+// token pair and one authorization code, all for alice (Forgejo user 42).
+struct Seed {
+    GrantRecord grant;
+    UpstreamTokens upstream;
+    IssuedTokens tokens;
+    QByteArray code;
+};
+
+using StoreCall = std::function<Result<void>(TokenStore &, const Seed &)>;
+
+enum class RotateCase { OtherClient, AccessToken, Expired, Revoked, WiderScope, OtherResource };
+enum class RevokeCase { Access, Refresh };
+enum class SwapCase { AccessFromOtherGrant, RefreshAsAccess };
+
+class tst_TokenStore : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void init();
+    void cleanup();
+
+    void tokenHelpers();
+    void tokenHashFromHex_data();
+    void tokenHashFromHex();
+
+    void openCreatesPrivateFiles_data();
+    void openCreatesPrivateFiles();
+    void openTightensLoosePermissions();
+    void openRefusesBadKeyFile_data();
+    void openRefusesBadKeyFile();
+    void openRefusesAnotherKey();
+    void openRefusesMissingKey();
+    void openRefusesNewerSchema();
+    void schemaVersionRecorded();
+    void connectionsAreSeparate();
+
+    void errors_data();
+    void errors();
+
+    void clientRoundTrip_data();
+    void clientRoundTrip();
+
+    void tokensStoredOnlyAsHashes();
+    void authCodeSingleUse();
+    void authCodeExpiry_data();
+    void authCodeExpiry();
+    void accessTokenExpiry_data();
+    void accessTokenExpiry();
+    void concurrentConsumeOnce_data();
+    void concurrentConsumeOnce();
+    void refreshRotation();
+    void refreshReuseRevokesFamily();
+    void rotateRejected_data();
+    void rotateRejected();
+    void rotateNarrowsScope();
+    void revokeToken_data();
+    void revokeToken();
+    void revokeGrantRemovesEverything();
+
+    void upstreamTokensSaved_data();
+    void upstreamTokensSaved();
+    void upstreamCiphertextBoundToRow_data();
+    void upstreamCiphertextBoundToRow();
+    void grantsExpiringBefore_data();
+    void grantsExpiringBefore();
+
+    void consentCovers_data();
+    void consentCovers();
+    void consentLifecycle();
+
+    void purgeExpired();
+    void restartKeepsEverything();
+    void logsNeverShowSecrets();
+
+private:
+    [[nodiscard]] QString stateDir() const { return m_tmp->filePath(QStringLiteral("state")); }
+    [[nodiscard]] QString dbPath() const
+    {
+        return stateDir() + QLatin1Char('/') + TokenStore::databaseFileName();
+    }
+    [[nodiscard]] QString keyPath() const
+    {
+        return stateDir() + QLatin1Char('/') + TokenStore::keyFileName();
+    }
+    [[nodiscard]] Result<void> openStore(TokenStore &store, const QString &dir = {});
+    [[nodiscard]] Result<GrantRecord> addGrant(TokenStore &store, const QString &clientId, qint64 userId,
+                                               const QString &login, const UpstreamTokens &upstream);
+    [[nodiscard]] Result<Seed> seed(TokenStore &store, const QString &clientId = ClientA);
+    [[nodiscard]] TokenRequest lifetimes(const QString &scope = {}, const QString &resource = Resource) const;
+    [[nodiscard]] UpstreamTokens newUpstream(const QDateTime &expiry) const;
+
+    std::unique_ptr<QTemporaryDir> m_tmp;
+    QDateTime m_now;
+};
+
+void tst_TokenStore::init()
+{
+    m_tmp = std::make_unique<QTemporaryDir>();
+    QVERIFY(m_tmp->isValid());
+    m_now = QDateTime(QDate(2026, 3, 1), QTime(12, 0), Qt::UTC);
+}
+
+void tst_TokenStore::cleanup()
+{
+    m_tmp.reset();
+}
+
+Result<void> tst_TokenStore::openStore(TokenStore &store, const QString &dir)
+{
+    store.setClock([this] { return m_now; });
+    return store.open(dir.isEmpty() ? stateDir() : dir);
+}
+
+UpstreamTokens tst_TokenStore::newUpstream(const QDateTime &expiry) const
+{
+    UpstreamTokens upstream;
+    upstream.accessToken = "forgejo-access-" + fmb::generateOpaqueToken();
+    upstream.refreshToken = "forgejo-refresh-" + fmb::generateOpaqueToken();
+    upstream.accessExpiresAt = expiry;
+    return upstream;
+}
+
+Result<GrantRecord> tst_TokenStore::addGrant(TokenStore &store, const QString &clientId, qint64 userId,
+                                             const QString &login, const UpstreamTokens &upstream)
+{
+    if (!store.findClient(clientId).ok()) {
+        ClientRecord client;
+        client.clientId = clientId;
+        client.clientName = QStringLiteral("Client ") + clientId;
+        client.redirectUris = {QStringLiteral("http://127.0.0.1:33418/callback")};
+        if (Result<void> r = store.registerClient(client); !r.ok())
+            return r.error();
+    }
+    GrantRecord grant;
+    grant.userLogin = login;
+    grant.userId = userId;
+    grant.clientId = clientId;
+    grant.scope = Scope;
+    return store.createGrant(grant, upstream);
+}
+
+TokenRequest tst_TokenStore::lifetimes(const QString &scope, const QString &resource) const
+{
+    TokenRequest request;
+    request.scope = scope;
+    request.resource = resource;
+    request.accessExpiresAt = m_now.addSecs(3600);
+    request.refreshExpiresAt = m_now.addDays(30);
+    return request;
+}
+
+Result<Seed> tst_TokenStore::seed(TokenStore &store, const QString &clientId)
+{
+    Seed seed;
+    seed.upstream = newUpstream(m_now.addSecs(3600));
+    Result<GrantRecord> grant = addGrant(store, clientId, 42, QStringLiteral("alice"), seed.upstream);
+    if (!grant.ok())
+        return grant.error();
+    seed.grant = grant.value();
+    Result<IssuedTokens> tokens = store.issueTokenPair(seed.grant.grantId, lifetimes());
+    if (!tokens.ok())
+        return tokens.error();
+    seed.tokens = tokens.value();
+    AuthCodeRequest request;
+    request.grantId = seed.grant.grantId;
+    request.clientId = clientId;
+    request.redirectUri = QStringLiteral("http://127.0.0.1:33418/callback");
+    request.codeChallenge = QStringLiteral("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+    request.resource = Resource;
+    request.scope = QStringLiteral("read:repository");
+    request.expiresAt = m_now.addSecs(300);
+    Result<QByteArray> code = store.createAuthCode(request);
+    if (!code.ok())
+        return code.error();
+    seed.code = code.value();
+    return seed;
+}
+
+// --- helpers ----------------------------------------------------------------
+
+void tst_TokenStore::tokenHelpers()
+{
+    QSet<QByteArray> seen;
+    for (int i = 0; i < 200; ++i) {
+        const QByteArray token = fmb::generateOpaqueToken();
+        QCOMPARE(token.size(), 43); // 32 bytes, base64url, no padding
+        for (const char c : token) {
+            const bool urlSafe = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                                 c == '-' || c == '_';
+            QVERIFY2(urlSafe, token.constData());
+        }
+        seen.insert(token);
+    }
+    QCOMPARE(seen.size(), 200);
+
+    // FIPS 180-2 test vector.
+    const TokenHash abc = TokenHash::of("abc");
+    QCOMPARE(abc.hex(), QByteArray("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
+    QCOMPARE(abc.fingerprint(), QStringLiteral("ba7816bf"));
+    QCOMPARE(abc.fingerprint(), fmb::fingerprint("abc")); // what the logs show
+    QVERIFY(TokenHash().isNull());
+    QCOMPARE(fmb::generateRecordId().size(), 32);
+}
+
+void tst_TokenStore::tokenHashFromHex_data()
+{
+    QTest::addColumn<QByteArray>("hex");
+    QTest::addColumn<bool>("valid");
+    const QByteArray good = TokenHash::of("abc").hex();
+    QTest::newRow("a stored hash") << good << true;
+    QTest::newRow("upper case") << good.toUpper() << false;
+    QTest::newRow("63 digits") << good.left(63) << false;
+    QTest::newRow("65 digits") << good + '0' << false;
+    QTest::newRow("not hex") << QByteArray(64, 'g') << false;
+    QTest::newRow("a plain token") << fmb::generateOpaqueToken() << false;
+}
+
+void tst_TokenStore::tokenHashFromHex()
+{
+    QFETCH(QByteArray, hex);
+    QFETCH(bool, valid);
+    const TokenHash hash = TokenHash::fromHex(hex);
+    QCOMPARE(!hash.isNull(), valid);
+    if (valid)
+        QCOMPARE(hash, TokenHash::of("abc"));
+}
+
+// --- opening ------------------------------------------------------------------
+
+void tst_TokenStore::openCreatesPrivateFiles_data()
+{
+    QTest::addColumn<int>("umask");
+    QTest::newRow("umask 022") << 0022;
+    QTest::newRow("umask 000") << 0000;
+    QTest::newRow("umask 077") << 0077;
+}
+
+void tst_TokenStore::openCreatesPrivateFiles()
+{
+    QFETCH(int, umask);
+    const QString dir = m_tmp->filePath(QStringLiteral("var/lib/fmb"));
+    TokenStore store;
+    {
+        UmaskGuard guard(static_cast<mode_t>(umask));
+        VERIFY_OK(openStore(store, dir));
+        VERIFY_OK(seed(store)); // writes, so the -wal and -shm files exist
+    }
+    QVERIFY(store.isOpen());
+    QCOMPARE(store.databasePath(), dir + QLatin1Char('/') + TokenStore::databaseFileName());
+    QCOMPARE(modeOf(dir), 0700);
+    QCOMPARE(modeOf(store.databasePath()), 0600);
+    QCOMPARE(modeOf(dir + QLatin1Char('/') + TokenStore::keyFileName()), 0600);
+    QVERIFY(QFile::exists(store.databasePath() + QStringLiteral("-wal")));
+    QCOMPARE(modeOf(store.databasePath() + QStringLiteral("-wal")), 0600);
+    QCOMPARE(modeOf(store.databasePath() + QStringLiteral("-shm")), 0600);
+}
+
+void tst_TokenStore::openTightensLoosePermissions()
+{
+    QVERIFY(QDir().mkpath(stateDir()));
+    QVERIFY(QFile::setPermissions(stateDir(), QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner |
+                                                  QFile::ReadGroup | QFile::ExeGroup | QFile::ReadOther |
+                                                  QFile::ExeOther));
+    QFile db(dbPath());
+    QVERIFY(db.open(QIODevice::WriteOnly));
+    db.close();
+    QVERIFY(db.setPermissions(QFile::ReadOwner | QFile::WriteOwner | QFile::ReadGroup | QFile::ReadOther));
+    QCOMPARE(modeOf(stateDir()), 0755);
+    QCOMPARE(modeOf(dbPath()), 0644);
+
+    QTest::ignoreMessage(QtWarningMsg,
+                         QRegularExpression(QStringLiteral("state directory .* had mode 0755")));
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("broker.sqlite3 had mode 0644")));
+    TokenStore store;
+    VERIFY_OK(openStore(store));
+    QCOMPARE(modeOf(stateDir()), 0700);
+    QCOMPARE(modeOf(dbPath()), 0600);
+}
+
+void tst_TokenStore::openRefusesBadKeyFile_data()
+{
+    QTest::addColumn<QByteArray>("key");
+    QTest::addColumn<int>("permissions");
+    QTest::addColumn<ErrorCode>("code");
+    const auto ownerRw = QFile::ReadOwner | QFile::WriteOwner;
+    QTest::newRow("mode 0644") << QByteArray(32, 'k') << int(ownerRw | QFile::ReadGroup | QFile::ReadOther)
+                               << ErrorCode::Forbidden;
+    QTest::newRow("mode 0640") << QByteArray(32, 'k') << int(ownerRw | QFile::ReadGroup)
+                               << ErrorCode::Forbidden;
+    QTest::newRow("16 bytes") << QByteArray(16, 'k') << int(ownerRw) << ErrorCode::InvalidArgument;
+    QTest::newRow("64 bytes") << QByteArray(64, 'k') << int(ownerRw) << ErrorCode::InvalidArgument;
+}
+
+void tst_TokenStore::openRefusesBadKeyFile()
+{
+    QFETCH(QByteArray, key);
+    QFETCH(int, permissions);
+    QFETCH(ErrorCode, code);
+    QVERIFY(QDir().mkpath(stateDir()));
+    QVERIFY(QFile::setPermissions(stateDir(), QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner));
+    QFile file(keyPath());
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    QCOMPARE(file.write(key), key.size());
+    file.close();
+    QVERIFY(file.setPermissions(QFile::Permissions(permissions)));
+
+    const QStringList connectionsBefore = QSqlDatabase::connectionNames();
+    TokenStore store;
+    Result<void> opened = openStore(store);
+    QVERIFY(!opened.ok());
+    QCOMPARE(opened.error().code, code);
+    QCOMPARE(opened.error().subject, keyPath());
+    QVERIFY(!store.isOpen());
+    QCOMPARE(QSqlDatabase::connectionNames(), connectionsBefore);
+    VERIFY_ERROR(store.findClient(ClientA), ErrorCode::Unavailable);
+}
+
+void tst_TokenStore::openRefusesAnotherKey()
+{
+    {
+        TokenStore store;
+        VERIFY_OK(openStore(store));
+        VERIFY_OK(seed(store));
+    }
+    // The key file was lost and a new one appeared: refuse rather than fail
+    // later on every grant.
+    QFile file(keyPath());
+    QVERIFY(file.open(QIODevice::WriteOnly | QIODevice::Truncate));
+    QCOMPARE(file.write(QByteArray(32, 'n')), 32);
+    file.close();
+
+    TokenStore store;
+    Result<void> opened = openStore(store);
+    QVERIFY(!opened.ok());
+    QCOMPARE(opened.error().code, ErrorCode::Forbidden);
+    QVERIFY2(opened.error().message.contains(TokenStore::keyFileName()), qPrintable(opened.error().message));
+    QVERIFY(!store.isOpen());
+}
+
+void tst_TokenStore::openRefusesMissingKey()
+{
+    {
+        TokenStore store;
+        VERIFY_OK(openStore(store));
+        VERIFY_OK(seed(store));
+    }
+    QVERIFY(QFile::remove(keyPath()));
+    TokenStore store;
+    Result<void> opened = openStore(store);
+    QVERIFY(!opened.ok());
+    QCOMPARE(opened.error().code, ErrorCode::NotFound);
+    QCOMPARE(opened.error().subject, keyPath());
+    QVERIFY(!QFile::exists(keyPath())); // no new key written over the evidence
+}
+
+void tst_TokenStore::openRefusesNewerSchema()
+{
+    {
+        TokenStore store;
+        VERIFY_OK(openStore(store));
+    }
+    {
+        RawDb raw(dbPath());
+        QVERIFY(raw.exec(QStringLiteral("UPDATE schema_version SET version = 99")));
+    }
+    TokenStore store;
+    Result<void> opened = openStore(store);
+    QVERIFY(!opened.ok());
+    QCOMPARE(opened.error().code, ErrorCode::InvalidArgument);
+    QVERIFY2(opened.error().message.contains(QLatin1String("99")), qPrintable(opened.error().message));
+}
+
+void tst_TokenStore::schemaVersionRecorded()
+{
+    for (int run = 0; run < 2; ++run) {
+        TokenStore store;
+        VERIFY_OK(openStore(store));
+        QCOMPARE(store.schemaVersion(), fmb::Schema::latestVersion());
+        RawDb raw(dbPath());
+        QCOMPARE(raw.column(QStringLiteral("SELECT version FROM schema_version")),
+                 QVariantList{fmb::Schema::latestVersion()});
+        QCOMPARE(raw.column(QStringLiteral("PRAGMA journal_mode")), QVariantList{QStringLiteral("wal")});
+    }
+}
+
+void tst_TokenStore::connectionsAreSeparate()
+{
+    const QStringList before = QSqlDatabase::connectionNames();
+    {
+        TokenStore first;
+        TokenStore second;
+        VERIFY_OK(openStore(first, m_tmp->filePath(QStringLiteral("one"))));
+        VERIFY_OK(openStore(second, m_tmp->filePath(QStringLiteral("two"))));
+        QCOMPARE(QSqlDatabase::connectionNames().size(), before.size() + 2);
+        VERIFY_ERROR(first.open(m_tmp->filePath(QStringLiteral("three"))), ErrorCode::Conflict);
+
+        VERIFY_OK(seed(first));
+        VERIFY_ERROR(second.findClient(ClientA), ErrorCode::NotFound);
+        first.close();
+        QVERIFY(!first.isOpen());
+        QCOMPARE(QSqlDatabase::connectionNames().size(), before.size() + 1);
+        VERIFY_OK(openStore(first, m_tmp->filePath(QStringLiteral("one")))); // reopen after close
+        VERIFY_OK(first.findClient(ClientA));
+    }
+    QCOMPARE(QSqlDatabase::connectionNames(), before);
+}
+
+// --- error table ----------------------------------------------------------------
+
+void tst_TokenStore::errors_data()
+{
+    QTest::addColumn<StoreCall>("call");
+    QTest::addColumn<ErrorCode>("code");
+
+    const auto unknownHash = [] { return TokenHash::of(fmb::generateOpaqueToken()); };
+
+    QTest::newRow("store closed") << StoreCall([](TokenStore &s, const Seed &) {
+        s.close();
+        return status(s.findClient(ClientA));
+    }) << ErrorCode::Unavailable;
+    QTest::newRow("findClient: unknown id")
+        << StoreCall([](TokenStore &s, const Seed &) { return status(s.findClient(QStringLiteral("nope"))); })
+        << ErrorCode::NotFound;
+    QTest::newRow("registerClient: id taken") << StoreCall([](TokenStore &s, const Seed &) {
+        ClientRecord client;
+        client.clientId = ClientA;
+        client.clientName = QStringLiteral("impostor");
+        return s.registerClient(client);
+    }) << ErrorCode::Conflict;
+    QTest::newRow("registerClient: empty id")
+        << StoreCall([](TokenStore &s, const Seed &) { return s.registerClient(ClientRecord{}); })
+        << ErrorCode::InvalidArgument;
+    QTest::newRow("updateClient: unknown id") << StoreCall([](TokenStore &s, const Seed &) {
+        ClientRecord client;
+        client.clientId = QStringLiteral("nope");
+        return s.updateClient(client);
+    }) << ErrorCode::NotFound;
+    QTest::newRow("deleteClient: unknown id")
+        << StoreCall([](TokenStore &s, const Seed &) { return s.deleteClient(QStringLiteral("nope")); })
+        << ErrorCode::NotFound;
+    QTest::newRow("createGrant: unknown client") << StoreCall([](TokenStore &s, const Seed &seed) {
+        GrantRecord grant = seed.grant;
+        grant.clientId = QStringLiteral("nope");
+        return status(s.createGrant(grant, seed.upstream));
+    }) << ErrorCode::NotFound;
+    QTest::newRow("createGrant: no upstream access token") << StoreCall([](TokenStore &s, const Seed &seed) {
+        return status(s.createGrant(seed.grant, UpstreamTokens{}));
+    }) << ErrorCode::InvalidArgument;
+    QTest::newRow("findGrant: unknown id")
+        << StoreCall([](TokenStore &s, const Seed &) { return status(s.findGrant(fmb::generateRecordId())); })
+        << ErrorCode::NotFound;
+    QTest::newRow("upstreamTokens: unknown grant") << StoreCall([](TokenStore &s, const Seed &) {
+        return status(s.upstreamTokens(fmb::generateRecordId()));
+    }) << ErrorCode::NotFound;
+    QTest::newRow("saveUpstreamTokens: unknown grant") << StoreCall([](TokenStore &s, const Seed &seed) {
+        return s.saveUpstreamTokens(fmb::generateRecordId(), seed.upstream);
+    }) << ErrorCode::NotFound;
+    QTest::newRow("saveUpstreamTokens: empty access token") << StoreCall([](TokenStore &s, const Seed &seed) {
+        return s.saveUpstreamTokens(seed.grant.grantId, UpstreamTokens{});
+    }) << ErrorCode::InvalidArgument;
+    QTest::newRow("revokeGrant: unknown id")
+        << StoreCall([](TokenStore &s, const Seed &) { return s.revokeGrant(fmb::generateRecordId()); })
+        << ErrorCode::NotFound;
+
+    const auto codeRequest = [](const Seed &seed) {
+        AuthCodeRequest request;
+        request.grantId = seed.grant.grantId;
+        request.clientId = seed.grant.clientId;
+        request.redirectUri = QStringLiteral("http://127.0.0.1:1/cb");
+        request.codeChallenge = QStringLiteral("challenge");
+        request.expiresAt = seed.tokens.accessExpiresAt;
+        return request;
+    };
+    QTest::newRow("createAuthCode: no PKCE challenge")
+        << StoreCall([codeRequest](TokenStore &s, const Seed &seed) {
+               AuthCodeRequest request = codeRequest(seed);
+               request.codeChallenge.clear();
+               return status(s.createAuthCode(request));
+           })
+        << ErrorCode::InvalidArgument;
+    QTest::newRow("createAuthCode: no expiry") << StoreCall([codeRequest](TokenStore &s, const Seed &seed) {
+        AuthCodeRequest request = codeRequest(seed);
+        request.expiresAt = QDateTime();
+        return status(s.createAuthCode(request));
+    }) << ErrorCode::InvalidArgument;
+    QTest::newRow("createAuthCode: grant of another client")
+        << StoreCall([codeRequest](TokenStore &s, const Seed &seed) {
+               AuthCodeRequest request = codeRequest(seed);
+               request.clientId = ClientB;
+               return status(s.createAuthCode(request));
+           })
+        << ErrorCode::InvalidArgument;
+    QTest::newRow("createAuthCode: unknown grant")
+        << StoreCall([codeRequest](TokenStore &s, const Seed &seed) {
+               AuthCodeRequest request = codeRequest(seed);
+               request.grantId = fmb::generateRecordId();
+               return status(s.createAuthCode(request));
+           })
+        << ErrorCode::NotFound;
+    QTest::newRow("consumeAuthCode: unknown code") << StoreCall([unknownHash](TokenStore &s, const Seed &) {
+        return status(s.consumeAuthCode(unknownHash()));
+    }) << ErrorCode::Unauthorized;
+    QTest::newRow("consumeAuthCode: an access token's hash")
+        << StoreCall([](TokenStore &s, const Seed &seed) {
+               return status(s.consumeAuthCode(TokenHash::of(seed.tokens.accessToken)));
+           })
+        << ErrorCode::Unauthorized;
+
+    QTest::newRow("issueTokenPair: unknown grant") << StoreCall([](TokenStore &s, const Seed &seed) {
+        TokenRequest request;
+        request.accessExpiresAt = seed.tokens.accessExpiresAt;
+        request.refreshExpiresAt = seed.tokens.refreshExpiresAt;
+        return status(s.issueTokenPair(fmb::generateRecordId(), request));
+    }) << ErrorCode::NotFound;
+    QTest::newRow("issueTokenPair: scope wider than the grant")
+        << StoreCall([](TokenStore &s, const Seed &seed) {
+               TokenRequest request;
+               request.scope = Scope + QStringLiteral(" write:admin");
+               request.accessExpiresAt = seed.tokens.accessExpiresAt;
+               request.refreshExpiresAt = seed.tokens.refreshExpiresAt;
+               return status(s.issueTokenPair(seed.grant.grantId, request));
+           })
+        << ErrorCode::InvalidArgument;
+    QTest::newRow("issueTokenPair: no expiry") << StoreCall([](TokenStore &s, const Seed &seed) {
+        return status(s.issueTokenPair(seed.grant.grantId, TokenRequest{}));
+    }) << ErrorCode::InvalidArgument;
+    QTest::newRow("findAccessToken: unknown token") << StoreCall([unknownHash](TokenStore &s, const Seed &) {
+        return status(s.findAccessToken(unknownHash()));
+    }) << ErrorCode::Unauthorized;
+    QTest::newRow("findAccessToken: a refresh token") << StoreCall([](TokenStore &s, const Seed &seed) {
+        return status(s.findAccessToken(TokenHash::of(seed.tokens.refreshToken)));
+    }) << ErrorCode::Unauthorized;
+    QTest::newRow("findAccessToken: an authorization code") << StoreCall([](TokenStore &s, const Seed &seed) {
+        return status(s.findAccessToken(TokenHash::of(seed.code)));
+    }) << ErrorCode::Unauthorized;
+    QTest::newRow("findAccessToken: revoked") << StoreCall([](TokenStore &s, const Seed &seed) {
+        const TokenHash hash = TokenHash::of(seed.tokens.accessToken);
+        if (Result<void> r = s.revokeToken(hash, seed.grant.clientId); !r.ok())
+            return r;
+        return status(s.findAccessToken(hash));
+    }) << ErrorCode::Unauthorized;
+    QTest::newRow("rotateRefreshToken: unknown token")
+        << StoreCall([unknownHash](TokenStore &s, const Seed &seed) {
+               TokenRequest request;
+               request.accessExpiresAt = seed.tokens.accessExpiresAt;
+               request.refreshExpiresAt = seed.tokens.refreshExpiresAt;
+               return status(s.rotateRefreshToken(unknownHash(), seed.grant.clientId, request));
+           })
+        << ErrorCode::Unauthorized;
+    QTest::newRow("rotateRefreshToken: no expiry") << StoreCall([](TokenStore &s, const Seed &seed) {
+        return status(s.rotateRefreshToken(TokenHash::of(seed.tokens.refreshToken), seed.grant.clientId,
+                                           TokenRequest{}));
+    }) << ErrorCode::InvalidArgument;
+    QTest::newRow("revokeToken: unknown token") << StoreCall([unknownHash](TokenStore &s, const Seed &seed) {
+        return s.revokeToken(unknownHash(), seed.grant.clientId);
+    }) << ErrorCode::NotFound;
+    QTest::newRow("revokeToken: another client's token") << StoreCall([](TokenStore &s, const Seed &seed) {
+        return s.revokeToken(TokenHash::of(seed.tokens.accessToken), ClientB);
+    }) << ErrorCode::Forbidden;
+    QTest::newRow("recordConsent: unknown client") << StoreCall([](TokenStore &s, const Seed &) {
+        return s.recordConsent(42, QStringLiteral("nope"), Scope);
+    }) << ErrorCode::NotFound;
+    QTest::newRow("revokeConsent: none recorded")
+        << StoreCall([](TokenStore &s, const Seed &) { return s.revokeConsent(42, ClientA); })
+        << ErrorCode::NotFound;
+}
+
+void tst_TokenStore::errors()
+{
+    QFETCH(StoreCall, call);
+    QFETCH(ErrorCode, code);
+    TokenStore store;
+    VERIFY_OK(openStore(store));
+    Result<Seed> seeded = seed(store);
+    VERIFY_OK(seeded);
+    Result<void> result = call(store, seeded.value());
+    QVERIFY2(!result.ok(), "expected an error, got ok");
+    QCOMPARE(result.error().code, code);
+    QVERIFY(!result.error().message.isEmpty());
+}
+
+// --- clients ------------------------------------------------------------------
+
+void tst_TokenStore::clientRoundTrip_data()
+{
+    QTest::addColumn<QString>("clientId");
+    QTest::addColumn<ClientKind>("kind");
+    QTest::addColumn<QStringList>("redirectUris");
+    QTest::newRow("dynamic registration, one loopback redirect")
+        << ClientB << ClientKind::Dynamic << QStringList{QStringLiteral("http://127.0.0.1:33418/callback")};
+    QTest::newRow("metadata document, two redirects")
+        << ClientA << ClientKind::MetadataDocument
+        << QStringList{QStringLiteral("https://client-a.example/cb"), QStringLiteral("vscode://cb?x=\"1\"")};
+    QTest::newRow("no redirect URIs") << QStringLiteral("c3") << ClientKind::Dynamic << QStringList{};
+}
+
+void tst_TokenStore::clientRoundTrip()
+{
+    QFETCH(QString, clientId);
+    QFETCH(ClientKind, kind);
+    QFETCH(QStringList, redirectUris);
+    TokenStore store;
+    VERIFY_OK(openStore(store));
+    ClientRecord client;
+    client.clientId = clientId;
+    client.clientName = QStringLiteral("Claude Desktop ✓");
+    client.redirectUris = redirectUris;
+    client.kind = kind;
+    VERIFY_OK(store.registerClient(client));
+
+    Result<ClientRecord> found = store.findClient(clientId);
+    VERIFY_OK(found);
+    QCOMPARE(found.value().clientId, clientId);
+    QCOMPARE(found.value().clientName, client.clientName);
+    QCOMPARE(found.value().redirectUris, redirectUris);
+    QCOMPARE(found.value().kind, kind);
+    QCOMPARE(found.value().created, m_now);
+
+    client.clientName = QStringLiteral("renamed");
+    client.redirectUris.append(QStringLiteral("http://localhost:9/cb"));
+    VERIFY_OK(store.updateClient(client));
+    found = store.findClient(clientId);
+    VERIFY_OK(found);
+    QCOMPARE(found.value().clientName, QStringLiteral("renamed"));
+    QCOMPARE(found.value().redirectUris, client.redirectUris);
+    QCOMPARE(found.value().created, m_now);
+
+    VERIFY_OK(store.deleteClient(clientId));
+    VERIFY_ERROR(store.findClient(clientId), ErrorCode::NotFound);
+}
+
+// --- tokens and codes ---------------------------------------------------------------
+
+void tst_TokenStore::tokensStoredOnlyAsHashes()
+{
+    TokenStore store;
+    VERIFY_OK(openStore(store));
+    Result<Seed> seeded = seed(store);
+    VERIFY_OK(seeded);
+    const Seed &s = seeded.value();
+    Result<IssuedTokens> rotated =
+        store.rotateRefreshToken(TokenHash::of(s.tokens.refreshToken), s.grant.clientId, lifetimes());
+    VERIFY_OK(rotated);
+
+    const QList<QByteArray> secrets = {s.tokens.accessToken,
+                                       s.tokens.refreshToken,
+                                       rotated.value().accessToken,
+                                       rotated.value().refreshToken,
+                                       s.code,
+                                       s.upstream.accessToken,
+                                       s.upstream.refreshToken};
+    {
+        RawDb raw(dbPath());
+        QVariantList expected = {QString::fromLatin1(TokenHash::of(s.tokens.accessToken).hex()),
+                                 QString::fromLatin1(TokenHash::of(s.tokens.refreshToken).hex()),
+                                 QString::fromLatin1(TokenHash::of(rotated.value().accessToken).hex()),
+                                 QString::fromLatin1(TokenHash::of(rotated.value().refreshToken).hex())};
+        QVariantList stored = raw.column(QStringLiteral("SELECT token_hash FROM tokens"));
+        std::sort(expected.begin(), expected.end(),
+                  [](const QVariant &a, const QVariant &b) { return a.toString() < b.toString(); });
+        std::sort(stored.begin(), stored.end(),
+                  [](const QVariant &a, const QVariant &b) { return a.toString() < b.toString(); });
+        QCOMPARE(stored, expected);
+        QCOMPARE(raw.column(QStringLiteral("SELECT code_hash FROM auth_codes")),
+                 QVariantList{QString::fromLatin1(TokenHash::of(s.code).hex())});
+        const QByteArray sealed =
+            raw.column(QStringLiteral("SELECT upstream_access FROM grants")).value(0).toByteArray();
+        QCOMPARE(sealed.size(), s.upstream.accessToken.size() + 12 + 16);
+    }
+
+    // While open (data in the -wal file) and after close (checkpointed into the database).
+    for (int pass = 0; pass < 2; ++pass) {
+        const QByteArray bytes = stateBytes(stateDir());
+        QVERIFY(bytes.contains(TokenHash::of(s.tokens.accessToken).hex())); // the scan does see the data
+        for (const QByteArray &secret : secrets)
+            QVERIFY2(!bytes.contains(secret), secret.left(20).constData());
+        store.close();
+        QVERIFY(!QFile::exists(dbPath() + QStringLiteral("-wal")));
+    }
+}
+
+void tst_TokenStore::authCodeSingleUse()
+{
+    TokenStore store;
+    VERIFY_OK(openStore(store));
+    Result<Seed> seeded = seed(store);
+    VERIFY_OK(seeded);
+    const Seed &s = seeded.value();
+
+    Result<fmb::AuthCodeRecord> consumed = store.consumeAuthCode(TokenHash::of(s.code));
+    VERIFY_OK(consumed);
+    const fmb::AuthCodeRecord &code = consumed.value();
+    QCOMPARE(code.codeHash, TokenHash::of(s.code));
+    QCOMPARE(code.grantId, s.grant.grantId);
+    QCOMPARE(code.clientId, ClientA);
+    QCOMPARE(code.redirectUri, QStringLiteral("http://127.0.0.1:33418/callback"));
+    QCOMPARE(code.codeChallenge, QStringLiteral("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"));
+    QCOMPARE(code.codeChallengeMethod, QStringLiteral("S256"));
+    QCOMPARE(code.resource, Resource);
+    QCOMPARE(code.scope, QStringLiteral("read:repository"));
+    QCOMPARE(code.userLogin, QStringLiteral("alice"));
+    QCOMPARE(code.userId, 42);
+    QCOMPARE(code.created, m_now);
+    QCOMPARE(code.expiresAt, m_now.addSecs(300));
+
+    // The exchange issued tokens; the seed pair stands in for them.
+    VERIFY_OK(store.findAccessToken(TokenHash::of(s.tokens.accessToken)));
+
+    for (int replay = 0; replay < 2; ++replay) {
+        QTest::ignoreMessage(
+            QtWarningMsg, QRegularExpression(QStringLiteral("authorization code %1 of grant %2 "
+                                                            "was presented again")
+                                                 .arg(TokenHash::of(s.code).fingerprint(), s.grant.grantId)));
+        Result<fmb::AuthCodeRecord> again = store.consumeAuthCode(TokenHash::of(s.code));
+        QVERIFY(!again.ok());
+        QCOMPARE(again.error().code, ErrorCode::Conflict);
+        QCOMPARE(again.error().subject, s.grant.grantId); // enough for the caller to act on the grant
+        QVERIFY(!again.error().message.contains(QString::fromLatin1(s.code)));
+    }
+    VERIFY_ERROR(store.findAccessToken(TokenHash::of(s.tokens.accessToken)), ErrorCode::Unauthorized);
+    VERIFY_ERROR(store.rotateRefreshToken(TokenHash::of(s.tokens.refreshToken), ClientA, lifetimes()),
+                 ErrorCode::Unauthorized);
+    VERIFY_OK(store.findGrant(s.grant.grantId)); // the grant itself is the caller's call
+}
+
+void tst_TokenStore::authCodeExpiry_data()
+{
+    QTest::addColumn<qint64>("elapsedMs");
+    QTest::addColumn<bool>("accepted");
+    QTest::newRow("at once") << qint64(0) << true;
+    QTest::newRow("1 ms before expiry") << qint64(300 * 1000 - 1) << true;
+    QTest::newRow("at expiry") << qint64(300 * 1000) << false;
+    QTest::newRow("an hour later") << qint64(3600 * 1000) << false;
+}
+
+void tst_TokenStore::authCodeExpiry()
+{
+    QFETCH(qint64, elapsedMs);
+    QFETCH(bool, accepted);
+    TokenStore store;
+    VERIFY_OK(openStore(store));
+    Result<Seed> seeded = seed(store); // the code expires after 300 s
+    VERIFY_OK(seeded);
+    m_now = m_now.addMSecs(elapsedMs);
+    Result<fmb::AuthCodeRecord> consumed = store.consumeAuthCode(TokenHash::of(seeded.value().code));
+    QCOMPARE(consumed.ok(), accepted);
+    if (!accepted) {
+        QCOMPARE(consumed.error().code, ErrorCode::Unauthorized);
+        QVERIFY(consumed.error().message.contains(QLatin1String("expired")));
+        // An expired code is not a replay: the grant's tokens stay.
+        m_now = m_now.addMSecs(-elapsedMs);
+        VERIFY_OK(store.findAccessToken(TokenHash::of(seeded.value().tokens.accessToken)));
+    }
+}
+
+void tst_TokenStore::accessTokenExpiry_data()
+{
+    QTest::addColumn<qint64>("elapsedMs");
+    QTest::addColumn<bool>("valid");
+    QTest::newRow("just issued") << qint64(0) << true;
+    QTest::newRow("1 ms before expiry") << qint64(3600 * 1000 - 1) << true;
+    QTest::newRow("at expiry") << qint64(3600 * 1000) << false;
+    QTest::newRow("a day later") << qint64(86400 * 1000) << false;
+}
+
+void tst_TokenStore::accessTokenExpiry()
+{
+    QFETCH(qint64, elapsedMs);
+    QFETCH(bool, valid);
+    TokenStore store;
+    VERIFY_OK(openStore(store));
+    Result<Seed> seeded = seed(store); // access tokens live 1 h
+    VERIFY_OK(seeded);
+    const Seed &s = seeded.value();
+    m_now = m_now.addMSecs(elapsedMs);
+    Result<fmb::TokenRecord> found = store.findAccessToken(TokenHash::of(s.tokens.accessToken));
+    QCOMPARE(found.ok(), valid);
+    if (valid) {
+        const fmb::TokenRecord &token = found.value();
+        QCOMPARE(token.kind, fmb::TokenKind::Access);
+        QCOMPARE(token.grantId, s.grant.grantId);
+        QCOMPARE(token.familyId, s.tokens.familyId);
+        QCOMPARE(token.clientId, ClientA);
+        QCOMPARE(token.userLogin, QStringLiteral("alice"));
+        QCOMPARE(token.userId, 42);
+        QCOMPARE(token.scope, Scope);
+        QCOMPARE(token.resource, Resource);
+        QCOMPARE(token.expiresAt, s.tokens.accessExpiresAt);
+        QVERIFY(!token.revoked);
+    } else {
+        QCOMPARE(found.error().code, ErrorCode::Unauthorized);
+        QCOMPARE(found.error().subject, TokenHash::of(s.tokens.accessToken).fingerprint());
+        QVERIFY(found.error().message.contains(QLatin1String("expired")));
+    }
+}
+
+void tst_TokenStore::concurrentConsumeOnce_data()
+{
+    QTest::addColumn<bool>("rotate");
+    QTest::newRow("authorization code") << false;
+    QTest::newRow("refresh token") << true;
+}
+
+// Several stores on one database (as several threads or processes would be),
+// all spending the same credential at once: exactly one wins.
+void tst_TokenStore::concurrentConsumeOnce()
+{
+    QFETCH(bool, rotate);
+    constexpr int Racers = 6;
+    Seed s;
+    {
+        TokenStore store;
+        VERIFY_OK(openStore(store));
+        Result<Seed> seeded = seed(store);
+        VERIFY_OK(seeded);
+        s = seeded.value();
+    }
+
+    for (int i = 1; i < Racers; ++i) {
+        QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral(
+                                               "was (presented again|used again after rotation)")));
+    }
+    std::array<std::optional<ErrorCode>, Racers> outcomes; // nullopt: succeeded
+    std::array<bool, Racers> opened{};
+    std::atomic<int> ready{0};
+    QList<QThread *> threads;
+    for (int i = 0; i < Racers; ++i) {
+        threads.append(QThread::create([&, i] {
+            TokenStore store;
+            opened[i] = openStore(store).ok();
+            ++ready;
+            while (ready.load() < Racers)
+                QThread::yieldCurrentThread();
+            const Result<void> r = rotate ? status(store.rotateRefreshToken(
+                                                TokenHash::of(s.tokens.refreshToken), ClientA, lifetimes()))
+                                          : status(store.consumeAuthCode(TokenHash::of(s.code)));
+            if (!r.ok())
+                outcomes[i] = r.error().code;
+        }));
+        threads.last()->start();
+    }
+    for (QThread *thread : std::as_const(threads)) {
+        QVERIFY(thread->wait(30000));
+        delete thread;
+    }
+
+    int wins = 0;
+    for (int i = 0; i < Racers; ++i) {
+        QVERIFY(opened[i]);
+        if (!outcomes[i].has_value())
+            ++wins;
+        else
+            QCOMPARE(*outcomes[i], ErrorCode::Conflict);
+    }
+    QCOMPARE(wins, 1);
+}
+
+void tst_TokenStore::refreshRotation()
+{
+    TokenStore store;
+    VERIFY_OK(openStore(store));
+    Result<Seed> seeded = seed(store);
+    VERIFY_OK(seeded);
+    const IssuedTokens first = seeded.value().tokens;
+
+    m_now = m_now.addSecs(600);
+    Result<IssuedTokens> second =
+        store.rotateRefreshToken(TokenHash::of(first.refreshToken), ClientA, lifetimes());
+    VERIFY_OK(second);
+    QCOMPARE(second.value().familyId, first.familyId);
+    QCOMPARE(second.value().grantId, first.grantId);
+    QCOMPARE(second.value().scope, first.scope);
+    QCOMPARE(second.value().resource, Resource);
+    QCOMPARE(second.value().accessExpiresAt, m_now.addSecs(3600));
+    QVERIFY(second.value().accessToken != first.accessToken);
+    QVERIFY(second.value().refreshToken != first.refreshToken);
+
+    VERIFY_OK(store.findAccessToken(TokenHash::of(second.value().accessToken)));
+    VERIFY_OK(store.findAccessToken(TokenHash::of(first.accessToken))); // lives out its hour
+    Result<IssuedTokens> third =
+        store.rotateRefreshToken(TokenHash::of(second.value().refreshToken), ClientA, lifetimes());
+    VERIFY_OK(third);
+    QCOMPARE(third.value().familyId, first.familyId);
+}
+
+void tst_TokenStore::refreshReuseRevokesFamily()
+{
+    TokenStore store;
+    VERIFY_OK(openStore(store));
+    Result<Seed> seeded = seed(store);
+    VERIFY_OK(seeded);
+    const Seed &s = seeded.value();
+    const IssuedTokens first = s.tokens;
+    Result<IssuedTokens> otherFamily = store.issueTokenPair(s.grant.grantId, lifetimes());
+    VERIFY_OK(otherFamily);
+    QVERIFY(otherFamily.value().familyId != first.familyId);
+
+    Result<IssuedTokens> second =
+        store.rotateRefreshToken(TokenHash::of(first.refreshToken), ClientA, lifetimes());
+    VERIFY_OK(second);
+    Result<IssuedTokens> third =
+        store.rotateRefreshToken(TokenHash::of(second.value().refreshToken), ClientA, lifetimes());
+    VERIFY_OK(third);
+
+    // An attacker (or a confused client) presents the first, long-rotated refresh token.
+    QTest::ignoreMessage(
+        QtWarningMsg,
+        QRegularExpression(QStringLiteral("refresh token %1 of grant %2 was used "
+                                          "again after rotation")
+                               .arg(TokenHash::of(first.refreshToken).fingerprint(), s.grant.grantId)));
+    Result<IssuedTokens> replay =
+        store.rotateRefreshToken(TokenHash::of(first.refreshToken), ClientA, lifetimes());
+    QVERIFY(!replay.ok());
+    QCOMPARE(replay.error().code, ErrorCode::Conflict);
+    QCOMPARE(replay.error().subject, s.grant.grantId);
+
+    for (const QByteArray &access :
+         {first.accessToken, second.value().accessToken, third.value().accessToken})
+        VERIFY_ERROR(store.findAccessToken(TokenHash::of(access)), ErrorCode::Unauthorized);
+    VERIFY_ERROR(store.rotateRefreshToken(TokenHash::of(third.value().refreshToken), ClientA, lifetimes()),
+                 ErrorCode::Unauthorized);
+
+    // The grant's other family is untouched.
+    VERIFY_OK(store.findAccessToken(TokenHash::of(otherFamily.value().accessToken)));
+    VERIFY_OK(
+        store.rotateRefreshToken(TokenHash::of(otherFamily.value().refreshToken), ClientA, lifetimes()));
+}
+
+void tst_TokenStore::rotateRejected_data()
+{
+    QTest::addColumn<RotateCase>("which");
+    QTest::addColumn<ErrorCode>("code");
+    QTest::addColumn<bool>("refreshStillWorks");
+    QTest::newRow("another client presents it") << RotateCase::OtherClient << ErrorCode::Unauthorized << true;
+    QTest::newRow("an access token presented") << RotateCase::AccessToken << ErrorCode::Unauthorized << true;
+    QTest::newRow("expired refresh token") << RotateCase::Expired << ErrorCode::Unauthorized << false;
+    QTest::newRow("revoked refresh token") << RotateCase::Revoked << ErrorCode::Unauthorized << false;
+    QTest::newRow("scope widened") << RotateCase::WiderScope << ErrorCode::InvalidArgument << true;
+    QTest::newRow("resource changed") << RotateCase::OtherResource << ErrorCode::InvalidArgument << true;
+}
+
+void tst_TokenStore::rotateRejected()
+{
+    QFETCH(RotateCase, which);
+    QFETCH(ErrorCode, code);
+    QFETCH(bool, refreshStillWorks);
+    TokenStore store;
+    VERIFY_OK(openStore(store));
+    Result<Seed> seeded = seed(store);
+    VERIFY_OK(seeded);
+    const Seed &s = seeded.value();
+    TokenHash presented = TokenHash::of(s.tokens.refreshToken);
+    QString clientId = ClientA;
+    TokenRequest request = lifetimes();
+
+    switch (which) {
+    case RotateCase::OtherClient:
+        clientId = ClientB;
+        break;
+    case RotateCase::AccessToken:
+        presented = TokenHash::of(s.tokens.accessToken);
+        break;
+    case RotateCase::Expired:
+        m_now = s.tokens.refreshExpiresAt;
+        request = lifetimes();
+        break;
+    case RotateCase::Revoked:
+        VERIFY_OK(store.revokeToken(presented, ClientA));
+        break;
+    case RotateCase::WiderScope:
+        request.scope = Scope + QStringLiteral(" write:repository");
+        break;
+    case RotateCase::OtherResource:
+        request.resource = QStringLiteral("https://other.example/mcp");
+        break;
+    }
+
+    Result<IssuedTokens> rotated = store.rotateRefreshToken(presented, clientId, request);
+    QVERIFY(!rotated.ok());
+    QCOMPARE(rotated.error().code, code);
+    QCOMPARE(store.rotateRefreshToken(TokenHash::of(s.tokens.refreshToken), ClientA, lifetimes()).ok(),
+             refreshStillWorks);
+}
+
+void tst_TokenStore::rotateNarrowsScope()
+{
+    TokenStore store;
+    VERIFY_OK(openStore(store));
+    Result<Seed> seeded = seed(store);
+    VERIFY_OK(seeded);
+    Result<IssuedTokens> narrowed =
+        store.rotateRefreshToken(TokenHash::of(seeded.value().tokens.refreshToken), ClientA,
+                                 lifetimes(QStringLiteral("read:repository")));
+    VERIFY_OK(narrowed);
+    QCOMPARE(narrowed.value().scope, QStringLiteral("read:repository"));
+    Result<fmb::TokenRecord> token = store.findAccessToken(TokenHash::of(narrowed.value().accessToken));
+    VERIFY_OK(token);
+    QCOMPARE(token.value().scope, QStringLiteral("read:repository"));
+    // Once narrowed, the family cannot widen again.
+    VERIFY_ERROR(
+        store.rotateRefreshToken(TokenHash::of(narrowed.value().refreshToken), ClientA, lifetimes(Scope)),
+        ErrorCode::InvalidArgument);
+}
+
+void tst_TokenStore::revokeToken_data()
+{
+    QTest::addColumn<RevokeCase>("which");
+    QTest::newRow("access token: only itself") << RevokeCase::Access;
+    QTest::newRow("refresh token: its whole family") << RevokeCase::Refresh;
+}
+
+void tst_TokenStore::revokeToken()
+{
+    QFETCH(RevokeCase, which);
+    TokenStore store;
+    VERIFY_OK(openStore(store));
+    Result<Seed> seeded = seed(store);
+    VERIFY_OK(seeded);
+    const IssuedTokens pair = seeded.value().tokens;
+    Result<IssuedTokens> other = store.issueTokenPair(seeded.value().grant.grantId, lifetimes());
+    VERIFY_OK(other);
+
+    const QByteArray revoked = which == RevokeCase::Access ? pair.accessToken : pair.refreshToken;
+    VERIFY_OK(store.revokeToken(TokenHash::of(revoked), ClientA));
+    VERIFY_OK(store.revokeToken(TokenHash::of(revoked), ClientA)); // idempotent, as RFC 7009 wants
+
+    VERIFY_ERROR(store.findAccessToken(TokenHash::of(pair.accessToken)), ErrorCode::Unauthorized);
+    QCOMPARE(store.rotateRefreshToken(TokenHash::of(pair.refreshToken), ClientA, lifetimes()).ok(),
+             which == RevokeCase::Access);
+    VERIFY_OK(store.findAccessToken(TokenHash::of(other.value().accessToken)));
+}
+
+void tst_TokenStore::revokeGrantRemovesEverything()
+{
+    TokenStore store;
+    VERIFY_OK(openStore(store));
+    Result<Seed> seeded = seed(store);
+    VERIFY_OK(seeded);
+    const Seed &s = seeded.value();
+    Result<GrantRecord> otherGrant =
+        addGrant(store, ClientA, 42, QStringLiteral("alice"), newUpstream(m_now.addSecs(60)));
+    VERIFY_OK(otherGrant);
+
+    VERIFY_OK(store.revokeGrant(s.grant.grantId));
+    VERIFY_ERROR(store.findGrant(s.grant.grantId), ErrorCode::NotFound);
+    VERIFY_ERROR(store.upstreamTokens(s.grant.grantId), ErrorCode::NotFound);
+    VERIFY_ERROR(store.findAccessToken(TokenHash::of(s.tokens.accessToken)), ErrorCode::Unauthorized);
+    VERIFY_ERROR(store.rotateRefreshToken(TokenHash::of(s.tokens.refreshToken), ClientA, lifetimes()),
+                 ErrorCode::Unauthorized);
+    VERIFY_ERROR(store.consumeAuthCode(TokenHash::of(s.code)), ErrorCode::Unauthorized);
+    VERIFY_ERROR(store.revokeGrant(s.grant.grantId), ErrorCode::NotFound);
+    {
+        RawDb raw(dbPath());
+        QCOMPARE(raw.column(QStringLiteral("SELECT count(*) FROM tokens")), QVariantList{0});
+        QCOMPARE(raw.column(QStringLiteral("SELECT count(*) FROM auth_codes")), QVariantList{0});
+        QCOMPARE(raw.column(QStringLiteral("SELECT grant_id FROM grants")),
+                 QVariantList{otherGrant.value().grantId});
+    }
+    Result<QList<GrantRecord>> grants = store.grantsForUser(42);
+    VERIFY_OK(grants);
+    QCOMPARE(grants.value().size(), 1);
+    VERIFY_OK(store.upstreamTokens(otherGrant.value().grantId));
+}
+
+// --- upstream tokens ----------------------------------------------------------------
+
+void tst_TokenStore::upstreamTokensSaved_data()
+{
+    QTest::addColumn<bool>("newRefresh");
+    QTest::addColumn<bool>("withExpiry");
+    QTest::newRow("new access and refresh token") << true << true;
+    QTest::newRow("no new refresh token keeps the old one") << false << true;
+    QTest::newRow("no expiry given") << true << false;
+}
+
+void tst_TokenStore::upstreamTokensSaved()
+{
+    QFETCH(bool, newRefresh);
+    QFETCH(bool, withExpiry);
+    TokenStore store;
+    VERIFY_OK(openStore(store));
+    Result<Seed> seeded = seed(store);
+    VERIFY_OK(seeded);
+    const Seed &s = seeded.value();
+
+    Result<UpstreamTokens> before = store.upstreamTokens(s.grant.grantId);
+    VERIFY_OK(before);
+    QCOMPARE(before.value().accessToken, s.upstream.accessToken);
+    QCOMPARE(before.value().refreshToken, s.upstream.refreshToken);
+    QCOMPARE(before.value().accessExpiresAt, s.upstream.accessExpiresAt);
+    QCOMPARE(s.grant.upstreamAccessExpiresAt, s.upstream.accessExpiresAt);
+
+    m_now = m_now.addSecs(3000);
+    UpstreamTokens next = newUpstream(withExpiry ? m_now.addSecs(3600) : QDateTime());
+    if (!newRefresh)
+        next.refreshToken.clear();
+    VERIFY_OK(store.saveUpstreamTokens(s.grant.grantId, next));
+
+    Result<UpstreamTokens> after = store.upstreamTokens(s.grant.grantId);
+    VERIFY_OK(after);
+    QCOMPARE(after.value().accessToken, next.accessToken);
+    QCOMPARE(after.value().refreshToken, newRefresh ? next.refreshToken : s.upstream.refreshToken);
+    QCOMPARE(after.value().accessExpiresAt, next.accessExpiresAt);
+    Result<GrantRecord> grant = store.findGrant(s.grant.grantId);
+    VERIFY_OK(grant);
+    QCOMPARE(grant.value().upstreamAccessExpiresAt, next.accessExpiresAt);
+    QCOMPARE(grant.value().created, s.grant.created);
+
+    Result<QList<GrantRecord>> due = store.grantsExpiringBefore(m_now.addDays(365));
+    VERIFY_OK(due);
+    QCOMPARE(due.value().size(), withExpiry ? 1 : 0);
+}
+
+void tst_TokenStore::upstreamCiphertextBoundToRow_data()
+{
+    QTest::addColumn<SwapCase>("which");
+    QTest::newRow("access token copied from another grant") << SwapCase::AccessFromOtherGrant;
+    QTest::newRow("the row's refresh token put in its access column") << SwapCase::RefreshAsAccess;
+}
+
+void tst_TokenStore::upstreamCiphertextBoundToRow()
+{
+    QFETCH(SwapCase, which);
+    TokenStore store;
+    VERIFY_OK(openStore(store));
+    Result<GrantRecord> mallory =
+        addGrant(store, ClientA, 7, QStringLiteral("mallory"), newUpstream(m_now.addSecs(3600)));
+    VERIFY_OK(mallory);
+    Result<GrantRecord> alice =
+        addGrant(store, ClientA, 42, QStringLiteral("alice"), newUpstream(m_now.addSecs(3600)));
+    VERIFY_OK(alice);
+    {
+        RawDb raw(dbPath());
+        if (which == SwapCase::AccessFromOtherGrant) {
+            QVERIFY(raw.exec(
+                QStringLiteral("UPDATE grants SET upstream_access = (SELECT upstream_access FROM grants "
+                               "WHERE grant_id = ?) WHERE grant_id = ?"),
+                {alice.value().grantId, mallory.value().grantId}));
+        } else {
+            QVERIFY(raw.exec(
+                QStringLiteral("UPDATE grants SET upstream_access = upstream_refresh WHERE grant_id = ?"),
+                {mallory.value().grantId}));
+        }
+    }
+    Result<UpstreamTokens> opened = store.upstreamTokens(mallory.value().grantId);
+    QVERIFY(!opened.ok());
+    QCOMPARE(opened.error().code, ErrorCode::Unauthorized);
+    QCOMPARE(opened.error().subject, mallory.value().grantId);
+    VERIFY_OK(store.upstreamTokens(alice.value().grantId));
+}
+
+void tst_TokenStore::grantsExpiringBefore_data()
+{
+    QTest::addColumn<qint64>("beforeSecs");
+    QTest::addColumn<QStringList>("logins");
+    // Upstream expiries: carol +60 s, alice +120 s, bob +600 s, dave none.
+    QTest::newRow("before now") << qint64(0) << QStringList{};
+    QTest::newRow("exactly at the first expiry (strict)") << qint64(60) << QStringList{};
+    QTest::newRow("within 5 minutes, soonest first")
+        << qint64(300) << QStringList{QStringLiteral("carol"), QStringLiteral("alice")};
+    QTest::newRow("within an hour") << qint64(3600)
+                                    << QStringList{QStringLiteral("carol"), QStringLiteral("alice"),
+                                                   QStringLiteral("bob")};
+}
+
+void tst_TokenStore::grantsExpiringBefore()
+{
+    QFETCH(qint64, beforeSecs);
+    QFETCH(QStringList, logins);
+    TokenStore store;
+    VERIFY_OK(openStore(store));
+    const QList<std::pair<QString, QDateTime>> users = {{QStringLiteral("alice"), m_now.addSecs(120)},
+                                                        {QStringLiteral("bob"), m_now.addSecs(600)},
+                                                        {QStringLiteral("carol"), m_now.addSecs(60)},
+                                                        {QStringLiteral("dave"), QDateTime()}};
+    qint64 userId = 100;
+    for (const auto &[login, expiry] : users)
+        VERIFY_OK(addGrant(store, ClientA, ++userId, login, newUpstream(expiry)));
+
+    Result<QList<GrantRecord>> due = store.grantsExpiringBefore(m_now.addSecs(beforeSecs));
+    VERIFY_OK(due);
+    QStringList got;
+    for (const GrantRecord &grant : due.value())
+        got.append(grant.userLogin);
+    QCOMPARE(got, logins);
+}
+
+// --- consent ----------------------------------------------------------------------
+
+void tst_TokenStore::consentCovers_data()
+{
+    QTest::addColumn<QString>("approved");
+    QTest::addColumn<QString>("asked");
+    QTest::addColumn<bool>("covered");
+    QTest::newRow("same scope") << Scope << Scope << true;
+    QTest::newRow("same scope, other order")
+        << Scope << QStringLiteral("write:issue read:repository") << true;
+    QTest::newRow("a subset") << Scope << QStringLiteral("read:repository") << true;
+    QTest::newRow("no scope asked") << Scope << QString() << true;
+    QTest::newRow("one more scope") << Scope << Scope + QStringLiteral(" write:repository") << false;
+    QTest::newRow("another scope") << Scope << QStringLiteral("read:admin") << false;
+    QTest::newRow("prefix is not a match")
+        << QStringLiteral("read:repo") << QStringLiteral("read:repository") << false;
+}
+
+void tst_TokenStore::consentCovers()
+{
+    QFETCH(QString, approved);
+    QFETCH(QString, asked);
+    QFETCH(bool, covered);
+    TokenStore store;
+    VERIFY_OK(openStore(store));
+    VERIFY_OK(seed(store));
+    VERIFY_OK(store.recordConsent(42, ClientA, approved));
+    Result<bool> has = store.hasConsent(42, ClientA, asked);
+    VERIFY_OK(has);
+    QCOMPARE(has.value(), covered);
+}
+
+void tst_TokenStore::consentLifecycle()
+{
+    TokenStore store;
+    VERIFY_OK(openStore(store));
+    VERIFY_OK(seed(store, ClientA));
+    VERIFY_OK(seed(store, ClientB));
+    const auto has = [&store](qint64 user, const QString &client, const QString &scope) {
+        Result<bool> r = store.hasConsent(user, client, scope);
+        return r.ok() && r.value();
+    };
+    QVERIFY(!has(42, ClientA, Scope));
+    VERIFY_OK(store.recordConsent(42, ClientA, Scope));
+    QVERIFY(has(42, ClientA, Scope));
+    QVERIFY(!has(43, ClientA, Scope));                                              // another user
+    QVERIFY(!has(42, ClientB, Scope));                                              // another client
+    VERIFY_OK(store.recordConsent(42, ClientA, QStringLiteral("read:repository"))); // replaces
+    QVERIFY(!has(42, ClientA, Scope));
+    QVERIFY(has(42, ClientA, QStringLiteral("read:repository")));
+    VERIFY_OK(store.revokeConsent(42, ClientA));
+    QVERIFY(!has(42, ClientA, QStringLiteral("read:repository")));
+
+    VERIFY_OK(store.recordConsent(42, ClientB, Scope));
+    VERIFY_OK(store.deleteClient(ClientB)); // takes its consents, grants and tokens along
+    QVERIFY(!has(42, ClientB, Scope));
+    Result<QList<GrantRecord>> grants = store.grantsForUser(42);
+    VERIFY_OK(grants);
+    QCOMPARE(grants.value().size(), 1);
+    QCOMPARE(grants.value().constFirst().clientId, ClientA);
+}
+
+// --- housekeeping -----------------------------------------------------------------
+
+void tst_TokenStore::purgeExpired()
+{
+    TokenStore store;
+    VERIFY_OK(openStore(store));
+    Result<Seed> seeded = seed(store); // access 1 h, refresh 30 d, code 5 min
+    VERIFY_OK(seeded);
+    const Seed &s = seeded.value();
+    Result<IssuedTokens> second =
+        store.rotateRefreshToken(TokenHash::of(s.tokens.refreshToken), ClientA, lifetimes());
+    VERIFY_OK(second);
+
+    Result<fmb::PurgeCounts> nothing = store.purgeExpired();
+    VERIFY_OK(nothing);
+    QCOMPARE(nothing.value().tokens, 0);
+    QCOMPARE(nothing.value().authCodes, 0);
+
+    m_now = m_now.addSecs(2 * 3600);
+    Result<fmb::PurgeCounts> counts = store.purgeExpired();
+    VERIFY_OK(counts);
+    QCOMPARE(counts.value().tokens, 2); // both access tokens
+    QCOMPARE(counts.value().authCodes, 1);
+
+    // The rotated refresh token is kept until it expires, so its replay is still caught.
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("used again after rotation")));
+    VERIFY_ERROR(store.rotateRefreshToken(TokenHash::of(s.tokens.refreshToken), ClientA, lifetimes()),
+                 ErrorCode::Conflict);
+
+    m_now = m_now.addDays(31);
+    counts = store.purgeExpired();
+    VERIFY_OK(counts);
+    QCOMPARE(counts.value().tokens, 2); // both refresh tokens
+    RawDb raw(dbPath());
+    QCOMPARE(raw.column(QStringLiteral("SELECT count(*) FROM tokens")), QVariantList{0});
+    QCOMPARE(raw.column(QStringLiteral("SELECT count(*) FROM grants")), QVariantList{1}); // grants stay
+}
+
+void tst_TokenStore::restartKeepsEverything()
+{
+    Seed s;
+    QString connectionName;
+    {
+        TokenStore store;
+        VERIFY_OK(openStore(store));
+        Result<Seed> seeded = seed(store);
+        VERIFY_OK(seeded);
+        s = seeded.value();
+        VERIFY_OK(store.recordConsent(42, ClientA, Scope));
+        QCOMPARE(QSqlDatabase::connectionNames().size(), 1);
+        connectionName = QSqlDatabase::connectionNames().constFirst();
+    }
+    QVERIFY(!QSqlDatabase::contains(connectionName));
+
+    m_now = m_now.addSecs(60);
+    TokenStore store;
+    VERIFY_OK(openStore(store));
+    Result<ClientRecord> client = store.findClient(ClientA);
+    VERIFY_OK(client);
+    QCOMPARE(client.value().redirectUris, QStringList{QStringLiteral("http://127.0.0.1:33418/callback")});
+    Result<GrantRecord> grant = store.findGrant(s.grant.grantId);
+    VERIFY_OK(grant);
+    QCOMPARE(grant.value().userLogin, s.grant.userLogin);
+    QCOMPARE(grant.value().userId, s.grant.userId);
+    QCOMPARE(grant.value().clientId, s.grant.clientId);
+    QCOMPARE(grant.value().scope, s.grant.scope);
+    QCOMPARE(grant.value().created, s.grant.created);
+    QCOMPARE(grant.value().upstreamAccessExpiresAt, s.grant.upstreamAccessExpiresAt);
+
+    Result<UpstreamTokens> upstream = store.upstreamTokens(s.grant.grantId);
+    VERIFY_OK(upstream);
+    QCOMPARE(upstream.value().accessToken, s.upstream.accessToken);
+    QCOMPARE(upstream.value().refreshToken, s.upstream.refreshToken);
+    QCOMPARE(upstream.value().accessExpiresAt, s.upstream.accessExpiresAt);
+
+    VERIFY_OK(store.findAccessToken(TokenHash::of(s.tokens.accessToken)));
+    VERIFY_OK(store.consumeAuthCode(TokenHash::of(s.code)));
+    Result<bool> consent = store.hasConsent(42, ClientA, Scope);
+    VERIFY_OK(consent);
+    QVERIFY(consent.value());
+    Result<QList<GrantRecord>> due = store.grantsExpiringBefore(m_now.addSecs(3600));
+    VERIFY_OK(due);
+    QCOMPARE(due.value().size(), 1);
+    VERIFY_OK(store.rotateRefreshToken(TokenHash::of(s.tokens.refreshToken), ClientA, lifetimes()));
+}
+
+void tst_TokenStore::logsNeverShowSecrets()
+{
+    capturedLog.clear();
+    QLoggingCategory::setFilterRules(QStringLiteral("fmb.store.debug=true"));
+    const QtMessageHandler previous = qInstallMessageHandler(captureMessage);
+    QList<QByteArray> secrets;
+    {
+        TokenStore store;
+        Result<void> opened = openStore(store);
+        Result<Seed> seeded = opened.ok() ? seed(store) : Result<Seed>(opened.error());
+        if (seeded.ok()) {
+            const Seed &s = seeded.value();
+            secrets = {s.tokens.accessToken, s.tokens.refreshToken, s.code, s.upstream.accessToken,
+                       s.upstream.refreshToken};
+            Result<IssuedTokens> next =
+                store.rotateRefreshToken(TokenHash::of(s.tokens.refreshToken), ClientA, lifetimes());
+            if (next.ok())
+                secrets << next.value().accessToken << next.value().refreshToken;
+            (void)store.rotateRefreshToken(TokenHash::of(s.tokens.refreshToken), ClientA, lifetimes());
+            (void)store.consumeAuthCode(TokenHash::of(s.code));
+            (void)store.consumeAuthCode(TokenHash::of(s.code));
+            (void)store.saveUpstreamTokens(s.grant.grantId, newUpstream(m_now.addSecs(60)));
+            (void)store.revokeGrant(s.grant.grantId);
+        }
+        QVERIFY2(seeded.ok(), describe(seeded).constData());
+    }
+    qInstallMessageHandler(previous);
+    QLoggingCategory::setFilterRules(QString());
+
+    const QString log = capturedLog.join(QLatin1Char('\n'));
+    QVERIFY(log.contains(QLatin1String("was used again after rotation")));
+    QVERIFY(log.contains(TokenHash::of(secrets.at(1)).fingerprint())); // fingerprints are what we log
+    for (const QByteArray &secret : std::as_const(secrets))
+        QVERIFY2(!log.contains(QString::fromLatin1(secret)), secret.left(20).constData());
+    const QByteArray key = [this] {
+        QFile file(keyPath());
+        return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
+    }();
+    QCOMPARE(key.size(), 32);
+    QVERIFY(!log.toLatin1().contains(key));
+    QVERIFY(!log.contains(QString::fromLatin1(key.toHex())));
+    QVERIFY(!log.contains(QString::fromLatin1(key.toBase64())));
+}
+
+QTEST_GUILESS_MAIN(tst_TokenStore)
+#include "tst_tokenstore.moc"
