@@ -194,6 +194,11 @@ void McpHttpServer::handleMcp(const QHttpServerRequest &request, QTcpSocket *soc
         if (error.code == ErrorCode::Unauthorized) {
             headers.emplaceBack("WWW-Authenticate", error.subject.toUtf8());
             writeError(socket, 401, JsonRpcError::ServerError, error.message, headers);
+        } else if (error.code == ErrorCode::InvalidArgument) {
+            // e.g. a token in the query string (OAuth 2.1 §5.1.2 forbids it)
+            if (!error.subject.isEmpty())
+                headers.emplaceBack("WWW-Authenticate", error.subject.toUtf8());
+            writeError(socket, 400, JsonRpcError::ServerError, error.message, headers);
         } else {
             writeError(socket, 403, JsonRpcError::ServerError, error.message, headers);
         }

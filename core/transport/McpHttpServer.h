@@ -30,7 +30,8 @@ struct HttpConfig {
 };
 
 // The caller of a request, or why there is none. Unauthorized errors become
-// 401 with the WWW-Authenticate value in Error::subject.
+// 401 with the WWW-Authenticate value in Error::subject; InvalidArgument 400
+// (same header when the subject is set); anything else 403.
 using Authenticator = std::function<Result<SessionOwner>(const QHttpServerRequest &request)>;
 
 // Writes a complete answer for a route it claims; returns false to pass.
