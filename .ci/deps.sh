@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs what building, running and testing the broker needs on Debian 12,
+# skipping what is already there. Needs root (or sudo) for apt.
+#   .ci/deps.sh            build and run dependencies + the npm packages
+#   .ci/deps.sh --test     also what the tests use (sshd, xvfb, clang tools)
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+packages=(cmake ninja-build g++ pkg-config qt6-base-dev qt6-httpserver-dev qt6-websockets-dev
+          qt6-tools-dev qt6-tools-dev-tools qt6-l10n-tools libqt6sql6-sqlite libssl-dev nodejs npm)
+if [[ "${1:-}" == "--test" ]]; then
+    packages+=(openssh-server openssh-client xvfb xauth clang-format procps)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# Node 20 from elsewhere (nvm, NodeSource) is fine: only install Debian's if there is none.
+if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+    missing=("${missing[@]/nodejs}"); missing=("${missing[@]/npm}")
+fi
+read -r -a missing <<<"${missing[*]:-}"
+if ((${#missing[@]})); then
+    echo "deps: installing ${missing[*]}" >&2
+    SUDO=""
+    [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+
+# The pinned MCP packages (server-everything for the default child, the SDK
+# client, inspector-cli and supergateway for the tests).
+lock="$ROOT/tests/e2e/package-lock.json"
+stamp="$ROOT/tests/e2e/node_modules/.fmb-lock"
+if [[ ! -f "$stamp" ]] || ! cmp -s "$lock" "$stamp"; then
+    echo "deps: npm ci in tests/e2e" >&2
+    (cd "$ROOT/tests/e2e" && npm ci --no-audit --no-fund >&2)
+    cp "$lock" "$stamp"
+fi
