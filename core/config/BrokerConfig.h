@@ -38,6 +38,23 @@ struct BrokerConfig {
     std::chrono::seconds idleTimeout{900};
     std::chrono::seconds reapInterval{30};
 
+    // [oauth] (auth = oauth): the broker is the OAuth 2.1 authorization server
+    // for MCP clients and an OAuth2 client of Forgejo.
+    QString forgejoUrl;                             // https://forge.example.org (child gets FORGEJO_URL)
+    QString forgejoClientId;
+    QString forgejoClientSecretFile;                // read at start; the secret is never logged
+    QString stateDir;                               // SQLite store + keys; empty = default (see --help)
+    QString upstreamAuthorizeUrl;                   // empty = <forgejo>/login/oauth/authorize
+    QString upstreamTokenUrl;                       // empty = <forgejo>/login/oauth/access_token
+    QString upstreamUserUrl;                        // empty = <forgejo>/api/v1/user
+    QString tokenEnv = QStringLiteral("FORGEJO_ACCESS_TOKEN");  // child variable holding the token
+    int maxSessionsPerUser = 20;                    // 0 = only the global cap
+    std::chrono::seconds rotateInterval{60};        // how often expiring upstream tokens are looked for
+    std::chrono::seconds refreshLead{300};          // refresh this long before the upstream expiry
+    std::chrono::seconds accessTokenTtl{3600};      // broker access tokens
+    std::chrono::seconds refreshTokenTtl{30 * 24 * 3600};  // broker refresh tokens
+    bool metadataAllowPrivateHosts = false;         // CIMD fetches from loopback/private hosts (tests)
+
     // [admin]
     QString adminSocket;                            // empty = default under the runtime dir
 
