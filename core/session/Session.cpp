@@ -175,6 +175,8 @@ Result<bool> Session::post(const QList<JsonRpcMessage> &messages, bool batch, St
             break;
         }
         case MessageKind::Notification:
+            if (message.method == QLatin1String("notifications/cancelled"))
+                forgetCancelled(message);
             if (!m_backend || !m_backend->write(message.line()))
                 qCDebug(lcSession) << "session" << m_id << ": no backend took notification" << message.method;
             break;
@@ -370,6 +372,36 @@ void Session::deliverResponse(const QString &idKey, const QByteArray &data, int 
     // A swapped-out backend stops once its last request is answered.
     if (pending.backend && pending.backend != m_backend && pending.backend != m_next)
         stopBackendWhenIdle(pending.backend);
+}
+
+void Session::forgetCancelled(const JsonRpcMessage &message)
+{
+    // The server will not answer a cancelled request (MCP 2025-11-25,
+    // cancellation), so its stream must not wait for that answer.
+    const QJsonValue requestId =
+        message.object.value(QLatin1String("params")).toObject().value(QLatin1String("requestId"));
+    auto node = m_pending.find(idKey(requestId));
+    if (node == m_pending.end())
+        return;
+    const Pending pending = *node;
+    m_pending.erase(node);
+    if (!pending.progressKey.isEmpty())
+        m_progress.remove(pending.progressKey);
+    auto found = m_streams.find(pending.streamId);
+    if (found == m_streams.end())
+        return;
+    Stream &stream = *found->second;
+    if (--stream.openRequests > 0)
+        return;
+    if (!stream.sse && !stream.jsonReplies.isEmpty()) {
+        // A batch whose other requests were answered: those answers are still owed.
+        const QByteArray body = '[' + stream.jsonReplies.join(',') + ']';
+        if (stream.sink && stream.sink->isOpen())
+            stream.sink->sendJson(200, body);
+        m_streams.erase(found);
+        return;
+    }
+    settle(stream);
 }
 
 void Session::deliverMessage(Stream &stream, const QByteArray &data)

@@ -143,6 +143,7 @@ private:
     void abandonNext(const QString &reason);
     void deliverResponse(const QString &idKey, const QByteArray &data, int failureStatus = 0);
     void deliverMessage(Stream &stream, const QByteArray &data);
+    void forgetCancelled(const JsonRpcMessage &message);
     [[nodiscard]] Stream *routeFor(const JsonRpcMessage &message);
     void appendEvent(Stream &stream, const QByteArray &data);
     void flush(Stream &stream);
