@@ -18,13 +18,13 @@ enum class AuthMode { None, OAuth };
 struct BrokerConfig {
     // [network]
     QString listenHost = QStringLiteral("127.0.0.1");
-    quint16 listenPort = 8080;                      // 0 = let the OS pick
-    QStringList allowedOrigins;                     // exact "scheme://host[:port]"
-    qint64 maxBodyBytes = 4 * 1024 * 1024;          // POST /mcp body limit (413 above)
-    QString publicUrl;                              // external base URL, e.g. https://mcp.example.org
+    quint16 listenPort = 8080;             // 0 = let the OS pick
+    QStringList allowedOrigins;            // exact "scheme://host[:port]"
+    qint64 maxBodyBytes = 4 * 1024 * 1024; // POST /mcp body limit (413 above)
+    QString publicUrl;                     // external base URL, e.g. https://mcp.example.org
 
     // [auth]
-    AuthMode authMode = AuthMode::None;
+    AuthMode authMode = AuthMode::OAuth;
 
     // [child]
     QString childProgram;                           // first word of --child-command
@@ -40,23 +40,23 @@ struct BrokerConfig {
 
     // [oauth] (auth = oauth): the broker is the OAuth 2.1 authorization server
     // for MCP clients and an OAuth2 client of Forgejo.
-    QString forgejoUrl;                             // https://forge.example.org (child gets FORGEJO_URL)
+    QString forgejoUrl; // https://forge.example.org (child gets FORGEJO_URL)
     QString forgejoClientId;
-    QString forgejoClientSecretFile;                // read at start; the secret is never logged
-    QString stateDir;                               // SQLite store + keys; empty = default (see --help)
-    QString upstreamAuthorizeUrl;                   // empty = <forgejo>/login/oauth/authorize
-    QString upstreamTokenUrl;                       // empty = <forgejo>/login/oauth/access_token
-    QString upstreamUserUrl;                        // empty = <forgejo>/api/v1/user
-    QString tokenEnv = QStringLiteral("FORGEJO_ACCESS_TOKEN");  // child variable holding the token
-    int maxSessionsPerUser = 20;                    // 0 = only the global cap
-    std::chrono::seconds rotateInterval{60};        // how often expiring upstream tokens are looked for
-    std::chrono::seconds refreshLead{300};          // refresh this long before the upstream expiry
-    std::chrono::seconds accessTokenTtl{3600};      // broker access tokens
-    std::chrono::seconds refreshTokenTtl{30 * 24 * 3600};  // broker refresh tokens
-    bool metadataAllowPrivateHosts = false;         // CIMD fetches from loopback/private hosts (tests)
+    QString forgejoClientSecretFile; // read at start; the secret is never logged
+    QString stateDir;                // SQLite store + keys; empty = default (see --help)
+    QString upstreamAuthorizeUrl;    // empty = <forgejo>/login/oauth/authorize
+    QString upstreamTokenUrl;        // empty = <forgejo>/login/oauth/access_token
+    QString upstreamUserUrl;         // empty = <forgejo>/api/v1/user
+    QString tokenEnv = QStringLiteral("FORGEJO_ACCESS_TOKEN"); // child variable holding the token
+    int maxSessionsPerUser = 20;                               // 0 = only the global cap
+    std::chrono::seconds rotateInterval{60};              // how often expiring upstream tokens are looked for
+    std::chrono::seconds refreshLead{300};                // refresh this long before the upstream expiry
+    std::chrono::seconds accessTokenTtl{3600};            // broker access tokens
+    std::chrono::seconds refreshTokenTtl{30 * 24 * 3600}; // broker refresh tokens
+    bool metadataAllowPrivateHosts = false;               // CIMD fetches from loopback/private hosts (tests)
 
     // [admin]
-    QString adminSocket;                            // empty = default under the runtime dir
+    QString adminSocket; // empty = default under the runtime dir
 
     // Where the file values came from, for messages ("" when no file).
     QString configFile;

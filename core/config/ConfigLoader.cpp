@@ -2,10 +2,13 @@
 
 #include <optional>
 
+#include <unistd.h>
+
 #include <QFile>
 #include <QFileInfo>
 #include <QHash>
 #include <QSettings>
+#include <QStandardPaths>
 #include <QVariant>
 
 #include "config/ConfigSetting.h"
@@ -16,6 +19,14 @@ namespace {
 QString quoted(const QString &value)
 {
     return QLatin1Char('"') + value + QLatin1Char('"');
+}
+
+// A setting without a value name is a switch: the bare flag means "true" and
+// never takes the next argument; --flag=VALUE, the variable and the INI key
+// still give a value, which the setting's apply() checks.
+bool isSwitch(const ConfigSetting &setting)
+{
+    return setting.valueName.isEmpty();
 }
 
 const ConfigSetting *settingByFlag(const QString &flag)
@@ -97,6 +108,8 @@ CommandLine parseCommandLine(const QStringList &args)
         }
         if (equals >= 0) {
             line.values[setting->key].append(arg.mid(equals + 1));
+        } else if (isSwitch(*setting)) {
+            line.values[setting->key].append(QStringLiteral("true"));
         } else if (i + 1 < args.size()) {
             line.values[setting->key].append(args.at(++i));
         } else {
@@ -212,12 +225,60 @@ QString listenText(const BrokerConfig &config)
     return config.listenHost;
 }
 
+// auth = oauth: the settings it cannot work without, in the order they are
+// asked for, and the values derived from them, so the daemon gets final ones.
+Result<void> completeOAuth(BrokerConfig &config, const QString &authOrigin)
+{
+    const QList<QPair<QString, const QString *>> required{
+        {QStringLiteral("public_url"), &config.publicUrl},
+        {QStringLiteral("forgejo_url"), &config.forgejoUrl},
+        {QStringLiteral("forgejo_client_id"), &config.forgejoClientId},
+        {QStringLiteral("forgejo_client_secret_file"), &config.forgejoClientSecretFile},
+    };
+    for (const auto &[key, value] : required) {
+        if (!value->isEmpty())
+            continue;
+        const ConfigSetting *setting = settingByKey(key);
+        return Error{ErrorCode::InvalidArgument, key,
+                     QLatin1String("auth: \"oauth\" needs ") + key + QLatin1String(" (--") + setting->flag +
+                         QLatin1String("); it can also come from ") + setting->envVar +
+                         QLatin1String(" or the config file; for local mode on a loopback address use "
+                                       "--auth none; auth from ") +
+                         authOrigin};
+    }
+
+    // Forgejo's own endpoints (routers/web/web.go, routers/api/v1/api.go);
+    // forgejo_url has no trailing slash, and may have a path for a sub-path install.
+    if (config.upstreamAuthorizeUrl.isEmpty())
+        config.upstreamAuthorizeUrl = config.forgejoUrl + QLatin1String("/login/oauth/authorize");
+    if (config.upstreamTokenUrl.isEmpty())
+        config.upstreamTokenUrl = config.forgejoUrl + QLatin1String("/login/oauth/access_token");
+    if (config.upstreamUserUrl.isEmpty())
+        config.upstreamUserUrl = config.forgejoUrl + QLatin1String("/api/v1/user");
+
+    if (config.stateDir.isEmpty()) {
+        if (::geteuid() == 0) {
+            config.stateDir = QStringLiteral("/var/lib/forgejo-mcp-broker");
+        } else {
+            // $XDG_DATA_HOME, else ~/.local/share.
+            const QString data = QStandardPaths::writableLocation(QStandardPaths::GenericDataLocation);
+            if (data.isEmpty())
+                return Error{ErrorCode::InvalidArgument, QStringLiteral("state_dir"),
+                             QStringLiteral("state_dir: no default, because neither XDG_DATA_HOME nor HOME "
+                                            "gives a data directory; set --state-dir")};
+            config.stateDir = data + QLatin1String("/forgejo-mcp-broker");
+        }
+    }
+    return {};
+}
+
 } // namespace
 
 Result<ConfigRequest> parseConfigRequest(const QStringList &args, const QProcessEnvironment &env)
 {
     const CommandLine line = parseCommandLine(args);
     ConfigRequest request;
+    request.config = BrokerConfig();
     request.help = line.help;
     request.version = line.version;
     if (request.help || request.version)
@@ -267,6 +328,14 @@ Result<ConfigRequest> parseConfigRequest(const QStringList &args, const QProcess
                 origins.value(QStringLiteral("auth"), defaultOrigin) + QLatin1String(", listen from ") +
                 origins.value(QStringLiteral("listen"), defaultOrigin)};
     }
+    // With auth = none the OAuth settings may be set (one file for both modes);
+    // they are neither checked further nor derived.
+    if (config.authMode == AuthMode::OAuth) {
+        if (const Result<void> completed =
+                completeOAuth(config, origins.value(QStringLiteral("auth"), QStringLiteral("the default")));
+            !completed)
+            return completed.error();
+    }
     return request;
 }
 
@@ -286,7 +355,7 @@ Result<BrokerConfig> loadConfig(const QStringList &args, const QProcessEnvironme
 
 QString configHelpText()
 {
-    const BrokerConfig defaults;
+    const BrokerConfig defaults = BrokerConfig();
     const QString indent = QStringLiteral("      ");
     QString text =
         QStringLiteral("Usage: forgejo-mcp-brokerd [OPTIONS]\n"
@@ -300,7 +369,9 @@ QString configHelpText()
                        "\n"
                        "Options:\n");
     for (const ConfigSetting &setting : configSettings()) {
-        text += QLatin1String("  --") + setting.flag + QLatin1Char(' ') + setting.valueName;
+        text += QLatin1String("  --") + setting.flag;
+        if (!isSwitch(setting))
+            text += QLatin1Char(' ') + setting.valueName;
         if (setting.list)
             text += QLatin1String("  (repeatable)");
         text += QLatin1Char('\n');
@@ -311,14 +382,16 @@ QString configHelpText()
         if (setting.inFile)
             text += QLatin1String("INI key ") + setting.key + QLatin1String("; ");
         text += QLatin1String("env ") + setting.envVar + QLatin1String("; default ") +
-                setting.describe(defaults) + QLatin1Char('\n');
+                setting.describe(defaults).replace(QLatin1Char('\n'), QLatin1Char('\n') + indent) +
+                QLatin1Char('\n');
     }
     text += QStringLiteral("  -h, --help\n"
                            "      Print this help and exit.\n"
                            "  --version\n"
                            "      Print the version and exit.\n"
                            "\n"
-                           "DURATION: a number of seconds, or a number with a unit: 500ms, 900s, 15m, 1h.\n"
+                           "DURATION: a number of seconds, or a number with a unit: 500ms, 900s, 15m, 1h\n"
+                           "(there is no day unit: 30 days is 720h).\n"
                            "SIZE: a number of bytes, or a number with a unit: 512KiB, 4MiB, 1GiB.\n");
     return text;
 }

@@ -23,9 +23,15 @@ struct ConfigRequest {
 // Each setting comes from the first of: flag, FMB_* variable, the INI file named
 // by --config / FMB_CONFIG, the default. A list setting takes all its entries from
 // that one source. Scalar values and env/file list entries are trimmed; an empty
-// FMB_* variable counts as unset. The first bad value, unknown flag or unknown INI
-// key ends loading with an Error whose subject is the key and whose message names
-// the key, the value (never a --child-env value) and where it came from.
+// FMB_* variable counts as unset. A setting whose --help shows no value name is a
+// switch: the bare flag means true. auth defaults to oauth, which needs public_url,
+// forgejo_url, forgejo_client_id and forgejo_client_secret_file; the empty upstream
+// URLs and state_dir are then filled in (from forgejo_url; /var/lib/... as root,
+// else under $XDG_DATA_HOME), so the daemon gets final values. With auth none the
+// OAuth settings are kept as given and not filled in.
+// The first bad value, unknown flag, unknown INI key or missing setting ends loading
+// with an Error whose subject is the key and whose message names the key, the value
+// (never a --child-env value) and where it came from.
 [[nodiscard]] Result<ConfigRequest> parseConfigRequest(const QStringList &args,
                                                        const QProcessEnvironment &env);
 

@@ -28,6 +28,10 @@ constexpr qint64 MaxByteLimit = GiB;
 // of milliseconds (about 24.8 days); stay well under that.
 constexpr milliseconds MaxTimerDuration = hours(24);
 constexpr milliseconds MaxIdleTimeout = hours(24 * 30);
+// Broker-issued tokens: an access token is a bearer credential that cannot be
+// recalled before it expires, so it stays short; a refresh token can be revoked.
+constexpr milliseconds MaxAccessTokenTtl = hours(24);
+constexpr milliseconds MaxRefreshTokenTtl = hours(24 * 365);
 
 Error invalid(const QString &key, const QString &why)
 {
@@ -469,28 +473,260 @@ QString describeChildStopGrace(const BrokerConfig &config)
     return formatDuration(config.childStopGrace);
 }
 
-Result<void> applyPublicUrl(BrokerConfig &config, const QStringList &values)
+// An http(s) URL without user info, query or fragment, or "" for unset.
+// trimSlash drops trailing slashes, for a base URL that paths are appended to.
+Result<QString> webUrlValue(const QString &key, const QString &text, const QString &example, bool trimSlash)
 {
-    const QString &text = values.constLast();
-    if (text.isEmpty()) {
-        config.publicUrl.clear();
-        return {};
-    }
+    if (text.isEmpty())
+        return QString();
     const QUrl url(text, QUrl::StrictMode);
     if (const std::optional<QString> problem = webUrlProblem(url))
-        return invalid(QStringLiteral("public_url"), quoted(withoutUserInfo(text)) + QLatin1Char(' ') +
-                                                         *problem +
-                                                         QLatin1String(" (try https://mcp.example.org)"));
+        return invalid(key, quoted(withoutUserInfo(text)) + QLatin1Char(' ') + *problem +
+                                QLatin1String(" (try ") + example + QLatin1Char(')'));
     QString normalized = url.toString(QUrl::FullyEncoded);
-    while (normalized.endsWith(QLatin1Char('/')))
+    while (trimSlash && normalized.endsWith(QLatin1Char('/')))
         normalized.chop(1);
-    config.publicUrl = normalized;
+    return normalized;
+}
+
+Result<void> applyPublicUrl(BrokerConfig &config, const QStringList &values)
+{
+    Result<QString> value = webUrlValue(QStringLiteral("public_url"), values.constLast(),
+                                        QStringLiteral("https://mcp.example.org"), true);
+    if (!value)
+        return value.error();
+    config.publicUrl = value.value();
     return {};
 }
 
 QString describePublicUrl(const BrokerConfig &config)
 {
     return config.publicUrl.isEmpty() ? QStringLiteral("none") : config.publicUrl;
+}
+
+Result<void> applyForgejoUrl(BrokerConfig &config, const QStringList &values)
+{
+    Result<QString> value = webUrlValue(QStringLiteral("forgejo_url"), values.constLast(),
+                                        QStringLiteral("https://forge.example.org"), true);
+    if (!value)
+        return value.error();
+    config.forgejoUrl = value.value();
+    return {};
+}
+
+QString describeForgejoUrl(const BrokerConfig &config)
+{
+    return config.forgejoUrl.isEmpty() ? QStringLiteral("none") : config.forgejoUrl;
+}
+
+Result<void> applyForgejoClientId(BrokerConfig &config, const QStringList &values)
+{
+    // RFC 6749 appendix A.1: a client_id is VSCHAR, printable ASCII.
+    const QString &text = values.constLast();
+    for (const QChar c : text) {
+        if (c < QLatin1Char(' ') || c > QLatin1Char('~'))
+            return invalid(QStringLiteral("forgejo_client_id"),
+                           QStringLiteral("has a character that is not printable ASCII (RFC 6749, "
+                                          "appendix A.1); copy the client ID from Forgejo again"));
+    }
+    config.forgejoClientId = text;
+    return {};
+}
+
+QString describeForgejoClientId(const BrokerConfig &config)
+{
+    return config.forgejoClientId.isEmpty() ? QStringLiteral("none") : config.forgejoClientId;
+}
+
+Result<void> applyForgejoClientSecretFile(BrokerConfig &config, const QStringList &values)
+{
+    // Only the path: the daemon reads the file, so the secret never passes
+    // through flags, the environment or the INI file.
+    config.forgejoClientSecretFile = values.constLast();
+    return {};
+}
+
+QString describeForgejoClientSecretFile(const BrokerConfig &config)
+{
+    return config.forgejoClientSecretFile.isEmpty() ? QStringLiteral("none") : config.forgejoClientSecretFile;
+}
+
+Result<void> applyStateDir(BrokerConfig &config, const QStringList &values)
+{
+    config.stateDir = values.constLast();
+    return {};
+}
+
+QString describeStateDir(const BrokerConfig &config)
+{
+    return config.stateDir.isEmpty()
+               ? QStringLiteral("/var/lib/forgejo-mcp-broker when running as root, else\n"
+                                "$XDG_DATA_HOME/forgejo-mcp-broker (~/.local/share/...)")
+               : config.stateDir;
+}
+
+Result<void> applyUpstreamAuthorizeUrl(BrokerConfig &config, const QStringList &values)
+{
+    Result<QString> value =
+        webUrlValue(QStringLiteral("upstream_authorize_url"), values.constLast(),
+                    QStringLiteral("https://forge.example.org/login/oauth/authorize"), false);
+    if (!value)
+        return value.error();
+    config.upstreamAuthorizeUrl = value.value();
+    return {};
+}
+
+QString describeUpstreamAuthorizeUrl(const BrokerConfig &config)
+{
+    return config.upstreamAuthorizeUrl.isEmpty() ? QStringLiteral("<forgejo_url>/login/oauth/authorize")
+                                                 : config.upstreamAuthorizeUrl;
+}
+
+Result<void> applyUpstreamTokenUrl(BrokerConfig &config, const QStringList &values)
+{
+    Result<QString> value =
+        webUrlValue(QStringLiteral("upstream_token_url"), values.constLast(),
+                    QStringLiteral("https://forge.example.org/login/oauth/access_token"), false);
+    if (!value)
+        return value.error();
+    config.upstreamTokenUrl = value.value();
+    return {};
+}
+
+QString describeUpstreamTokenUrl(const BrokerConfig &config)
+{
+    return config.upstreamTokenUrl.isEmpty() ? QStringLiteral("<forgejo_url>/login/oauth/access_token")
+                                             : config.upstreamTokenUrl;
+}
+
+Result<void> applyUpstreamUserUrl(BrokerConfig &config, const QStringList &values)
+{
+    Result<QString> value = webUrlValue(QStringLiteral("upstream_user_url"), values.constLast(),
+                                        QStringLiteral("https://forge.example.org/api/v1/user"), false);
+    if (!value)
+        return value.error();
+    config.upstreamUserUrl = value.value();
+    return {};
+}
+
+QString describeUpstreamUserUrl(const BrokerConfig &config)
+{
+    return config.upstreamUserUrl.isEmpty() ? QStringLiteral("<forgejo_url>/api/v1/user")
+                                            : config.upstreamUserUrl;
+}
+
+Result<void> applyTokenEnv(BrokerConfig &config, const QStringList &values)
+{
+    static const QRegularExpression name(QStringLiteral("^[A-Za-z_][A-Za-z0-9_]*$"));
+    const QString &text = values.constLast();
+    if (!name.match(text).hasMatch())
+        return invalid(QStringLiteral("token_env"),
+                       quoted(text) + QLatin1String(" is not an environment variable name matching "
+                                                    "[A-Za-z_][A-Za-z0-9_]* (try FORGEJO_ACCESS_TOKEN)"));
+    config.tokenEnv = text;
+    return {};
+}
+
+QString describeTokenEnv(const BrokerConfig &config)
+{
+    return config.tokenEnv;
+}
+
+Result<void> applyMaxSessionsPerUser(BrokerConfig &config, const QStringList &values)
+{
+    const QString &text = values.constLast();
+    const std::optional<qint64> number = parseWholeNumber(text);
+    if (!number || *number > MaxSessionsLimit)
+        return invalid(QStringLiteral("max_sessions_per_user"),
+                       quoted(text) + QLatin1String(" is not a whole number between 0 and ") +
+                           QString::number(MaxSessionsLimit));
+    config.maxSessionsPerUser = static_cast<int>(*number);
+    return {};
+}
+
+QString describeMaxSessionsPerUser(const BrokerConfig &config)
+{
+    return QString::number(config.maxSessionsPerUser);
+}
+
+Result<void> applyRotateInterval(BrokerConfig &config, const QStringList &values)
+{
+    Result<seconds> value = secondsValue(QStringLiteral("rotate_interval"), values.constLast(),
+                                         QStringLiteral("60s or 1m"), MaxTimerDuration);
+    if (!value)
+        return value.error();
+    config.rotateInterval = value.value();
+    return {};
+}
+
+QString describeRotateInterval(const BrokerConfig &config)
+{
+    return formatDuration(config.rotateInterval);
+}
+
+Result<void> applyRefreshLead(BrokerConfig &config, const QStringList &values)
+{
+    Result<seconds> value = secondsValue(QStringLiteral("refresh_lead"), values.constLast(),
+                                         QStringLiteral("300s or 5m"), MaxTimerDuration);
+    if (!value)
+        return value.error();
+    config.refreshLead = value.value();
+    return {};
+}
+
+QString describeRefreshLead(const BrokerConfig &config)
+{
+    return formatDuration(config.refreshLead);
+}
+
+Result<void> applyAccessTokenTtl(BrokerConfig &config, const QStringList &values)
+{
+    Result<seconds> value = secondsValue(QStringLiteral("access_token_ttl"), values.constLast(),
+                                         QStringLiteral("3600s or 1h"), MaxAccessTokenTtl);
+    if (!value)
+        return value.error();
+    config.accessTokenTtl = value.value();
+    return {};
+}
+
+QString describeAccessTokenTtl(const BrokerConfig &config)
+{
+    return formatDuration(config.accessTokenTtl);
+}
+
+Result<void> applyRefreshTokenTtl(BrokerConfig &config, const QStringList &values)
+{
+    // DURATION has no day unit, so the example spells 30 days in hours.
+    Result<seconds> value = secondsValue(QStringLiteral("refresh_token_ttl"), values.constLast(),
+                                         QStringLiteral("720h for 30 days"), MaxRefreshTokenTtl);
+    if (!value)
+        return value.error();
+    config.refreshTokenTtl = value.value();
+    return {};
+}
+
+QString describeRefreshTokenTtl(const BrokerConfig &config)
+{
+    return formatDuration(config.refreshTokenTtl);
+}
+
+Result<void> applyMetadataAllowPrivateHosts(BrokerConfig &config, const QStringList &values)
+{
+    // The bare flag arrives as "true" (see the switch rule in ConfigLoader.cpp).
+    const QString &text = values.constLast();
+    if (text == QLatin1String("true") || text == QLatin1String("1"))
+        config.metadataAllowPrivateHosts = true;
+    else if (text == QLatin1String("false") || text == QLatin1String("0"))
+        config.metadataAllowPrivateHosts = false;
+    else
+        return invalid(QStringLiteral("metadata_allow_private_hosts"),
+                       quoted(text) + QLatin1String(" is not one of: true, false, 1, 0"));
+    return {};
+}
+
+QString describeMetadataAllowPrivateHosts(const BrokerConfig &config)
+{
+    return config.metadataAllowPrivateHosts ? QStringLiteral("true") : QStringLiteral("false");
 }
 
 Result<void> applyAdminSocket(BrokerConfig &config, const QStringList &values)
@@ -533,8 +769,11 @@ QList<ConfigSetting> buildSettings()
             .flag = QStringLiteral("auth"),
             .envVar = QStringLiteral("FMB_AUTH"),
             .valueName = QStringLiteral("none|oauth"),
-            .help = QStringLiteral("How MCP clients authenticate. \"none\" is allowed only on a loopback\n"
-                                   "address (127.0.0.0/8, ::1, localhost)."),
+            .help = QStringLiteral("How MCP clients authenticate. \"oauth\": the broker is their OAuth 2.1\n"
+                                   "server and signs users in with Forgejo; needs public_url,\n"
+                                   "forgejo_url, forgejo_client_id and forgejo_client_secret_file.\n"
+                                   "\"none\" (local mode) is allowed only on a loopback address\n"
+                                   "(127.0.0.0/8, ::1, localhost)."),
             .apply = applyAuth,
             .describe = describeAuth,
         },
@@ -633,9 +872,151 @@ QList<ConfigSetting> buildSettings()
             .envVar = QStringLiteral("FMB_PUBLIC_URL"),
             .valueName = QStringLiteral("URL"),
             .help = QStringLiteral("External base URL clients reach the broker at (http or https, no\n"
-                                   "query); a trailing slash is removed."),
+                                   "query); a trailing slash is removed. Required with auth oauth."),
             .apply = applyPublicUrl,
             .describe = describePublicUrl,
+        },
+        {
+            .key = QStringLiteral("forgejo_url"),
+            .flag = QStringLiteral("forgejo-url"),
+            .envVar = QStringLiteral("FMB_FORGEJO_URL"),
+            .valueName = QStringLiteral("URL"),
+            .help = QStringLiteral("Base URL of the Forgejo instance (http or https, no query); a\n"
+                                   "trailing slash is removed. Required with auth oauth."),
+            .apply = applyForgejoUrl,
+            .describe = describeForgejoUrl,
+        },
+        {
+            .key = QStringLiteral("forgejo_client_id"),
+            .flag = QStringLiteral("forgejo-client-id"),
+            .envVar = QStringLiteral("FMB_FORGEJO_CLIENT_ID"),
+            .valueName = QStringLiteral("ID"),
+            .help = QStringLiteral("Client ID of the broker's OAuth2 application in Forgejo. Required\n"
+                                   "with auth oauth."),
+            .apply = applyForgejoClientId,
+            .describe = describeForgejoClientId,
+        },
+        {
+            .key = QStringLiteral("forgejo_client_secret_file"),
+            .flag = QStringLiteral("forgejo-client-secret-file"),
+            .envVar = QStringLiteral("FMB_FORGEJO_CLIENT_SECRET_FILE"),
+            .valueName = QStringLiteral("FILE"),
+            .help = QStringLiteral("File holding that application's client secret; read at start, never\n"
+                                   "printed. Required with auth oauth."),
+            .apply = applyForgejoClientSecretFile,
+            .describe = describeForgejoClientSecretFile,
+        },
+        {
+            .key = QStringLiteral("state_dir"),
+            .flag = QStringLiteral("state-dir"),
+            .envVar = QStringLiteral("FMB_STATE_DIR"),
+            .valueName = QStringLiteral("DIR"),
+            .help = QStringLiteral("Directory for the token database and its key (auth oauth)."),
+            .apply = applyStateDir,
+            .describe = describeStateDir,
+        },
+        {
+            .key = QStringLiteral("upstream_authorize_url"),
+            .flag = QStringLiteral("upstream-authorize-url"),
+            .envVar = QStringLiteral("FMB_UPSTREAM_AUTHORIZE_URL"),
+            .valueName = QStringLiteral("URL"),
+            .help = QStringLiteral("Forgejo's authorization endpoint, where users are sent to sign in\n"
+                                   "(http or https, no query)."),
+            .apply = applyUpstreamAuthorizeUrl,
+            .describe = describeUpstreamAuthorizeUrl,
+        },
+        {
+            .key = QStringLiteral("upstream_token_url"),
+            .flag = QStringLiteral("upstream-token-url"),
+            .envVar = QStringLiteral("FMB_UPSTREAM_TOKEN_URL"),
+            .valueName = QStringLiteral("URL"),
+            .help = QStringLiteral("Forgejo's token endpoint, for codes and refreshes (http or https, no\n"
+                                   "query)."),
+            .apply = applyUpstreamTokenUrl,
+            .describe = describeUpstreamTokenUrl,
+        },
+        {
+            .key = QStringLiteral("upstream_user_url"),
+            .flag = QStringLiteral("upstream-user-url"),
+            .envVar = QStringLiteral("FMB_UPSTREAM_USER_URL"),
+            .valueName = QStringLiteral("URL"),
+            .help = QStringLiteral("Forgejo API endpoint naming the user a token belongs to (http or\n"
+                                   "https, no query)."),
+            .apply = applyUpstreamUserUrl,
+            .describe = describeUpstreamUserUrl,
+        },
+        {
+            .key = QStringLiteral("token_env"),
+            .flag = QStringLiteral("token-env"),
+            .envVar = QStringLiteral("FMB_TOKEN_ENV"),
+            .valueName = QStringLiteral("NAME"),
+            .help = QStringLiteral("Environment variable that hands the child its user's Forgejo access\n"
+                                   "token."),
+            .apply = applyTokenEnv,
+            .describe = describeTokenEnv,
+        },
+        {
+            .key = QStringLiteral("max_sessions_per_user"),
+            .flag = QStringLiteral("max-sessions-per-user"),
+            .envVar = QStringLiteral("FMB_MAX_SESSIONS_PER_USER"),
+            .valueName = QStringLiteral("N"),
+            .help = QStringLiteral("Most sessions one Forgejo user holds at once, 0 to 100000 (0 = only\n"
+                                   "the max_sessions cap)."),
+            .apply = applyMaxSessionsPerUser,
+            .describe = describeMaxSessionsPerUser,
+        },
+        {
+            .key = QStringLiteral("rotate_interval"),
+            .flag = QStringLiteral("rotate-interval"),
+            .envVar = QStringLiteral("FMB_ROTATE_INTERVAL"),
+            .valueName = QStringLiteral("DURATION"),
+            .help = QStringLiteral("How often upstream tokens due for a refresh are looked for (whole\n"
+                                   "seconds, rounded up)."),
+            .apply = applyRotateInterval,
+            .describe = describeRotateInterval,
+        },
+        {
+            .key = QStringLiteral("refresh_lead"),
+            .flag = QStringLiteral("refresh-lead"),
+            .envVar = QStringLiteral("FMB_REFRESH_LEAD"),
+            .valueName = QStringLiteral("DURATION"),
+            .help = QStringLiteral("Refresh an upstream token this long before it expires (whole\n"
+                                   "seconds, rounded up)."),
+            .apply = applyRefreshLead,
+            .describe = describeRefreshLead,
+        },
+        {
+            .key = QStringLiteral("access_token_ttl"),
+            .flag = QStringLiteral("access-token-ttl"),
+            .envVar = QStringLiteral("FMB_ACCESS_TOKEN_TTL"),
+            .valueName = QStringLiteral("DURATION"),
+            .help = QStringLiteral("Lifetime of the access tokens the broker issues to MCP clients, up\n"
+                                   "to 24h (whole seconds, rounded up)."),
+            .apply = applyAccessTokenTtl,
+            .describe = describeAccessTokenTtl,
+        },
+        {
+            .key = QStringLiteral("refresh_token_ttl"),
+            .flag = QStringLiteral("refresh-token-ttl"),
+            .envVar = QStringLiteral("FMB_REFRESH_TOKEN_TTL"),
+            .valueName = QStringLiteral("DURATION"),
+            .help = QStringLiteral("Lifetime of the refresh tokens the broker issues, up to 8760h (whole\n"
+                                   "seconds, rounded up; 30 days is 720h)."),
+            .apply = applyRefreshTokenTtl,
+            .describe = describeRefreshTokenTtl,
+        },
+        {
+            .key = QStringLiteral("metadata_allow_private_hosts"),
+            .flag = QStringLiteral("metadata-allow-private-hosts"),
+            .envVar = QStringLiteral("FMB_METADATA_ALLOW_PRIVATE_HOSTS"),
+            // No value name: a switch. The bare flag means true; --flag=false,
+            // the variable and the INI key take true, false, 1 or 0.
+            .valueName = QString(),
+            .help = QStringLiteral("For tests only: fetch Client ID Metadata Documents from loopback and\n"
+                                   "private addresses too. The variable and the INI key take true,\n"
+                                   "false, 1 or 0."),
+            .apply = applyMetadataAllowPrivateHosts,
+            .describe = describeMetadataAllowPrivateHosts,
         },
         {
             .key = QStringLiteral("admin_socket"),

@@ -1,7 +1,10 @@
 #include <initializer_list>
 
+#include <unistd.h>
+
 #include <QFile>
 #include <QProcessEnvironment>
+#include <QScopeGuard>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -36,9 +39,26 @@ QStringList words(std::initializer_list<Word> items)
     return result;
 }
 
-QStringList withChild(std::initializer_list<Word> flags = {})
+// The child command alone: auth takes its default (oauth) or comes from flags.
+QStringList childOnly(std::initializer_list<Word> flags = {})
 {
     return QStringList{QStringLiteral("--child-command"), QStringLiteral("mcp-server")} + words(flags);
+}
+
+// A local-mode start (--auth none given explicitly, since oauth is the default),
+// so rows about other settings need no OAuth settings. A later --auth wins.
+QStringList withChild(std::initializer_list<Word> flags = {})
+{
+    return childOnly({"--auth", "none"}) + words(flags);
+}
+
+// An OAuth start with auth from the default and every setting it requires.
+QStringList withOAuth(std::initializer_list<Word> flags = {})
+{
+    return childOnly({"--public-url", "https://mcp.example.org", "--forgejo-url", "https://forge.example.org",
+                      "--forgejo-client-id", "fmb-client", "--forgejo-client-secret-file",
+                      "/etc/fmb/client-secret"}) +
+           words(flags);
 }
 
 // One field of a config as text, so a table row can say what it expects.
@@ -80,6 +100,34 @@ QString field(const BrokerConfig &config, const QString &key)
         return config.publicUrl;
     if (key == QLatin1String("admin_socket"))
         return config.adminSocket;
+    if (key == QLatin1String("forgejo_url"))
+        return config.forgejoUrl;
+    if (key == QLatin1String("forgejo_client_id"))
+        return config.forgejoClientId;
+    if (key == QLatin1String("forgejo_client_secret_file"))
+        return config.forgejoClientSecretFile;
+    if (key == QLatin1String("state_dir"))
+        return config.stateDir;
+    if (key == QLatin1String("upstream_authorize_url"))
+        return config.upstreamAuthorizeUrl;
+    if (key == QLatin1String("upstream_token_url"))
+        return config.upstreamTokenUrl;
+    if (key == QLatin1String("upstream_user_url"))
+        return config.upstreamUserUrl;
+    if (key == QLatin1String("token_env"))
+        return config.tokenEnv;
+    if (key == QLatin1String("max_sessions_per_user"))
+        return QString::number(config.maxSessionsPerUser);
+    if (key == QLatin1String("rotate_interval"))
+        return QString::number(config.rotateInterval.count()) + QLatin1Char('s');
+    if (key == QLatin1String("refresh_lead"))
+        return QString::number(config.refreshLead.count()) + QLatin1Char('s');
+    if (key == QLatin1String("access_token_ttl"))
+        return QString::number(config.accessTokenTtl.count()) + QLatin1Char('s');
+    if (key == QLatin1String("refresh_token_ttl"))
+        return QString::number(config.refreshTokenTtl.count()) + QLatin1Char('s');
+    if (key == QLatin1String("metadata_allow_private_hosts"))
+        return config.metadataAllowPrivateHosts ? QStringLiteral("true") : QStringLiteral("false");
     return QLatin1String("<no field for key ") + key + QLatin1Char('>');
 }
 
@@ -100,6 +148,8 @@ private Q_SLOTS:
     void rejected();
     void authNone_data();
     void authNone();
+    void stateDirDefault_data();
+    void stateDirDefault();
     void secretsNeverShown_data();
     void secretsNeverShown();
     void requests_data();
@@ -164,8 +214,8 @@ void tst_ConfigLoader::defaults_data()
 
     QTest::newRow("listen: 127.0.0.1:8080") << "listen"
                                             << "127.0.0.1:8080";
-    QTest::newRow("auth: none") << "auth"
-                                << "none";
+    QTest::newRow("auth: oauth") << "auth"
+                                 << "oauth";
     QTest::newRow("child_env: empty") << "child_env"
                                       << "";
     QTest::newRow("max_sessions: 1000") << "max_sessions"
@@ -182,12 +232,32 @@ void tst_ConfigLoader::defaults_data()
                                                   << "16777216";
     QTest::newRow("child_stop_grace: 3s") << "child_stop_grace"
                                           << "3000ms";
-    QTest::newRow("public_url: empty") << "public_url"
-                                       << "";
     QTest::newRow("admin_socket: empty") << "admin_socket"
                                          << "";
     QTest::newRow("config: no file") << "config"
                                      << "";
+    QTest::newRow("upstream_authorize_url: from forgejo_url")
+        << "upstream_authorize_url"
+        << "https://forge.example.org/login/oauth/authorize";
+    QTest::newRow("upstream_token_url: from forgejo_url")
+        << "upstream_token_url"
+        << "https://forge.example.org/login/oauth/access_token";
+    QTest::newRow("upstream_user_url: from forgejo_url") << "upstream_user_url"
+                                                         << "https://forge.example.org/api/v1/user";
+    QTest::newRow("token_env: FORGEJO_ACCESS_TOKEN") << "token_env"
+                                                     << "FORGEJO_ACCESS_TOKEN";
+    QTest::newRow("max_sessions_per_user: 20") << "max_sessions_per_user"
+                                               << "20";
+    QTest::newRow("rotate_interval: 60s") << "rotate_interval"
+                                          << "60s";
+    QTest::newRow("refresh_lead: 5m") << "refresh_lead"
+                                      << "300s";
+    QTest::newRow("access_token_ttl: 1h") << "access_token_ttl"
+                                          << "3600s";
+    QTest::newRow("refresh_token_ttl: 30 days") << "refresh_token_ttl"
+                                                << "2592000s";
+    QTest::newRow("metadata_allow_private_hosts: false") << "metadata_allow_private_hosts"
+                                                         << "false";
 }
 
 void tst_ConfigLoader::defaults()
@@ -195,7 +265,8 @@ void tst_ConfigLoader::defaults()
     QFETCH(QString, key);
     QFETCH(QString, expected);
 
-    const Result<ConfigRequest> request = load(withChild(), {}, {});
+    // auth takes its default, so the settings oauth requires are given.
+    const Result<ConfigRequest> request = load(withOAuth(), {}, {});
     QVERIFY2(request.ok(), qPrintable(request.ok() ? QString() : request.error().message));
     QCOMPARE(field(request.value().config, key), expected);
 }
@@ -229,13 +300,17 @@ void tst_ConfigLoader::setting_data()
     QTest::newRow("--auth none") << withChild({"--auth", "none"}) << noEnv << noIni << "auth"
                                  << "none";
     QTest::newRow("--auth oauth on any address")
-        << withChild({"--auth", "oauth", "--listen", "0.0.0.0:8080"}) << noEnv << noIni << "auth"
+        << withOAuth({"--auth", "oauth", "--listen", "0.0.0.0:8080"}) << noEnv << noIni << "auth"
         << "oauth";
+    QTest::newRow("--auth none overrides the oauth default")
+        << childOnly({"--auth", "none"}) << noEnv << noIni << "auth"
+        << "none";
     QTest::newRow("--child-command split into words")
-        << words({"--child-command", "node \"my server.js\" --stdio"}) << noEnv << noIni << "child_command"
+        << words({"--auth", "none", "--child-command", "node \"my server.js\" --stdio"}) << noEnv << noIni
+        << "child_command"
         << "node|my server.js|--stdio";
     QTest::newRow("--child-command program only")
-        << words({"--child-command", "forgejo-mcp"}) << noEnv << noIni << "child_command"
+        << words({"--auth", "none", "--child-command", "forgejo-mcp"}) << noEnv << noIni << "child_command"
         << "forgejo-mcp";
     QTest::newRow("--child-env once")
         << withChild({"--child-env", "TOKEN=abc"}) << noEnv << noIni << "child_env"
@@ -342,6 +417,123 @@ void tst_ConfigLoader::setting_data()
     QTest::newRow("--admin-socket") << withChild({"--admin-socket", "/tmp/fmb-admin.sock"}) << noEnv << noIni
                                     << "admin_socket"
                                     << "/tmp/fmb-admin.sock";
+    QTest::newRow("--forgejo-url") << withChild({"--forgejo-url", "https://forge.example.org"}) << noEnv
+                                   << noIni << "forgejo_url"
+                                   << "https://forge.example.org";
+    QTest::newRow("--forgejo-url trailing slashes removed")
+        << withChild({"--forgejo-url", "https://forge.example.org//"}) << noEnv << noIni << "forgejo_url"
+        << "https://forge.example.org";
+    QTest::newRow("--forgejo-url with a port and a path")
+        << withChild({"--forgejo-url", "http://git.lan:3000/forgejo/"}) << noEnv << noIni << "forgejo_url"
+        << "http://git.lan:3000/forgejo";
+    QTest::newRow("--forgejo-url empty stays unset")
+        << withChild({"--forgejo-url", ""}) << noEnv << noIni << "forgejo_url"
+        << "";
+    QTest::newRow("--forgejo-client-id")
+        << withChild({"--forgejo-client-id", "3f1c9a2e-8d4b-4b7e-9f00-1a2b3c4d5e6f"}) << noEnv << noIni
+        << "forgejo_client_id"
+        << "3f1c9a2e-8d4b-4b7e-9f00-1a2b3c4d5e6f";
+    QTest::newRow("--forgejo-client-secret-file is only a path")
+        << withChild({"--forgejo-client-secret-file", "/nonexistent/secret"}) << noEnv << noIni
+        << "forgejo_client_secret_file"
+        << "/nonexistent/secret";
+    QTest::newRow("--state-dir") << withChild({"--state-dir", "/srv/fmb"}) << noEnv << noIni << "state_dir"
+                                 << "/srv/fmb";
+    QTest::newRow("--upstream-authorize-url wins over the derived one")
+        << withOAuth({"--upstream-authorize-url", "https://sso.example.org/oauth/authorize/"}) << noEnv
+        << noIni << "upstream_authorize_url"
+        << "https://sso.example.org/oauth/authorize/";
+    QTest::newRow("--upstream-token-url wins over the derived one")
+        << withOAuth({"--upstream-token-url", "https://sso.example.org/oauth/token"}) << noEnv << noIni
+        << "upstream_token_url"
+        << "https://sso.example.org/oauth/token";
+    QTest::newRow("--upstream-user-url wins over the derived one")
+        << withOAuth({"--upstream-user-url", "http://127.0.0.1:3000/api/v1/user"}) << noEnv << noIni
+        << "upstream_user_url"
+        << "http://127.0.0.1:3000/api/v1/user";
+    QTest::newRow("--upstream-token-url empty: derived")
+        << withOAuth({"--upstream-token-url", ""}) << noEnv << noIni << "upstream_token_url"
+        << "https://forge.example.org/login/oauth/access_token";
+    QTest::newRow("upstream URLs derived below a forgejo_url path")
+        << withOAuth({"--forgejo-url", "http://git.lan:3000/forgejo/"}) << noEnv << noIni
+        << "upstream_authorize_url"
+        << "http://git.lan:3000/forgejo/login/oauth/authorize";
+    QTest::newRow("upstream user URL derived below a forgejo_url path")
+        << withOAuth({"--forgejo-url", "http://git.lan:3000/forgejo"}) << noEnv << noIni
+        << "upstream_user_url"
+        << "http://git.lan:3000/forgejo/api/v1/user";
+    QTest::newRow("upstream URLs derived from FMB_FORGEJO_URL")
+        << childOnly({"--public-url", "https://mcp.example.org", "--forgejo-client-id", "c",
+                      "--forgejo-client-secret-file", "/s"})
+        << words({"FMB_FORGEJO_URL=https://env.example.org/"}) << noIni << "upstream_token_url"
+        << "https://env.example.org/login/oauth/access_token";
+    QTest::newRow("local mode: upstream URLs not derived")
+        << withChild({"--forgejo-url", "https://forge.example.org"}) << noEnv << noIni
+        << "upstream_authorize_url"
+        << "";
+    QTest::newRow("local mode: state_dir not filled in") << withChild() << noEnv << noIni << "state_dir"
+                                                         << "";
+    QTest::newRow("local mode: OAuth settings kept, none required")
+        << withChild({"--forgejo-client-id", "fmb-client"}) << noEnv << noIni << "forgejo_client_id"
+        << "fmb-client";
+    QTest::newRow("local mode: public_url empty by default") << withChild() << noEnv << noIni << "public_url"
+                                                             << "";
+    QTest::newRow("--token-env") << withChild({"--token-env", "GITEA_TOKEN"}) << noEnv << noIni << "token_env"
+                                 << "GITEA_TOKEN";
+    QTest::newRow("--token-env leading underscore")
+        << withChild({"--token-env", "_t0ken"}) << noEnv << noIni << "token_env"
+        << "_t0ken";
+    QTest::newRow("--max-sessions-per-user")
+        << withChild({"--max-sessions-per-user", "5"}) << noEnv << noIni << "max_sessions_per_user"
+        << "5";
+    QTest::newRow("--max-sessions-per-user 0 = no per-user cap")
+        << withChild({"--max-sessions-per-user", "0"}) << noEnv << noIni << "max_sessions_per_user"
+        << "0";
+    QTest::newRow("--max-sessions-per-user upper bound")
+        << withChild({"--max-sessions-per-user", "100000"}) << noEnv << noIni << "max_sessions_per_user"
+        << "100000";
+    QTest::newRow("--rotate-interval 30s")
+        << withChild({"--rotate-interval", "30s"}) << noEnv << noIni << "rotate_interval"
+        << "30s";
+    QTest::newRow("--rotate-interval 500ms rounds up")
+        << withChild({"--rotate-interval", "500ms"}) << noEnv << noIni << "rotate_interval"
+        << "1s";
+    QTest::newRow("--refresh-lead 10m")
+        << withChild({"--refresh-lead", "10m"}) << noEnv << noIni << "refresh_lead"
+        << "600s";
+    QTest::newRow("--access-token-ttl 15m")
+        << withChild({"--access-token-ttl", "15m"}) << noEnv << noIni << "access_token_ttl"
+        << "900s";
+    QTest::newRow("--access-token-ttl upper bound 24h")
+        << withChild({"--access-token-ttl", "24h"}) << noEnv << noIni << "access_token_ttl"
+        << "86400s";
+    QTest::newRow("--refresh-token-ttl 720h")
+        << withChild({"--refresh-token-ttl", "720h"}) << noEnv << noIni << "refresh_token_ttl"
+        << "2592000s";
+    QTest::newRow("--refresh-token-ttl upper bound 8760h")
+        << withChild({"--refresh-token-ttl", "8760h"}) << noEnv << noIni << "refresh_token_ttl"
+        << "31536000s";
+    QTest::newRow("--metadata-allow-private-hosts bare")
+        << withChild({"--metadata-allow-private-hosts"}) << noEnv << noIni << "metadata_allow_private_hosts"
+        << "true";
+    QTest::newRow("--metadata-allow-private-hosts last")
+        << withChild({"--max-sessions", "3", "--metadata-allow-private-hosts"}) << noEnv << noIni
+        << "metadata_allow_private_hosts"
+        << "true";
+    QTest::newRow("--metadata-allow-private-hosts takes no next argument")
+        << withChild({"--metadata-allow-private-hosts", "--max-sessions", "3"}) << noEnv << noIni
+        << "max_sessions"
+        << "3";
+    QTest::newRow("--metadata-allow-private-hosts=false")
+        << withChild({"--metadata-allow-private-hosts=false"}) << noEnv << noIni
+        << "metadata_allow_private_hosts"
+        << "false";
+    QTest::newRow("--metadata-allow-private-hosts=0")
+        << withChild({"--metadata-allow-private-hosts=0"}) << noEnv << noIni << "metadata_allow_private_hosts"
+        << "false";
+    QTest::newRow("--metadata-allow-private-hosts=1")
+        << withChild({"--metadata-allow-private-hosts=1"}) << noEnv << noIni << "metadata_allow_private_hosts"
+        << "true";
     QTest::newRow("--config names the file")
         << withChild({"--config", "%FILE%"}) << noEnv << QByteArray("max_sessions = 3\n") << "config"
         << "%FILE%";
@@ -352,10 +544,15 @@ void tst_ConfigLoader::setting_data()
     // Each FMB_* variable.
     QTest::newRow("FMB_LISTEN") << withChild() << words({"FMB_LISTEN=127.0.0.1:9100"}) << noIni << "listen"
                                 << "127.0.0.1:9100";
-    QTest::newRow("FMB_AUTH") << withChild() << words({"FMB_AUTH=oauth"}) << noIni << "auth"
-                              << "oauth";
+    QTest::newRow("FMB_AUTH none") << childOnly() << words({"FMB_AUTH=none"}) << noIni << "auth"
+                                   << "none";
+    QTest::newRow("FMB_AUTH oauth") << withOAuth() << words({"FMB_AUTH=oauth"}) << noIni << "auth"
+                                    << "oauth";
+    QTest::newRow("--auth flag overrides FMB_AUTH")
+        << withChild() << words({"FMB_AUTH=oauth"}) << noIni << "auth"
+        << "none";
     QTest::newRow("FMB_CHILD_COMMAND")
-        << QStringList{} << words({"FMB_CHILD_COMMAND=srv --stdio"}) << noIni << "child_command"
+        << words({"--auth", "none"}) << words({"FMB_CHILD_COMMAND=srv --stdio"}) << noIni << "child_command"
         << "srv|--stdio";
     QTest::newRow("FMB_CHILD_ENV one entry per line")
         << withChild() << words({"FMB_CHILD_ENV=A=1\nB=2"}) << noIni << "child_env"
@@ -391,6 +588,69 @@ void tst_ConfigLoader::setting_data()
     QTest::newRow("FMB_ADMIN_SOCKET")
         << withChild() << words({"FMB_ADMIN_SOCKET=/run/a.sock"}) << noIni << "admin_socket"
         << "/run/a.sock";
+    QTest::newRow("FMB_FORGEJO_URL") << withChild() << words({"FMB_FORGEJO_URL=https://forge.example.org/"})
+                                     << noIni << "forgejo_url"
+                                     << "https://forge.example.org";
+    QTest::newRow("FMB_FORGEJO_CLIENT_ID")
+        << withChild() << words({"FMB_FORGEJO_CLIENT_ID=env-client"}) << noIni << "forgejo_client_id"
+        << "env-client";
+    QTest::newRow("FMB_FORGEJO_CLIENT_SECRET_FILE")
+        << withChild() << words({"FMB_FORGEJO_CLIENT_SECRET_FILE=/run/secrets/fmb"}) << noIni
+        << "forgejo_client_secret_file"
+        << "/run/secrets/fmb";
+    QTest::newRow("FMB_STATE_DIR") << withChild() << words({"FMB_STATE_DIR=/srv/fmb-state"}) << noIni
+                                   << "state_dir"
+                                   << "/srv/fmb-state";
+    QTest::newRow("FMB_UPSTREAM_AUTHORIZE_URL")
+        << withChild() << words({"FMB_UPSTREAM_AUTHORIZE_URL=https://sso.example.org/a"}) << noIni
+        << "upstream_authorize_url"
+        << "https://sso.example.org/a";
+    QTest::newRow("FMB_UPSTREAM_TOKEN_URL")
+        << withChild() << words({"FMB_UPSTREAM_TOKEN_URL=https://sso.example.org/t"}) << noIni
+        << "upstream_token_url"
+        << "https://sso.example.org/t";
+    QTest::newRow("FMB_UPSTREAM_USER_URL")
+        << withChild() << words({"FMB_UPSTREAM_USER_URL=https://sso.example.org/u"}) << noIni
+        << "upstream_user_url"
+        << "https://sso.example.org/u";
+    QTest::newRow("FMB_TOKEN_ENV") << withChild() << words({"FMB_TOKEN_ENV=FORGEJO_TOKEN"}) << noIni
+                                   << "token_env"
+                                   << "FORGEJO_TOKEN";
+    QTest::newRow("FMB_MAX_SESSIONS_PER_USER")
+        << withChild() << words({"FMB_MAX_SESSIONS_PER_USER=3"}) << noIni << "max_sessions_per_user"
+        << "3";
+    QTest::newRow("FMB_ROTATE_INTERVAL")
+        << withChild() << words({"FMB_ROTATE_INTERVAL=2m"}) << noIni << "rotate_interval"
+        << "120s";
+    QTest::newRow("FMB_REFRESH_LEAD")
+        << withChild() << words({"FMB_REFRESH_LEAD=90"}) << noIni << "refresh_lead"
+        << "90s";
+    QTest::newRow("FMB_ACCESS_TOKEN_TTL")
+        << withChild() << words({"FMB_ACCESS_TOKEN_TTL=30m"}) << noIni << "access_token_ttl"
+        << "1800s";
+    QTest::newRow("FMB_REFRESH_TOKEN_TTL")
+        << withChild() << words({"FMB_REFRESH_TOKEN_TTL=168h"}) << noIni << "refresh_token_ttl"
+        << "604800s";
+    QTest::newRow("FMB_METADATA_ALLOW_PRIVATE_HOSTS=1")
+        << withChild() << words({"FMB_METADATA_ALLOW_PRIVATE_HOSTS=1"}) << noIni
+        << "metadata_allow_private_hosts"
+        << "true";
+    QTest::newRow("FMB_METADATA_ALLOW_PRIVATE_HOSTS=true")
+        << withChild() << words({"FMB_METADATA_ALLOW_PRIVATE_HOSTS=true"}) << noIni
+        << "metadata_allow_private_hosts"
+        << "true";
+    QTest::newRow("FMB_METADATA_ALLOW_PRIVATE_HOSTS=0")
+        << withChild() << words({"FMB_METADATA_ALLOW_PRIVATE_HOSTS=0"}) << noIni
+        << "metadata_allow_private_hosts"
+        << "false";
+    QTest::newRow("FMB_METADATA_ALLOW_PRIVATE_HOSTS=false")
+        << withChild() << words({"FMB_METADATA_ALLOW_PRIVATE_HOSTS=false"}) << noIni
+        << "metadata_allow_private_hosts"
+        << "false";
+    QTest::newRow("--metadata-allow-private-hosts=false overrides the variable")
+        << withChild({"--metadata-allow-private-hosts=false"})
+        << words({"FMB_METADATA_ALLOW_PRIVATE_HOSTS=1"}) << noIni << "metadata_allow_private_hosts"
+        << "false";
     QTest::newRow("FMB_CONFIG names the file")
         << withChild() << words({"FMB_CONFIG=%FILE%"}) << QByteArray("max_sessions = 7\n") << "max_sessions"
         << "7";
@@ -429,9 +689,9 @@ void tst_ConfigLoader::setting_data()
     QTest::newRow("repeated scalar flag: last wins")
         << withChild({"--max-sessions", "3", "--max-sessions", "4"}) << noEnv << noIni << "max_sessions"
         << "4";
-    QTest::newRow("flag child command over env")
-        << words({"--child-command", "a"}) << words({"FMB_CHILD_COMMAND=b"}) << noIni << "child_command"
-        << "a";
+    QTest::newRow("flag child command over env") << words({"--auth", "none", "--child-command", "a"})
+                                                 << words({"FMB_CHILD_COMMAND=b"}) << noIni << "child_command"
+                                                 << "a";
 
     // INI file forms.
     QTest::newRow("INI list on one line")
@@ -446,7 +706,7 @@ void tst_ConfigLoader::setting_data()
         << "child_env"
         << "K=a,b;c";
     QTest::newRow("INI quoted child_command")
-        << words({"--config", "%FILE%"}) << noEnv
+        << words({"--auth", "none", "--config", "%FILE%"}) << noEnv
         << QByteArray("child_command = \"node \\\"x y.js\\\" --stdio\"\n") << "child_command"
         << "node|x y.js|--stdio";
     QTest::newRow("INI [General] is the top level")
@@ -460,6 +720,25 @@ void tst_ConfigLoader::setting_data()
     QTest::newRow("INI empty file") << withChild({"--config", "%FILE%"}) << noEnv << QByteArray("\n")
                                     << "max_sessions"
                                     << "1000";
+    QTest::newRow("INI auth = none overrides the oauth default")
+        << childOnly({"--config", "%FILE%"}) << noEnv << QByteArray("auth = none\n") << "auth"
+        << "none";
+    QTest::newRow("INI metadata_allow_private_hosts = false")
+        << withChild({"--config", "%FILE%"}) << noEnv << QByteArray("metadata_allow_private_hosts = false\n")
+        << "metadata_allow_private_hosts"
+        << "false";
+    QTest::newRow("INI metadata_allow_private_hosts = 1")
+        << withChild({"--config", "%FILE%"}) << noEnv << QByteArray("metadata_allow_private_hosts = 1\n")
+        << "metadata_allow_private_hosts"
+        << "true";
+    QTest::newRow("INI OAuth settings, upstream URLs derived")
+        << childOnly({"--config", "%FILE%"}) << noEnv
+        << QByteArray("public_url = https://mcp.example.org\n"
+                      "forgejo_url = https://ini.example.org/\n"
+                      "forgejo_client_id = ini-client\n"
+                      "forgejo_client_secret_file = /etc/fmb/secret\n")
+        << "upstream_user_url"
+        << "https://ini.example.org/api/v1/user";
 }
 
 void tst_ConfigLoader::setting()
@@ -484,7 +763,7 @@ void tst_ConfigLoader::iniEveryKey_data()
     const QList<QPair<const char *, const char *>> expected{
         {"config", "%FILE%"},
         {"listen", "[::1]:9200"},
-        {"auth", "none"},
+        {"auth", "oauth"},
         {"child_command", "node|server.js|--stdio"},
         {"child_env", "A=1|B=2"},
         {"max_sessions", "42"},
@@ -496,6 +775,20 @@ void tst_ConfigLoader::iniEveryKey_data()
         {"child_stop_grace", "750ms"},
         {"public_url", "https://mcp.example.org"},
         {"admin_socket", "/run/fmb/admin.sock"},
+        {"forgejo_url", "https://forge.example.org"},
+        {"forgejo_client_id", "fmb-client"},
+        {"forgejo_client_secret_file", "/etc/fmb/client-secret"},
+        {"state_dir", "/var/lib/fmb-test"},
+        {"upstream_authorize_url", "https://sso.example.org/authorize"},
+        {"upstream_token_url", "https://sso.example.org/token"},
+        {"upstream_user_url", "https://sso.example.org/user"},
+        {"token_env", "GITEA_TOKEN"},
+        {"max_sessions_per_user", "7"},
+        {"rotate_interval", "45s"},
+        {"refresh_lead", "120s"},
+        {"access_token_ttl", "1200s"},
+        {"refresh_token_ttl", "1209600s"},
+        {"metadata_allow_private_hosts", "true"},
     };
     // Rows come from the table, so a new setting fails here until the file covers it.
     for (const ConfigSetting &setting : configSettings()) {
@@ -514,7 +807,7 @@ void tst_ConfigLoader::iniEveryKey()
     QFETCH(QString, expected);
 
     const QByteArray ini("listen = [::1]:9200\n"
-                         "auth = none\n"
+                         "auth = oauth\n"
                          "child_command = node server.js --stdio\n"
                          "child_env = A=1, B=2\n"
                          "max_sessions = 42\n"
@@ -525,7 +818,21 @@ void tst_ConfigLoader::iniEveryKey()
                          "child_max_line_bytes = 8MiB\n"
                          "child_stop_grace = 750ms\n"
                          "public_url = https://mcp.example.org/\n"
-                         "admin_socket = /run/fmb/admin.sock\n");
+                         "admin_socket = /run/fmb/admin.sock\n"
+                         "forgejo_url = https://forge.example.org/\n"
+                         "forgejo_client_id = fmb-client\n"
+                         "forgejo_client_secret_file = /etc/fmb/client-secret\n"
+                         "state_dir = /var/lib/fmb-test\n"
+                         "upstream_authorize_url = https://sso.example.org/authorize\n"
+                         "upstream_token_url = https://sso.example.org/token\n"
+                         "upstream_user_url = https://sso.example.org/user\n"
+                         "token_env = GITEA_TOKEN\n"
+                         "max_sessions_per_user = 7\n"
+                         "rotate_interval = 45s\n"
+                         "refresh_lead = 2m\n"
+                         "access_token_ttl = 20m\n"
+                         "refresh_token_ttl = 336h\n"
+                         "metadata_allow_private_hosts = true\n");
     const Result<ConfigRequest> request = load(words({"--config", "%FILE%"}), {}, ini);
     QVERIFY2(request.ok(), qPrintable(request.ok() ? QString() : request.error().message));
     QCOMPARE(field(request.value().config, key), substitute(expected));
@@ -552,9 +859,9 @@ void tst_ConfigLoader::rejected_data()
     QTest::newRow("single-dash flag") << withChild({"-listen", "x"}) << noEnv << noIni << invalid << "-listen"
                                       << words({"-listen: unknown flag"});
     QTest::newRow("stray argument") << withChild({"serve"}) << noEnv << noIni << invalid << "command line"
-                                    << words({"argument 3 is not a flag"});
+                                    << words({"argument 5 is not a flag"});
     QTest::newRow("argument after --") << withChild({"--", "x"}) << noEnv << noIni << invalid
-                                       << "command line" << words({"argument 4 is not a flag"});
+                                       << "command line" << words({"argument 6 is not a flag"});
     QTest::newRow("flag without its value")
         << withChild({"--listen"}) << noEnv << noIni << invalid << "listen"
         << words({"listen: --listen needs a value (HOST:PORT)"});
@@ -591,13 +898,48 @@ void tst_ConfigLoader::rejected_data()
     QTest::newRow("auth: none on 0.0.0.0")
         << withChild({"--listen", "0.0.0.0:8080"}) << noEnv << noIni << invalid << "auth"
         << words({"auth: \"none\" is refused", "\"0.0.0.0:8080\"", "not a loopback address",
-                  "auth from the default", "listen from --listen"});
+                  "auth from --auth", "listen from --listen"});
     QTest::newRow("auth: none on [::]")
         << withChild({"--auth", "none", "--listen", "[::]:8080"}) << noEnv << noIni << invalid << "auth"
         << words({"\"[::]:8080\"", "auth from --auth"});
     QTest::newRow("auth: none from env on a LAN address")
-        << withChild() << words({"FMB_AUTH=none", "FMB_LISTEN=192.168.1.10:8080"}) << noIni << invalid
+        << childOnly() << words({"FMB_AUTH=none", "FMB_LISTEN=192.168.1.10:8080"}) << noIni << invalid
         << "auth" << words({"auth from FMB_AUTH", "listen from FMB_LISTEN"});
+    QTest::newRow("auth: none from the file on a LAN address")
+        << childOnly({"--config", "%FILE%"}) << noEnv << QByteArray("auth = none\nlisten = 10.0.0.1:8080\n")
+        << invalid << "auth" << words({"auth from %FILE%", "listen from %FILE%"});
+
+    // auth = oauth: the settings it requires, asked for in this order.
+    QTest::newRow("oauth: a bare start needs public_url")
+        << childOnly() << noEnv << noIni << invalid << "public_url"
+        << words({"auth: \"oauth\" needs public_url (--public-url)", "FMB_PUBLIC_URL", "--auth none",
+                  "auth from the default"});
+    QTest::newRow("oauth: needs forgejo_url")
+        << childOnly({"--public-url", "https://mcp.example.org"}) << noEnv << noIni << invalid
+        << "forgejo_url" << words({"auth: \"oauth\" needs forgejo_url (--forgejo-url)", "FMB_FORGEJO_URL"});
+    QTest::newRow("oauth: needs forgejo_client_id")
+        << childOnly(
+               {"--public-url", "https://mcp.example.org", "--forgejo-url", "https://forge.example.org"})
+        << noEnv << noIni << invalid << "forgejo_client_id"
+        << words({"auth: \"oauth\" needs forgejo_client_id (--forgejo-client-id)", "FMB_FORGEJO_CLIENT_ID"});
+    QTest::newRow("oauth: needs forgejo_client_secret_file")
+        << childOnly({"--public-url", "https://mcp.example.org", "--forgejo-url", "https://forge.example.org",
+                      "--forgejo-client-id", "c"})
+        << noEnv << noIni << invalid << "forgejo_client_secret_file"
+        << words({"auth: \"oauth\" needs forgejo_client_secret_file (--forgejo-client-secret-file)",
+                  "FMB_FORGEJO_CLIENT_SECRET_FILE"});
+    QTest::newRow("oauth: an empty value counts as missing")
+        << withOAuth({"--forgejo-client-id", ""}) << noEnv << noIni << invalid << "forgejo_client_id"
+        << words({"needs forgejo_client_id"});
+    QTest::newRow("oauth: from --auth") << withChild({"--auth", "oauth"}) << noEnv << noIni << invalid
+                                        << "public_url" << words({"needs public_url", "auth from --auth"});
+    QTest::newRow("oauth: from FMB_AUTH")
+        << childOnly() << words({"FMB_AUTH=oauth"}) << noIni << invalid << "public_url"
+        << words({"needs public_url", "auth from FMB_AUTH"});
+    QTest::newRow("oauth: from the file")
+        << childOnly({"--config", "%FILE%"}) << noEnv
+        << QByteArray("auth = oauth\npublic_url = https://m.example\n") << invalid << "forgejo_url"
+        << words({"needs forgejo_url", "auth from %FILE%"});
 
     // child_command
     QTest::newRow("child_command: missing") << QStringList{} << noEnv << noIni << invalid << "child_command"
@@ -761,6 +1103,146 @@ void tst_ConfigLoader::rejected_data()
         << withChild({"--allowed-origin", "http://me:pw@x.example:8080"}) << noEnv << noIni << invalid
         << "allowed_origins" << words({"\"http://***@x.example:8080\""});
 
+    // forgejo_url and the upstream URLs
+    QTest::newRow("forgejo_url: ftp")
+        << withChild({"--forgejo-url", "ftp://forge.example.org"}) << noEnv << noIni << invalid
+        << "forgejo_url"
+        << words({"forgejo_url: \"ftp://forge.example.org\" is not an http:// or https:// URL",
+                  "(try https://forge.example.org)", "; from --forgejo-url"});
+    QTest::newRow("forgejo_url: query")
+        << withChild({"--forgejo-url", "https://forge.example.org/?x=1"}) << noEnv << noIni << invalid
+        << "forgejo_url" << words({"must not have a query"});
+    QTest::newRow("forgejo_url: fragment")
+        << withChild({"--forgejo-url", "https://forge.example.org#top"}) << noEnv << noIni << invalid
+        << "forgejo_url" << words({"or fragment (#)"});
+    QTest::newRow("forgejo_url: no scheme")
+        << withChild({"--forgejo-url", "forge.example.org"}) << noEnv << noIni << invalid << "forgejo_url"
+        << words({"\"forge.example.org\" is not an"});
+    QTest::newRow("forgejo_url: user info")
+        << withChild({"--forgejo-url", "https://me:pw@forge.example.org"}) << noEnv << noIni << invalid
+        << "forgejo_url" << words({"\"https://***@forge.example.org\" must not contain a user name"});
+    QTest::newRow("forgejo_url: from FMB_FORGEJO_URL")
+        << withChild() << words({"FMB_FORGEJO_URL=forge"}) << noIni << invalid << "forgejo_url"
+        << words({"\"forge\"", "; from FMB_FORGEJO_URL"});
+    QTest::newRow("forgejo_url: from the file")
+        << withChild({"--config", "%FILE%"}) << noEnv << QByteArray("forgejo_url = gopher://x.example\n")
+        << invalid << "forgejo_url" << words({"\"gopher://x.example\"", "; from %FILE%"});
+    QTest::newRow("upstream_authorize_url: query")
+        << withChild({"--upstream-authorize-url", "https://sso.example.org/authorize?tenant=1"}) << noEnv
+        << noIni << invalid << "upstream_authorize_url"
+        << words({"upstream_authorize_url: \"https://sso.example.org/authorize?tenant=1\" must not have a "
+                  "query",
+                  "; from --upstream-authorize-url"});
+    QTest::newRow("upstream_token_url: file URL")
+        << withChild({"--upstream-token-url", "file:///etc/passwd"}) << noEnv << noIni << invalid
+        << "upstream_token_url" << words({"upstream_token_url: \"file:///etc/passwd\" is not an http://"});
+    QTest::newRow("upstream_user_url: no scheme")
+        << withChild() << words({"FMB_UPSTREAM_USER_URL=forge.example.org/api/v1/user"}) << noIni << invalid
+        << "upstream_user_url"
+        << words({"upstream_user_url: \"forge.example.org/api/v1/user\" is not an",
+                  "; from FMB_UPSTREAM_USER_URL"});
+    QTest::newRow("upstream URL is checked in oauth mode too")
+        << withOAuth({"--upstream-token-url", "https://sso.example.org/token#x"}) << noEnv << noIni << invalid
+        << "upstream_token_url" << words({"or fragment (#)"});
+
+    // forgejo_client_id
+    QTest::newRow("forgejo_client_id: control character")
+        << withChild({"--forgejo-client-id", "ab\tcd"}) << noEnv << noIni << invalid << "forgejo_client_id"
+        << words({"forgejo_client_id: has a character that is not printable ASCII",
+                  "; from --forgejo-client-id"});
+    QTest::newRow("forgejo_client_id: non-ASCII")
+        << withChild({"--forgejo-client-id", "cli\u00e9nt"}) << noEnv << noIni << invalid
+        << "forgejo_client_id" << words({"not printable ASCII"});
+
+    // token_env
+    QTest::newRow("token_env: starts with a digit")
+        << withChild({"--token-env", "1TOKEN"}) << noEnv << noIni << invalid << "token_env"
+        << words({"token_env: \"1TOKEN\" is not an environment variable name matching [A-Za-z_][A-Za-z0-9_]*",
+                  "; from --token-env"});
+    QTest::newRow("token_env: dash") << withChild({"--token-env", "MY-TOKEN"}) << noEnv << noIni << invalid
+                                     << "token_env" << words({"\"MY-TOKEN\" is not an environment variable"});
+    QTest::newRow("token_env: space inside") << withChild({"--token-env", "MY TOKEN"}) << noEnv << noIni
+                                             << invalid << "token_env" << words({"\"MY TOKEN\""});
+    QTest::newRow("token_env: empty") << withChild({"--token-env", ""}) << noEnv << noIni << invalid
+                                      << "token_env" << words({"token_env: \"\" is not"});
+    QTest::newRow("token_env: NAME=VALUE")
+        << withChild() << words({"FMB_TOKEN_ENV=TOKEN=x"}) << noIni << invalid << "token_env"
+        << words({"\"TOKEN=x\"", "; from FMB_TOKEN_ENV"});
+
+    // max_sessions_per_user
+    QTest::newRow("max_sessions_per_user: negative")
+        << withChild({"--max-sessions-per-user", "-1"}) << noEnv << noIni << invalid
+        << "max_sessions_per_user"
+        << words({"max_sessions_per_user: \"-1\" is not a whole number between 0 and 100000",
+                  "; from --max-sessions-per-user"});
+    QTest::newRow("max_sessions_per_user: above the limit")
+        << withChild({"--max-sessions-per-user", "100001"}) << noEnv << noIni << invalid
+        << "max_sessions_per_user" << words({"\"100001\" is not a whole number between 0 and 100000"});
+    QTest::newRow("max_sessions_per_user: not a number")
+        << withChild() << words({"FMB_MAX_SESSIONS_PER_USER=many"}) << noIni << invalid
+        << "max_sessions_per_user" << words({"\"many\"", "; from FMB_MAX_SESSIONS_PER_USER"});
+    QTest::newRow("max_sessions_per_user: from the file")
+        << withChild({"--config", "%FILE%"}) << noEnv << QByteArray("max_sessions_per_user = 2.5\n")
+        << invalid << "max_sessions_per_user" << words({"\"2.5\"", "; from %FILE%"});
+
+    // The OAuth durations.
+    QTest::newRow("rotate_interval: not a duration")
+        << withChild({"--rotate-interval", "often"}) << noEnv << noIni << invalid << "rotate_interval"
+        << words(
+               {"rotate_interval: \"often\" is not a duration (try 60s or 1m)", "; from --rotate-interval"});
+    QTest::newRow("rotate_interval: zero")
+        << withChild({"--rotate-interval", "0"}) << noEnv << noIni << invalid << "rotate_interval"
+        << words({"\"0\" is not more than 0"});
+    QTest::newRow("rotate_interval: too long")
+        << withChild({"--rotate-interval", "25h"}) << noEnv << noIni << invalid << "rotate_interval"
+        << words({"\"25h\" is more than the limit of 24h"});
+    QTest::newRow("refresh_lead: not a duration")
+        << withChild() << words({"FMB_REFRESH_LEAD=early"}) << noIni << invalid << "refresh_lead"
+        << words({"refresh_lead: \"early\" is not a duration (try 300s or 5m)", "; from FMB_REFRESH_LEAD"});
+    QTest::newRow("refresh_lead: zero") << withChild({"--refresh-lead", "0s"}) << noEnv << noIni << invalid
+                                        << "refresh_lead" << words({"is not more than 0"});
+    QTest::newRow("refresh_lead: too long")
+        << withChild({"--refresh-lead", "1441m"}) << noEnv << noIni << invalid << "refresh_lead"
+        << words({"\"1441m\" is more than the limit of 24h"});
+    QTest::newRow("access_token_ttl: more than 24h")
+        << withChild({"--access-token-ttl", "25h"}) << noEnv << noIni << invalid << "access_token_ttl"
+        << words({"access_token_ttl: \"25h\" is more than the limit of 24h", "; from --access-token-ttl"});
+    QTest::newRow("access_token_ttl: not a duration")
+        << withChild({"--access-token-ttl", "1 h"}) << noEnv << noIni << invalid << "access_token_ttl"
+        << words({"\"1 h\" is not a duration (try 3600s or 1h)"});
+    QTest::newRow("refresh_token_ttl: no day unit")
+        << withChild({"--refresh-token-ttl", "30d"}) << noEnv << noIni << invalid << "refresh_token_ttl"
+        << words({"refresh_token_ttl: \"30d\" is not a duration (try 720h for 30 days)",
+                  "; from --refresh-token-ttl"});
+    QTest::newRow("refresh_token_ttl: more than a year")
+        << withChild({"--refresh-token-ttl", "8761h"}) << noEnv << noIni << invalid << "refresh_token_ttl"
+        << words({"\"8761h\" is more than the limit of 8760h"});
+    QTest::newRow("refresh_token_ttl: from the file")
+        << withChild({"--config", "%FILE%"}) << noEnv << QByteArray("refresh_token_ttl = 0\n") << invalid
+        << "refresh_token_ttl" << words({"\"0\" is not more than 0", "; from %FILE%"});
+
+    // metadata_allow_private_hosts (a switch)
+    QTest::newRow("metadata_allow_private_hosts: yes")
+        << withChild({"--metadata-allow-private-hosts=yes"}) << noEnv << noIni << invalid
+        << "metadata_allow_private_hosts"
+        << words({"metadata_allow_private_hosts: \"yes\" is not one of: true, false, 1, 0",
+                  "; from --metadata-allow-private-hosts"});
+    QTest::newRow("metadata_allow_private_hosts: empty =")
+        << withChild({"--metadata-allow-private-hosts="}) << noEnv << noIni << invalid
+        << "metadata_allow_private_hosts" << words({"\"\" is not one of"});
+    QTest::newRow("metadata_allow_private_hosts: upper case")
+        << withChild({"--metadata-allow-private-hosts=TRUE"}) << noEnv << noIni << invalid
+        << "metadata_allow_private_hosts" << words({"\"TRUE\" is not one of"});
+    QTest::newRow("metadata_allow_private_hosts: a separate value is a stray word")
+        << withChild({"--metadata-allow-private-hosts", "true"}) << noEnv << noIni << invalid
+        << "command line" << words({"argument 6 is not a flag"});
+    QTest::newRow("metadata_allow_private_hosts: from FMB_METADATA_ALLOW_PRIVATE_HOSTS")
+        << withChild() << words({"FMB_METADATA_ALLOW_PRIVATE_HOSTS=on"}) << noIni << invalid
+        << "metadata_allow_private_hosts" << words({"\"on\"", "; from FMB_METADATA_ALLOW_PRIVATE_HOSTS"});
+    QTest::newRow("metadata_allow_private_hosts: from the file")
+        << withChild({"--config", "%FILE%"}) << noEnv << QByteArray("metadata_allow_private_hosts = maybe\n")
+        << invalid << "metadata_allow_private_hosts" << words({"\"maybe\"", "; from %FILE%"});
+
     // The file.
     QTest::newRow("config: missing file")
         << withChild({"--config", "/nonexistent/broker.ini"}) << noEnv << noIni << ErrorCode::NotFound
@@ -847,8 +1329,49 @@ void tst_ConfigLoader::authNone()
         QVERIFY2(none.error().message.contains(listen), qPrintable(none.error().message));
     }
     // oauth passes the loader anywhere; the daemon decides whether it can serve it.
-    const Result<ConfigRequest> oauth = load(withChild({"--auth", "oauth", "--listen", listen}), {}, {});
+    const Result<ConfigRequest> oauth = load(withOAuth({"--auth", "oauth", "--listen", listen}), {}, {});
     QVERIFY2(oauth.ok(), qPrintable(oauth.ok() ? QString() : oauth.error().message));
+}
+
+void tst_ConfigLoader::stateDirDefault_data()
+{
+    QTest::addColumn<QStringList>("args");
+    QTest::addColumn<QStringList>("env");
+    QTest::addColumn<QString>("expected"); // %DEFAULT%: the default for this user
+
+    QTest::newRow("oauth, not set: the default") << withOAuth() << QStringList{} << "%DEFAULT%";
+    QTest::newRow("oauth, empty flag: the default")
+        << withOAuth({"--state-dir", ""}) << QStringList{} << "%DEFAULT%";
+    QTest::newRow("oauth, --state-dir")
+        << withOAuth({"--state-dir", "/srv/fmb"}) << QStringList{} << "/srv/fmb";
+    QTest::newRow("oauth, FMB_STATE_DIR") << withOAuth() << words({"FMB_STATE_DIR=/srv/env"}) << "/srv/env";
+    QTest::newRow("local mode: left empty") << withChild() << QStringList{} << "";
+}
+
+void tst_ConfigLoader::stateDirDefault()
+{
+    QFETCH(QStringList, args);
+    QFETCH(QStringList, env);
+    QFETCH(QString, expected);
+
+    // QStandardPaths reads the process environment, not the one load() passes.
+    const QByteArray savedDataHome = qgetenv("XDG_DATA_HOME");
+    const bool hadDataHome = qEnvironmentVariableIsSet("XDG_DATA_HOME");
+    const auto restore = qScopeGuard([&] {
+        if (hadDataHome)
+            qputenv("XDG_DATA_HOME", savedDataHome);
+        else
+            qunsetenv("XDG_DATA_HOME");
+    });
+    const QString dataHome = m_dir.filePath(QStringLiteral("data"));
+    qputenv("XDG_DATA_HOME", dataHome.toUtf8());
+    const QString defaultDir = ::geteuid() == 0 ? QStringLiteral("/var/lib/forgejo-mcp-broker")
+                                                : dataHome + QLatin1String("/forgejo-mcp-broker");
+
+    const Result<ConfigRequest> request = load(args, env, {});
+    QVERIFY2(request.ok(), qPrintable(request.ok() ? QString() : request.error().message));
+    QCOMPARE(request.value().config.stateDir,
+             QString(expected).replace(QLatin1String("%DEFAULT%"), defaultDir));
 }
 
 void tst_ConfigLoader::secretsNeverShown_data()
@@ -889,6 +1412,14 @@ void tst_ConfigLoader::secretsNeverShown_data()
     QTest::newRow("password in public_url")
         << withChild(
                {"--public-url", QString(QLatin1String("https://me:") + Secret + QLatin1String("@x.example"))})
+        << noEnv << noIni;
+    QTest::newRow("password in forgejo_url")
+        << withChild({"--forgejo-url",
+                      QString(QLatin1String("https://me:") + Secret + QLatin1String("@forge.example.org"))})
+        << noEnv << noIni;
+    QTest::newRow("password in an upstream URL")
+        << withChild({"--upstream-token-url", QString(QLatin1String("https://me:") + Secret +
+                                                      QLatin1String("@sso.example.org/token"))})
         << noEnv << noIni;
     QTest::newRow("password in an origin")
         << withChild({"--allowed-origin",
@@ -989,6 +1520,21 @@ void tst_ConfigLoader::helpText_data()
     QTest::newRow("default idle timeout") << "default 15m";
     QTest::newRow("default body limit") << "default 4MiB";
     QTest::newRow("default child stop grace") << "default 3s";
+    QTest::newRow("default auth") << "env FMB_AUTH; default oauth\n";
+    QTest::newRow("oauth needs") << "needs public_url,\n";
+    QTest::newRow("default state dir") << "default /var/lib/forgejo-mcp-broker when running as root";
+    QTest::newRow("default state dir, not root") << "$XDG_DATA_HOME/forgejo-mcp-broker (~/.local/share/...)";
+    QTest::newRow("default authorize URL") << "default <forgejo_url>/login/oauth/authorize\n";
+    QTest::newRow("default token URL") << "default <forgejo_url>/login/oauth/access_token\n";
+    QTest::newRow("default user URL") << "default <forgejo_url>/api/v1/user\n";
+    QTest::newRow("default token variable") << "default FORGEJO_ACCESS_TOKEN\n";
+    QTest::newRow("default per-user cap") << "env FMB_MAX_SESSIONS_PER_USER; default 20\n";
+    QTest::newRow("default rotate interval") << "env FMB_ROTATE_INTERVAL; default 1m\n";
+    QTest::newRow("default refresh lead") << "env FMB_REFRESH_LEAD; default 5m\n";
+    QTest::newRow("default access token ttl") << "env FMB_ACCESS_TOKEN_TTL; default 1h\n";
+    QTest::newRow("default refresh token ttl") << "env FMB_REFRESH_TOKEN_TTL; default 720h\n";
+    QTest::newRow("a switch shows no value name") << "  --metadata-allow-private-hosts\n";
+    QTest::newRow("no day unit") << "30 days is 720h";
     QTest::newRow("duration forms") << "500ms, 900s, 15m, 1h";
     QTest::newRow("size forms") << "512KiB, 4MiB, 1GiB";
     QTest::newRow("precedence") << "flag, else its FMB_* environment variable";
