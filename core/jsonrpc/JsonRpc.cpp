@@ -102,6 +102,14 @@ Result<ParsedBody> parseBody(QByteArrayView body)
     QJsonParseError error{};
     const QJsonDocument document = QJsonDocument::fromJson(body.toByteArray(), &error);
     if (error.error != QJsonParseError::NoError) {
+        // Qt parses only objects and arrays at the top level; a lone scalar is
+        // valid JSON but not a JSON-RPC message (-32600, not -32700).
+        QJsonParseError wrapped{};
+        (void)QJsonDocument::fromJson('[' + body.toByteArray() + ']', &wrapped);
+        if (!body.trimmed().isEmpty() && wrapped.error == QJsonParseError::NoError) {
+            return Error{ErrorCode::InvalidArgument, QString::number(JsonRpcError::InvalidRequest),
+                         QStringLiteral("Invalid Request: body is not a JSON-RPC message")};
+        }
         return Error{
             ErrorCode::InvalidArgument, QString::number(JsonRpcError::ParseError),
             QStringLiteral("Parse error: %1 at offset %2").arg(error.errorString()).arg(error.offset)};

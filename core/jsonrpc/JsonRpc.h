@@ -37,13 +37,14 @@ constexpr int BackendUnavailable = -32002; // the child's input is full or it is
 struct JsonRpcMessage {
     MessageKind kind = MessageKind::Invalid;
     QJsonObject object;
-    QJsonValue id;            // Request and Response
-    QString idKey;            // id as a map key: "n:<number>" or "s:<string>"
-    QString method;           // Request and Notification
-    QJsonValue progressToken; // params._meta.progressToken of a request, params.progressToken of a
-                              // notifications/progress; Undefined when absent
-    QString invalidReason;    // why kind is Invalid
-    QByteArray raw;           // the original bytes as one line, when they were at hand
+    QJsonValue id;  // Request and Response
+    QString idKey;  // id as a map key: "n:<number>" or "s:<string>"
+    QString method; // Request and Notification
+    QJsonValue progressToken =
+        QJsonValue(QJsonValue::Undefined); // params._meta.progressToken of a request, params.progressToken of
+                                           // a notifications/progress; Undefined when absent
+    QString invalidReason; // why kind is Invalid
+    QByteArray raw;        // the original bytes as one line, when they were at hand
 
     // The message as one line of compact JSON (no newline), ready for stdio framing.
     [[nodiscard]] QByteArray line() const;

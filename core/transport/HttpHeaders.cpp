@@ -1,5 +1,7 @@
 #include "HttpHeaders.h"
 
+#include <algorithm>
+
 namespace fmb::Http {
 
 QByteArray reasonPhrase(int status)
@@ -94,22 +96,26 @@ bool accepts(QByteArrayView accept, QByteArrayView type)
         return true;
     const QByteArray wanted = type.toByteArray().toLower();
     const QByteArray family = wanted.left(wanted.indexOf('/')) + "/*";
+    // RFC 9110 §12.5.1: the most specific range that matches decides.
+    int bestSpecificity = -1;
+    double bestQuality = 0.0;
     const QList<QByteArray> ranges = accept.toByteArray().split(',');
     for (const QByteArray &range : ranges) {
         const QList<QByteArray> parts = range.split(';');
         const QByteArray media = parts.first().trimmed().toLower();
-        if (media != wanted && media != family && media != "*/*")
+        const int specificity = media == wanted ? 2 : media == family ? 1 : media == "*/*" ? 0 : -1;
+        if (specificity < 0 || specificity < bestSpecificity)
             continue;
-        bool refused = false;
+        double quality = 1.0;
         for (qsizetype i = 1; i < parts.size(); ++i) {
             const QByteArray parameter = parts.at(i).trimmed().toLower();
-            if (parameter.startsWith("q=") && parameter.mid(2).toDouble() <= 0.0)
-                refused = true;
+            if (parameter.startsWith("q="))
+                quality = parameter.mid(2).toDouble();
         }
-        if (!refused)
-            return true;
+        bestQuality = specificity > bestSpecificity ? quality : std::max(bestQuality, quality);
+        bestSpecificity = specificity;
     }
-    return false;
+    return bestSpecificity >= 0 && bestQuality > 0.0;
 }
 
 bool hasToken(QByteArrayView header, QByteArrayView token)

@@ -17,6 +17,13 @@ bool isLoopbackName(const QString &host)
     return !address.isNull() && address.isLoopback();
 }
 
+// QUrl::host() gives IPv6 literals without brackets; Host headers and
+// origins carry them.
+QString bracketed(const QString &host)
+{
+    return host.contains(QLatin1Char(':')) ? QLatin1Char('[') + host + QLatin1Char(']') : host;
+}
+
 // "scheme://host:port" with the default port filled in, or empty if unusable.
 QString normaliseOrigin(const QString &text)
 {
@@ -25,7 +32,7 @@ QString normaliseOrigin(const QString &text)
         return {};
     const QString scheme = url.scheme().toLower();
     const int defaultPort = scheme == QLatin1String("https") ? 443 : 80;
-    return scheme + QLatin1String("://") + url.host().toLower() + QLatin1Char(':') +
+    return scheme + QLatin1String("://") + bracketed(url.host().toLower()) + QLatin1Char(':') +
            QString::number(url.port(defaultPort));
 }
 
@@ -56,7 +63,7 @@ OriginPolicy::OriginPolicy(const QStringList &allowedOrigins, const QString &lis
         const QString normal = normaliseOrigin(publicUrl);
         if (!normal.isEmpty())
             m_origins.insert(normal);
-        m_hosts.insert(url.host().toLower());
+        m_hosts.insert(bracketed(url.host().toLower()));
     }
     const QHostAddress listen(listenHost);
     const bool wildcard =

@@ -22,9 +22,8 @@ public:
     [[nodiscard]] bool originAllowed(QByteArrayView origin) const;
 
 private:
-    QSet<QString> m_origins;  // normalised "scheme://host:port"
-    QSet<QString> m_hosts;    // host names without port, lowercased
-    QString m_publicHostPort; // "host:port" of the public URL, lowercased
+    QSet<QString> m_origins; // normalised "scheme://host:port"
+    QSet<QString> m_hosts;   // host names without port, lowercased
     bool m_loopback = false;
     bool m_anyHost = false;
 };

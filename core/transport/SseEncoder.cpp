@@ -21,8 +21,9 @@ QByteArray event(QByteArrayView id, QByteArrayView data, int retryMs)
 {
     QByteArray out;
     out.reserve(data.size() + id.size() + 32);
-    if (!id.isEmpty())
-        out.append("id: ").append(sanitizeField(id)).append('\n');
+    const QByteArray cleanId = sanitizeField(id);
+    if (!cleanId.isEmpty())
+        out.append("id: ").append(cleanId).append('\n');
     if (retryMs >= 0)
         out.append("retry: ").append(QByteArray::number(retryMs)).append('\n');
     qsizetype start = 0;
