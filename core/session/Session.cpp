@@ -93,6 +93,14 @@ qint64 Session::idleMs() const
         .count();
 }
 
+void Session::watchSink(StreamSink *sink)
+{
+    // A response that ends or a client that leaves starts the idle clock
+    // afresh: a stream open for an hour must not leave the session to be
+    // reaped the moment it closes.
+    connect(sink, &QObject::destroyed, this, &Session::touch);
+}
+
 void Session::touch()
 {
     m_lastActive = std::chrono::steady_clock::now();
@@ -156,6 +164,7 @@ Result<bool> Session::post(const QList<JsonRpcMessage> &messages, bool batch, St
     if (requests > 0) {
         const int streamId = m_nextStreamId++;
         auto created = std::make_unique<Stream>(streamId, m_limits);
+        watchSink(sink);
         created->sink = sink;
         created->batch = batch;
         created->openRequests = requests;
@@ -240,6 +249,7 @@ Result<void> Session::openStream(StreamSink *sink, const QByteArray &lastEventId
                          : QStringLiteral("that stream already has a reader")};
     }
     touch();
+    watchSink(sink);
     stream.sink = sink;
     stream.sse = true;
     if (resumeAfter >= 0)

@@ -151,6 +151,7 @@ private:
     void failPending(Backend *backend, const QString &reason);
     void stopBackendWhenIdle(Backend *backend);
     void touch();
+    void watchSink(StreamSink *sink);
     [[nodiscard]] bool wantsPriming() const;
     [[nodiscard]] QByteArray eventId(const Stream &stream, qint64 seq) const;
     void maybeFinish();

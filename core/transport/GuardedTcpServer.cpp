@@ -38,22 +38,27 @@ void GuardedTcpServer::incomingConnection(qintptr descriptor)
     socket->setReadBufferSize(m_maxRequestBytes);
     // Connected before the HTTP server's own readyRead handler, so it runs first.
     connect(socket, &QTcpSocket::readyRead, this, [this, socket] { onReadyRead(socket); });
-    connect(socket, &QObject::destroyed, this, [this, socket] { m_partialSince.remove(socket); });
+    connect(socket, &QObject::destroyed, this, [this, socket] { m_partial.remove(socket); });
     addPendingConnection(socket);
 }
 
 void GuardedTcpServer::onReadyRead(QTcpSocket *socket)
 {
-    if (socket->bytesAvailable() <= 0)
+    // The HTTP parser reads everything available on each readyRead (inside a
+    // transaction that bytesAvailable() no longer counts), so what is
+    // available now is what arrived since the last time: add it up.
+    const qint64 arrived = socket->bytesAvailable();
+    if (arrived <= 0)
         return;
-    if (!m_partialSince.contains(socket)) {
-        m_partialSince.insert(socket, nowMs());
+    auto it = m_partial.find(socket);
+    if (it == m_partial.end()) {
+        it = m_partial.insert(socket, Partial{nowMs(), 0});
         if (!m_sweeper->isActive())
             m_sweeper->start();
     }
-    // bytesAvailable() counts the bytes the parser's transaction holds, so a
-    // full buffer means one request larger than the limit.
-    if (socket->bytesAvailable() >= m_maxRequestBytes) {
+    it->received += arrived;
+    // The read buffer stops at the limit, so a larger request ends here.
+    if (it->received >= m_maxRequestBytes) {
         qCWarning(lcHttp) << "request from" << socket->peerAddress().toString() << "exceeds"
                           << m_maxRequestBytes << "bytes; answering 413";
         reject(socket, 413, QByteArrayLiteral("Request body too large"));
@@ -62,15 +67,15 @@ void GuardedTcpServer::onReadyRead(QTcpSocket *socket)
 
 void GuardedTcpServer::requestCompleted(QTcpSocket *socket)
 {
-    m_partialSince.remove(socket);
+    m_partial.remove(socket);
 }
 
 void GuardedTcpServer::sweep()
 {
     const qint64 now = nowMs();
     QList<QTcpSocket *> late;
-    for (auto it = m_partialSince.cbegin(); it != m_partialSince.cend(); ++it) {
-        if (now - it.value() > m_requestTimeoutMs)
+    for (auto it = m_partial.cbegin(); it != m_partial.cend(); ++it) {
+        if (now - it->sinceMs > m_requestTimeoutMs)
             late.append(it.key());
     }
     for (QTcpSocket *socket : std::as_const(late)) {
@@ -78,13 +83,13 @@ void GuardedTcpServer::sweep()
                        << m_requestTimeoutMs << "ms; closing";
         reject(socket, 408, QByteArrayLiteral("Request timed out"));
     }
-    if (m_partialSince.isEmpty())
+    if (m_partial.isEmpty())
         m_sweeper->stop();
 }
 
 void GuardedTcpServer::reject(QTcpSocket *socket, int status, const QByteArray &message)
 {
-    m_partialSince.remove(socket);
+    m_partial.remove(socket);
     const QByteArray body =
         encode(makeErrorResponse(QJsonValue(), JsonRpcError::ServerError, QString::fromLatin1(message)));
     socket->write(

@@ -23,7 +23,7 @@ public:
     GuardedTcpServer(qint64 maxRequestBytes, int requestTimeoutMs, QObject *parent = nullptr);
 
     void requestCompleted(QTcpSocket *socket);
-    [[nodiscard]] int partialRequests() const { return int(m_partialSince.size()); }
+    [[nodiscard]] int partialRequests() const { return int(m_partial.size()); }
 
 protected:
     void incomingConnection(qintptr descriptor) override;
@@ -35,7 +35,11 @@ private:
 
     qint64 m_maxRequestBytes;
     int m_requestTimeoutMs;
-    QHash<QTcpSocket *, qint64> m_partialSince; // request under way since (monotonic ms)
+    struct Partial {
+        qint64 sinceMs = 0;  // request under way since (monotonic ms)
+        qint64 received = 0; // its bytes so far
+    };
+    QHash<QTcpSocket *, Partial> m_partial;
     QTimer *m_sweeper = nullptr;
 };
 
