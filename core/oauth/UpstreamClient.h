@@ -23,8 +23,8 @@ struct UpstreamConfig {
     QUrl tokenUrl;
     QUrl userUrl;
     QString clientId;
-    QByteArray clientSecret;   // a secret: never logged
-    QUrl redirectUri;          // <public-url>/oauth/callback
+    QByteArray clientSecret; // a secret: never logged
+    QUrl redirectUri;        // <public-url>/oauth/callback
     int timeoutMs = 15000;
 };
 
@@ -56,7 +56,7 @@ public:
 
 private:
     UpstreamConfig m_config;
-    QNetworkAccessManager *m_network = nullptr;   // child
+    QNetworkAccessManager *m_network = nullptr; // child
 };
 
 } // namespace fmb

@@ -1,0 +1,292 @@
+#include "ClientMetadata.h"
+
+#include <algorithm>
+
+#include <QHostAddress>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonParseError>
+#include <QSet>
+
+namespace fmb {
+namespace {
+
+const QString InvalidRedirectUri = QStringLiteral("invalid_redirect_uri");
+const QString InvalidClientMetadata = QStringLiteral("invalid_client_metadata");
+const QString InvalidClient = QStringLiteral("invalid_client");
+
+Error invalid(const QString &oauthError, const QString &message)
+{
+    return Error{ErrorCode::InvalidArgument, oauthError, message};
+}
+
+QString quoted(const QString &value, int limit = 200)
+{
+    QString shown = value.size() > limit ? value.left(limit) + QStringLiteral("…") : value;
+    return QLatin1Char('"') + shown + QLatin1Char('"');
+}
+
+bool hasControlCharacters(const QString &text)
+{
+    return std::any_of(text.begin(), text.end(),
+                       [](QChar c) { return c.category() == QChar::Other_Control; });
+}
+
+// Reads an optional array of strings; `present` tells whether the key was there.
+Result<QStringList> stringArray(const QJsonObject &object, const QString &key, const QString &oauthError,
+                                bool *present)
+{
+    const QJsonValue value = object.value(key);
+    *present = !value.isUndefined() && !value.isNull();
+    if (!*present)
+        return QStringList();
+    if (!value.isArray())
+        return invalid(oauthError, QStringLiteral("%1 must be an array of strings").arg(key));
+    QStringList out;
+    const QJsonArray array = value.toArray();
+    for (const QJsonValue &item : array) {
+        if (!item.isString())
+            return invalid(oauthError, QStringLiteral("%1 must be an array of strings").arg(key));
+        out.append(item.toString());
+    }
+    return out;
+}
+
+// The fields registration and metadata documents share (RFC 7591 §2).
+// `metadataError` is the error code for everything but the redirect URIs.
+Result<ClientMetadata> parseCommon(const QJsonObject &object, const ClientMetadataLimits &limits,
+                                   const QString &uriError, const QString &metadataError)
+{
+    ClientMetadata metadata;
+    bool present = false;
+
+    Result<QStringList> uris = stringArray(object, QStringLiteral("redirect_uris"), uriError, &present);
+    if (!uris)
+        return uris.error();
+    if (!present || uris.value().isEmpty())
+        return invalid(uriError, QStringLiteral("redirect_uris is required and must not be empty"));
+    if (uris.value().size() > limits.maxRedirectUris) {
+        return invalid(uriError, QStringLiteral("redirect_uris has %1 entries; the limit is %2")
+                                     .arg(uris.value().size())
+                                     .arg(limits.maxRedirectUris));
+    }
+    for (const QString &uri : std::as_const(uris.value())) {
+        if (Result<void> checked = checkRedirectUri(uri, limits); !checked)
+            return invalid(uriError, checked.error().message);
+        if (!metadata.redirectUris.contains(uri))
+            metadata.redirectUris.append(uri);
+    }
+
+    const QJsonValue method = object.value(QStringLiteral("token_endpoint_auth_method"));
+    if (!method.isUndefined() && !method.isNull() && method.toString() != QLatin1String("none")) {
+        return invalid(
+            metadataError,
+            QStringLiteral("token_endpoint_auth_method %1 is not supported: the broker only "
+                           "registers public clients (\"none\", with PKCE)")
+                .arg(method.isString() ? quoted(method.toString()) : QStringLiteral("(not a string)")));
+    }
+
+    Result<QStringList> grants = stringArray(object, QStringLiteral("grant_types"), metadataError, &present);
+    if (!grants)
+        return grants.error();
+    if (present) {
+        static const QStringList supported{QStringLiteral("authorization_code"),
+                                           QStringLiteral("refresh_token")};
+        for (const QString &grant : std::as_const(grants.value())) {
+            if (!supported.contains(grant)) {
+                return invalid(metadataError, QStringLiteral("grant_types: %1 is not supported (only "
+                                                             "authorization_code and refresh_token)")
+                                                  .arg(quoted(grant)));
+            }
+        }
+        if (!grants.value().contains(QLatin1String("authorization_code")))
+            return invalid(metadataError, QStringLiteral("grant_types must include authorization_code"));
+        metadata.grantTypes.clear();
+        for (const QString &grant : std::as_const(grants.value())) {
+            if (!metadata.grantTypes.contains(grant))
+                metadata.grantTypes.append(grant);
+        }
+    }
+
+    Result<QStringList> responses =
+        stringArray(object, QStringLiteral("response_types"), metadataError, &present);
+    if (!responses)
+        return responses.error();
+    if (present) {
+        for (const QString &type : std::as_const(responses.value())) {
+            if (type != QLatin1String("code")) {
+                return invalid(
+                    metadataError,
+                    QStringLiteral("response_types: %1 is not supported (only \"code\")").arg(quoted(type)));
+            }
+        }
+        if (responses.value().isEmpty())
+            return invalid(metadataError, QStringLiteral("response_types must include \"code\""));
+    }
+
+    const QJsonValue name = object.value(QStringLiteral("client_name"));
+    if (!name.isUndefined() && !name.isNull()) {
+        if (!name.isString())
+            return invalid(metadataError, QStringLiteral("client_name must be a string"));
+        const QString text = name.toString().trimmed();
+        if (text.size() > limits.maxNameLength) {
+            return invalid(metadataError, QStringLiteral("client_name is %1 characters long; the limit is %2")
+                                              .arg(text.size())
+                                              .arg(limits.maxNameLength));
+        }
+        if (hasControlCharacters(text))
+            return invalid(metadataError, QStringLiteral("client_name contains control characters"));
+        metadata.clientName = text;
+    }
+    return metadata;
+}
+
+int defaultPort(const QString &scheme)
+{
+    if (scheme == QLatin1String("https"))
+        return 443;
+    if (scheme == QLatin1String("http"))
+        return 80;
+    return -1;
+}
+
+// The comparable form of a resource identifier, or empty when it is not one.
+QString canonicalResource(const QString &text)
+{
+    const QUrl url(text.trimmed(), QUrl::StrictMode);
+    if (!url.isValid() || url.isRelative() || url.hasFragment() || url.host().isEmpty() ||
+        !url.userInfo().isEmpty()) {
+        return {};
+    }
+    const QString scheme = url.scheme().toLower();
+    QString path = url.path(QUrl::FullyEncoded);
+    while (path.endsWith(QLatin1Char('/')))
+        path.chop(1);
+    return scheme + QStringLiteral("://") + url.host().toLower() + QLatin1Char(':') +
+           QString::number(url.port(defaultPort(scheme))) + path +
+           (url.hasQuery() ? QLatin1Char('?') + url.query(QUrl::FullyEncoded) : QString());
+}
+
+} // namespace
+
+bool isLoopbackHost(const QString &host)
+{
+    QString bare = host.toLower();
+    if (bare.startsWith(QLatin1Char('[')) && bare.endsWith(QLatin1Char(']')))
+        bare = bare.mid(1, bare.size() - 2);
+    if (bare == QLatin1String("localhost"))
+        return true;
+    const QHostAddress address(bare);
+    return !address.isNull() && address.isLoopback();
+}
+
+Result<void> checkRedirectUri(const QString &uri, const ClientMetadataLimits &limits)
+{
+    if (uri.size() > limits.maxUriLength) {
+        return invalid(InvalidRedirectUri,
+                       QStringLiteral("redirect URI is %1 characters long; the limit is %2")
+                           .arg(uri.size())
+                           .arg(limits.maxUriLength));
+    }
+    const QUrl url(uri, QUrl::StrictMode);
+    if (!url.isValid() || url.isRelative() || url.host().isEmpty())
+        return invalid(InvalidRedirectUri,
+                       QStringLiteral("redirect URI %1 is not an absolute URL").arg(quoted(uri)));
+    if (uri.contains(QLatin1Char('#')))
+        return invalid(InvalidRedirectUri,
+                       QStringLiteral("redirect URI %1 has a fragment (RFC 6749 §3.1.2)").arg(quoted(uri)));
+    if (!url.userInfo().isEmpty())
+        return invalid(InvalidRedirectUri, QStringLiteral("redirect URI %1 has user info").arg(quoted(uri)));
+    const QString scheme = url.scheme().toLower();
+    if (scheme == QLatin1String("https"))
+        return {};
+    if (scheme == QLatin1String("http") && isLoopbackHost(url.host()))
+        return {};
+    if (scheme == QLatin1String("http")) {
+        return invalid(
+            InvalidRedirectUri,
+            QStringLiteral("redirect URI %1 uses http on a host that is not loopback; use https, or "
+                           "http://127.0.0.1, http://localhost or http://[::1]")
+                .arg(quoted(uri)));
+    }
+    return invalid(InvalidRedirectUri,
+                   QStringLiteral("redirect URI %1 has scheme %2; only https and loopback http are allowed")
+                       .arg(quoted(uri), quoted(url.scheme())));
+}
+
+Result<ClientMetadata> parseRegistration(const QJsonObject &request, const ClientMetadataLimits &limits)
+{
+    return parseCommon(request, limits, InvalidRedirectUri, InvalidClientMetadata);
+}
+
+bool isMetadataDocumentUrl(const QString &clientId, bool allowHttp)
+{
+    return clientId.startsWith(QLatin1String("https://"), Qt::CaseInsensitive) ||
+           (allowHttp && clientId.startsWith(QLatin1String("http://"), Qt::CaseInsensitive));
+}
+
+Result<QUrl> checkMetadataDocumentUrl(const QString &clientId, bool allowHttp)
+{
+    const QUrl url(clientId, QUrl::StrictMode);
+    const QString scheme = url.scheme().toLower();
+    if (!url.isValid() || url.isRelative() || url.host().isEmpty())
+        return invalid(InvalidClient,
+                       QStringLiteral("client_id %1 is not a valid URL").arg(quoted(clientId)));
+    if (scheme != QLatin1String("https") && !(allowHttp && scheme == QLatin1String("http")))
+        return invalid(InvalidClient, QStringLiteral("client_id %1 must use https").arg(quoted(clientId)));
+    if (clientId.contains(QLatin1Char('#')))
+        return invalid(InvalidClient, QStringLiteral("client_id %1 has a fragment").arg(quoted(clientId)));
+    if (!url.userInfo().isEmpty())
+        return invalid(InvalidClient, QStringLiteral("client_id %1 has user info").arg(quoted(clientId)));
+    const QString path = url.path(QUrl::FullyEncoded);
+    if (path.isEmpty() || path == QLatin1String("/"))
+        return invalid(InvalidClient, QStringLiteral("client_id %1 has no path").arg(quoted(clientId)));
+    const QStringList segments = path.split(QLatin1Char('/'));
+    for (const QString &segment : segments) {
+        if (segment == QLatin1String(".") || segment == QLatin1String("..")) {
+            return invalid(InvalidClient,
+                           QStringLiteral("client_id %1 has a dot path segment").arg(quoted(clientId)));
+        }
+    }
+    return url;
+}
+
+Result<ClientMetadata> parseMetadataDocument(const QByteArray &document, const QString &clientId,
+                                             const ClientMetadataLimits &limits)
+{
+    QJsonParseError parseError;
+    const QJsonDocument json = QJsonDocument::fromJson(document, &parseError);
+    if (parseError.error != QJsonParseError::NoError || !json.isObject()) {
+        return invalid(
+            InvalidClient,
+            QStringLiteral("the client metadata document at %1 is not a JSON object").arg(quoted(clientId)));
+    }
+    const QJsonObject object = json.object();
+    const QJsonValue documentId = object.value(QStringLiteral("client_id"));
+    if (!documentId.isString() || documentId.toString() != clientId) {
+        return invalid(
+            InvalidClient,
+            QStringLiteral("the client metadata document's client_id %1 is not its URL %2")
+                .arg(documentId.isString() ? quoted(documentId.toString()) : QStringLiteral("(missing)"),
+                     quoted(clientId)));
+    }
+    if (object.contains(QStringLiteral("client_secret")) ||
+        object.contains(QStringLiteral("client_secret_expires_at"))) {
+        return invalid(InvalidClient, QStringLiteral("the client metadata document at %1 carries a client "
+                                                     "secret, which the metadata document draft forbids")
+                                          .arg(quoted(clientId)));
+    }
+    Result<ClientMetadata> metadata = parseCommon(object, limits, InvalidClient, InvalidClient);
+    if (!metadata)
+        return invalid(InvalidClient, QStringLiteral("the client metadata document at %1: %2")
+                                          .arg(quoted(clientId), metadata.error().message));
+    return metadata;
+}
+
+bool sameResource(const QString &a, const QString &b)
+{
+    const QString left = canonicalResource(a);
+    return !left.isEmpty() && left == canonicalResource(b);
+}
+
+} // namespace fmb

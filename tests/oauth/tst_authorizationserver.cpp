@@ -1,0 +1,1293 @@
+#include <memory>
+#include <mutex>
+
+#include <QHttpServerRequest>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QLoggingCategory>
+#include <QNetworkAccessManager>
+#include <QProcessEnvironment>
+#include <QSet>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include "OAuthTestSupport.h"
+#include "child/ChildProcess.h"
+#include "oauth/AuthorizationServer.h"
+#include "oauth/Pkce.h"
+#include "oauth/UpstreamClient.h"
+#include "session/SessionRegistry.h"
+#include "store/TokenStore.h"
+#include "transport/McpHttpServer.h"
+
+using fmb::AuthorizationServer;
+using fmb::Error;
+using fmb::ErrorCode;
+using fmb::Result;
+using fmb::SessionOwner;
+using fmbtest::HtmlForm;
+using fmbtest::HttpResult;
+using fmbtest::UserAgent;
+
+namespace {
+
+const QString UpstreamClientId = QStringLiteral("broker");
+const QString UpstreamSecret = QStringLiteral("upstream-s3cret-for-tests");
+const QString ClientRedirect = QStringLiteral("http://127.0.0.1:45999/callback");
+const QString Scope = QStringLiteral("mcp:tools");
+const QByteArray Initialize = R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":)"
+                              R"("2025-06-18","capabilities":{},"clientInfo":{"name":"tst","version":"1"}}})";
+const QByteArray ToolsList = R"({"jsonrpc":"2.0","id":2,"method":"tools/list"})";
+
+// Every log line of the process, to prove no secret reaches one.
+struct LogCapture {
+    std::mutex mutex;
+    QStringList lines;
+    QtMessageHandler previous = nullptr;
+};
+LogCapture &logCapture()
+{
+    static LogCapture capture;
+    return capture;
+}
+
+void captureMessage(QtMsgType type, const QMessageLogContext &context, const QString &message)
+{
+    {
+        std::lock_guard lock(logCapture().mutex);
+        logCapture().lines.append(QString::fromLatin1(context.category ? context.category : "") +
+                                  QLatin1String(": ") + message);
+    }
+    if (type != QtDebugMsg && logCapture().previous)
+        logCapture().previous(type, context, message);
+}
+
+// Debug lines too (ctest turns fmb.* debug off): they must not leak either.
+QLoggingCategory::CategoryFilter previousFilter = nullptr;
+void enableBrokerDebug(QLoggingCategory *category)
+{
+    if (previousFilter)
+        previousFilter(category);
+    if (qstrncmp(category->categoryName(), "fmb.", 4) == 0)
+        category->setEnabled(QtDebugMsg, true);
+}
+
+struct Tokens {
+    QString access;
+    QString refresh;
+};
+
+// "name=value" sets (replacing), "-name" removes, "+name=value" adds another.
+QList<std::pair<QString, QString>> applyOverrides(QList<std::pair<QString, QString>> fields,
+                                                  const QStringList &overrides)
+{
+    for (const QString &override : overrides) {
+        if (override.startsWith(QLatin1Char('-'))) {
+            const QString name = override.mid(1);
+            fields.removeIf([&name](const auto &field) { return field.first == name; });
+            continue;
+        }
+        const bool add = override.startsWith(QLatin1Char('+'));
+        const QString pair = add ? override.mid(1) : override;
+        const qsizetype equals = pair.indexOf(QLatin1Char('='));
+        const QString name = pair.left(equals);
+        const QString value = pair.mid(equals + 1);
+        if (!add)
+            fields.removeIf([&name](const auto &field) { return field.first == name; });
+        fields.append({name, value});
+    }
+    return fields;
+}
+
+} // namespace
+
+class tst_AuthorizationServer : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+    void cleanupTestCase();
+    void init();
+    void cleanup();
+
+    void discovery();
+    void corsOnJsonEndpoints();
+    void registration();
+    void registrationRejects_data();
+    void registrationRejects();
+    void fullFlow();
+    void consentPageIsHardened();
+    void refreshRotates();
+    void refreshReuseRevokesFamily();
+    void authorizeRejects_data();
+    void authorizeRejects();
+    void tokenRejects_data();
+    void tokenRejects();
+    void replayedCodeRevokesGrant();
+    void expiredCode();
+    void consentRejects_data();
+    void consentRejects();
+    void consentDenied();
+    void approvedClientSkipsConsent();
+    void otherUpstreamUserAsksConsentAgain();
+    void upstreamFailureReachesClient();
+    void foreignSessionIsForbidden();
+    void expiredAccessToken();
+    void tokenInQueryString();
+    void revocation();
+    void metadataDocumentClient();
+    void metadataDocumentRejects_data();
+    void metadataDocumentRejects();
+    void restartKeepsTokens();
+    void noSecretsInLogs();
+
+private:
+    void startBroker();
+    void stopBroker();
+    QUrl broker(const QString &path) const { return QUrl(m_publicUrl + path); }
+    QString resource() const { return m_publicUrl + QStringLiteral("/mcp"); }
+    QString registerClient(const QString &name = QStringLiteral("Test client"),
+                           const QStringList &redirects = {ClientRedirect});
+    QList<std::pair<QString, QString>> authorizeFields(const QString &clientId, const QString &verifier,
+                                                       const QString &state) const;
+    QUrl authorizeUrl(const QList<std::pair<QString, QString>> &fields) const;
+    // /authorize, approve the consent page when one comes, then follow the
+    // redirects through the fake Forgejo back to the client's redirect URI.
+    HttpResult authorizeAndApprove(UserAgent &agent, const QUrl &url);
+    // The code of a complete sign-in; empty on failure (the caller checks).
+    QString codeFor(UserAgent &agent, const QString &clientId, const QString &verifier);
+    HttpResult tokenRequest(const QList<std::pair<QString, QString>> &fields,
+                            const QByteArray &contentType = "application/x-www-form-urlencoded");
+    QList<std::pair<QString, QString>> codeExchangeFields(const QString &clientId, const QString &code,
+                                                          const QString &verifier) const;
+    Tokens tokensFor(UserAgent &agent, const QString &clientId);
+    HttpResult refresh(const QString &clientId, const QString &refreshToken);
+    HttpResult mcp(const QString &accessToken, const QByteArray &body, const QByteArray &sessionId = {},
+                   const QString &query = {});
+    void remember(const QString &secret) { m_secrets.insert(secret.toUtf8()); }
+    void setFakeUser(const QString &login);
+
+    QNetworkAccessManager *m_network = nullptr;
+    fmbtest::FakeForgejo m_fake;
+    fmbtest::CannedHttpServer *m_documents = nullptr;
+    QTemporaryDir m_dir;
+    std::unique_ptr<fmb::TokenStore> m_store;
+    fmb::SessionRegistry *m_registry = nullptr;
+    fmb::McpHttpServer *m_server = nullptr;
+    fmb::UpstreamClient *m_upstream = nullptr;
+    AuthorizationServer *m_auth = nullptr;
+    fmb::Authenticator m_guard;
+    QString m_publicUrl;
+    std::unique_ptr<UserAgent> m_browser;
+    QSet<QByteArray> m_secrets;
+};
+
+void tst_AuthorizationServer::initTestCase()
+{
+    logCapture().previous = qInstallMessageHandler(captureMessage);
+    previousFilter = QLoggingCategory::installFilter(enableBrokerDebug);
+    QVERIFY(m_dir.isValid());
+    m_network = new QNetworkAccessManager(this);
+    m_documents = new fmbtest::CannedHttpServer(this);
+    QVERIFY(m_documents->start());
+
+    fmb::ChildSpec spec;
+    spec.program = QStringLiteral(FMB_TEST_BIN_DIR "/fmb-test-mcp-server");
+    spec.environment = QProcessEnvironment::systemEnvironment();
+    spec.stopGrace = std::chrono::milliseconds(500);
+    auto factory = [spec](const SessionOwner &, const QString &sessionId) -> std::unique_ptr<fmb::Backend> {
+        fmb::ChildSpec forSession = spec;
+        forSession.label = QStringLiteral("session %1").arg(sessionId.left(8));
+        return std::make_unique<fmb::ChildProcess>(std::move(forSession));
+    };
+    m_registry = new fmb::SessionRegistry(fmb::RegistryLimits{}, factory, this);
+    // The authorization server needs the public URL, hence the port: the
+    // guard is filled in once it exists.
+    m_server = new fmb::McpHttpServer(
+        fmb::HttpConfig{}, fmb::OriginPolicy({}, QStringLiteral("127.0.0.1"), QString()), m_registry,
+        [this](const QHttpServerRequest &request) -> Result<SessionOwner> {
+            if (!m_guard)
+                return Error{ErrorCode::Unavailable, QStringLiteral("oauth"), QStringLiteral("no guard")};
+            return m_guard(request);
+        },
+        this);
+    Result<quint16> port = m_server->listenOn(QHostAddress::LocalHost, 0);
+    QVERIFY(port.ok());
+    m_publicUrl = QStringLiteral("http://127.0.0.1:%1").arg(port.value());
+    QVERIFY2(m_fake.start(UpstreamClientId, UpstreamSecret, m_publicUrl + QStringLiteral("/oauth/callback"),
+                          {QStringLiteral("--user"), QStringLiteral("alice:1"), QStringLiteral("--user"),
+                           QStringLiteral("bob:2")}),
+             m_fake.output().constData());
+    remember(UpstreamSecret);
+    startBroker();
+}
+
+void tst_AuthorizationServer::cleanupTestCase()
+{
+    QSignalSpy stopped(m_registry, &fmb::SessionRegistry::allStopped);
+    m_registry->shutdown();
+    if (m_registry->stoppingCount() > 0)
+        stopped.wait(10000);
+    stopBroker();
+    m_fake.stop();
+    QLoggingCategory::installFilter(previousFilter);
+    qInstallMessageHandler(logCapture().previous);
+}
+
+void tst_AuthorizationServer::init()
+{
+    m_browser = std::make_unique<UserAgent>(m_network);
+    setFakeUser(QStringLiteral("alice"));
+}
+
+void tst_AuthorizationServer::cleanup()
+{
+    if (m_store)
+        m_store->setClock([] { return QDateTime::currentDateTimeUtc(); });
+}
+
+void tst_AuthorizationServer::startBroker()
+{
+    m_store = std::make_unique<fmb::TokenStore>();
+    Result<void> opened = m_store->open(m_dir.path());
+    QVERIFY2(opened.ok(), qPrintable(opened.ok() ? QString() : opened.error().message));
+
+    fmb::UpstreamConfig upstream;
+    upstream.authorizeUrl = m_fake.url(QStringLiteral("/login/oauth/authorize"));
+    upstream.tokenUrl = m_fake.url(QStringLiteral("/login/oauth/access_token"));
+    upstream.userUrl = m_fake.url(QStringLiteral("/api/v1/user"));
+    upstream.clientId = UpstreamClientId;
+    upstream.clientSecret = UpstreamSecret.toUtf8();
+    upstream.redirectUri = QUrl(m_publicUrl + QStringLiteral("/oauth/callback"));
+    upstream.timeoutMs = 5000;
+    m_upstream = new fmb::UpstreamClient(upstream, this);
+
+    fmb::OAuthConfig config;
+    config.publicUrl = m_publicUrl;
+    config.scopes = QStringList{Scope};
+    config.allowPrivateMetadataHosts = true;
+    config.metadataTimeout = std::chrono::milliseconds(3000);
+    config.stateDir = m_dir.path();
+    m_auth = new AuthorizationServer(config, m_store.get(), m_upstream, this);
+    m_auth->install(m_server);
+    m_guard = m_auth->bearerGuard();
+}
+
+void tst_AuthorizationServer::stopBroker()
+{
+    m_guard = {};
+    delete m_auth;
+    m_auth = nullptr;
+    delete m_upstream;
+    m_upstream = nullptr;
+    if (m_store)
+        m_store->close();
+    m_store.reset();
+}
+
+void tst_AuthorizationServer::setFakeUser(const QString &login)
+{
+    const HttpResult answer =
+        m_fake.control(m_network, QStringLiteral("/_fake/login"), {{QStringLiteral("login"), login}});
+    QVERIFY2(answer.status == 200, answer.describe().constData());
+}
+
+QString tst_AuthorizationServer::registerClient(const QString &name, const QStringList &redirects)
+{
+    const QJsonObject request{{QStringLiteral("client_name"), name},
+                              {QStringLiteral("redirect_uris"), QJsonArray::fromStringList(redirects)},
+                              {QStringLiteral("grant_types"), QJsonArray{QStringLiteral("authorization_code"),
+                                                                         QStringLiteral("refresh_token")}},
+                              {QStringLiteral("response_types"), QJsonArray{QStringLiteral("code")}},
+                              {QStringLiteral("token_endpoint_auth_method"), QStringLiteral("none")}};
+    const HttpResult answer = fmbtest::http(m_network, "POST", broker(QStringLiteral("/oauth/register")),
+                                            QJsonDocument(request).toJson(QJsonDocument::Compact),
+                                            {{"Content-Type", "application/json"}});
+    if (answer.status != 201)
+        qWarning() << "registration failed:" << answer.describe();
+    return answer.json().value(QStringLiteral("client_id")).toString();
+}
+
+QList<std::pair<QString, QString>> tst_AuthorizationServer::authorizeFields(const QString &clientId,
+                                                                            const QString &verifier,
+                                                                            const QString &state) const
+{
+    return {{QStringLiteral("response_type"), QStringLiteral("code")},
+            {QStringLiteral("client_id"), clientId},
+            {QStringLiteral("redirect_uri"), ClientRedirect},
+            {QStringLiteral("code_challenge"), fmb::Pkce::s256(verifier)},
+            {QStringLiteral("code_challenge_method"), QStringLiteral("S256")},
+            {QStringLiteral("state"), state},
+            {QStringLiteral("scope"), Scope},
+            {QStringLiteral("resource"), resource()}};
+}
+
+QUrl tst_AuthorizationServer::authorizeUrl(const QList<std::pair<QString, QString>> &fields) const
+{
+    QUrl url = broker(QStringLiteral("/oauth/authorize"));
+    url.setQuery(QString::fromLatin1(fmbtest::encodeForm(fields)), QUrl::StrictMode);
+    return url;
+}
+
+HttpResult tst_AuthorizationServer::authorizeAndApprove(UserAgent &agent, const QUrl &url)
+{
+    HttpResult answer = agent.get(url);
+    for (int round = 0; round < 2 && answer.status == 200; ++round) {
+        HtmlForm form;
+        if (!fmbtest::parseForm(answer.body, &form))
+            return answer;
+        form.fields.append({QStringLiteral("decision"), QStringLiteral("approve")});
+        answer = agent.postForm(QUrl(form.action), fmbtest::encodeForm(form.fields));
+        answer = agent.follow(answer, ClientRedirect);
+    }
+    return agent.follow(answer, ClientRedirect);
+}
+
+QString tst_AuthorizationServer::codeFor(UserAgent &agent, const QString &clientId, const QString &verifier)
+{
+    const HttpResult answer =
+        authorizeAndApprove(agent, authorizeUrl(authorizeFields(clientId, verifier, QStringLiteral("st"))));
+    const QString code = fmbtest::queryOf(answer.location()).value(QStringLiteral("code"));
+    if (code.isEmpty())
+        qWarning() << "no code:" << answer.describe();
+    remember(code);
+    remember(verifier);
+    for (const QByteArray &name : {QByteArray("__Host-fmb_login"), QByteArray("__Host-fmb_browser")})
+        remember(QString::fromLatin1(agent.cookie(broker(QStringLiteral("/")), name)));
+    return code;
+}
+
+QList<std::pair<QString, QString>> tst_AuthorizationServer::codeExchangeFields(const QString &clientId,
+                                                                               const QString &code,
+                                                                               const QString &verifier) const
+{
+    return {{QStringLiteral("grant_type"), QStringLiteral("authorization_code")},
+            {QStringLiteral("code"), code},
+            {QStringLiteral("redirect_uri"), ClientRedirect},
+            {QStringLiteral("code_verifier"), verifier},
+            {QStringLiteral("client_id"), clientId},
+            {QStringLiteral("resource"), resource()}};
+}
+
+HttpResult tst_AuthorizationServer::tokenRequest(const QList<std::pair<QString, QString>> &fields,
+                                                 const QByteArray &contentType)
+{
+    HttpResult answer = fmbtest::http(m_network, "POST", broker(QStringLiteral("/oauth/token")),
+                                      fmbtest::encodeForm(fields), {{"Content-Type", contentType}});
+    remember(answer.json().value(QStringLiteral("access_token")).toString());
+    remember(answer.json().value(QStringLiteral("refresh_token")).toString());
+    return answer;
+}
+
+Tokens tst_AuthorizationServer::tokensFor(UserAgent &agent, const QString &clientId)
+{
+    const QString verifier = QString::fromLatin1(fmb::Pkce::generateVerifier());
+    const QString code = codeFor(agent, clientId, verifier);
+    const HttpResult answer = tokenRequest(codeExchangeFields(clientId, code, verifier));
+    if (answer.status != 200)
+        qWarning() << "token exchange failed:" << answer.describe();
+    return {answer.json().value(QStringLiteral("access_token")).toString(),
+            answer.json().value(QStringLiteral("refresh_token")).toString()};
+}
+
+HttpResult tst_AuthorizationServer::refresh(const QString &clientId, const QString &refreshToken)
+{
+    return tokenRequest({{QStringLiteral("grant_type"), QStringLiteral("refresh_token")},
+                         {QStringLiteral("refresh_token"), refreshToken},
+                         {QStringLiteral("client_id"), clientId},
+                         {QStringLiteral("resource"), resource()}});
+}
+
+HttpResult tst_AuthorizationServer::mcp(const QString &accessToken, const QByteArray &body,
+                                        const QByteArray &sessionId, const QString &query)
+{
+    fmbtest::Headers headers{{"Content-Type", "application/json"},
+                             {"Accept", "application/json, text/event-stream"}};
+    if (!accessToken.isEmpty())
+        headers.append({"Authorization", "Bearer " + accessToken.toUtf8()});
+    if (!sessionId.isEmpty())
+        headers.append({"Mcp-Session-Id", sessionId});
+    QUrl url = broker(QStringLiteral("/mcp"));
+    if (!query.isEmpty())
+        url.setQuery(query);
+    return fmbtest::http(m_network, "POST", url, body, headers);
+}
+
+// --- discovery and registration ----------------------------------------------------------
+
+void tst_AuthorizationServer::discovery()
+{
+    // MCP 2025-11-25 "Authorization Server Discovery": 401 -> PRM -> AS metadata.
+    const HttpResult unauthorized = mcp(QString(), Initialize);
+    QCOMPARE(unauthorized.status, 401);
+    const QString prmUrl = m_publicUrl + QStringLiteral("/.well-known/oauth-protected-resource/mcp");
+    QCOMPARE(QString::fromUtf8(unauthorized.header("WWW-Authenticate")),
+             QStringLiteral("Bearer resource_metadata=\"%1\", scope=\"%2\"").arg(prmUrl, Scope));
+
+    const HttpResult prm = fmbtest::http(m_network, "GET", QUrl(prmUrl));
+    QCOMPARE(prm.status, 200);
+    QCOMPARE(prm.header("Content-Type"), QByteArray("application/json"));
+    QCOMPARE(prm.json().value(QStringLiteral("resource")).toString(), resource());
+    QCOMPARE(prm.json().value(QStringLiteral("authorization_servers")).toArray(), QJsonArray{m_publicUrl});
+    QCOMPARE(prm.json().value(QStringLiteral("scopes_supported")).toArray(), QJsonArray{Scope});
+    const HttpResult rootPrm =
+        fmbtest::http(m_network, "GET", broker(QStringLiteral("/.well-known/oauth-protected-resource")));
+    QCOMPARE(rootPrm.status, 200);
+    QCOMPARE(rootPrm.json(), prm.json());
+
+    const HttpResult as =
+        fmbtest::http(m_network, "GET", broker(QStringLiteral("/.well-known/oauth-authorization-server")));
+    QCOMPARE(as.status, 200);
+    const QJsonObject metadata = as.json();
+    QCOMPARE(metadata.value(QStringLiteral("issuer")).toString(), m_publicUrl);
+    QCOMPARE(metadata.value(QStringLiteral("authorization_endpoint")).toString(),
+             m_publicUrl + QStringLiteral("/oauth/authorize"));
+    QCOMPARE(metadata.value(QStringLiteral("token_endpoint")).toString(),
+             m_publicUrl + QStringLiteral("/oauth/token"));
+    QCOMPARE(metadata.value(QStringLiteral("registration_endpoint")).toString(),
+             m_publicUrl + QStringLiteral("/oauth/register"));
+    QCOMPARE(metadata.value(QStringLiteral("revocation_endpoint")).toString(),
+             m_publicUrl + QStringLiteral("/oauth/revoke"));
+    QCOMPARE(metadata.value(QStringLiteral("code_challenge_methods_supported")).toArray(),
+             QJsonArray{QStringLiteral("S256")});
+    QCOMPARE(metadata.value(QStringLiteral("token_endpoint_auth_methods_supported")).toArray(),
+             QJsonArray{QStringLiteral("none")});
+    QCOMPARE(metadata.value(QStringLiteral("response_types_supported")).toArray(),
+             QJsonArray{QStringLiteral("code")});
+    QCOMPARE(metadata.value(QStringLiteral("client_id_metadata_document_supported")).toBool(), true);
+    QCOMPARE(metadata.value(QStringLiteral("authorization_response_iss_parameter_supported")).toBool(), true);
+
+    const HttpResult oidc =
+        fmbtest::http(m_network, "GET", broker(QStringLiteral("/.well-known/openid-configuration")));
+    QCOMPARE(oidc.status, 200);
+    QCOMPARE(oidc.json().value(QStringLiteral("issuer")).toString(), m_publicUrl);
+
+    const HttpResult wrongMethod = fmbtest::http(m_network, "POST", QUrl(prmUrl), "{}");
+    QCOMPARE(wrongMethod.status, 405);
+    QCOMPARE(wrongMethod.header("Allow"), QByteArray("GET, OPTIONS"));
+}
+
+void tst_AuthorizationServer::corsOnJsonEndpoints()
+{
+    const fmbtest::Headers origin{{"Origin", "https://inspector.example"}};
+    const HttpResult metadata = fmbtest::http(
+        m_network, "GET", broker(QStringLiteral("/.well-known/oauth-authorization-server")), {}, origin);
+    QCOMPARE(metadata.header("Access-Control-Allow-Origin"), QByteArray("*"));
+    const HttpResult preflight =
+        fmbtest::http(m_network, "OPTIONS", broker(QStringLiteral("/oauth/token")), {},
+                      {{"Origin", "https://inspector.example"}, {"Access-Control-Request-Method", "POST"}});
+    QCOMPARE(preflight.status, 204);
+    QVERIFY(preflight.header("Access-Control-Allow-Methods").contains("POST"));
+    QVERIFY(preflight.header("Access-Control-Allow-Headers").contains("Content-Type"));
+    const HttpResult token = fmbtest::http(
+        m_network, "POST", broker(QStringLiteral("/oauth/token")), "grant_type=x",
+        {{"Content-Type", "application/x-www-form-urlencoded"}, {"Origin", "https://inspector.example"}});
+    QCOMPARE(token.header("Access-Control-Allow-Origin"), QByteArray("*"));
+}
+
+void tst_AuthorizationServer::registration()
+{
+    const QJsonObject request{
+        {QStringLiteral("client_name"), QStringLiteral("Registered")},
+        {QStringLiteral("redirect_uris"),
+         QJsonArray{ClientRedirect, QStringLiteral("https://app.example/cb"),
+                    QStringLiteral("http://localhost:3000/cb"), QStringLiteral("http://[::1]:3000/cb")}}};
+    const HttpResult answer = fmbtest::http(m_network, "POST", broker(QStringLiteral("/oauth/register")),
+                                            QJsonDocument(request).toJson(QJsonDocument::Compact),
+                                            {{"Content-Type", "application/json"}});
+    QCOMPARE(answer.status, 201);
+    QCOMPARE(answer.header("Cache-Control"), QByteArray("no-store"));
+    const QJsonObject client = answer.json();
+    QVERIFY(!client.value(QStringLiteral("client_id")).toString().isEmpty());
+    QVERIFY(!client.contains(QStringLiteral("client_secret")));
+    QCOMPARE(client.value(QStringLiteral("token_endpoint_auth_method")).toString(), QStringLiteral("none"));
+    QCOMPARE(client.value(QStringLiteral("client_name")).toString(), QStringLiteral("Registered"));
+    QCOMPARE(client.value(QStringLiteral("redirect_uris")).toArray().size(), 4);
+    QCOMPARE(client.value(QStringLiteral("grant_types")).toArray(),
+             (QJsonArray{QStringLiteral("authorization_code"), QStringLiteral("refresh_token")}));
+    QCOMPARE(client.value(QStringLiteral("response_types")).toArray(), QJsonArray{QStringLiteral("code")});
+    Result<fmb::ClientRecord> stored =
+        m_store->findClient(client.value(QStringLiteral("client_id")).toString());
+    QVERIFY(stored.ok());
+    QCOMPARE(stored.value().kind, fmb::ClientKind::Dynamic);
+
+    // The least a client may send: redirect URIs. No name, no auth method (public: "none").
+    const HttpResult minimal = fmbtest::http(m_network, "POST", broker(QStringLiteral("/oauth/register")),
+                                             R"({"redirect_uris":["https://app.example/cb"]})",
+                                             {{"Content-Type", "application/json; charset=utf-8"}});
+    QVERIFY2(minimal.status == 201, minimal.describe().constData());
+    QVERIFY(!minimal.json().contains(QStringLiteral("client_name")));
+    QCOMPARE(minimal.json().value(QStringLiteral("token_endpoint_auth_method")).toString(),
+             QStringLiteral("none"));
+    const HttpResult page = m_browser->get(authorizeUrl(applyOverrides(
+        authorizeFields(minimal.json().value(QStringLiteral("client_id")).toString(),
+                        QString::fromLatin1(fmb::Pkce::generateVerifier()), QStringLiteral("st")),
+        {QStringLiteral("redirect_uri=https://app.example/cb")})));
+    QCOMPARE(page.status, 200);
+    QVERIFY(page.body.contains("gave no name"));
+}
+
+void tst_AuthorizationServer::registrationRejects_data()
+{
+    QTest::addColumn<QByteArray>("contentType");
+    QTest::addColumn<QByteArray>("body");
+    QTest::addColumn<int>("status");
+    QTest::addColumn<QString>("error");
+
+    const QByteArray json = "application/json";
+    const QString badUri = QStringLiteral("invalid_redirect_uri");
+    const QString badMeta = QStringLiteral("invalid_client_metadata");
+    QTest::newRow("redirect_uris missing") << json << QByteArray(R"({"client_name":"x"})") << 400 << badUri;
+    QTest::newRow("redirect_uris empty") << json << QByteArray(R"({"redirect_uris":[]})") << 400 << badUri;
+    QTest::newRow("redirect_uris not an array")
+        << json << QByteArray(R"({"redirect_uris":"https://a.example/cb"})") << 400 << badUri;
+    QTest::newRow("http redirect on a public host")
+        << json << QByteArray(R"({"redirect_uris":["http://app.example/cb"]})") << 400 << badUri;
+    QTest::newRow("redirect with a fragment")
+        << json << QByteArray(R"({"redirect_uris":["https://app.example/cb#x"]})") << 400 << badUri;
+    QTest::newRow("custom scheme redirect")
+        << json << QByteArray(R"({"redirect_uris":["myapp://callback"]})") << 400 << badUri;
+    QTest::newRow("relative redirect")
+        << json << QByteArray(R"({"redirect_uris":["/callback"]})") << 400 << badUri;
+    QByteArray many = R"({"redirect_uris":[)";
+    for (int i = 0; i < 11; ++i)
+        many += (i ? "," : "") + QByteArray(R"("https://app.example/cb)") + QByteArray::number(i) + '"';
+    many += "]}";
+    QTest::newRow("eleven redirect URIs (limit 10)") << json << many << 400 << badUri;
+    QTest::newRow("client_secret_basic authentication")
+        << json
+        << QByteArray(
+               R"({"redirect_uris":["https://a.example/cb"],"token_endpoint_auth_method":"client_secret_basic"})")
+        << 400 << badMeta;
+    QTest::newRow("implicit grant")
+        << json << QByteArray(R"({"redirect_uris":["https://a.example/cb"],"grant_types":["implicit"]})")
+        << 400 << badMeta;
+    QTest::newRow("grant_types without authorization_code")
+        << json << QByteArray(R"({"redirect_uris":["https://a.example/cb"],"grant_types":["refresh_token"]})")
+        << 400 << badMeta;
+    QTest::newRow("response_types token")
+        << json << QByteArray(R"({"redirect_uris":["https://a.example/cb"],"response_types":["token"]})")
+        << 400 << badMeta;
+    QTest::newRow("client_name not a string")
+        << json << QByteArray(R"({"redirect_uris":["https://a.example/cb"],"client_name":7})") << 400
+        << badMeta;
+    QTest::newRow("body not JSON") << json << QByteArray("redirect_uris=https://a.example/cb") << 400
+                                   << badMeta;
+    QTest::newRow("body a JSON array") << json << QByteArray(R"(["https://a.example/cb"])") << 400 << badMeta;
+    QTest::newRow("form content type") << QByteArray("application/x-www-form-urlencoded")
+                                       << QByteArray("redirect_uris=https://a.example/cb") << 400 << badMeta;
+    QTest::newRow("body over 64 KiB")
+        << json
+        << QByteArray(R"({"redirect_uris":["https://a.example/cb"],"client_name":")") +
+               QByteArray(70 * 1024, 'x') + QByteArray(R"("})")
+        << 413 << badMeta;
+}
+
+void tst_AuthorizationServer::registrationRejects()
+{
+    QFETCH(QByteArray, contentType);
+    QFETCH(QByteArray, body);
+    QFETCH(int, status);
+    QFETCH(QString, error);
+    const HttpResult answer = fmbtest::http(m_network, "POST", broker(QStringLiteral("/oauth/register")),
+                                            body, {{"Content-Type", contentType}});
+    QVERIFY2(answer.status == status, answer.describe().constData());
+    QCOMPARE(answer.json().value(QStringLiteral("error")).toString(), error);
+    QVERIFY(!answer.json().value(QStringLiteral("error_description")).toString().isEmpty());
+}
+
+// --- the authorization code flow ------------------------------------------------------------
+
+void tst_AuthorizationServer::fullFlow()
+{
+    QSignalSpy created(m_auth, &AuthorizationServer::grantCreated);
+    const QString clientId = registerClient();
+    QVERIFY(!clientId.isEmpty());
+    const QString verifier = QString::fromLatin1(fmb::Pkce::generateVerifier());
+    const QString state = QStringLiteral("s t+ä&=/?");
+    const HttpResult page = m_browser->get(authorizeUrl(authorizeFields(clientId, verifier, state)));
+    QCOMPARE(page.status, 200);
+    QVERIFY(page.header("Content-Type").startsWith("text/html"));
+    QVERIFY(page.body.contains("Test client"));
+    QVERIFY(page.body.contains(ClientRedirect.toUtf8()));
+    HtmlForm form;
+    QVERIFY(fmbtest::parseForm(page.body, &form));
+    QCOMPARE(form.action, m_publicUrl + QStringLiteral("/oauth/consent"));
+    QStringList hidden;
+    for (const auto &field : std::as_const(form.fields))
+        hidden << field.first;
+    QCOMPARE(hidden, (QStringList{QStringLiteral("request_id"), QStringLiteral("csrf_token")}));
+
+    form.fields.append({QStringLiteral("decision"), QStringLiteral("approve")});
+    const HttpResult toUpstream = m_browser->postForm(QUrl(form.action), fmbtest::encodeForm(form.fields));
+    QCOMPARE(toUpstream.status, 302);
+    QVERIFY2(toUpstream.location().toString().startsWith(
+                 m_fake.url(QStringLiteral("/login/oauth/authorize")).toString()),
+             toUpstream.describe().constData());
+    const auto upstreamQuery = fmbtest::queryOf(toUpstream.location());
+    QCOMPARE(upstreamQuery.value(QStringLiteral("client_id")), UpstreamClientId);
+    QCOMPARE(upstreamQuery.value(QStringLiteral("code_challenge_method")), QStringLiteral("S256"));
+    QCOMPARE(upstreamQuery.value(QStringLiteral("code_challenge")).size(), 43);
+    // The client's PKCE challenge and state are ours to check, never forwarded.
+    QVERIFY(upstreamQuery.value(QStringLiteral("code_challenge")) != fmb::Pkce::s256(verifier));
+    QVERIFY(upstreamQuery.value(QStringLiteral("state")) != state);
+
+    const HttpResult back = m_browser->follow(toUpstream, ClientRedirect);
+    QCOMPARE(back.status, 302);
+    QVERIFY2(back.location().toString().startsWith(ClientRedirect), back.describe().constData());
+    const auto query = fmbtest::queryOf(back.location());
+    QCOMPARE(query.value(QStringLiteral("state")), state);
+    QCOMPARE(query.value(QStringLiteral("iss")), m_publicUrl);
+    const QString code = query.value(QStringLiteral("code"));
+    QVERIFY(!code.isEmpty());
+    remember(code);
+    QCOMPARE(created.count(), 1);
+
+    const HttpResult tokens = tokenRequest(codeExchangeFields(clientId, code, verifier));
+    QVERIFY2(tokens.status == 200, tokens.describe().constData());
+    QCOMPARE(tokens.header("Cache-Control"), QByteArray("no-store"));
+    const QJsonObject answer = tokens.json();
+    QCOMPARE(answer.value(QStringLiteral("token_type")).toString(), QStringLiteral("Bearer"));
+    QVERIFY(qAbs(answer.value(QStringLiteral("expires_in")).toInteger() - 3600) <= 2);
+    QCOMPARE(answer.value(QStringLiteral("scope")).toString(), Scope);
+    const QString access = answer.value(QStringLiteral("access_token")).toString();
+    QVERIFY(!access.isEmpty());
+    QVERIFY(!answer.value(QStringLiteral("refresh_token")).toString().isEmpty());
+
+    const HttpResult initialized = mcp(access, Initialize);
+    QVERIFY2(initialized.status == 200, initialized.describe().constData());
+    QVERIFY(!initialized.header("Mcp-Session-Id").isEmpty());
+    QVERIFY(initialized.body.contains("fmb-test-mcp-server"));
+    fmb::Session *session = m_registry->find(QString::fromLatin1(initialized.header("Mcp-Session-Id")));
+    QVERIFY(session);
+    QCOMPARE(session->owner().user, QStringLiteral("alice"));
+    QCOMPARE(session->owner().grantId, created.first().at(0).toString());
+    // The grant holds the upstream tokens; the client never saw them.
+    Result<fmb::UpstreamTokens> upstream = m_store->upstreamTokens(session->owner().grantId);
+    QVERIFY(upstream.ok());
+    QVERIFY(upstream.value().accessToken.startsWith("gto_"));
+    QVERIFY(!tokens.body.contains(upstream.value().accessToken));
+    remember(QString::fromLatin1(upstream.value().accessToken));
+    remember(QString::fromLatin1(upstream.value().refreshToken));
+}
+
+void tst_AuthorizationServer::consentPageIsHardened()
+{
+    const QString clientId = registerClient(QStringLiteral("<script>alert(1)</script> & \"Co\""));
+    const HttpResult page = m_browser->get(authorizeUrl(
+        authorizeFields(clientId, QString::fromLatin1(fmb::Pkce::generateVerifier()), QStringLiteral("st"))));
+    QCOMPARE(page.status, 200);
+    QVERIFY(page.header("Content-Security-Policy").contains("frame-ancestors 'none'"));
+    QCOMPARE(page.header("X-Frame-Options"), QByteArray("DENY"));
+    QCOMPARE(page.header("Cache-Control"), QByteArray("no-store"));
+    QVERIFY(!page.body.contains("<script>"));
+    QVERIFY(page.body.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;Co&quot;"));
+    // The redirect goes to this computer: the page says so.
+    QVERIFY(page.body.contains("your own computer"));
+    const QList<QByteArray> cookies = page.setCookies();
+    QCOMPARE(cookies.size(), 1);
+    QVERIFY(cookies.first().startsWith("__Host-fmb_browser="));
+    for (const char *attribute : {"; Path=/", "; Secure", "; HttpOnly", "; SameSite=Lax"})
+        QVERIFY2(cookies.first().contains(attribute), cookies.first().constData());
+}
+
+void tst_AuthorizationServer::refreshRotates()
+{
+    const QString clientId = registerClient();
+    const Tokens first = tokensFor(*m_browser, clientId);
+    QVERIFY(!first.refresh.isEmpty());
+    const HttpResult rotated = refresh(clientId, first.refresh);
+    QVERIFY2(rotated.status == 200, rotated.describe().constData());
+    const QString access = rotated.json().value(QStringLiteral("access_token")).toString();
+    const QString refreshToken = rotated.json().value(QStringLiteral("refresh_token")).toString();
+    QVERIFY(access != first.access);
+    QVERIFY(refreshToken != first.refresh);
+    QCOMPARE(rotated.json().value(QStringLiteral("scope")).toString(), Scope);
+    QCOMPARE(mcp(access, Initialize).status, 200);
+    const HttpResult again = refresh(clientId, refreshToken);
+    QVERIFY2(again.status == 200, again.describe().constData());
+}
+
+void tst_AuthorizationServer::refreshReuseRevokesFamily()
+{
+    QSignalSpy revoked(m_auth, &AuthorizationServer::grantTokensRevoked);
+    const QString clientId = registerClient();
+    const Tokens first = tokensFor(*m_browser, clientId);
+    const HttpResult rotated = refresh(clientId, first.refresh);
+    QCOMPARE(rotated.status, 200);
+    const HttpResult reused = refresh(clientId, first.refresh);
+    QCOMPARE(reused.status, 400);
+    QCOMPARE(reused.json().value(QStringLiteral("error")).toString(), QStringLiteral("invalid_grant"));
+    QCOMPARE(revoked.count(), 1);
+    // OAuth 2.1 §4.3.1: the whole family is gone, the newest pair too.
+    const HttpResult newest =
+        refresh(clientId, rotated.json().value(QStringLiteral("refresh_token")).toString());
+    QCOMPARE(newest.status, 400);
+    QCOMPARE(newest.json().value(QStringLiteral("error")).toString(), QStringLiteral("invalid_grant"));
+    QCOMPARE(mcp(rotated.json().value(QStringLiteral("access_token")).toString(), Initialize).status, 401);
+    QCOMPARE(mcp(first.access, Initialize).status, 401);
+}
+
+void tst_AuthorizationServer::authorizeRejects_data()
+{
+    QTest::addColumn<QStringList>("overrides");
+    QTest::addColumn<int>("pageStatus"); // answered on our own page; 0: redirected to the client
+    QTest::addColumn<QString>("error");  // the redirect's error
+
+    QTest::newRow("unknown client") << QStringList{QStringLiteral("client_id=not-registered")} << 400
+                                    << QString();
+    QTest::newRow("client_id missing") << QStringList{QStringLiteral("-client_id")} << 400 << QString();
+    QTest::newRow("client_id repeated")
+        << QStringList{QStringLiteral("+client_id=other")} << 400 << QString();
+    QTest::newRow("redirect URI mismatch")
+        << QStringList{QStringLiteral("redirect_uri=http://127.0.0.1:45999/other")} << 400 << QString();
+    QTest::newRow("redirect URI with a trailing slash")
+        << QStringList{QStringLiteral("redirect_uri=http://127.0.0.1:45999/callback/")} << 400 << QString();
+    QTest::newRow("redirect URI on another port")
+        << QStringList{QStringLiteral("redirect_uri=http://127.0.0.1:45998/callback")} << 400 << QString();
+    QTest::newRow("redirect URI missing") << QStringList{QStringLiteral("-redirect_uri")} << 400 << QString();
+    QTest::newRow("PKCE missing") << QStringList{QStringLiteral("-code_challenge"),
+                                                 QStringLiteral("-code_challenge_method")}
+                                  << 0 << QStringLiteral("invalid_request");
+    QTest::newRow("PKCE plain") << QStringList{QStringLiteral("code_challenge_method=plain")} << 0
+                                << QStringLiteral("invalid_request");
+    QTest::newRow("PKCE method missing (defaults to plain)")
+        << QStringList{QStringLiteral("-code_challenge_method")} << 0 << QStringLiteral("invalid_request");
+    QTest::newRow("PKCE challenge malformed")
+        << QStringList{QStringLiteral("code_challenge=too-short")} << 0 << QStringLiteral("invalid_request");
+    QTest::newRow("resource for another server")
+        << QStringList{QStringLiteral("resource=https://other.example/mcp")} << 0
+        << QStringLiteral("invalid_target");
+    QTest::newRow("resource of this host without /mcp")
+        << QStringList{QStringLiteral("resource=") + m_publicUrl} << 0 << QStringLiteral("invalid_target");
+    QTest::newRow("two resources") << QStringList{QStringLiteral("+resource=") + resource()} << 0
+                                   << QStringLiteral("invalid_target");
+    QTest::newRow("response_type token") << QStringList{QStringLiteral("response_type=token")} << 0
+                                         << QStringLiteral("unsupported_response_type");
+    QTest::newRow("unknown scope") << QStringList{QStringLiteral("scope=admin")} << 0
+                                   << QStringLiteral("invalid_scope");
+    QTest::newRow("accepted: resource with upper-case scheme and a trailing slash")
+        << QStringList{QStringLiteral("resource=HTTP://127.0.0.1:") +
+                       QString::number(QUrl(m_publicUrl).port()) + QStringLiteral("/mcp/")}
+        << 200 << QString();
+    QTest::newRow("accepted: no resource and no scope")
+        << QStringList{QStringLiteral("-resource"), QStringLiteral("-scope")} << 200 << QString();
+}
+
+void tst_AuthorizationServer::authorizeRejects()
+{
+    QFETCH(QStringList, overrides);
+    QFETCH(int, pageStatus);
+    QFETCH(QString, error);
+    const QString clientId = registerClient();
+    const auto fields = applyOverrides(
+        authorizeFields(clientId, QString::fromLatin1(fmb::Pkce::generateVerifier()), QStringLiteral("st-1")),
+        overrides);
+    const int before = m_fake.stats(m_network).value(QStringLiteral("authorizations")).toInt();
+    const HttpResult answer = m_browser->get(authorizeUrl(fields));
+    if (pageStatus != 0) {
+        QVERIFY2(answer.status == pageStatus, answer.describe().constData());
+        QVERIFY(answer.header("Content-Type").startsWith("text/html"));
+        QVERIFY(answer.header("Location").isEmpty());
+    } else {
+        QVERIFY2(answer.status == 302, answer.describe().constData());
+        QVERIFY2(answer.location().toString().startsWith(ClientRedirect), answer.describe().constData());
+        const auto query = fmbtest::queryOf(answer.location());
+        QCOMPARE(query.value(QStringLiteral("error")), error);
+        QCOMPARE(query.value(QStringLiteral("state")), QStringLiteral("st-1"));
+        QCOMPARE(query.value(QStringLiteral("iss")), m_publicUrl);
+        QVERIFY(!query.contains(QStringLiteral("code")));
+    }
+    // Nothing reached Forgejo.
+    QCOMPARE(m_fake.stats(m_network).value(QStringLiteral("authorizations")).toInt(), before);
+}
+
+void tst_AuthorizationServer::tokenRejects_data()
+{
+    QTest::addColumn<QStringList>("overrides");
+    QTest::addColumn<QByteArray>("contentType");
+    QTest::addColumn<int>("status");
+    QTest::addColumn<QString>("error");
+
+    const QByteArray form = "application/x-www-form-urlencoded";
+    QTest::newRow("wrong code_verifier")
+        << QStringList{QStringLiteral("code_verifier=") + QString(43, QLatin1Char('a'))} << form << 400
+        << QStringLiteral("invalid_grant");
+    QTest::newRow("code_verifier missing")
+        << QStringList{QStringLiteral("-code_verifier")} << form << 400 << QStringLiteral("invalid_request");
+    QTest::newRow("unknown client") << QStringList{QStringLiteral("client_id=nobody")} << form << 401
+                                    << QStringLiteral("invalid_client");
+    QTest::newRow("client_id missing")
+        << QStringList{QStringLiteral("-client_id")} << form << 400 << QStringLiteral("invalid_request");
+    QTest::newRow("code of another client")
+        << QStringList{QStringLiteral("client_id=@other")} << form << 400 << QStringLiteral("invalid_grant");
+    QTest::newRow("redirect_uri differs")
+        << QStringList{QStringLiteral("redirect_uri=http://127.0.0.1:45999/other")} << form << 400
+        << QStringLiteral("invalid_grant");
+    QTest::newRow("redirect_uri missing")
+        << QStringList{QStringLiteral("-redirect_uri")} << form << 400 << QStringLiteral("invalid_request");
+    QTest::newRow("resource for another server")
+        << QStringList{QStringLiteral("resource=https://other.example/mcp")} << form << 400
+        << QStringLiteral("invalid_target");
+    QTest::newRow("unknown code") << QStringList{QStringLiteral("code=") + QString(43, QLatin1Char('c'))}
+                                  << form << 400 << QStringLiteral("invalid_grant");
+    QTest::newRow("grant_type missing")
+        << QStringList{QStringLiteral("-grant_type")} << form << 400 << QStringLiteral("invalid_request");
+    QTest::newRow("grant_type password") << QStringList{QStringLiteral("grant_type=password")} << form << 400
+                                         << QStringLiteral("unsupported_grant_type");
+    QTest::newRow("code repeated") << QStringList{QStringLiteral("+code=again")} << form << 400
+                                   << QStringLiteral("invalid_request");
+    QTest::newRow("JSON content type")
+        << QStringList{} << QByteArray("application/json") << 400 << QStringLiteral("invalid_request");
+}
+
+void tst_AuthorizationServer::tokenRejects()
+{
+    QFETCH(QStringList, overrides);
+    QFETCH(QByteArray, contentType);
+    QFETCH(int, status);
+    QFETCH(QString, error);
+    const QString clientId = registerClient();
+    const QString other = registerClient(QStringLiteral("Other client"));
+    overrides.replaceInStrings(QStringLiteral("@other"), other);
+    const QString verifier = QString::fromLatin1(fmb::Pkce::generateVerifier());
+    const QString code = codeFor(*m_browser, clientId, verifier);
+    QVERIFY(!code.isEmpty());
+    const HttpResult answer =
+        tokenRequest(applyOverrides(codeExchangeFields(clientId, code, verifier), overrides), contentType);
+    QVERIFY2(answer.status == status, answer.describe().constData());
+    QCOMPARE(answer.header("Content-Type"), QByteArray("application/json"));
+    QCOMPARE(answer.header("Cache-Control"), QByteArray("no-store"));
+    QCOMPARE(answer.json().value(QStringLiteral("error")).toString(), error);
+    QVERIFY(!answer.json().contains(QStringLiteral("access_token")));
+}
+
+void tst_AuthorizationServer::replayedCodeRevokesGrant()
+{
+    QSignalSpy revoked(m_auth, &AuthorizationServer::grantTokensRevoked);
+    const QString clientId = registerClient();
+    const QString verifier = QString::fromLatin1(fmb::Pkce::generateVerifier());
+    const QString code = codeFor(*m_browser, clientId, verifier);
+    const HttpResult first = tokenRequest(codeExchangeFields(clientId, code, verifier));
+    QCOMPARE(first.status, 200);
+    const QString access = first.json().value(QStringLiteral("access_token")).toString();
+    QCOMPARE(mcp(access, Initialize).status, 200);
+
+    const HttpResult replay = tokenRequest(codeExchangeFields(clientId, code, verifier));
+    QCOMPARE(replay.status, 400);
+    QCOMPARE(replay.json().value(QStringLiteral("error")).toString(), QStringLiteral("invalid_grant"));
+    QCOMPARE(revoked.count(), 1);
+    // OAuth 2.1 §4.1.3: what the code gave out is revoked.
+    const HttpResult refused = mcp(access, Initialize);
+    QCOMPARE(refused.status, 401);
+    QVERIFY(refused.header("WWW-Authenticate").contains("error=\"invalid_token\""));
+    QCOMPARE(refresh(clientId, first.json().value(QStringLiteral("refresh_token")).toString()).status, 400);
+}
+
+void tst_AuthorizationServer::expiredCode()
+{
+    const QString clientId = registerClient();
+    const QString verifier = QString::fromLatin1(fmb::Pkce::generateVerifier());
+    const QString code = codeFor(*m_browser, clientId, verifier);
+    QVERIFY(!code.isEmpty());
+    const QDateTime later = QDateTime::currentDateTimeUtc().addSecs(61); // codeTtl is 60 s
+    m_store->setClock([later] { return later; });
+    const HttpResult answer = tokenRequest(codeExchangeFields(clientId, code, verifier));
+    QCOMPARE(answer.status, 400);
+    QCOMPARE(answer.json().value(QStringLiteral("error")).toString(), QStringLiteral("invalid_grant"));
+    QVERIFY2(answer.json()
+                 .value(QStringLiteral("error_description"))
+                 .toString()
+                 .contains(QLatin1String("expired")),
+             answer.body.constData());
+}
+
+// --- consent ------------------------------------------------------------------------------
+
+void tst_AuthorizationServer::consentRejects_data()
+{
+    QTest::addColumn<QString>("mutation");
+    QTest::addColumn<int>("status");
+
+    QTest::newRow("browser cookie missing") << QStringLiteral("drop-cookie") << 403;
+    QTest::newRow("cookie of another browser") << QStringLiteral("other-cookie") << 403;
+    QTest::newRow("CSRF token wrong") << QStringLiteral("wrong-csrf") << 403;
+    QTest::newRow("CSRF token missing") << QStringLiteral("drop-csrf") << 403;
+    QTest::newRow("request id unknown") << QStringLiteral("unknown-request") << 400;
+    QTest::newRow("decision missing") << QStringLiteral("no-decision") << 400;
+    QTest::newRow("form posted twice") << QStringLiteral("twice") << 400;
+    QTest::newRow("GET instead of POST") << QStringLiteral("get") << 405;
+}
+
+void tst_AuthorizationServer::consentRejects()
+{
+    QFETCH(QString, mutation);
+    QFETCH(int, status);
+    const QString clientId = registerClient();
+    const HttpResult page = m_browser->get(authorizeUrl(
+        authorizeFields(clientId, QString::fromLatin1(fmb::Pkce::generateVerifier()), QStringLiteral("st"))));
+    QCOMPARE(page.status, 200);
+    HtmlForm form;
+    QVERIFY(fmbtest::parseForm(page.body, &form));
+    auto fields = form.fields;
+    fields.append({QStringLiteral("decision"), QStringLiteral("approve")});
+    const QUrl root = broker(QStringLiteral("/"));
+    if (mutation == QLatin1String("drop-cookie"))
+        m_browser->removeCookie(root, "__Host-fmb_browser");
+    else if (mutation == QLatin1String("other-cookie"))
+        m_browser->setCookie(root, "__Host-fmb_browser", fmb::generateOpaqueToken());
+    else if (mutation == QLatin1String("wrong-csrf"))
+        fields = applyOverrides(
+            fields, {QStringLiteral("csrf_token=") + QString::fromLatin1(fmb::generateOpaqueToken())});
+    else if (mutation == QLatin1String("drop-csrf"))
+        fields = applyOverrides(fields, {QStringLiteral("-csrf_token")});
+    else if (mutation == QLatin1String("unknown-request"))
+        fields = applyOverrides(fields, {QStringLiteral("request_id=0123456789abcdef0123456789abcdef")});
+    else if (mutation == QLatin1String("no-decision"))
+        fields = applyOverrides(fields, {QStringLiteral("-decision")});
+    else if (mutation == QLatin1String("twice"))
+        QCOMPARE(m_browser->postForm(QUrl(form.action), fmbtest::encodeForm(fields)).status, 302);
+
+    const int before = m_fake.stats(m_network).value(QStringLiteral("authorizations")).toInt();
+    const HttpResult answer = mutation == QLatin1String("get")
+                                  ? m_browser->get(QUrl(form.action + QLatin1Char('?') +
+                                                        QString::fromLatin1(fmbtest::encodeForm(fields))))
+                                  : m_browser->postForm(QUrl(form.action), fmbtest::encodeForm(fields));
+    QVERIFY2(answer.status == status, answer.describe().constData());
+    QVERIFY(answer.header("Location").isEmpty());
+    QVERIFY(answer.header("Content-Type").startsWith("text/html"));
+    QCOMPARE(m_fake.stats(m_network).value(QStringLiteral("authorizations")).toInt(), before);
+}
+
+void tst_AuthorizationServer::consentDenied()
+{
+    const QString clientId = registerClient();
+    const HttpResult page = m_browser->get(authorizeUrl(authorizeFields(
+        clientId, QString::fromLatin1(fmb::Pkce::generateVerifier()), QStringLiteral("st-d"))));
+    HtmlForm form;
+    QVERIFY(fmbtest::parseForm(page.body, &form));
+    form.fields.append({QStringLiteral("decision"), QStringLiteral("deny")});
+    const HttpResult answer = m_browser->postForm(QUrl(form.action), fmbtest::encodeForm(form.fields));
+    QCOMPARE(answer.status, 302);
+    QVERIFY(answer.location().toString().startsWith(ClientRedirect));
+    const auto query = fmbtest::queryOf(answer.location());
+    QCOMPARE(query.value(QStringLiteral("error")), QStringLiteral("access_denied"));
+    QCOMPARE(query.value(QStringLiteral("state")), QStringLiteral("st-d"));
+    QCOMPARE(query.value(QStringLiteral("iss")), m_publicUrl);
+}
+
+void tst_AuthorizationServer::approvedClientSkipsConsent()
+{
+    const QString clientId = registerClient();
+    QVERIFY(!tokensFor(*m_browser, clientId).access.isEmpty());
+    const QUrl root = broker(QStringLiteral("/"));
+    QVERIFY(!m_browser->cookie(root, "__Host-fmb_login").isEmpty());
+
+    // Same user, same client: straight to Forgejo.
+    const auto fields =
+        authorizeFields(clientId, QString::fromLatin1(fmb::Pkce::generateVerifier()), QStringLiteral("st"));
+    const HttpResult direct = m_browser->get(authorizeUrl(fields));
+    QCOMPARE(direct.status, 302);
+    QVERIFY(direct.location().toString().startsWith(
+        m_fake.url(QStringLiteral("/login/oauth/authorize")).toString()));
+    const HttpResult back = m_browser->follow(direct, ClientRedirect);
+    QVERIFY(fmbtest::queryOf(back.location()).contains(QStringLiteral("code")));
+
+    // Another client: consent again, naming the remembered user.
+    const QString otherId = registerClient(QStringLiteral("Another client"));
+    const HttpResult page = m_browser->get(authorizeUrl(
+        authorizeFields(otherId, QString::fromLatin1(fmb::Pkce::generateVerifier()), QStringLiteral("st"))));
+    QCOMPARE(page.status, 200);
+    QVERIFY(page.body.contains("signed in as <strong>alice</strong>"));
+
+    // A forged login cookie counts for nothing.
+    m_browser->setCookie(root, "__Host-fmb_login", fmb::generateOpaqueToken());
+    QCOMPARE(m_browser->get(authorizeUrl(fields)).status, 200);
+    // Without one the consent page comes back too.
+    m_browser->removeCookie(root, "__Host-fmb_login");
+    QCOMPARE(m_browser->get(authorizeUrl(fields)).status, 200);
+}
+
+void tst_AuthorizationServer::otherUpstreamUserAsksConsentAgain()
+{
+    const QString clientId = registerClient();
+    QVERIFY(!tokensFor(*m_browser, clientId).access.isEmpty()); // alice approved
+    setFakeUser(QStringLiteral("bob"));
+    const QString verifier = QString::fromLatin1(fmb::Pkce::generateVerifier());
+    const HttpResult direct =
+        m_browser->get(authorizeUrl(authorizeFields(clientId, verifier, QStringLiteral("st-b"))));
+    QCOMPARE(direct.status, 302); // the login cookie still says alice
+    // Forgejo signs bob in; bob never approved the client: the consent page comes, without alice's name.
+    const HttpResult page = m_browser->follow(direct, ClientRedirect);
+    QVERIFY2(page.status == 200, page.describe().constData());
+    QVERIFY(!page.body.contains("alice"));
+    HtmlForm form;
+    QVERIFY(fmbtest::parseForm(page.body, &form));
+    form.fields.append({QStringLiteral("decision"), QStringLiteral("approve")});
+    const HttpResult back = m_browser->follow(
+        m_browser->postForm(QUrl(form.action), fmbtest::encodeForm(form.fields)), ClientRedirect);
+    const auto query = fmbtest::queryOf(back.location());
+    QCOMPARE(query.value(QStringLiteral("state")), QStringLiteral("st-b"));
+    const QString code = query.value(QStringLiteral("code"));
+    remember(code);
+    const HttpResult tokens = tokenRequest(codeExchangeFields(clientId, code, verifier));
+    QCOMPARE(tokens.status, 200);
+    const HttpResult initialized =
+        mcp(tokens.json().value(QStringLiteral("access_token")).toString(), Initialize);
+    QCOMPARE(initialized.status, 200);
+    fmb::Session *session = m_registry->find(QString::fromLatin1(initialized.header("Mcp-Session-Id")));
+    QVERIFY(session);
+    QCOMPARE(session->owner().user, QStringLiteral("bob"));
+}
+
+void tst_AuthorizationServer::upstreamFailureReachesClient()
+{
+    const QString clientId = registerClient();
+    // Forgejo is fine but the broker's secret is wrong: the exchange fails upstream.
+    fmb::UpstreamConfig broken = m_upstream->config();
+    broken.clientSecret = "wrong";
+    fmb::UpstreamClient brokenClient(broken);
+    fmb::OAuthConfig config = m_auth->config();
+    config.stateDir.clear();
+    AuthorizationServer other(config, m_store.get(), &brokenClient);
+    other.install(m_server);
+    const HttpResult back = authorizeAndApprove(
+        *m_browser, authorizeUrl(authorizeFields(clientId, QString::fromLatin1(fmb::Pkce::generateVerifier()),
+                                                 QStringLiteral("st-f"))));
+    m_auth->install(m_server);
+    QVERIFY2(back.location().toString().startsWith(ClientRedirect), back.describe().constData());
+    const auto query = fmbtest::queryOf(back.location());
+    QCOMPARE(query.value(QStringLiteral("error")), QStringLiteral("server_error"));
+    QCOMPARE(query.value(QStringLiteral("state")), QStringLiteral("st-f"));
+    QCOMPARE(query.value(QStringLiteral("iss")), m_publicUrl);
+    QVERIFY(!query.contains(QStringLiteral("code")));
+
+    // A callback nobody started is a page, not a redirect.
+    const HttpResult stray = m_browser->get(broker(QStringLiteral("/oauth/callback?code=x&state=unknown")));
+    QCOMPARE(stray.status, 400);
+    QVERIFY(stray.header("Location").isEmpty());
+}
+
+// --- the bearer guard ---------------------------------------------------------------------
+
+void tst_AuthorizationServer::foreignSessionIsForbidden()
+{
+    const QString clientId = registerClient();
+    const Tokens alice = tokensFor(*m_browser, clientId);
+    const HttpResult initialized = mcp(alice.access, Initialize);
+    QCOMPARE(initialized.status, 200);
+    const QByteArray sessionId = initialized.header("Mcp-Session-Id");
+
+    UserAgent bobBrowser(m_network);
+    setFakeUser(QStringLiteral("bob"));
+    const Tokens bob = tokensFor(bobBrowser, clientId);
+    QVERIFY(!bob.access.isEmpty());
+    QCOMPARE(mcp(bob.access, ToolsList, sessionId).status, 403);
+    QCOMPARE(mcp(alice.access, ToolsList, sessionId).status, 200);
+}
+
+void tst_AuthorizationServer::expiredAccessToken()
+{
+    const QString clientId = registerClient();
+    const Tokens tokens = tokensFor(*m_browser, clientId);
+    QCOMPARE(mcp(tokens.access, Initialize).status, 200);
+    const QDateTime later = QDateTime::currentDateTimeUtc().addSecs(3600 + 60);
+    m_store->setClock([later] { return later; });
+    const HttpResult answer = mcp(tokens.access, Initialize);
+    QCOMPARE(answer.status, 401);
+    const QByteArray challenge = answer.header("WWW-Authenticate");
+    QVERIFY2(challenge.startsWith("Bearer error=\"invalid_token\""), challenge.constData());
+    const QByteArray metadata = QByteArray("resource_metadata=\"") + m_publicUrl.toUtf8() +
+                                "/.well-known/oauth-protected-resource/mcp\"";
+    QVERIFY(challenge.contains(metadata));
+    // The refresh token outlives the access token.
+    QCOMPARE(refresh(clientId, tokens.refresh).status, 200);
+}
+
+void tst_AuthorizationServer::tokenInQueryString()
+{
+    const QString clientId = registerClient();
+    const Tokens tokens = tokensFor(*m_browser, clientId);
+    const HttpResult queryOnly =
+        mcp(QString(), Initialize, {}, QStringLiteral("access_token=") + tokens.access);
+    QCOMPARE(queryOnly.status, 400);
+    QVERIFY(queryOnly.header("WWW-Authenticate").startsWith("Bearer error=\"invalid_request\""));
+    const HttpResult both =
+        mcp(tokens.access, Initialize, {}, QStringLiteral("access_token=") + tokens.access);
+    QCOMPARE(both.status, 400);
+    QCOMPARE(mcp(QStringLiteral("not a token"), Initialize).status, 401);
+    QCOMPARE(mcp(QString::fromLatin1(fmb::generateOpaqueToken()), Initialize).status, 401);
+}
+
+void tst_AuthorizationServer::revocation()
+{
+    const QString clientId = registerClient();
+    const QString otherId = registerClient(QStringLiteral("Other client"));
+    const Tokens tokens = tokensFor(*m_browser, clientId);
+    auto revoke = [this](const QString &token, const QString &client) {
+        return fmbtest::http(
+            m_network, "POST", broker(QStringLiteral("/oauth/revoke")),
+            fmbtest::encodeForm({{QStringLiteral("token"), token},
+                                 {QStringLiteral("token_type_hint"), QStringLiteral("access_token")},
+                                 {QStringLiteral("client_id"), client}}),
+            {{"Content-Type", "application/x-www-form-urlencoded"}});
+    };
+    const HttpResult foreign = revoke(tokens.access, otherId);
+    QCOMPARE(foreign.status, 400);
+    QCOMPARE(foreign.json().value(QStringLiteral("error")).toString(), QStringLiteral("unauthorized_client"));
+    QCOMPARE(revoke(tokens.access, QStringLiteral("nobody")).status, 401);
+    QCOMPARE(revoke(QString(), clientId).status, 400);
+    QCOMPARE(mcp(tokens.access, Initialize).status, 200);
+
+    QCOMPARE(revoke(tokens.access, clientId).status, 200);
+    QCOMPARE(mcp(tokens.access, Initialize).status, 401);
+    // RFC 7009 §2.2: unknown and already revoked tokens are fine too.
+    QCOMPARE(revoke(tokens.access, clientId).status, 200);
+    QCOMPARE(revoke(QString::fromLatin1(fmb::generateOpaqueToken()), clientId).status, 200);
+
+    // Revoking the refresh token ends the refresh chain.
+    const HttpResult rotated = refresh(clientId, tokens.refresh);
+    QCOMPARE(rotated.status, 200);
+    const QString refreshToken = rotated.json().value(QStringLiteral("refresh_token")).toString();
+    QCOMPARE(revoke(refreshToken, clientId).status, 200);
+    QCOMPARE(refresh(clientId, refreshToken).status, 400);
+    QCOMPARE(mcp(rotated.json().value(QStringLiteral("access_token")).toString(), Initialize).status, 401);
+}
+
+// --- client ID metadata documents ----------------------------------------------------------
+
+void tst_AuthorizationServer::metadataDocumentClient()
+{
+    const QString clientId = m_documents->url(QStringLiteral("/clients/good.json")).toString();
+    const QJsonObject document{
+        {QStringLiteral("client_id"), clientId},
+        {QStringLiteral("client_name"), QStringLiteral("Document client")},
+        {QStringLiteral("redirect_uris"), QJsonArray{ClientRedirect}},
+        {QStringLiteral("grant_types"),
+         QJsonArray{QStringLiteral("authorization_code"), QStringLiteral("refresh_token")}},
+        {QStringLiteral("token_endpoint_auth_method"), QStringLiteral("none")}};
+    m_documents->setAnswer(
+        "/clients/good.json",
+        {200, "application/json", QJsonDocument(document).toJson(QJsonDocument::Compact), {}});
+    const int fetchesBefore = m_documents->requests();
+    const QString verifier = QString::fromLatin1(fmb::Pkce::generateVerifier());
+    const HttpResult page =
+        m_browser->get(authorizeUrl(authorizeFields(clientId, verifier, QStringLiteral("st"))));
+    QVERIFY2(page.status == 200, page.describe().constData());
+    QVERIFY(page.body.contains("Document client"));
+    QVERIFY(page.body.contains("published by <strong>127.0.0.1</strong>"));
+    const HttpResult back = authorizeAndApprove(
+        *m_browser, authorizeUrl(authorizeFields(clientId, verifier, QStringLiteral("st"))));
+    const QString code = fmbtest::queryOf(back.location()).value(QStringLiteral("code"));
+    QVERIFY2(!code.isEmpty(), back.describe().constData());
+    remember(code);
+    const HttpResult tokens = tokenRequest(codeExchangeFields(clientId, code, verifier));
+    QVERIFY2(tokens.status == 200, tokens.describe().constData());
+    QCOMPARE(mcp(tokens.json().value(QStringLiteral("access_token")).toString(), Initialize).status, 200);
+    // Fetched once, then served from the cache for the second /authorize.
+    QCOMPARE(m_documents->requests() - fetchesBefore, 1);
+    Result<fmb::ClientRecord> stored = m_store->findClient(clientId);
+    QVERIFY(stored.ok());
+    QCOMPARE(stored.value().kind, fmb::ClientKind::MetadataDocument);
+}
+
+void tst_AuthorizationServer::metadataDocumentRejects_data()
+{
+    QTest::addColumn<QString>("path");
+    QTest::addColumn<int>("status");
+    QTest::addColumn<QByteArray>("body"); // "@self" becomes the document's URL
+    QTest::addColumn<QString>("reason");  // on the error page
+
+    const QByteArray redirect = ClientRedirect.toUtf8();
+    QTest::newRow("client_id differs from the URL")
+        << QStringLiteral("/d/mismatch.json") << 200
+        << QByteArray(R"({"client_id":"https://elsewhere.example/c.json","redirect_uris":[")" + redirect +
+                      R"("]})")
+        << QStringLiteral("is not its URL");
+    QTest::newRow("no redirect_uris") << QStringLiteral("/d/no-redirects.json") << 200
+                                      << QByteArray(R"({"client_id":"@self","client_name":"x"})")
+                                      << QStringLiteral("redirect_uris is required");
+    QTest::newRow("redirect_uri not in the document")
+        << QStringLiteral("/d/other-redirect.json") << 200
+        << QByteArray(R"({"client_id":"@self","redirect_uris":["http://127.0.0.1:45999/elsewhere"]})")
+        << QStringLiteral("is not one that this client registered");
+    QTest::newRow("a client secret in the document")
+        << QStringLiteral("/d/secret.json") << 200
+        << QByteArray(R"({"client_id":"@self","client_secret":"x","redirect_uris":[")" + redirect + R"("]})")
+        << QStringLiteral("carries a client secret");
+    QTest::newRow("client_secret_post authentication")
+        << QStringLiteral("/d/secret-post.json") << 200
+        << QByteArray(
+               R"({"client_id":"@self","token_endpoint_auth_method":"client_secret_post","redirect_uris":[")" +
+               redirect + R"("]})")
+        << QStringLiteral("only registers public clients");
+    QTest::newRow("not JSON") << QStringLiteral("/d/html.json") << 200 << QByteArray("<html></html>")
+                              << QStringLiteral("is not a JSON object");
+    QTest::newRow("HTTP 404") << QStringLiteral("/d/missing.json") << 404 << QByteArray("{}")
+                              << QStringLiteral("gave HTTP 404");
+    QTest::newRow("a redirect") << QStringLiteral("/d/moved.json") << 302 << QByteArray()
+                                << QStringLiteral("redirects are not followed");
+    QTest::newRow("larger than 64 KiB")
+        << QStringLiteral("/d/huge.json") << 200
+        << QByteArray(R"({"client_id":"@self","redirect_uris":[")" + redirect + R"("],"pad":")") +
+               QByteArray(70 * 1024, 'x') + QByteArray(R"("})")
+        << QStringLiteral("larger than 65536 bytes");
+}
+
+void tst_AuthorizationServer::metadataDocumentRejects()
+{
+    QFETCH(QString, path);
+    QFETCH(int, status);
+    QFETCH(QByteArray, body);
+    QFETCH(QString, reason);
+    const QString clientId = m_documents->url(path).toString();
+    body.replace("@self", clientId.toUtf8());
+    m_documents->setAnswer(path.toUtf8(),
+                           {status, "application/json", body, {{"Location", "https://example.com/"}}});
+    const HttpResult answer = m_browser->get(authorizeUrl(
+        authorizeFields(clientId, QString::fromLatin1(fmb::Pkce::generateVerifier()), QStringLiteral("st"))));
+    QVERIFY2(answer.status == 400, answer.describe().constData());
+    QVERIFY(answer.header("Location").isEmpty());
+    QVERIFY(answer.header("Content-Type").startsWith("text/html"));
+    QVERIFY2(answer.body.contains(reason.toUtf8()), answer.body.constData());
+}
+
+// --- restart ------------------------------------------------------------------------------
+
+void tst_AuthorizationServer::restartKeepsTokens()
+{
+    const QString clientId = registerClient();
+    const Tokens tokens = tokensFor(*m_browser, clientId);
+    QCOMPARE(mcp(tokens.access, Initialize).status, 200);
+
+    stopBroker();
+    QCOMPARE(mcp(tokens.access, Initialize).status, 403); // no guard: refused, never let through
+    startBroker();
+
+    QCOMPARE(mcp(tokens.access, Initialize).status, 200);
+    const HttpResult rotated = refresh(clientId, tokens.refresh);
+    QVERIFY2(rotated.status == 200, rotated.describe().constData());
+    // The login cookie key survived too: the approved client skips the consent page.
+    const HttpResult direct = m_browser->get(authorizeUrl(
+        authorizeFields(clientId, QString::fromLatin1(fmb::Pkce::generateVerifier()), QStringLiteral("st"))));
+    QCOMPARE(direct.status, 302);
+}
+
+void tst_AuthorizationServer::noSecretsInLogs()
+{
+    QVERIFY(m_secrets.size() > 20);
+    std::lock_guard lock(logCapture().mutex);
+    QVERIFY(logCapture().lines.size() > 20);
+    for (const QString &line : std::as_const(logCapture().lines)) {
+        for (const QByteArray &secret : std::as_const(m_secrets)) {
+            if (secret.size() < 8)
+                continue;
+            QVERIFY2(!line.contains(QString::fromUtf8(secret)),
+                     qPrintable(QStringLiteral("a secret reached the log: ") + line));
+        }
+    }
+}
+
+QTEST_GUILESS_MAIN(tst_AuthorizationServer)
+#include "tst_authorizationserver.moc"
