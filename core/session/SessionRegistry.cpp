@@ -37,7 +37,7 @@ Result<Session *> SessionRegistry::create(const SessionOwner &owner)
             ErrorCode::LimitReached, QStringLiteral("max_sessions"),
             QStringLiteral("session limit reached (%1 of max_sessions %1)").arg(m_limits.maxSessions)};
     }
-    if (m_limits.maxSessionsPerOwner > 0 && countFor(owner.key()) >= m_limits.maxSessionsPerOwner) {
+    if (m_limits.maxSessionsPerOwner > 0 && countFor(owner.user) >= m_limits.maxSessionsPerOwner) {
         return Error{ErrorCode::LimitReached, QStringLiteral("max_sessions_per_user"),
                      QStringLiteral("%1 has %2 sessions, the limit per user")
                          .arg(owner.user)
@@ -52,7 +52,7 @@ Result<Session *> SessionRegistry::create(const SessionOwner &owner)
 
     auto *session = new Session(id, owner, m_limits.streams, this);
     m_sessions.insert(id, session);
-    ++m_perOwner[owner.key()];
+    ++m_perOwner[owner.user];
     connect(session, &Session::ended, this,
             [this, session](const QString &, const QString &reason) { onEnded(session, reason); });
     connect(session, &Session::finished, this, [this, session] { onFinished(session); });
@@ -134,9 +134,9 @@ void SessionRegistry::onEnded(Session *session, const QString &reason)
 {
     if (m_sessions.remove(session->id()) == 0)
         return;
-    const QString key = session->owner().key();
-    if (--m_perOwner[key] <= 0)
-        m_perOwner.remove(key);
+    const QString user = session->owner().user;
+    if (--m_perOwner[user] <= 0)
+        m_perOwner.remove(user);
     m_stopping.insert(session, true);
     qCInfo(lcSession).noquote() << "session" << session->id() << "ended:" << reason << "(" << count()
                                 << "open)";

@@ -45,7 +45,8 @@ public:
     [[nodiscard]] Session *find(const QString &id) const;
     [[nodiscard]] QList<Session *> sessions() const;
     [[nodiscard]] int count() const { return int(m_sessions.size()); }
-    [[nodiscard]] int countFor(const QString &ownerKey) const { return m_perOwner.value(ownerKey); }
+    // Sessions of one user (all of their grants): what the per-user cap counts.
+    [[nodiscard]] int countFor(const QString &user) const { return m_perOwner.value(user); }
     [[nodiscard]] int stoppingCount() const { return int(m_stopping.size()); }
     [[nodiscard]] const RegistryLimits &limits() const { return m_limits; }
 
@@ -76,8 +77,8 @@ private:
     RegistryLimits m_limits;
     BackendFactory m_factory;
     QHash<QString, Session *> m_sessions; // children of this registry
-    QHash<QString, int> m_perOwner;
-    QHash<Session *, bool> m_stopping; // ended, children still exiting
+    QHash<QString, int> m_perOwner;       // by user
+    QHash<Session *, bool> m_stopping;    // ended, children still exiting
     QTimer *m_reaper = nullptr;
     bool m_shuttingDown = false;
 };

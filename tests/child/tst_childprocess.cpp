@@ -1,0 +1,549 @@
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <memory>
+
+#include <signal.h>
+#include <sys/types.h>
+
+#include <QElapsedTimer>
+#include <QFile>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QRegularExpression>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include "child/ChildProcess.h"
+#include "child/Logging.h"
+
+Q_DECLARE_METATYPE(fmb::ChildSpec)
+
+using namespace std::chrono_literals;
+using fmb::ChildProcess;
+using fmb::ChildSpec;
+using fmb::ExitInfo;
+
+namespace {
+
+const QString Shell = QStringLiteral("/bin/sh");
+// Short, for children that must be escalated; children that leave on stdin
+// EOF get a long one, so a loaded machine cannot turn their exit into a signal.
+constexpr std::chrono::milliseconds Grace = 100ms;
+constexpr std::chrono::milliseconds PatientGrace = 5000ms;
+
+QString testServerPath()
+{
+    return QStringLiteral(FMB_TEST_BIN_DIR "/fmb-test-mcp-server");
+}
+
+ChildSpec spec(const QString &program, const QStringList &arguments = {})
+{
+    ChildSpec spec;
+    spec.program = program;
+    spec.arguments = arguments;
+    spec.environment.insert(QStringLiteral("PATH"), QStringLiteral("/usr/bin:/bin"));
+    spec.environment.insert(QStringLiteral("LANG"), QStringLiteral("C.UTF-8"));
+    spec.stopGrace = Grace;
+    spec.label = QStringLiteral("tst child");
+    return spec;
+}
+
+ChildSpec shell(const QString &script)
+{
+    return spec(Shell, {QStringLiteral("-c"), script});
+}
+
+ChildSpec patient(ChildSpec spec)
+{
+    spec.stopGrace = PatientGrace;
+    return spec;
+}
+
+QByteArray toolCall(int id, const QString &tool, const QJsonObject &arguments = {})
+{
+    const QJsonObject message{
+        {QStringLiteral("jsonrpc"), QStringLiteral("2.0")},
+        {QStringLiteral("id"), id},
+        {QStringLiteral("method"), QStringLiteral("tools/call")},
+        {QStringLiteral("params"),
+         QJsonObject{{QStringLiteral("name"), tool}, {QStringLiteral("arguments"), arguments}}}};
+    return QJsonDocument(message).toJson(QJsonDocument::Compact);
+}
+
+// True while a process with this pid exists, zombies included: a reaped child is gone (ESRCH).
+bool processExists(qint64 pid)
+{
+    return ::kill(pid_t(pid), 0) == 0 || errno != ESRCH;
+}
+
+// The stop and framing paths must tell the operator (fmb.child warnings),
+// unless the environment has switched those warnings off.
+void expectWarning(const QString &pattern)
+{
+    if (fmb::lcChild().isWarningEnabled())
+        QTest::ignoreMessage(QtWarningMsg, QRegularExpression(pattern));
+}
+
+// What one child said and how it ended, in order.
+struct Recorder {
+    QList<QByteArray> lines;
+    QList<ExitInfo> exits;
+    QStringList order; // "line", "exit"
+    int started = 0;
+    qint64 startedPid = 0;
+
+    void watch(ChildProcess *child)
+    {
+        QObject::connect(child, &ChildProcess::started, child, [this, child] {
+            ++started;
+            startedPid = child->processId();
+        });
+        QObject::connect(child, &ChildProcess::lineReceived, child, [this](const QByteArray &line) {
+            lines.append(line);
+            order.append(QStringLiteral("line"));
+        });
+        QObject::connect(child, &ChildProcess::exited, child, [this](const ExitInfo &info) {
+            exits.append(info);
+            order.append(QStringLiteral("exit"));
+        });
+    }
+};
+
+} // namespace
+
+class tst_ChildProcess : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void lineRoundTrip_data();
+    void lineRoundTrip();
+    void framesLines();
+    void exitedOnce_data();
+    void exitedOnce();
+    void failedToStart_data();
+    void failedToStart();
+    void stopEscalates_data();
+    void stopEscalates();
+    void stopIsIdempotent();
+    void overlongLineDropped_data();
+    void overlongLineDropped();
+    void writeRefused_data();
+    void writeRefused();
+    void writeBoundedByPendingInput();
+    void noZombie_data();
+    void noZombie();
+    void destructorKillsRunningChild();
+
+private:
+    void drainPostedEvents();
+};
+
+// Lets every event already posted run (a second exited() would be among them).
+void tst_ChildProcess::drainPostedEvents()
+{
+    bool drained = false;
+    QMetaObject::invokeMethod(
+        this, [&drained] { drained = true; }, Qt::QueuedConnection);
+    QTRY_VERIFY(drained);
+}
+
+void tst_ChildProcess::lineRoundTrip_data()
+{
+    QTest::addColumn<ChildSpec>("childSpec");
+    QTest::addColumn<QByteArray>("input");
+    QTest::addColumn<QByteArray>("expected");
+    QTest::addColumn<bool>("asJson");
+
+    QTest::newRow("cat echoes a line") << patient(spec(QStringLiteral("/bin/cat")))
+                                       << QByteArray("hello, child") << QByteArray("hello, child") << false;
+    QTest::newRow("test server answers echo")
+        << patient(spec(testServerPath()))
+        << toolCall(1, QStringLiteral("echo"), {{QStringLiteral("text"), QStringLiteral("hi")}})
+        << QByteArray(R"({"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"hi"}]}})")
+        << true;
+}
+
+void tst_ChildProcess::lineRoundTrip()
+{
+    QFETCH(ChildSpec, childSpec);
+    QFETCH(QByteArray, input);
+    QFETCH(QByteArray, expected);
+    QFETCH(bool, asJson);
+
+    Recorder recorder;
+    ChildProcess child(childSpec);
+    recorder.watch(&child);
+    child.start();
+    QCOMPARE(recorder.started, 0); // start() never calls back before it returns
+    QTRY_COMPARE(recorder.started, 1);
+    QVERIFY(child.isRunning());
+    QVERIFY(child.processId() > 0);
+    QCOMPARE(recorder.startedPid, child.processId());
+
+    QVERIFY(child.write(input));
+    QTRY_COMPARE(recorder.lines.size(), 1);
+    if (asJson)
+        QCOMPARE(QJsonDocument::fromJson(recorder.lines.first()), QJsonDocument::fromJson(expected));
+    else
+        QCOMPARE(recorder.lines.first(), expected);
+
+    child.stop();
+    QTRY_COMPARE(recorder.exits.size(), 1);
+    QVERIFY(!recorder.exits.first().crashed); // both leave when their stdin closes
+}
+
+void tst_ChildProcess::framesLines()
+{
+    // CRLF loses its CR, empty lines are skipped, and a line split over writes is joined.
+    Recorder recorder;
+    ChildProcess child(shell(QStringLiteral("printf 'one\\r\\n\\n'; printf 'tw'; printf 'o\\n'")));
+    recorder.watch(&child);
+    child.start();
+    QTRY_COMPARE(recorder.exits.size(), 1);
+    QCOMPARE(recorder.lines, (QList<QByteArray>{"one", "two"}));
+}
+
+void tst_ChildProcess::exitedOnce_data()
+{
+    QTest::addColumn<ChildSpec>("childSpec");
+    QTest::addColumn<QByteArray>("input");
+    QTest::addColumn<int>("exitCode");
+    QTest::addColumn<bool>("crashed");
+    QTest::addColumn<QList<QByteArray>>("lines");
+
+    QTest::newRow("exit status 0") << shell(QStringLiteral("exit 0")) << QByteArray() << 0 << false
+                                   << QList<QByteArray>{};
+    QTest::newRow("exit status 7, last words first")
+        << shell(QStringLiteral("echo last words; exit 7")) << QByteArray() << 7 << false
+        << QList<QByteArray>{"last words"};
+    QTest::newRow("killed by SIGKILL") << shell(QStringLiteral("kill -KILL $$")) << QByteArray()
+                                       << int(SIGKILL) << true << QList<QByteArray>{};
+    QTest::newRow("test server crash tool, code 5")
+        << spec(testServerPath()) << toolCall(1, QStringLiteral("crash"), {{QStringLiteral("code"), 5}}) << 5
+        << false << QList<QByteArray>{};
+}
+
+void tst_ChildProcess::exitedOnce()
+{
+    QFETCH(ChildSpec, childSpec);
+    QFETCH(QByteArray, input);
+    QFETCH(int, exitCode);
+    QFETCH(bool, crashed);
+    QFETCH(QList<QByteArray>, lines);
+
+    Recorder recorder;
+    ChildProcess child(childSpec);
+    recorder.watch(&child);
+    child.start();
+    if (!input.isEmpty())
+        QVERIFY(child.write(input));
+    QTRY_COMPARE(recorder.exits.size(), 1);
+    drainPostedEvents();
+    QCOMPARE(recorder.exits.size(), 1);
+
+    const ExitInfo info = recorder.exits.first();
+    QCOMPARE(info.crashed, crashed);
+    QCOMPARE(info.exitCode, exitCode);
+    QVERIFY(!info.failedToStart);
+    QVERIFY(!info.reason.isEmpty());
+    QCOMPARE(recorder.lines, lines);
+    QCOMPARE(recorder.order.constLast(), QStringLiteral("exit")); // what it wrote came before its end
+    QVERIFY(!child.isRunning());
+    QCOMPARE(child.processId(), 0);
+
+    // Stopping what has already gone is a no-op, not a second exited().
+    child.stop();
+    drainPostedEvents();
+    QCOMPARE(recorder.exits.size(), 1);
+}
+
+void tst_ChildProcess::failedToStart_data()
+{
+    QTest::addColumn<QString>("kind");
+    QTest::newRow("program does not exist") << QStringLiteral("missing");
+    QTest::newRow("program is not executable") << QStringLiteral("noexec");
+    QTest::newRow("program is a directory") << QStringLiteral("directory");
+}
+
+void tst_ChildProcess::failedToStart()
+{
+    QFETCH(QString, kind);
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    QString program = dir.filePath(QStringLiteral("no-such-program"));
+    if (kind == QLatin1String("noexec")) {
+        QFile file(program);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write("#!/bin/sh\nexit 0\n");
+        file.close();
+        QVERIFY(file.setPermissions(QFileDevice::ReadOwner | QFileDevice::WriteOwner));
+    } else if (kind == QLatin1String("directory")) {
+        program = dir.path();
+    }
+
+    Recorder recorder;
+    ChildProcess child(spec(program));
+    recorder.watch(&child);
+    child.start();
+    QCOMPARE(recorder.exits.size(), 0); // reported from the event loop, never from inside start()
+    QTRY_COMPARE(recorder.exits.size(), 1);
+    drainPostedEvents();
+    QCOMPARE(recorder.exits.size(), 1);
+    QCOMPARE(recorder.started, 0);
+
+    const ExitInfo info = recorder.exits.first();
+    QVERIFY(info.failedToStart);
+    QVERIFY(!info.crashed);
+    QCOMPARE(info.exitCode, -1);
+    QVERIFY2(info.reason.contains(program), qPrintable(info.reason));
+    QVERIFY(!child.isRunning());
+    QCOMPARE(child.processId(), 0);
+    QVERIFY(!child.write("ping"));
+
+    child.stop();
+    drainPostedEvents();
+    QCOMPARE(recorder.exits.size(), 1);
+}
+
+void tst_ChildProcess::stopEscalates_data()
+{
+    QTest::addColumn<ChildSpec>("childSpec");
+    QTest::addColumn<int>("gracesNeeded"); // 0: stdin EOF was enough; 1: SIGTERM; 2: SIGKILL
+    QTest::addColumn<bool>("crashed");
+    QTest::addColumn<int>("exitCode");
+    QTest::addColumn<QString>("warning"); // the fmb.child warning the stop must log, if any
+
+    // Each prints "ready" once its signal dispositions are in place; exec keeps no shell behind.
+    QTest::newRow("leaves on stdin EOF")
+        << patient(shell(QStringLiteral("echo ready; exec cat"))) << 0 << false << 0 << QString();
+    QTest::newRow("ignores EOF, SIGTERM ends it")
+        << shell(QStringLiteral("echo ready; exec sleep 30")) << 1 << true << int(SIGTERM) << QString();
+    QTest::newRow("ignores EOF and SIGTERM, SIGKILL ends it")
+        << shell(QStringLiteral("trap '' TERM; echo ready; exec sleep 30")) << 2 << true << int(SIGKILL)
+        << QStringLiteral("ignored SIGTERM; sending SIGKILL");
+}
+
+void tst_ChildProcess::stopEscalates()
+{
+    QFETCH(ChildSpec, childSpec);
+    QFETCH(int, gracesNeeded);
+    QFETCH(bool, crashed);
+    QFETCH(int, exitCode);
+    QFETCH(QString, warning);
+
+    Recorder recorder;
+    ChildProcess child(childSpec);
+    recorder.watch(&child);
+    child.start();
+    QTRY_COMPARE(recorder.lines, QList<QByteArray>{"ready"});
+    const qint64 pid = child.processId();
+    if (!warning.isEmpty())
+        expectWarning(QRegularExpression::escape(warning));
+
+    QElapsedTimer elapsed;
+    elapsed.start();
+    child.stop();
+    QVERIFY(!child.write("too late")); // stdin is closed once stopping
+    QTRY_COMPARE(recorder.exits.size(), 1);
+    // Coarse timers may fire up to 5% early.
+    QVERIFY2(elapsed.elapsed() >= gracesNeeded * Grace.count() * 9 / 10,
+             qPrintable(QStringLiteral("exited after %1 ms").arg(elapsed.elapsed())));
+
+    const ExitInfo info = recorder.exits.first();
+    QCOMPARE(info.crashed, crashed);
+    QCOMPARE(info.exitCode, exitCode);
+    QVERIFY2(info.reason.startsWith(QLatin1String("stopped (")), qPrintable(info.reason));
+    QVERIFY(!processExists(pid));
+    drainPostedEvents();
+    QCOMPARE(recorder.exits.size(), 1);
+}
+
+void tst_ChildProcess::stopIsIdempotent()
+{
+    // Before start(): nothing to stop, and the child then runs normally.
+    Recorder recorder;
+    ChildProcess child(shell(QStringLiteral("trap '' TERM; echo ready; exec sleep 30")));
+    recorder.watch(&child);
+    child.stop();
+    child.start();
+    QTRY_COMPARE(recorder.lines, QList<QByteArray>{"ready"});
+    QVERIFY(child.isRunning());
+
+    expectWarning(QStringLiteral("ignored SIGTERM; sending SIGKILL"));
+    child.stop();
+    child.stop();
+    child.stop();
+    QTRY_COMPARE(recorder.exits.size(), 1);
+    QVERIFY(recorder.exits.first().crashed);
+    QCOMPARE(recorder.exits.first().exitCode, int(SIGKILL)); // the escalation ran to its end once
+    child.stop();
+    drainPostedEvents();
+    QCOMPARE(recorder.exits.size(), 1);
+}
+
+void tst_ChildProcess::overlongLineDropped_data()
+{
+    QTest::addColumn<int>("bytes");
+    QTest::addColumn<qint64>("dropped");
+
+    QTest::newRow("exactly the limit is kept") << 1024 << qint64(0);
+    QTest::newRow("one byte over is dropped") << 1025 << qint64(1);
+    QTest::newRow("far over, in many reads, is dropped") << 300000 << qint64(1);
+}
+
+void tst_ChildProcess::overlongLineDropped()
+{
+    QFETCH(int, bytes);
+    QFETCH(qint64, dropped);
+
+    ChildSpec childSpec = spec(testServerPath());
+    childSpec.maxLineBytes = 1024;
+    Recorder recorder;
+    ChildProcess child(childSpec);
+    recorder.watch(&child);
+    if (dropped)
+        expectWarning(QStringLiteral("wrote a line of %1 bytes, over the limit of 1024").arg(bytes));
+    child.start();
+    QVERIFY(child.write(toolCall(1, QStringLiteral("huge"), {{QStringLiteral("bytes"), bytes}})));
+    QVERIFY(child.write(
+        toolCall(2, QStringLiteral("echo"), {{QStringLiteral("text"), QStringLiteral("after")}})));
+
+    // The huge line (if kept), then both answers: the framer resynchronises after a drop.
+    const int expectedLines = dropped ? 2 : 3;
+    QTRY_COMPARE(recorder.lines.size(), expectedLines);
+    QCOMPARE(child.droppedLines(), dropped);
+    if (!dropped)
+        QCOMPARE(recorder.lines.first(), QByteArray(bytes, 'x'));
+    const QJsonObject first = QJsonDocument::fromJson(recorder.lines.at(expectedLines - 2)).object();
+    const QJsonObject second = QJsonDocument::fromJson(recorder.lines.at(expectedLines - 1)).object();
+    QCOMPARE(first.value(QLatin1String("id")).toInt(), 1);
+    QCOMPARE(second.value(QLatin1String("id")).toInt(), 2);
+    QVERIFY(child.isRunning());
+
+    child.stop();
+    QTRY_COMPARE(recorder.exits.size(), 1);
+}
+
+void tst_ChildProcess::writeRefused_data()
+{
+    QTest::addColumn<QString>("when");
+    QTest::newRow("before start") << QStringLiteral("before start");
+    QTest::newRow("while stopping") << QStringLiteral("stopping");
+    QTest::newRow("after exit") << QStringLiteral("exited");
+}
+
+void tst_ChildProcess::writeRefused()
+{
+    QFETCH(QString, when);
+
+    Recorder recorder;
+    ChildProcess child(shell(QStringLiteral("echo ready; exec cat")));
+    recorder.watch(&child);
+    if (when == QLatin1String("before start")) {
+        QVERIFY(!child.write("early"));
+        child.start();
+        QTRY_COMPARE(recorder.lines, QList<QByteArray>{"ready"});
+        QVERIFY(child.write("now"));
+        QTRY_COMPARE(recorder.lines, (QList<QByteArray>{"ready", "now"}));
+        child.stop();
+        QTRY_COMPARE(recorder.exits.size(), 1);
+        return;
+    }
+    child.start();
+    QTRY_COMPARE(recorder.lines, QList<QByteArray>{"ready"});
+    child.stop();
+    if (when == QLatin1String("stopping")) {
+        QVERIFY(child.isRunning());
+        QVERIFY(!child.write("late"));
+    }
+    QTRY_COMPARE(recorder.exits.size(), 1);
+    QVERIFY(!child.write("later"));
+    QCOMPARE(recorder.lines, QList<QByteArray>{"ready"});
+}
+
+void tst_ChildProcess::writeBoundedByPendingInput()
+{
+    // A child that never reads its stdin: the pipe fills, then our queue hits its bound.
+    ChildSpec childSpec = shell(QStringLiteral("echo ready; exec sleep 30"));
+    childSpec.maxPendingInputBytes = 100000;
+    Recorder recorder;
+    ChildProcess child(childSpec);
+    recorder.watch(&child);
+    child.start();
+    QTRY_COMPARE(recorder.lines, QList<QByteArray>{"ready"});
+
+    const QByteArray line(40000, 'i');
+    expectWarning(QStringLiteral("is not reading its input"));
+    int accepted = 0;
+    bool refused = false;
+    for (int i = 0; i < 100 && !refused; ++i) {
+        if (child.write(line))
+            ++accepted;
+        else
+            refused = true;
+    }
+    QVERIFY(refused);
+    QVERIFY2(accepted >= 2, qPrintable(QString::number(accepted)));
+    QVERIFY(child.isRunning()); // refusing input does not end the child
+    child.stop();
+    QTRY_COMPARE(recorder.exits.size(), 1);
+}
+
+void tst_ChildProcess::noZombie_data()
+{
+    QTest::addColumn<ChildSpec>("childSpec");
+    QTest::addColumn<bool>("stop");
+
+    QTest::newRow("exits by itself") << shell(QStringLiteral("echo ready; read line; exit 3")) << false;
+    QTest::newRow("killed by a signal")
+        << shell(QStringLiteral("echo ready; read line; kill -KILL $$")) << false;
+    QTest::newRow("stopped with SIGKILL")
+        << shell(QStringLiteral("trap '' TERM; echo ready; exec sleep 30")) << true;
+}
+
+void tst_ChildProcess::noZombie()
+{
+    QFETCH(ChildSpec, childSpec);
+    QFETCH(bool, stop);
+
+    Recorder recorder;
+    ChildProcess child(childSpec);
+    recorder.watch(&child);
+    child.start();
+    QTRY_COMPARE(recorder.lines, QList<QByteArray>{"ready"});
+    const qint64 pid = recorder.startedPid;
+    QVERIFY(pid > 0);
+    QVERIFY(processExists(pid));
+
+    if (stop) {
+        expectWarning(QStringLiteral("ignored SIGTERM"));
+        child.stop();
+    } else {
+        QVERIFY(child.write("go"));
+    }
+    QTRY_COMPARE(recorder.exits.size(), 1);
+    // exited() comes after the child was reaped: not even a zombie is left.
+    QCOMPARE(::kill(pid_t(pid), 0), -1);
+    QCOMPARE(errno, ESRCH);
+}
+
+void tst_ChildProcess::destructorKillsRunningChild()
+{
+    Recorder recorder;
+    auto child =
+        std::make_unique<ChildProcess>(shell(QStringLiteral("trap '' TERM; echo ready; exec sleep 30")));
+    recorder.watch(child.get());
+    child->start();
+    QTRY_COMPARE(recorder.lines, QList<QByteArray>{"ready"});
+    const qint64 pid = child->processId();
+    QVERIFY(processExists(pid));
+
+    child.reset(); // an owner that forgot stop(): the last resort must leave nothing behind
+    QVERIFY(!processExists(pid));
+    QCOMPARE(recorder.exits.size(), 0);
+}
+
+QTEST_GUILESS_MAIN(tst_ChildProcess)
+#include "tst_childprocess.moc"
