@@ -1038,12 +1038,4 @@ const QList<ConfigSetting> &configSettings()
     return settings;
 }
 
-bool isLoopbackHost(const QString &host)
-{
-    if (host.compare(QLatin1String("localhost"), Qt::CaseInsensitive) == 0)
-        return true;
-    QHostAddress address;
-    return address.setAddress(host) && address.isLoopback();
-}
-
 } // namespace fmb

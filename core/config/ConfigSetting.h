@@ -5,6 +5,7 @@
 #include <QString>
 #include <QStringList>
 
+#include "base/HostNames.h"
 #include "base/Result.h"
 #include "config/BrokerConfig.h"
 
@@ -31,8 +32,5 @@ struct ConfigSetting {
 
 // Every setting, in --help order. The table is built once and lives until exit.
 [[nodiscard]] const QList<ConfigSetting> &configSettings();
-
-// True for 127.0.0.0/8, ::1 (also IPv4-mapped loopback) and "localhost".
-[[nodiscard]] bool isLoopbackHost(const QString &host);
 
 } // namespace fmb

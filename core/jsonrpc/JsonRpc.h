@@ -43,8 +43,8 @@ struct JsonRpcMessage {
     QJsonValue progressToken =
         QJsonValue(QJsonValue::Undefined); // params._meta.progressToken of a request, params.progressToken of
                                            // a notifications/progress; Undefined when absent
-    QString invalidReason; // why kind is Invalid
-    QByteArray raw;        // the original bytes as one line, when they were at hand
+    QString invalidReason;                 // why kind is Invalid
+    QByteArray raw;                        // the original bytes as one line, when they were at hand
 
     // The message as one line of compact JSON (no newline), ready for stdio framing.
     [[nodiscard]] QByteArray line() const;

@@ -169,17 +169,6 @@ QString canonicalResource(const QString &text)
 
 } // namespace
 
-bool isLoopbackHost(const QString &host)
-{
-    QString bare = host.toLower();
-    if (bare.startsWith(QLatin1Char('[')) && bare.endsWith(QLatin1Char(']')))
-        bare = bare.mid(1, bare.size() - 2);
-    if (bare == QLatin1String("localhost"))
-        return true;
-    const QHostAddress address(bare);
-    return !address.isNull() && address.isLoopback();
-}
-
 Result<void> checkRedirectUri(const QString &uri, const ClientMetadataLimits &limits)
 {
     if (uri.size() > limits.maxUriLength) {

@@ -6,6 +6,7 @@
 #include <QStringList>
 #include <QUrl>
 
+#include "base/HostNames.h"
 #include "base/Result.h"
 
 // Validation of client metadata: RFC 7591 registration requests and OAuth
@@ -66,7 +67,5 @@ struct ClientMetadata {
 // and host case-insensitive, default port and a trailing slash ignored. A
 // value with a fragment, or not absolute, never matches.
 [[nodiscard]] bool sameResource(const QString &a, const QString &b);
-
-[[nodiscard]] bool isLoopbackHost(const QString &host);
 
 } // namespace fmb

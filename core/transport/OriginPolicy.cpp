@@ -1,5 +1,7 @@
 #include "OriginPolicy.h"
 
+#include "base/HostNames.h"
+
 #include <QHostAddress>
 #include <QUrl>
 
@@ -8,13 +10,8 @@ namespace {
 
 bool isLoopbackName(const QString &host)
 {
-    if (host == QLatin1String("localhost") || host.endsWith(QLatin1String(".localhost")))
-        return true;
-    QString bare = host;
-    if (bare.startsWith(QLatin1Char('[')) && bare.endsWith(QLatin1Char(']')))
-        bare = bare.mid(1, bare.size() - 2);
-    const QHostAddress address(bare);
-    return !address.isNull() && address.isLoopback();
+    // RFC 6761 §6.3: *.localhost names are loopback too.
+    return host.endsWith(QLatin1String(".localhost")) || isLoopbackHost(host);
 }
 
 // QUrl::host() gives IPv6 literals without brackets; Host headers and
