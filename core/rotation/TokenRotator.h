@@ -1,0 +1,54 @@
+#pragma once
+
+#include <chrono>
+
+#include <QObject>
+#include <QPointer>
+#include <QSet>
+
+class QTimer;
+
+namespace fmb {
+
+class SessionRegistry;
+class Session;
+class TokenSource;
+
+// Keeps the upstream tokens of live sessions fresh. Every rotate interval it
+// looks at the grants that have sessions; a grant whose upstream token
+// expires within the refresh lead is refreshed once (never two refreshes of
+// one grant, or of grants sharing tokens, at once: Forgejo invalidates a
+// used refresh token), then every session of the refreshed grants is
+// respawned with the new token (Session::respawn:
+// the client keeps its session id and stream). A refresh that fails for
+// good evicts the grant's sessions; the source has revoked the grant, so the
+// client's next request gets a clean 401 and it logs in again.
+class TokenRotator final : public QObject {
+    Q_OBJECT
+public:
+    TokenRotator(SessionRegistry *registry, TokenSource *source, std::chrono::milliseconds interval,
+                 std::chrono::milliseconds lead, QObject *parent = nullptr);
+    ~TokenRotator() override;
+
+    // One pass now (the timer calls this); returns how many refreshes started.
+    int sweep();
+    // Refreshes one grant now if it is not already being refreshed.
+    bool refreshGrant(const QString &grantId);
+    [[nodiscard]] bool isRefreshing(const QString &grantId) const;
+
+Q_SIGNALS:
+    void grantRefreshed(const QString &grantId, int respawned); // once per refresh
+    void grantFailed(const QString &grantId, const QString &reason);
+
+private:
+    void onSessionCreated(Session *session);
+    [[nodiscard]] QList<Session *> sessionsOf(const QStringList &grantIds) const;
+
+    QPointer<SessionRegistry> m_registry;
+    TokenSource *m_source = nullptr; // not owned; outlives us
+    std::chrono::milliseconds m_lead;
+    QTimer *m_timer = nullptr; // child
+    QSet<QString> m_inFlight;  // refresh keys being refreshed
+};
+
+} // namespace fmb

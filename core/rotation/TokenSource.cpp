@@ -1,0 +1,7 @@
+#include "TokenSource.h"
+
+namespace fmb {
+
+TokenSource::~TokenSource() = default;
+
+} // namespace fmb

@@ -1,0 +1,41 @@
+#pragma once
+
+#include <functional>
+
+#include <QDateTime>
+#include <QList>
+#include <QString>
+#include <QStringList>
+
+#include "base/Result.h"
+
+namespace fmb {
+
+// Where the rotator learns which grants' upstream tokens expire and gets
+// them refreshed. StoreTokenSource is the real one (TokenStore + Forgejo).
+//
+// Forgejo keeps one OAuth grant per user and application: a user's newest
+// login invalidates the refresh token of any earlier one. So every broker
+// grant of one user shares the user's upstream tokens, and a refresh is
+// done once per user (refreshKey) for all of them.
+class TokenSource {
+public:
+    struct Refreshed {
+        QDateTime expiry;     // the new access token's expiry (invalid: unknown)
+        QStringList grantIds; // every grant that now holds the new tokens
+    };
+    using RefreshCallback = std::function<void(Result<Refreshed> result)>;
+
+    virtual ~TokenSource();
+    // The upstream access token's expiry; an invalid QDateTime when unknown.
+    [[nodiscard]] virtual Result<QDateTime> expiryOf(const QString &grantId) const = 0;
+    // Grants with the same key share upstream tokens: one refresh serves all.
+    [[nodiscard]] virtual QString refreshKey(const QString &grantId) const = 0;
+    // Refreshes the grant's upstream tokens and stores them before calling
+    // back (a crash after the upstream answered must not lose the new
+    // refresh token). Unauthorized: the grant is dead (refresh token spent
+    // or revoked) and has been revoked here too; Unavailable: try later.
+    virtual void refresh(const QString &grantId, RefreshCallback done) = 0;
+};
+
+} // namespace fmb
