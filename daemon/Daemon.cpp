@@ -2,11 +2,16 @@
 
 #include <sys/resource.h>
 
+#include <QDateTime>
+#include <QFileInfo>
 #include <QHostAddress>
 #include <QLoggingCategory>
 #include <QProcessEnvironment>
 #include <QTimer>
 
+#include "OAuthMode.h"
+#include "admin/AdminPaths.h"
+#include "admin/AdminServer.h"
 #include "base/Redactor.h"
 #include "child/ChildProcess.h"
 #include "session/SessionRegistry.h"
@@ -61,6 +66,8 @@ Daemon::Daemon(BrokerConfig config, QObject *parent)
     limits.maxSessions = m_config.maxSessions;
     limits.idleTimeout = m_config.idleTimeout;
     limits.reapInterval = m_config.reapInterval;
+    if (m_config.authMode == AuthMode::OAuth)
+        limits.maxSessionsPerOwner = m_config.maxSessionsPerUser;
 
     ChildSpec spec;
     spec.program = m_config.childProgram;
@@ -68,9 +75,21 @@ Daemon::Daemon(BrokerConfig config, QObject *parent)
     spec.environment = childEnvironment(m_config);
     spec.maxLineBytes = m_config.childMaxLineBytes;
     spec.stopGrace = m_config.childStopGrace;
-    auto factory = [spec](const SessionOwner &, const QString &sessionId) -> std::unique_ptr<Backend> {
+    auto factory = [this, spec](const SessionOwner &owner,
+                                const QString &sessionId) -> std::unique_ptr<Backend> {
         ChildSpec forSession = spec;
         forSession.label = QStringLiteral("session %1").arg(sessionId.left(8));
+        if (m_oauth) {
+            // The user's current Forgejo token: also what a respawn after a refresh picks up.
+            Result<QList<QPair<QString, QString>>> extra = m_oauth->childEnvironment(owner);
+            if (!extra) {
+                qCWarning(lcDaemon).noquote()
+                    << "no upstream token for session" << sessionId.left(8) << ":" << extra.error().message;
+                return nullptr;
+            }
+            for (const auto &[name, value] : extra.value())
+                forSession.environment.insert(name, value);
+        }
         return std::make_unique<ChildProcess>(std::move(forSession));
     };
     m_registry = new SessionRegistry(limits, factory, this);
@@ -82,10 +101,19 @@ Daemon::Daemon(BrokerConfig config, QObject *parent)
     HttpConfig http;
     http.maxBodyBytes = m_config.maxBodyBytes;
     OriginPolicy policy(m_config.allowedOrigins, m_config.listenHost, m_config.publicUrl);
-    const Authenticator local = [](const QHttpServerRequest &) -> Result<SessionOwner> {
+    const Authenticator authenticator = [this](const QHttpServerRequest &request) -> Result<SessionOwner> {
+        if (m_oauth)
+            return m_oauth->authenticate(request);
         return SessionOwner{QStringLiteral("local"), QString()};
     };
-    m_server = new McpHttpServer(http, policy, m_registry, local, this);
+    m_server = new McpHttpServer(http, policy, m_registry, authenticator, this);
+
+    AdminServerConfig admin;
+    // QLocalServer takes a name without a slash as one in the temp dir.
+    admin.socketPath = m_config.adminSocket.isEmpty() ? defaultAdminSocketPath()
+                                                      : QFileInfo(m_config.adminSocket).absoluteFilePath();
+    admin.privateDirectory = m_config.adminSocket.isEmpty();
+    m_admin = new AdminServer(admin, m_registry, this);
 
     m_shutdownDeadline->setSingleShot(true);
     connect(m_shutdownDeadline, &QTimer::timeout, this, [this] {
@@ -100,6 +128,13 @@ Daemon::~Daemon() = default;
 Result<void> Daemon::start()
 {
     raiseFileLimit();
+    if (m_config.authMode == AuthMode::OAuth) {
+        m_oauth = new OAuthMode(m_config, m_registry, this);
+        Result<void> opened = m_oauth->open();
+        if (!opened)
+            return opened.error();
+        m_oauth->install(m_server);
+    }
     const QHostAddress address = m_config.listenHost == QLatin1String("localhost")
                                      ? QHostAddress(QHostAddress::LocalHost)
                                      : QHostAddress(m_config.listenHost);
@@ -109,7 +144,25 @@ Result<void> Daemon::start()
     const QString host = address.protocol() == QAbstractSocket::IPv6Protocol
                              ? QLatin1Char('[') + address.toString() + QLatin1Char(']')
                              : address.toString();
-    qCInfo(lcHttp).noquote() << QStringLiteral("listening on http://%1:%2").arg(host).arg(port.value());
+    const QString listenUrl = QStringLiteral("http://%1:%2").arg(host).arg(port.value());
+    qCInfo(lcHttp).noquote() << QStringLiteral("listening on %1").arg(listenUrl);
+
+    DaemonInfo info;
+    info.version = QStringLiteral(FMB_VERSION);
+    info.startedMs = QDateTime::currentMSecsSinceEpoch();
+    info.listenUrl = listenUrl;
+    info.authMode = m_config.authMode == AuthMode::None ? QStringLiteral("none") : QStringLiteral("oauth");
+    info.refreshLeadSeconds = int(m_config.refreshLead.count());
+    m_admin->setDaemonInfo(info);
+    Result<void> admin = m_admin->listen();
+    if (!admin) {
+        if (!m_config.adminSocket.isEmpty()) {
+            m_server->stopListening();
+            return admin.error();
+        }
+        qCWarning(lcDaemon).noquote()
+            << admin.error().message << "; running without an admin socket (pass --admin-socket PATH)";
+    }
     qCInfo(lcDaemon).noquote() << "auth"
                                << (m_config.authMode == AuthMode::None ? "none (local mode)" : "oauth")
                                << "; child:" << m_config.childProgram << "; max sessions"
@@ -125,6 +178,7 @@ void Daemon::shutdown()
     m_stopping = true;
     qCInfo(lcDaemon) << "shutting down:" << m_registry->count() << "sessions to stop";
     m_server->stopListening();
+    m_admin->stopListening(); // connected admin clients still see the sessions end
     // Each child gets the grace after stdin closes and again after SIGTERM.
     m_shutdownDeadline->start(m_config.childStopGrace * 2 + std::chrono::seconds(2));
     m_registry->shutdown();

@@ -10,18 +10,23 @@ class QTimer;
 
 namespace fmb {
 
+class AdminServer;
 class McpHttpServer;
+class OAuthMode;
 class SessionRegistry;
 
 // Wires the daemon together from its config: the session registry with a
-// child-process backend factory, the HTTP server, and graceful shutdown.
+// child-process backend factory, the HTTP server, the admin socket, and
+// graceful shutdown.
 class Daemon final : public QObject {
     Q_OBJECT
 public:
     explicit Daemon(BrokerConfig config, QObject *parent = nullptr);
     ~Daemon() override;
 
-    // Binds and serves; logs "listening on http://HOST:PORT".
+    // Binds and serves; logs "listening on http://HOST:PORT". Then opens the
+    // admin socket: failing that is an error when --admin-socket named it, a
+    // warning for the default path (another broker may be using it).
     [[nodiscard]] Result<void> start();
     // Stops accepting, ends every session, stops every child; stopped() follows.
     void shutdown();
@@ -33,6 +38,8 @@ private:
     BrokerConfig m_config;
     SessionRegistry *m_registry = nullptr; // child
     McpHttpServer *m_server = nullptr;     // child
+    OAuthMode *m_oauth = nullptr;          // child; null in local mode
+    AdminServer *m_admin = nullptr;        // child
     QTimer *m_shutdownDeadline = nullptr;  // child
     bool m_stopping = false;
 };

@@ -31,13 +31,6 @@ int main(int argc, char *argv[])
         return 0;
     }
     const fmb::BrokerConfig &config = request.value().config;
-    if (config.authMode == fmb::AuthMode::OAuth) {
-        std::fprintf(
-            stderr,
-            "forgejo-mcp-brokerd: auth: \"oauth\" is not available in this build yet; use --auth none "
-            "on a loopback address\n");
-        return 2;
-    }
 
     fmb::SignalWatcher signalWatcher;
     fmb::Daemon daemon(config);

@@ -1,0 +1,84 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+
+#include <QJsonObject>
+#include <QObject>
+#include <QPointer>
+
+#include "AdminProtocol.h"
+#include "AdminTarget.h"
+#include "SshTunnel.h"
+
+class QLocalSocket;
+
+namespace fmb {
+
+struct AdminReply {
+    bool ok = false;
+    QJsonValue result;  // ok
+    AdminProblem error; // !ok; code "disconnected" when the connection went first
+};
+
+// The client end of the admin socket, for forgejo-mcp-brokerctl and the
+// console: connects to a local socket or through an SshTunnel, sends requests
+// and hands each reply to its handler, and passes pushed events on.
+class AdminClient final : public QObject {
+    Q_OBJECT
+public:
+    enum class State { Disconnected, Connecting, Connected };
+    Q_ENUM(State)
+    using ReplyHandler = std::function<void(const AdminReply &reply)>;
+
+    explicit AdminClient(QObject *parent = nullptr);
+    ~AdminClient() override;
+
+    void setSshOptions(const SshOptions &options) { m_sshOptions = options; }
+
+    // connected() or connectionFailed() follows, never before this returns.
+    // Any previous connection is closed first (its handlers get "disconnected").
+    void connectTo(const AdminTarget &target);
+    // Closes the connection (and the ssh forward); no disconnected() follows.
+    void disconnectFromDaemon();
+
+    [[nodiscard]] State state() const { return m_state; }
+    [[nodiscard]] const AdminTarget &target() const { return m_target; }
+
+    // Sends one request. The handler runs once: with the reply, or with a
+    // "disconnected" error when the connection ends first (never, when this
+    // client is destroyed first). Returns its id.
+    qint64 request(const QString &command, const QJsonObject &fields, ReplyHandler handler);
+
+Q_SIGNALS:
+    void stateChanged(fmb::AdminClient::State state);
+    void connected();
+    void connectionFailed(const QString &message); // instead of connected()
+    void disconnected(const QString &reason);      // after connected()
+    void eventReceived(const QString &event, const QJsonObject &message);
+
+private:
+    void connectSocket(const QString &path);
+    void onSocketConnected();
+    void onSocketError();
+    void onSocketDisconnected();
+    void onReadyRead();
+    void handleLine(const QByteArray &line);
+    void finish(bool wasConnected, const QString &message);
+    void failPending(const QString &message);
+    void setState(State state);
+    [[nodiscard]] QString describeLocalFailure(const QString &path) const;
+
+    AdminTarget m_target;
+    SshOptions m_sshOptions;
+    QPointer<QLocalSocket> m_socket; // child
+    QPointer<SshTunnel> m_tunnel;    // child
+    AdminLineReader m_reader;
+    std::map<qint64, ReplyHandler> m_pending;
+    qint64 m_nextId = 1;
+    State m_state = State::Disconnected;
+    QString m_refusal; // an error line without id: why the broker is closing on us
+};
+
+} // namespace fmb

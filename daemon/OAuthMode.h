@@ -1,0 +1,53 @@
+#pragma once
+
+#include <memory>
+
+#include <QObject>
+#include <QPair>
+
+#include "base/Result.h"
+#include "config/BrokerConfig.h"
+#include "session/Session.h"
+
+class QHttpServerRequest;
+
+namespace fmb {
+
+class AuthorizationServer;
+class McpHttpServer;
+class SessionRegistry;
+class StoreTokenSource;
+class TokenRotator;
+class TokenStore;
+class UpstreamClient;
+
+// The daemon's --auth oauth wiring: the token store in the state directory,
+// the upstream Forgejo client, the authorization server with its routes and
+// bearer guard, and the token rotator.
+class OAuthMode final : public QObject {
+    Q_OBJECT
+public:
+    OAuthMode(const BrokerConfig &config, SessionRegistry *registry, QObject *parent = nullptr);
+    ~OAuthMode() override;
+
+    // Reads the client secret, opens the store, builds everything; errors name the key.
+    [[nodiscard]] Result<void> open();
+    void install(McpHttpServer *server);
+    [[nodiscard]] Result<SessionOwner> authenticate(const QHttpServerRequest &request) const;
+    // What a child of this owner gets on top of the base environment: the
+    // user's current Forgejo token (in token_env) and FORGEJO_URL.
+    [[nodiscard]] Result<QList<QPair<QString, QString>>> childEnvironment(const SessionOwner &owner) const;
+
+private:
+    void evictGrant(const QString &grantId, const QString &reason);
+
+    BrokerConfig m_config;
+    SessionRegistry *m_registry = nullptr; // not owned
+    std::unique_ptr<TokenStore> m_store;
+    UpstreamClient *m_upstream = nullptr;    // child
+    AuthorizationServer *m_server = nullptr; // child
+    StoreTokenSource *m_source = nullptr;    // child
+    TokenRotator *m_rotator = nullptr;       // child
+};
+
+} // namespace fmb

@@ -1,0 +1,339 @@
+#include "BrokerCtl.h"
+
+#include <cstdio>
+
+#include <QCommandLineParser>
+#include <QDateTime>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QTimer>
+
+#include "CtlFormat.h"
+#include "admin/AdminClient.h"
+#include "admin/AdminPaths.h"
+
+namespace fmb {
+namespace {
+
+void out(const QString &text)
+{
+    const QByteArray bytes = text.toUtf8();
+    std::fwrite(bytes.constData(), 1, size_t(bytes.size()), stdout);
+    std::fflush(stdout);
+}
+
+void err(const QString &text)
+{
+    const QByteArray bytes = QByteArrayLiteral("forgejo-mcp-brokerctl: ") + text.toUtf8() + '\n';
+    std::fwrite(bytes.constData(), 1, size_t(bytes.size()), stderr);
+    std::fflush(stderr);
+}
+
+QString jsonText(const QJsonValue &value)
+{
+    if (value.isArray())
+        return QString::fromUtf8(QJsonDocument(value.toArray()).toJson(QJsonDocument::Indented));
+    return QString::fromUtf8(QJsonDocument(value.toObject()).toJson(QJsonDocument::Indented));
+}
+
+Error usage(const QString &message)
+{
+    return Error{ErrorCode::InvalidArgument, QString(), message};
+}
+
+} // namespace
+
+QString ctlHelpText()
+{
+    return QStringLiteral(
+        "Usage: forgejo-mcp-brokerctl [OPTIONS] COMMAND [ARGUMENTS]\n"
+        "\n"
+        "Lists and evicts the sessions of a running forgejo-mcp-brokerd through its admin\n"
+        "socket, on this host or (with --ssh) on another.\n"
+        "\n"
+        "Commands:\n"
+        "  list                  Every session: id, user, MCP client, created, last active,\n"
+        "                        idle time, upstream token expiry (\"no token\" in local mode),\n"
+        "                        child pid and state. Ids are shortened to 12 characters in\n"
+        "                        the table; --json prints a JSON array of session objects\n"
+        "                        (id, user, client, created, last_active, idle_seconds,\n"
+        "                        active, token_expires - null when there is no upstream\n"
+        "                        token -, child_pid, state, pending_requests; times in\n"
+        "                        ISO 8601 UTC).\n"
+        "  info                  The broker's version, pid, uptime, listen URL, auth mode,\n"
+        "                        admin socket and session counts (--json: an object).\n"
+        "  evict ID...           End these sessions and stop their children. An ID is a full\n"
+        "                        session id or a unique prefix of at least 6 characters.\n"
+        "  evict --user LOGIN    End every session of a user.\n"
+        "  evict --all           End every session.\n"
+        "  watch                 Print session events as they happen, one per line, until\n"
+        "                        interrupted: session.started, session.updated,\n"
+        "                        session.rotated (new child after a token refresh),\n"
+        "                        session.token_expiry, session.activity (at most one per\n"
+        "                        session per second), session.ended (with the reason).\n"
+        "                        --json prints each event as its JSON line.\n"
+        "\n"
+        "Options:\n"
+        "  --admin-socket PATH   The broker's admin socket. Default: $FMB_ADMIN_SOCKET, else\n"
+        "                        $XDG_RUNTIME_DIR/forgejo-mcp-broker/admin.sock, else\n"
+        "                        /tmp/forgejo-mcp-broker-<uid>/admin.sock - the same rule as\n"
+        "                        forgejo-mcp-brokerd's --admin-socket.\n"
+        "  --ssh [USER@]HOST[:REMOTE_SOCKET]\n"
+        "                        Reach a broker on HOST through the system OpenSSH client:\n"
+        "                        ssh -N -o ExitOnForwardFailure=yes -o BatchMode=yes -L\n"
+        "                        <temporary local socket>:REMOTE_SOCKET [USER@]HOST. The\n"
+        "                        broker opens no network port for this; ssh needs key or\n"
+        "                        agent authentication (no prompts). Without REMOTE_SOCKET the\n"
+        "                        default path of USER on HOST is used. Extra ssh options\n"
+        "                        (a port, a key, known-hosts settings) come from\n"
+        "                        FMB_SSH_OPTIONS, e.g. FMB_SSH_OPTIONS=\"-p 2222 -i ~/.ssh/k\".\n"
+        "  --json                JSON output (see the commands).\n"
+        "  --user LOGIN          evict: every session of LOGIN.\n"
+        "  --all                 evict: every session.\n"
+        "  --timeout SECONDS     Give up when the broker has not answered in time\n"
+        "                        (default 15; for watch it bounds connecting only).\n"
+        "  -v, --verbose         Log connection details (fmb.admin) to stderr.\n"
+        "  -h, --help            Show this help.\n"
+        "  --version             Show the version.\n"
+        "\n"
+        "Exit status:\n"
+        "  0  success\n"
+        "  1  the broker answered with an error, or evict left something not evicted\n"
+        "     (an unknown or ambiguous id, a user without sessions)\n"
+        "  2  bad usage\n"
+        "  3  the broker could not be reached: not running, the socket belongs to another\n"
+        "     user, ssh failed, or the timeout passed\n");
+}
+
+Result<CtlOptions> parseCtlArguments(const QStringList &args)
+{
+    QCommandLineParser parser;
+    parser.setSingleDashWordOptionMode(QCommandLineParser::ParseAsLongOptions);
+    const QCommandLineOption socketOption(QStringLiteral("admin-socket"), QString(), QStringLiteral("PATH"));
+    const QCommandLineOption sshOption(QStringLiteral("ssh"), QString(), QStringLiteral("TARGET"));
+    const QCommandLineOption jsonOption(QStringLiteral("json"));
+    const QCommandLineOption userOption(QStringLiteral("user"), QString(), QStringLiteral("LOGIN"));
+    const QCommandLineOption allOption(QStringLiteral("all"));
+    const QCommandLineOption timeoutOption(QStringLiteral("timeout"), QString(), QStringLiteral("SECONDS"));
+    const QCommandLineOption verboseOption(QStringList{QStringLiteral("v"), QStringLiteral("verbose")});
+    const QCommandLineOption helpOption(QStringList{QStringLiteral("h"), QStringLiteral("help")});
+    const QCommandLineOption versionOption(QStringLiteral("version"));
+    parser.addOptions({socketOption, sshOption, jsonOption, userOption, allOption, timeoutOption,
+                       verboseOption, helpOption, versionOption});
+    if (!parser.parse(args))
+        return usage(parser.errorText());
+
+    CtlOptions options;
+    options.help = parser.isSet(helpOption);
+    options.version = parser.isSet(versionOption);
+    if (options.help || options.version)
+        return options;
+
+    options.json = parser.isSet(jsonOption);
+    options.verbose = parser.isSet(verboseOption);
+    if (parser.isSet(timeoutOption)) {
+        bool ok = false;
+        const double seconds = parser.value(timeoutOption).toDouble(&ok);
+        if (!ok || seconds <= 0 || seconds > 86400)
+            return usage(QStringLiteral("--timeout \"%1\" is not a number of seconds (try 15)")
+                             .arg(parser.value(timeoutOption)));
+        options.timeout = std::chrono::milliseconds(qint64(seconds * 1000));
+    }
+    if (parser.isSet(sshOption)) {
+        if (parser.isSet(socketOption))
+            return usage(QStringLiteral("--ssh and --admin-socket do not combine; give the remote socket "
+                                        "as --ssh HOST:/path/to/admin.sock"));
+        Result<AdminTarget> target = AdminTarget::fromSshSpec(parser.value(sshOption));
+        if (!target)
+            return target.error();
+        options.target = target.value();
+    } else {
+        options.target = AdminTarget::local(resolveAdminSocketPath(parser.value(socketOption)));
+    }
+
+    QStringList positional = parser.positionalArguments();
+    if (positional.isEmpty())
+        return usage(QStringLiteral("no command given (list, info, evict or watch)"));
+    options.command = positional.takeFirst();
+    options.user = parser.value(userOption);
+    options.all = parser.isSet(allOption);
+    const QStringList known = {QStringLiteral("list"), QStringLiteral("info"), QStringLiteral("evict"),
+                               QStringLiteral("watch")};
+    if (!known.contains(options.command))
+        return usage(
+            QStringLiteral("unknown command \"%1\" (list, info, evict or watch)").arg(options.command));
+    if (options.command == QLatin1String("evict")) {
+        options.ids = positional;
+        const int selectors = int(!options.ids.isEmpty()) + int(parser.isSet(userOption)) + int(options.all);
+        if (selectors == 0)
+            return usage(QStringLiteral("evict needs session ids, --user LOGIN or --all"));
+        if (selectors > 1)
+            return usage(QStringLiteral("evict takes session ids, --user LOGIN or --all: one of them"));
+        if (parser.isSet(userOption) && options.user.isEmpty())
+            return usage(QStringLiteral("--user needs a login"));
+    } else {
+        if (!positional.isEmpty())
+            return usage(QStringLiteral("%1 takes no arguments (got \"%2\")")
+                             .arg(options.command, positional.join(QLatin1Char(' '))));
+        if (parser.isSet(userOption) || options.all)
+            return usage(QStringLiteral("--user and --all belong to evict"));
+    }
+    return options;
+}
+
+BrokerCtl::BrokerCtl(CtlOptions options, QObject *parent)
+    : QObject(parent)
+    , m_options(std::move(options))
+    , m_client(new AdminClient(this))
+    , m_timeout(new QTimer(this))
+{
+    m_timeout->setSingleShot(true);
+    connect(m_timeout, &QTimer::timeout, this, [this] {
+        fail(CtlExit::Unreachable, QStringLiteral("no answer from the broker at %1 within %2 s")
+                                       .arg(m_options.target.displayName())
+                                       .arg(double(m_options.timeout.count()) / 1000));
+    });
+    connect(m_client, &AdminClient::connected, this, &BrokerCtl::onConnected);
+    connect(m_client, &AdminClient::connectionFailed, this,
+            [this](const QString &message) { fail(CtlExit::Unreachable, message); });
+    connect(m_client, &AdminClient::disconnected, this,
+            [this](const QString &reason) { fail(CtlExit::Unreachable, reason); });
+}
+
+BrokerCtl::~BrokerCtl() = default;
+
+void BrokerCtl::start()
+{
+    m_timeout->start(m_options.timeout);
+    m_client->connectTo(m_options.target);
+}
+
+void BrokerCtl::onConnected()
+{
+    if (m_options.command == QLatin1String("list"))
+        runList();
+    else if (m_options.command == QLatin1String("info"))
+        runInfo();
+    else if (m_options.command == QLatin1String("evict"))
+        runEvict();
+    else
+        runWatch();
+}
+
+void BrokerCtl::runList()
+{
+    m_client->request(QStringLiteral("list"), {}, [this](const AdminReply &reply) {
+        if (!reply.ok)
+            return fail(reply.error.code == QLatin1String("disconnected") ? CtlExit::Unreachable
+                                                                          : CtlExit::Failed,
+                        reply.error.message);
+        const QJsonArray array = reply.result.toObject().value(QLatin1String("sessions")).toArray();
+        if (m_options.json) {
+            out(jsonText(array));
+            return done(CtlExit::Ok);
+        }
+        QList<SessionInfo> sessions;
+        for (const QJsonValue &value : array) {
+            if (std::optional<SessionInfo> session = SessionInfo::fromJson(value.toObject()))
+                sessions.append(*session);
+        }
+        out(ctl::formatSessionTable(sessions, QDateTime::currentMSecsSinceEpoch()));
+        done(CtlExit::Ok);
+    });
+}
+
+void BrokerCtl::runInfo()
+{
+    m_client->request(QStringLiteral("info"), {}, [this](const AdminReply &reply) {
+        if (!reply.ok)
+            return fail(reply.error.code == QLatin1String("disconnected") ? CtlExit::Unreachable
+                                                                          : CtlExit::Failed,
+                        reply.error.message);
+        if (m_options.json)
+            out(jsonText(reply.result));
+        else
+            out(ctl::formatDaemonInfo(DaemonInfo::fromJson(reply.result.toObject())));
+        done(CtlExit::Ok);
+    });
+}
+
+void BrokerCtl::runEvict()
+{
+    QJsonObject fields;
+    if (m_options.all)
+        fields.insert(QStringLiteral("all"), true);
+    else if (!m_options.user.isEmpty())
+        fields.insert(QStringLiteral("user"), m_options.user);
+    else
+        fields.insert(QStringLiteral("sessions"), QJsonArray::fromStringList(m_options.ids));
+    m_client->request(QStringLiteral("evict"), fields, [this](const AdminReply &reply) {
+        if (!reply.ok)
+            return fail(reply.error.code == QLatin1String("disconnected") ? CtlExit::Unreachable
+                                                                          : CtlExit::Failed,
+                        reply.error.message);
+        const EvictOutcome outcome = EvictOutcome::fromJson(reply.result.toObject());
+        if (m_options.json) {
+            out(jsonText(reply.result));
+        } else {
+            for (const QString &id : outcome.evicted)
+                out(QStringLiteral("evicted %1\n").arg(id));
+            if (outcome.evicted.isEmpty() && outcome.notFound.isEmpty() && outcome.ambiguous.isEmpty())
+                out(QStringLiteral("no sessions to evict\n"));
+        }
+        for (const QString &id : outcome.notFound) {
+            err(m_options.user.isEmpty() ? QStringLiteral("no session %1").arg(id)
+                                         : QStringLiteral("user %1 has no sessions").arg(id));
+        }
+        for (const QString &id : outcome.ambiguous)
+            err(QStringLiteral("%1 matches several sessions; give more of the id").arg(id));
+        const bool complete = outcome.notFound.isEmpty() && outcome.ambiguous.isEmpty();
+        done(complete ? CtlExit::Ok : CtlExit::Failed);
+    });
+}
+
+void BrokerCtl::runWatch()
+{
+    connect(m_client, &AdminClient::eventReceived, this,
+            [this](const QString &event, const QJsonObject &message) {
+                if (m_options.json)
+                    out(QString::fromUtf8(QJsonDocument(message).toJson(QJsonDocument::Compact)) +
+                        QLatin1Char('\n'));
+                else
+                    out(ctl::formatEvent(event, message, QDateTime::currentMSecsSinceEpoch()) +
+                        QLatin1Char('\n'));
+            });
+    m_client->request(QStringLiteral("subscribe"), {}, [this](const AdminReply &reply) {
+        if (!reply.ok)
+            return fail(reply.error.code == QLatin1String("disconnected") ? CtlExit::Unreachable
+                                                                          : CtlExit::Failed,
+                        reply.error.message);
+        m_timeout->stop(); // watching has no end
+        if (!m_options.json) {
+            const qsizetype open = reply.result.toObject().value(QLatin1String("sessions")).toArray().size();
+            out(QStringLiteral("# watching %1: %2 session(s) open\n")
+                    .arg(m_options.target.displayName())
+                    .arg(open));
+        }
+    });
+}
+
+void BrokerCtl::fail(int exitStatus, const QString &message)
+{
+    if (m_done)
+        return;
+    err(message);
+    done(exitStatus);
+}
+
+void BrokerCtl::done(int exitStatus)
+{
+    if (m_done)
+        return;
+    m_done = true;
+    m_timeout->stop();
+    m_client->disconnect(this);
+    m_client->disconnectFromDaemon();
+    Q_EMIT finished(exitStatus);
+}
+
+} // namespace fmb

@@ -1,0 +1,71 @@
+#pragma once
+
+#include <chrono>
+
+#include <QObject>
+#include <QStringList>
+
+#include "admin/AdminTarget.h"
+#include "base/Result.h"
+
+class QTimer;
+
+namespace fmb {
+
+class AdminClient;
+
+// forgejo-mcp-brokerctl's exit statuses (documented in --help).
+namespace CtlExit {
+constexpr int Ok = 0;
+constexpr int Failed = 1;      // the broker answered with an error, or evict found nothing to evict
+constexpr int Usage = 2;       // bad arguments
+constexpr int Unreachable = 3; // no broker, socket not permitted, ssh failed, timeout
+} // namespace CtlExit
+
+struct CtlOptions {
+    bool help = false;
+    bool version = false;
+    AdminTarget target;
+    QString command; // list, info, evict, watch
+    QStringList ids;
+    QString user;
+    bool all = false;
+    bool json = false;
+    bool verbose = false;
+    std::chrono::milliseconds timeout{15000};
+};
+
+// args: the full argv. InvalidArgument with a message for people.
+[[nodiscard]] Result<CtlOptions> parseCtlArguments(const QStringList &args);
+[[nodiscard]] QString ctlHelpText();
+
+// Runs one command against the broker and reports through finished(exit status).
+// Output goes to stdout, problems to stderr.
+class BrokerCtl final : public QObject {
+    Q_OBJECT
+public:
+    explicit BrokerCtl(CtlOptions options, QObject *parent = nullptr);
+    ~BrokerCtl() override;
+
+    // Asynchronous; finished() follows once.
+    void start();
+
+Q_SIGNALS:
+    void finished(int exitStatus);
+
+private:
+    void onConnected();
+    void runList();
+    void runInfo();
+    void runEvict();
+    void runWatch();
+    void fail(int exitStatus, const QString &message);
+    void done(int exitStatus);
+
+    CtlOptions m_options;
+    AdminClient *m_client = nullptr; // child
+    QTimer *m_timeout = nullptr;     // child
+    bool m_done = false;
+};
+
+} // namespace fmb

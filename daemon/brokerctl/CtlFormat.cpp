@@ -1,0 +1,140 @@
+#include "CtlFormat.h"
+
+#include <QDateTime>
+#include <QJsonObject>
+
+namespace fmb::ctl {
+namespace {
+
+constexpr qsizetype ShortIdLength = 12;
+
+QString localTime(qint64 ms)
+{
+    if (ms <= 0)
+        return QStringLiteral("-");
+    return QDateTime::fromMSecsSinceEpoch(ms).toString(QStringLiteral("yyyy-MM-dd HH:mm:ss"));
+}
+
+QString ago(qint64 ms, qint64 nowMs)
+{
+    if (ms <= 0)
+        return QStringLiteral("-");
+    return formatDuration(std::max<qint64>(0, nowMs - ms) / 1000) + QLatin1String(" ago");
+}
+
+QString render(const QList<QStringList> &rows)
+{
+    QList<qsizetype> widths;
+    for (const QStringList &row : rows) {
+        for (qsizetype column = 0; column < row.size(); ++column) {
+            if (widths.size() <= column)
+                widths.append(0);
+            widths[column] = std::max(widths[column], row[column].size());
+        }
+    }
+    QString text;
+    for (const QStringList &row : rows) {
+        QString line;
+        for (qsizetype column = 0; column < row.size(); ++column) {
+            if (column + 1 < row.size())
+                line += row[column].leftJustified(widths[column] + 2);
+            else
+                line += row[column];
+        }
+        text += line + QLatin1Char('\n');
+    }
+    return text;
+}
+
+} // namespace
+
+QString formatDuration(qint64 seconds)
+{
+    seconds = std::max<qint64>(0, seconds);
+    if (seconds < 60)
+        return QStringLiteral("%1s").arg(seconds);
+    if (seconds < 3600)
+        return QStringLiteral("%1m %2s").arg(seconds / 60).arg(seconds % 60, 2, 10, QLatin1Char('0'));
+    if (seconds < 86400)
+        return QStringLiteral("%1h %2m")
+            .arg(seconds / 3600)
+            .arg((seconds % 3600) / 60, 2, 10, QLatin1Char('0'));
+    return QStringLiteral("%1d %2h")
+        .arg(seconds / 86400)
+        .arg((seconds % 86400) / 3600, 2, 10, QLatin1Char('0'));
+}
+
+QString formatTokenExpiry(qint64 expiresMs, qint64 nowMs)
+{
+    if (expiresMs <= 0)
+        return QStringLiteral("no token");
+    if (expiresMs <= nowMs)
+        return QStringLiteral("expired %1 ago").arg(formatDuration((nowMs - expiresMs) / 1000));
+    return QStringLiteral("in %1").arg(formatDuration((expiresMs - nowMs + 999) / 1000));
+}
+
+QString formatSessionTable(const QList<SessionInfo> &sessions, qint64 nowMs)
+{
+    if (sessions.isEmpty())
+        return QStringLiteral("No sessions.\n");
+    QList<QStringList> rows;
+    rows.append({QStringLiteral("ID"), QStringLiteral("USER"), QStringLiteral("CLIENT"),
+                 QStringLiteral("CREATED"), QStringLiteral("LAST ACTIVE"), QStringLiteral("IDLE"),
+                 QStringLiteral("TOKEN EXPIRES"), QStringLiteral("PID"), QStringLiteral("STATE")});
+    for (const SessionInfo &session : sessions) {
+        rows.append({session.id.left(ShortIdLength), session.user,
+                     session.client.isEmpty() ? QStringLiteral("-") : session.client,
+                     localTime(session.createdMs), ago(session.lastActiveMs, nowMs),
+                     session.active ? QStringLiteral("active") : formatDuration(session.idleMs / 1000),
+                     formatTokenExpiry(session.tokenExpiresMs, nowMs),
+                     session.childPid > 0 ? QString::number(session.childPid) : QStringLiteral("-"),
+                     session.state});
+    }
+    return render(rows) + QStringLiteral("%1 session(s)\n").arg(sessions.size());
+}
+
+QString formatDaemonInfo(const DaemonInfo &info)
+{
+    const QList<QStringList> rows = {
+        {QStringLiteral("version:"), info.version},
+        {QStringLiteral("pid:"), QString::number(info.pid)},
+        {QStringLiteral("started:"), localTime(info.startedMs)},
+        {QStringLiteral("uptime:"), formatDuration(info.uptimeSeconds)},
+        {QStringLiteral("listen url:"), info.listenUrl},
+        {QStringLiteral("auth mode:"),
+         info.authMode == QLatin1String("none") ? QStringLiteral("none (local mode)") : info.authMode},
+        {QStringLiteral("admin socket:"), info.adminSocket},
+        {QStringLiteral("sessions:"), QStringLiteral("%1 of %2 (%3 users; %4 stopping)")
+                                          .arg(info.sessions)
+                                          .arg(info.maxSessions)
+                                          .arg(info.users)
+                                          .arg(info.stoppingSessions)},
+        {QStringLiteral("admin clients:"),
+         QStringLiteral("%1 (%2 watching)").arg(info.adminClients).arg(info.subscribers)},
+    };
+    return render(rows);
+}
+
+QString formatEvent(const QString &event, const QJsonObject &message, qint64 nowMs)
+{
+    const std::optional<SessionInfo> session =
+        SessionInfo::fromJson(message.value(QLatin1String("session")).toObject());
+    QString line = QDateTime::fromMSecsSinceEpoch(nowMs).toString(QStringLiteral("yyyy-MM-dd HH:mm:ss")) +
+                   QLatin1Char(' ') + event;
+    if (!session)
+        return line;
+    line += QLatin1Char(' ') + session->id;
+    line += QStringLiteral(" user=%1").arg(session->user);
+    if (!session->client.isEmpty())
+        line += QStringLiteral(" client=\"%1\"").arg(session->client);
+    line += QStringLiteral(" state=%1").arg(session->state);
+    if (session->childPid > 0)
+        line += QStringLiteral(" pid=%1").arg(session->childPid);
+    line += QStringLiteral(" token=\"%1\"").arg(formatTokenExpiry(session->tokenExpiresMs, nowMs));
+    const QString reason = message.value(QLatin1String("reason")).toString();
+    if (!reason.isEmpty())
+        line += QStringLiteral(" reason=\"%1\"").arg(reason);
+    return line;
+}
+
+} // namespace fmb::ctl

@@ -1,0 +1,22 @@
+#pragma once
+
+#include <QList>
+#include <QString>
+#include <QStringList>
+
+#include "admin/AdminProtocol.h"
+
+namespace fmb::ctl {
+
+// "45s", "4m 59s", "2h 03m", "3d 04h".
+[[nodiscard]] QString formatDuration(qint64 seconds);
+// "no token", "in 4m 59s", "expired 12s ago".
+[[nodiscard]] QString formatTokenExpiry(qint64 expiresMs, qint64 nowMs);
+// The list command's table, columns padded; ids shortened to 12 characters.
+[[nodiscard]] QString formatSessionTable(const QList<SessionInfo> &sessions, qint64 nowMs);
+// "key: value" lines for info.
+[[nodiscard]] QString formatDaemonInfo(const DaemonInfo &info);
+// One line for watch: time, event, id and the session's fields.
+[[nodiscard]] QString formatEvent(const QString &event, const QJsonObject &message, qint64 nowMs);
+
+} // namespace fmb::ctl

@@ -1,0 +1,113 @@
+#pragma once
+
+#include <functional>
+
+#include <QMainWindow>
+
+#include "admin/AdminProtocol.h"
+#include "admin/AdminTarget.h"
+
+class QAction;
+class QLabel;
+class QLineEdit;
+class QSortFilterProxyModel;
+class QTableView;
+class QTimer;
+
+namespace fmb {
+
+class AdminClient;
+class SessionTableModel;
+
+// The admin console's main window: the broker's sessions, live from the admin
+// socket (subscribe), with a token-expiry countdown, filtering, sorting and
+// eviction; reconnects with backoff when the broker goes away.
+class ConsoleWindow final : public QMainWindow {
+    Q_OBJECT
+public:
+    // Asks a person to confirm; true to go ahead. Tests replace the dialog.
+    using ConfirmFunction = std::function<bool(QWidget *parent, const QString &title, const QString &text)>;
+
+    explicit ConsoleWindow(QWidget *parent = nullptr);
+    ~ConsoleWindow() override;
+
+    void setConfirmFunction(ConfirmFunction confirm) { m_confirm = std::move(confirm); }
+    // Connects (and keeps reconnecting) to target.
+    void connectTo(const AdminTarget &target);
+
+    [[nodiscard]] SessionTableModel *model() const { return m_model; }
+    [[nodiscard]] QSortFilterProxyModel *proxy() const { return m_proxy; }
+    [[nodiscard]] QTableView *view() const { return m_view; }
+    [[nodiscard]] QLineEdit *filterEdit() const { return m_filter; }
+    [[nodiscard]] QAction *evictAction() const { return m_evictAction; }
+    [[nodiscard]] QString connectionText() const;
+    [[nodiscard]] QString infoText() const;
+    [[nodiscard]] bool isConnected() const;
+
+    // Full ids of the selected rows, in view order.
+    [[nodiscard]] QStringList selectedSessionIds() const;
+    void selectSessions(const QStringList &ids);
+
+    // The text the confirmation names the sessions with: shortened ids and users.
+    [[nodiscard]] QString evictConfirmationText(const QStringList &ids) const;
+
+public Q_SLOTS:
+    void evictSelected();
+    void evictSelectedUser();
+    void showConnectDialog();
+    void reconnectNow();
+    void copySelectedIds();
+
+Q_SIGNALS:
+    // After each (re)connect, once the session list has arrived.
+    void sessionsLoaded();
+    void connectionChanged(bool connected);
+
+protected:
+    void closeEvent(QCloseEvent *event) override;
+
+private:
+    void buildActions();
+    void buildUi();
+    void startConnect();
+    void onConnected();
+    void onConnectionLost(const QString &reason, bool wasConnected);
+    void onEvent(const QString &event, const QJsonObject &message);
+    void requestInfo();
+    void tick();
+    void updateActions();
+    void updateStatus();
+    void showContextMenu(const QPoint &position);
+    void evict(const QJsonObject &selector, int count);
+
+    AdminClient *m_client = nullptr;
+    SessionTableModel *m_model = nullptr;
+    QSortFilterProxyModel *m_proxy = nullptr;
+    QTableView *m_view = nullptr;
+    QLineEdit *m_filter = nullptr;
+    QLabel *m_connectionLabel = nullptr;
+    QLabel *m_infoLabel = nullptr;
+    QTimer *m_tick = nullptr;
+    QTimer *m_reconnect = nullptr;
+    QTimer *m_infoRefresh = nullptr;
+
+    QAction *m_connectAction = nullptr;
+    QAction *m_reconnectAction = nullptr;
+    QAction *m_evictAction = nullptr;
+    QAction *m_evictUserAction = nullptr;
+    QAction *m_copyAction = nullptr;
+    QAction *m_findAction = nullptr;
+    QAction *m_quitAction = nullptr;
+    QAction *m_aboutAction = nullptr;
+
+    ConfirmFunction m_confirm;
+    AdminTarget m_target;
+    bool m_haveTarget = false;
+    DaemonInfo m_info;
+    bool m_haveInfo = false;
+    QString m_lastProblem;
+    int m_attempt = 0;      // failed connects in a row: the backoff grows with it
+    qint64 m_retryAtMs = 0; // wall clock of the next attempt; 0 when none is planned
+};
+
+} // namespace fmb

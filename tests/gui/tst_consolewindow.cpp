@@ -1,0 +1,261 @@
+// The console window driven offscreen against a real forgejo-mcp-brokerd with
+// real children: sessions appear live, the countdown column says "no token"
+// in local mode, Evict (button with the real confirmation box, or Delete with
+// an injected confirmation) ends sessions and their child processes, and the
+// window reconnects when the daemon comes back.
+#include <QAction>
+#include <QApplication>
+#include <QLabel>
+#include <QLineEdit>
+#include <QMessageBox>
+#include <QPushButton>
+#include <QSettings>
+#include <QSignalSpy>
+#include <QSortFilterProxyModel>
+#include <QStandardPaths>
+#include <QTableView>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QTimer>
+#include <QToolBar>
+#include <QToolButton>
+
+#include "ConsoleTranslations.h"
+#include "ConsoleWindow.h"
+#include "DaemonHarness.h"
+#include "SessionTableModel.h"
+
+using namespace fmb;
+
+class tst_ConsoleWindow : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase();
+    void init();
+    void cleanup();
+    void cleanupTestCase();
+
+    void sessionAppearsLive();
+    void evictButtonWithConfirmation();
+    void deleteKeyEvictsSeveral();
+    void cancelledEvictKeepsSession();
+    void filter();
+    void reconnectsWhenDaemonReturns();
+
+private:
+    [[nodiscard]] bool connectWindow();
+    [[nodiscard]] qint64 pidOf(const QString &id) const;
+
+    QTemporaryDir m_dir;
+    std::unique_ptr<test::DaemonHarness> m_daemon;
+    std::unique_ptr<ConsoleWindow> m_window;
+};
+
+void tst_ConsoleWindow::initTestCase()
+{
+    QStandardPaths::setTestModeEnabled(true);
+    QCoreApplication::setOrganizationName(QStringLiteral("fmb-tests"));
+    QCoreApplication::setApplicationName(QStringLiteral("tst_consolewindow"));
+    QSettings().clear();
+    // English is a translation too: it carries the plural forms.
+    QVERIFY(!installConsoleTranslations(QLocale(QLocale::English)).isEmpty());
+    QVERIFY(m_dir.isValid());
+    m_daemon = std::make_unique<test::DaemonHarness>(m_dir.filePath(QStringLiteral("admin.sock")));
+    QVERIFY2(m_daemon->start(), qPrintable(m_daemon->error()));
+}
+
+void tst_ConsoleWindow::init()
+{
+    m_window = std::make_unique<ConsoleWindow>();
+    m_window->show();
+    QVERIFY(QTest::qWaitForWindowExposed(m_window.get()));
+}
+
+void tst_ConsoleWindow::cleanup()
+{
+    m_window.reset();
+}
+
+void tst_ConsoleWindow::cleanupTestCase()
+{
+    m_daemon.reset();
+    QSettings().clear();
+}
+
+bool tst_ConsoleWindow::connectWindow()
+{
+    QSignalSpy loaded(m_window.get(), &ConsoleWindow::sessionsLoaded);
+    m_window->connectTo(AdminTarget::local(m_daemon->adminSocket()));
+    return loaded.wait(10000);
+}
+
+qint64 tst_ConsoleWindow::pidOf(const QString &id) const
+{
+    SessionTableModel *model = m_window->model();
+    return model->index(model->rowOf(id), SessionTableModel::PidColumn).data().toLongLong();
+}
+
+void tst_ConsoleWindow::sessionAppearsLive()
+{
+    QVERIFY(connectWindow());
+    QTRY_VERIFY(m_window->connectionText().startsWith(QLatin1String("Connected to")));
+    QVERIFY2(m_window->connectionText().contains(m_daemon->adminSocket()),
+             qPrintable(m_window->connectionText()));
+
+    const QString id = m_daemon->createSession(QStringLiteral("console-client"));
+    QVERIFY2(!id.isEmpty(), qPrintable(m_daemon->error()));
+    SessionTableModel *model = m_window->model();
+    QTRY_VERIFY(model->rowOf(id) >= 0);
+    const int row = model->rowOf(id);
+    QTRY_COMPARE(model->index(row, SessionTableModel::ClientColumn).data().toString(),
+                 QStringLiteral("console-client"));
+    QCOMPARE(model->index(row, SessionTableModel::UserColumn).data().toString(), QStringLiteral("local"));
+    QCOMPARE(model->index(row, SessionTableModel::TokenColumn).data().toString(), QStringLiteral("no token"));
+    QVERIFY(model->index(row, SessionTableModel::TokenColumn)
+                .data(Qt::ToolTipRole)
+                .toString()
+                .contains(QLatin1String("local mode")));
+    QTRY_VERIFY(test::processExists(pidOf(id)));
+    // Shown through the proxy, in the view.
+    QTRY_COMPARE(m_window->proxy()->rowCount(), model->rowCount());
+
+    // Daemon info in the status bar.
+    const QString url = m_daemon->mcpUrl().toString().chopped(4);
+    QTRY_VERIFY2(m_window->infoText().contains(url), qPrintable(m_window->infoText()));
+    QVERIFY(m_window->infoText().contains(QLatin1String("local mode")));
+    QVERIFY(m_window->findChild<QLabel *>(QStringLiteral("daemonInfo"))->text().contains(url));
+}
+
+void tst_ConsoleWindow::evictButtonWithConfirmation()
+{
+    QVERIFY(connectWindow());
+    const QString id = m_daemon->createSession(QStringLiteral("evict-by-button"));
+    QVERIFY(!id.isEmpty());
+    QTRY_VERIFY(m_window->model()->rowOf(id) >= 0);
+    QTRY_VERIFY(test::processExists(pidOf(id)));
+    const qint64 pid = pidOf(id);
+
+    m_window->selectSessions({id});
+    QCOMPARE(m_window->selectedSessionIds(), QStringList{id});
+    QVERIFY(m_window->evictAction()->isEnabled());
+
+    // The real QMessageBox: found once it is up, checked, and answered Evict.
+    QString shown;
+    bool answered = false;
+    std::function<void()> answer = [&] {
+        auto *box = qobject_cast<QMessageBox *>(QApplication::activeModalWidget());
+        if (!box) {
+            QTimer::singleShot(20, m_window.get(), answer);
+            return;
+        }
+        shown = box->text();
+        QTest::mouseClick(box->button(QMessageBox::Yes), Qt::LeftButton);
+        answered = true;
+    };
+    QTimer::singleShot(0, m_window.get(), answer);
+    auto *toolBar = m_window->findChild<QToolBar *>(QStringLiteral("mainToolBar"));
+    QVERIFY(toolBar);
+    QWidget *button = toolBar->widgetForAction(m_window->evictAction());
+    QVERIFY(button);
+    QTest::mouseClick(button, Qt::LeftButton);
+
+    QTRY_VERIFY(answered);
+    QVERIFY2(shown.contains(id.left(12)), qPrintable(shown));
+    QVERIFY2(shown.contains(QLatin1String("local")), qPrintable(shown));
+    QVERIFY2(shown.contains(QLatin1String("evict-by-button")), qPrintable(shown));
+    QTRY_COMPARE(m_window->model()->rowOf(id), -1);
+    QTRY_VERIFY_WITH_TIMEOUT(!test::processExists(pid), 10000);
+}
+
+void tst_ConsoleWindow::deleteKeyEvictsSeveral()
+{
+    QStringList confirmations;
+    m_window->setConfirmFunction([&confirmations](QWidget *, const QString &, const QString &text) {
+        confirmations.append(text);
+        return true;
+    });
+    QVERIFY(connectWindow());
+    const QString a = m_daemon->createSession(QStringLiteral("several-a"));
+    const QString b = m_daemon->createSession(QStringLiteral("several-b"));
+    const QString keep = m_daemon->createSession(QStringLiteral("keep-me"));
+    QVERIFY(!a.isEmpty() && !b.isEmpty() && !keep.isEmpty());
+    QTRY_VERIFY(m_window->model()->rowOf(a) >= 0 && m_window->model()->rowOf(b) >= 0 &&
+                m_window->model()->rowOf(keep) >= 0);
+    QTRY_VERIFY(test::processExists(pidOf(a)) && test::processExists(pidOf(b)));
+    const qint64 pidA = pidOf(a);
+    const qint64 pidB = pidOf(b);
+
+    m_window->activateWindow();
+    QVERIFY(QTest::qWaitForWindowActive(m_window.get()));
+    m_window->view()->setFocus();
+    m_window->selectSessions({a, b});
+    QCOMPARE(m_window->selectedSessionIds().size(), 2);
+    QTest::keyClick(m_window->view(), Qt::Key_Delete);
+
+    QCOMPARE(confirmations.size(), 1);
+    QVERIFY2(confirmations.at(0).contains(QLatin1String("2 sessions")), qPrintable(confirmations.at(0)));
+    QVERIFY(confirmations.at(0).contains(a.left(12)));
+    QVERIFY(confirmations.at(0).contains(b.left(12)));
+    QVERIFY(!confirmations.at(0).contains(keep.left(12)));
+    QTRY_VERIFY(m_window->model()->rowOf(a) < 0 && m_window->model()->rowOf(b) < 0);
+    QVERIFY(m_window->model()->rowOf(keep) >= 0);
+    QTRY_VERIFY_WITH_TIMEOUT(!test::processExists(pidA) && !test::processExists(pidB), 10000);
+}
+
+void tst_ConsoleWindow::cancelledEvictKeepsSession()
+{
+    int asked = 0;
+    m_window->setConfirmFunction([&asked](QWidget *, const QString &, const QString &) {
+        ++asked;
+        return false;
+    });
+    QVERIFY(connectWindow());
+    const QString id = m_daemon->createSession(QStringLiteral("stays"));
+    QTRY_VERIFY(m_window->model()->rowOf(id) >= 0);
+    m_window->selectSessions({id});
+    m_window->evictSelected();
+    QCOMPARE(asked, 1);
+    QTest::qWait(200); // nothing is on its way; give a stray eviction the chance to show
+    QVERIFY(m_window->model()->rowOf(id) >= 0);
+    QVERIFY(test::processExists(pidOf(id)));
+}
+
+void tst_ConsoleWindow::filter()
+{
+    QVERIFY(connectWindow());
+    const QString id = m_daemon->createSession(QStringLiteral("filter-target"));
+    QTRY_VERIFY(m_window->model()->rowOf(id) >= 0);
+    QVERIFY(m_window->proxy()->rowCount() >= 2);
+    QTest::keyClicks(m_window->filterEdit(), QStringLiteral("FILTER-TAR"));
+    QTRY_COMPARE(m_window->proxy()->rowCount(), 1);
+    m_window->filterEdit()->setText(id.mid(20, 12)); // the hidden part of the id matches too
+    QTRY_COMPARE(m_window->proxy()->rowCount(), 1);
+    QVERIFY(m_window->infoText().contains(QLatin1String("shown")));
+    m_window->filterEdit()->clear();
+    QTRY_COMPARE(m_window->proxy()->rowCount(), m_window->model()->rowCount());
+}
+
+void tst_ConsoleWindow::reconnectsWhenDaemonReturns()
+{
+    QVERIFY(connectWindow());
+    const QString before = m_daemon->createSession(QStringLiteral("before-restart"));
+    QTRY_VERIFY(m_window->model()->rowOf(before) >= 0);
+    m_window->selectSessions({before});
+
+    m_daemon->stop();
+    QTRY_VERIFY_WITH_TIMEOUT(m_window->connectionText().startsWith(QLatin1String("Disconnected")), 10000);
+    QVERIFY2(m_window->connectionText().contains(QLatin1String("retrying")),
+             qPrintable(m_window->connectionText()));
+    QVERIFY(!m_window->evictAction()->isEnabled());
+
+    m_daemon = std::make_unique<test::DaemonHarness>(m_dir.filePath(QStringLiteral("admin.sock")));
+    QVERIFY2(m_daemon->start(), qPrintable(m_daemon->error()));
+    QTRY_VERIFY_WITH_TIMEOUT(m_window->isConnected(), 15000);
+    // The new daemon has none of the old sessions.
+    QTRY_COMPARE(m_window->model()->rowOf(before), -1);
+    const QString after = m_daemon->createSession(QStringLiteral("after-restart"));
+    QTRY_VERIFY(m_window->model()->rowOf(after) >= 0);
+}
+
+QTEST_MAIN(tst_ConsoleWindow)
+#include "tst_consolewindow.moc"
