@@ -2,6 +2,7 @@
 
 #include <QDateTime>
 #include <QJsonArray>
+#include <QTimer>
 
 #include "Logging.h"
 #include "StreamSink.h"
@@ -183,12 +184,19 @@ Result<bool> Session::post(const QList<JsonRpcMessage> &messages, bool batch, St
                 qCDebug(lcSession) << "session" << m_id << ": no backend took the client's response";
             break;
         }
-        case MessageKind::Notification:
+        case MessageKind::Notification: {
+            // A cancellation goes to the backend running that request, which
+            // after a respawn may be the old one, still draining.
+            QPointer<Backend> runner;
             if (message.method == QLatin1String("notifications/cancelled"))
-                forgetCancelled(message);
-            if (!m_backend || !m_backend->write(message.line()))
+                runner = forgetCancelled(message);
+            Backend *target = runner ? runner.data() : m_backend.data();
+            if (!target || !target->write(message.line()))
                 qCDebug(lcSession) << "session" << m_id << ": no backend took notification" << message.method;
+            if (runner && runner != m_backend && runner != m_next)
+                stopBackendWhenIdle(runner);
             break;
+        }
         case MessageKind::Request: {
             Pending pending;
             pending.streamId = stream->id;
@@ -384,7 +392,7 @@ void Session::deliverResponse(const QString &idKey, const QByteArray &data, int 
         stopBackendWhenIdle(pending.backend);
 }
 
-void Session::forgetCancelled(const JsonRpcMessage &message)
+QPointer<Backend> Session::forgetCancelled(const JsonRpcMessage &message)
 {
     // The server will not answer a cancelled request (MCP 2025-11-25,
     // cancellation), so its stream must not wait for that answer.
@@ -392,26 +400,27 @@ void Session::forgetCancelled(const JsonRpcMessage &message)
         message.object.value(QLatin1String("params")).toObject().value(QLatin1String("requestId"));
     auto node = m_pending.find(idKey(requestId));
     if (node == m_pending.end())
-        return;
+        return nullptr;
     const Pending pending = *node;
     m_pending.erase(node);
     if (!pending.progressKey.isEmpty())
         m_progress.remove(pending.progressKey);
     auto found = m_streams.find(pending.streamId);
     if (found == m_streams.end())
-        return;
+        return pending.backend;
     Stream &stream = *found->second;
     if (--stream.openRequests > 0)
-        return;
+        return pending.backend;
     if (!stream.sse && !stream.jsonReplies.isEmpty()) {
         // A batch whose other requests were answered: those answers are still owed.
         const QByteArray body = '[' + stream.jsonReplies.join(',') + ']';
         if (stream.sink && stream.sink->isOpen())
             stream.sink->sendJson(200, body);
         m_streams.erase(found);
-        return;
+        return pending.backend;
     }
     settle(stream);
+    return pending.backend;
 }
 
 void Session::deliverMessage(Stream &stream, const QByteArray &data)
@@ -535,6 +544,13 @@ void Session::respawn(std::unique_ptr<Backend> next)
         },
         Qt::SingleShotConnection);
     raw->start();
+    // A new backend that never answers must not block later respawns.
+    QTimer::singleShot(m_limits.respawnTimeoutMs, this, [this, prefix = m_replayPrefix] {
+        if (m_next && m_replayPrefix == prefix) {
+            abandonNext(QStringLiteral("the new MCP server did not answer initialize within %1 ms")
+                            .arg(m_limits.respawnTimeoutMs));
+        }
+    });
 }
 
 void Session::handleReplayResponse(Backend *from, const JsonRpcMessage &message)

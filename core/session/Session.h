@@ -34,6 +34,7 @@ struct StreamLimits {
     qsizetype maxBytes = 2 * 1024 * 1024; // per SSE stream
     int retainedStreams = 8;              // finished POST streams kept for a reconnect
     int retryMs = 1000;                   // the SSE retry field of priming events
+    int respawnTimeoutMs = 30000;         // a respawned backend must answer initialize by then
 };
 
 enum class SessionState { Starting, Ready, Respawning, Stopping };
@@ -143,7 +144,8 @@ private:
     void abandonNext(const QString &reason);
     void deliverResponse(const QString &idKey, const QByteArray &data, int failureStatus = 0);
     void deliverMessage(Stream &stream, const QByteArray &data);
-    void forgetCancelled(const JsonRpcMessage &message);
+    // Releases a cancelled request; returns the backend that was running it.
+    QPointer<Backend> forgetCancelled(const JsonRpcMessage &message);
     [[nodiscard]] Stream *routeFor(const JsonRpcMessage &message);
     void appendEvent(Stream &stream, const QByteArray &data);
     void flush(Stream &stream);
