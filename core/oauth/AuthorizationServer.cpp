@@ -542,8 +542,10 @@ void AuthorizationServer::handleRegister(const QHttpServerRequest &request, QTcp
 Result<QString> AuthorizationServer::grantedScope(const QString &requested) const
 {
     const QStringList asked = splitScope(requested);
-    if (asked.isEmpty())
-        return m_config.scopes.join(QLatin1Char(' '));
+    if (asked.isEmpty()) {
+        // Never a null QString: SQLite would store NULL in a NOT NULL column.
+        return m_config.scopes.isEmpty() ? QStringLiteral("") : m_config.scopes.join(QLatin1Char(' '));
+    }
     QStringList granted;
     for (const QString &scope : asked) {
         if (!m_config.scopes.contains(scope)) {
