@@ -17,6 +17,10 @@
 #   FMB_E2E_SESSIONS      sessions in the concurrency test (default 50)
 #   FMB_E2E_DAEMON_ARGS   extra arguments for forgejo-mcp-brokerd (split on spaces)
 #   FMB_E2E_KEEP_LOGS=1   keep the scratch folder with the gateway log (kept anyway on failure)
+#
+# With brokerd, a second daemon runs in OAuth mode in front of fmb-test-mcp-server,
+# with fmb-fake-forgejo as its Forgejo (lib/oauth-daemon.sh), for test/oauth.test.mjs
+# (FMB_E2E_OAUTH_URL, FMB_E2E_FORGEJO_URL). It must exit 0 on SIGTERM too.
 set -euo pipefail
 
 E2E_HOME="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -24,6 +28,8 @@ TARGET="${FMB_E2E_TARGET:-brokerd}"
 TEST_TIMEOUT="${FMB_E2E_TIMEOUT:-600}"
 # shellcheck source=lib/gateway.sh
 source "$E2E_HOME/lib/gateway.sh"
+# shellcheck source=lib/oauth-daemon.sh
+source "$E2E_HOME/lib/oauth-daemon.sh"
 
 case "$TARGET" in
   brokerd)
@@ -32,6 +38,7 @@ case "$TARGET" in
       exit 2
     fi
     DAEMON="$(cd "$1" 2>/dev/null && pwd || echo "$1")/bin/forgejo-mcp-brokerd"
+    OAUTH_TEST_BIN="$(cd "$1" 2>/dev/null && pwd || echo "$1")/tests/bin"
     if [[ ! -x "$DAEMON" ]]; then
       echo "e2e: $DAEMON is missing or not executable (build the daemon first)" >&2
       echo "e2e: 0 passed, 1 failed"
@@ -63,6 +70,7 @@ cleanup() {
   if [[ -n "$TEST_PID" ]]; then
     kill -TERM "$TEST_PID" 2>/dev/null || true
   fi
+  oauth_cleanup
   gateway_cleanup
   if [[ "${FMB_E2E_KEEP_LOGS:-0}" == 1 || $status -ne 0 ]]; then
     echo "e2e: logs kept in $WORK" >&2
@@ -87,6 +95,17 @@ if ! gateway_start "$NODE_BIN $EVERYTHING stdio" "${daemon_args[@]}"; then
 fi
 echo "e2e: $TARGET (pid $GATEWAY_PID) at $GATEWAY_URL; log: $GATEWAY_LOG" >&2
 
+# --- the OAuth-mode daemon and the fake Forgejo (brokerd only)
+oauth_env=()
+if [[ "$TARGET" == brokerd ]]; then
+  if ! oauth_start; then
+    echo "e2e: 0 passed, 1 failed"
+    exit 1
+  fi
+  echo "e2e: OAuth brokerd (pid $OAUTH_PID) at $OAUTH_URL, fake Forgejo at $OAUTH_FORGEJO_URL" >&2
+  oauth_env=(FMB_E2E_OAUTH_URL="$OAUTH_URL" FMB_E2E_FORGEJO_URL="$OAUTH_FORGEJO_URL")
+fi
+
 # --- the node tests, one file at a time (the concurrency test wants the machine to itself)
 shopt -s nullglob
 tests=("$E2E_HOME"/test/*.test.mjs)
@@ -94,7 +113,7 @@ test_status=0
 (
   cd "$E2E_HOME"
   FMB_E2E_URL="$GATEWAY_URL" FMB_E2E_TARGET="$TARGET" FMB_E2E_MARKER="$MARKER" \
-    exec timeout --kill-after=10 "$TEST_TIMEOUT" node --test --test-concurrency=1 \
+    exec env "${oauth_env[@]}" timeout --kill-after=10 "$TEST_TIMEOUT" node --test --test-concurrency=1 \
     --test-reporter=spec --test-reporter-destination=stdout \
     --test-reporter=tap --test-reporter-destination="$TAP" \
     "${tests[@]}"
@@ -121,6 +140,17 @@ if [[ $((passed + failed)) -eq 0 ]]; then
 fi
 
 # --- shutdown: SIGTERM must end the gateway with status 0 and take its children along
+if [[ "$TARGET" == brokerd ]]; then
+  oauth_stop
+  if [[ "$OAUTH_STATUS" == 0 ]]; then
+    echo "e2e: ok the OAuth brokerd exited with status 0 after SIGTERM" >&2
+    passed=$((passed + 1))
+  else
+    echo "e2e: FAIL the OAuth brokerd ended with $OAUTH_STATUS after SIGTERM; log tail:" >&2
+    tail -n 20 "$OAUTH_LOG" >&2
+    failed=$((failed + 1))
+  fi
+fi
 stopped_pid="$GATEWAY_PID"
 gateway_stop
 if [[ "$GATEWAY_STATUS" == 0 ]]; then

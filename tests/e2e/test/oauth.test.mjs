@@ -1,0 +1,233 @@
+// OAuth mode end to end: the official MCP SDK client does the whole flow
+// headless against a broker whose upstream is fmb-fake-forgejo (run.sh starts
+// both; see lib/oauth-daemon.sh for the timings): discovery, dynamic
+// registration, the consent page, the upstream sign-in, the token exchange;
+// then the child's Forgejo token, the SDK refreshing the broker's short-lived
+// token, the broker refreshing the Forgejo token and respawning the child
+// under the same session, and a second user kept out of the first one's session.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+
+import {
+  closeClient,
+  connectWithOAuth,
+  firstText,
+  HeadlessOAuthProvider,
+  HTTP_TIMEOUT_MS,
+  waitFor,
+} from '../lib/oauth.mjs';
+
+const BROKER = process.env.FMB_E2E_OAUTH_URL; // http://127.0.0.1:PORT: the issuer
+const FORGEJO = process.env.FMB_E2E_FORGEJO_URL; // fmb-fake-forgejo
+const TOKEN_ENV = 'FORGEJO_ACCESS_TOKEN';
+const CALL = { timeout: 30_000 };
+const skip = !BROKER || !FORGEJO ? 'FMB_E2E_OAUTH_URL / FMB_E2E_FORGEJO_URL are not set (run.sh brokerd only)' : false;
+const MCP_URL = BROKER ? `${BROKER}/mcp` : undefined;
+
+async function fake(path, body) {
+  const response = await fetch(`${FORGEJO}${path}`, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
+  });
+  const text = await response.text();
+  assert.equal(response.status, 200, `${path}: ${text}`);
+  return JSON.parse(text);
+}
+
+// Who a Forgejo access token belongs to, by the fake's GET /api/v1/user.
+async function forgejoUser(token) {
+  const response = await fetch(`${FORGEJO}/api/v1/user`, {
+    headers: { Authorization: `token ${token}` },
+    signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
+  });
+  const body = await response.json();
+  return response.status === 200 ? body.login : `HTTP ${response.status}: ${body.message}`;
+}
+
+async function tool(session, name, args = {}) {
+  const result = await session.client.callTool({ name, arguments: args }, undefined, CALL);
+  assert.notEqual(result.isError, true, `${name}: ${firstText(result)}`);
+  return firstText(result);
+}
+
+async function childEnv(session) {
+  return JSON.parse(await tool(session, 'env', { names: [TOKEN_ENV, 'FORGEJO_URL'] }));
+}
+
+async function childState(session) {
+  return JSON.parse(await tool(session, 'state'));
+}
+
+// A raw JSON-RPC POST to /mcp with a bearer token and a session id.
+async function rawMcp(accessToken, sessionId, method = 'POST') {
+  const headers = { Accept: 'application/json, text/event-stream', 'MCP-Protocol-Version': '2025-06-18' };
+  if (accessToken) {
+    headers.Authorization = `Bearer ${accessToken}`;
+  }
+  if (sessionId) {
+    headers['Mcp-Session-Id'] = sessionId;
+  }
+  let body;
+  if (method === 'POST') {
+    headers['Content-Type'] = 'application/json';
+    body = JSON.stringify({ jsonrpc: '2.0', id: `raw-${randomBytes(4).toString('hex')}`, method: 'ping' });
+  }
+  const response = await fetch(MCP_URL, { method, headers, body, signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) });
+  await response.body?.cancel();
+  return response;
+}
+
+describe('OAuth mode with the MCP SDK client', { skip, timeout: 90_000 }, () => {
+  const alice = new HeadlessOAuthProvider({ clientName: 'fmb-e2e-alice' });
+  let session; // alice's
+  let sessionId;
+  let firstToken; // the Forgejo access token of alice's first child
+  let firstPid;
+  let refreshesBefore;
+
+  before(async () => {
+    await fake('/_fake/login', { login: 'alice' });
+    refreshesBefore = (await fake('/_fake/stats')).refreshes;
+  });
+
+  after(async () => {
+    await closeClient(session);
+    await fetch(`${FORGEJO}/_fake/login`, { method: 'POST', body: '{"login":"alice"}' }).catch(() => {});
+  });
+
+  test('discovery, registration, consent, upstream sign-in, token, initialize', async () => {
+    const unauthorized = await rawMcp(undefined, undefined);
+    assert.equal(unauthorized.status, 401);
+    assert.match(unauthorized.headers.get('www-authenticate') ?? '', /^Bearer resource_metadata="/);
+
+    session = await connectWithOAuth(MCP_URL, alice);
+    sessionId = session.transport.sessionId;
+    assert.match(sessionId ?? '', /^[0-9a-f]{32,}$/, 'an Mcp-Session-Id');
+    assert.equal(session.client.getServerVersion()?.name, 'fmb-test-mcp-server');
+
+    // Registration: a public client, as asked.
+    assert.ok(alice.savedClient?.client_id, 'the SDK registered a client');
+    assert.equal(alice.savedClient.client_secret, undefined);
+    assert.equal(alice.savedClient.issuer, BROKER, 'client information is bound to the broker');
+
+    // The sign-in: one consent page, then Forgejo, then back to the client with iss and state.
+    assert.equal(alice.authorizations.length, 1);
+    const [signIn] = alice.authorizations;
+    assert.equal(signIn.url.origin + signIn.url.pathname, `${BROKER}/oauth/authorize`);
+    assert.equal(signIn.url.searchParams.get('code_challenge_method'), 'S256');
+    assert.equal(signIn.url.searchParams.get('resource'), MCP_URL);
+    assert.equal(signIn.error, null, `error=${signIn.error}`);
+    assert.match(signIn.code ?? '', /.{16,}/);
+    assert.equal(signIn.iss, BROKER, 'RFC 9207 iss is the broker');
+    assert.equal(signIn.state, alice.lastState, 'state round-trips');
+    assert.equal(signIn.url.searchParams.get('state'), alice.lastState);
+    const hops = alice.agent.hops.map((h) => `${h.method} ${new URL(h.url).origin}${new URL(h.url).pathname} ${h.status}`);
+    assert.deepEqual(hops, [
+      `GET ${BROKER}/oauth/authorize 200`,
+      `POST ${BROKER}/oauth/consent 302`,
+      `GET ${FORGEJO}/login/oauth/authorize 303`,
+      `GET ${BROKER}/oauth/callback 302`,
+    ]);
+    assert.ok(alice.agent.cookie(BROKER, '__Host-fmb_login'), 'the broker remembers the user');
+
+    // Tokens: a bearer pair for the broker, not Forgejo's.
+    const tokens = alice.tokens();
+    assert.equal(tokens.token_type.toLowerCase(), 'bearer');
+    assert.ok(tokens.refresh_token, 'a refresh token');
+    assert.ok(!tokens.access_token.startsWith('gto_'), 'the client never sees the Forgejo token');
+    assert.equal(alice.savedTokens.length, 1);
+  });
+
+  test('tools/list and a tool call go to the child', async () => {
+    const { tools } = await session.client.listTools(undefined, CALL);
+    const names = tools.map((t) => t.name);
+    for (const name of ['echo', 'env', 'state', 'slow']) {
+      assert.ok(names.includes(name), `${name} in ${names.join(', ')}`);
+    }
+    const text = `hello ${randomBytes(4).toString('hex')}`;
+    assert.equal(await tool(session, 'echo', { text }), text);
+  });
+
+  test("the child gets the user's Forgejo token and URL", async () => {
+    const env = await childEnv(session);
+    assert.equal(env.FORGEJO_URL, FORGEJO);
+    assert.match(env[TOKEN_ENV] ?? '', /^gto_[0-9a-f]{64}$/);
+    assert.equal(await forgejoUser(env[TOKEN_ENV]), 'alice');
+    firstToken = env[TOKEN_ENV];
+    firstPid = (await childState(session)).pid;
+    assert.ok(firstPid > 0);
+  });
+
+  test("the SDK refreshes the broker's expired access token and carries on", async () => {
+    const expired = alice.tokens();
+    // --access-token-ttl 5: wait until the broker refuses the token.
+    await waitFor(async () => (await rawMcp(expired.access_token, sessionId)).status === 401, {
+      timeoutMs: 15_000,
+      what: 'the broker access token expires',
+    });
+    const text = `after refresh ${randomBytes(4).toString('hex')}`;
+    assert.equal(await tool(session, 'echo', { text }), text, 'the call after expiry works');
+    const fresh = alice.tokens();
+    assert.equal(alice.savedTokens.length, 2, 'saveTokens() once more: a refresh, not a new sign-in');
+    assert.equal(alice.authorizations.length, 1, 'no second sign-in');
+    assert.notEqual(fresh.access_token, expired.access_token);
+    assert.notEqual(fresh.refresh_token, expired.refresh_token, 'refresh tokens rotate');
+    assert.equal(session.transport.sessionId, sessionId, 'same session');
+    assert.equal((await rawMcp(fresh.access_token, sessionId)).status, 200);
+  });
+
+  test('the broker refreshes the Forgejo token and respawns the child under the same session', async () => {
+    // Forgejo tokens live 20 s, refreshed 15 s ahead, looked for every 2 s.
+    const env = await waitFor(
+      async () => {
+        const now = await childEnv(session);
+        return now[TOKEN_ENV] !== firstToken ? now : undefined;
+      },
+      { timeoutMs: 25_000, intervalMs: 500, what: 'the child shows a new Forgejo token' },
+    );
+    assert.match(env[TOKEN_ENV], /^gto_[0-9a-f]{64}$/);
+    assert.equal(await forgejoUser(env[TOKEN_ENV]), 'alice', 'the new token is still alice');
+    assert.equal(env.FORGEJO_URL, FORGEJO);
+    assert.equal(session.transport.sessionId, sessionId, 'the client kept its session id');
+    const state = await childState(session);
+    assert.notEqual(state.pid, firstPid, 'a new child');
+    // The broker replayed the client's initialize to the new child.
+    assert.equal(state.initializeParams?.clientInfo?.name, alice.clientName);
+    assert.equal(state.initializedCount, 1);
+    assert.equal(alice.authorizations.length, 1, 'the client did not sign in again');
+    const stats = await fake('/_fake/stats');
+    assert.ok(stats.refreshes > refreshesBefore, `refreshes ${refreshesBefore} -> ${stats.refreshes}`);
+    assert.equal(stats.refresh_failures, 0);
+  });
+
+  test("a second user cannot use the first user's session", async () => {
+    await fake('/_fake/login', { login: 'bob', id: 2 });
+    const bob = new HeadlessOAuthProvider({ clientName: 'fmb-e2e-bob' }); // another browser, another client
+    let bobSession;
+    try {
+      bobSession = await connectWithOAuth(MCP_URL, bob);
+      assert.notEqual(bobSession.transport.sessionId, sessionId);
+      const env = await childEnv(bobSession);
+      assert.equal(await forgejoUser(env[TOKEN_ENV]), 'bob');
+
+      const bobToken = bob.tokens().access_token;
+      const post = await rawMcp(bobToken, sessionId);
+      assert.equal(post.status, 403, "bob's POST to alice's session");
+      const get = await rawMcp(bobToken, sessionId, 'GET');
+      assert.equal(get.status, 403, "bob's GET of alice's stream");
+      const del = await rawMcp(bobToken, sessionId, 'DELETE');
+      assert.equal(del.status, 403, "bob's DELETE of alice's session");
+
+      // Alice's session is untouched.
+      const text = `still alice ${randomBytes(4).toString('hex')}`;
+      assert.equal(await tool(session, 'echo', { text }), text);
+      assert.equal(await forgejoUser((await childEnv(session))[TOKEN_ENV]), 'alice');
+    } finally {
+      await closeClient(bobSession);
+      await fake('/_fake/login', { login: 'alice' });
+    }
+  });
+});

@@ -1,0 +1,717 @@
+// Upstream token rotation in the built daemon (--auth oauth), end to end with
+// real processes: fmb-fake-forgejo plays Forgejo, fmb-test-mcp-server is the
+// child. Each test starts its own fake and daemon with short token lifetimes:
+// Forgejo access tokens live a few seconds, the daemon refreshes them
+// --refresh-lead before they expire and looks every second, and respawns the
+// sessions' children with the new token. A QNetworkAccessManager is the user
+// agent for the OAuth sign-in (register, authorize, consent, Forgejo, token).
+#include <QCryptographicHash>
+#include <QFile>
+#include <QHostAddress>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QNetworkAccessManager>
+#include <QNetworkReply>
+#include <QNetworkRequest>
+#include <QProcess>
+#include <QProcessEnvironment>
+#include <QRandomGenerator>
+#include <QRegularExpression>
+#include <QSignalSpy>
+#include <QTcpServer>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include "OAuthTestSupport.h"
+
+using fmbtest::HttpResult;
+using fmbtest::UserAgent;
+
+namespace {
+
+// Bound for any one awaited condition; passing runs take a fraction of it.
+constexpr int WaitMs = 15000;
+
+const QString UpstreamClientId = QStringLiteral("fmb-rotation-broker");
+const QString UpstreamSecret = QStringLiteral("rotation-upstream-s3cret");
+// A loopback redirect where nothing listens: the user agent stops there.
+const QString ClientRedirect = QStringLiteral("http://127.0.0.1:9/rotation/callback");
+const QString ProtocolVersion = QStringLiteral("2025-06-18");
+const QString ClientName = QStringLiteral("tst_rotation");
+
+// Alive means running: a zombie has exited and only waits for its parent.
+bool processAlive(qint64 pid)
+{
+    QFile stat(QStringLiteral("/proc/%1/stat").arg(pid));
+    if (pid <= 0 || !stat.open(QIODevice::ReadOnly))
+        return false;
+    const QByteArray text = stat.readAll();
+    const qsizetype paren = text.lastIndexOf(')');
+    if (paren < 0 || paren + 2 >= text.size())
+        return false;
+    const char state = text.at(paren + 2);
+    return state != 'Z' && state != 'X';
+}
+
+quint16 freeLoopbackPort()
+{
+    QTcpServer probe;
+    if (!probe.listen(QHostAddress::LocalHost, 0))
+        return 0;
+    return probe.serverPort();
+}
+
+QString base64Url(const QByteArray &bytes)
+{
+    return QString::fromLatin1(
+        bytes.toBase64(QByteArray::Base64UrlEncoding | QByteArray::OmitTrailingEquals));
+}
+
+struct Tokens {
+    QString access;
+    QString refresh;
+    QString failure; // why there are none
+};
+
+// The daemon as a child process of the test, with its stderr log captured.
+class Broker {
+public:
+    Broker()
+    {
+        QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+        const QStringList keys = environment.keys();
+        for (const QString &key : keys) {
+            if (key.startsWith(QLatin1String("FMB_")))
+                environment.remove(key); // settings come from the flags only
+        }
+        environment.insert(QStringLiteral("QT_LOGGING_RULES"), QStringLiteral("fmb.*.debug=false"));
+        m_process.setProcessEnvironment(environment);
+        m_process.setStandardOutputFile(QProcess::nullDevice());
+    }
+    ~Broker() { stop(); }
+    Broker(const Broker &) = delete;
+    Broker &operator=(const Broker &) = delete;
+
+    // Waits for "listening on" and the admin socket; false with log() telling why.
+    [[nodiscard]] bool start(const QStringList &arguments)
+    {
+        m_process.start(QStringLiteral(FMB_BIN_DIR "/forgejo-mcp-brokerd"), arguments);
+        if (!m_process.waitForStarted(WaitMs))
+            return false;
+        return QTest::qWaitFor(
+                   [this] {
+                       const QByteArray &text = log();
+                       return (text.contains("fmb.http: listening on") &&
+                               text.contains("admin socket listening on")) ||
+                              m_process.state() == QProcess::NotRunning;
+                   },
+                   WaitMs) &&
+               m_process.state() == QProcess::Running;
+    }
+
+    // SIGTERM and wait; the exit code, or -1 when it crashed or did not exit.
+    int stop()
+    {
+        if (m_process.state() == QProcess::NotRunning)
+            return m_process.exitStatus() == QProcess::NormalExit ? m_process.exitCode() : -1;
+        m_process.terminate();
+        if (!QTest::qWaitFor([this] { return m_process.state() == QProcess::NotRunning; }, WaitMs)) {
+            m_process.kill();
+            m_process.waitForFinished(5000);
+            return -1;
+        }
+        (void)log();
+        return m_process.exitStatus() == QProcess::NormalExit ? m_process.exitCode() : -1;
+    }
+
+    [[nodiscard]] const QByteArray &log()
+    {
+        m_log += m_process.readAllStandardError();
+        return m_log;
+    }
+
+    // The pid the newest "session ID respawned: new pid N" line names; 0 if none.
+    [[nodiscard]] qint64 respawnedPid(const QString &sessionId)
+    {
+        const QRegularExpression line(QStringLiteral("session %1 respawned: new pid (\\d+)")
+                                          .arg(QRegularExpression::escape(sessionId)));
+        qint64 pid = 0;
+        auto matches = line.globalMatch(QString::fromUtf8(log()));
+        while (matches.hasNext())
+            pid = matches.next().captured(1).toLongLong();
+        return pid;
+    }
+
+    [[nodiscard]] int countOf(const QByteArray &needle) { return int(log().count(needle)); }
+
+private:
+    QProcess m_process;
+    QByteArray m_log;
+};
+
+} // namespace
+
+// The sign-in must work, except for the known bug: then the test is an
+// expected failure and stops here.
+#define REQUIRE_TOKENS(tokens) QVERIFY2(!(tokens).access.isEmpty(), qPrintable((tokens).failure))
+
+class tst_Rotation : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+    void init();
+    void cleanup();
+
+    void rotationKeepsSession();
+    void callInFlightCompletes();
+    void refreshFailureEvicts();
+    void oneRefreshPerUser_data();
+    void oneRefreshPerUser();
+    void restartKeepsLogins();
+    void idleEviction_data();
+    void idleEviction();
+
+private:
+    // The fake (Forgejo access tokens live `upstreamTtl` seconds) and the daemon.
+    [[nodiscard]] bool startStack(int upstreamTtl, const QStringList &brokerArguments);
+    [[nodiscard]] bool startBroker();
+    [[nodiscard]] QUrl broker(const QString &path) const { return QUrl(m_publicUrl + path); }
+
+    QString registerClient(const QString &name);
+    Tokens signIn(UserAgent &agent, const QString &clientId);
+    HttpResult tokenRequest(const QList<std::pair<QString, QString>> &fields);
+    HttpResult refresh(const QString &clientId, const QString &refreshToken);
+
+    HttpResult post(const QString &accessToken, const QJsonObject &body, const QString &sessionId = {});
+    // A new session (initialize + notifications/initialized); empty on failure.
+    QString initialize(const QString &accessToken, HttpResult *answer = nullptr);
+    HttpResult ping(const QString &accessToken, const QString &sessionId);
+    // tools/call; the result's first text block parsed as a JSON object.
+    QJsonObject tool(const QString &accessToken, const QString &sessionId, const QString &name,
+                     const QJsonObject &arguments = {});
+    QJsonObject request(const QString &method, const QJsonObject &params);
+    static QJsonObject rpcMessage(const QByteArray &contentType, const QByteArray &body);
+    QString childToken(const QString &accessToken, const QString &sessionId);
+    qint64 childPid(const QString &accessToken, const QString &sessionId);
+    QString forgejoUser(const QString &forgejoToken);
+
+    QNetworkAccessManager *m_network = nullptr;
+    std::unique_ptr<QTemporaryDir> m_dir;
+    std::unique_ptr<fmbtest::FakeForgejo> m_fake;
+    std::unique_ptr<Broker> m_broker;
+    QStringList m_brokerArguments;
+    QString m_publicUrl;
+    int m_nextId = 1;
+};
+
+void tst_Rotation::initTestCase()
+{
+    m_network = new QNetworkAccessManager(this);
+}
+
+void tst_Rotation::init()
+{
+    m_dir = std::make_unique<QTemporaryDir>();
+    QVERIFY(m_dir->isValid());
+}
+
+void tst_Rotation::cleanup()
+{
+    if (m_broker && QTest::currentTestFailed())
+        qWarning().noquote() << "daemon log:\n" << QString::fromUtf8(m_broker->log().right(6000));
+    m_broker.reset();
+    m_fake.reset();
+    m_dir.reset();
+}
+
+bool tst_Rotation::startStack(int upstreamTtl, const QStringList &brokerArguments)
+{
+    const quint16 port = freeLoopbackPort();
+    if (port == 0)
+        return false;
+    m_publicUrl = QStringLiteral("http://127.0.0.1:%1").arg(port);
+    m_fake = std::make_unique<fmbtest::FakeForgejo>();
+    if (!m_fake->start(UpstreamClientId, UpstreamSecret, m_publicUrl + QStringLiteral("/oauth/callback"),
+                       {QStringLiteral("--access-ttl"), QString::number(upstreamTtl),
+                        QStringLiteral("--user"), QStringLiteral("alice:1"), QStringLiteral("--user"),
+                        QStringLiteral("bob:2")})) {
+        qWarning().noquote() << "fmb-fake-forgejo did not start:" << m_fake->output();
+        return false;
+    }
+    const QString secretFile = m_dir->filePath(QStringLiteral("client-secret"));
+    QFile secret(secretFile);
+    if (!secret.open(QIODevice::WriteOnly) || secret.write(UpstreamSecret.toUtf8()) < 0)
+        return false;
+    secret.close();
+    secret.setPermissions(QFileDevice::ReadOwner | QFileDevice::WriteOwner);
+
+    m_brokerArguments = QStringList{
+        QStringLiteral("--auth"),
+        QStringLiteral("oauth"),
+        QStringLiteral("--listen"),
+        QStringLiteral("127.0.0.1:%1").arg(port),
+        QStringLiteral("--public-url"),
+        m_publicUrl,
+        QStringLiteral("--forgejo-url"),
+        m_fake->url(QStringLiteral("/")).toString().chopped(1),
+        QStringLiteral("--forgejo-client-id"),
+        UpstreamClientId,
+        QStringLiteral("--forgejo-client-secret-file"),
+        secretFile,
+        QStringLiteral("--state-dir"),
+        m_dir->filePath(QStringLiteral("state")),
+        QStringLiteral("--admin-socket"),
+        m_dir->filePath(QStringLiteral("admin.sock")),
+        QStringLiteral("--child-command"),
+        QStringLiteral(FMB_TEST_BIN_DIR "/fmb-test-mcp-server"),
+        QStringLiteral("--child-stop-grace"),
+        QStringLiteral("1s"),
+        QStringLiteral("--rotate-interval"),
+        QStringLiteral("1"),
+    };
+    m_brokerArguments += brokerArguments;
+    return startBroker();
+}
+
+bool tst_Rotation::startBroker()
+{
+    m_broker = std::make_unique<Broker>();
+    if (!m_broker->start(m_brokerArguments)) {
+        qWarning().noquote() << "forgejo-mcp-brokerd did not come up:\n" << m_broker->log();
+        return false;
+    }
+    return true;
+}
+
+// --- the OAuth sign-in -------------------------------------------------------------------
+
+QString tst_Rotation::registerClient(const QString &name)
+{
+    const QJsonObject request{{QStringLiteral("client_name"), name},
+                              {QStringLiteral("redirect_uris"), QJsonArray{ClientRedirect}},
+                              {QStringLiteral("grant_types"), QJsonArray{QStringLiteral("authorization_code"),
+                                                                         QStringLiteral("refresh_token")}},
+                              {QStringLiteral("response_types"), QJsonArray{QStringLiteral("code")}},
+                              {QStringLiteral("token_endpoint_auth_method"), QStringLiteral("none")}};
+    const HttpResult answer = fmbtest::http(m_network, "POST", broker(QStringLiteral("/oauth/register")),
+                                            QJsonDocument(request).toJson(QJsonDocument::Compact),
+                                            {{"Content-Type", "application/json"}});
+    if (answer.status != 201)
+        qWarning() << "registration failed:" << answer.describe();
+    return answer.json().value(QStringLiteral("client_id")).toString();
+}
+
+Tokens tst_Rotation::signIn(UserAgent &agent, const QString &clientId)
+{
+    Tokens tokens;
+    const QString verifier = base64Url(QCryptographicHash::hash(
+        QByteArray::number(QRandomGenerator::global()->generate64()), QCryptographicHash::Sha256));
+    const QString challenge =
+        base64Url(QCryptographicHash::hash(verifier.toLatin1(), QCryptographicHash::Sha256));
+    const QString state = QString::number(QRandomGenerator::global()->generate64(), 16);
+    QUrl url = broker(QStringLiteral("/oauth/authorize"));
+    url.setQuery(QString::fromLatin1(fmbtest::encodeForm(
+                     {{QStringLiteral("response_type"), QStringLiteral("code")},
+                      {QStringLiteral("client_id"), clientId},
+                      {QStringLiteral("redirect_uri"), ClientRedirect},
+                      {QStringLiteral("code_challenge"), challenge},
+                      {QStringLiteral("code_challenge_method"), QStringLiteral("S256")},
+                      {QStringLiteral("state"), state},
+                      {QStringLiteral("resource"), m_publicUrl + QStringLiteral("/mcp")}})),
+                 QUrl::StrictMode);
+
+    // The consent page (none for a remembered user and client), then Forgejo,
+    // then the daemon's callback, which sends the browser to the client.
+    HttpResult answer = agent.get(url);
+    for (int round = 0; round < 2 && answer.status == 200; ++round) {
+        fmbtest::HtmlForm form;
+        if (!fmbtest::parseForm(answer.body, &form))
+            break;
+        form.fields.append({QStringLiteral("decision"), QStringLiteral("approve")});
+        answer = agent.postForm(QUrl(form.action), fmbtest::encodeForm(form.fields));
+        answer = agent.follow(answer, ClientRedirect);
+    }
+    answer = agent.follow(answer, ClientRedirect);
+    const QHash<QString, QString> query = fmbtest::queryOf(answer.location());
+    if (!answer.location().toString().startsWith(ClientRedirect) || !query.contains(QStringLiteral("code"))) {
+        tokens.failure = QStringLiteral("the sign-in ended with ") + QString::fromUtf8(answer.describe());
+        return tokens;
+    }
+    if (query.value(QStringLiteral("state")) != state || query.value(QStringLiteral("iss")) != m_publicUrl) {
+        tokens.failure = QStringLiteral("state or iss do not match: ") + answer.location().toString();
+        return tokens;
+    }
+    const HttpResult exchanged =
+        tokenRequest({{QStringLiteral("grant_type"), QStringLiteral("authorization_code")},
+                      {QStringLiteral("code"), query.value(QStringLiteral("code"))},
+                      {QStringLiteral("redirect_uri"), ClientRedirect},
+                      {QStringLiteral("code_verifier"), verifier},
+                      {QStringLiteral("client_id"), clientId},
+                      {QStringLiteral("resource"), m_publicUrl + QStringLiteral("/mcp")}});
+    if (exchanged.status != 200) {
+        tokens.failure =
+            QStringLiteral("the code exchange failed: ") + QString::fromUtf8(exchanged.describe());
+        return tokens;
+    }
+    tokens.access = exchanged.json().value(QStringLiteral("access_token")).toString();
+    tokens.refresh = exchanged.json().value(QStringLiteral("refresh_token")).toString();
+    return tokens;
+}
+
+HttpResult tst_Rotation::tokenRequest(const QList<std::pair<QString, QString>> &fields)
+{
+    return fmbtest::http(m_network, "POST", broker(QStringLiteral("/oauth/token")),
+                         fmbtest::encodeForm(fields),
+                         {{"Content-Type", "application/x-www-form-urlencoded"}});
+}
+
+HttpResult tst_Rotation::refresh(const QString &clientId, const QString &refreshToken)
+{
+    return tokenRequest({{QStringLiteral("grant_type"), QStringLiteral("refresh_token")},
+                         {QStringLiteral("refresh_token"), refreshToken},
+                         {QStringLiteral("client_id"), clientId},
+                         {QStringLiteral("resource"), m_publicUrl + QStringLiteral("/mcp")}});
+}
+
+// --- MCP over HTTP -----------------------------------------------------------------------
+
+QJsonObject tst_Rotation::request(const QString &method, const QJsonObject &params)
+{
+    QJsonObject message{{QStringLiteral("jsonrpc"), QStringLiteral("2.0")},
+                        {QStringLiteral("id"), m_nextId++},
+                        {QStringLiteral("method"), method}};
+    if (!params.isEmpty())
+        message.insert(QStringLiteral("params"), params);
+    return message;
+}
+
+HttpResult tst_Rotation::post(const QString &accessToken, const QJsonObject &body, const QString &sessionId)
+{
+    fmbtest::Headers headers{{"Content-Type", "application/json"},
+                             {"Accept", "application/json, text/event-stream"},
+                             {"Authorization", "Bearer " + accessToken.toUtf8()}};
+    if (!sessionId.isEmpty()) {
+        headers.append({"Mcp-Session-Id", sessionId.toLatin1()});
+        headers.append({"MCP-Protocol-Version", ProtocolVersion.toLatin1()});
+    }
+    return fmbtest::http(m_network, "POST", broker(QStringLiteral("/mcp")),
+                         QJsonDocument(body).toJson(QJsonDocument::Compact), headers);
+}
+
+QJsonObject tst_Rotation::rpcMessage(const QByteArray &contentType, const QByteArray &body)
+{
+    if (!contentType.startsWith("text/event-stream"))
+        return QJsonDocument::fromJson(body).object();
+    // An SSE answer: the response is the data of the event that has no method.
+    const QList<QByteArray> lines = body.split('\n');
+    for (const QByteArray &line : lines) {
+        if (!line.startsWith("data:"))
+            continue;
+        const QJsonObject message = QJsonDocument::fromJson(line.mid(5).trimmed()).object();
+        if (message.contains(QStringLiteral("id")) && !message.contains(QStringLiteral("method")))
+            return message;
+    }
+    return {};
+}
+
+QString tst_Rotation::initialize(const QString &accessToken, HttpResult *answer)
+{
+    const HttpResult initialized =
+        post(accessToken, request(QStringLiteral("initialize"),
+                                  {{QStringLiteral("protocolVersion"), ProtocolVersion},
+                                   {QStringLiteral("capabilities"), QJsonObject{}},
+                                   {QStringLiteral("clientInfo"),
+                                    QJsonObject{{QStringLiteral("name"), ClientName},
+                                                {QStringLiteral("version"), QStringLiteral("1")}}}}));
+    if (answer)
+        *answer = initialized;
+    const QString sessionId = QString::fromLatin1(initialized.header("Mcp-Session-Id"));
+    if (initialized.status != 200 || sessionId.isEmpty())
+        return {};
+    const HttpResult notified =
+        post(accessToken,
+             {{QStringLiteral("jsonrpc"), QStringLiteral("2.0")},
+              {QStringLiteral("method"), QStringLiteral("notifications/initialized")}},
+             sessionId);
+    return notified.status == 202 ? sessionId : QString();
+}
+
+HttpResult tst_Rotation::ping(const QString &accessToken, const QString &sessionId)
+{
+    return post(accessToken, request(QStringLiteral("ping"), {}), sessionId);
+}
+
+QJsonObject tst_Rotation::tool(const QString &accessToken, const QString &sessionId, const QString &name,
+                               const QJsonObject &arguments)
+{
+    const HttpResult answer =
+        post(accessToken,
+             request(QStringLiteral("tools/call"),
+                     {{QStringLiteral("name"), name}, {QStringLiteral("arguments"), arguments}}),
+             sessionId);
+    const QJsonObject message = rpcMessage(answer.header("Content-Type"), answer.body);
+    const QJsonArray content =
+        message.value(QStringLiteral("result")).toObject().value(QStringLiteral("content")).toArray();
+    if (answer.status != 200 || content.isEmpty()) {
+        qWarning() << "tools/call" << name << "failed:" << answer.describe();
+        return {};
+    }
+    const QString text = content.first().toObject().value(QStringLiteral("text")).toString();
+    const QJsonDocument document = QJsonDocument::fromJson(text.toUtf8());
+    return document.isObject() ? document.object() : QJsonObject{{QStringLiteral("text"), text}};
+}
+
+QString tst_Rotation::childToken(const QString &accessToken, const QString &sessionId)
+{
+    return tool(accessToken, sessionId, QStringLiteral("env"),
+                {{QStringLiteral("names"), QJsonArray{QStringLiteral("FORGEJO_ACCESS_TOKEN")}}})
+        .value(QStringLiteral("FORGEJO_ACCESS_TOKEN"))
+        .toString();
+}
+
+qint64 tst_Rotation::childPid(const QString &accessToken, const QString &sessionId)
+{
+    return tool(accessToken, sessionId, QStringLiteral("state")).value(QStringLiteral("pid")).toInteger();
+}
+
+QString tst_Rotation::forgejoUser(const QString &forgejoToken)
+{
+    const HttpResult answer = fmbtest::http(m_network, "GET", m_fake->url(QStringLiteral("/api/v1/user")), {},
+                                            {{"Authorization", "token " + forgejoToken.toUtf8()}});
+    return answer.status == 200 ? answer.json().value(QStringLiteral("login")).toString()
+                                : QString::fromUtf8(answer.describe());
+}
+
+// --- the tests ---------------------------------------------------------------------------
+
+void tst_Rotation::rotationKeepsSession()
+{
+    // Forgejo tokens live 4 s and are refreshed 2 s ahead: a respawn 2-3 s after the sign-in.
+    QVERIFY(startStack(4, {QStringLiteral("--refresh-lead"), QStringLiteral("2")}));
+    UserAgent agent(m_network);
+    const Tokens tokens = signIn(agent, registerClient(QStringLiteral("rotation")));
+    REQUIRE_TOKENS(tokens);
+    const QString sessionId = initialize(tokens.access);
+    QVERIFY(!sessionId.isEmpty());
+    const qint64 firstPid = childPid(tokens.access, sessionId);
+    const QString firstToken = childToken(tokens.access, sessionId);
+    QVERIFY(firstPid > 0);
+    QCOMPARE(forgejoUser(firstToken), QStringLiteral("alice"));
+
+    QTRY_VERIFY_WITH_TIMEOUT(m_broker->respawnedPid(sessionId) > 0, WaitMs);
+    // The very next request, with the same session id and no new initialize,
+    // is answered by the new child.
+    const qint64 newPid = m_broker->respawnedPid(sessionId);
+    QCOMPARE(childPid(tokens.access, sessionId), newPid);
+    QVERIFY(newPid != firstPid);
+    const QString newToken = childToken(tokens.access, sessionId);
+    QVERIFY(!newToken.isEmpty());
+    QVERIFY(newToken != firstToken);
+    QCOMPARE(forgejoUser(newToken), QStringLiteral("alice"));
+    // The daemon replayed the client's initialize and initialized to the new child.
+    const QJsonObject state = tool(tokens.access, sessionId, QStringLiteral("state"));
+    QCOMPARE(state.value(QStringLiteral("initializeParams"))
+                 .toObject()
+                 .value(QStringLiteral("clientInfo"))
+                 .toObject()
+                 .value(QStringLiteral("name"))
+                 .toString(),
+             ClientName);
+    QCOMPARE(state.value(QStringLiteral("initializedCount")).toInt(), 1);
+    QTRY_VERIFY_WITH_TIMEOUT(!processAlive(firstPid), WaitMs);
+    QCOMPARE(m_fake->stats(m_network).value(QStringLiteral("refresh_failures")).toInt(), 0);
+}
+
+void tst_Rotation::callInFlightCompletes()
+{
+    QVERIFY(startStack(4, {QStringLiteral("--refresh-lead"), QStringLiteral("2")}));
+    UserAgent agent(m_network);
+    const Tokens tokens = signIn(agent, registerClient(QStringLiteral("in flight")));
+    REQUIRE_TOKENS(tokens);
+    const QString sessionId = initialize(tokens.access);
+    QVERIFY(!sessionId.isEmpty());
+    const qint64 firstPid = childPid(tokens.access, sessionId);
+
+    // Longer than the time to the respawn (at most 3 s plus the refresh).
+    QNetworkRequest slowRequest(broker(QStringLiteral("/mcp")));
+    slowRequest.setRawHeader("Content-Type", "application/json");
+    slowRequest.setRawHeader("Accept", "application/json, text/event-stream");
+    slowRequest.setRawHeader("Authorization", "Bearer " + tokens.access.toUtf8());
+    slowRequest.setRawHeader("Mcp-Session-Id", sessionId.toLatin1());
+    slowRequest.setRawHeader("MCP-Protocol-Version", ProtocolVersion.toLatin1());
+    const QJsonObject slowCall = request(
+        QStringLiteral("tools/call"),
+        {{QStringLiteral("name"), QStringLiteral("slow")},
+         {QStringLiteral("arguments"),
+          QJsonObject{{QStringLiteral("ms"), 6000}, {QStringLiteral("text"), QStringLiteral("in flight")}}}});
+    QNetworkReply *slow =
+        m_network->post(slowRequest, QJsonDocument(slowCall).toJson(QJsonDocument::Compact));
+    std::unique_ptr<QNetworkReply, void (*)(QNetworkReply *)> guard(
+        slow, [](QNetworkReply *r) { r->deleteLater(); });
+
+    QTRY_VERIFY_WITH_TIMEOUT(m_broker->respawnedPid(sessionId) > 0, WaitMs);
+    QVERIFY2(!slow->isFinished(), "the slow call ended before the respawn; the test proves nothing");
+    const qint64 newPid = m_broker->respawnedPid(sessionId);
+    QCOMPARE(childPid(tokens.access, sessionId), newPid); // new requests go to the new child meanwhile
+    QVERIFY(processAlive(firstPid));                      // the old one still runs the slow call
+
+    QTRY_VERIFY_WITH_TIMEOUT(slow->isFinished(), WaitMs);
+    QCOMPARE(slow->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(), 200);
+    const QJsonObject answer =
+        rpcMessage(slow->header(QNetworkRequest::ContentTypeHeader).toByteArray(), slow->readAll());
+    QCOMPARE(answer.value(QStringLiteral("id")).toInt(), slowCall.value(QStringLiteral("id")).toInt());
+    QCOMPARE(answer.value(QStringLiteral("result"))
+                 .toObject()
+                 .value(QStringLiteral("content"))
+                 .toArray()
+                 .first()
+                 .toObject()
+                 .value(QStringLiteral("text"))
+                 .toString(),
+             QStringLiteral("in flight"));
+    QTRY_VERIFY_WITH_TIMEOUT(!processAlive(firstPid), WaitMs); // drained, then stopped
+    // Tokens live 4 s, so another respawn may have come meanwhile: the newest child answers.
+    QCOMPARE(childPid(tokens.access, sessionId), m_broker->respawnedPid(sessionId));
+}
+
+void tst_Rotation::refreshFailureEvicts()
+{
+    QVERIFY(startStack(4, {QStringLiteral("--refresh-lead"), QStringLiteral("2")}));
+    UserAgent agent(m_network);
+    const QString clientId = registerClient(QStringLiteral("refused"));
+    const Tokens tokens = signIn(agent, clientId);
+    REQUIRE_TOKENS(tokens);
+    const QString sessionId = initialize(tokens.access);
+    QVERIFY(!sessionId.isEmpty());
+    const qint64 pid = childPid(tokens.access, sessionId);
+    QVERIFY(pid > 0);
+
+    const HttpResult failing = m_fake->control(m_network, QStringLiteral("/_fake/fail-refresh"),
+                                               {{QStringLiteral("enabled"), true}});
+    QVERIFY2(failing.status == 200, failing.describe().constData());
+    // Until the refresh fails the session works; the first request after it
+    // gets a clean 401 (TokenRotator: the grant is revoked, its sessions evicted).
+    HttpResult last;
+    QTRY_VERIFY_WITH_TIMEOUT((last = ping(tokens.access, sessionId)).status != 200, WaitMs);
+    QVERIFY2(last.status == 401, last.describe().constData());
+    QVERIFY2(last.header("WWW-Authenticate").startsWith("Bearer "), last.describe().constData());
+    QVERIFY(m_fake->stats(m_network).value(QStringLiteral("refresh_failures")).toInt() >= 1);
+    QTRY_VERIFY_WITH_TIMEOUT(!processAlive(pid), WaitMs);
+    HttpResult again;
+    QVERIFY(initialize(tokens.access, &again).isEmpty());
+    QCOMPARE(again.status, 401);
+    QCOMPARE(refresh(clientId, tokens.refresh).status, 400);
+
+    // Signing in again gives a working login; the evicted session stays gone.
+    QVERIFY(
+        m_fake
+            ->control(m_network, QStringLiteral("/_fake/fail-refresh"), {{QStringLiteral("enabled"), false}})
+            .status == 200);
+    const Tokens fresh = signIn(agent, clientId);
+    QVERIFY2(!fresh.access.isEmpty(), qPrintable(fresh.failure));
+    QCOMPARE(ping(fresh.access, sessionId).status, 404);
+    QVERIFY(!initialize(fresh.access).isEmpty());
+}
+
+void tst_Rotation::oneRefreshPerUser_data()
+{
+    QTest::addColumn<bool>("twoGrants");
+    QTest::newRow("two sessions of one grant") << false;
+    QTest::newRow("two grants of one user (two clients)") << true;
+}
+
+void tst_Rotation::oneRefreshPerUser()
+{
+    QFETCH(bool, twoGrants);
+    // Refreshed 3 s ahead of a 5 s lifetime: the first refresh 2-3 s after the
+    // sign-in, the next one at least 2 s after that.
+    QVERIFY(startStack(5, {QStringLiteral("--refresh-lead"), QStringLiteral("3")}));
+    UserAgent agent(m_network);
+    const Tokens first = signIn(agent, registerClient(QStringLiteral("first")));
+    REQUIRE_TOKENS(first);
+    Tokens second = first;
+    if (twoGrants) {
+        // Forgejo keeps one grant per user: this login spends the first one's refresh token.
+        second = signIn(agent, registerClient(QStringLiteral("second")));
+        QVERIFY2(!second.access.isEmpty(), qPrintable(second.failure));
+    }
+    const QString sessionA = initialize(first.access);
+    const QString sessionB = initialize(second.access);
+    QVERIFY(!sessionA.isEmpty());
+    QVERIFY(!sessionB.isEmpty());
+    const QString before = childToken(first.access, sessionA);
+    QCOMPARE(childToken(second.access, sessionB), before);
+    const int refreshesBefore = m_fake->stats(m_network).value(QStringLiteral("refreshes")).toInt();
+
+    QTRY_VERIFY_WITH_TIMEOUT(m_broker->respawnedPid(sessionA) > 0 && m_broker->respawnedPid(sessionB) > 0,
+                             WaitMs);
+    const QJsonObject stats = m_fake->stats(m_network);
+    QCOMPARE(stats.value(QStringLiteral("refreshes")).toInt() - refreshesBefore, 1);
+    QCOMPARE(stats.value(QStringLiteral("refresh_failures")).toInt(), 0);
+    const QString after = childToken(first.access, sessionA);
+    QVERIFY(after != before);
+    QCOMPARE(childToken(second.access, sessionB), after);
+    QCOMPARE(forgejoUser(after), QStringLiteral("alice"));
+}
+
+void tst_Rotation::restartKeepsLogins()
+{
+    // Long-lived Forgejo tokens: no rotation here.
+    QVERIFY(startStack(3600, {}));
+    UserAgent agent(m_network);
+    const QString clientId = registerClient(QStringLiteral("restart"));
+    const Tokens tokens = signIn(agent, clientId);
+    REQUIRE_TOKENS(tokens);
+    const QString sessionId = initialize(tokens.access);
+    QVERIFY(!sessionId.isEmpty());
+    const QString forgejoToken = childToken(tokens.access, sessionId);
+    QVERIFY(!forgejoToken.isEmpty());
+
+    QCOMPARE(m_broker->stop(), 0); // SIGTERM
+    QVERIFY(startBroker());        // same port, same --state-dir
+
+    QCOMPARE(ping(tokens.access, sessionId).status, 404); // sessions do not survive a restart
+    const QString again = initialize(tokens.access);      // the login does
+    QVERIFY(!again.isEmpty());
+    QCOMPARE(childToken(tokens.access, again), forgejoToken);
+    const HttpResult refreshed = refresh(clientId, tokens.refresh);
+    QVERIFY2(refreshed.status == 200, refreshed.describe().constData());
+    QVERIFY(!initialize(refreshed.json().value(QStringLiteral("access_token")).toString()).isEmpty());
+}
+
+void tst_Rotation::idleEviction_data()
+{
+    QTest::addColumn<int>("upstreamTtl");
+    QTest::addColumn<int>("refreshLead");
+    QTest::newRow("no rotation") << 3600 << 60;
+    // A respawn about every second must not keep an idle session alive.
+    QTest::newRow("while the token rotates") << 3 << 2;
+}
+
+void tst_Rotation::idleEviction()
+{
+    QFETCH(int, upstreamTtl);
+    QFETCH(int, refreshLead);
+    QVERIFY(startStack(upstreamTtl, {QStringLiteral("--refresh-lead"), QString::number(refreshLead),
+                                     QStringLiteral("--idle-timeout"), QStringLiteral("3"),
+                                     QStringLiteral("--reap-interval"), QStringLiteral("1")}));
+    UserAgent agent(m_network);
+    const Tokens tokens = signIn(agent, registerClient(QStringLiteral("idle")));
+    REQUIRE_TOKENS(tokens);
+    const QString sessionId = initialize(tokens.access);
+    QVERIFY(!sessionId.isEmpty());
+    const qint64 pid = childPid(tokens.access, sessionId);
+
+    const QByteArray ended = "session " + sessionId.toLatin1() + " ended:";
+    QTRY_VERIFY_WITH_TIMEOUT(m_broker->countOf(ended) == 1, WaitMs);
+    QVERIFY2(m_broker->countOf("session " + sessionId.toLatin1() + " idle for") == 1,
+             m_broker->log().constData());
+    QTRY_VERIFY_WITH_TIMEOUT(!processAlive(pid) && !processAlive(m_broker->respawnedPid(sessionId)), WaitMs);
+    QCOMPARE(ping(tokens.access, sessionId).status, 404);
+    QVERIFY(!initialize(tokens.access).isEmpty()); // idle eviction does not sign the user out
+}
+
+QTEST_GUILESS_MAIN(tst_Rotation)
+#include "tst_rotation.moc"
