@@ -199,6 +199,10 @@ void McpHttpServer::handleMcp(const QHttpServerRequest &request, QTcpSocket *soc
             if (!error.subject.isEmpty())
                 headers.emplaceBack("WWW-Authenticate", error.subject.toUtf8());
             writeError(socket, 400, JsonRpcError::ServerError, error.message, headers);
+        } else if (error.code == ErrorCode::Unavailable) {
+            // e.g. the token store failed: the caller may well be entitled, so try later
+            headers.emplaceBack("Retry-After", QByteArray::number(m_config.retryAfterSeconds));
+            writeError(socket, 503, JsonRpcError::ServerError, error.message, headers);
         } else {
             writeError(socket, 403, JsonRpcError::ServerError, error.message, headers);
         }

@@ -31,7 +31,8 @@ struct HttpConfig {
 
 // The caller of a request, or why there is none. Unauthorized errors become
 // 401 with the WWW-Authenticate value in Error::subject; InvalidArgument 400
-// (same header when the subject is set); anything else 403.
+// (same header when the subject is set); Unavailable 503 with Retry-After (the
+// check itself failed, e.g. the token store); anything else 403.
 using Authenticator = std::function<Result<SessionOwner>(const QHttpServerRequest &request)>;
 
 // Writes a complete answer for a route it claims; returns false to pass.

@@ -140,6 +140,7 @@ private Q_SLOTS:
     void metadataDocumentRejects_data();
     void metadataDocumentRejects();
     void restartKeepsTokens();
+    void storeFailureIsUnavailable();
     void noSecretsInLogs();
 
 private:
@@ -1262,7 +1263,9 @@ void tst_AuthorizationServer::restartKeepsTokens()
     QCOMPARE(mcp(tokens.access, Initialize).status, 200);
 
     stopBroker();
-    QCOMPARE(mcp(tokens.access, Initialize).status, 403); // no guard: refused, never let through
+    const HttpResult down = mcp(tokens.access, Initialize); // no guard: refused, never let through
+    QCOMPARE(down.status, 503);
+    QCOMPARE(down.header("Retry-After"), QByteArray("5"));
     startBroker();
 
     QCOMPARE(mcp(tokens.access, Initialize).status, 200);
@@ -1272,6 +1275,25 @@ void tst_AuthorizationServer::restartKeepsTokens()
     const HttpResult direct = m_browser->get(authorizeUrl(
         authorizeFields(clientId, QString::fromLatin1(fmb::Pkce::generateVerifier()), QStringLiteral("st"))));
     QCOMPARE(direct.status, 302);
+}
+
+void tst_AuthorizationServer::storeFailureIsUnavailable()
+{
+    const QString clientId = registerClient();
+    const Tokens tokens = tokensFor(*m_browser, clientId);
+    QCOMPARE(mcp(tokens.access, Initialize).status, 200);
+
+    // The token cannot be checked: neither let through nor called invalid
+    // (a 401 would send the client back to a sign-in it does not need).
+    m_store->close();
+    const HttpResult answer = mcp(tokens.access, Initialize);
+    QCOMPARE(answer.status, 503);
+    QCOMPARE(answer.header("Retry-After"), QByteArray("5"));
+    QVERIFY(answer.header("WWW-Authenticate").isEmpty());
+
+    stopBroker();
+    startBroker();
+    QCOMPARE(mcp(tokens.access, Initialize).status, 200);
 }
 
 void tst_AuthorizationServer::noSecretsInLogs()
