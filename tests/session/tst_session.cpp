@@ -912,7 +912,7 @@ void tst_Session::respawnFailureKeepsOldBackend()
 void tst_Session::respawnTimesOut()
 {
     StreamLimits limits;
-    limits.respawnTimeoutMs = 300;
+    limits.respawnTimeoutMs = 3000; // a sanitizer build of the child starts in ~0.5 s under load
     Session *session = newSession({}, limits);
     QVERIFY(initializeSession(*session, Latest, m_scope.get()));
     const qint64 oldPid = session->backendPid();
@@ -928,11 +928,20 @@ void tst_Session::respawnTimesOut()
     QCOMPARE(session->state(), SessionState::Ready);
     QCOMPARE(session->backendPid(), oldPid);
 
-    // ...so a later respawn is not refused as "already under way".
-    session->respawn(testServer());
-    QTRY_COMPARE(swapped.count(), 1);
+    // ...so a later respawn is not refused as "already under way". On a
+    // loaded machine a healthy child can miss the time limit too: that is the
+    // same timeout again, never a refusal, so try again.
+    for (int attempt = 0; attempt < 10 && swapped.isEmpty(); ++attempt) {
+        const qsizetype failures = failed.count();
+        session->respawn(testServer());
+        QTRY_VERIFY(swapped.count() == 1 || failed.count() > failures);
+        if (failed.count() > failures) {
+            const QString why = failed.last().at(1).toString();
+            QVERIFY2(why.contains(QLatin1String("did not answer initialize")), qPrintable(why));
+        }
+    }
+    QCOMPARE(swapped.count(), 1);
     QVERIFY(session->backendPid() != oldPid);
-    QCOMPARE(failed.count(), 1);
 }
 
 void tst_Session::secondRespawnWhileUnderWayFails()
