@@ -20,8 +20,14 @@ Result<void> execPrepared(QSqlQuery &query, const QString &sql, const QVariantLi
     // The statement names the operation; its values are bound, never inlined.
     if (!query.prepare(sql))
         return sqlError(query.lastError(), sql.simplified().left(60));
-    for (qsizetype i = 0; i < values.size(); ++i)
-        query.bindValue(static_cast<int>(i), values.at(i));
+    for (qsizetype i = 0; i < values.size(); ++i) {
+        const QVariant &value = values.at(i);
+        // Every text column is NOT NULL, and a null QString would bind as NULL.
+        if (value.typeId() == QMetaType::QString && value.toString().isNull())
+            query.bindValue(static_cast<int>(i), QStringLiteral(""));
+        else
+            query.bindValue(static_cast<int>(i), value);
+    }
     if (!query.exec())
         return sqlError(query.lastError(), sql.simplified().left(60));
     return {};

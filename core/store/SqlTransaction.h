@@ -15,7 +15,8 @@ namespace fmb {
 // messages name tables and columns, not data.
 [[nodiscard]] Error sqlError(const QSqlError &error, const QString &what);
 
-// Prepares `sql`, binds `values` in order and runs it.
+// Prepares `sql`, binds `values` in order (a null QString as the empty
+// string: no text column takes NULL) and runs it.
 [[nodiscard]] Result<void> execPrepared(QSqlQuery &query, const QString &sql,
                                         const QVariantList &values = {});
 

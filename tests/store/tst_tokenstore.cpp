@@ -206,6 +206,7 @@ private Q_SLOTS:
 
     void clientRoundTrip_data();
     void clientRoundTrip();
+    void nullStringsStoreAsEmpty();
 
     void tokensStoredOnlyAsHashes();
     void authCodeSingleUse();
@@ -794,6 +795,32 @@ void tst_TokenStore::clientRoundTrip()
 
     VERIFY_OK(store.deleteClient(clientId));
     VERIFY_ERROR(store.findClient(clientId), ErrorCode::NotFound);
+}
+
+void tst_TokenStore::nullStringsStoreAsEmpty()
+{
+    // A null QString binds as SQL NULL and every text column is NOT NULL:
+    // a client without a name or a grant without scopes must still store.
+    TokenStore store;
+    VERIFY_OK(openStore(store));
+    ClientRecord client;
+    client.clientId = QStringLiteral("nameless");
+    QVERIFY(client.clientName.isNull());
+    VERIFY_OK(store.registerClient(client));
+    Result<ClientRecord> found = store.findClient(client.clientId);
+    VERIFY_OK(found);
+    QVERIFY(found.value().clientName.isEmpty());
+
+    GrantRecord grant;
+    grant.userLogin = QStringLiteral("alice");
+    grant.userId = 42;
+    grant.clientId = client.clientId;
+    QVERIFY(grant.scope.isNull());
+    Result<GrantRecord> created = store.createGrant(grant, newUpstream(m_now.addSecs(3600)));
+    VERIFY_OK(created);
+    Result<GrantRecord> stored = store.findGrant(created.value().grantId);
+    VERIFY_OK(stored);
+    QVERIFY(stored.value().scope.isEmpty());
 }
 
 // --- tokens and codes ---------------------------------------------------------------
