@@ -852,7 +852,9 @@ QList<ConfigSetting> buildSettings()
             .flag = QStringLiteral("child-max-line-bytes"),
             .envVar = QStringLiteral("FMB_CHILD_MAX_LINE_BYTES"),
             .valueName = QStringLiteral("SIZE"),
-            .help = QStringLiteral("Longest line (one JSON-RPC message) accepted from the child."),
+            .help = QStringLiteral("Longest line (one JSON-RPC message) accepted from the child. Longer\n"
+                                   "lines are dropped with a warning, lines that are not JSON-RPC with a\n"
+                                   "rate-limited one (10 at once, then 1 a second and a count)."),
             .apply = applyChildMaxLineBytes,
             .describe = describeChildMaxLineBytes,
         },

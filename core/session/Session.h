@@ -14,6 +14,7 @@
 #include "EventBuffer.h"
 #include "ReplayLog.h"
 #include "base/Result.h"
+#include "base/TokenBucket.h"
 #include "child/Backend.h"
 #include "jsonrpc/JsonRpc.h"
 
@@ -157,6 +158,8 @@ private:
     [[nodiscard]] bool wantsPriming() const;
     [[nodiscard]] QByteArray eventId(const Stream &stream, qint64 seq) const;
     void maybeFinish();
+    void reportJunk(const QByteArray &line, const QString &reason);
+    void flushJunkCount();
 
     QString m_id;
     SessionOwner m_owner;
@@ -168,6 +171,7 @@ private:
     QString m_protocolVersion;
     qint64 m_tokenExpiresMs = 0;
     ReplayLog m_replay;
+    TokenBucket m_junkLog; // warnings about stdout lines that are not JSON-RPC
 
     QPointer<Backend> m_backend;         // current
     QPointer<Backend> m_next;            // being brought up by respawn()
