@@ -804,7 +804,9 @@ QList<ConfigSetting> buildSettings()
             .flag = QStringLiteral("max-sessions"),
             .envVar = QStringLiteral("FMB_MAX_SESSIONS"),
             .valueName = QStringLiteral("N"),
-            .help = QStringLiteral("Most sessions (children) alive at once, 1 to 100000."),
+            .help = QStringLiteral("Most sessions (children) alive at once, 1 to 100000. The open-file\n"
+                                   "limit caps it too: each session holds 4 descriptors, and the daemon\n"
+                                   "answers 503 beyond what the limit has room for (logged at start)."),
             .apply = applyMaxSessions,
             .describe = describeMaxSessions,
         },

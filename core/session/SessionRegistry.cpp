@@ -37,6 +37,15 @@ Result<Session *> SessionRegistry::create(const SessionOwner &owner)
             ErrorCode::LimitReached, QStringLiteral("max_sessions"),
             QStringLiteral("session limit reached (%1 of max_sessions %1)").arg(m_limits.maxSessions)};
     }
+    if (m_limits.fileCeiling > 0 && count() + stoppingCount() >= m_limits.fileCeiling) {
+        // Past this, spawning fails with EMFILE: refuse cleanly instead (503, not 502).
+        return Error{ErrorCode::LimitReached, QStringLiteral("open_files"),
+                     QStringLiteral("session limit reached (%1 open, %2 stopping; the open-file limit "
+                                    "has room for %3)")
+                         .arg(count())
+                         .arg(stoppingCount())
+                         .arg(m_limits.fileCeiling)};
+    }
     if (m_limits.maxSessionsPerOwner > 0 && countFor(owner.user) >= m_limits.maxSessionsPerOwner) {
         return Error{ErrorCode::LimitReached, QStringLiteral("max_sessions_per_user"),
                      QStringLiteral("%1 has %2 sessions, the limit per user")

@@ -6,6 +6,10 @@
 #include <memory>
 #include <utility>
 
+#include <linux/capability.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
 #include <QDateTime>
 #include <QFile>
 #include <QHostAddress>
@@ -101,6 +105,18 @@ public:
         QProcessEnvironment environment = m_process.processEnvironment();
         environment.insert(name, value);
         m_process.setProcessEnvironment(environment);
+    }
+
+    // Starts the daemon with an open-file limit of `files` (soft and hard),
+    // and without the capability to raise it (CAP_SYS_RESOURCE), as an
+    // unprivileged service under LimitNOFILE= would run.
+    void limitOpenFiles(rlim_t files)
+    {
+        m_process.setChildProcessModifier([files] {
+            (void)::prctl(PR_CAPBSET_DROP, CAP_SYS_RESOURCE, 0, 0, 0); // gone after exec; fails unless root
+            const struct rlimit limit = {files, files};
+            (void)::setrlimit(RLIMIT_NOFILE, &limit);
+        });
     }
 
     // Serves on a free loopback port without auth; port() is non-zero once
@@ -623,6 +639,7 @@ private Q_SLOTS:
     void secretsStayOutOfTheLog();
     void stopSignalEndsEveryChild_data();
     void stopSignalEndsEveryChild();
+    void sessionsBeyondTheFileLimitGet503();
     void configErrors_data();
     void configErrors();
     void helpNamesEveryFlag_data();
@@ -1326,6 +1343,51 @@ void tst_Daemon::stopSignalEndsEveryChild()
     QVERIFY2(busy.response().rpcErrorCode() != 0, busy.response().body.constData());
     (void)stream->readAllEvents();
     QVERIFY(stream->response().complete);
+}
+
+// Each session holds a child's descriptors: with a small open-file limit the
+// daemon refuses sessions it has no descriptors for with 503, never with a
+// 502 from a failed spawn, and the sessions it has keep working.
+void tst_Daemon::sessionsBeyondTheFileLimitGet503()
+{
+    DaemonProcess daemon;
+    daemon.limitOpenFiles(160);
+    QVERIFY(daemon.start({QStringLiteral("--max-sessions"), QStringLiteral("100")}));
+    QTRY_VERIFY2_WITH_TIMEOUT(daemon.port() != 0, daemon.log().constData(), WaitMs);
+    const quint16 port = daemon.port();
+    static const QRegularExpression room(
+        QStringLiteral("open-file limit of 160 has room for (\\d+) sessions"));
+    const QRegularExpressionMatch match = room.match(QString::fromUtf8(daemon.log()));
+    QVERIFY2(match.hasMatch(), daemon.log().constData());
+    const int ceiling = match.captured(1).toInt();
+    QVERIFY(ceiling > 2 && ceiling < 40);
+    QVERIFY2(daemon.log().contains("max_sessions 100 is more than the open-file limit has room for"),
+             daemon.log().constData());
+
+    QList<QByteArray> sessions;
+    for (int i = 0; i < ceiling; ++i) {
+        const QByteArray session = openSession(port);
+        QVERIFY2(!session.isEmpty(), daemon.log().constData());
+        sessions.append(session);
+    }
+    for (int i = 0; i < 10; ++i) {
+        const HttpResponse refused = post(port, {}, initializeRequest());
+        QCOMPARE(refused.status, 503);
+        QVERIFY(refused.header("retry-after").toInt() > 0);
+    }
+    for (const QByteArray &session : {sessions.first(), sessions.last()}) {
+        const HttpResponse echo =
+            post(port, session,
+                 toolCall(7, QStringLiteral("echo"), {{QLatin1String("text"), QLatin1String("ok")}}));
+        QCOMPARE(echo.status, 200);
+        QCOMPARE(toolText(echo), QStringLiteral("ok"));
+    }
+    // A session that has ended (and whose child has exited) frees its place.
+    QCOMPARE(deleteSession(port, sessions.takeFirst()).status, 200);
+    QVERIFY2(QTest::qWaitFor([port] { return !openSession(port).isEmpty(); }, WaitMs),
+             daemon.log().constData());
+    QVERIFY(!daemon.log().contains("Too many open files"));
+    QVERIFY(daemon.isRunning());
 }
 
 void tst_Daemon::configErrors_data()

@@ -73,6 +73,7 @@ private Q_SLOTS:
     void oldChildExitAfterSwapKeepsSession();
     void shutdown_data();
     void shutdown();
+    void fileCeilingCountsStoppingSessions();
 
 private:
     SessionRegistry *makeRegistry(RegistryLimits limits = {});
@@ -482,6 +483,30 @@ void tst_SessionRegistry::shutdown()
     QCOMPARE(late.error().code, ErrorCode::Unavailable);
     QCOMPARE(m_children.size(), sessions); // no child was started for it
     QCOMPARE(allStopped.count(), 1);
+}
+
+// The open-file ceiling counts sessions whose children still hold their
+// descriptors while they stop.
+void tst_SessionRegistry::fileCeilingCountsStoppingSessions()
+{
+    SessionRegistry *registry = makeRegistry();
+    registry->setFileCeiling(2);
+    Session *first = create(owner(QStringLiteral("alice")));
+    QVERIFY(first);
+    QVERIFY(create(owner(QStringLiteral("bob"))));
+    const Result<Session *> refused = registry->create(owner(QStringLiteral("carol")));
+    QVERIFY(!refused.ok());
+    QCOMPARE(refused.error().code, ErrorCode::LimitReached);
+    QCOMPARE(refused.error().subject, QStringLiteral("open_files"));
+    QCOMPARE(m_children.size(), 2); // a refused session starts no child
+
+    QTRY_VERIFY(first->backendPid() > 0);
+    QVERIFY(registry->evict(first->id(), QStringLiteral("make room")));
+    QCOMPARE(registry->count(), 1);
+    QCOMPARE(registry->stoppingCount(), 1); // its child has not exited yet
+    QCOMPARE(registry->create(owner(QStringLiteral("carol"))).error().subject, QStringLiteral("open_files"));
+    QTRY_COMPARE(registry->stoppingCount(), 0);
+    QVERIFY(create(owner(QStringLiteral("carol"))));
 }
 
 QTEST_GUILESS_MAIN(tst_SessionRegistry)
