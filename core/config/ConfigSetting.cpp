@@ -845,7 +845,8 @@ QList<ConfigSetting> buildSettings()
             .flag = QStringLiteral("max-body-bytes"),
             .envVar = QStringLiteral("FMB_MAX_BODY_BYTES"),
             .valueName = QStringLiteral("SIZE"),
-            .help = QStringLiteral("Largest POST /mcp body accepted."),
+            .help = QStringLiteral("Largest POST /mcp body accepted: 413 as soon as Content-Length or\n"
+                                   "the bytes received exceed it. A request head is limited to 64 KiB (431)."),
             .apply = applyMaxBodyBytes,
             .describe = describeMaxBodyBytes,
         },

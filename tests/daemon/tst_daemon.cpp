@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 
 #include <QDateTime>
+#include <QElapsedTimer>
 #include <QFile>
 #include <QHostAddress>
 #include <QJsonArray>
@@ -213,7 +214,12 @@ class HttpConnection {
 public:
     explicit HttpConnection(quint16 port)
         : m_port(port)
-    {}
+    {
+        // Read as data arrives: a close right behind it (a refused request)
+        // would otherwise discard it before pump() runs.
+        QObject::connect(&m_socket, &QTcpSocket::readyRead, &m_socket,
+                         [this] { m_raw += m_socket.readAll(); });
+    }
 
     [[nodiscard]] bool open()
     {
@@ -639,6 +645,8 @@ private Q_SLOTS:
     void secretsStayOutOfTheLog();
     void stopSignalEndsEveryChild_data();
     void stopSignalEndsEveryChild();
+    void oversizedRequestRefusedAtOnce_data();
+    void oversizedRequestRefusedAtOnce();
     void sessionsBeyondTheFileLimitGet503();
     void configErrors_data();
     void configErrors();
@@ -1343,6 +1351,58 @@ void tst_Daemon::stopSignalEndsEveryChild()
     QVERIFY2(busy.response().rpcErrorCode() != 0, busy.response().body.constData());
     (void)stream->readAllEvents();
     QVERIFY(stream->response().complete);
+}
+
+// Over --max-body-bytes (announced, or only counted for a chunked body) or an
+// endless request head: refused while it arrives, with an answer the client
+// gets to read, then the connection closes; other connections are untouched.
+void tst_Daemon::oversizedRequestRefusedAtOnce_data()
+{
+    QTest::addColumn<QByteArray>("head");  // request line and headers
+    QTest::addColumn<QByteArray>("chunk"); // written after the head until 8 MiB are out
+    QTest::addColumn<int>("status");
+
+    const QByteArray post = "POST /mcp HTTP/1.1\r\nContent-Type: application/json\r\n"
+                            "Accept: application/json, text/event-stream\r\n";
+    const QByteArray body(64 * 1024, 'x');
+    QTest::newRow("Content-Length over the limit")
+        << QByteArray(post + "Content-Length: " + QByteArray::number(8 * 1024 * 1024) + "\r\n\r\n") << body
+        << 413;
+    QTest::newRow("chunked body over the limit") << QByteArray(post + "Transfer-Encoding: chunked\r\n\r\n")
+                                                 << QByteArray("10000\r\n" + body + "\r\n") << 413;
+    QTest::newRow("endless request head")
+        << post << QByteArray("X-Padding: " + QByteArray(1000, 'p') + "\r\n") << 431;
+}
+
+void tst_Daemon::oversizedRequestRefusedAtOnce()
+{
+    QFETCH(QByteArray, head);
+    QFETCH(QByteArray, chunk);
+    QFETCH(int, status);
+
+    DaemonProcess daemon;
+    QVERIFY(daemon.start({QStringLiteral("--max-body-bytes"), QStringLiteral("1MiB")}));
+    QTRY_VERIFY2_WITH_TIMEOUT(daemon.port() != 0, daemon.log().constData(), WaitMs);
+    const quint16 port = daemon.port();
+
+    HttpConnection connection(port);
+    QVERIFY(connection.open());
+    QElapsedTimer timer;
+    timer.start();
+    QByteArray request = head;
+    request.insert(request.indexOf("\r\n") + 2, "Host: 127.0.0.1:" + QByteArray::number(port) + "\r\n");
+    while (request.size() < 8 * 1024 * 1024)
+        request += chunk;
+    connection.socket().write(request);
+    QVERIFY2(connection.readHead(5000), daemon.log().constData());
+    const qint64 answeredMs = timer.elapsed();
+    QCOMPARE(connection.response().status, status);
+    QVERIFY2(answeredMs < 3000, qPrintable(QStringLiteral("answered after %1 ms").arg(answeredMs)));
+
+    QCOMPARE(exchange(port, "GET", "/healthz", baseHeaders(port)).status, 200);
+    QVERIFY(!openSession(port).isEmpty());
+    QVERIFY(connection.waitClosed());
+    QVERIFY(daemon.isRunning());
 }
 
 // Each session holds a child's descriptors: with a small open-file limit the
