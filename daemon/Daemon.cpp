@@ -151,17 +151,27 @@ Result<void> Daemon::start()
             return opened.error();
         m_oauth->install(m_server);
     }
+    // The admin socket first: a start that fails there must fail before
+    // "listening on" tells anyone that the broker serves.
+    Result<void> admin = m_admin->listen();
+    if (!admin) {
+        if (!m_config.adminSocket.isEmpty())
+            return admin.error();
+        qCWarning(lcDaemon).noquote()
+            << admin.error().message << "; running without an admin socket (pass --admin-socket PATH)";
+    }
     const QHostAddress address = m_config.listenHost == QLatin1String("localhost")
                                      ? QHostAddress(QHostAddress::LocalHost)
                                      : QHostAddress(m_config.listenHost);
     Result<quint16> port = m_server->listenOn(address, m_config.listenPort);
-    if (!port)
+    if (!port) {
+        m_admin->stopListening();
         return port.error();
+    }
     const QString host = address.protocol() == QAbstractSocket::IPv6Protocol
                              ? QLatin1Char('[') + address.toString() + QLatin1Char(']')
                              : address.toString();
     const QString listenUrl = QStringLiteral("http://%1:%2").arg(host).arg(port.value());
-    qCInfo(lcHttp).noquote() << QStringLiteral("listening on %1").arg(listenUrl);
 
     DaemonInfo info;
     info.version = QStringLiteral(FMB_VERSION);
@@ -170,15 +180,7 @@ Result<void> Daemon::start()
     info.authMode = m_config.authMode == AuthMode::None ? QStringLiteral("none") : QStringLiteral("oauth");
     info.refreshLeadSeconds = int(m_config.refreshLead.count());
     m_admin->setDaemonInfo(info);
-    Result<void> admin = m_admin->listen();
-    if (!admin) {
-        if (!m_config.adminSocket.isEmpty()) {
-            m_server->stopListening();
-            return admin.error();
-        }
-        qCWarning(lcDaemon).noquote()
-            << admin.error().message << "; running without an admin socket (pass --admin-socket PATH)";
-    }
+    qCInfo(lcHttp).noquote() << QStringLiteral("listening on %1").arg(listenUrl);
     qCInfo(lcDaemon).noquote() << "auth"
                                << (m_config.authMode == AuthMode::None ? "none (local mode)" : "oauth")
                                << "; child:" << m_config.childProgram << "; max sessions"

@@ -13,6 +13,7 @@
 #include <QDateTime>
 #include <QElapsedTimer>
 #include <QFile>
+#include <QFileInfo>
 #include <QHostAddress>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -21,6 +22,7 @@
 #include <QRegularExpression>
 #include <QSignalSpy>
 #include <QTcpSocket>
+#include <QTemporaryDir>
 #include <QTest>
 
 #include "base/Redactor.h"
@@ -119,6 +121,8 @@ public:
             (void)::setrlimit(RLIMIT_NOFILE, &limit);
         });
     }
+
+    void setWorkingDirectory(const QString &directory) { m_process.setWorkingDirectory(directory); }
 
     // Serves on a free loopback port without auth; port() is non-zero once
     // the daemon has logged "listening on". False if it could not be run.
@@ -648,6 +652,7 @@ private Q_SLOTS:
     void oversizedRequestRefusedAtOnce_data();
     void oversizedRequestRefusedAtOnce();
     void sessionsBeyondTheFileLimitGet503();
+    void relativeAdminSocketPath();
     void configErrors_data();
     void configErrors();
     void helpNamesEveryFlag_data();
@@ -1450,6 +1455,22 @@ void tst_Daemon::sessionsBeyondTheFileLimitGet503()
     QVERIFY(daemon.isRunning());
 }
 
+// A relative --admin-socket is taken from the working directory.
+void tst_Daemon::relativeAdminSocketPath()
+{
+    QTemporaryDir directory;
+    QVERIFY(directory.isValid());
+    DaemonProcess daemon;
+    daemon.setWorkingDirectory(directory.path());
+    QVERIFY(daemon.start({QStringLiteral("--admin-socket"), QStringLiteral("rel/admin.sock")}));
+    QTRY_VERIFY2_WITH_TIMEOUT(daemon.port() != 0, daemon.log().constData(), WaitMs);
+    const QString socket = directory.filePath(QStringLiteral("rel/admin.sock"));
+    QVERIFY2(daemon.log().contains(QByteArray("admin socket listening on " + socket.toUtf8())),
+             daemon.log().constData());
+    QVERIFY(QFileInfo(socket).exists());
+    QVERIFY(daemon.isRunning());
+}
+
 void tst_Daemon::configErrors_data()
 {
     QTest::addColumn<QStringList>("arguments");
@@ -1471,6 +1492,16 @@ void tst_Daemon::configErrors_data()
     QTest::newRow("child_command is missing") << QStringList{} << 2 << QByteArray("child_command");
     QTest::newRow("unknown flag") << QStringList{QStringLiteral("--no-such-flag")} + child << 2
                                   << QByteArray("--no-such-flag");
+    const QStringList local{QStringLiteral("--auth"), QStringLiteral("none"), QStringLiteral("--listen"),
+                            QStringLiteral("127.0.0.1:0")};
+    QTest::newRow("admin_socket too long for a Unix socket")
+        << QStringList{QStringLiteral("--admin-socket"),
+                       QLatin1String("/tmp/") + QString(120, QLatin1Char('a'))} +
+               local + child
+        << 2 << QByteArray("admin_socket");
+    QTest::newRow("admin socket path taken by a file: fails before HTTP listens")
+        << QStringList{QStringLiteral("--admin-socket"), QStringLiteral("/dev/null")} + local + child << 1
+        << QByteArray("admin socket /dev/null");
 }
 
 void tst_Daemon::configErrors()
