@@ -119,6 +119,7 @@ private Q_SLOTS:
     void cancelOnDrainingBackend();
     void stopIsIdempotent();
     void junkOnStdoutIsLoggedRateLimited();
+    void answeredSessionHoldsNoRequestTable();
 
 private:
     Session *newSession(std::unique_ptr<ChildProcess> child = {}, StreamLimits limits = {},
@@ -1182,6 +1183,24 @@ void tst_Session::junkOnStdoutIsLoggedRateLimited()
     // Ending the session reports what was not logged yet: every line is accounted for.
     session->stop(QStringLiteral("test over"));
     QCOMPARE(counter.s_accounted, qint64(JunkLines));
+}
+
+// An idle session gives back the pending-request table once it empties:
+// thousands of idle sessions would otherwise keep ~3.7 KiB each.
+void tst_Session::answeredSessionHoldsNoRequestTable()
+{
+    Session *session = newSession();
+    QCOMPARE(session->pendingCapacity(), 0);
+    QVERIFY(initializeSession(*session, Latest, m_scope.get()));
+    QCOMPARE(session->pendingCapacity(), 0);
+
+    TestSink *sink = newSink();
+    QVERIFY(post(*session, toolCall(2, QStringLiteral("slow"), {{QStringLiteral("ms"), 50}}), sink).ok());
+    QCOMPARE(session->pendingRequests(), 1);
+    QVERIFY(session->pendingCapacity() > 0);
+    QTRY_VERIFY(sink->complete);
+    QCOMPARE(session->pendingRequests(), 0);
+    QCOMPARE(session->pendingCapacity(), 0);
 }
 
 QTEST_GUILESS_MAIN(tst_Session)
