@@ -19,6 +19,8 @@ struct RegistryLimits {
     int maxSessions = 1000;
     int maxSessionsPerOwner = 0; // 0 = no per-owner cap
     int fileCeiling = 0;         // sessions the open-file limit has room for; 0 = not checked
+    int trimAfterEnded = 256;    // give freed heap back once this many fewer sessions are live; 0 = never
+    std::chrono::milliseconds trimDelay{1000}; // after the last of them has finished
     std::chrono::milliseconds idleTimeout{std::chrono::minutes(15)};
     std::chrono::milliseconds reapInterval{std::chrono::seconds(30)};
     StreamLimits streams;
@@ -76,6 +78,7 @@ Q_SIGNALS:
 private:
     void onEnded(Session *session, const QString &reason);
     void onFinished(Session *session);
+    void trimAfterWave();
     [[nodiscard]] QString newId() const;
 
     RegistryLimits m_limits;
@@ -84,6 +87,8 @@ private:
     QHash<QString, int> m_perOwner;       // by user
     QHash<Session *, bool> m_stopping;    // ended, children still exiting
     QTimer *m_reaper = nullptr;
+    QTimer *m_trimmer = nullptr;
+    int m_highWater = 0; // most sessions live (open or stopping) since the last trim
     bool m_shuttingDown = false;
 };
 
