@@ -1,7 +1,5 @@
 #include "Daemon.h"
 
-#include <sys/resource.h>
-
 #include <QDateTime>
 #include <QFileInfo>
 #include <QHostAddress>
@@ -12,6 +10,7 @@
 #include "OAuthMode.h"
 #include "admin/AdminPaths.h"
 #include "admin/AdminServer.h"
+#include "base/FileLimit.h"
 #include "base/Redactor.h"
 #include "child/ChildProcess.h"
 #include "session/SessionRegistry.h"
@@ -23,19 +22,27 @@ namespace {
 
 Q_LOGGING_CATEGORY(lcDaemon, "fmb.daemon", QtInfoMsg)
 
-// Each session holds a child (3 pipes) and usually a connection or two:
-// the default soft limit of 1024 descriptors would cap us near 250 sessions.
-void raiseFileLimit()
+// Each session holds a child's descriptors, and usually a connection or two:
+// the default soft limit of 1024 would cap us near 250 sessions. Raises the
+// limit, then returns how many sessions it has room for.
+int raiseFileLimitForSessions()
 {
-    struct rlimit limit = {};
-    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max)
-        return;
-    const rlim_t before = limit.rlim_cur;
-    limit.rlim_cur = limit.rlim_max;
-    if (::setrlimit(RLIMIT_NOFILE, &limit) == 0) {
-        qCInfo(lcDaemon) << "raised the open-file limit (RLIMIT_NOFILE) from" << before << "to"
-                         << limit.rlim_cur;
-    }
+    const FileLimitChange files = raiseFileLimit();
+    QString change = QStringLiteral("open-file limit (RLIMIT_NOFILE) at start %1 (hard %2), now %3 (hard %4)")
+                         .arg(files.softBefore)
+                         .arg(files.hardBefore)
+                         .arg(files.softAfter)
+                         .arg(files.hardAfter);
+    if (!files.hardRaiseFailure.isEmpty())
+        change += QStringLiteral("; raising the hard limit: %1").arg(files.hardRaiseFailure);
+    qCInfo(lcDaemon).noquote() << change;
+    const int ceiling = sessionCeiling(files.softAfter, ChildProcess::Descriptors);
+    qCInfo(lcDaemon).noquote() << QStringLiteral("the open-file limit of %1 has room for %2 sessions (%3 "
+                                                 "descriptors each, and a reserve)")
+                                      .arg(files.softAfter)
+                                      .arg(ceiling)
+                                      .arg(ChildProcess::Descriptors);
+    return ceiling;
 }
 
 QProcessEnvironment childEnvironment(const BrokerConfig &config)
@@ -127,7 +134,16 @@ Daemon::~Daemon() = default;
 
 Result<void> Daemon::start()
 {
-    raiseFileLimit();
+    const int ceiling = raiseFileLimitForSessions();
+    m_registry->setFileCeiling(ceiling);
+    if (m_config.maxSessions > ceiling) {
+        qCWarning(lcDaemon).noquote()
+            << QStringLiteral("max_sessions %1 is more than the open-file limit has room for: sessions "
+                              "beyond %2 get 503 (raise the limit: ulimit -n, or LimitNOFILE= in the "
+                              "systemd unit)")
+                   .arg(m_config.maxSessions)
+                   .arg(ceiling);
+    }
     if (m_config.authMode == AuthMode::OAuth) {
         m_oauth = new OAuthMode(m_config, m_registry, this);
         Result<void> opened = m_oauth->open();
@@ -135,17 +151,27 @@ Result<void> Daemon::start()
             return opened.error();
         m_oauth->install(m_server);
     }
+    // The admin socket first: a start that fails there must fail before
+    // "listening on" tells anyone that the broker serves.
+    Result<void> admin = m_admin->listen();
+    if (!admin) {
+        if (!m_config.adminSocket.isEmpty())
+            return admin.error();
+        qCWarning(lcDaemon).noquote()
+            << admin.error().message << "; running without an admin socket (pass --admin-socket PATH)";
+    }
     const QHostAddress address = m_config.listenHost == QLatin1String("localhost")
                                      ? QHostAddress(QHostAddress::LocalHost)
                                      : QHostAddress(m_config.listenHost);
     Result<quint16> port = m_server->listenOn(address, m_config.listenPort);
-    if (!port)
+    if (!port) {
+        m_admin->stopListening();
         return port.error();
+    }
     const QString host = address.protocol() == QAbstractSocket::IPv6Protocol
                              ? QLatin1Char('[') + address.toString() + QLatin1Char(']')
                              : address.toString();
     const QString listenUrl = QStringLiteral("http://%1:%2").arg(host).arg(port.value());
-    qCInfo(lcHttp).noquote() << QStringLiteral("listening on %1").arg(listenUrl);
 
     DaemonInfo info;
     info.version = QStringLiteral(FMB_VERSION);
@@ -154,15 +180,7 @@ Result<void> Daemon::start()
     info.authMode = m_config.authMode == AuthMode::None ? QStringLiteral("none") : QStringLiteral("oauth");
     info.refreshLeadSeconds = int(m_config.refreshLead.count());
     m_admin->setDaemonInfo(info);
-    Result<void> admin = m_admin->listen();
-    if (!admin) {
-        if (!m_config.adminSocket.isEmpty()) {
-            m_server->stopListening();
-            return admin.error();
-        }
-        qCWarning(lcDaemon).noquote()
-            << admin.error().message << "; running without an admin socket (pass --admin-socket PATH)";
-    }
+    qCInfo(lcHttp).noquote() << QStringLiteral("listening on %1").arg(listenUrl);
     qCInfo(lcDaemon).noquote() << "auth"
                                << (m_config.authMode == AuthMode::None ? "none (local mode)" : "oauth")
                                << "; child:" << m_config.childProgram << "; max sessions"

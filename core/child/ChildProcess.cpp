@@ -44,7 +44,10 @@ ChildProcess::ChildProcess(ChildSpec spec, QObject *parent)
         info.exitCode = -1;
         info.failedToStart = true;
         info.reason = QStringLiteral("could not start %1: %2").arg(m_spec.program, m_process->errorString());
-        finish(info);
+        // QProcess::start() emits this before it returns when it cannot make
+        // its pipes (EMFILE); exited() must not reach the caller inside start().
+        QMetaObject::invokeMethod(
+            this, [this, info] { finish(info); }, Qt::QueuedConnection);
     });
     connect(m_stopTimer, &QTimer::timeout, this, &ChildProcess::escalate);
 }
@@ -61,8 +64,8 @@ ChildProcess::~ChildProcess()
 
 void ChildProcess::start()
 {
-    // QProcess::start reports failures through errorOccurred, from the event
-    // loop, so nothing is emitted before we return.
+    // A failed start reaches exited() from the event loop (errorOccurred
+    // queues it), so nothing is emitted before we return.
     m_process->start(QIODevice::ReadWrite);
 }
 

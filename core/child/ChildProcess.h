@@ -33,6 +33,10 @@ struct ChildSpec {
 class ChildProcess final : public Backend {
     Q_OBJECT
 public:
+    // Descriptors a running child holds in this process: the stdin, stdout
+    // and stderr pipes, and the pidfd QProcess (forkfd) watches it by.
+    static constexpr int Descriptors = 4;
+
     explicit ChildProcess(ChildSpec spec, QObject *parent = nullptr);
     ~ChildProcess() override;
 

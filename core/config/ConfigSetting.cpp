@@ -1,8 +1,13 @@
 #include "ConfigSetting.h"
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
+#include <sys/un.h>
 
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
 #include <QHostAddress>
 #include <QProcess>
 #include <QRegularExpression>
@@ -731,7 +736,30 @@ QString describeMetadataAllowPrivateHosts(const BrokerConfig &config)
 
 Result<void> applyAdminSocket(BrokerConfig &config, const QStringList &values)
 {
-    config.adminSocket = values.constLast();
+    const QString &text = values.constLast();
+    if (text.isEmpty()) {
+        config.adminSocket.clear(); // the default under the runtime directory
+        return {};
+    }
+    // Relative to the working directory at start (QLocalServer would take a
+    // name without a slash as one in the temp directory).
+    const QString path = QDir::cleanPath(QFileInfo(text).absoluteFilePath());
+    // A Unix socket address holds at most sizeof(sun_path) - 1 bytes, and
+    // QLocalServer first binds a temporary name in the same directory
+    // ("<dir>/.XXXXXX/s", then renamed): both must fit, or listen() fails
+    // with "Name error".
+    constexpr qsizetype MaxBytes = qsizetype(sizeof(sockaddr_un::sun_path)) - 1;
+    const qsizetype bytes = QFile::encodeName(path).size();
+    const qsizetype temporaryBytes = QFile::encodeName(QFileInfo(path).absolutePath()).size() + 10;
+    if (const qsizetype needed = std::max(bytes, temporaryBytes); needed > MaxBytes) {
+        return invalid(QStringLiteral("admin_socket"),
+                       quoted(path) +
+                           QStringLiteral(" is too long for a Unix socket address (needs %1 bytes, "
+                                          "at most %2): choose a shorter path")
+                               .arg(needed)
+                               .arg(MaxBytes));
+    }
+    config.adminSocket = path;
     return {};
 }
 
@@ -804,7 +832,9 @@ QList<ConfigSetting> buildSettings()
             .flag = QStringLiteral("max-sessions"),
             .envVar = QStringLiteral("FMB_MAX_SESSIONS"),
             .valueName = QStringLiteral("N"),
-            .help = QStringLiteral("Most sessions (children) alive at once, 1 to 100000."),
+            .help = QStringLiteral("Most sessions (children) alive at once, 1 to 100000. The open-file\n"
+                                   "limit caps it too: each session holds 4 descriptors, and the daemon\n"
+                                   "answers 503 beyond what the limit has room for (logged at start)."),
             .apply = applyMaxSessions,
             .describe = describeMaxSessions,
         },
@@ -843,7 +873,9 @@ QList<ConfigSetting> buildSettings()
             .flag = QStringLiteral("max-body-bytes"),
             .envVar = QStringLiteral("FMB_MAX_BODY_BYTES"),
             .valueName = QStringLiteral("SIZE"),
-            .help = QStringLiteral("Largest POST /mcp body accepted."),
+            .help =
+                QStringLiteral("Largest POST /mcp body accepted: 413 as soon as Content-Length or\n"
+                               "the bytes received exceed it. A request head is limited to 64 KiB (431)."),
             .apply = applyMaxBodyBytes,
             .describe = describeMaxBodyBytes,
         },
@@ -852,7 +884,9 @@ QList<ConfigSetting> buildSettings()
             .flag = QStringLiteral("child-max-line-bytes"),
             .envVar = QStringLiteral("FMB_CHILD_MAX_LINE_BYTES"),
             .valueName = QStringLiteral("SIZE"),
-            .help = QStringLiteral("Longest line (one JSON-RPC message) accepted from the child."),
+            .help = QStringLiteral("Longest line (one JSON-RPC message) accepted from the child. Longer\n"
+                                   "lines are dropped with a warning, lines that are not JSON-RPC with a\n"
+                                   "rate-limited one (10 at once, then 1 a second and a count)."),
             .apply = applyChildMaxLineBytes,
             .describe = describeChildMaxLineBytes,
         },
@@ -1023,7 +1057,8 @@ QList<ConfigSetting> buildSettings()
             .flag = QStringLiteral("admin-socket"),
             .envVar = QStringLiteral("FMB_ADMIN_SOCKET"),
             .valueName = QStringLiteral("PATH"),
-            .help = QStringLiteral("Local socket the admin console and CLI connect to."),
+            .help = QStringLiteral("Local socket the admin console and CLI connect to. A relative path is\n"
+                                   "taken from the working directory; at most 107 bytes (a Unix socket)."),
             .apply = applyAdminSocket,
             .describe = describeAdminSocket,
         },

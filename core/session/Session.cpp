@@ -12,6 +12,11 @@ namespace {
 
 constexpr int StandaloneStream = 0;
 
+// A broken MCP server can write junk as fast as it likes: log the first few
+// lines, then one a second with the count of those not logged in between.
+constexpr int JunkLogBurst = 10;
+constexpr int JunkLogPerSecond = 1;
+
 qint64 wallNowMs()
 {
     return QDateTime::currentMSecsSinceEpoch();
@@ -39,6 +44,7 @@ Session::Session(QString id, SessionOwner owner, StreamLimits limits, QObject *p
     , m_createdMs(wallNowMs())
     , m_lastActiveMs(m_createdMs)
     , m_lastActive(std::chrono::steady_clock::now())
+    , m_junkLog(JunkLogBurst, JunkLogPerSecond)
 {}
 
 Session::~Session()
@@ -281,9 +287,7 @@ void Session::onLine(Backend *from, const QByteArray &line)
     JsonRpcMessage message = parseLine(line);
     switch (message.kind) {
     case MessageKind::Invalid:
-        qCWarning(lcSession).noquote()
-            << "session" << m_id << ": the MCP server wrote a line that is not JSON-RPC (" << line.size()
-            << "bytes," << message.invalidReason << "); dropped";
+        reportJunk(line, message.invalidReason);
         return;
     case MessageKind::Response: {
         if (from == m_next && !m_replayPrefix.isEmpty() &&
@@ -325,6 +329,25 @@ void Session::onLine(Backend *from, const QByteArray &line)
     }
 }
 
+void Session::reportJunk(const QByteArray &line, const QString &reason)
+{
+    if (!m_junkLog.take())
+        return;
+    flushJunkCount();
+    qCWarning(lcSession).noquote() << "session" << m_id
+                                   << ": the MCP server wrote a line that is not JSON-RPC (" << line.size()
+                                   << "bytes," << reason << "); dropped";
+}
+
+void Session::flushJunkCount()
+{
+    const qint64 suppressed = m_junkLog.takeSuppressed();
+    if (suppressed > 0) {
+        qCWarning(lcSession).noquote() << "session" << m_id << ":" << suppressed
+                                       << "more lines that are not JSON-RPC dropped (rate-limited log)";
+    }
+}
+
 Session::Stream *Session::routeFor(const JsonRpcMessage &message)
 {
     // 1. A progress token names its request exactly.
@@ -362,6 +385,7 @@ void Session::deliverResponse(const QString &idKey, const QByteArray &data, int 
     m_pending.erase(node);
     if (!pending.progressKey.isEmpty())
         m_progress.remove(pending.progressKey);
+    releasePendingIfEmpty();
 
     auto found = m_streams.find(pending.streamId);
     if (found != m_streams.end()) {
@@ -405,6 +429,7 @@ QPointer<Backend> Session::forgetCancelled(const JsonRpcMessage &message)
     m_pending.erase(node);
     if (!pending.progressKey.isEmpty())
         m_progress.remove(pending.progressKey);
+    releasePendingIfEmpty();
     auto found = m_streams.find(pending.streamId);
     if (found == m_streams.end())
         return pending.backend;
@@ -604,6 +629,7 @@ void Session::stop(const QString &reason)
     if (m_ended)
         return;
     m_ended = true;
+    flushJunkCount();
     failPending(nullptr, QStringLiteral("session ended: %1").arg(reason));
     m_state = SessionState::Stopping;
     for (auto &[streamId, stream] : m_streams) {
@@ -622,6 +648,16 @@ void Session::stop(const QString &reason)
     }
     Q_EMIT ended(m_id, reason);
     maybeFinish();
+}
+
+void Session::releasePendingIfEmpty()
+{
+    // A QHash keeps its bucket storage when emptied (~3.7 KiB here): for
+    // thousands of idle sessions that is a good part of their memory.
+    if (m_pending.isEmpty()) {
+        m_pending = {};
+        m_progress = {};
+    }
 }
 
 void Session::maybeFinish()

@@ -14,6 +14,7 @@
 #include "EventBuffer.h"
 #include "ReplayLog.h"
 #include "base/Result.h"
+#include "base/TokenBucket.h"
 #include "child/Backend.h"
 #include "jsonrpc/JsonRpc.h"
 
@@ -70,6 +71,9 @@ public:
     [[nodiscard]] qint64 backendPid() const;
     [[nodiscard]] const ReplayLog &replayLog() const { return m_replay; }
     [[nodiscard]] int pendingRequests() const { return int(m_pending.size()); }
+    // Slots the pending-request table holds memory for: 0 while none are
+    // pending (an idle session keeps no table).
+    [[nodiscard]] qsizetype pendingCapacity() const { return m_pending.capacity(); }
     // When the upstream (Forgejo) token the backend runs with expires, in ms
     // since the epoch; 0 when there is none (local mode).
     [[nodiscard]] qint64 tokenExpiresMs() const { return m_tokenExpiresMs; }
@@ -157,6 +161,9 @@ private:
     [[nodiscard]] bool wantsPriming() const;
     [[nodiscard]] QByteArray eventId(const Stream &stream, qint64 seq) const;
     void maybeFinish();
+    void releasePendingIfEmpty();
+    void reportJunk(const QByteArray &line, const QString &reason);
+    void flushJunkCount();
 
     QString m_id;
     SessionOwner m_owner;
@@ -168,6 +175,7 @@ private:
     QString m_protocolVersion;
     qint64 m_tokenExpiresMs = 0;
     ReplayLog m_replay;
+    TokenBucket m_junkLog; // warnings about stdout lines that are not JSON-RPC
 
     QPointer<Backend> m_backend;         // current
     QPointer<Backend> m_next;            // being brought up by respawn()

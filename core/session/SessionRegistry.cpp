@@ -4,6 +4,7 @@
 #include <QTimer>
 
 #include "Logging.h"
+#include "base/HeapTrim.h"
 
 namespace fmb {
 
@@ -12,10 +13,14 @@ SessionRegistry::SessionRegistry(RegistryLimits limits, BackendFactory factory, 
     , m_limits(limits)
     , m_factory(std::move(factory))
     , m_reaper(new QTimer(this))
+    , m_trimmer(new QTimer(this))
 {
     m_reaper->setInterval(m_limits.reapInterval);
     connect(m_reaper, &QTimer::timeout, this, &SessionRegistry::reapIdle);
     m_reaper->start();
+    m_trimmer->setSingleShot(true);
+    m_trimmer->setInterval(m_limits.trimDelay);
+    connect(m_trimmer, &QTimer::timeout, this, &SessionRegistry::trimAfterWave);
 }
 
 SessionRegistry::~SessionRegistry() = default;
@@ -37,6 +42,15 @@ Result<Session *> SessionRegistry::create(const SessionOwner &owner)
             ErrorCode::LimitReached, QStringLiteral("max_sessions"),
             QStringLiteral("session limit reached (%1 of max_sessions %1)").arg(m_limits.maxSessions)};
     }
+    if (m_limits.fileCeiling > 0 && count() + stoppingCount() >= m_limits.fileCeiling) {
+        // Past this, spawning fails with EMFILE: refuse cleanly instead (503, not 502).
+        return Error{ErrorCode::LimitReached, QStringLiteral("open_files"),
+                     QStringLiteral("session limit reached (%1 open, %2 stopping; the open-file limit "
+                                    "has room for %3)")
+                         .arg(count())
+                         .arg(stoppingCount())
+                         .arg(m_limits.fileCeiling)};
+    }
     if (m_limits.maxSessionsPerOwner > 0 && countFor(owner.user) >= m_limits.maxSessionsPerOwner) {
         return Error{ErrorCode::LimitReached, QStringLiteral("max_sessions_per_user"),
                      QStringLiteral("%1 has %2 sessions, the limit per user")
@@ -56,6 +70,7 @@ Result<Session *> SessionRegistry::create(const SessionOwner &owner)
     connect(session, &Session::ended, this,
             [this, session](const QString &, const QString &reason) { onEnded(session, reason); });
     connect(session, &Session::finished, this, [this, session] { onFinished(session); });
+    m_highWater = std::max(m_highWater, count() + stoppingCount());
     session->start(std::move(backend));
     qCInfo(lcSession).noquote() << "session" << id << "created for" << owner.user << "(" << count()
                                 << "open)";
@@ -147,8 +162,26 @@ void SessionRegistry::onFinished(Session *session)
 {
     m_stopping.remove(session);
     session->deleteLater();
+    // A wave of ends (a mass eviction, the reaper after a busy hour): trim
+    // once it has settled and the deferred deletes have run.
+    if (m_limits.trimAfterEnded > 0 && m_highWater - (count() + stoppingCount()) >= m_limits.trimAfterEnded)
+        m_trimmer->start();
     if (m_shuttingDown && m_sessions.isEmpty() && m_stopping.isEmpty())
         Q_EMIT allStopped();
+}
+
+void SessionRegistry::trimAfterWave()
+{
+    const int live = count() + stoppingCount();
+    const HeapTrim trim = trimHeap();
+    qCInfo(lcSession).noquote() << QStringLiteral(
+                                       "returned freed memory to the system after %1 sessions ended "
+                                       "(%2 live; RSS %3 KiB -> %4 KiB)")
+                                       .arg(m_highWater - live)
+                                       .arg(live)
+                                       .arg(trim.rssBeforeKiB)
+                                       .arg(trim.rssAfterKiB);
+    m_highWater = live;
 }
 
 void SessionRegistry::shutdown()

@@ -18,6 +18,9 @@ namespace fmb {
 struct RegistryLimits {
     int maxSessions = 1000;
     int maxSessionsPerOwner = 0; // 0 = no per-owner cap
+    int fileCeiling = 0;         // sessions the open-file limit has room for; 0 = not checked
+    int trimAfterEnded = 256;    // give freed heap back once this many fewer sessions are live; 0 = never
+    std::chrono::milliseconds trimDelay{1000}; // after the last of them has finished
     std::chrono::milliseconds idleTimeout{std::chrono::minutes(15)};
     std::chrono::milliseconds reapInterval{std::chrono::seconds(30)};
     StreamLimits streams;
@@ -39,7 +42,8 @@ public:
     SessionRegistry(RegistryLimits limits, BackendFactory factory, QObject *parent = nullptr);
     ~SessionRegistry() override;
 
-    // A new session with a started backend. LimitReached at a cap.
+    // A new session with a started backend. LimitReached at a cap (sessions
+    // still stopping count against fileCeiling: their children hold descriptors).
     [[nodiscard]] Result<Session *> create(const SessionOwner &owner);
     // Null for unknown or ended ids.
     [[nodiscard]] Session *find(const QString &id) const;
@@ -49,6 +53,8 @@ public:
     [[nodiscard]] int countFor(const QString &user) const { return m_perOwner.value(user); }
     [[nodiscard]] int stoppingCount() const { return int(m_stopping.size()); }
     [[nodiscard]] const RegistryLimits &limits() const { return m_limits; }
+    // Known only once the daemon has raised its open-file limit.
+    void setFileCeiling(int sessions) { m_limits.fileCeiling = sessions; }
 
     // True when the session existed. Its children stop in the background.
     bool evict(const QString &id, const QString &reason);
@@ -72,6 +78,7 @@ Q_SIGNALS:
 private:
     void onEnded(Session *session, const QString &reason);
     void onFinished(Session *session);
+    void trimAfterWave();
     [[nodiscard]] QString newId() const;
 
     RegistryLimits m_limits;
@@ -80,6 +87,8 @@ private:
     QHash<QString, int> m_perOwner;       // by user
     QHash<Session *, bool> m_stopping;    // ended, children still exiting
     QTimer *m_reaper = nullptr;
+    QTimer *m_trimmer = nullptr;
+    int m_highWater = 0; // most sessions live (open or stopping) since the last trim
     bool m_shuttingDown = false;
 };
 

@@ -1,5 +1,7 @@
 #include "GuardedTcpServer.h"
 
+#include <sys/socket.h>
+
 #include <QDeadlineTimer>
 #include <QTcpSocket>
 #include <QTimer>
@@ -16,11 +18,15 @@ qint64 nowMs()
     return QDeadlineTimer::current().deadline();
 }
 
+// How long, and how much, a refused connection may go on sending before we close it.
+constexpr int LingerMs = 5000;
+constexpr qint64 LingerBytes = 64 * 1024 * 1024;
+
 } // namespace
 
-GuardedTcpServer::GuardedTcpServer(qint64 maxRequestBytes, int requestTimeoutMs, QObject *parent)
+GuardedTcpServer::GuardedTcpServer(qint64 maxBodyBytes, int requestTimeoutMs, QObject *parent)
     : QTcpServer(parent)
-    , m_maxRequestBytes(maxRequestBytes)
+    , m_maxBodyBytes(maxBodyBytes)
     , m_requestTimeoutMs(requestTimeoutMs)
     , m_sweeper(new QTimer(this))
 {
@@ -35,7 +41,7 @@ void GuardedTcpServer::incomingConnection(qintptr descriptor)
         delete socket;
         return;
     }
-    socket->setReadBufferSize(m_maxRequestBytes);
+    socket->setReadBufferSize(m_maxBodyBytes + MaxHeadBytes);
     // Connected before the HTTP server's own readyRead handler, so it runs first.
     connect(socket, &QTcpSocket::readyRead, this, [this, socket] { onReadyRead(socket); });
     connect(socket, &QObject::destroyed, this, [this, socket] { m_partial.remove(socket); });
@@ -52,15 +58,38 @@ void GuardedTcpServer::onReadyRead(QTcpSocket *socket)
         return;
     auto it = m_partial.find(socket);
     if (it == m_partial.end()) {
-        it = m_partial.insert(socket, Partial{nowMs(), 0});
+        it = m_partial.insert(socket, Partial{nowMs(), 0, {}, false});
         if (!m_sweeper->isActive())
             m_sweeper->start();
     }
     it->received += arrived;
+    if (!it->headComplete) {
+        // Not read by the parser yet, so still there to peek at.
+        it->head += socket->peek(std::min(arrived, MaxHeadBytes + 4 - it->head.size()));
+        const qsizetype end = Http::headEnd(it->head);
+        if (end < 0 && it->head.size() > MaxHeadBytes) {
+            qCWarning(lcHttp) << "request head from" << socket->peerAddress().toString() << "exceeds"
+                              << MaxHeadBytes << "bytes; answering 431";
+            reject(socket, 431, QByteArrayLiteral("Request header fields too large"));
+            return;
+        }
+        if (end >= 0) {
+            const qint64 length = Http::contentLength(QByteArrayView(it->head).first(end));
+            it->headComplete = true;
+            it->head = QByteArray();
+            if (length > m_maxBodyBytes) {
+                qCWarning(lcHttp) << "request from" << socket->peerAddress().toString() << "announces"
+                                  << length << "bytes, over the limit of" << m_maxBodyBytes
+                                  << "; answering 413";
+                reject(socket, 413, QByteArrayLiteral("Request body too large"));
+                return;
+            }
+        }
+    }
     // The read buffer stops at the limit, so a larger request ends here.
-    if (it->received >= m_maxRequestBytes) {
+    if (it->received >= m_maxBodyBytes + MaxHeadBytes) {
         qCWarning(lcHttp) << "request from" << socket->peerAddress().toString() << "exceeds"
-                          << m_maxRequestBytes << "bytes; answering 413";
+                          << m_maxBodyBytes + MaxHeadBytes << "bytes; answering 413";
         reject(socket, 413, QByteArrayLiteral("Request body too large"));
     }
 }
@@ -90,11 +119,32 @@ void GuardedTcpServer::sweep()
 void GuardedTcpServer::reject(QTcpSocket *socket, int status, const QByteArray &message)
 {
     m_partial.remove(socket);
+    // The HTTP server sees nothing more of this connection.
+    disconnect(socket, &QTcpSocket::readyRead, nullptr, nullptr);
+    if (socket->isTransactionStarted())
+        socket->commitTransaction();
+    (void)socket->skip(socket->bytesAvailable());
+    // Closing while the client still sends makes the kernel reset the
+    // connection, and a reset can destroy our answer before the client reads
+    // it (RFC 9112 §9.6). So: answer, half-close, drop whatever still comes,
+    // and close when the client does, or after LingerMs or LingerBytes.
+    connect(socket, &QTcpSocket::readyRead, socket, [socket, dropped = qint64(0)]() mutable {
+        dropped += socket->skip(socket->bytesAvailable());
+        if (dropped > LingerBytes)
+            socket->abort();
+    });
     const QByteArray body =
         encode(makeErrorResponse(QJsonValue(), JsonRpcError::ServerError, QString::fromLatin1(message)));
     socket->write(
         Http::response(status, {{"Content-Type", "application/json"}, {"Connection", "close"}}, body));
-    socket->disconnectFromHost();
+    auto halfClose = [socket] {
+        if (socket->bytesToWrite() == 0 && socket->state() == QAbstractSocket::ConnectedState)
+            ::shutdown(int(socket->socketDescriptor()), SHUT_WR);
+    };
+    connect(socket, &QTcpSocket::bytesWritten, socket, halfClose);
+    socket->flush();
+    halfClose();
+    QTimer::singleShot(LingerMs, socket, [socket] { socket->abort(); });
 }
 
 } // namespace fmb

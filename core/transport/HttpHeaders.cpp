@@ -128,4 +128,30 @@ bool hasToken(QByteArrayView header, QByteArrayView token)
     return false;
 }
 
+qsizetype headEnd(QByteArrayView bytes)
+{
+    const qsizetype crlf = bytes.indexOf("\r\n\r\n");
+    const qsizetype lf = bytes.indexOf("\n\n");
+    const qsizetype crlfEnd = crlf < 0 ? -1 : crlf + 4;
+    const qsizetype lfEnd = lf < 0 ? -1 : lf + 2;
+    if (crlfEnd < 0 || lfEnd < 0)
+        return std::max(crlfEnd, lfEnd);
+    return std::min(crlfEnd, lfEnd);
+}
+
+qint64 contentLength(QByteArrayView head)
+{
+    const QList<QByteArray> lines = head.toByteArray().split('\n');
+    for (qsizetype i = 1; i < lines.size(); ++i) { // line 0 is the request line
+        const QByteArray &line = lines.at(i);
+        const qsizetype colon = line.indexOf(':');
+        if (colon <= 0 || line.left(colon).trimmed().compare("content-length", Qt::CaseInsensitive) != 0)
+            continue;
+        bool ok = false;
+        const qint64 length = line.mid(colon + 1).trimmed().toLongLong(&ok);
+        return ok && length >= 0 ? length : -1;
+    }
+    return -1;
+}
+
 } // namespace fmb::Http

@@ -29,4 +29,12 @@ using HeaderList = QList<std::pair<QByteArray, QByteArray>>;
 // Whether a comma-separated header (Connection) lists a token, ignoring case.
 [[nodiscard]] bool hasToken(QByteArrayView header, QByteArrayView token);
 
+// Where a request head ends: the index just past its blank line (CRLF CRLF,
+// or a bare LF LF), or -1 while it has not arrived.
+[[nodiscard]] qsizetype headEnd(QByteArrayView bytes);
+
+// The Content-Length of a request head; -1 when it has none or the value is
+// not a number.
+[[nodiscard]] qint64 contentLength(QByteArrayView head);
+
 } // namespace fmb::Http

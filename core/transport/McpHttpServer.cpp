@@ -13,9 +13,6 @@
 namespace fmb {
 namespace {
 
-// Room for the request line and headers on top of the body limit.
-constexpr qint64 HeaderAllowance = 64 * 1024;
-
 bool supportedProtocolVersion(QByteArrayView version)
 {
     static const QByteArrayView known[] = {"2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"};
@@ -62,8 +59,7 @@ McpHttpServer::~McpHttpServer()
 
 Result<quint16> McpHttpServer::listenOn(const QHostAddress &address, quint16 port)
 {
-    auto *server =
-        new GuardedTcpServer(m_config.maxBodyBytes + HeaderAllowance, m_config.requestTimeoutMs, this);
+    auto *server = new GuardedTcpServer(m_config.maxBodyBytes, m_config.requestTimeoutMs, this);
     if (!server->listen(address, port)) {
         const QString message = QStringLiteral("cannot listen on %1:%2: %3")
                                     .arg(address.toString())

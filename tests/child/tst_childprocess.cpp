@@ -1,10 +1,15 @@
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <memory>
+#include <optional>
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <QElapsedTimer>
 #include <QFile>
@@ -85,6 +90,34 @@ void expectWarning(const QString &pattern)
     if (fmb::lcChild().isWarningEnabled())
         QTest::ignoreMessage(QtWarningMsg, QRegularExpression(pattern));
 }
+
+// Fills this process's descriptor table (under a soft limit lowered to 256)
+// until no pipe can be made; gives everything back when released.
+class DescriptorsExhausted {
+public:
+    DescriptorsExhausted()
+    {
+        (void)::getrlimit(RLIMIT_NOFILE, &m_saved);
+        struct rlimit low = m_saved;
+        low.rlim_cur = std::min<rlim_t>(m_saved.rlim_cur, 256);
+        (void)::setrlimit(RLIMIT_NOFILE, &low);
+        for (int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC); fd >= 0;
+             fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC))
+            m_fds.append(fd);
+    }
+    ~DescriptorsExhausted()
+    {
+        for (int fd : std::as_const(m_fds))
+            ::close(fd);
+        (void)::setrlimit(RLIMIT_NOFILE, &m_saved);
+    }
+    DescriptorsExhausted(const DescriptorsExhausted &) = delete;
+    DescriptorsExhausted &operator=(const DescriptorsExhausted &) = delete;
+
+private:
+    struct rlimit m_saved = {};
+    QList<int> m_fds;
+};
 
 // What one child said and how it ended, in order.
 struct Recorder {
@@ -265,6 +298,8 @@ void tst_ChildProcess::failedToStart_data()
     QTest::newRow("program does not exist") << QStringLiteral("missing");
     QTest::newRow("program is not executable") << QStringLiteral("noexec");
     QTest::newRow("program is a directory") << QStringLiteral("directory");
+    // QProcess::start() reports this one before it returns (it cannot make its pipes).
+    QTest::newRow("no descriptors left for the pipes") << QStringLiteral("descriptors");
 }
 
 void tst_ChildProcess::failedToStart()
@@ -281,12 +316,19 @@ void tst_ChildProcess::failedToStart()
         QVERIFY(file.setPermissions(QFileDevice::ReadOwner | QFileDevice::WriteOwner));
     } else if (kind == QLatin1String("directory")) {
         program = dir.path();
+    } else if (kind == QLatin1String("descriptors")) {
+        program = QStringLiteral("/bin/true");
     }
 
     Recorder recorder;
     ChildProcess child(spec(program));
     recorder.watch(&child);
-    child.start();
+    {
+        std::optional<DescriptorsExhausted> exhausted;
+        if (kind == QLatin1String("descriptors"))
+            exhausted.emplace();
+        child.start();
+    }
     QCOMPARE(recorder.exits.size(), 0); // reported from the event loop, never from inside start()
     QTRY_COMPARE(recorder.exits.size(), 1);
     drainPostedEvents();

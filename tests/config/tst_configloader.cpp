@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <QDir>
 #include <QFile>
 #include <QProcessEnvironment>
 #include <QScopeGuard>
@@ -417,6 +418,9 @@ void tst_ConfigLoader::setting_data()
     QTest::newRow("--admin-socket") << withChild({"--admin-socket", "/tmp/fmb-admin.sock"}) << noEnv << noIni
                                     << "admin_socket"
                                     << "/tmp/fmb-admin.sock";
+    QTest::newRow("--admin-socket relative: from the working directory")
+        << withChild({"--admin-socket", "run/../rel/admin.sock"}) << noEnv << noIni << "admin_socket"
+        << QDir::currentPath() + QLatin1String("/rel/admin.sock");
     QTest::newRow("--forgejo-url") << withChild({"--forgejo-url", "https://forge.example.org"}) << noEnv
                                    << noIni << "forgejo_url"
                                    << "https://forge.example.org";
@@ -867,6 +871,16 @@ void tst_ConfigLoader::rejected_data()
         << words({"listen: --listen needs a value (HOST:PORT)"});
     QTest::newRow("--help with a value") << withChild({"--help=yes"}) << noEnv << noIni << invalid << "--help"
                                          << words({"--help: takes no value"});
+
+    // admin_socket: a Unix socket address has room for 107 bytes
+    const QString longSocket =
+        QLatin1String("/tmp/") + QString(110, QLatin1Char('a')) + QLatin1String(".sock");
+    QTest::newRow("admin_socket: too long for a Unix socket")
+        << withChild({"--admin-socket", longSocket}) << noEnv << noIni << invalid << "admin_socket"
+        << words({QString(QLatin1String("admin_socket: \"") + longSocket +
+                          QLatin1String(
+                              "\" is too long for a Unix socket address (needs 120 bytes, at most 107)")),
+                  "; from --admin-socket"});
 
     // listen
     QTest::newRow("listen: no port") << withChild({"--listen", "127.0.0.1"}) << noEnv << noIni << invalid

@@ -6,8 +6,14 @@
 #include <memory>
 #include <utility>
 
+#include <linux/capability.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
 #include <QDateTime>
+#include <QElapsedTimer>
 #include <QFile>
+#include <QFileInfo>
 #include <QHostAddress>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -16,6 +22,7 @@
 #include <QRegularExpression>
 #include <QSignalSpy>
 #include <QTcpSocket>
+#include <QTemporaryDir>
 #include <QTest>
 
 #include "base/Redactor.h"
@@ -102,6 +109,20 @@ public:
         environment.insert(name, value);
         m_process.setProcessEnvironment(environment);
     }
+
+    // Starts the daemon with an open-file limit of `files` (soft and hard),
+    // and without the capability to raise it (CAP_SYS_RESOURCE), as an
+    // unprivileged service under LimitNOFILE= would run.
+    void limitOpenFiles(rlim_t files)
+    {
+        m_process.setChildProcessModifier([files] {
+            (void)::prctl(PR_CAPBSET_DROP, CAP_SYS_RESOURCE, 0, 0, 0); // gone after exec; fails unless root
+            const struct rlimit limit = {files, files};
+            (void)::setrlimit(RLIMIT_NOFILE, &limit);
+        });
+    }
+
+    void setWorkingDirectory(const QString &directory) { m_process.setWorkingDirectory(directory); }
 
     // Serves on a free loopback port without auth; port() is non-zero once
     // the daemon has logged "listening on". False if it could not be run.
@@ -197,7 +218,12 @@ class HttpConnection {
 public:
     explicit HttpConnection(quint16 port)
         : m_port(port)
-    {}
+    {
+        // Read as data arrives: a close right behind it (a refused request)
+        // would otherwise discard it before pump() runs.
+        QObject::connect(&m_socket, &QTcpSocket::readyRead, &m_socket,
+                         [this] { m_raw += m_socket.readAll(); });
+    }
 
     [[nodiscard]] bool open()
     {
@@ -623,6 +649,10 @@ private Q_SLOTS:
     void secretsStayOutOfTheLog();
     void stopSignalEndsEveryChild_data();
     void stopSignalEndsEveryChild();
+    void oversizedRequestRefusedAtOnce_data();
+    void oversizedRequestRefusedAtOnce();
+    void sessionsBeyondTheFileLimitGet503();
+    void relativeAdminSocketPath();
     void configErrors_data();
     void configErrors();
     void helpNamesEveryFlag_data();
@@ -1328,6 +1358,119 @@ void tst_Daemon::stopSignalEndsEveryChild()
     QVERIFY(stream->response().complete);
 }
 
+// Over --max-body-bytes (announced, or only counted for a chunked body) or an
+// endless request head: refused while it arrives, with an answer the client
+// gets to read, then the connection closes; other connections are untouched.
+void tst_Daemon::oversizedRequestRefusedAtOnce_data()
+{
+    QTest::addColumn<QByteArray>("head");  // request line and headers
+    QTest::addColumn<QByteArray>("chunk"); // written after the head until 8 MiB are out
+    QTest::addColumn<int>("status");
+
+    const QByteArray post = "POST /mcp HTTP/1.1\r\nContent-Type: application/json\r\n"
+                            "Accept: application/json, text/event-stream\r\n";
+    const QByteArray body(64 * 1024, 'x');
+    QTest::newRow("Content-Length over the limit")
+        << QByteArray(post + "Content-Length: " + QByteArray::number(8 * 1024 * 1024) + "\r\n\r\n") << body
+        << 413;
+    QTest::newRow("chunked body over the limit") << QByteArray(post + "Transfer-Encoding: chunked\r\n\r\n")
+                                                 << QByteArray("10000\r\n" + body + "\r\n") << 413;
+    QTest::newRow("endless request head")
+        << post << QByteArray("X-Padding: " + QByteArray(1000, 'p') + "\r\n") << 431;
+}
+
+void tst_Daemon::oversizedRequestRefusedAtOnce()
+{
+    QFETCH(QByteArray, head);
+    QFETCH(QByteArray, chunk);
+    QFETCH(int, status);
+
+    DaemonProcess daemon;
+    QVERIFY(daemon.start({QStringLiteral("--max-body-bytes"), QStringLiteral("1MiB")}));
+    QTRY_VERIFY2_WITH_TIMEOUT(daemon.port() != 0, daemon.log().constData(), WaitMs);
+    const quint16 port = daemon.port();
+
+    HttpConnection connection(port);
+    QVERIFY(connection.open());
+    QElapsedTimer timer;
+    timer.start();
+    QByteArray request = head;
+    request.insert(request.indexOf("\r\n") + 2, "Host: 127.0.0.1:" + QByteArray::number(port) + "\r\n");
+    while (request.size() < 8 * 1024 * 1024)
+        request += chunk;
+    connection.socket().write(request);
+    QVERIFY2(connection.readHead(5000), daemon.log().constData());
+    const qint64 answeredMs = timer.elapsed();
+    QCOMPARE(connection.response().status, status);
+    QVERIFY2(answeredMs < 3000, qPrintable(QStringLiteral("answered after %1 ms").arg(answeredMs)));
+
+    QCOMPARE(exchange(port, "GET", "/healthz", baseHeaders(port)).status, 200);
+    QVERIFY(!openSession(port).isEmpty());
+    QVERIFY(connection.waitClosed());
+    QVERIFY(daemon.isRunning());
+}
+
+// Each session holds a child's descriptors: with a small open-file limit the
+// daemon refuses sessions it has no descriptors for with 503, never with a
+// 502 from a failed spawn, and the sessions it has keep working.
+void tst_Daemon::sessionsBeyondTheFileLimitGet503()
+{
+    DaemonProcess daemon;
+    daemon.limitOpenFiles(160);
+    QVERIFY(daemon.start({QStringLiteral("--max-sessions"), QStringLiteral("100")}));
+    QTRY_VERIFY2_WITH_TIMEOUT(daemon.port() != 0, daemon.log().constData(), WaitMs);
+    const quint16 port = daemon.port();
+    static const QRegularExpression room(
+        QStringLiteral("open-file limit of 160 has room for (\\d+) sessions"));
+    const QRegularExpressionMatch match = room.match(QString::fromUtf8(daemon.log()));
+    QVERIFY2(match.hasMatch(), daemon.log().constData());
+    const int ceiling = match.captured(1).toInt();
+    QVERIFY(ceiling > 2 && ceiling < 40);
+    QVERIFY2(daemon.log().contains("max_sessions 100 is more than the open-file limit has room for"),
+             daemon.log().constData());
+
+    QList<QByteArray> sessions;
+    for (int i = 0; i < ceiling; ++i) {
+        const QByteArray session = openSession(port);
+        QVERIFY2(!session.isEmpty(), daemon.log().constData());
+        sessions.append(session);
+    }
+    for (int i = 0; i < 10; ++i) {
+        const HttpResponse refused = post(port, {}, initializeRequest());
+        QCOMPARE(refused.status, 503);
+        QVERIFY(refused.header("retry-after").toInt() > 0);
+    }
+    for (const QByteArray &session : {sessions.first(), sessions.last()}) {
+        const HttpResponse echo =
+            post(port, session,
+                 toolCall(7, QStringLiteral("echo"), {{QLatin1String("text"), QLatin1String("ok")}}));
+        QCOMPARE(echo.status, 200);
+        QCOMPARE(toolText(echo), QStringLiteral("ok"));
+    }
+    // A session that has ended (and whose child has exited) frees its place.
+    QCOMPARE(deleteSession(port, sessions.takeFirst()).status, 200);
+    QVERIFY2(QTest::qWaitFor([port] { return !openSession(port).isEmpty(); }, WaitMs),
+             daemon.log().constData());
+    QVERIFY(!daemon.log().contains("Too many open files"));
+    QVERIFY(daemon.isRunning());
+}
+
+// A relative --admin-socket is taken from the working directory.
+void tst_Daemon::relativeAdminSocketPath()
+{
+    QTemporaryDir directory;
+    QVERIFY(directory.isValid());
+    DaemonProcess daemon;
+    daemon.setWorkingDirectory(directory.path());
+    QVERIFY(daemon.start({QStringLiteral("--admin-socket"), QStringLiteral("rel/admin.sock")}));
+    QTRY_VERIFY2_WITH_TIMEOUT(daemon.port() != 0, daemon.log().constData(), WaitMs);
+    const QString socket = directory.filePath(QStringLiteral("rel/admin.sock"));
+    QVERIFY2(daemon.log().contains(QByteArray("admin socket listening on " + socket.toUtf8())),
+             daemon.log().constData());
+    QVERIFY(QFileInfo(socket).exists());
+    QVERIFY(daemon.isRunning());
+}
+
 void tst_Daemon::configErrors_data()
 {
     QTest::addColumn<QStringList>("arguments");
@@ -1349,6 +1492,16 @@ void tst_Daemon::configErrors_data()
     QTest::newRow("child_command is missing") << QStringList{} << 2 << QByteArray("child_command");
     QTest::newRow("unknown flag") << QStringList{QStringLiteral("--no-such-flag")} + child << 2
                                   << QByteArray("--no-such-flag");
+    const QStringList local{QStringLiteral("--auth"), QStringLiteral("none"), QStringLiteral("--listen"),
+                            QStringLiteral("127.0.0.1:0")};
+    QTest::newRow("admin_socket too long for a Unix socket")
+        << QStringList{QStringLiteral("--admin-socket"),
+                       QLatin1String("/tmp/") + QString(120, QLatin1Char('a'))} +
+               local + child
+        << 2 << QByteArray("admin_socket");
+    QTest::newRow("admin socket path taken by a file: fails before HTTP listens")
+        << QStringList{QStringLiteral("--admin-socket"), QStringLiteral("/dev/null")} + local + child << 1
+        << QByteArray("admin socket /dev/null");
 }
 
 void tst_Daemon::configErrors()

@@ -50,6 +50,30 @@ QJsonObject progressParams(const TestSink::Event &event)
     return parseObject(event.data).value(QLatin1String("params")).toObject();
 }
 
+// Counts the fmb.session warnings about stdout lines that are not JSON-RPC,
+// and how many lines their suppression counts stand for, while installed.
+struct JunkLogCounter {
+    JunkLogCounter() { s_previous = qInstallMessageHandler(&JunkLogCounter::handle); }
+    ~JunkLogCounter() { qInstallMessageHandler(s_previous); }
+
+    static void handle(QtMsgType type, const QMessageLogContext &context, const QString &message)
+    {
+        if (qstrcmp(context.category, "fmb.session") == 0 &&
+            message.contains(QLatin1String("not JSON-RPC"))) {
+            ++s_lines;
+            static const QRegularExpression count(QStringLiteral(": (\\d+) more lines"));
+            const QRegularExpressionMatch match = count.match(message);
+            s_accounted += match.hasMatch() ? match.captured(1).toLongLong() : 1;
+            return;
+        }
+        s_previous(type, context, message);
+    }
+
+    static inline QtMessageHandler s_previous = nullptr;
+    static inline int s_lines = 0;        // log lines written
+    static inline qint64 s_accounted = 0; // junk lines those log lines account for
+};
+
 bool processGone(qint64 pid)
 {
     return ::kill(pid_t(pid), 0) == -1 && errno == ESRCH;
@@ -94,6 +118,8 @@ private Q_SLOTS:
     void cancelledRequestIsReleased();
     void cancelOnDrainingBackend();
     void stopIsIdempotent();
+    void junkOnStdoutIsLoggedRateLimited();
+    void answeredSessionHoldsNoRequestTable();
 
 private:
     Session *newSession(std::unique_ptr<ChildProcess> child = {}, StreamLimits limits = {},
@@ -1134,6 +1160,56 @@ void tst_Session::stopIsIdempotent()
              ErrorCode::Unavailable);
     QCOMPARE(session->openStream(newSink(), {}).error().code, ErrorCode::Unavailable);
     QCOMPARE(get->misuse + slow->misuse, 0);
+}
+
+// A child that writes junk on stdout costs a bounded number of log lines
+// (the rest are counted), and the session goes on answering.
+void tst_Session::junkOnStdoutIsLoggedRateLimited()
+{
+    constexpr int JunkLines = 10000;
+    JunkLogCounter counter;
+    Session *session = newSession();
+    QVERIFY(initializeSession(*session, Latest, m_scope.get()));
+
+    TestSink *junk = newSink();
+    QVERIFY(
+        post(*session, toolCall(2, QStringLiteral("garbage"), {{QStringLiteral("count"), JunkLines}}), junk)
+            .ok());
+    QTRY_VERIFY(junk->complete);
+    QCOMPARE(toolText(parseObject(junk->json)), QStringLiteral("garbage sent"));
+
+    TestSink *echo = newSink();
+    QVERIFY(post(*session,
+                 toolCall(3, QStringLiteral("echo"), {{QStringLiteral("text"), QStringLiteral("fine")}}),
+                 echo)
+                .ok());
+    QTRY_VERIFY(echo->complete);
+    QCOMPARE(toolText(parseObject(echo->json)), QStringLiteral("fine"));
+
+    // A burst of 10, then one a second with a count: a handful while the test runs.
+    QVERIFY2(counter.s_lines <= 20, qPrintable(QString::number(counter.s_lines)));
+    QVERIFY(counter.s_lines > 0);
+    // Ending the session reports what was not logged yet: every line is accounted for.
+    session->stop(QStringLiteral("test over"));
+    QCOMPARE(counter.s_accounted, qint64(JunkLines));
+}
+
+// An idle session gives back the pending-request table once it empties:
+// thousands of idle sessions would otherwise keep ~3.7 KiB each.
+void tst_Session::answeredSessionHoldsNoRequestTable()
+{
+    Session *session = newSession();
+    QCOMPARE(session->pendingCapacity(), 0);
+    QVERIFY(initializeSession(*session, Latest, m_scope.get()));
+    QCOMPARE(session->pendingCapacity(), 0);
+
+    TestSink *sink = newSink();
+    QVERIFY(post(*session, toolCall(2, QStringLiteral("slow"), {{QStringLiteral("ms"), 50}}), sink).ok());
+    QCOMPARE(session->pendingRequests(), 1);
+    QVERIFY(session->pendingCapacity() > 0);
+    QTRY_VERIFY(sink->complete);
+    QCOMPARE(session->pendingRequests(), 0);
+    QCOMPARE(session->pendingCapacity(), 0);
 }
 
 QTEST_GUILESS_MAIN(tst_Session)

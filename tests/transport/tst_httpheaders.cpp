@@ -14,6 +14,10 @@ private Q_SLOTS:
     void mediaType();
     void hasToken_data();
     void hasToken();
+    void headEnd_data();
+    void headEnd();
+    void contentLength_data();
+    void contentLength();
     void reasonPhrase_data();
     void reasonPhrase();
     void response_data();
@@ -137,6 +141,52 @@ void tst_HttpHeaders::hasToken()
     QFETCH(bool, expected);
 
     QCOMPARE(Http::hasToken(header, token), expected);
+}
+
+void tst_HttpHeaders::headEnd_data()
+{
+    QTest::addColumn<QByteArray>("bytes");
+    QTest::addColumn<qsizetype>("end");
+
+    QTest::newRow("incomplete") << QByteArray("POST /mcp HTTP/1.1\r\nHost: a\r\n") << qsizetype(-1);
+    QTest::newRow("CRLF blank line") << QByteArray("GET / HTTP/1.1\r\nHost: a\r\n\r\nbody") << qsizetype(27);
+    QTest::newRow("bare LF blank line") << QByteArray("GET / HTTP/1.1\nHost: a\n\nbody") << qsizetype(24);
+    QTest::newRow("LF LF in the body after a CRLF head")
+        << QByteArray("GET / HTTP/1.1\r\n\r\nx\n\n") << qsizetype(18);
+    QTest::newRow("empty") << QByteArray() << qsizetype(-1);
+}
+
+void tst_HttpHeaders::headEnd()
+{
+    QFETCH(QByteArray, bytes);
+    QFETCH(qsizetype, end);
+
+    QCOMPARE(Http::headEnd(bytes), end);
+}
+
+void tst_HttpHeaders::contentLength_data()
+{
+    QTest::addColumn<QByteArray>("head");
+    QTest::addColumn<qint64>("length");
+
+    QTest::newRow("present") << QByteArray("POST /mcp HTTP/1.1\r\nContent-Length: 8388608\r\n\r\n")
+                             << qint64(8388608);
+    QTest::newRow("any case, spaces")
+        << QByteArray("POST / HTTP/1.1\r\ncontent-LENGTH:   42  \r\n") << qint64(42);
+    QTest::newRow("absent (chunked)")
+        << QByteArray("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n") << qint64(-1);
+    QTest::newRow("not a number") << QByteArray("POST / HTTP/1.1\r\nContent-Length: lots\r\n") << qint64(-1);
+    QTest::newRow("negative") << QByteArray("POST / HTTP/1.1\r\nContent-Length: -5\r\n") << qint64(-1);
+    QTest::newRow("only in the request line")
+        << QByteArray("POST /Content-Length:5 HTTP/1.1\r\n\r\n") << qint64(-1);
+}
+
+void tst_HttpHeaders::contentLength()
+{
+    QFETCH(QByteArray, head);
+    QFETCH(qint64, length);
+
+    QCOMPARE(Http::contentLength(head), length);
 }
 
 void tst_HttpHeaders::reasonPhrase_data()

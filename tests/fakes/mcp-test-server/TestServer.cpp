@@ -108,8 +108,8 @@ QJsonArray toolList()
              schema({{QLatin1String("code"), prop(integer, QStringLiteral("Exit code"))}})),
         tool(QStringLiteral("env"), QStringLiteral("Returns the values of environment variables as JSON"),
              schema({{QLatin1String("names"), names}}, {QStringLiteral("names")})),
-        tool(QStringLiteral("garbage"), QStringLiteral("Writes a line that is not JSON, then replies"),
-             schema({})),
+        tool(QStringLiteral("garbage"), QStringLiteral("Writes count lines that are not JSON, then replies"),
+             schema({{QLatin1String("count"), prop(integer, QStringLiteral("Lines (default 1)"))}})),
         tool(QStringLiteral("huge"), QStringLiteral("Writes one line of bytes 'x' characters, then replies"),
              schema({{QLatin1String("bytes"), prop(integer, QStringLiteral("Length of the line"))}},
                     {QStringLiteral("bytes")})),
@@ -268,7 +268,11 @@ void TestServer::callTool(const QJsonValue &id, const QJsonObject &params)
         }
         sendToolText(id, QString::fromUtf8(QJsonDocument(values).toJson(QJsonDocument::Compact)));
     } else if (name == QLatin1String("garbage")) {
-        writeAll(STDOUT_FILENO, QByteArrayLiteral("this is not JSON {{{\n"));
+        const int count = intArg(args, QLatin1String("count"), 1);
+        QByteArray lines;
+        for (int i = 0; i < count; ++i)
+            lines += QByteArrayLiteral("this is not JSON {{{\n");
+        writeAll(STDOUT_FILENO, lines);
         sendToolText(id, QStringLiteral("garbage sent"));
     } else if (name == QLatin1String("huge")) {
         qint64 remaining =
