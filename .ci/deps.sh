@@ -2,7 +2,8 @@
 # Installs what building, running and testing the broker needs on Debian 12,
 # skipping what is already there. Needs root (or sudo) for apt.
 #   .ci/deps.sh            build and run dependencies + the npm packages
-#   .ci/deps.sh --test     also what the tests use (sshd, xvfb, clang tools)
+#   .ci/deps.sh --test     also what the tests use (sshd, xvfb, clang tools, and
+#                          clang with libFuzzer and llvm-symbolizer for tests/fuzz)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -10,6 +11,8 @@ packages=(cmake ninja-build g++ pkg-config qt6-base-dev qt6-httpserver-dev qt6-w
           qt6-tools-dev qt6-tools-dev-tools qt6-l10n-tools libqt6sql6-sqlite libssl-dev nodejs npm)
 if [[ "${1:-}" == "--test" ]]; then
     packages+=(openssh-server openssh-client xvfb xauth clang-format procps)
+    # libFuzzer ships in libclang-rt-14-dev, which clang only recommends.
+    packages+=(clang libclang-rt-14-dev llvm)
 fi
 
 missing=()

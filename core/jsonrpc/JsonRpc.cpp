@@ -17,6 +17,29 @@ JsonRpcMessage invalid(const QJsonObject &object, const QString &reason)
     return message;
 }
 
+// Qt's parser takes control characters (U+0000..U+001F) inside strings as
+// they are; RFC 8259 §7 says they must be escaped, and the line framing below
+// relies on it. Returns the offset of the first raw one, or -1.
+qsizetype rawControlInString(QByteArrayView json)
+{
+    bool inString = false;
+    for (qsizetype i = 0; i < json.size(); ++i) {
+        const auto c = static_cast<unsigned char>(json[i]);
+        if (!inString) {
+            inString = c == '"';
+        } else if (c < 0x20) {
+            return i;
+        } else if (c == '"') {
+            inString = false;
+        } else if (c == '\\') {
+            ++i; // the escaped character: a raw control character there is no valid escape either
+            if (i < json.size() && static_cast<unsigned char>(json[i]) < 0x20)
+                return i;
+        }
+    }
+    return -1;
+}
+
 } // namespace
 
 QByteArray JsonRpcMessage::line() const
@@ -113,6 +136,11 @@ Result<ParsedBody> parseBody(QByteArrayView body)
         return Error{
             ErrorCode::InvalidArgument, QString::number(JsonRpcError::ParseError),
             QStringLiteral("Parse error: %1 at offset %2").arg(error.errorString()).arg(error.offset)};
+    }
+    if (const qsizetype offset = rawControlInString(body); offset >= 0) {
+        return Error{
+            ErrorCode::InvalidArgument, QString::number(JsonRpcError::ParseError),
+            QStringLiteral("Parse error: unescaped control character in a string at offset %1").arg(offset)};
     }
     ParsedBody parsed;
     if (document.isObject()) {

@@ -4,6 +4,7 @@
 #include <QJsonArray>
 #include <QTimer>
 
+#include "EventId.h"
 #include "Logging.h"
 #include "StreamSink.h"
 
@@ -125,7 +126,7 @@ bool Session::wantsPriming() const
 
 QByteArray Session::eventId(const Stream &stream, qint64 seq) const
 {
-    return QByteArray::number(stream.id) + '-' + QByteArray::number(seq);
+    return EventId{stream.id, seq}.toBytes();
 }
 
 void Session::attachBackend(Backend *backend)
@@ -238,14 +239,10 @@ Result<void> Session::openStream(StreamSink *sink, const QByteArray &lastEventId
     int streamId = StandaloneStream;
     qint64 resumeAfter = -1;
     if (!lastEventId.isEmpty()) {
-        const qsizetype dash = lastEventId.indexOf('-');
-        bool okStream = false;
-        bool okSeq = false;
-        const int parsedStream = dash > 0 ? lastEventId.left(dash).toInt(&okStream) : 0;
-        const qint64 parsedSeq = dash > 0 ? lastEventId.mid(dash + 1).toLongLong(&okSeq) : 0;
-        if (okStream && okSeq && parsedSeq >= 0 && m_streams.count(parsedStream)) {
-            streamId = parsedStream;
-            resumeAfter = parsedSeq;
+        const std::optional<EventId> parsed = EventId::parse(lastEventId);
+        if (parsed && m_streams.count(parsed->stream)) {
+            streamId = parsed->stream;
+            resumeAfter = parsed->seq;
         } else {
             qCDebug(lcSession) << "session" << m_id << ": Last-Event-ID" << lastEventId
                                << "names no stream held; opening the standalone stream";

@@ -311,6 +311,17 @@ void tst_JsonRpc::parseBodyError_data()
     QTest::newRow("invalid message inside batch")
         << QByteArray(R"([{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","id":2}])")
         << invalidRequest << QStringLiteral("exactly one of");
+    // Qt's parser lets these through; folding the line break into a space
+    // would have handed the child another method (found by fuzz_jsonrpc).
+    QTest::newRow("raw line break inside a string")
+        << QByteArray("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/\ncall\"}") << parseError
+        << QStringLiteral("unescaped control character in a string at offset 40");
+    QTest::newRow("raw CR inside a member name")
+        << QByteArray("{\"jsonrpc\":\"2.0\",\"method\":\"a\",\"par\rams\":{}}") << parseError
+        << QStringLiteral("unescaped control character");
+    QTest::newRow("raw control character inside a batch element")
+        << QByteArray("[{\"jsonrpc\":\"2.0\",\"method\":\"a\tb\"}]") << parseError
+        << QStringLiteral("unescaped control character");
     QTest::newRow("request id fraction inside batch")
         << QByteArray(R"([{"jsonrpc":"2.0","id":1.5,"method":"ping"}])") << invalidRequest
         << QStringLiteral("\"id\" must be a string or an integer");
