@@ -142,6 +142,14 @@ Result<ParsedBody> parseBody(QByteArrayView body)
             ErrorCode::InvalidArgument, QString::number(JsonRpcError::ParseError),
             QStringLiteral("Parse error: unescaped control character in a string at offset %1").arg(offset)};
     }
+    // Qt 6.4 drops a raw U+FEFF at the start of a string, so the broker would
+    // classify a name the child never sees ("\uFEFF" escaped is kept).
+    if (const qsizetype offset = body.indexOf("\"\xEF\xBB\xBF"); offset >= 0) {
+        return Error{ErrorCode::InvalidArgument, QString::number(JsonRpcError::ParseError),
+                     QStringLiteral("Parse error: a byte order mark (U+FEFF) at the start of a string at "
+                                    "offset %1")
+                         .arg(offset + 1)};
+    }
     ParsedBody parsed;
     if (document.isObject()) {
         JsonRpcMessage message = classify(document.object());
