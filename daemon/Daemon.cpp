@@ -1,5 +1,7 @@
 #include "Daemon.h"
 
+#include <QAbstractEventDispatcher>
+#include <QCoreApplication>
 #include <QDateTime>
 #include <QFileInfo>
 #include <QHostAddress>
@@ -185,7 +187,8 @@ Result<void> Daemon::start()
                                << (m_config.authMode == AuthMode::None ? "none (local mode)" : "oauth")
                                << "; child:" << m_config.childProgram << "; max sessions"
                                << m_config.maxSessions << "; idle timeout" << m_config.idleTimeout.count()
-                               << "s";
+                               << "s; event loop"
+                               << QCoreApplication::eventDispatcher()->metaObject()->className();
     return {};
 }
 

@@ -7,16 +7,43 @@
 #include "SignalWatcher.h"
 #include "base/LogHandler.h"
 #include "config/ConfigLoader.h"
+#include "eventloop/EpollEventDispatcher.h"
+
+namespace {
+
+// What QCoreApplication::arguments() returns, for use before the application
+// object exists: the settings pick its event dispatcher.
+QStringList commandLine(int argc, char *argv[])
+{
+    QStringList arguments;
+    arguments.reserve(argc);
+    for (int i = 0; i < argc; ++i)
+        arguments.append(QString::fromLocal8Bit(argv[i]));
+    return arguments;
+}
+
+// QCoreApplication::setEventDispatcher() works only before the application
+// object is created; the application then owns the dispatcher.
+void installEventDispatcher(fmb::EventLoop choice)
+{
+    if (choice != fmb::EventLoop::Epoll)
+        return;
+    fmb::Result<std::unique_ptr<fmb::EpollEventDispatcher>> dispatcher = fmb::EpollEventDispatcher::create();
+    if (!dispatcher) {
+        std::fprintf(stderr, "forgejo-mcp-brokerd: %s; using Qt's event loop\n",
+                     qUtf8Printable(dispatcher.error().message));
+        return;
+    }
+    QCoreApplication::setEventDispatcher(dispatcher.value().release());
+}
+
+} // namespace
 
 int main(int argc, char *argv[])
 {
-    QCoreApplication app(argc, argv);
-    QCoreApplication::setApplicationName(QStringLiteral("forgejo-mcp-brokerd"));
-    QCoreApplication::setApplicationVersion(QStringLiteral(FMB_VERSION));
     fmb::installLogHandler();
-
     fmb::Result<fmb::ConfigRequest> request =
-        fmb::parseConfigRequest(QCoreApplication::arguments(), QProcessEnvironment::systemEnvironment());
+        fmb::parseConfigRequest(commandLine(argc, argv), QProcessEnvironment::systemEnvironment());
     if (!request) {
         std::fprintf(stderr, "forgejo-mcp-brokerd: %s\n", qUtf8Printable(request.error().message));
         std::fprintf(stderr, "Try 'forgejo-mcp-brokerd --help'.\n");
@@ -31,6 +58,11 @@ int main(int argc, char *argv[])
         return 0;
     }
     const fmb::BrokerConfig &config = request.value().config;
+
+    installEventDispatcher(config.eventLoop);
+    QCoreApplication app(argc, argv);
+    QCoreApplication::setApplicationName(QStringLiteral("forgejo-mcp-brokerd"));
+    QCoreApplication::setApplicationVersion(QStringLiteral(FMB_VERSION));
 
     fmb::SignalWatcher signalWatcher;
     fmb::Daemon daemon(config);

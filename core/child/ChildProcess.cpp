@@ -34,6 +34,11 @@ ChildProcess::ChildProcess(ChildSpec spec, QObject *parent)
         info.crashed = status == QProcess::CrashExit;
         info.reason = info.crashed ? QStringLiteral("killed by a signal")
                                    : QStringLiteral("exited with status %1").arg(exitCode);
+        if (m_sendingInput) {
+            QMetaObject::invokeMethod(
+                this, [this, info] { finish(info); }, Qt::QueuedConnection);
+            return;
+        }
         finish(info);
     });
     connect(m_process, &QProcess::errorOccurred, this, [this](QProcess::ProcessError error) {
@@ -82,7 +87,25 @@ bool ChildProcess::write(const QByteArray &line)
     QByteArray framed;
     framed.reserve(line.size() + 1);
     framed.append(line).append('\n');
-    return m_process->write(framed) == framed.size();
+    if (m_process->write(framed) != framed.size())
+        return false;
+    sendInput();
+    return true;
+}
+
+// QProcess::write() only queues: the line would reach the child on the next
+// write notification, one event-loop iteration later (docs/benchmarks.md,
+// problem 4). waitForBytesWritten(0) writes it now, without blocking. When the
+// pipe is full it reads stdout or reaps the child instead, and emits those
+// signals from inside this call; while m_sendingInput is set their handlers
+// queue themselves, so our owner never hears from us inside its own write().
+void ChildProcess::sendInput()
+{
+    if (m_process->state() != QProcess::Running)
+        return; // Starting: waitForBytesWritten() would wait for (and emit) started
+    m_sendingInput = true;
+    (void)m_process->waitForBytesWritten(0);
+    m_sendingInput = false;
 }
 
 void ChildProcess::stop()
@@ -126,6 +149,19 @@ qint64 ChildProcess::processId() const
 
 void ChildProcess::readStdout()
 {
+    if (m_sendingInput) {
+        if (!m_stdoutDeferred) {
+            m_stdoutDeferred = true;
+            QMetaObject::invokeMethod(
+                this,
+                [this] {
+                    m_stdoutDeferred = false;
+                    readStdout();
+                },
+                Qt::QueuedConnection);
+        }
+        return;
+    }
     const QByteArray chunk = m_process->readAllStandardOutput();
     const QList<LineFramer::Event> events = m_framer.feed(chunk);
     for (const LineFramer::Event &event : events) {

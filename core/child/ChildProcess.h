@@ -49,6 +49,7 @@ public:
     [[nodiscard]] qint64 droppedLines() const { return m_droppedLines; }
 
 private:
+    void sendInput();
     void readStdout();
     void readStderr();
     void finish(ExitInfo info);
@@ -63,6 +64,8 @@ private:
     qint64 m_droppedLines = 0;
     int m_stopStage = 0; // 0 running, 1 stdin closed, 2 SIGTERM sent, 3 SIGKILL sent
     bool m_finished = false;
+    bool m_sendingInput = false;   // inside sendInput(): signals from QProcess wait
+    bool m_stdoutDeferred = false; // a readStdout() is queued
 };
 
 } // namespace fmb

@@ -12,6 +12,10 @@ namespace fmb {
 
 enum class AuthMode { None, OAuth };
 
+// Which event dispatcher runs the daemon's main thread: our epoll one, or the one
+// Qt picks (glib on Debian), kept as a fall-back.
+enum class EventLoop { Epoll, Qt };
+
 // Everything the daemon is configured with, after the INI file, FMB_*
 // environment variables and command-line flags have been merged (flag over
 // env over file) and validated. Plain value; defaults are the documented ones.
@@ -57,6 +61,9 @@ struct BrokerConfig {
 
     // [admin]
     QString adminSocket; // empty = default under the runtime dir
+
+    // [process]
+    EventLoop eventLoop = EventLoop::Epoll;
 
     // Where the file values came from, for messages ("" when no file).
     QString configFile;

@@ -769,6 +769,24 @@ QString describeAdminSocket(const BrokerConfig &config)
                                         : config.adminSocket;
 }
 
+Result<void> applyEventLoop(BrokerConfig &config, const QStringList &values)
+{
+    const QString &text = values.constLast();
+    if (text == QLatin1String("epoll"))
+        config.eventLoop = EventLoop::Epoll;
+    else if (text == QLatin1String("qt"))
+        config.eventLoop = EventLoop::Qt;
+    else
+        return invalid(QStringLiteral("event_loop"),
+                       quoted(text) + QLatin1String(" is not one of: epoll, qt"));
+    return {};
+}
+
+QString describeEventLoop(const BrokerConfig &config)
+{
+    return config.eventLoop == EventLoop::Epoll ? QStringLiteral("epoll") : QStringLiteral("qt");
+}
+
 QList<ConfigSetting> buildSettings()
 {
     return {
@@ -1061,6 +1079,17 @@ QList<ConfigSetting> buildSettings()
                                    "taken from the working directory; at most 107 bytes (a Unix socket)."),
             .apply = applyAdminSocket,
             .describe = describeAdminSocket,
+        },
+        {
+            .key = QStringLiteral("event_loop"),
+            .flag = QStringLiteral("event-loop"),
+            .envVar = QStringLiteral("FMB_EVENT_LOOP"),
+            .valueName = QStringLiteral("epoll|qt"),
+            .help = QStringLiteral("Event dispatcher of the main thread. \"epoll\" costs per ready\n"
+                                   "descriptor; \"qt\" is Qt's own (glib), which polls every child's pipes\n"
+                                   "on every iteration: a fall-back."),
+            .apply = applyEventLoop,
+            .describe = describeEventLoop,
         },
     };
 }

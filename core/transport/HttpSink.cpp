@@ -110,6 +110,10 @@ void HttpSink::finish()
     m_done = true;
     if (m_server)
         m_server->forgetSink(this);
+    // The response is complete: hand it to the kernel now instead of on the
+    // next write notification, one event-loop iteration later (issue 6).
+    if (m_socket)
+        m_socket->flush();
     if (m_socket && m_closeAfter)
         m_socket->disconnectFromHost();
     deleteLater();

@@ -30,8 +30,10 @@ bool wantsClose(const QHttpServerRequest &request)
 
 void writeResponse(QTcpSocket *socket, int status, const Http::HeaderList &headers, QByteArrayView body)
 {
-    if (socket->state() == QAbstractSocket::ConnectedState)
-        socket->write(Http::response(status, headers, body));
+    if (socket->state() != QAbstractSocket::ConnectedState)
+        return;
+    socket->write(Http::response(status, headers, body));
+    socket->flush(); // now, not one event-loop iteration later (issue 6)
 }
 
 } // namespace

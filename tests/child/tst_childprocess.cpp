@@ -19,6 +19,7 @@
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QThread>
 
 #include "child/ChildProcess.h"
 #include "child/Logging.h"
@@ -165,6 +166,7 @@ private Q_SLOTS:
     void writeRefused_data();
     void writeRefused();
     void writeBoundedByPendingInput();
+    void nothingEmittedInsideWrite();
     void noZombie_data();
     void noZombie();
     void destructorKillsRunningChild();
@@ -529,6 +531,37 @@ void tst_ChildProcess::writeBoundedByPendingInput()
     QVERIFY(refused);
     QVERIFY2(accepted >= 2, qPrintable(QString::number(accepted)));
     QVERIFY(child.isRunning()); // refusing input does not end the child
+    child.stop();
+    QTRY_COMPARE(recorder.exits.size(), 1);
+}
+
+void tst_ChildProcess::nothingEmittedInsideWrite()
+{
+    // write() hands the line to the pipe at once (QProcess::waitForBytesWritten(0)).
+    // With the pipe full, that call reads stdout instead; the line must still
+    // reach us from the event loop, never from inside write().
+    ChildSpec childSpec = shell(QStringLiteral("echo ready; sleep 0.2; echo late; exec sleep 30"));
+    childSpec.maxPendingInputBytes = 1024 * 1024;
+    ChildProcess child(childSpec);
+    Recorder recorder;
+    recorder.watch(&child);
+    bool insideWrite = false;
+    int emittedInside = 0;
+    connect(&child, &ChildProcess::lineReceived, this, [&] { emittedInside += insideWrite ? 1 : 0; });
+    child.start();
+    QTRY_COMPARE(recorder.lines, QList<QByteArray>{"ready"});
+
+    // The child never reads: after 64 KiB the pipe is full, and "late" arrives
+    // on stdout while we go on writing without returning to the event loop.
+    const QByteArray line(8000, 'i');
+    for (int i = 0; i < 100; ++i) {
+        insideWrite = true;
+        QVERIFY(child.write(line));
+        insideWrite = false;
+        QThread::msleep(5); // the child's "late" is due 200 ms in: keep writing past it
+    }
+    QCOMPARE(emittedInside, 0);
+    QTRY_COMPARE(recorder.lines, (QList<QByteArray>{"ready", "late"}));
     child.stop();
     QTRY_COMPARE(recorder.exits.size(), 1);
 }

@@ -129,6 +129,8 @@ QString field(const BrokerConfig &config, const QString &key)
         return QString::number(config.refreshTokenTtl.count()) + QLatin1Char('s');
     if (key == QLatin1String("metadata_allow_private_hosts"))
         return config.metadataAllowPrivateHosts ? QStringLiteral("true") : QStringLiteral("false");
+    if (key == QLatin1String("event_loop"))
+        return config.eventLoop == fmb::EventLoop::Epoll ? QStringLiteral("epoll") : QStringLiteral("qt");
     return QLatin1String("<no field for key ") + key + QLatin1Char('>');
 }
 
@@ -259,6 +261,8 @@ void tst_ConfigLoader::defaults_data()
                                                 << "2592000s";
     QTest::newRow("metadata_allow_private_hosts: false") << "metadata_allow_private_hosts"
                                                          << "false";
+    QTest::newRow("event_loop: epoll") << "event_loop"
+                                       << "epoll";
 }
 
 void tst_ConfigLoader::defaults()
@@ -538,6 +542,11 @@ void tst_ConfigLoader::setting_data()
     QTest::newRow("--metadata-allow-private-hosts=1")
         << withChild({"--metadata-allow-private-hosts=1"}) << noEnv << noIni << "metadata_allow_private_hosts"
         << "true";
+    QTest::newRow("--event-loop qt") << withChild({"--event-loop", "qt"}) << noEnv << noIni << "event_loop"
+                                     << "qt";
+    QTest::newRow("--event-loop epoll")
+        << withChild({"--event-loop", "epoll"}) << noEnv << noIni << "event_loop"
+        << "epoll";
     QTest::newRow("--config names the file")
         << withChild({"--config", "%FILE%"}) << noEnv << QByteArray("max_sessions = 3\n") << "config"
         << "%FILE%";
@@ -548,6 +557,8 @@ void tst_ConfigLoader::setting_data()
     // Each FMB_* variable.
     QTest::newRow("FMB_LISTEN") << withChild() << words({"FMB_LISTEN=127.0.0.1:9100"}) << noIni << "listen"
                                 << "127.0.0.1:9100";
+    QTest::newRow("FMB_EVENT_LOOP") << withChild() << words({"FMB_EVENT_LOOP=qt"}) << noIni << "event_loop"
+                                    << "qt";
     QTest::newRow("FMB_AUTH none") << childOnly() << words({"FMB_AUTH=none"}) << noIni << "auth"
                                    << "none";
     QTest::newRow("FMB_AUTH oauth") << withOAuth() << words({"FMB_AUTH=oauth"}) << noIni << "auth"
@@ -793,6 +804,7 @@ void tst_ConfigLoader::iniEveryKey_data()
         {"access_token_ttl", "1200s"},
         {"refresh_token_ttl", "1209600s"},
         {"metadata_allow_private_hosts", "true"},
+        {"event_loop", "qt"},
     };
     // Rows come from the table, so a new setting fails here until the file covers it.
     for (const ConfigSetting &setting : configSettings()) {
@@ -836,7 +848,8 @@ void tst_ConfigLoader::iniEveryKey()
                          "refresh_lead = 2m\n"
                          "access_token_ttl = 20m\n"
                          "refresh_token_ttl = 336h\n"
-                         "metadata_allow_private_hosts = true\n");
+                         "metadata_allow_private_hosts = true\n"
+                         "event_loop = qt\n");
     const Result<ConfigRequest> request = load(words({"--config", "%FILE%"}), {}, ini);
     QVERIFY2(request.ok(), qPrintable(request.ok() ? QString() : request.error().message));
     QCOMPARE(field(request.value().config, key), substitute(expected));
@@ -909,6 +922,9 @@ void tst_ConfigLoader::rejected_data()
     // auth
     QTest::newRow("auth: unknown mode") << withChild({"--auth", "basic"}) << noEnv << noIni << invalid
                                         << "auth" << words({"auth: \"basic\" is not one of: none, oauth"});
+    QTest::newRow("event_loop: unknown dispatcher")
+        << withChild({"--event-loop", "glib"}) << noEnv << noIni << invalid << "event_loop"
+        << words({"event_loop: \"glib\" is not one of: epoll, qt"});
     QTest::newRow("auth: none on 0.0.0.0")
         << withChild({"--listen", "0.0.0.0:8080"}) << noEnv << noIni << invalid << "auth"
         << words({"auth: \"none\" is refused", "\"0.0.0.0:8080\"", "not a loopback address",
