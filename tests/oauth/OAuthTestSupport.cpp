@@ -1,5 +1,6 @@
 #include "OAuthTestSupport.h"
 
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QNetworkAccessManager>
 #include <QNetworkRequest>
@@ -338,6 +339,23 @@ HttpResult FakeForgejo::control(QNetworkAccessManager *network, const QString &p
 QJsonObject FakeForgejo::stats(QNetworkAccessManager *network)
 {
     return http(network, "GET", url(QStringLiteral("/_fake/stats"))).json();
+}
+
+QString registerPublicClient(QNetworkAccessManager *network, const QUrl &registerUrl, const QString &name,
+                             const QStringList &redirectUris)
+{
+    const QJsonObject request{{QStringLiteral("client_name"), name},
+                              {QStringLiteral("redirect_uris"), QJsonArray::fromStringList(redirectUris)},
+                              {QStringLiteral("grant_types"), QJsonArray{QStringLiteral("authorization_code"),
+                                                                         QStringLiteral("refresh_token")}},
+                              {QStringLiteral("response_types"), QJsonArray{QStringLiteral("code")}},
+                              {QStringLiteral("token_endpoint_auth_method"), QStringLiteral("none")}};
+    const HttpResult answer =
+        http(network, "POST", registerUrl, QJsonDocument(request).toJson(QJsonDocument::Compact),
+             {{"Content-Type", "application/json"}});
+    if (answer.status != 201)
+        qWarning() << "registration failed:" << answer.describe();
+    return answer.json().value(QStringLiteral("client_id")).toString();
 }
 
 } // namespace fmbtest

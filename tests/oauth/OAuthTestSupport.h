@@ -42,6 +42,11 @@ HttpResult http(QNetworkAccessManager *network, const QByteArray &verb, const QU
 // The query items of a URL, '+' as space, as a hash (last wins).
 QHash<QString, QString> queryOf(const QUrl &url);
 
+// Registers a public client (RFC 7591, PKCE, no secret) at `registerUrl`;
+// its client_id, or empty (with a warning) when the answer is not 201.
+QString registerPublicClient(QNetworkAccessManager *network, const QUrl &registerUrl, const QString &name,
+                             const QStringList &redirectUris);
+
 // An HTML form: its action and hidden fields.
 struct HtmlForm {
     QString action;

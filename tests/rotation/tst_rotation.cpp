@@ -289,18 +289,8 @@ bool tst_Rotation::startBroker()
 
 QString tst_Rotation::registerClient(const QString &name)
 {
-    const QJsonObject request{{QStringLiteral("client_name"), name},
-                              {QStringLiteral("redirect_uris"), QJsonArray{ClientRedirect}},
-                              {QStringLiteral("grant_types"), QJsonArray{QStringLiteral("authorization_code"),
-                                                                         QStringLiteral("refresh_token")}},
-                              {QStringLiteral("response_types"), QJsonArray{QStringLiteral("code")}},
-                              {QStringLiteral("token_endpoint_auth_method"), QStringLiteral("none")}};
-    const HttpResult answer = fmbtest::http(m_network, "POST", broker(QStringLiteral("/oauth/register")),
-                                            QJsonDocument(request).toJson(QJsonDocument::Compact),
-                                            {{"Content-Type", "application/json"}});
-    if (answer.status != 201)
-        qWarning() << "registration failed:" << answer.describe();
-    return answer.json().value(QStringLiteral("client_id")).toString();
+    return fmbtest::registerPublicClient(m_network, broker(QStringLiteral("/oauth/register")), name,
+                                         {ClientRedirect});
 }
 
 Tokens tst_Rotation::signIn(UserAgent &agent, const QString &clientId)

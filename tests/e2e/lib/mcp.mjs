@@ -3,6 +3,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CreateMessageRequestSchema, LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
+import { withTimeout } from './timeout.mjs';
 
 export { LATEST_PROTOCOL_VERSION };
 
@@ -15,19 +16,6 @@ if (!URL_UNDER_TEST) {
 
 // Every SDK request gets this limit unless a test says otherwise.
 export const REQUEST_TIMEOUT_MS = 30_000;
-
-// Rejects with a message naming `what` when `promise` takes longer than `ms`.
-export async function withTimeout(promise, ms, what) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 // A connected SDK client (initialize + notifications/initialized done).
 // sampling: a function (request) => CreateMessageResult; declares the sampling capability.

@@ -7,21 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { withTimeout } from './timeout.mjs';
 
 export const HTTP_TIMEOUT_MS = 15_000;
-
-// Rejects with a message naming `what` when `promise` takes longer than `ms`.
-export async function withTimeout(promise, ms, what) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 // Calls `probe` every `intervalMs` until it returns something truthy (which is
 // returned); throws naming `what` after `timeoutMs`, with the last value seen.
