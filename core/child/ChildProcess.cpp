@@ -1,16 +1,31 @@
 #include "ChildProcess.h"
 
+#include <algorithm>
+
+#include <QPointer>
 #include <QProcess>
 #include <QTimer>
 
 #include "Logging.h"
+#include "StdioSocket.h"
 
 namespace fmb {
+
+namespace {
+
+// Stdout read per wake-up, and the most read after the child has gone
+// (a grandchild may still hold the socket and write).
+constexpr qsizetype ReadChunk = 64 * 1024;
+constexpr qsizetype ReadBudget = 4 * ReadChunk;
+constexpr qsizetype FinalReadBudget = 64 * ReadChunk;
+
+} // namespace
 
 ChildProcess::ChildProcess(ChildSpec spec, QObject *parent)
     : Backend(parent)
     , m_spec(std::move(spec))
     , m_process(new QProcess(this))
+    , m_stdio(new StdioSocket(m_spec.maxPendingInputBytes, this))
     , m_stopTimer(new QTimer(this))
     , m_framer(m_spec.maxLineBytes)
     , m_stderr(m_spec.label, {}, [](const QString &line) { qCInfo(lcChild).noquote() << line; })
@@ -18,14 +33,20 @@ ChildProcess::ChildProcess(ChildSpec spec, QObject *parent)
     m_process->setProgram(m_spec.program);
     m_process->setArguments(m_spec.arguments);
     m_process->setProcessEnvironment(m_spec.environment);
-    m_process->setProcessChannelMode(QProcess::SeparateChannels);
+    // stdin and stdout are our socket (StdioSocket::childProcessModifier()
+    // puts it in place after QProcess has set up the channels); "forwarded"
+    // only keeps QProcess from making pipes for them. stderr stays a pipe.
+    m_process->setInputChannelMode(QProcess::ForwardedInputChannel);
+    m_process->setProcessChannelMode(QProcess::ForwardedOutputChannel);
     m_stopTimer->setSingleShot(true);
 
-    connect(m_process, &QProcess::readyReadStandardOutput, this, &ChildProcess::readStdout);
+    connect(m_stdio, &StdioSocket::readyRead, this, [this] { readStdout(ReadBudget); });
     connect(m_process, &QProcess::readyReadStandardError, this, &ChildProcess::readStderr);
     connect(m_process, &QProcess::started, this, [this] {
         m_pid = m_process->processId();
         qCDebug(lcChild).noquote() << m_spec.label << "started, pid" << m_pid;
+        // The child may have answered already; its lines come after started().
+        m_stdio->startReading();
         Q_EMIT started();
     });
     connect(m_process, &QProcess::finished, this, [this](int exitCode, QProcess::ExitStatus status) {
@@ -34,25 +55,13 @@ ChildProcess::ChildProcess(ChildSpec spec, QObject *parent)
         info.crashed = status == QProcess::CrashExit;
         info.reason = info.crashed ? QStringLiteral("killed by a signal")
                                    : QStringLiteral("exited with status %1").arg(exitCode);
-        if (m_sendingInput) {
-            QMetaObject::invokeMethod(
-                this, [this, info] { finish(info); }, Qt::QueuedConnection);
-            return;
-        }
         finish(info);
     });
     connect(m_process, &QProcess::errorOccurred, this, [this](QProcess::ProcessError error) {
         // finished() follows every other error; a failed start has no finished().
         if (error != QProcess::FailedToStart)
             return;
-        ExitInfo info;
-        info.exitCode = -1;
-        info.failedToStart = true;
-        info.reason = QStringLiteral("could not start %1: %2").arg(m_spec.program, m_process->errorString());
-        // QProcess::start() emits this before it returns when it cannot make
-        // its pipes (EMFILE); exited() must not reach the caller inside start().
-        QMetaObject::invokeMethod(
-            this, [this, info] { finish(info); }, Qt::QueuedConnection);
+        failStart(m_process->errorString());
     });
     connect(m_stopTimer, &QTimer::timeout, this, &ChildProcess::escalate);
 }
@@ -69,43 +78,44 @@ ChildProcess::~ChildProcess()
 
 void ChildProcess::start()
 {
-    // A failed start reaches exited() from the event loop (errorOccurred
-    // queues it), so nothing is emitted before we return.
+    // A failed start reaches exited() from the event loop, so nothing is
+    // emitted before we return.
+    if (!m_stdio->open()) {
+        failStart(m_stdio->errorString());
+        return;
+    }
+    m_process->setChildProcessModifier(m_stdio->childProcessModifier());
     m_process->start(QIODevice::ReadWrite);
+    m_stdio->releaseChildEnd(); // forked (or failed): the child has its copy
+}
+
+void ChildProcess::failStart(const QString &error)
+{
+    ExitInfo info;
+    info.exitCode = -1;
+    info.failedToStart = true;
+    info.reason = QStringLiteral("could not start %1: %2").arg(m_spec.program, error);
+    // QProcess::start() emits errorOccurred before it returns when it cannot
+    // make its pipes (EMFILE); exited() must not reach the caller inside start().
+    QMetaObject::invokeMethod(
+        this, [this, info] { finish(info); }, Qt::QueuedConnection);
 }
 
 bool ChildProcess::write(const QByteArray &line)
 {
     if (m_finished || m_stopStage > 0 || m_process->state() == QProcess::NotRunning)
         return false;
-    if (m_process->bytesToWrite() + line.size() > m_spec.maxPendingInputBytes) {
-        qCWarning(lcChild).noquote() << m_spec.label
-                                     << "is not reading its input:" << m_process->bytesToWrite()
+    if (m_stdio->pendingBytes() + line.size() + 1 > m_spec.maxPendingInputBytes) {
+        qCWarning(lcChild).noquote() << m_spec.label << "is not reading its input:" << m_stdio->pendingBytes()
                                      << "bytes pending, limit" << m_spec.maxPendingInputBytes;
         return false;
     }
     QByteArray framed;
     framed.reserve(line.size() + 1);
     framed.append(line).append('\n');
-    if (m_process->write(framed) != framed.size())
-        return false;
-    sendInput();
-    return true;
-}
-
-// QProcess::write() only queues: the line would reach the child on the next
-// write notification, one event-loop iteration later (docs/benchmarks.md,
-// problem 4). waitForBytesWritten(0) writes it now, without blocking. When the
-// pipe is full it reads stdout or reaps the child instead, and emits those
-// signals from inside this call; while m_sendingInput is set their handlers
-// queue themselves, so our owner never hears from us inside its own write().
-void ChildProcess::sendInput()
-{
-    if (m_process->state() != QProcess::Running)
-        return; // Starting: waitForBytesWritten() would wait for (and emit) started
-    m_sendingInput = true;
-    (void)m_process->waitForBytesWritten(0);
-    m_sendingInput = false;
+    // Sent at once, without a trip through the event loop (docs/benchmarks.md,
+    // problem 4); what the socket does not take now goes when it can.
+    return m_stdio->write(framed);
 }
 
 void ChildProcess::stop()
@@ -117,7 +127,7 @@ void ChildProcess::stop()
     }
     m_stopStage = 1;
     // MCP stdio shutdown: close the server's input first, then signals.
-    m_process->closeWriteChannel();
+    m_stdio->closeWrite();
     m_stopTimer->start(m_spec.stopGrace);
 }
 
@@ -147,33 +157,28 @@ qint64 ChildProcess::processId() const
     return m_finished ? 0 : m_pid;
 }
 
-void ChildProcess::readStdout()
+void ChildProcess::readStdout(qsizetype budget)
 {
-    if (m_sendingInput) {
-        if (!m_stdoutDeferred) {
-            m_stdoutDeferred = true;
-            QMetaObject::invokeMethod(
-                this,
-                [this] {
-                    m_stdoutDeferred = false;
-                    readStdout();
-                },
-                Qt::QueuedConnection);
+    const QPointer<ChildProcess> self(this); // a line's receiver may delete us (deleteLater is the rule)
+    char chunk[ReadChunk];
+    while (budget > 0 && self && !m_finished) {
+        const qsizetype received = m_stdio->read(chunk, std::min(budget, ReadChunk));
+        if (received <= 0)
+            return; // nothing waiting, or stdout has ended
+        budget -= received;
+        const QList<LineFramer::Event> events = m_framer.feed(QByteArrayView(chunk, received));
+        for (const LineFramer::Event &event : events) {
+            if (!self || m_finished)
+                return;
+            if (event.overflowBytes > 0) {
+                ++m_droppedLines;
+                qCWarning(lcChild).noquote()
+                    << m_spec.label << "wrote a line of" << event.overflowBytes << "bytes, over the limit of"
+                    << m_spec.maxLineBytes << "; dropped";
+                continue;
+            }
+            Q_EMIT lineReceived(event.line);
         }
-        return;
-    }
-    const QByteArray chunk = m_process->readAllStandardOutput();
-    const QList<LineFramer::Event> events = m_framer.feed(chunk);
-    for (const LineFramer::Event &event : events) {
-        if (m_finished)
-            return;
-        if (event.overflowBytes > 0) {
-            ++m_droppedLines;
-            qCWarning(lcChild).noquote() << m_spec.label << "wrote a line of" << event.overflowBytes
-                                         << "bytes, over the limit of" << m_spec.maxLineBytes << "; dropped";
-            continue;
-        }
-        Q_EMIT lineReceived(event.line);
     }
 }
 
@@ -188,9 +193,13 @@ void ChildProcess::finish(ExitInfo info)
         return;
     // Whatever the child wrote before it went is still owed to its session.
     if (!info.failedToStart) {
-        readStdout();
+        const QPointer<ChildProcess> self(this);
+        readStdout(FinalReadBudget);
+        if (!self)
+            return;
         readStderr();
     }
+    m_stdio->close();
     m_stderr.flush();
     m_finished = true;
     m_stopTimer->stop();

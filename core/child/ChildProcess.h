@@ -15,6 +15,8 @@ class QTimer;
 
 namespace fmb {
 
+class StdioSocket;
+
 struct ChildSpec {
     QString program;
     QStringList arguments;
@@ -25,17 +27,19 @@ struct ChildSpec {
     QString label;                                  // for log lines, e.g. "session 1a2b3c4d"
 };
 
-// One stdio MCP server process. stdout is framed into lines (lineReceived),
-// stderr goes to the fmb.child log category (rate limited and redacted).
+// One stdio MCP server process. Its stdin and stdout are one socket
+// (StdioSocket); stdout is framed into lines (lineReceived), stderr goes to
+// the fmb.child log category (rate limited and redacted). QProcess starts,
+// signals and reaps the child and carries its stderr.
 // stop(): close stdin, SIGTERM after the grace, SIGKILL after a second grace.
 // exited() is the one terminal signal (also for a failed start); after it the
 // object may be deleted with deleteLater().
 class ChildProcess final : public Backend {
     Q_OBJECT
 public:
-    // Descriptors a running child holds in this process: the stdin, stdout
-    // and stderr pipes, and the pidfd QProcess (forkfd) watches it by.
-    static constexpr int Descriptors = 4;
+    // Descriptors a running child holds in this process: the stdin+stdout
+    // socket, the stderr pipe, and the pidfd QProcess (forkfd) watches it by.
+    static constexpr int Descriptors = 3;
 
     explicit ChildProcess(ChildSpec spec, QObject *parent = nullptr);
     ~ChildProcess() override;
@@ -49,23 +53,24 @@ public:
     [[nodiscard]] qint64 droppedLines() const { return m_droppedLines; }
 
 private:
-    void sendInput();
-    void readStdout();
+    // Reads at most `budget` bytes of stdout (so one flooding child cannot
+    // hold the event loop) and emits the lines they finish.
+    void readStdout(qsizetype budget);
     void readStderr();
+    void failStart(const QString &error);
     void finish(ExitInfo info);
     void escalate();
 
     ChildSpec m_spec;
-    QProcess *m_process = nullptr; // child QObject
-    QTimer *m_stopTimer = nullptr; // child QObject
+    QProcess *m_process = nullptr;  // child QObject
+    StdioSocket *m_stdio = nullptr; // child QObject
+    QTimer *m_stopTimer = nullptr;  // child QObject
     LineFramer m_framer;
     StderrRelay m_stderr;
     qint64 m_pid = 0;
     qint64 m_droppedLines = 0;
     int m_stopStage = 0; // 0 running, 1 stdin closed, 2 SIGTERM sent, 3 SIGKILL sent
     bool m_finished = false;
-    bool m_sendingInput = false;   // inside sendInput(): signals from QProcess wait
-    bool m_stdoutDeferred = false; // a readStdout() is queued
 };
 
 } // namespace fmb

@@ -4,6 +4,7 @@
 #include <csignal>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include <fcntl.h>
 #include <signal.h>
@@ -11,6 +12,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
 #include <QJsonDocument>
@@ -92,6 +94,12 @@ void expectWarning(const QString &pattern)
         QTest::ignoreMessage(QtWarningMsg, QRegularExpression(pattern));
 }
 
+// Open descriptors of this process.
+int openDescriptors()
+{
+    return int(QDir(QStringLiteral("/proc/self/fd")).entryList(QDir::Files | QDir::System).size());
+}
+
 // Fills this process's descriptor table (under a soft limit lowered to 256)
 // until no pipe can be made; gives everything back when released.
 class DescriptorsExhausted {
@@ -124,7 +132,7 @@ private:
 struct Recorder {
     QList<QByteArray> lines;
     QList<ExitInfo> exits;
-    QStringList order; // "line", "exit"
+    QStringList order; // "started", "line", "exit"
     int started = 0;
     qint64 startedPid = 0;
 
@@ -133,6 +141,7 @@ struct Recorder {
         QObject::connect(child, &ChildProcess::started, child, [this, child] {
             ++started;
             startedPid = child->processId();
+            order.append(QStringLiteral("started"));
         });
         QObject::connect(child, &ChildProcess::lineReceived, child, [this](const QByteArray &line) {
             lines.append(line);
@@ -170,6 +179,10 @@ private Q_SLOTS:
     void noZombie_data();
     void noZombie();
     void destructorKillsRunningChild();
+    void stdinAndStdoutAreOneSocket();
+    void descriptorsPerChild();
+    void standardStreamClosedInParent();
+    void bulkRoundTrip();
 
 private:
     void drainPostedEvents();
@@ -238,6 +251,9 @@ void tst_ChildProcess::framesLines()
     child.start();
     QTRY_COMPARE(recorder.exits.size(), 1);
     QCOMPARE(recorder.lines, (QList<QByteArray>{"one", "two"}));
+    // A child that writes at once is still heard only after started().
+    QCOMPARE(recorder.order, (QStringList{QStringLiteral("started"), QStringLiteral("line"),
+                                          QStringLiteral("line"), QStringLiteral("exit")}));
 }
 
 void tst_ChildProcess::exitedOnce_data()
@@ -509,7 +525,7 @@ void tst_ChildProcess::writeRefused()
 
 void tst_ChildProcess::writeBoundedByPendingInput()
 {
-    // A child that never reads its stdin: the pipe fills, then our queue hits its bound.
+    // A child that never reads its stdin: the socket fills, then our queue hits its bound.
     ChildSpec childSpec = shell(QStringLiteral("echo ready; exec sleep 30"));
     childSpec.maxPendingInputBytes = 100000;
     Recorder recorder;
@@ -537,9 +553,9 @@ void tst_ChildProcess::writeBoundedByPendingInput()
 
 void tst_ChildProcess::nothingEmittedInsideWrite()
 {
-    // write() hands the line to the pipe at once (QProcess::waitForBytesWritten(0)).
-    // With the pipe full, that call reads stdout instead; the line must still
-    // reach us from the event loop, never from inside write().
+    // write() hands the line to the socket at once. With the socket full,
+    // output that arrives meanwhile must still reach us from the event loop,
+    // never from inside write().
     ChildSpec childSpec = shell(QStringLiteral("echo ready; sleep 0.2; echo late; exec sleep 30"));
     childSpec.maxPendingInputBytes = 1024 * 1024;
     ChildProcess child(childSpec);
@@ -551,7 +567,7 @@ void tst_ChildProcess::nothingEmittedInsideWrite()
     child.start();
     QTRY_COMPARE(recorder.lines, QList<QByteArray>{"ready"});
 
-    // The child never reads: after 64 KiB the pipe is full, and "late" arrives
+    // The child never reads: the socket fills, and "late" arrives
     // on stdout while we go on writing without returning to the event loop.
     const QByteArray line(8000, 'i');
     for (int i = 0; i < 100; ++i) {
@@ -618,6 +634,102 @@ void tst_ChildProcess::destructorKillsRunningChild()
     child.reset(); // an owner that forgot stop(): the last resort must leave nothing behind
     QVERIFY(!processExists(pid));
     QCOMPARE(recorder.exits.size(), 0);
+}
+
+void tst_ChildProcess::stdinAndStdoutAreOneSocket()
+{
+    // The child's 0 and 1 are the same socket, both ends blocking for the
+    // child (fdinfo flags in octal: O_NONBLOCK is 04000); 2 is a pipe.
+    Recorder recorder;
+    ChildProcess child(patient(
+        shell(QStringLiteral("readlink /proc/self/fd/0; readlink /proc/self/fd/1; readlink /proc/self/fd/2; "
+                             "sed -n 's/^flags:[[:space:]]*//p' /proc/self/fdinfo/0; exec cat"))));
+    recorder.watch(&child);
+    child.start();
+    QTRY_COMPARE(recorder.lines.size(), 4);
+    QVERIFY2(recorder.lines.at(0).startsWith("socket:["), recorder.lines.at(0).constData());
+    QCOMPARE(recorder.lines.at(1), recorder.lines.at(0));
+    QVERIFY2(recorder.lines.at(2).startsWith("pipe:["), recorder.lines.at(2).constData());
+    bool ok = false;
+    const int flags = recorder.lines.at(3).toInt(&ok, 8);
+    QVERIFY2(ok, recorder.lines.at(3).constData());
+    QCOMPARE(flags & O_NONBLOCK, 0);
+
+    QVERIFY(child.write("still cat"));
+    QTRY_COMPARE(recorder.lines.size(), 5);
+    QCOMPARE(recorder.lines.last(), QByteArray("still cat"));
+    child.stop();
+    QTRY_COMPARE(recorder.exits.size(), 1);
+    QVERIFY(!recorder.exits.first().crashed); // stdin EOF through the socket was enough
+}
+
+void tst_ChildProcess::descriptorsPerChild()
+{
+    // The session ceiling is computed from this figure (Daemon, FileLimit).
+    QCOMPARE(ChildProcess::Descriptors, 3);
+    const int before = openDescriptors();
+    std::vector<std::unique_ptr<ChildProcess>> children;
+    std::vector<std::unique_ptr<Recorder>> recorders;
+    constexpr int Count = 5;
+    for (int i = 0; i < Count; ++i) {
+        children.push_back(
+            std::make_unique<ChildProcess>(patient(shell(QStringLiteral("echo ready; exec cat")))));
+        recorders.push_back(std::make_unique<Recorder>());
+        recorders.back()->watch(children.back().get());
+        children.back()->start();
+    }
+    for (const auto &recorder : recorders)
+        QTRY_COMPARE(recorder->lines, QList<QByteArray>{"ready"});
+    QCOMPARE(openDescriptors() - before, Count * ChildProcess::Descriptors);
+
+    for (const auto &child : children)
+        child->stop();
+    for (const auto &recorder : recorders)
+        QTRY_COMPARE(recorder->exits.size(), 1);
+    drainPostedEvents();
+    QCOMPARE(openDescriptors(), before); // every end closed with its child
+}
+
+void tst_ChildProcess::standardStreamClosedInParent()
+{
+    // A daemon started with stdin closed: the socket would get descriptor 0,
+    // which the child's own set-up would clobber. It must still work.
+    const int savedStdin = ::dup(STDIN_FILENO);
+    QVERIFY(savedStdin >= 0);
+    ::close(STDIN_FILENO);
+    Recorder recorder;
+    ChildProcess child(patient(shell(QStringLiteral("echo ready; exec cat"))));
+    recorder.watch(&child);
+    child.start();
+    const bool restored = ::dup2(savedStdin, STDIN_FILENO) == STDIN_FILENO;
+    ::close(savedStdin);
+    QVERIFY(restored);
+
+    QTRY_COMPARE(recorder.lines, QList<QByteArray>{"ready"});
+    QVERIFY(child.write("through the socket"));
+    QTRY_COMPARE(recorder.lines, (QList<QByteArray>{"ready", "through the socket"}));
+    child.stop();
+    QTRY_COMPARE(recorder.exits.size(), 1);
+    QVERIFY(!recorder.exits.first().crashed);
+}
+
+void tst_ChildProcess::bulkRoundTrip()
+{
+    // Far more than the socket buffers hold, in both directions at once:
+    // what the socket does not take at once must follow, in order.
+    Recorder recorder;
+    ChildProcess child(patient(spec(QStringLiteral("/bin/cat"))));
+    recorder.watch(&child);
+    child.start();
+    QList<QByteArray> sent;
+    for (int i = 0; i < 400; ++i) {
+        sent.append(QByteArray::number(i).append(':').append(QByteArray(10000 + i, char('a' + i % 26))));
+        QVERIFY(child.write(sent.last()));
+    }
+    QTRY_COMPARE_WITH_TIMEOUT(recorder.lines.size(), sent.size(), 20000);
+    QVERIFY(recorder.lines == sent);
+    child.stop();
+    QTRY_COMPARE(recorder.exits.size(), 1);
 }
 
 QTEST_GUILESS_MAIN(tst_ChildProcess)
