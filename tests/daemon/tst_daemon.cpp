@@ -25,6 +25,7 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include "ProcessProbe.h"
 #include "base/Redactor.h"
 
 namespace {
@@ -45,20 +46,6 @@ QString daemonPath()
 QString childPath()
 {
     return QStringLiteral(FMB_TEST_BIN_DIR "/fmb-test-mcp-server");
-}
-
-// Alive means running: a zombie has exited and only waits for its parent.
-bool processAlive(qint64 pid)
-{
-    QFile stat(QStringLiteral("/proc/%1/stat").arg(pid));
-    if (pid <= 0 || !stat.open(QIODevice::ReadOnly))
-        return false;
-    const QByteArray text = stat.readAll();
-    const qsizetype paren = text.lastIndexOf(')');
-    if (paren < 0 || paren + 2 >= text.size())
-        return false;
-    const char state = text.at(paren + 2);
-    return state != 'Z' && state != 'X';
 }
 
 // A "VmRSS:"-style field of /proc/PID/status in KiB, or -1.
@@ -872,14 +859,14 @@ void tst_Daemon::sessionLifecycle()
     QVERIFY(initialized.body.isEmpty());
 
     const qint64 pid = childPid(m_port, session);
-    QVERIFY(processAlive(pid));
+    QVERIFY(fmbtest::processAlive(pid));
 
     QCOMPARE(deleteSession(m_port, session).status, 200);
     QCOMPARE(post(m_port, session, toolCall(3, QStringLiteral("echo"), {{QLatin1String("text"), 1}})).status,
              404);
     QCOMPARE(deleteSession(m_port, session).status, 404);
     QCOMPARE(openGet(m_port, session)->response().status, 404);
-    QTRY_VERIFY_WITH_TIMEOUT(!processAlive(pid), WaitMs);
+    QTRY_VERIFY_WITH_TIMEOUT(!fmbtest::processAlive(pid), WaitMs);
 }
 
 void tst_Daemon::replyShape_data()
@@ -1094,7 +1081,7 @@ void tst_Daemon::childCrashEndsOnlyItsSession()
     const QByteArray bystander = openSession(m_port);
     QVERIFY(!crashing.isEmpty() && !bystander.isEmpty());
     const qint64 pid = childPid(m_port, crashing);
-    QVERIFY(processAlive(pid));
+    QVERIFY(fmbtest::processAlive(pid));
 
     const HttpResponse crashed =
         post(m_port, crashing, toolCall(5, QStringLiteral("crash"), {{QLatin1String("code"), 7}}));
@@ -1105,7 +1092,7 @@ void tst_Daemon::childCrashEndsOnlyItsSession()
 
     QCOMPARE(post(m_port, crashing, toolCall(6, QStringLiteral("echo"), {{QLatin1String("text"), 1}})).status,
              404);
-    QTRY_VERIFY_WITH_TIMEOUT(!processAlive(pid), WaitMs);
+    QTRY_VERIFY_WITH_TIMEOUT(!fmbtest::processAlive(pid), WaitMs);
     const HttpResponse echo =
         post(m_port, bystander,
              toolCall(6, QStringLiteral("echo"), {{QLatin1String("text"), QLatin1String("still here")}}));
@@ -1201,10 +1188,10 @@ void tst_Daemon::idleReaper()
     const QByteArray idle = openSession(port);
     QVERIFY(!idle.isEmpty());
     const qint64 idlePid = childPid(port, idle);
-    QVERIFY(processAlive(idlePid));
+    QVERIFY(fmbtest::processAlive(idlePid));
 
     QTRY_VERIFY2_WITH_TIMEOUT(daemon.log().contains(evictionLine(idle)), daemon.log().constData(), WaitMs);
-    QTRY_VERIFY_WITH_TIMEOUT(!processAlive(idlePid), WaitMs);
+    QTRY_VERIFY_WITH_TIMEOUT(!fmbtest::processAlive(idlePid), WaitMs);
     QCOMPARE(post(port, idle, toolCall(5, QStringLiteral("echo"), {{QLatin1String("text"), 1}})).status, 404);
 
     // A later session as the clock: by the time it is reaped, the streaming
@@ -1215,7 +1202,7 @@ void tst_Daemon::idleReaper()
     QVERIFY2(!daemon.log().contains(evictionLine(streaming)), daemon.log().constData());
     QVERIFY(!stream->closed());
     QVERIFY(!stream->response().complete);
-    QVERIFY(processAlive(streamingPid));
+    QVERIFY(fmbtest::processAlive(streamingPid));
     const HttpResponse echo =
         post(port, streaming,
              toolCall(5, QStringLiteral("echo"), {{QLatin1String("text"), QLatin1String("alive")}}));
@@ -1325,7 +1312,7 @@ void tst_Daemon::stopSignalEndsEveryChild()
         sessions.append(openSession(port));
         QVERIFY(!sessions.constLast().isEmpty());
         pids.append(childPid(port, sessions.constLast()));
-        QVERIFY(processAlive(pids.constLast()));
+        QVERIFY(fmbtest::processAlive(pids.constLast()));
     }
     std::unique_ptr<HttpConnection> stream = openGet(port, sessions.at(1));
     QCOMPARE(stream->response().status, 200);
@@ -1348,7 +1335,7 @@ void tst_Daemon::stopSignalEndsEveryChild()
     QCOMPARE(finished.at(0).at(1).value<QProcess::ExitStatus>(), QProcess::NormalExit);
     QVERIFY2(finished.at(0).at(0).toInt() == 0, daemon.log().constData());
     for (qint64 pid : std::as_const(pids))
-        QTRY_VERIFY2_WITH_TIMEOUT(!processAlive(pid), qPrintable(QString::number(pid)), WaitMs);
+        QTRY_VERIFY2_WITH_TIMEOUT(!fmbtest::processAlive(pid), qPrintable(QString::number(pid)), WaitMs);
 
     // Nobody is left waiting: the busy request got an error, the stream its end.
     QVERIFY(busy.readBody());

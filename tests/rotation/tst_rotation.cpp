@@ -24,6 +24,7 @@
 #include <QTest>
 
 #include "OAuthTestSupport.h"
+#include "ProcessProbe.h"
 
 using fmbtest::HttpResult;
 using fmbtest::UserAgent;
@@ -39,20 +40,6 @@ const QString UpstreamSecret = QStringLiteral("rotation-upstream-s3cret");
 const QString ClientRedirect = QStringLiteral("http://127.0.0.1:9/rotation/callback");
 const QString ProtocolVersion = QStringLiteral("2025-06-18");
 const QString ClientName = QStringLiteral("tst_rotation");
-
-// Alive means running: a zombie has exited and only waits for its parent.
-bool processAlive(qint64 pid)
-{
-    QFile stat(QStringLiteral("/proc/%1/stat").arg(pid));
-    if (pid <= 0 || !stat.open(QIODevice::ReadOnly))
-        return false;
-    const QByteArray text = stat.readAll();
-    const qsizetype paren = text.lastIndexOf(')');
-    if (paren < 0 || paren + 2 >= text.size())
-        return false;
-    const char state = text.at(paren + 2);
-    return state != 'Z' && state != 'X';
-}
 
 quint16 freeLoopbackPort()
 {
@@ -510,7 +497,7 @@ void tst_Rotation::rotationKeepsSession()
                  .toString(),
              ClientName);
     QCOMPARE(state.value(QStringLiteral("initializedCount")).toInt(), 1);
-    QTRY_VERIFY_WITH_TIMEOUT(!processAlive(firstPid), WaitMs);
+    QTRY_VERIFY_WITH_TIMEOUT(!fmbtest::processAlive(firstPid), WaitMs);
     QCOMPARE(m_fake->stats(m_network).value(QStringLiteral("refresh_failures")).toInt(), 0);
 }
 
@@ -545,7 +532,7 @@ void tst_Rotation::callInFlightCompletes()
     QVERIFY2(!slow->isFinished(), "the slow call ended before the respawn; the test proves nothing");
     const qint64 newPid = m_broker->respawnedPid(sessionId);
     QCOMPARE(childPid(tokens.access, sessionId), newPid); // new requests go to the new child meanwhile
-    QVERIFY(processAlive(firstPid));                      // the old one still runs the slow call
+    QVERIFY(fmbtest::processAlive(firstPid));             // the old one still runs the slow call
 
     QTRY_VERIFY_WITH_TIMEOUT(slow->isFinished(), WaitMs);
     QCOMPARE(slow->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(), 200);
@@ -561,7 +548,7 @@ void tst_Rotation::callInFlightCompletes()
                  .value(QStringLiteral("text"))
                  .toString(),
              QStringLiteral("in flight"));
-    QTRY_VERIFY_WITH_TIMEOUT(!processAlive(firstPid), WaitMs); // drained, then stopped
+    QTRY_VERIFY_WITH_TIMEOUT(!fmbtest::processAlive(firstPid), WaitMs); // drained, then stopped
     // Tokens live 4 s, so another respawn may have come meanwhile: the newest child answers.
     QCOMPARE(childPid(tokens.access, sessionId), m_broker->respawnedPid(sessionId));
 }
@@ -588,7 +575,7 @@ void tst_Rotation::refreshFailureEvicts()
     QVERIFY2(last.status == 401, last.describe().constData());
     QVERIFY2(last.header("WWW-Authenticate").startsWith("Bearer "), last.describe().constData());
     QVERIFY(m_fake->stats(m_network).value(QStringLiteral("refresh_failures")).toInt() >= 1);
-    QTRY_VERIFY_WITH_TIMEOUT(!processAlive(pid), WaitMs);
+    QTRY_VERIFY_WITH_TIMEOUT(!fmbtest::processAlive(pid), WaitMs);
     HttpResult again;
     QVERIFY(initialize(tokens.access, &again).isEmpty());
     QCOMPARE(again.status, 401);
@@ -698,7 +685,8 @@ void tst_Rotation::idleEviction()
     QTRY_VERIFY_WITH_TIMEOUT(m_broker->countOf(ended) == 1, WaitMs);
     QVERIFY2(m_broker->countOf("session " + sessionId.toLatin1() + " idle for") == 1,
              m_broker->log().constData());
-    QTRY_VERIFY_WITH_TIMEOUT(!processAlive(pid) && !processAlive(m_broker->respawnedPid(sessionId)), WaitMs);
+    QTRY_VERIFY_WITH_TIMEOUT(
+        !fmbtest::processAlive(pid) && !fmbtest::processAlive(m_broker->respawnedPid(sessionId)), WaitMs);
     QCOMPARE(ping(tokens.access, sessionId).status, 404);
     QVERIFY(!initialize(tokens.access).isEmpty()); // idle eviction does not sign the user out
 }
