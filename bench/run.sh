@@ -50,7 +50,8 @@ done
 mkdir -p "$out"
 out=$(cd "$out" && pwd) # absolute: the brokers' admin sockets live in it
 
-# 1,000+ sessions need descriptors: the broker holds 4 per child (3 pipes and a pidfd),
+# 1,000+ sessions need descriptors: the broker holds 3 per child (a stdin+stdout socket,
+# the stderr pipe and a pidfd),
 # and the load generator one per connection.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 

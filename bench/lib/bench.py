@@ -7,6 +7,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import shlex
 import signal
 import subprocess
@@ -280,6 +281,24 @@ class Bench:
             stopped = time.monotonic()
             block["exit_code"] = t.stop(timeout=60)
             block["stop_wall_s"] = time.monotonic() - stopped
+        # The open-file limit itself: --max-sessions far above it, so the
+        # ceiling the daemon derives from RLIMIT_NOFILE is what refuses.
+        t = self.target("broker", child, "ceiling-broker", max_sessions=100_000)
+        try:
+            match = re.search(r"has room for (\d+) sessions", t.logfile.read_text(errors="replace"))
+            ceiling = int(match.group(1)) if match else 0
+            holder = IdleHolder(self.paths, t.url, ceiling + 200, timeout=120)
+            try:
+                o = holder.open()
+                block["ceiling"] = {"logged": ceiling, "fds": fd_count(t.pid), "healthz": t.healthy(timeout=10),
+                                    **{k: o[k] for k in ("sessions_ok", "errors", "retry_after", "cmd")}}
+                log(f"[big] ceiling {ceiling}: opened {o['sessions_ok']}, errors {o['errors']}, "
+                    f"{block['ceiling']['fds']} fds")
+            finally:
+                holder.close(timeout=900)
+            block["ceiling"]["alive"] = t.alive()
+        finally:
+            block["ceiling_exit_code"] = t.stop(timeout=60)
         # The 503 path on its own, with a limit far below the descriptor ceiling.
         t = self.target("broker", child, "limit-broker", max_sessions=50)
         try:
@@ -356,6 +375,13 @@ def goals(results: dict) -> list[tuple[str, str, str, bool | None]]:
         out.append((f"{n:,} open sessions without an error, 503 beyond",
                     f"{o['sessions_ok']:,} opened; beyond/errors: {o['errors']}; "
                     f"{'alive' if big.get('alive') else 'DEAD'}", f"{n:,} + 503s", ok))
+        c = big.get("ceiling")
+        if c:
+            others = {k: v for k, v in c["errors"].items() if k != "initialize_503"}
+            ok = c["logged"] > 0 and c["sessions_ok"] == c["logged"] and not others and c["alive"]
+            out.append(("503 at the open-file ceiling, never a crash",
+                        f"ceiling {c['logged']:,}: {c['sessions_ok']:,} opened; beyond/errors: {c['errors']}; "
+                        f"{'alive' if c['alive'] else 'DEAD'}", "ceiling + 503s", ok))
     if idle:
         none, with_ = idle["active_none"]["throughput"], idle["active_idle"]["throughput"]
         r = with_ / none if none else None
@@ -503,6 +529,12 @@ def render(results: dict, paths: Paths) -> str:
                   f"| 16 sessions afterwards | {fmt(big['after']['throughput'], 0)} calls/s, errors "
                   f"{big['after']['errors']} |",
                   f"| SIGTERM → exit | {big['exit_code']} after {big['stop_wall_s']:.1f} s |"]
+        if "ceiling" in big:
+            c = big["ceiling"]
+            lines.append(f"| --max-sessions 100,000: the open-file ceiling | logged {c['logged']:,}; "
+                         f"{c['sessions_ok']:,} of {c['logged'] + 200:,} opened, {c['errors']}, Retry-After on "
+                         f"{c['retry_after']}; {c['fds']:,} fds; /healthz {'200' if c['healthz'] else 'FAILED'}; "
+                         f"{'alive' if c['alive'] else 'DEAD'}, exit {big['ceiling_exit_code']} |")
         if "limit50" in big:
             l50 = big["limit50"]
             lines.append(f"| --max-sessions 50, 60 initialize | {l50['sessions_ok']} opened, {l50['errors']}, "
