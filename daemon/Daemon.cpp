@@ -26,8 +26,8 @@ Q_LOGGING_CATEGORY(lcDaemon, "fmb.daemon", QtInfoMsg)
 
 // Each session holds a child's descriptors, and usually a connection or two:
 // the default soft limit of 1024 would cap us near 250 sessions. Raises the
-// limit, then returns how many sessions it has room for.
-int raiseFileLimitForSessions()
+// limit and returns it.
+quint64 raiseOpenFileLimit()
 {
     const FileLimitChange files = raiseFileLimit();
     QString change = QStringLiteral("open-file limit (RLIMIT_NOFILE) at start %1 (hard %2), now %3 (hard %4)")
@@ -38,13 +38,23 @@ int raiseFileLimitForSessions()
     if (!files.hardRaiseFailure.isEmpty())
         change += QStringLiteral("; raising the hard limit: %1").arg(files.hardRaiseFailure);
     qCInfo(lcDaemon).noquote() << change;
-    const int ceiling = sessionCeiling(files.softAfter, ChildProcess::Descriptors);
-    qCInfo(lcDaemon).noquote() << QStringLiteral("the open-file limit of %1 has room for %2 sessions (%3 "
-                                                 "descriptors each, and a reserve)")
-                                      .arg(files.softAfter)
-                                      .arg(ceiling)
-                                      .arg(ChildProcess::Descriptors);
-    return ceiling;
+    return files.softAfter;
+}
+
+// Pipes unless max_sessions fits only with the socket's one descriptor less
+// (docs/benchmarks.md, "Three descriptors per session").
+ChildStdioKind chooseChildStdio(ChildStdioChoice choice, quint64 fileLimit, int maxSessions)
+{
+    switch (choice) {
+    case ChildStdioChoice::Pipes:
+        return ChildStdioKind::Pipes;
+    case ChildStdioChoice::Socket:
+        return ChildStdioKind::Socket;
+    case ChildStdioChoice::Auto:
+        break;
+    }
+    const int withPipes = sessionCeiling(fileLimit, ChildProcess::descriptors(ChildStdioKind::Pipes));
+    return maxSessions <= withPipes ? ChildStdioKind::Pipes : ChildStdioKind::Socket;
 }
 
 QProcessEnvironment childEnvironment(const BrokerConfig &config)
@@ -87,6 +97,7 @@ Daemon::Daemon(BrokerConfig config, QObject *parent)
     auto factory = [this, spec](const SessionOwner &owner,
                                 const QString &sessionId) -> std::unique_ptr<Backend> {
         ChildSpec forSession = spec;
+        forSession.stdio = m_childStdio; // chosen in start(), from the open-file limit
         forSession.label = QStringLiteral("session %1").arg(sessionId.left(8));
         if (m_oauth) {
             // The user's current Forgejo token: also what a respawn after a refresh picks up.
@@ -136,7 +147,20 @@ Daemon::~Daemon() = default;
 
 Result<void> Daemon::start()
 {
-    const int ceiling = raiseFileLimitForSessions();
+    const quint64 fileLimit = raiseOpenFileLimit();
+    m_childStdio = chooseChildStdio(m_config.childStdio, fileLimit, m_config.maxSessions);
+    const int perSession = ChildProcess::descriptors(m_childStdio);
+    const int ceiling = sessionCeiling(fileLimit, perSession);
+    qCInfo(lcDaemon).noquote() << QStringLiteral(
+                                      "children's stdin and stdout: %1 (%2 descriptors per session "
+                                      "with stderr and the pidfd); the open-file limit of %3 has "
+                                      "room for %4 sessions (and a reserve)")
+                                      .arg(m_childStdio == ChildStdioKind::Socket
+                                               ? QStringLiteral("one socket")
+                                               : QStringLiteral("pipes"))
+                                      .arg(perSession)
+                                      .arg(fileLimit)
+                                      .arg(ceiling);
     m_registry->setFileCeiling(ceiling);
     if (m_config.maxSessions > ceiling) {
         qCWarning(lcDaemon).noquote()

@@ -4,6 +4,7 @@
 #include <QPointer>
 
 #include "base/Result.h"
+#include "child/ChildStdio.h"
 #include "config/BrokerConfig.h"
 
 class QTimer;
@@ -36,11 +37,12 @@ Q_SIGNALS:
 
 private:
     BrokerConfig m_config;
-    SessionRegistry *m_registry = nullptr; // child
-    McpHttpServer *m_server = nullptr;     // child
-    OAuthMode *m_oauth = nullptr;          // child; null in local mode
-    AdminServer *m_admin = nullptr;        // child
-    QTimer *m_shutdownDeadline = nullptr;  // child
+    SessionRegistry *m_registry = nullptr;               // child
+    McpHttpServer *m_server = nullptr;                   // child
+    OAuthMode *m_oauth = nullptr;                        // child; null in local mode
+    AdminServer *m_admin = nullptr;                      // child
+    QTimer *m_shutdownDeadline = nullptr;                // child
+    ChildStdioKind m_childStdio = ChildStdioKind::Pipes; // chosen in start()
     bool m_stopping = false;
 };
 

@@ -176,7 +176,7 @@ class Bench:
         for kind in ("broker", "supergateway"):
             key = f"idle-{kind}"
             log(f"[idle] {kind}")
-            t = self.target(kind, child, key, max_sessions=max(6000, most + 100))
+            t = self.target(kind, child, key, max_sessions=max(2000, most + 100))
             targets = {kind: t}
             entry: dict = {"cmdline": t.cmdline}
             try:

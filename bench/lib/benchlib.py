@@ -180,7 +180,7 @@ class Target:
     """A running gateway in front of `child`: "broker" or "supergateway"."""
 
     def __init__(self, paths: Paths, kind: str, child: Child, workdir: Path, name: str | None = None,
-                 max_sessions: int = 6000, extra_args: list[str] | None = None,
+                 max_sessions: int = 2000, extra_args: list[str] | None = None,
                  env: dict[str, str] | None = None):
         self.paths = paths
         self.kind = kind

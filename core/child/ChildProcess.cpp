@@ -7,7 +7,6 @@
 #include <QTimer>
 
 #include "Logging.h"
-#include "StdioSocket.h"
 
 namespace fmb {
 
@@ -25,7 +24,7 @@ ChildProcess::ChildProcess(ChildSpec spec, QObject *parent)
     : Backend(parent)
     , m_spec(std::move(spec))
     , m_process(new QProcess(this))
-    , m_stdio(new StdioSocket(m_spec.maxPendingInputBytes, this))
+    , m_stdio(new ChildStdio(m_spec.stdio, m_spec.maxPendingInputBytes, this))
     , m_stopTimer(new QTimer(this))
     , m_framer(m_spec.maxLineBytes)
     , m_stderr(m_spec.label, {}, [](const QString &line) { qCInfo(lcChild).noquote() << line; })
@@ -33,14 +32,14 @@ ChildProcess::ChildProcess(ChildSpec spec, QObject *parent)
     m_process->setProgram(m_spec.program);
     m_process->setArguments(m_spec.arguments);
     m_process->setProcessEnvironment(m_spec.environment);
-    // stdin and stdout are our socket (StdioSocket::childProcessModifier()
-    // puts it in place after QProcess has set up the channels); "forwarded"
-    // only keeps QProcess from making pipes for them. stderr stays a pipe.
+    // stdin and stdout are ours (ChildStdio::childProcessModifier() puts
+    // them in place after QProcess has set up the channels); "forwarded" only
+    // keeps QProcess from making pipes for them. stderr is QProcess's pipe.
     m_process->setInputChannelMode(QProcess::ForwardedInputChannel);
     m_process->setProcessChannelMode(QProcess::ForwardedOutputChannel);
     m_stopTimer->setSingleShot(true);
 
-    connect(m_stdio, &StdioSocket::readyRead, this, [this] { readStdout(ReadBudget); });
+    connect(m_stdio, &ChildStdio::readyRead, this, [this] { readStdout(ReadBudget); });
     connect(m_process, &QProcess::readyReadStandardError, this, &ChildProcess::readStderr);
     connect(m_process, &QProcess::started, this, [this] {
         m_pid = m_process->processId();
@@ -66,6 +65,11 @@ ChildProcess::ChildProcess(ChildSpec spec, QObject *parent)
     connect(m_stopTimer, &QTimer::timeout, this, &ChildProcess::escalate);
 }
 
+int ChildProcess::descriptors(ChildStdioKind stdio)
+{
+    return ChildStdio::descriptors(stdio) + 2; // + the stderr pipe and the pidfd
+}
+
 ChildProcess::~ChildProcess()
 {
     if (m_process->state() != QProcess::NotRunning) {
@@ -86,7 +90,7 @@ void ChildProcess::start()
     }
     m_process->setChildProcessModifier(m_stdio->childProcessModifier());
     m_process->start(QIODevice::ReadWrite);
-    m_stdio->releaseChildEnd(); // forked (or failed): the child has its copy
+    m_stdio->releaseChildEnds(); // forked (or failed): the child has its copies
 }
 
 void ChildProcess::failStart(const QString &error)
@@ -114,7 +118,7 @@ bool ChildProcess::write(const QByteArray &line)
     framed.reserve(line.size() + 1);
     framed.append(line).append('\n');
     // Sent at once, without a trip through the event loop (docs/benchmarks.md,
-    // problem 4); what the socket does not take now goes when it can.
+    // problem 4); what the kernel does not take now goes when it can.
     return m_stdio->write(framed);
 }
 
@@ -161,10 +165,16 @@ void ChildProcess::readStdout(qsizetype budget)
 {
     const QPointer<ChildProcess> self(this); // a line's receiver may delete us (deleteLater is the rule)
     char chunk[ReadChunk];
-    while (budget > 0 && self && !m_finished) {
-        const qsizetype received = m_stdio->read(chunk, std::min(budget, ReadChunk));
+    bool drained = false;
+    while (budget > 0 && !drained && self && !m_finished) {
+        const qsizetype wanted = std::min(budget, ReadChunk);
+        const qsizetype received = m_stdio->read(chunk, wanted);
         if (received <= 0)
             return; // nothing waiting, or stdout has ended
+        // A short read took all there was: a second read() would only say
+        // EAGAIN (one syscall per answer saved). Anything that arrives
+        // meanwhile wakes the notifier again.
+        drained = received < wanted;
         budget -= received;
         const QList<LineFramer::Event> events = m_framer.feed(QByteArrayView(chunk, received));
         for (const LineFramer::Event &event : events) {

@@ -7,6 +7,7 @@
 #include <QStringList>
 
 #include "Backend.h"
+#include "ChildStdio.h"
 #include "LineFramer.h"
 #include "StderrRelay.h"
 
@@ -15,8 +16,6 @@ class QTimer;
 
 namespace fmb {
 
-class StdioSocket;
-
 struct ChildSpec {
     QString program;
     QStringList arguments;
@@ -24,22 +23,24 @@ struct ChildSpec {
     qint64 maxLineBytes = 16 * 1024 * 1024;         // longer stdout lines are dropped
     qint64 maxPendingInputBytes = 32 * 1024 * 1024; // stdin not yet taken by the child
     std::chrono::milliseconds stopGrace{3000};      // after closing stdin, and again after SIGTERM
+    ChildStdioKind stdio = ChildStdioKind::Pipes;   // how stdin and stdout are connected
     QString label;                                  // for log lines, e.g. "session 1a2b3c4d"
 };
 
-// One stdio MCP server process. Its stdin and stdout are one socket
-// (StdioSocket); stdout is framed into lines (lineReceived), stderr goes to
-// the fmb.child log category (rate limited and redacted). QProcess starts,
-// signals and reaps the child and carries its stderr.
+// One stdio MCP server process. Its stdin and stdout are ours (ChildStdio:
+// two pipes or one socket); stdout is framed into lines (lineReceived),
+// stderr goes to the fmb.child log category (rate limited and redacted).
+// QProcess starts, signals and reaps the child and carries its stderr.
 // stop(): close stdin, SIGTERM after the grace, SIGKILL after a second grace.
 // exited() is the one terminal signal (also for a failed start); after it the
 // object may be deleted with deleteLater().
 class ChildProcess final : public Backend {
     Q_OBJECT
 public:
-    // Descriptors a running child holds in this process: the stdin+stdout
-    // socket, the stderr pipe, and the pidfd QProcess (forkfd) watches it by.
-    static constexpr int Descriptors = 3;
+    // Descriptors a running child holds in this process: its stdin and
+    // stdout (two pipes, or one socket), the stderr pipe, and the pidfd
+    // QProcess (forkfd) watches it by.
+    [[nodiscard]] static int descriptors(ChildStdioKind stdio);
 
     explicit ChildProcess(ChildSpec spec, QObject *parent = nullptr);
     ~ChildProcess() override;
@@ -62,9 +63,9 @@ private:
     void escalate();
 
     ChildSpec m_spec;
-    QProcess *m_process = nullptr;  // child QObject
-    StdioSocket *m_stdio = nullptr; // child QObject
-    QTimer *m_stopTimer = nullptr;  // child QObject
+    QProcess *m_process = nullptr; // child QObject
+    ChildStdio *m_stdio = nullptr; // child QObject
+    QTimer *m_stopTimer = nullptr; // child QObject
     LineFramer m_framer;
     StderrRelay m_stderr;
     qint64 m_pid = 0;

@@ -16,6 +16,11 @@ enum class AuthMode { None, OAuth };
 // Qt picks (glib on Debian), kept as a fall-back.
 enum class EventLoop { Epoll, Qt };
 
+// How a child's stdin and stdout are connected: two pipes (4 descriptors per
+// session, the fastest), one socket (3 descriptors), or whichever lets
+// max_sessions fit under the open-file limit, pipes first.
+enum class ChildStdioChoice { Auto, Pipes, Socket };
+
 // Everything the daemon is configured with, after the INI file, FMB_*
 // environment variables and command-line flags have been merged (flag over
 // env over file) and validated. Plain value; defaults are the documented ones.
@@ -36,6 +41,7 @@ struct BrokerConfig {
     QList<QPair<QString, QString>> childEnv;        // --child-env NAME=VALUE, in order
     qint64 childMaxLineBytes = 16 * 1024 * 1024;    // one JSON-RPC message from the child
     std::chrono::milliseconds childStopGrace{3000}; // stdin closed -> SIGTERM -> SIGKILL, each step
+    ChildStdioChoice childStdio = ChildStdioChoice::Auto;
 
     // [sessions]
     int maxSessions = 1000;

@@ -769,6 +769,34 @@ QString describeAdminSocket(const BrokerConfig &config)
                                         : config.adminSocket;
 }
 
+Result<void> applyChildStdio(BrokerConfig &config, const QStringList &values)
+{
+    const QString &text = values.constLast();
+    if (text == QLatin1String("auto"))
+        config.childStdio = ChildStdioChoice::Auto;
+    else if (text == QLatin1String("pipes"))
+        config.childStdio = ChildStdioChoice::Pipes;
+    else if (text == QLatin1String("socket"))
+        config.childStdio = ChildStdioChoice::Socket;
+    else
+        return invalid(QStringLiteral("child_stdio"),
+                       quoted(text) + QLatin1String(" is not one of: auto, pipes, socket"));
+    return {};
+}
+
+QString describeChildStdio(const BrokerConfig &config)
+{
+    switch (config.childStdio) {
+    case ChildStdioChoice::Pipes:
+        return QStringLiteral("pipes");
+    case ChildStdioChoice::Socket:
+        return QStringLiteral("socket");
+    case ChildStdioChoice::Auto:
+        break;
+    }
+    return QStringLiteral("auto");
+}
+
 Result<void> applyEventLoop(BrokerConfig &config, const QStringList &values)
 {
     const QString &text = values.constLast();
@@ -917,6 +945,19 @@ QList<ConfigSetting> buildSettings()
                                    "before SIGKILL."),
             .apply = applyChildStopGrace,
             .describe = describeChildStopGrace,
+        },
+        {
+            .key = QStringLiteral("child_stdio"),
+            .flag = QStringLiteral("child-stdio"),
+            .envVar = QStringLiteral("FMB_CHILD_STDIO"),
+            .valueName = QStringLiteral("auto|pipes|socket"),
+            .help = QStringLiteral("How the child's stdin and stdout are connected: \"pipes\" (4\n"
+                                   "descriptors per session, the fastest), \"socket\" (one Unix socket\n"
+                                   "for both: 3 descriptors, so more sessions fit under the open-file\n"
+                                   "limit), or \"auto\": pipes unless max_sessions fits only with the\n"
+                                   "socket."),
+            .apply = applyChildStdio,
+            .describe = describeChildStdio,
         },
         {
             .key = QStringLiteral("public_url"),

@@ -27,10 +27,12 @@
 #include "child/Logging.h"
 
 Q_DECLARE_METATYPE(fmb::ChildSpec)
+Q_DECLARE_METATYPE(fmb::ChildStdioKind)
 
 using namespace std::chrono_literals;
 using fmb::ChildProcess;
 using fmb::ChildSpec;
+using fmb::ChildStdioKind;
 using fmb::ExitInfo;
 
 namespace {
@@ -40,6 +42,10 @@ const QString Shell = QStringLiteral("/bin/sh");
 // EOF get a long one, so a loaded machine cannot turn their exit into a signal.
 constexpr std::chrono::milliseconds Grace = 100ms;
 constexpr std::chrono::milliseconds PatientGrace = 5000ms;
+
+// The stdio of the children made in the current test: every test runs once
+// with pipes and once with the socket (initTestCase_data).
+ChildStdioKind g_stdio = ChildStdioKind::Pipes;
 
 QString testServerPath()
 {
@@ -55,6 +61,7 @@ ChildSpec spec(const QString &program, const QStringList &arguments = {})
     spec.environment.insert(QStringLiteral("LANG"), QStringLiteral("C.UTF-8"));
     spec.stopGrace = Grace;
     spec.label = QStringLiteral("tst child");
+    spec.stdio = g_stdio;
     return spec;
 }
 
@@ -99,6 +106,28 @@ int openDescriptors()
 {
     return int(QDir(QStringLiteral("/proc/self/fd")).entryList(QDir::Files | QDir::System).size());
 }
+
+// Closes this process's stdin for a test and gives it back afterwards.
+class StdinClosed {
+public:
+    StdinClosed()
+        : m_saved(::fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3))
+    {
+        ::close(STDIN_FILENO);
+    }
+    ~StdinClosed()
+    {
+        (void)::dup2(m_saved, STDIN_FILENO);
+        ::close(m_saved);
+    }
+    StdinClosed(const StdinClosed &) = delete;
+    StdinClosed &operator=(const StdinClosed &) = delete;
+
+    [[nodiscard]] bool isClosed() const { return m_saved >= 0 && ::fcntl(STDIN_FILENO, F_GETFD) == -1; }
+
+private:
+    int m_saved;
+};
 
 // Fills this process's descriptor table (under a soft limit lowered to 256)
 // until no pipe can be made; gives everything back when released.
@@ -160,6 +189,8 @@ class tst_ChildProcess : public QObject {
     Q_OBJECT
 
 private Q_SLOTS:
+    void initTestCase_data();
+    void init();
     void lineRoundTrip_data();
     void lineRoundTrip();
     void framesLines();
@@ -179,14 +210,28 @@ private Q_SLOTS:
     void noZombie_data();
     void noZombie();
     void destructorKillsRunningChild();
-    void stdinAndStdoutAreOneSocket();
+    void childSeesItsStdio();
     void descriptorsPerChild();
     void standardStreamClosedInParent();
     void bulkRoundTrip();
+    void writeAfterChildClosedStdin();
 
 private:
     void drainPostedEvents();
 };
+
+void tst_ChildProcess::initTestCase_data()
+{
+    QTest::addColumn<ChildStdioKind>("stdio");
+    QTest::newRow("pipes") << ChildStdioKind::Pipes;
+    QTest::newRow("socket") << ChildStdioKind::Socket;
+}
+
+void tst_ChildProcess::init()
+{
+    QFETCH_GLOBAL(ChildStdioKind, stdio);
+    g_stdio = stdio;
+}
 
 // Lets every event already posted run (a second exited() would be among them).
 void tst_ChildProcess::drainPostedEvents()
@@ -216,6 +261,7 @@ void tst_ChildProcess::lineRoundTrip_data()
 void tst_ChildProcess::lineRoundTrip()
 {
     QFETCH(ChildSpec, childSpec);
+    childSpec.stdio = g_stdio; // the row was made before init() chose
     QFETCH(QByteArray, input);
     QFETCH(QByteArray, expected);
     QFETCH(bool, asJson);
@@ -279,6 +325,7 @@ void tst_ChildProcess::exitedOnce_data()
 void tst_ChildProcess::exitedOnce()
 {
     QFETCH(ChildSpec, childSpec);
+    childSpec.stdio = g_stdio; // the row was made before init() chose
     QFETCH(QByteArray, input);
     QFETCH(int, exitCode);
     QFETCH(bool, crashed);
@@ -388,6 +435,7 @@ void tst_ChildProcess::stopEscalates_data()
 void tst_ChildProcess::stopEscalates()
 {
     QFETCH(ChildSpec, childSpec);
+    childSpec.stdio = g_stdio; // the row was made before init() chose
     QFETCH(int, gracesNeeded);
     QFETCH(bool, crashed);
     QFETCH(int, exitCode);
@@ -597,6 +645,7 @@ void tst_ChildProcess::noZombie_data()
 void tst_ChildProcess::noZombie()
 {
     QFETCH(ChildSpec, childSpec);
+    childSpec.stdio = g_stdio; // the row was made before init() chose
     QFETCH(bool, stop);
 
     Recorder recorder;
@@ -636,37 +685,44 @@ void tst_ChildProcess::destructorKillsRunningChild()
     QCOMPARE(recorder.exits.size(), 0);
 }
 
-void tst_ChildProcess::stdinAndStdoutAreOneSocket()
+void tst_ChildProcess::childSeesItsStdio()
 {
-    // The child's 0 and 1 are the same socket, both ends blocking for the
-    // child (fdinfo flags in octal: O_NONBLOCK is 04000); 2 is a pipe.
+    // Pipes: fd 0 and 1 are two pipes. Socket: they are one socket. Both
+    // block for the child (fdinfo flags in octal: O_NONBLOCK is 04000); fd 2
+    // is QProcess's pipe either way.
     Recorder recorder;
     ChildProcess child(patient(
         shell(QStringLiteral("readlink /proc/self/fd/0; readlink /proc/self/fd/1; readlink /proc/self/fd/2; "
-                             "sed -n 's/^flags:[[:space:]]*//p' /proc/self/fdinfo/0; exec cat"))));
+                             "sed -n 's/^flags:[[:space:]]*//p' /proc/self/fdinfo/0; "
+                             "sed -n 's/^flags:[[:space:]]*//p' /proc/self/fdinfo/1; exec cat"))));
     recorder.watch(&child);
     child.start();
-    QTRY_COMPARE(recorder.lines.size(), 4);
-    QVERIFY2(recorder.lines.at(0).startsWith("socket:["), recorder.lines.at(0).constData());
-    QCOMPARE(recorder.lines.at(1), recorder.lines.at(0));
+    QTRY_COMPARE(recorder.lines.size(), 5);
+    const QByteArray kind = g_stdio == ChildStdioKind::Socket ? "socket:[" : "pipe:[";
+    QVERIFY2(recorder.lines.at(0).startsWith(kind), recorder.lines.at(0).constData());
+    QVERIFY2(recorder.lines.at(1).startsWith(kind), recorder.lines.at(1).constData());
+    QCOMPARE(recorder.lines.at(0) == recorder.lines.at(1), g_stdio == ChildStdioKind::Socket);
     QVERIFY2(recorder.lines.at(2).startsWith("pipe:["), recorder.lines.at(2).constData());
-    bool ok = false;
-    const int flags = recorder.lines.at(3).toInt(&ok, 8);
-    QVERIFY2(ok, recorder.lines.at(3).constData());
-    QCOMPARE(flags & O_NONBLOCK, 0);
+    for (int i : {3, 4}) {
+        bool ok = false;
+        const int flags = recorder.lines.at(i).toInt(&ok, 8);
+        QVERIFY2(ok, recorder.lines.at(i).constData());
+        QCOMPARE(flags & O_NONBLOCK, 0);
+    }
 
     QVERIFY(child.write("still cat"));
-    QTRY_COMPARE(recorder.lines.size(), 5);
+    QTRY_COMPARE(recorder.lines.size(), 6);
     QCOMPARE(recorder.lines.last(), QByteArray("still cat"));
     child.stop();
     QTRY_COMPARE(recorder.exits.size(), 1);
-    QVERIFY(!recorder.exits.first().crashed); // stdin EOF through the socket was enough
+    QVERIFY(!recorder.exits.first().crashed); // stdin EOF was enough
 }
 
 void tst_ChildProcess::descriptorsPerChild()
 {
     // The session ceiling is computed from this figure (Daemon, FileLimit).
-    QCOMPARE(ChildProcess::Descriptors, 3);
+    QCOMPARE(ChildProcess::descriptors(ChildStdioKind::Pipes), 4);
+    QCOMPARE(ChildProcess::descriptors(ChildStdioKind::Socket), 3);
     const int before = openDescriptors();
     std::vector<std::unique_ptr<ChildProcess>> children;
     std::vector<std::unique_ptr<Recorder>> recorders;
@@ -680,7 +736,7 @@ void tst_ChildProcess::descriptorsPerChild()
     }
     for (const auto &recorder : recorders)
         QTRY_COMPARE(recorder->lines, QList<QByteArray>{"ready"});
-    QCOMPARE(openDescriptors() - before, Count * ChildProcess::Descriptors);
+    QCOMPARE(openDescriptors() - before, Count * ChildProcess::descriptors(g_stdio));
 
     for (const auto &child : children)
         child->stop();
@@ -692,25 +748,26 @@ void tst_ChildProcess::descriptorsPerChild()
 
 void tst_ChildProcess::standardStreamClosedInParent()
 {
-    // A daemon started with stdin closed: the socket would get descriptor 0,
-    // which the child's own set-up would clobber. It must still work.
-    const int savedStdin = ::dup(STDIN_FILENO);
-    QVERIFY(savedStdin >= 0);
-    ::close(STDIN_FILENO);
+    // A daemon started with stdin (or stdout) closed: our end of a pipe or of
+    // the socket would get descriptor 0, which the child's own set-up would
+    // clobber. It must still work. Descriptor 0 stays free until the child
+    // has gone: QProcess may put one of its own pipes there meanwhile.
+    StdinClosed closed;
+    QVERIFY(closed.isClosed());
     Recorder recorder;
-    ChildProcess child(patient(shell(QStringLiteral("echo ready; exec cat"))));
-    recorder.watch(&child);
-    child.start();
-    const bool restored = ::dup2(savedStdin, STDIN_FILENO) == STDIN_FILENO;
-    ::close(savedStdin);
-    QVERIFY(restored);
-
-    QTRY_COMPARE(recorder.lines, QList<QByteArray>{"ready"});
-    QVERIFY(child.write("through the socket"));
-    QTRY_COMPARE(recorder.lines, (QList<QByteArray>{"ready", "through the socket"}));
-    child.stop();
-    QTRY_COMPARE(recorder.exits.size(), 1);
-    QVERIFY(!recorder.exits.first().crashed);
+    {
+        ChildProcess child(patient(shell(QStringLiteral("echo ready; exec cat"))));
+        recorder.watch(&child);
+        child.start();
+        QTRY_COMPARE(recorder.lines, QList<QByteArray>{"ready"});
+        QVERIFY(child.write("through descriptor 0"));
+        QTRY_COMPARE(recorder.lines, (QList<QByteArray>{"ready", "through descriptor 0"}));
+        child.stop();
+        QTRY_COMPARE(recorder.exits.size(), 1);
+        QVERIFY(!recorder.exits.first().crashed);
+    }
+    drainPostedEvents();
+    QVERIFY(closed.isClosed()); // nothing of the child's left behind on 0
 }
 
 void tst_ChildProcess::bulkRoundTrip()
@@ -728,6 +785,24 @@ void tst_ChildProcess::bulkRoundTrip()
     }
     QTRY_COMPARE_WITH_TIMEOUT(recorder.lines.size(), sent.size(), 20000);
     QVERIFY(recorder.lines == sent);
+    child.stop();
+    QTRY_COMPARE(recorder.exits.size(), 1);
+}
+
+void tst_ChildProcess::writeAfterChildClosedStdin()
+{
+    // With pipes, a child that has closed its stdin leaves no reader: the
+    // write fails (EPIPE), and SIGPIPE must not reach us (QTest's handler
+    // treats it as fatal, as SIG_DFL would). The socket is still the
+    // child's stdout, so there the line is taken and never read.
+    Recorder recorder;
+    ChildProcess child(shell(QStringLiteral("exec 0<&-; echo ready; exec sleep 30")));
+    recorder.watch(&child);
+    child.start();
+    QTRY_COMPARE(recorder.lines, QList<QByteArray>{"ready"});
+    QCOMPARE(child.write("anyone there?"), g_stdio == ChildStdioKind::Socket);
+    QVERIFY(!child.write("still nobody") || g_stdio == ChildStdioKind::Socket);
+    QVERIFY(child.isRunning()); // refused input does not end the child
     child.stop();
     QTRY_COMPARE(recorder.exits.size(), 1);
 }

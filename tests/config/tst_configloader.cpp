@@ -97,6 +97,16 @@ QString field(const BrokerConfig &config, const QString &key)
         return QString::number(config.childMaxLineBytes);
     if (key == QLatin1String("child_stop_grace"))
         return QString::number(config.childStopGrace.count()) + QLatin1String("ms");
+    if (key == QLatin1String("child_stdio")) {
+        switch (config.childStdio) {
+        case fmb::ChildStdioChoice::Auto:
+            return QStringLiteral("auto");
+        case fmb::ChildStdioChoice::Pipes:
+            return QStringLiteral("pipes");
+        case fmb::ChildStdioChoice::Socket:
+            return QStringLiteral("socket");
+        }
+    }
     if (key == QLatin1String("public_url"))
         return config.publicUrl;
     if (key == QLatin1String("admin_socket"))
@@ -788,6 +798,7 @@ void tst_ConfigLoader::iniEveryKey_data()
         {"max_body_bytes", "2097152"},
         {"child_max_line_bytes", "8388608"},
         {"child_stop_grace", "750ms"},
+        {"child_stdio", "socket"},
         {"public_url", "https://mcp.example.org"},
         {"admin_socket", "/run/fmb/admin.sock"},
         {"forgejo_url", "https://forge.example.org"},
@@ -833,6 +844,7 @@ void tst_ConfigLoader::iniEveryKey()
                          "max_body_bytes = 2MiB\n"
                          "child_max_line_bytes = 8MiB\n"
                          "child_stop_grace = 750ms\n"
+                         "child_stdio = socket\n"
                          "public_url = https://mcp.example.org/\n"
                          "admin_socket = /run/fmb/admin.sock\n"
                          "forgejo_url = https://forge.example.org/\n"

@@ -639,6 +639,8 @@ private Q_SLOTS:
     void oversizedRequestRefusedAtOnce_data();
     void oversizedRequestRefusedAtOnce();
     void sessionsBeyondTheFileLimitGet503();
+    void childStdioFollowsTheFileLimit_data();
+    void childStdioFollowsTheFileLimit();
     void relativeAdminSocketPath();
     void configErrors_data();
     void configErrors();
@@ -1442,6 +1444,61 @@ void tst_Daemon::sessionsBeyondTheFileLimitGet503()
     QVERIFY(daemon.isRunning());
 }
 
+void tst_Daemon::childStdioFollowsTheFileLimit_data()
+{
+    QTest::addColumn<QStringList>("arguments");
+    QTest::addColumn<QString>("stdio");
+    QTest::addColumn<int>("ceiling");
+
+    // Under a limit of 160: (160 - 64 - 160/8) / 4 = 19 sessions with pipes, / 3 = 25 with the socket.
+    const QString maxSessions = QStringLiteral("--max-sessions");
+    const QString stdio = QStringLiteral("--child-stdio");
+    QTest::newRow("auto: max_sessions fits with pipes")
+        << QStringList{maxSessions, QStringLiteral("19")} << QStringLiteral("pipes") << 19;
+    QTest::newRow("auto: max_sessions fits only with the socket")
+        << QStringList{maxSessions, QStringLiteral("20")} << QStringLiteral("socket") << 25;
+    QTest::newRow("pipes asked for") << QStringList{maxSessions, QStringLiteral("100"), stdio,
+                                                    QStringLiteral("pipes")}
+                                     << QStringLiteral("pipes") << 19;
+    QTest::newRow("socket asked for")
+        << QStringList{maxSessions, QStringLiteral("5"), stdio, QStringLiteral("socket")}
+        << QStringLiteral("socket") << 25;
+}
+
+void tst_Daemon::childStdioFollowsTheFileLimit()
+{
+    QFETCH(QStringList, arguments);
+    QFETCH(QString, stdio);
+    QFETCH(int, ceiling);
+
+    DaemonProcess daemon;
+    daemon.limitOpenFiles(160);
+    QVERIFY(daemon.start(arguments));
+    QTRY_VERIFY2_WITH_TIMEOUT(daemon.port() != 0, daemon.log().constData(), WaitMs);
+    const QByteArray logged =
+        QStringLiteral("children's stdin and stdout: %1 (%2 descriptors per session")
+            .arg(stdio == QLatin1String("socket") ? QStringLiteral("one socket") : stdio)
+            .arg(stdio == QLatin1String("socket") ? 3 : 4)
+            .toUtf8();
+    QVERIFY2(daemon.log().contains(logged), daemon.log().constData());
+    QVERIFY2(daemon.log().contains(
+                 QStringLiteral("open-file limit of 160 has room for %1 sessions").arg(ceiling).toUtf8()),
+             daemon.log().constData());
+
+    // What the child really got as its stdin and stdout.
+    const QByteArray session = openSession(daemon.port());
+    QVERIFY2(!session.isEmpty(), daemon.log().constData());
+    const qint64 pid = childPid(daemon.port(), session);
+    QVERIFY(pid > 0);
+    const QString in = QFile::symLinkTarget(QStringLiteral("/proc/%1/fd/0").arg(pid));
+    const QString out = QFile::symLinkTarget(QStringLiteral("/proc/%1/fd/1").arg(pid));
+    const QString kind =
+        stdio == QLatin1String("socket") ? QStringLiteral("socket:[") : QStringLiteral("pipe:[");
+    QVERIFY2(QFileInfo(in).fileName().startsWith(kind), qPrintable(in));
+    QVERIFY2(QFileInfo(out).fileName().startsWith(kind), qPrintable(out));
+    QCOMPARE(in == out, stdio == QLatin1String("socket"));
+}
+
 // A relative --admin-socket is taken from the working directory.
 void tst_Daemon::relativeAdminSocketPath()
 {
@@ -1465,6 +1522,9 @@ void tst_Daemon::configErrors_data()
     QTest::addColumn<QByteArray>("named");
 
     const QStringList child{QStringLiteral("--child-command"), childPath()};
+    QTest::newRow("child_stdio is not a choice")
+        << QStringList{QStringLiteral("--child-stdio"), QStringLiteral("fifo")} + child << 2
+        << QByteArray("child_stdio");
     QTest::newRow("max_sessions is not a number")
         << QStringList{QStringLiteral("--max-sessions"), QStringLiteral("abc")} + child << 2
         << QByteArray("max_sessions");
