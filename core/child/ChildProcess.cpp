@@ -13,7 +13,7 @@ namespace fmb {
 namespace {
 
 // Stdout read per wake-up, and the most read after the child has gone
-// (a grandchild may still hold the socket and write).
+// (a grandchild may still hold its stdout and write).
 constexpr qsizetype ReadChunk = 64 * 1024;
 constexpr qsizetype ReadBudget = 4 * ReadChunk;
 constexpr qsizetype FinalReadBudget = 64 * ReadChunk;
