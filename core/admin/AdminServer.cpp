@@ -275,15 +275,17 @@ void AdminServer::onRequest(quint64 peerId, const ParsedAdminRequest &parsed)
 
 QJsonArray AdminServer::sessionList() const
 {
-    QList<SessionInfo> infos;
-    if (m_registry) {
-        const QList<Session *> sessions = m_registry->sessions();
-        for (const Session *session : sessions)
-            infos.append(describe(*session));
-    }
-    std::sort(infos.begin(), infos.end(), [](const SessionInfo &a, const SessionInfo &b) {
-        return a.createdMs != b.createdMs ? a.createdMs < b.createdMs : a.id < b.id;
+    QList<Session *> sessions;
+    if (m_registry)
+        sessions = m_registry->sessions();
+    // Oldest first; sessions made in one millisecond in the order they were made.
+    std::sort(sessions.begin(), sessions.end(), [](const Session *a, const Session *b) {
+        return a->createdMs() != b->createdMs() ? a->createdMs() < b->createdMs()
+                                                : a->creationOrder() < b->creationOrder();
     });
+    QList<SessionInfo> infos;
+    for (const Session *session : std::as_const(sessions))
+        infos.append(describe(*session));
     QJsonArray array;
     for (const SessionInfo &info : std::as_const(infos))
         array.append(info.toJson());

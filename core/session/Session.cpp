@@ -35,6 +35,12 @@ QJsonValue idFromKey(const QString &key)
     return QJsonValue(key.mid(2));
 }
 
+quint64 nextCreationOrder()
+{
+    static quint64 last = 0; // sessions live on the main thread
+    return ++last;
+}
+
 } // namespace
 
 Session::Session(QString id, SessionOwner owner, StreamLimits limits, QObject *parent)
@@ -43,6 +49,7 @@ Session::Session(QString id, SessionOwner owner, StreamLimits limits, QObject *p
     , m_owner(std::move(owner))
     , m_limits(limits)
     , m_createdMs(wallNowMs())
+    , m_creationOrder(nextCreationOrder())
     , m_lastActiveMs(m_createdMs)
     , m_lastActive(std::chrono::steady_clock::now())
     , m_junkLog(JunkLogBurst, JunkLogPerSecond)

@@ -64,7 +64,9 @@ public:
     [[nodiscard]] const QString &id() const { return m_id; }
     [[nodiscard]] const SessionOwner &owner() const { return m_owner; }
     [[nodiscard]] SessionState state() const { return m_state; }
-    [[nodiscard]] qint64 createdMs() const { return m_createdMs; }       // wall clock, ms since epoch
+    [[nodiscard]] qint64 createdMs() const { return m_createdMs; } // wall clock, ms since epoch
+    // Rises with every Session made in this process: orders sessions made in one millisecond.
+    [[nodiscard]] quint64 creationOrder() const { return m_creationOrder; }
     [[nodiscard]] qint64 lastActiveMs() const { return m_lastActiveMs; } // wall clock, ms since epoch
     [[nodiscard]] QString clientName() const;
     [[nodiscard]] QString protocolVersion() const { return m_protocolVersion; }
@@ -170,6 +172,7 @@ private:
     StreamLimits m_limits;
     SessionState m_state = SessionState::Starting;
     qint64 m_createdMs = 0;
+    quint64 m_creationOrder = 0;
     qint64 m_lastActiveMs = 0;
     std::chrono::steady_clock::time_point m_lastActive;
     QString m_protocolVersion;

@@ -34,6 +34,46 @@ using namespace fmb;
 namespace {
 
 // Collects what a session answers a POST with.
+// A backend without a process: a session made with it costs microseconds,
+// so many are made within one millisecond.
+class QuietBackend final : public Backend {
+public:
+    using Backend::Backend;
+    void start() override
+    {
+        QMetaObject::invokeMethod(
+            this,
+            [this] {
+                m_running = !m_stopped;
+                if (m_running)
+                    Q_EMIT started();
+            },
+            Qt::QueuedConnection);
+    }
+    bool write(const QByteArray &) override { return m_running; }
+    void stop() override
+    {
+        if (m_stopped)
+            return;
+        m_stopped = true;
+        m_running = false;
+        QMetaObject::invokeMethod(
+            this,
+            [this] {
+                ExitInfo info;
+                info.reason = QStringLiteral("stopped");
+                Q_EMIT exited(info);
+            },
+            Qt::QueuedConnection);
+    }
+    bool isRunning() const override { return m_running; }
+    qint64 processId() const override { return 0; }
+
+private:
+    bool m_running = false;
+    bool m_stopped = false;
+};
+
 class FakeSink final : public StreamSink {
 public:
     using StreamSink::StreamSink;
@@ -99,6 +139,7 @@ private Q_SLOTS:
     void liveSocketIsNotTaken();
     void fileInTheWayIsNotRemoved();
     void infoAndList();
+    void listKeepsCreationOrder();
     void evictByPrefixStopsChild();
     void evictUser();
     void subscribeStreamsEvents();
@@ -275,6 +316,34 @@ void tst_AdminServer::fileInTheWayIsNotRemoved()
     QVERIFY(listening.error().message.contains(QLatin1String("not a socket")));
     QVERIFY(file.open(QIODevice::ReadOnly));
     QCOMPARE(file.readAll(), QByteArray("keep me"));
+}
+
+void tst_AdminServer::listKeepsCreationOrder()
+{
+    // Sessions made in one millisecond still list oldest first.
+    m_registry =
+        std::make_unique<SessionRegistry>(RegistryLimits{}, [](const SessionOwner &, const QString &) {
+            return std::make_unique<QuietBackend>();
+        });
+    startServer();
+    QStringList created;
+    for (int i = 0; i < 50; ++i) {
+        const Result<Session *> session =
+            m_registry->create(SessionOwner{QStringLiteral("user%1").arg(i), {}});
+        QVERIFY(session);
+        created.append(session.value()->id());
+    }
+    AdminClient client;
+    QSignalSpy connected(&client, &AdminClient::connected);
+    client.connectTo(AdminTarget::local(m_socketPath));
+    QTRY_COMPARE(connected.count(), 1);
+    const AdminReply list = ask(client, QStringLiteral("list"));
+    QVERIFY(list.ok);
+    QStringList listed;
+    const QJsonArray sessions = list.result.toObject().value(QLatin1String("sessions")).toArray();
+    for (const QJsonValue &session : sessions)
+        listed.append(session.toObject().value(QLatin1String("id")).toString());
+    QCOMPARE(listed, created);
 }
 
 void tst_AdminServer::infoAndList()

@@ -549,8 +549,9 @@ void tst_Rotation::callInFlightCompletes()
                  .toString(),
              QStringLiteral("in flight"));
     QTRY_VERIFY_WITH_TIMEOUT(!fmbtest::processAlive(firstPid), WaitMs); // drained, then stopped
-    // Tokens live 4 s, so another respawn may have come meanwhile: the newest child answers.
-    QCOMPARE(childPid(tokens.access, sessionId), m_broker->respawnedPid(sessionId));
+    // Tokens live 4 s, so another respawn may have come meanwhile: the newest
+    // child answers. Its log line may reach us after its answer: ask again.
+    QTRY_COMPARE_WITH_TIMEOUT(childPid(tokens.access, sessionId), m_broker->respawnedPid(sessionId), WaitMs);
 }
 
 void tst_Rotation::refreshFailureEvicts()
