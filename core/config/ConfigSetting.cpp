@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstddef>
 #include <optional>
 #include <sys/un.h>
 
@@ -47,6 +48,46 @@ QString quoted(const QString &value)
 {
     return QLatin1Char('"') + value + QLatin1Char('"');
 }
+
+// A setting whose value is one of a few words, each naming an enum value.
+template <typename Enum>
+struct Choice {
+    const char *word;
+    Enum value;
+};
+
+template <typename Enum, std::size_t N>
+Result<void> applyChoice(const QString &key, const QString &text, const Choice<Enum> (&choices)[N],
+                         Enum &field)
+{
+    QStringList words;
+    for (const Choice<Enum> &choice : choices) {
+        if (text == QLatin1String(choice.word)) {
+            field = choice.value;
+            return {};
+        }
+        words.append(QLatin1String(choice.word));
+    }
+    return invalid(key, quoted(text) + QLatin1String(" is not one of: ") + words.join(QLatin1String(", ")));
+}
+
+template <typename Enum, std::size_t N>
+QString describeChoice(const Choice<Enum> (&choices)[N], Enum value)
+{
+    for (const Choice<Enum> &choice : choices) {
+        if (choice.value == value)
+            return QLatin1String(choice.word);
+    }
+    return {};
+}
+
+constexpr Choice<AuthMode> AuthChoices[] = {{"none", AuthMode::None}, {"oauth", AuthMode::OAuth}};
+constexpr Choice<ChildStdioChoice> ChildStdioChoices[] = {{"auto", ChildStdioChoice::Auto},
+                                                          {"pipes", ChildStdioChoice::Pipes},
+                                                          {"socket", ChildStdioChoice::Socket}};
+// An on/off setting; described by the first word of its value.
+constexpr Choice<bool> SwitchChoices[] = {{"true", true}, {"false", false}, {"1", true}, {"0", false}};
+constexpr Choice<EventLoop> EventLoopChoices[] = {{"epoll", EventLoop::Epoll}, {"qt", EventLoop::Qt}};
 
 bool isAsciiDigits(const QString &text)
 {
@@ -279,19 +320,12 @@ QString describeListen(const BrokerConfig &config)
 
 Result<void> applyAuth(BrokerConfig &config, const QStringList &values)
 {
-    const QString &text = values.constLast();
-    if (text == QLatin1String("none"))
-        config.authMode = AuthMode::None;
-    else if (text == QLatin1String("oauth"))
-        config.authMode = AuthMode::OAuth;
-    else
-        return invalid(QStringLiteral("auth"), quoted(text) + QLatin1String(" is not one of: none, oauth"));
-    return {};
+    return applyChoice(QStringLiteral("auth"), values.constLast(), AuthChoices, config.authMode);
 }
 
 QString describeAuth(const BrokerConfig &config)
 {
-    return config.authMode == AuthMode::OAuth ? QStringLiteral("oauth") : QStringLiteral("none");
+    return describeChoice(AuthChoices, config.authMode);
 }
 
 Result<void> applyChildCommand(BrokerConfig &config, const QStringList &values)
@@ -718,20 +752,13 @@ QString describeRefreshTokenTtl(const BrokerConfig &config)
 Result<void> applyMetadataAllowPrivateHosts(BrokerConfig &config, const QStringList &values)
 {
     // The bare flag arrives as "true" (see the switch rule in ConfigLoader.cpp).
-    const QString &text = values.constLast();
-    if (text == QLatin1String("true") || text == QLatin1String("1"))
-        config.metadataAllowPrivateHosts = true;
-    else if (text == QLatin1String("false") || text == QLatin1String("0"))
-        config.metadataAllowPrivateHosts = false;
-    else
-        return invalid(QStringLiteral("metadata_allow_private_hosts"),
-                       quoted(text) + QLatin1String(" is not one of: true, false, 1, 0"));
-    return {};
+    return applyChoice(QStringLiteral("metadata_allow_private_hosts"), values.constLast(), SwitchChoices,
+                       config.metadataAllowPrivateHosts);
 }
 
 QString describeMetadataAllowPrivateHosts(const BrokerConfig &config)
 {
-    return config.metadataAllowPrivateHosts ? QStringLiteral("true") : QStringLiteral("false");
+    return describeChoice(SwitchChoices, config.metadataAllowPrivateHosts);
 }
 
 Result<void> applyAdminSocket(BrokerConfig &config, const QStringList &values)
@@ -771,48 +798,23 @@ QString describeAdminSocket(const BrokerConfig &config)
 
 Result<void> applyChildStdio(BrokerConfig &config, const QStringList &values)
 {
-    const QString &text = values.constLast();
-    if (text == QLatin1String("auto"))
-        config.childStdio = ChildStdioChoice::Auto;
-    else if (text == QLatin1String("pipes"))
-        config.childStdio = ChildStdioChoice::Pipes;
-    else if (text == QLatin1String("socket"))
-        config.childStdio = ChildStdioChoice::Socket;
-    else
-        return invalid(QStringLiteral("child_stdio"),
-                       quoted(text) + QLatin1String(" is not one of: auto, pipes, socket"));
-    return {};
+    return applyChoice(QStringLiteral("child_stdio"), values.constLast(), ChildStdioChoices,
+                       config.childStdio);
 }
 
 QString describeChildStdio(const BrokerConfig &config)
 {
-    switch (config.childStdio) {
-    case ChildStdioChoice::Pipes:
-        return QStringLiteral("pipes");
-    case ChildStdioChoice::Socket:
-        return QStringLiteral("socket");
-    case ChildStdioChoice::Auto:
-        break;
-    }
-    return QStringLiteral("auto");
+    return describeChoice(ChildStdioChoices, config.childStdio);
 }
 
 Result<void> applyEventLoop(BrokerConfig &config, const QStringList &values)
 {
-    const QString &text = values.constLast();
-    if (text == QLatin1String("epoll"))
-        config.eventLoop = EventLoop::Epoll;
-    else if (text == QLatin1String("qt"))
-        config.eventLoop = EventLoop::Qt;
-    else
-        return invalid(QStringLiteral("event_loop"),
-                       quoted(text) + QLatin1String(" is not one of: epoll, qt"));
-    return {};
+    return applyChoice(QStringLiteral("event_loop"), values.constLast(), EventLoopChoices, config.eventLoop);
 }
 
 QString describeEventLoop(const BrokerConfig &config)
 {
-    return config.eventLoop == EventLoop::Epoll ? QStringLiteral("epoll") : QStringLiteral("qt");
+    return describeChoice(EventLoopChoices, config.eventLoop);
 }
 
 QList<ConfigSetting> buildSettings()
