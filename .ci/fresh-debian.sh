@@ -66,8 +66,9 @@ in_root() {
     mount -t proc proc "$rootfs/proc"
     mount -t sysfs sysfs "$rootfs/sys"
     exec chroot "$rootfs" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb \
-      PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$@"' _ "$ROOTFS" "$@"
+      PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$@"' _ "$ROOTFS" "${ROOT_ENV[@]}" "$@"
 }
+ROOT_ENV=() # NAME=VALUE for every command in the root
 
 mkdir -p "$DIR"
 : >"$SUMMARY"
@@ -91,6 +92,15 @@ cp /etc/resolv.conf "$ROOTFS/etc/resolv.conf"
 [[ -s "$ROOTFS/etc/hosts" ]] || printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' >"$ROOTFS/etc/hosts"
 printf '#!/bin/sh\nexit 101\n' >"$ROOTFS/usr/sbin/policy-rc.d"
 chmod 755 "$ROOTFS/usr/sbin/policy-rc.d"
+# Behind a TLS-intercepting proxy the host trusts the proxy's CA from
+# /usr/local/share/ca-certificates: the root gets the same certificates, and the
+# official Node binary (which has its own roots) is pointed at the system store.
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+  cp /usr/local/share/ca-certificates/*.crt "$ROOTFS/usr/local/share/ca-certificates/"
+  in_root update-ca-certificates >/dev/null
+  ROOT_ENV=(NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt)
+  record "local CA certificates of the host copied in: $(cd /usr/local/share/ca-certificates && echo *.crt)"
+fi
 git clone --quiet --no-hardlinks "$REPO" "$ROOTFS$SRC"
 git -C "$ROOTFS$SRC" checkout --quiet --detach "$COMMIT"
 record "commit: $COMMIT"
