@@ -19,7 +19,8 @@ missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-# Node 20 from elsewhere (nvm, NodeSource) is fine: only install Debian's if there is none.
+# Debian's nodejs and npm (Node 18) are only there to install the project's pinned
+# Node.js (.ci/node.sh), which then runs everything: any npm already on PATH will do.
 if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
     missing=("${missing[@]/nodejs}"); missing=("${missing[@]/npm}")
 fi
@@ -33,11 +34,10 @@ if ((${#missing[@]})); then
 fi
 
 # The pinned MCP packages (server-everything for the default child, the SDK
-# client, inspector-cli and supergateway for the tests).
-lock="$ROOT/tests/e2e/package-lock.json"
-stamp="$ROOT/tests/e2e/node_modules/.fmb-lock"
-if [[ ! -f "$stamp" ]] || ! cmp -s "$lock" "$stamp"; then
-    echo "deps: npm ci in tests/e2e" >&2
-    (cd "$ROOT/tests/e2e" && npm ci --no-audit --no-fund >&2)
-    cp "$lock" "$stamp"
-fi
+# client, inspector-cli and supergateway for the tests), installed with the pinned Node.
+# The same check and stamp as tests/e2e/run.sh (ensure_node_modules), so it does not
+# install again; sourcing gateway.sh installs the pinned Node.js first (.ci/node.sh).
+E2E_HOME="$ROOT/tests/e2e"
+# shellcheck source=tests/e2e/lib/gateway.sh
+source "$E2E_HOME/lib/gateway.sh"
+ensure_node_modules

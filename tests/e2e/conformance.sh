@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The official MCP conformance suite (@modelcontextprotocol/conformance, all 32
-# server scenarios) through forgejo-mcp-brokerd in front of the shared stdio
-# fixture server (../shared/conformance-server, see its README.md).
+# server scenarios) through forgejo-mcp-brokerd in front of the project's stdio
+# fixture server (tests/conformance/fixture-server.mjs, run by tests/conformance/run.sh).
 #
 #   tests/e2e/conformance.sh BUILD_DIR [extra args for `conformance server`]
 #   FMB_E2E_TARGET=supergateway tests/e2e/conformance.sh   # baseline: 31 of 32
@@ -12,14 +12,12 @@
 #
 # Environment:
 #   FMB_E2E_TARGET        brokerd (default) or supergateway (needs tests/e2e/node_modules)
-#   FMB_SHARED_DIR        the shared/ folder (default: the repository root's sibling ../shared)
-#   CONFORMANCE_TIMEOUT   limit in seconds for the suite (default 900, read by run-conformance.sh)
+#   CONFORMANCE_TIMEOUT   limit in seconds for the suite (default 900, read by tests/conformance/run.sh)
 #   FMB_E2E_KEEP_LOGS=1   keep the scratch folder with the gateway log (kept anyway on failure)
 set -euo pipefail
 
 E2E_HOME="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO_ROOT="$(cd "$E2E_HOME/../.." && pwd)"
-SHARED="${FMB_SHARED_DIR:-$REPO_ROOT/../shared}"
+CONFORMANCE_HOME="$(cd "$E2E_HOME/../conformance" && pwd)"
 TARGET="${FMB_E2E_TARGET:-brokerd}"
 # shellcheck source=lib/gateway.sh
 source "$E2E_HOME/lib/gateway.sh"
@@ -47,13 +45,8 @@ case "$TARGET" in
     ;;
 esac
 
-SETUP="$SHARED/conformance-server/setup.sh"
-if [[ ! -x "$SETUP" ]]; then
-  echo "conformance: $SETUP not found (set FMB_SHARED_DIR)" >&2
-  exit 1
-fi
-# A runnable, installed copy of the harness (npm ci on first use).
-FIXTURE_DIR="$(timeout --kill-after=10 900 "$SETUP")"
+# The suite and the fixture's SDK (npm ci on first use).
+"$CONFORMANCE_HOME/run.sh" --install
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/fmb-conformance.XXXXXX")"
 MARKER="fmb-conformance-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
@@ -77,14 +70,14 @@ trap 'exit 143' TERM
 # Every scenario opens a session and never deletes it (33 per run): a short idle
 # timeout keeps their children from piling up.
 SUPERGATEWAY_SESSION_TIMEOUT_MS=60000
-if ! gateway_start "$NODE_BIN $FIXTURE_DIR/server.mjs" --idle-timeout 60; then
+if ! gateway_start "$NODE_BIN $CONFORMANCE_HOME/fixture-server.mjs" --idle-timeout 60; then
   echo "conformance: 0 passed, 1 failed"
   exit 1
 fi
 echo "conformance: $TARGET (pid $GATEWAY_PID) at $GATEWAY_URL; log: $GATEWAY_LOG" >&2
 
 suite_status=0
-"$FIXTURE_DIR/run-conformance.sh" "$GATEWAY_URL" "$@" || suite_status=$?
+"$CONFORMANCE_HOME/run.sh" "$GATEWAY_URL" "$@" || suite_status=$?
 
 gateway_stop
 if [[ "$GATEWAY_STATUS" == 0 ]]; then

@@ -11,10 +11,14 @@
 #                 in their environment, so the ones left behind can be found
 # and after it has: GATEWAY_PID, GATEWAY_URL (http://HOST:PORT/mcp), GATEWAY_LOG.
 
+# The project's pinned Node.js goes first on PATH (installed on first use).
+# shellcheck source=.ci/node.sh
+source "$E2E_HOME/../../.ci/node.sh"
+fmb_use_node || exit 1
 # Children are started as "$NODE_BIN ...": an absolute path, so they start even
 # when the gateway gives its children an environment without PATH.
 # shellcheck disable=SC2034 # read by the scripts that source this file
-NODE_BIN="$(command -v node || echo node)"
+NODE_BIN="$(command -v node)"
 GATEWAY_START_TIMEOUT="${GATEWAY_START_TIMEOUT:-30}" # seconds to print the listening line
 GATEWAY_STOP_TIMEOUT="${GATEWAY_STOP_TIMEOUT:-20}"   # seconds to exit after SIGTERM
 # shellcheck disable=SC2034 # read by the scripts that source this file

@@ -25,3 +25,15 @@ test('mcp-inspector-cli --cli URL --transport http --method tools/list', { timeo
   assert.ok(names.includes('echo'), `echo in ${names.join(', ')}`);
   assert.ok(names.includes('get-env'), `get-env in ${names.join(', ')}`);
 });
+
+test("the README's client example (client-example.sh URL) lists the tools", { timeout: 90_000 }, async () => {
+  // The README points at this script: `npx @modelcontextprotocol/inspector-cli` run from the
+  // clone does not start (see above).
+  const { stdout } = await promisify(execFile)(join(here, '..', 'client-example.sh'), [URL_UNDER_TEST], {
+    timeout: 60_000,
+    killSignal: 'SIGKILL',
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  const names = JSON.parse(stdout).tools.map((t) => t.name);
+  assert.ok(names.includes('echo'), `echo in ${names.join(', ')}`);
+});
