@@ -377,6 +377,12 @@ void tst_JsonRpc::parseBodyLimits_data()
     QTest::newRow("batch over the limit")
         << batchOf(4, ping) << 3 << QStringLiteral("Invalid Request: batch has 4 messages; at most 3");
     QTest::newRow("a single message is no batch") << ping << 1 << QString();
+    QTest::newRow("commas and brackets inside strings are no elements")
+        << QByteArray(R"([{"jsonrpc":"2.0","method":"a,b],[{\",x"},{"jsonrpc":"2.0","method":"c"}])") << 2
+        << QString();
+    QTest::newRow("over the limit is refused before parsing")
+        << QByteArray(R"([{"jsonrpc":"2.0","method":"a"},{"jsonrpc":"2.0","method":"b"},not JSON)") << 2
+        << QStringLiteral("Invalid Request: batch has 3 messages; at most 2");
     const QByteArray atLimit = QByteArray::number(MaxIdLength);
     QTest::newRow("string id at the length limit")
         << R"({"jsonrpc":"2.0","method":"ping","id":)" + longString(MaxIdLength) + '}' << 10 << QString();
