@@ -85,6 +85,8 @@ Daemon::Daemon(BrokerConfig config, QObject *parent)
     limits.maxSessions = m_config.maxSessions;
     limits.idleTimeout = m_config.idleTimeout;
     limits.reapInterval = m_config.reapInterval;
+    limits.streams.maxPendingRequests = m_config.maxPendingRequests;
+    limits.streams.maxSubscriptions = m_config.maxSubscriptionsPerSession;
     if (m_config.authMode == AuthMode::OAuth)
         limits.maxSessionsPerOwner = m_config.maxSessionsPerUser;
 
@@ -120,6 +122,7 @@ Daemon::Daemon(BrokerConfig config, QObject *parent)
 
     HttpConfig http;
     http.maxBodyBytes = m_config.maxBodyBytes;
+    http.maxBatchMessages = m_config.maxBatchMessages;
     OriginPolicy policy(m_config.allowedOrigins, m_config.listenHost, m_config.publicUrl);
     const Authenticator authenticator = [this](const QHttpServerRequest &request) -> Result<SessionOwner> {
         if (m_oauth)

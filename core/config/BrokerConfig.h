@@ -47,6 +47,9 @@ struct BrokerConfig {
     int maxSessions = 1000;
     std::chrono::seconds idleTimeout{900};
     std::chrono::seconds reapInterval{30};
+    int maxBatchMessages = 1000;           // messages in one POSTed batch (issue 11)
+    int maxPendingRequests = 1000;         // per session, awaiting their answer
+    int maxSubscriptionsPerSession = 1000; // distinct resources/subscribe URIs
 
     // [oauth] (auth = oauth): the broker is the OAuth 2.1 authorization server
     // for MCP clients and an OAuth2 client of Forgejo.

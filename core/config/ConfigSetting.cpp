@@ -432,6 +432,30 @@ QString describeReapInterval(const BrokerConfig &config)
     return formatDuration(config.reapInterval);
 }
 
+// Per-session caps (issue 11): a whole number between Min and Max, into one int field.
+template <int BrokerConfig::*Field, const char *Key, int Min, int Max>
+Result<void> applyCount(BrokerConfig &config, const QStringList &values)
+{
+    const QString &text = values.constLast();
+    const std::optional<qint64> number = parseWholeNumber(text);
+    if (!number || *number < Min || *number > Max)
+        return invalid(QString::fromLatin1(Key),
+                       quoted(text) +
+                           QStringLiteral(" is not a whole number between %1 and %2").arg(Min).arg(Max));
+    config.*Field = static_cast<int>(*number);
+    return {};
+}
+
+template <int BrokerConfig::*Field>
+QString describeCount(const BrokerConfig &config)
+{
+    return QString::number(config.*Field);
+}
+
+constexpr char MaxBatchMessagesKey[] = "max_batch_messages";
+constexpr char MaxPendingRequestsKey[] = "max_pending_requests";
+constexpr char MaxSubscriptionsKey[] = "max_subscriptions_per_session";
+
 Result<void> applyAllowedOrigins(BrokerConfig &config, const QStringList &values)
 {
     const QString key = QStringLiteral("allowed_origins");
@@ -903,6 +927,36 @@ QList<ConfigSetting> buildSettings()
             .help = QStringLiteral("How often idle sessions are looked for (whole seconds, rounded up)."),
             .apply = applyReapInterval,
             .describe = describeReapInterval,
+        },
+        {
+            .key = QStringLiteral("max_batch_messages"),
+            .flag = QStringLiteral("max-batch-messages"),
+            .envVar = QStringLiteral("FMB_MAX_BATCH_MESSAGES"),
+            .valueName = QStringLiteral("N"),
+            .help = QStringLiteral("Most JSON-RPC messages in one POSTed batch, 1 to 100000; a larger\n"
+                                   "batch is refused whole (400, -32600)."),
+            .apply = applyCount<&BrokerConfig::maxBatchMessages, MaxBatchMessagesKey, 1, 100000>,
+            .describe = describeCount<&BrokerConfig::maxBatchMessages>,
+        },
+        {
+            .key = QStringLiteral("max_pending_requests"),
+            .flag = QStringLiteral("max-pending-requests"),
+            .envVar = QStringLiteral("FMB_MAX_PENDING_REQUESTS"),
+            .valueName = QStringLiteral("N"),
+            .help = QStringLiteral("Most requests of one session awaiting their answer, 1 to 100000;\n"
+                                   "one more is answered with error -32003."),
+            .apply = applyCount<&BrokerConfig::maxPendingRequests, MaxPendingRequestsKey, 1, 100000>,
+            .describe = describeCount<&BrokerConfig::maxPendingRequests>,
+        },
+        {
+            .key = QStringLiteral("max_subscriptions_per_session"),
+            .flag = QStringLiteral("max-subscriptions-per-session"),
+            .envVar = QStringLiteral("FMB_MAX_SUBSCRIPTIONS_PER_SESSION"),
+            .valueName = QStringLiteral("N"),
+            .help = QStringLiteral("Most resources one session subscribes to, 1 to 1000000; a\n"
+                                   "resources/subscribe beyond is answered with error -32003."),
+            .apply = applyCount<&BrokerConfig::maxSubscriptionsPerSession, MaxSubscriptionsKey, 1, 1000000>,
+            .describe = describeCount<&BrokerConfig::maxSubscriptionsPerSession>,
         },
         {
             .key = QStringLiteral("allowed_origins"),

@@ -40,6 +40,60 @@ qsizetype rawControlInString(QByteArrayView json)
     return -1;
 }
 
+// The commas between the elements of a top-level JSON array. A scan with no
+// allocation: an oversized batch is refused before Qt builds a document of it
+// (issue 11: that alone held the event loop for a tenth of a second).
+qsizetype topLevelCommas(QByteArrayView json)
+{
+    int depth = 0;
+    bool inString = false;
+    qsizetype commas = 0;
+    for (qsizetype i = 0; i < json.size(); ++i) {
+        const char c = json[i];
+        if (inString) {
+            if (c == '\\')
+                ++i;
+            else if (c == '"')
+                inString = false;
+            continue;
+        }
+        if (c == '"')
+            inString = true;
+        else if (c == '[' || c == '{')
+            ++depth;
+        else if (c == ']' || c == '}')
+            --depth;
+        else if (c == ',' && depth == 1)
+            ++commas;
+    }
+    return commas;
+}
+
+Error invalidRequest(const QString &reason)
+{
+    return Error{ErrorCode::InvalidArgument, QString::number(JsonRpcError::InvalidRequest),
+                 QLatin1String("Invalid Request: ") + reason};
+}
+
+// Why a message's id or progress token is too long to keep, or empty.
+QString overlongKey(const JsonRpcMessage &message)
+{
+    const auto tooLong = [](const QJsonValue &value) {
+        return value.isString() && value.toString().size() > MaxIdLength;
+    };
+    const auto describe = [](const QString &what, const QJsonValue &value) {
+        return QStringLiteral("%1 is %2 characters long; at most %3")
+            .arg(what)
+            .arg(value.toString().size())
+            .arg(MaxIdLength);
+    };
+    if (tooLong(message.id))
+        return describe(QStringLiteral("\"id\""), message.id);
+    if (tooLong(message.progressToken))
+        return describe(QStringLiteral("progressToken"), message.progressToken);
+    return {};
+}
+
 } // namespace
 
 QByteArray JsonRpcMessage::line() const
@@ -120,8 +174,15 @@ JsonRpcMessage parseLine(QByteArrayView line)
     return message;
 }
 
-Result<ParsedBody> parseBody(QByteArrayView body)
+Result<ParsedBody> parseBody(QByteArrayView body, int maxBatchMessages)
 {
+    if (const QByteArrayView trimmed = body.trimmed(); trimmed.startsWith('[')) {
+        const qsizetype elements = topLevelCommas(trimmed) + 1;
+        if (elements > maxBatchMessages) {
+            return invalidRequest(
+                QStringLiteral("batch has %1 messages; at most %2").arg(elements).arg(maxBatchMessages));
+        }
+    }
     QJsonParseError error{};
     const QJsonDocument document = QJsonDocument::fromJson(body.toByteArray(), &error);
     if (error.error != QJsonParseError::NoError) {
@@ -164,7 +225,12 @@ Result<ParsedBody> parseBody(QByteArrayView body)
             return Error{ErrorCode::InvalidArgument, QString::number(JsonRpcError::InvalidRequest),
                          QStringLiteral("Invalid Request: empty batch")};
         }
+        if (array.size() > maxBatchMessages) {
+            return invalidRequest(
+                QStringLiteral("batch has %1 messages; at most %2").arg(array.size()).arg(maxBatchMessages));
+        }
         parsed.batch = true;
+        parsed.messages.reserve(array.size());
         for (const QJsonValue &element : array) {
             if (!element.isObject()) {
                 return Error{ErrorCode::InvalidArgument, QString::number(JsonRpcError::InvalidRequest),
@@ -177,10 +243,10 @@ Result<ParsedBody> parseBody(QByteArrayView body)
                      QStringLiteral("Invalid Request: body is not a JSON-RPC message")};
     }
     for (const JsonRpcMessage &message : std::as_const(parsed.messages)) {
-        if (message.kind == MessageKind::Invalid) {
-            return Error{ErrorCode::InvalidArgument, QString::number(JsonRpcError::InvalidRequest),
-                         QLatin1String("Invalid Request: ") + message.invalidReason};
-        }
+        if (message.kind == MessageKind::Invalid)
+            return invalidRequest(message.invalidReason);
+        if (const QString reason = overlongKey(message); !reason.isEmpty())
+            return invalidRequest(reason);
     }
     return parsed;
 }

@@ -32,6 +32,7 @@ constexpr int InternalError = -32603;
 constexpr int ServerError = -32000;        // generic transport-level failure (SDK convention)
 constexpr int BackendExited = -32001;      // the child ended before answering
 constexpr int BackendUnavailable = -32002; // the child's input is full or it is gone
+constexpr int LimitReached = -32003;       // a per-session cap (subscriptions, pending requests)
 } // namespace JsonRpcError
 
 struct JsonRpcMessage {
@@ -56,14 +57,24 @@ struct JsonRpcMessage {
 // Parses one line of child output. A line that is not a JSON object is Invalid.
 [[nodiscard]] JsonRpcMessage parseLine(QByteArrayView line);
 
+// What one POST body may hold (issue 11: a client must not make the broker
+// keep or work through unbounded state). A batch's messages are handled in one
+// go on the event loop, and ids and progress tokens are kept as map keys for
+// as long as their request is pending.
+constexpr int DefaultMaxBatchMessages = 1000;
+constexpr int MaxIdLength = 1024; // characters of a string id or progress token
+
 struct ParsedBody {
     QList<JsonRpcMessage> messages;
     bool batch = false;
 };
 
 // Parses an HTTP POST body: one message or a batch (2025-03-26). Errors carry
-// subject "-32700" (not JSON) or "-32600" (not a JSON-RPC message / empty batch).
-[[nodiscard]] Result<ParsedBody> parseBody(QByteArrayView body);
+// subject "-32700" (not JSON) or "-32600" (not a JSON-RPC message / empty
+// batch / a batch of more than maxBatchMessages / an id or progress token
+// longer than MaxIdLength).
+[[nodiscard]] Result<ParsedBody> parseBody(QByteArrayView body,
+                                           int maxBatchMessages = DefaultMaxBatchMessages);
 
 // "n:1", "s:abc"; empty for ids that MCP does not allow (null, objects, fractions).
 [[nodiscard]] QString idKey(const QJsonValue &id);

@@ -23,15 +23,31 @@ void ReplayLog::record(const JsonRpcMessage &message)
             m_loggingLevel = params.value(QLatin1String("level")).toString();
         } else if (message.method == QLatin1String("resources/subscribe")) {
             const QString uri = params.value(QLatin1String("uri")).toString();
-            if (!uri.isEmpty() && !m_subscriptions.contains(uri))
-                m_subscriptions.append(uri);
+            if (!uri.isEmpty() && !m_subscriptionOrder.contains(uri)) {
+                const quint64 order = m_nextSubscription++;
+                m_subscriptionOrder.insert(uri, order);
+                m_subscriptionsByOrder.emplace(order, uri);
+            }
         } else if (message.method == QLatin1String("resources/unsubscribe")) {
-            m_subscriptions.removeAll(params.value(QLatin1String("uri")).toString());
+            const auto found = m_subscriptionOrder.constFind(params.value(QLatin1String("uri")).toString());
+            if (found != m_subscriptionOrder.constEnd()) {
+                m_subscriptionsByOrder.erase(found.value());
+                m_subscriptionOrder.erase(found);
+            }
         }
     } else if (message.kind == MessageKind::Notification &&
                message.method == QLatin1String("notifications/initialized")) {
         m_initialized = true;
     }
+}
+
+QStringList ReplayLog::subscriptions() const
+{
+    QStringList out;
+    out.reserve(qsizetype(m_subscriptionsByOrder.size()));
+    for (const auto &[order, uri] : m_subscriptionsByOrder)
+        out.append(uri);
+    return out;
 }
 
 QJsonObject ReplayLog::initializeParams() const
@@ -59,7 +75,7 @@ QList<QJsonObject> ReplayLog::afterInitialize(const QString &idPrefix) const
                            QStringLiteral("logging/setLevel"),
                            QJsonObject{{QStringLiteral("level"), m_loggingLevel}}));
     }
-    for (const QString &uri : m_subscriptions) {
+    for (const auto &[order, uri] : m_subscriptionsByOrder) {
         out.append(request(idPrefix + QLatin1Char('-') + QString::number(++n),
                            QStringLiteral("resources/subscribe"), QJsonObject{{QStringLiteral("uri"), uri}}));
     }

@@ -1,5 +1,8 @@
 #pragma once
 
+#include <map>
+
+#include <QHash>
 #include <QJsonObject>
 #include <QList>
 #include <QString>
@@ -21,7 +24,10 @@ public:
     [[nodiscard]] bool hasInitialize() const { return !m_initialize.isEmpty(); }
     [[nodiscard]] bool initialized() const { return m_initialized; }
     [[nodiscard]] QString loggingLevel() const { return m_loggingLevel; }
-    [[nodiscard]] QStringList subscriptions() const { return m_subscriptions; }
+    // In the order the client subscribed. O(n); for a respawn and for tests.
+    [[nodiscard]] QStringList subscriptions() const;
+    [[nodiscard]] int subscriptionCount() const { return int(m_subscriptionOrder.size()); }
+    [[nodiscard]] bool hasSubscription(const QString &uri) const { return m_subscriptionOrder.contains(uri); }
     [[nodiscard]] QJsonObject initializeParams() const;
 
     // The client's initialize request with its id replaced.
@@ -34,7 +40,11 @@ private:
     QJsonObject m_initialize;
     bool m_initialized = false;
     QString m_loggingLevel;
-    QStringList m_subscriptions; // in the order the client subscribed
+    // A client can hold thousands of subscriptions: subscribe and unsubscribe
+    // are O(log n) (issue 11; a list looked up per URI made them quadratic).
+    QHash<QString, quint64> m_subscriptionOrder;       // uri -> when it was subscribed
+    std::map<quint64, QString> m_subscriptionsByOrder; // the same, oldest first
+    quint64 m_nextSubscription = 0;
 };
 
 } // namespace fmb

@@ -18,6 +18,10 @@ constexpr int StandaloneStream = 0;
 constexpr int JunkLogBurst = 10;
 constexpr int JunkLogPerSecond = 1;
 
+// A subscribed URI is kept for the session's life (the replay log): with
+// max_subscriptions_per_session of them, this bounds their memory.
+constexpr qsizetype MaxSubscriptionUriLength = 8192;
+
 qint64 wallNowMs()
 {
     return QDateTime::currentMSecsSinceEpoch();
@@ -188,16 +192,12 @@ Result<bool> Session::post(const QList<JsonRpcMessage> &messages, bool batch, St
     }
 
     for (const JsonRpcMessage &message : messages) {
-        m_replay.record(message);
+        if (message.kind != MessageKind::Request)
+            m_replay.record(message); // a request only once it is let through (below)
         switch (message.kind) {
-        case MessageKind::Response: {
-            // The client answers a server->client request: back to the backend that asked.
-            QPointer<Backend> asker = m_serverRequests.take(message.idKey);
-            Backend *target = asker ? asker.data() : m_backend.data();
-            if (!target || !target->write(message.line()))
-                qCDebug(lcSession) << "session" << m_id << ": no backend took the client's response";
+        case MessageKind::Response:
+            forwardClientResponse(message);
             break;
-        }
         case MessageKind::Notification: {
             // A cancellation goes to the backend running that request, which
             // after a respawn may be the old one, still draining.
@@ -212,6 +212,7 @@ Result<bool> Session::post(const QList<JsonRpcMessage> &messages, bool batch, St
             break;
         }
         case MessageKind::Request: {
+            const QString refusal = refusalFor(message);
             Pending pending;
             pending.streamId = stream->id;
             pending.backend = m_backend;
@@ -222,6 +223,13 @@ Result<bool> Session::post(const QList<JsonRpcMessage> &messages, bool batch, St
                     m_progress.insert(pending.progressKey, message.idKey);
             }
             m_pending.insert(message.idKey, pending);
+            if (!refusal.isEmpty()) {
+                qCDebug(lcSession).noquote()
+                    << "session" << m_id << ": request" << message.idKey << "refused:" << refusal;
+                deliverResponse(message.idKey, errorLine(message.id, JsonRpcError::LimitReached, refusal));
+                break;
+            }
+            m_replay.record(message);
             if (!m_backend || !m_backend->write(message.line())) {
                 deliverResponse(
                     message.idKey,
@@ -236,6 +244,68 @@ Result<bool> Session::post(const QList<JsonRpcMessage> &messages, bool batch, St
         }
     }
     return requests > 0;
+}
+
+QString Session::refusalFor(const JsonRpcMessage &message) const
+{
+    if (m_pending.size() >= m_limits.maxPendingRequests) {
+        return QStringLiteral("this session has %1 requests pending; at most %2")
+            .arg(m_pending.size())
+            .arg(m_limits.maxPendingRequests);
+    }
+    if (message.method == QLatin1String("resources/subscribe")) {
+        const QString uri =
+            message.object.value(QLatin1String("params")).toObject().value(QLatin1String("uri")).toString();
+        if (uri.size() > MaxSubscriptionUriLength) {
+            return QStringLiteral("the resource URI is %1 characters long; at most %2")
+                .arg(uri.size())
+                .arg(MaxSubscriptionUriLength);
+        }
+        if (m_replay.subscriptionCount() >= m_limits.maxSubscriptions && !m_replay.hasSubscription(uri)) {
+            return QStringLiteral(
+                       "this session holds %1 resource subscriptions; at most %2 (unsubscribe first)")
+                .arg(m_replay.subscriptionCount())
+                .arg(m_limits.maxSubscriptions);
+        }
+    }
+    return {};
+}
+
+void Session::forwardClientResponse(const JsonRpcMessage &message)
+{
+    // The client answers a server->client request: back to the backend that
+    // asked. An answer to nothing the server asked (or asked and was answered
+    // already) would only confuse the server, so it stops here (issue 11).
+    const auto asked = m_serverRequests.constFind(message.idKey);
+    if (asked == m_serverRequests.constEnd()) {
+        qCDebug(lcSession) << "session" << m_id << ": response" << message.idKey
+                           << "answers no request of the MCP server; dropped";
+        return;
+    }
+    const QPointer<Backend> asker = asked.value();
+    m_serverRequests.erase(asked);
+    if (!asker || !asker->write(message.line()))
+        qCDebug(lcSession) << "session" << m_id << ": the MCP server that asked" << message.idKey
+                           << "did not take the client's response";
+}
+
+void Session::noteServerRequest(Backend *from, const JsonRpcMessage &message)
+{
+    if (m_serverRequests.size() >= m_limits.maxServerRequests && !m_serverRequests.contains(message.idKey)) {
+        // The client does not answer: tell the server, whose request would
+        // otherwise wait for ever, and keep no more of its ids.
+        qCDebug(lcSession) << "session" << m_id << ": server request" << message.idKey << "refused;"
+                           << m_serverRequests.size() << "unanswered";
+        (void)from->write(
+            errorLine(message.id, JsonRpcError::LimitReached,
+                      QStringLiteral("the client has %1 requests of this server unanswered; at most %2")
+                          .arg(m_serverRequests.size())
+                          .arg(m_limits.maxServerRequests)));
+        return;
+    }
+    m_serverRequests.insert(message.idKey, from);
+    if (Stream *stream = routeFor(message))
+        deliverMessage(*stream, message.raw);
 }
 
 Result<void> Session::openStream(StreamSink *sink, const QByteArray &lastEventId)
@@ -324,9 +394,14 @@ void Session::onLine(Backend *from, const QByteArray &line)
         return;
     }
     case MessageKind::Request:
-        m_serverRequests.insert(message.idKey, from);
-        [[fallthrough]];
+        noteServerRequest(from, message);
+        return;
     case MessageKind::Notification:
+        if (message.method == QLatin1String("notifications/cancelled")) {
+            // The server gave up on its own request: the client's answer is no longer wanted.
+            m_serverRequests.remove(idKey(
+                message.object.value(QLatin1String("params")).toObject().value(QLatin1String("requestId"))));
+        }
         if (Stream *stream = routeFor(message))
             deliverMessage(*stream, line);
         return;
@@ -508,6 +583,9 @@ void Session::onExited(Backend *from, const ExitInfo &info)
         abandonNext(QStringLiteral("the new MCP server %1 before it was ready").arg(info.reason));
     }
     failPending(from, info.reason);
+    m_serverRequests.removeIf([from](QHash<QString, QPointer<Backend>>::iterator entry) {
+        return !entry.value() || entry.value() == from;
+    });
     m_draining.removeAll(from);
     if (from == m_backend) {
         m_backend = nullptr;

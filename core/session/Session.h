@@ -36,6 +36,11 @@ struct StreamLimits {
     int retainedStreams = 8;              // finished POST streams kept for a reconnect
     int retryMs = 1000;                   // the SSE retry field of priming events
     int respawnTimeoutMs = 30000;         // a respawned backend must answer initialize by then
+    // What one client can make a session hold (issue 11); a request beyond a
+    // cap is answered with JSON-RPC error LimitReached and never reaches the server.
+    int maxPendingRequests = 1000; // client requests awaiting their answer
+    int maxSubscriptions = 1000;   // distinct resources/subscribe URIs
+    int maxServerRequests = 256;   // server->client requests awaiting the client's answer
 };
 
 enum class SessionState { Starting, Ready, Respawning, Stopping };
@@ -146,6 +151,10 @@ private:
     void onLine(Backend *from, const QByteArray &line);
     void onExited(Backend *from, const ExitInfo &info);
     void handleReplayResponse(Backend *from, const JsonRpcMessage &message);
+    void forwardClientResponse(const JsonRpcMessage &message);
+    void noteServerRequest(Backend *from, const JsonRpcMessage &message);
+    // Why a client request must not go to the server (a cap), or empty.
+    [[nodiscard]] QString refusalFor(const JsonRpcMessage &message) const;
     void swapToNext();
     void abandonNext(const QString &reason);
     void deliverResponse(const QString &idKey, const QByteArray &data, int failureStatus = 0);

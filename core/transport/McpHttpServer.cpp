@@ -285,7 +285,7 @@ void McpHttpServer::handlePost(const QHttpServerRequest &request, QTcpSocket *so
                    cors);
         return;
     }
-    Result<ParsedBody> parsed = parseBody(body);
+    Result<ParsedBody> parsed = parseBody(body, m_config.maxBatchMessages);
     if (!parsed) {
         writeError(socket, 400, parsed.error().subject.toInt(), parsed.error().message, cors);
         return;

@@ -27,6 +27,9 @@ struct HttpConfig {
     int requestTimeoutMs = 30000; // a request must arrive whole within this
     int keepAliveMs = 15000;      // SSE comment interval on idle streams
     int retryAfterSeconds = 5;    // Retry-After on 503
+
+    // A larger batch is refused whole (400, -32600; issue 11).
+    int maxBatchMessages = DefaultMaxBatchMessages;
 };
 
 // The caller of a request, or why there is none. Unauthorized errors become

@@ -89,6 +89,12 @@ QString field(const BrokerConfig &config, const QString &key)
         return QString::number(config.idleTimeout.count()) + QLatin1Char('s');
     if (key == QLatin1String("reap_interval"))
         return QString::number(config.reapInterval.count()) + QLatin1Char('s');
+    if (key == QLatin1String("max_batch_messages"))
+        return QString::number(config.maxBatchMessages);
+    if (key == QLatin1String("max_pending_requests"))
+        return QString::number(config.maxPendingRequests);
+    if (key == QLatin1String("max_subscriptions_per_session"))
+        return QString::number(config.maxSubscriptionsPerSession);
     if (key == QLatin1String("allowed_origins"))
         return config.allowedOrigins.join(QLatin1Char('|'));
     if (key == QLatin1String("max_body_bytes"))
@@ -237,6 +243,12 @@ void tst_ConfigLoader::defaults_data()
                                         << "900s";
     QTest::newRow("reap_interval: 30s") << "reap_interval"
                                         << "30s";
+    QTest::newRow("max_batch_messages: 1000") << "max_batch_messages"
+                                              << "1000";
+    QTest::newRow("max_pending_requests: 1000") << "max_pending_requests"
+                                                << "1000";
+    QTest::newRow("max_subscriptions_per_session: 1000") << "max_subscriptions_per_session"
+                                                         << "1000";
     QTest::newRow("allowed_origins: empty") << "allowed_origins"
                                             << "";
     QTest::newRow("max_body_bytes: 4 MiB") << "max_body_bytes"
@@ -372,6 +384,29 @@ void tst_ConfigLoader::setting_data()
     QTest::newRow("--reap-interval 250ms rounds up")
         << withChild({"--reap-interval", "250ms"}) << noEnv << noIni << "reap_interval"
         << "1s";
+    QTest::newRow("--max-batch-messages")
+        << withChild({"--max-batch-messages", "50"}) << noEnv << noIni << "max_batch_messages"
+        << "50";
+    QTest::newRow("--max-batch-messages bounds")
+        << withChild({"--max-batch-messages", "100000"}) << noEnv << noIni << "max_batch_messages"
+        << "100000";
+    QTest::newRow("FMB_MAX_BATCH_MESSAGES")
+        << withChild() << words({"FMB_MAX_BATCH_MESSAGES=1"}) << noIni << "max_batch_messages"
+        << "1";
+    QTest::newRow("--max-pending-requests")
+        << withChild({"--max-pending-requests", "64"}) << noEnv << noIni << "max_pending_requests"
+        << "64";
+    QTest::newRow("FMB_MAX_PENDING_REQUESTS")
+        << withChild() << words({"FMB_MAX_PENDING_REQUESTS=100000"}) << noIni << "max_pending_requests"
+        << "100000";
+    QTest::newRow("--max-subscriptions-per-session")
+        << withChild({"--max-subscriptions-per-session", "1000000"}) << noEnv << noIni
+        << "max_subscriptions_per_session"
+        << "1000000";
+    QTest::newRow("FMB_MAX_SUBSCRIPTIONS_PER_SESSION")
+        << withChild() << words({"FMB_MAX_SUBSCRIPTIONS_PER_SESSION=1"}) << noIni
+        << "max_subscriptions_per_session"
+        << "1";
     QTest::newRow("--allowed-origin once")
         << withChild({"--allowed-origin", "https://a.example"}) << noEnv << noIni << "allowed_origins"
         << "https://a.example";
@@ -794,6 +829,9 @@ void tst_ConfigLoader::iniEveryKey_data()
         {"max_sessions", "42"},
         {"idle_timeout", "600s"},
         {"reap_interval", "15s"},
+        {"max_batch_messages", "200"},
+        {"max_pending_requests", "300"},
+        {"max_subscriptions_per_session", "400"},
         {"allowed_origins", "https://a.example|http://localhost:3000"},
         {"max_body_bytes", "2097152"},
         {"child_max_line_bytes", "8388608"},
@@ -840,6 +878,9 @@ void tst_ConfigLoader::iniEveryKey()
                          "max_sessions = 42\n"
                          "idle_timeout = 10m\n"
                          "reap_interval = 15s\n"
+                         "max_batch_messages = 200\n"
+                         "max_pending_requests = 300\n"
+                         "max_subscriptions_per_session = 400\n"
                          "allowed_origins = https://a.example, http://localhost:3000\n"
                          "max_body_bytes = 2MiB\n"
                          "child_max_line_bytes = 8MiB\n"
@@ -1045,6 +1086,30 @@ void tst_ConfigLoader::rejected_data()
     QTest::newRow("max_sessions: from the file")
         << withChild({"--config", "%FILE%"}) << noEnv << QByteArray("max_sessions = many\n") << invalid
         << "max_sessions" << words({"\"many\"", "; from %FILE%"});
+
+    // Per-session caps.
+    QTest::newRow("max_batch_messages: zero")
+        << withChild({"--max-batch-messages", "0"}) << noEnv << noIni << invalid << "max_batch_messages"
+        << words({"max_batch_messages: \"0\" is not a whole number between 1 and 100000",
+                  "; from --max-batch-messages"});
+    QTest::newRow("max_batch_messages: above the limit")
+        << withChild() << words({"FMB_MAX_BATCH_MESSAGES=100001"}) << noIni << invalid << "max_batch_messages"
+        << words({"\"100001\"", "; from FMB_MAX_BATCH_MESSAGES"});
+    QTest::newRow("max_pending_requests: not a number")
+        << withChild({"--config", "%FILE%"}) << noEnv << QByteArray("max_pending_requests = lots\n")
+        << invalid << "max_pending_requests"
+        << words({"max_pending_requests: \"lots\" is not a whole number between 1 and 100000",
+                  "; from %FILE%"});
+    QTest::newRow("max_pending_requests: zero")
+        << withChild({"--max-pending-requests", "0"}) << noEnv << noIni << invalid << "max_pending_requests"
+        << words({"\"0\""});
+    QTest::newRow("max_subscriptions_per_session: above the limit")
+        << withChild({"--max-subscriptions-per-session", "1000001"}) << noEnv << noIni << invalid
+        << "max_subscriptions_per_session"
+        << words({"max_subscriptions_per_session: \"1000001\" is not a whole number between 1 and 1000000"});
+    QTest::newRow("max_subscriptions_per_session: negative")
+        << withChild({"--max-subscriptions-per-session", "-1"}) << noEnv << noIni << invalid
+        << "max_subscriptions_per_session" << words({"\"-1\"", "; from --max-subscriptions-per-session"});
 
     // Durations.
     QTest::newRow("idle_timeout: unknown unit")
@@ -1571,6 +1636,9 @@ void tst_ConfigLoader::helpText_data()
     QTest::newRow("default user URL") << "default <forgejo_url>/api/v1/user\n";
     QTest::newRow("default token variable") << "default FORGEJO_ACCESS_TOKEN\n";
     QTest::newRow("default per-user cap") << "env FMB_MAX_SESSIONS_PER_USER; default 20\n";
+    QTest::newRow("default batch cap") << "env FMB_MAX_BATCH_MESSAGES; default 1000\n";
+    QTest::newRow("default pending cap") << "env FMB_MAX_PENDING_REQUESTS; default 1000\n";
+    QTest::newRow("default subscription cap") << "env FMB_MAX_SUBSCRIPTIONS_PER_SESSION; default 1000\n";
     QTest::newRow("default rotate interval") << "env FMB_ROTATE_INTERVAL; default 1m\n";
     QTest::newRow("default refresh lead") << "env FMB_REFRESH_LEAD; default 5m\n";
     QTest::newRow("default access token ttl") << "env FMB_ACCESS_TOKEN_TTL; default 1h\n";

@@ -58,6 +58,9 @@ private Q_SLOTS:
     void parseBody();
     void parseBodyError_data();
     void parseBodyError();
+    void parseBodyLimits_data();
+    void parseBodyLimits();
+    void parseBodyRefusesHugeBatchByDefault();
     void parseBodyRawIsOneLine_data();
     void parseBodyRawIsOneLine();
     void parseBodyBatchHasNoRaw();
@@ -344,6 +347,88 @@ void tst_JsonRpc::parseBodyError()
     // so parseBody() answers -32700 and its "not a JSON-RPC message" branch is unreachable.
     QCOMPARE(parsed.error().subject, subject);
     QVERIFY2(parsed.error().message.contains(message), qPrintable(parsed.error().message));
+}
+
+namespace {
+
+QByteArray batchOf(int count, const QByteArray &element)
+{
+    QByteArrayList elements;
+    for (int i = 0; i < count; ++i)
+        elements.append(element);
+    return '[' + elements.join(',') + ']';
+}
+
+QByteArray longString(qsizetype length)
+{
+    return '"' + QByteArray(length, 'x') + '"';
+}
+
+} // namespace
+
+void tst_JsonRpc::parseBodyLimits_data()
+{
+    QTest::addColumn<QByteArray>("body");
+    QTest::addColumn<int>("maxBatchMessages");
+    QTest::addColumn<QString>("error"); // empty: accepted
+
+    const QByteArray ping = R"({"jsonrpc":"2.0","method":"notifications/ping"})";
+    QTest::newRow("batch at the limit") << batchOf(3, ping) << 3 << QString();
+    QTest::newRow("batch over the limit")
+        << batchOf(4, ping) << 3 << QStringLiteral("Invalid Request: batch has 4 messages; at most 3");
+    QTest::newRow("a single message is no batch") << ping << 1 << QString();
+    QTest::newRow("commas and brackets inside strings are no elements")
+        << QByteArray(R"([{"jsonrpc":"2.0","method":"a,b],[{\",x"},{"jsonrpc":"2.0","method":"c"}])") << 2
+        << QString();
+    QTest::newRow("over the limit is refused before parsing")
+        << QByteArray(R"([{"jsonrpc":"2.0","method":"a"},{"jsonrpc":"2.0","method":"b"},not JSON)") << 2
+        << QStringLiteral("Invalid Request: batch has 3 messages; at most 2");
+    const QByteArray atLimit = QByteArray::number(MaxIdLength);
+    QTest::newRow("string id at the length limit")
+        << R"({"jsonrpc":"2.0","method":"ping","id":)" + longString(MaxIdLength) + '}' << 10 << QString();
+    QTest::newRow("string id over the length limit")
+        << R"({"jsonrpc":"2.0","method":"ping","id":)" + longString(MaxIdLength + 1) + '}' << 10
+        << QStringLiteral("Invalid Request: \"id\" is %1 characters long; at most %2")
+               .arg(MaxIdLength + 1)
+               .arg(MaxIdLength);
+    QTest::newRow("response id over the length limit, inside a batch")
+        << '[' + ping + R"(,{"jsonrpc":"2.0","result":{},"id":)" + longString(MaxIdLength + 1) + "}]" << 10
+        << QStringLiteral("Invalid Request: \"id\" is %1 characters long").arg(MaxIdLength + 1);
+    QTest::newRow("progress token over the length limit")
+        << R"({"jsonrpc":"2.0","method":"ping","id":1,"params":{"_meta":{"progressToken":)" +
+               longString(MaxIdLength + 1) + "}}}"
+        << 10
+        << QStringLiteral("Invalid Request: progressToken is %1 characters long; at most %2")
+               .arg(MaxIdLength + 1)
+               .arg(MaxIdLength);
+}
+
+void tst_JsonRpc::parseBodyLimits()
+{
+    QFETCH(QByteArray, body);
+    QFETCH(int, maxBatchMessages);
+    QFETCH(QString, error);
+
+    const Result<ParsedBody> parsed = fmb::parseBody(body, maxBatchMessages);
+    if (error.isEmpty()) {
+        QVERIFY2(parsed.ok(), qPrintable(parsed.ok() ? QString() : parsed.error().message));
+        return;
+    }
+    QVERIFY(!parsed.ok());
+    QCOMPARE(parsed.error().code, ErrorCode::InvalidArgument);
+    QCOMPARE(parsed.error().subject, QString::number(JsonRpcError::InvalidRequest));
+    QVERIFY2(parsed.error().message.startsWith(error), qPrintable(parsed.error().message));
+}
+
+void tst_JsonRpc::parseBodyRefusesHugeBatchByDefault()
+{
+    // Issue 11: one POST of 30,000 requests held the event loop for seconds.
+    const QByteArray body = batchOf(30000, R"({"jsonrpc":"2.0","id":1,"method":"resources/subscribe"})");
+    const Result<ParsedBody> parsed = fmb::parseBody(body);
+    QVERIFY(!parsed.ok());
+    QCOMPARE(
+        parsed.error().message,
+        QStringLiteral("Invalid Request: batch has 30000 messages; at most %1").arg(DefaultMaxBatchMessages));
 }
 
 void tst_JsonRpc::parseBodyRawIsOneLine_data()

@@ -1,3 +1,4 @@
+#include <QElapsedTimer>
 #include <QJsonDocument>
 #include <QTest>
 
@@ -57,6 +58,7 @@ private Q_SLOTS:
     void lastSetLevelWins();
     void subscriptions_data();
     void subscriptions();
+    void manySubscriptionsTakeLinearTime();
     void unrelatedMessagesIgnored();
     void initializeRequestReplacesOnlyTheId_data();
     void initializeRequestReplacesOnlyTheId();
@@ -198,6 +200,44 @@ void tst_ReplayLog::subscriptions()
             object.value(QLatin1String("params")).toObject().value(QLatin1String("uri")).toString());
     }
     QCOMPARE(replayed, expected);
+}
+
+void tst_ReplayLog::manySubscriptionsTakeLinearTime()
+{
+    // Issue 11: each new URI used to be looked for in the whole list, so
+    // 30,000 subscriptions took seconds of CPU. 50,000 distinct URIs, then
+    // half of them unsubscribed, must stay far below a quadratic's time (~0.5 s
+    // in a debug build on a busy machine; the list took over 15 s of CPU).
+    constexpr int Count = 50000;
+    QList<JsonRpcMessage> subscribes;
+    QList<JsonRpcMessage> unsubscribes;
+    subscribes.reserve(Count);
+    for (int i = 0; i < Count; ++i) {
+        const QString uri = QStringLiteral("repo://r/%1").arg(i, 6, 10, QLatin1Char('0'));
+        subscribes.append(subscribe(uri));
+        if (i % 2 == 0)
+            unsubscribes.append(subscribe(uri, QStringLiteral("resources/unsubscribe")));
+    }
+
+    ReplayLog log;
+    QElapsedTimer timer;
+    timer.start();
+    for (const JsonRpcMessage &message : std::as_const(subscribes))
+        log.record(message);
+    for (auto it = unsubscribes.crbegin(); it != unsubscribes.crend(); ++it)
+        log.record(*it);
+    log.record(subscribes.at(1)); // already held: no second entry
+    const qint64 elapsedMs = timer.elapsed();
+    qInfo("%d subscribes and %d unsubscribes took %lld ms", Count, Count / 2, elapsedMs);
+
+    QCOMPARE(log.subscriptionCount(), Count / 2);
+    QVERIFY(log.hasSubscription(QStringLiteral("repo://r/000001")));
+    QVERIFY(!log.hasSubscription(QStringLiteral("repo://r/000000")));
+    const QStringList held = log.subscriptions();
+    QCOMPARE(held.size(), Count / 2);
+    QCOMPARE(held.first(), QStringLiteral("repo://r/000001"));
+    QCOMPARE(held.last(), QStringLiteral("repo://r/049999"));
+    QVERIFY2(elapsedMs < 5000, qPrintable(QStringLiteral("%1 ms").arg(elapsedMs)));
 }
 
 void tst_ReplayLog::unrelatedMessagesIgnored()

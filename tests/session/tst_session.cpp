@@ -97,6 +97,11 @@ private Q_SLOTS:
     void notificationsUpgradeToSse();
     void progressRoutedByToken();
     void serverRequestRoundTrip();
+    void clientResponseToNoServerRequestIsDropped_data();
+    void clientResponseToNoServerRequestIsDropped();
+    void subscriptionsBeyondTheCapAreRefused();
+    void pendingRequestsBeyondTheCapAreRefused();
+    void serverRequestsBeyondTheCapAreRefused();
     void standaloneStreamBuffersUntilOpened_data();
     void standaloneStreamBuffersUntilOpened();
     void resumeWithLastEventId_data();
@@ -125,6 +130,10 @@ private:
     Session *newSession(std::unique_ptr<ChildProcess> child = {}, StreamLimits limits = {},
                         QPointer<ChildProcess> *started = nullptr);
     TestSink *newSink() { return new TestSink(m_scope.get()); }
+    // A session with these limits, initialized; null when it did not get ready.
+    Session *readySession(StreamLimits limits);
+    // What the test server has recorded (its `state` tool); empty when it did not answer.
+    QJsonObject serverState(Session &session, int requestId);
 
     std::unique_ptr<QObject> m_scope; // owns this test's sinks and sessions
     QList<QPointer<Session>> m_sessions;
@@ -167,6 +176,21 @@ Session *tst_Session::newSession(std::unique_ptr<ChildProcess> child, StreamLimi
         *started = child.get();
     session->start(std::move(child));
     return session;
+}
+
+Session *tst_Session::readySession(StreamLimits limits)
+{
+    Session *session = newSession({}, limits);
+    return initializeSession(*session, Latest, m_scope.get()) ? session : nullptr;
+}
+
+QJsonObject tst_Session::serverState(Session &session, int requestId)
+{
+    TestSink *state = newSink();
+    if (!post(session, toolCall(requestId, QStringLiteral("state")), state).ok() ||
+        !QTest::qWaitFor([state] { return state->complete; }, 10000))
+        return {};
+    return parseObject(toolText(parseObject(state->json)).toUtf8());
 }
 
 void tst_Session::initialize_data()
@@ -435,6 +459,154 @@ void tst_Session::serverRequestRoundTrip()
     QCOMPARE(toolText(reply), QStringLiteral("sampled words"));
     QVERIFY(get->dataEvents().isEmpty()); // nothing of it went to the GET stream
     QVERIFY(get->isOpen());
+}
+
+void tst_Session::clientResponseToNoServerRequestIsDropped_data()
+{
+    QTest::addColumn<bool>("askedBefore"); // the id was asked, and answered already
+
+    QTest::newRow("an id the server never asked") << false;
+    QTest::newRow("a second answer to an answered request") << true;
+}
+
+void tst_Session::clientResponseToNoServerRequestIsDropped()
+{
+    QFETCH(bool, askedBefore);
+
+    // Issue 11, 5b: the broker used to hand such a response to the child.
+    Session *session = newSession();
+    QVERIFY(initializeSession(*session, Latest, m_scope.get()));
+    const QJsonObject sampled{
+        {QStringLiteral("role"), QStringLiteral("assistant")},
+        {QStringLiteral("content"), QJsonObject{{QStringLiteral("type"), QStringLiteral("text")},
+                                                {QStringLiteral("text"), QStringLiteral("words")}}},
+        {QStringLiteral("model"), QStringLiteral("tst-model")}};
+    QJsonValue strayId = QStringLiteral("srv-999");
+    if (askedBefore) {
+        TestSink *call = newSink();
+        QVERIFY(post(*session, toolCall(1, QStringLiteral("sample")), call).ok());
+        QTRY_COMPARE(withMethod(call->events, QStringLiteral("sampling/createMessage")).size(), 1);
+        strayId = eventId(withMethod(call->events, QStringLiteral("sampling/createMessage")).first());
+        QVERIFY(post(*session, response(strayId, sampled), nullptr).ok());
+        QTRY_COMPARE(call->endCount, 1);
+    }
+
+    const Result<bool> stray = post(*session, response(strayId, sampled), nullptr);
+    QVERIFY(stray.ok());
+    QVERIFY(!stray.value()); // still 202 at the edge
+
+    // stdin is ordered: had the stray response gone out, the server would have seen it first.
+    const QJsonObject seen = serverState(*session, 2);
+    QVERIFY(seen.contains(QLatin1String("strayResponses")));
+    QCOMPARE(seen.value(QLatin1String("strayResponses")).toArray(), QJsonArray{});
+}
+
+void tst_Session::subscriptionsBeyondTheCapAreRefused()
+{
+    StreamLimits limits;
+    limits.maxSubscriptions = 2;
+    Session *session = readySession(limits);
+    QVERIFY(session);
+    const auto subscribe = [](int id, const QString &uri,
+                              const QString &method = QStringLiteral("resources/subscribe")) {
+        return request(id, method, {{QStringLiteral("uri"), uri}});
+    };
+
+    TestSink *sink = newSink();
+    const QJsonArray batch{subscribe(1, QStringLiteral("repo://a")), subscribe(2, QStringLiteral("repo://b")),
+                           subscribe(3, QStringLiteral("repo://c")),
+                           subscribe(4, QStringLiteral("repo://a")), // held already: no new entry
+                           subscribe(8, QStringLiteral("repo://") + QString(8193, QLatin1Char('x')))};
+    QVERIFY(postBatch(*session, batch, sink).ok());
+    QTRY_VERIFY(sink->complete);
+    QCOMPARE(sink->status, 200);
+    QHash<int, QJsonObject> byId;
+    for (const QJsonValue &reply : QJsonDocument::fromJson(sink->json).array())
+        byId.insert(reply.toObject().value(QLatin1String("id")).toInt(), reply.toObject());
+    QCOMPARE(byId.size(), 5);
+    QVERIFY(byId.value(1).contains(QLatin1String("result")));
+    QVERIFY(byId.value(2).contains(QLatin1String("result")));
+    QVERIFY(byId.value(4).contains(QLatin1String("result")));
+    QCOMPARE(errorCode(byId.value(3)), JsonRpcError::LimitReached);
+    QCOMPARE(
+        byId.value(3).value(QLatin1String("error")).toObject().value(QLatin1String("message")).toString(),
+        QStringLiteral("this session holds 2 resource subscriptions; at most 2 (unsubscribe first)"));
+    QCOMPARE(
+        byId.value(8).value(QLatin1String("error")).toObject().value(QLatin1String("message")).toString(),
+        QStringLiteral("the resource URI is 8200 characters long; at most 8192"));
+    QCOMPARE(session->replayLog().subscriptions(),
+             (QStringList{QStringLiteral("repo://a"), QStringLiteral("repo://b")}));
+
+    // An unsubscribe makes room again.
+    TestSink *again = newSink();
+    QVERIFY(postBatch(
+                *session,
+                QJsonArray{subscribe(5, QStringLiteral("repo://a"), QStringLiteral("resources/unsubscribe")),
+                           subscribe(6, QStringLiteral("repo://c"))},
+                again)
+                .ok());
+    QTRY_VERIFY(again->complete);
+    QVERIFY(!again->json.contains("\"error\""));
+
+    // The refused subscription never reached the server.
+    const QJsonObject seen = serverState(*session, 7);
+    QCOMPARE(seen.value(QLatin1String("subscriptions")).toArray(),
+             (QJsonArray{QStringLiteral("repo://b"), QStringLiteral("repo://c")}));
+    QCOMPARE(session->replayLog().subscriptions(),
+             (QStringList{QStringLiteral("repo://b"), QStringLiteral("repo://c")}));
+}
+
+void tst_Session::pendingRequestsBeyondTheCapAreRefused()
+{
+    StreamLimits limits;
+    limits.maxPendingRequests = 2;
+    Session *session = readySession(limits);
+    QVERIFY(session);
+
+    TestSink *slow = newSink();
+    QVERIFY(post(*session, toolCall(1, QStringLiteral("slow"), {{QStringLiteral("ms"), 60000}}), slow).ok());
+    TestSink *batch = newSink();
+    QVERIFY(postBatch(*session,
+                      QJsonArray{toolCall(2, QStringLiteral("slow"), {{QStringLiteral("ms"), 60000}}),
+                                 toolCall(3, QStringLiteral("echo"),
+                                          {{QStringLiteral("text"), QStringLiteral("x")}})},
+                      batch)
+                .ok());
+    QCOMPARE(session->pendingRequests(), 2); // 3 was answered at once
+    TestSink *third = newSink();
+    QVERIFY(post(*session,
+                 toolCall(4, QStringLiteral("echo"), {{QStringLiteral("text"), QStringLiteral("y")}}), third)
+                .ok());
+    QVERIFY(third->complete); // without a round trip to the server
+    QCOMPARE(third->status, 200);
+    const QJsonObject refused = parseObject(third->json);
+    QCOMPARE(errorCode(refused), JsonRpcError::LimitReached);
+    QCOMPARE(refused.value(QLatin1String("error")).toObject().value(QLatin1String("message")).toString(),
+             QStringLiteral("this session has 2 requests pending; at most 2"));
+    QCOMPARE(session->pendingRequests(), 2);
+}
+
+void tst_Session::serverRequestsBeyondTheCapAreRefused()
+{
+    StreamLimits limits;
+    limits.maxServerRequests = 1;
+    Session *session = readySession(limits);
+    QVERIFY(session);
+
+    TestSink *first = newSink();
+    QVERIFY(post(*session, toolCall(1, QStringLiteral("sample")), first).ok());
+    QTRY_COMPARE(withMethod(first->events, QStringLiteral("sampling/createMessage")).size(), 1);
+
+    // The client leaves the first one unanswered; the second the broker refuses for it.
+    TestSink *second = newSink();
+    QVERIFY(post(*session, toolCall(2, QStringLiteral("sample")), second).ok());
+    QTRY_VERIFY(second->complete);
+    const QJsonObject reply = parseObject(second->json);
+    QVERIFY(reply.value(QLatin1String("result")).toObject().value(QLatin1String("isError")).toBool());
+    QCOMPARE(
+        toolText(reply),
+        QStringLiteral("sampling failed: the client has 1 requests of this server unanswered; at most 1"));
+    QVERIFY(withMethod(second->events, QStringLiteral("sampling/createMessage")).isEmpty());
 }
 
 void tst_Session::standaloneStreamBuffersUntilOpened_data()

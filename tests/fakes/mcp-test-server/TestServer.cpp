@@ -225,6 +225,7 @@ void TestServer::handleClientResponse(const QJsonObject &message)
 {
     const auto it = m_sampleWaits.constFind(message.value(QLatin1String("id")).toString());
     if (it == m_sampleWaits.cend()) {
+        m_strayResponses.append(message.value(QLatin1String("id")));
         writeAll(STDERR_FILENO, QByteArrayLiteral("fmb-test-mcp-server: response to an unknown request\n"));
         return;
     }
@@ -391,6 +392,7 @@ QString TestServer::stateText() const
         {QLatin1String("subscriptions"), QJsonArray::fromStringList(m_subscriptions)},
         {QLatin1String("cancelled"), m_cancelled},
         {QLatin1String("pendingSlow"), m_slowTimers.size()},
+        {QLatin1String("strayResponses"), m_strayResponses},
     };
     return QString::fromUtf8(QJsonDocument(state).toJson(QJsonDocument::Compact));
 }

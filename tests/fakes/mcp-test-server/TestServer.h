@@ -56,7 +56,8 @@ private:
     int m_initializedCount = 0;
     QString m_logLevel;
     QStringList m_subscriptions;
-    QJsonArray m_cancelled; // requestIds named by notifications/cancelled
+    QJsonArray m_cancelled;      // requestIds named by notifications/cancelled
+    QJsonArray m_strayResponses; // ids of responses to no request this server sent
     int m_nextServerRequest = 1;
     QHash<QString, SampleWait> m_sampleWaits; // server request id -> waiting tools/call
     QHash<QString, QTimer *> m_slowTimers;    // id key of a pending slow call -> its timer
