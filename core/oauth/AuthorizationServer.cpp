@@ -26,8 +26,6 @@ namespace {
 // Binds consent forms and upstream round trips to one browser (the MCP
 // security best practices, "OAuth State Parameter Validation").
 const QByteArray BrowserCookie = QByteArrayLiteral("__Host-fmb_browser");
-// How long a fetched client metadata document is trusted before /authorize fetches it again.
-constexpr std::chrono::minutes MetadataCacheTime{10};
 
 bool equalSecrets(QByteArrayView a, QByteArrayView b)
 {
@@ -624,9 +622,8 @@ void AuthorizationServer::resolveMetadataClient(const QString &clientId,
         done(url.error());
         return;
     }
-    const auto fetched = m_metadataFetched.constFind(clientId);
-    if (fetched != m_metadataFetched.constEnd() &&
-        now() < fetched.value().addSecs(60 * MetadataCacheTime.count())) {
+    const auto fresh = m_metadataFresh.constFind(clientId);
+    if (fresh != m_metadataFresh.constEnd() && now() < fresh.value()) {
         Result<ClientRecord> stored = m_store->findClient(clientId);
         if (stored && stored.value().kind == ClientKind::MetadataDocument) {
             done(stored);
@@ -634,7 +631,8 @@ void AuthorizationServer::resolveMetadataClient(const QString &clientId,
         }
     }
     QPointer<AuthorizationServer> self(this);
-    m_fetcher->fetch(url.value(), [self, clientId, done = std::move(done)](Result<QByteArray> document) {
+    m_fetcher->fetch(url.value(), [self, clientId,
+                                   done = std::move(done)](Result<MetadataDocument> document) {
         if (!self)
             return;
         if (!document) {
@@ -643,7 +641,7 @@ void AuthorizationServer::resolveMetadataClient(const QString &clientId,
             done(Error{document.error().code, clientId, document.error().message});
             return;
         }
-        Result<ClientMetadata> metadata = parseMetadataDocument(document.value(), clientId);
+        Result<ClientMetadata> metadata = parseMetadataDocument(document.value().body, clientId);
         if (!metadata) {
             qCInfo(lcOAuth).noquote()
                 << "refused the client metadata document" << clientId << ":" << metadata.error().message;
@@ -663,10 +661,14 @@ void AuthorizationServer::resolveMetadataClient(const QString &clientId,
             done(saved.error());
             return;
         }
-        if (self->m_metadataFetched.size() >= self->m_config.maxPending)
-            self->m_metadataFetched.clear();
-        self->m_metadataFetched.insert(clientId, self->now());
-        qCInfo(lcOAuth).noquote() << "fetched the client metadata document" << clientId;
+        if (self->m_metadataFresh.size() >= self->m_config.maxPending)
+            self->m_metadataFresh.clear();
+        const std::chrono::seconds lifetime =
+            freshnessLifetime(document.value().cacheControl, document.value().expires, document.value().date,
+                              self->now(), self->m_config.metadataCache);
+        self->m_metadataFresh.insert(clientId, self->now().addSecs(lifetime.count()));
+        qCInfo(lcOAuth).noquote() << "fetched the client metadata document" << clientId << "; fresh for"
+                                  << lifetime.count() << "s";
         done(client);
     });
 }

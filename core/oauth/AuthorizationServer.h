@@ -14,6 +14,7 @@
 #include <QStringList>
 
 #include "FormEncoding.h"
+#include "HttpCaching.h"
 #include "LoginCookie.h"
 #include "base/Result.h"
 #include "store/StoreRecords.h"
@@ -47,6 +48,7 @@ struct OAuthConfig {
     int maxPending = 10000;                           // consent pages and upstream round trips in flight
     QString upstreamName = QStringLiteral("Forgejo"); // shown on the consent page
     QString stateDir;                                 // holds login-cookie.key; empty: a key in memory
+    CacheBounds metadataCache;                        // how long a fetched client metadata document is reused
 };
 
 // The broker as OAuth 2.1 authorization server for MCP clients (MCP
@@ -199,7 +201,7 @@ private:
     std::optional<LoginCookie> m_loginCookie;
     QHash<QString, ConsentRequest> m_consents;         // by request id
     QHash<QString, UpstreamPending> m_upstreamPending; // by upstream state
-    QHash<QString, QDateTime> m_metadataFetched;       // CIMD client id -> when its document was last fetched
+    QHash<QString, QDateTime> m_metadataFresh;         // CIMD client id -> until when its document is fresh
 };
 
 } // namespace fmb

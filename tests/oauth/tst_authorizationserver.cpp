@@ -116,6 +116,8 @@ private Q_SLOTS:
     void registration();
     void registrationRejects_data();
     void registrationRejects();
+    void metadataDocumentCache_data();
+    void metadataDocumentCache();
     void fullFlow();
     void consentPageIsHardened();
     void refreshRotates();
@@ -586,6 +588,51 @@ void tst_AuthorizationServer::registrationRejects()
     QVERIFY2(answer.status == status, answer.describe().constData());
     QCOMPARE(answer.json().value(QStringLiteral("error")).toString(), error);
     QVERIFY(!answer.json().value(QStringLiteral("error_description")).toString().isEmpty());
+}
+
+void tst_AuthorizationServer::metadataDocumentCache_data()
+{
+    QTest::addColumn<QByteArray>("cacheControl");
+    QTest::addColumn<int>("fetches"); // for two /authorize requests in a row
+    QTest::newRow("max-age=600: reused") << QByteArray("public, max-age=600") << 1;
+    QTest::newRow("no-store: fetched again") << QByteArray("no-store") << 2;
+    QTest::newRow("max-age=0: fetched again") << QByteArray("max-age=0") << 2;
+    QTest::newRow("no header: the fallback hour") << QByteArray() << 1;
+}
+
+void tst_AuthorizationServer::metadataDocumentCache()
+{
+    QFETCH(QByteArray, cacheControl);
+    QFETCH(int, fetches);
+    // A document per row: an earlier row's cache entry must not answer.
+    const QString path =
+        QStringLiteral("/clients/cache-%1.json").arg(qHash(QByteArray(QTest::currentDataTag())));
+    const QString clientId = m_documents->url(path).toString();
+    const QJsonObject document{{QStringLiteral("client_id"), clientId},
+                               {QStringLiteral("client_name"), QStringLiteral("Cached client")},
+                               {QStringLiteral("redirect_uris"), QJsonArray{ClientRedirect}}};
+    fmbtest::Headers headers;
+    if (!cacheControl.isEmpty())
+        headers.append({"Cache-Control", cacheControl});
+    m_documents->setAnswer(
+        path.toLatin1(),
+        {200, "application/json", QJsonDocument(document).toJson(QJsonDocument::Compact), headers});
+    // No floor here, so that "do not reuse" shows; the broker's floor is 5 min.
+    fmb::OAuthConfig config = m_auth->config();
+    config.stateDir.clear();
+    config.metadataCache.floor = std::chrono::seconds(0);
+    AuthorizationServer server(config, m_store.get(), m_upstream);
+    server.install(m_server);
+    const int before = m_documents->requests();
+    const QString verifier = QString::fromLatin1(fmb::Pkce::generateVerifier());
+    const HttpResult first =
+        m_browser->get(authorizeUrl(authorizeFields(clientId, verifier, QStringLiteral("a"))));
+    const HttpResult second =
+        m_browser->get(authorizeUrl(authorizeFields(clientId, verifier, QStringLiteral("b"))));
+    m_auth->install(m_server);
+    QVERIFY2(first.status == 200, first.describe().constData());
+    QVERIFY2(second.status == 200, second.describe().constData());
+    QCOMPARE(m_documents->requests() - before, fetches);
 }
 
 // --- the authorization code flow ------------------------------------------------------------
