@@ -76,6 +76,10 @@ Result<void> OAuthMode::open()
     oauth.accessTokenTtl = m_config.accessTokenTtl;
     oauth.refreshTokenTtl = m_config.refreshTokenTtl;
     oauth.allowPrivateMetadataHosts = m_config.metadataAllowPrivateHosts;
+    oauth.registerRatePerMinute = m_config.registerRate;
+    oauth.maxPendingClients = m_config.maxPendingClients;
+    oauth.pendingClientTtl = m_config.pendingClientTtl;
+    oauth.maxRegistrationBytes = m_config.maxRegistrationBytes;
     oauth.stateDir = m_config.stateDir;
     m_server = new AuthorizationServer(oauth, m_store.get(), m_upstream, this);
 

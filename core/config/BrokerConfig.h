@@ -67,6 +67,10 @@ struct BrokerConfig {
     std::chrono::seconds accessTokenTtl{3600};            // broker access tokens
     std::chrono::seconds refreshTokenTtl{30 * 24 * 3600}; // broker refresh tokens
     bool metadataAllowPrivateHosts = false;               // CIMD fetches from loopback/private hosts (tests)
+    int registerRate = 20;                                // /oauth/register per address a minute; 0 = off
+    int maxPendingClients = 1000;                         // registered, never authorized; 0 = no cap
+    std::chrono::seconds pendingClientTtl{3600};          // then such a client is purged
+    qint64 maxRegistrationBytes = 8 * 1024;               // the /oauth/register body
 
     // [admin]
     QString adminSocket; // empty = default under the runtime dir

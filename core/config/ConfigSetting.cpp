@@ -785,6 +785,73 @@ QString describeMetadataAllowPrivateHosts(const BrokerConfig &config)
     return describeChoice(SwitchChoices, config.metadataAllowPrivateHosts);
 }
 
+// A whole number from 0 to `max` for an int setting.
+Result<void> applyCount(const QString &key, const QString &text, int max, int &field)
+{
+    const std::optional<qint64> number = parseWholeNumber(text);
+    if (!number || *number > max)
+        return invalid(key, quoted(text) + QLatin1String(" is not a whole number between 0 and ") +
+                                QString::number(max));
+    field = static_cast<int>(*number);
+    return {};
+}
+
+Result<void> applyRegisterRate(BrokerConfig &config, const QStringList &values)
+{
+    return applyCount(QStringLiteral("register_rate"), values.constLast(), 100000, config.registerRate);
+}
+
+QString describeRegisterRate(const BrokerConfig &config)
+{
+    return QString::number(config.registerRate);
+}
+
+Result<void> applyMaxPendingClients(BrokerConfig &config, const QStringList &values)
+{
+    return applyCount(QStringLiteral("max_pending_clients"), values.constLast(), 1000000,
+                      config.maxPendingClients);
+}
+
+QString describeMaxPendingClients(const BrokerConfig &config)
+{
+    return QString::number(config.maxPendingClients);
+}
+
+Result<void> applyPendingClientTtl(BrokerConfig &config, const QStringList &values)
+{
+    Result<seconds> value = secondsValue(QStringLiteral("pending_client_ttl"), values.constLast(),
+                                         QStringLiteral("3600s or 1h"), MaxRefreshTokenTtl);
+    if (!value)
+        return value.error();
+    config.pendingClientTtl = value.value();
+    return {};
+}
+
+QString describePendingClientTtl(const BrokerConfig &config)
+{
+    return formatDuration(config.pendingClientTtl);
+}
+
+Result<void> applyMaxRegistrationBytes(BrokerConfig &config, const QStringList &values)
+{
+    // The OAuth endpoints read at most 64 KiB of any body.
+    constexpr qint64 Max = 64 * KiB;
+    const QString key = QStringLiteral("max_registration_bytes");
+    Result<qint64> value = sizeValue(key, values.constLast(), QStringLiteral("8KiB"));
+    if (!value)
+        return value.error();
+    if (value.value() > Max)
+        return invalid(key, quoted(values.constLast()) + QLatin1String(" is more than the limit of ") +
+                                formatSize(Max));
+    config.maxRegistrationBytes = value.value();
+    return {};
+}
+
+QString describeMaxRegistrationBytes(const BrokerConfig &config)
+{
+    return formatSize(config.maxRegistrationBytes);
+}
+
 Result<void> applyAdminSocket(BrokerConfig &config, const QStringList &values)
 {
     const QString &text = values.constLast();
@@ -1166,6 +1233,47 @@ QList<ConfigSetting> buildSettings()
                                    "false, 1 or 0."),
             .apply = applyMetadataAllowPrivateHosts,
             .describe = describeMetadataAllowPrivateHosts,
+        },
+        {
+            .key = QStringLiteral("register_rate"),
+            .flag = QStringLiteral("register-rate"),
+            .envVar = QStringLiteral("FMB_REGISTER_RATE"),
+            .valueName = QStringLiteral("N"),
+            .help = QStringLiteral("Client registrations (/oauth/register) one address may make a minute,\n"
+                                   "in bursts of up to N; IPv6 counts per /64 (0 = no limit). Behind a\n"
+                                   "reverse proxy every client shares the proxy's address."),
+            .apply = applyRegisterRate,
+            .describe = describeRegisterRate,
+        },
+        {
+            .key = QStringLiteral("max_pending_clients"),
+            .flag = QStringLiteral("max-pending-clients"),
+            .envVar = QStringLiteral("FMB_MAX_PENDING_CLIENTS"),
+            .valueName = QStringLiteral("N"),
+            .help = QStringLiteral("Most registered clients that have not completed an authorization;\n"
+                                   "more registrations get 503 with Retry-After (0 = no cap)."),
+            .apply = applyMaxPendingClients,
+            .describe = describeMaxPendingClients,
+        },
+        {
+            .key = QStringLiteral("pending_client_ttl"),
+            .flag = QStringLiteral("pending-client-ttl"),
+            .envVar = QStringLiteral("FMB_PENDING_CLIENT_TTL"),
+            .valueName = QStringLiteral("DURATION"),
+            .help = QStringLiteral("A registered client that has not completed an authorization within\n"
+                                   "this time is deleted (whole seconds, rounded up)."),
+            .apply = applyPendingClientTtl,
+            .describe = describePendingClientTtl,
+        },
+        {
+            .key = QStringLiteral("max_registration_bytes"),
+            .flag = QStringLiteral("max-registration-bytes"),
+            .envVar = QStringLiteral("FMB_MAX_REGISTRATION_BYTES"),
+            .valueName = QStringLiteral("SIZE"),
+            .help = QStringLiteral("Largest client registration request, up to 64KiB; larger ones get\n"
+                                   "413 invalid_client_metadata."),
+            .apply = applyMaxRegistrationBytes,
+            .describe = describeMaxRegistrationBytes,
         },
         {
             .key = QStringLiteral("admin_socket"),

@@ -2,7 +2,10 @@
 
 #include <openssl/crypto.h>
 
+#include <algorithm>
+
 #include <QDir>
+#include <QHostAddress>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -26,8 +29,8 @@ namespace {
 // Binds consent forms and upstream round trips to one browser (the MCP
 // security best practices, "OAuth State Parameter Validation").
 const QByteArray BrowserCookie = QByteArrayLiteral("__Host-fmb_browser");
-// How long a fetched client metadata document is trusted before /authorize fetches it again.
-constexpr std::chrono::minutes MetadataCacheTime{10};
+// Most client addresses /oauth/register keeps a rate for at once.
+constexpr int MaxRateLimitedPeers = 10000;
 
 bool equalSecrets(QByteArrayView a, QByteArrayView b)
 {
@@ -133,6 +136,37 @@ QString cleanErrorCode(const QString &code)
     return out;
 }
 
+// The path ("client_uri", "contacts[3]") of the first key or string in
+// `value` longer than `limit` characters; empty when there is none. Fields
+// the broker ignores count too: they are read, and a flood of them is not free.
+QString overlongString(const QJsonValue &value, qsizetype limit, const QString &path = {})
+{
+    if (value.isString())
+        return value.toString().size() > limit ? path : QString();
+    if (value.isArray()) {
+        const QJsonArray array = value.toArray();
+        for (qsizetype i = 0; i < array.size(); ++i) {
+            const QString found =
+                overlongString(array.at(i), limit, QStringLiteral("%1[%2]").arg(path).arg(i));
+            if (!found.isEmpty())
+                return found;
+        }
+        return {};
+    }
+    if (!value.isObject())
+        return {};
+    const QJsonObject object = value.toObject();
+    for (auto it = object.begin(); it != object.end(); ++it) {
+        const QString key = path.isEmpty() ? it.key() : path + QLatin1Char('.') + it.key();
+        if (it.key().size() > limit)
+            return QStringLiteral("a key");
+        const QString found = overlongString(it.value(), limit, key.left(100));
+        if (!found.isEmpty())
+            return found;
+    }
+    return {};
+}
+
 } // namespace
 
 AuthorizationServer::AuthorizationServer(OAuthConfig config, TokenStore *store, UpstreamClient *upstream,
@@ -142,6 +176,8 @@ AuthorizationServer::AuthorizationServer(OAuthConfig config, TokenStore *store, 
     , m_store(store)
     , m_upstreamClient(upstream)
     , m_purgeTimer(new QTimer(this))
+    , m_registerLimiter(m_config.registerRatePerMinute, MaxRateLimitedPeers)
+    , m_pendingClientTimer(new QTimer(this))
 {
     while (m_config.publicUrl.endsWith(QLatin1Char('/')))
         m_config.publicUrl.chop(1);
@@ -179,6 +215,25 @@ AuthorizationServer::AuthorizationServer(OAuthConfig config, TokenStore *store, 
         });
         m_purgeTimer->start();
     }
+
+    // Registrations that never led to a sign-in go after pendingClientTtl:
+    // now, then every tenth of it (at least every second, at most every 5 min).
+    m_pendingClientTimer->setInterval(std::clamp<std::chrono::milliseconds>(
+        m_config.pendingClientTtl / 10, std::chrono::seconds(1), std::chrono::minutes(5)));
+    connect(m_pendingClientTimer, &QTimer::timeout, this, &AuthorizationServer::purgePendingClients);
+    m_pendingClientTimer->start();
+    if (m_store->isOpen())
+        purgePendingClients();
+}
+
+void AuthorizationServer::purgePendingClients()
+{
+    Result<int> purged = m_store->purgePendingClients(now().addSecs(-m_config.pendingClientTtl.count()));
+    if (!purged)
+        qCWarning(lcOAuth).noquote() << "purging pending clients failed:" << purged.error().message;
+    const QDateTime current = now();
+    for (auto it = m_metadataFresh.begin(); it != m_metadataFresh.end();)
+        it = current >= it.value() ? m_metadataFresh.erase(it) : std::next(it);
 }
 
 AuthorizationServer::~AuthorizationServer() = default;
@@ -478,11 +533,71 @@ void AuthorizationServer::handleServerMetadata(const QHttpServerRequest &request
 
 // --- registration (RFC 7591) --------------------------------------------------------
 
+qint64 AuthorizationServer::pendingClientsFull() const
+{
+    if (m_config.maxPendingClients <= 0)
+        return 0;
+    Result<PendingClients> pending = m_store->pendingClients();
+    if (!pending || pending.value().count < m_config.maxPendingClients)
+        return 0;
+    const QDateTime purgedAt = pending.value().oldest.addSecs(m_config.pendingClientTtl.count());
+    return std::max<qint64>(1, (now().msecsTo(purgedAt) + 999) / 1000);
+}
+
+bool AuthorizationServer::admitRegistration(const QHttpServerRequest &request, QTcpSocket *socket,
+                                            const Exchange &exchange)
+{
+    const auto refuse = [this, &exchange](int status, const char *error, const QString &description,
+                                          qint64 retryAfter = 0) {
+        const QJsonObject body{{QStringLiteral("error"), QString::fromLatin1(error)},
+                               {QStringLiteral("error_description"), description}};
+        Http::HeaderList headers{{"Cache-Control", "no-store"}};
+        if (retryAfter > 0)
+            headers.emplaceBack("Retry-After", QByteArray::number(retryAfter));
+        sendJson(exchange, status, QJsonDocument(body).toJson(QJsonDocument::Compact), headers);
+        return false;
+    };
+    const QHostAddress peer = socket ? socket->peerAddress() : QHostAddress();
+    if (const qint64 waitMs = m_registerLimiter.take(peer); waitMs > 0) {
+        qCInfo(lcOAuth).noquote() << "refused a client registration from" << PeerRateLimiter::keyOf(peer)
+                                  << ": over" << m_config.registerRatePerMinute << "a minute";
+        return refuse(429, "slow_down",
+                      QStringLiteral("more than %1 registrations a minute from this address; try again later")
+                          .arg(m_config.registerRatePerMinute),
+                      (waitMs + 999) / 1000);
+    }
+    const QByteArray body = request.body();
+    if (body.size() > m_config.maxRegistrationBytes) {
+        return refuse(413, "invalid_client_metadata",
+                      QStringLiteral("the registration request is %1 bytes; the limit is %2")
+                          .arg(body.size())
+                          .arg(m_config.maxRegistrationBytes));
+    }
+    if (const QString tooLong =
+            overlongString(QJsonDocument::fromJson(body).object(), ClientMetadataLimits().maxUriLength);
+        !tooLong.isEmpty()) {
+        return refuse(400, "invalid_client_metadata",
+                      QStringLiteral("%1 is longer than %2 characters")
+                          .arg(tooLong)
+                          .arg(ClientMetadataLimits().maxUriLength));
+    }
+    if (const qint64 retryAfter = pendingClientsFull(); retryAfter > 0) {
+        qCWarning(lcOAuth).noquote() << "refused a client registration:" << m_config.maxPendingClients
+                                     << "registered clients have not completed an authorization yet";
+        return refuse(503, "temporarily_unavailable",
+                      QStringLiteral("too many registered clients have not signed in yet; try again later"),
+                      retryAfter);
+    }
+    return true;
+}
+
 void AuthorizationServer::handleRegister(const QHttpServerRequest &request, QTcpSocket *socket)
 {
     if (!methodAllowed(request, socket, QHttpServerRequest::Method::Post, "POST, OPTIONS", true))
         return;
     const Exchange exchange{socket, Http::hasToken(request.value("connection"), "close"), {}};
+    if (!admitRegistration(request, socket, exchange))
+        return;
     const QByteArray body = request.body();
     if (body.size() > m_config.maxRequestBytes) {
         sendOAuthError(exchange, {413, "invalid_client_metadata",
@@ -624,9 +739,8 @@ void AuthorizationServer::resolveMetadataClient(const QString &clientId,
         done(url.error());
         return;
     }
-    const auto fetched = m_metadataFetched.constFind(clientId);
-    if (fetched != m_metadataFetched.constEnd() &&
-        now() < fetched.value().addSecs(60 * MetadataCacheTime.count())) {
+    const auto fresh = m_metadataFresh.constFind(clientId);
+    if (fresh != m_metadataFresh.constEnd() && now() < fresh.value()) {
         Result<ClientRecord> stored = m_store->findClient(clientId);
         if (stored && stored.value().kind == ClientKind::MetadataDocument) {
             done(stored);
@@ -634,7 +748,8 @@ void AuthorizationServer::resolveMetadataClient(const QString &clientId,
         }
     }
     QPointer<AuthorizationServer> self(this);
-    m_fetcher->fetch(url.value(), [self, clientId, done = std::move(done)](Result<QByteArray> document) {
+    m_fetcher->fetch(url.value(), [self, clientId,
+                                   done = std::move(done)](Result<MetadataDocument> document) {
         if (!self)
             return;
         if (!document) {
@@ -643,7 +758,7 @@ void AuthorizationServer::resolveMetadataClient(const QString &clientId,
             done(Error{document.error().code, clientId, document.error().message});
             return;
         }
-        Result<ClientMetadata> metadata = parseMetadataDocument(document.value(), clientId);
+        Result<ClientMetadata> metadata = parseMetadataDocument(document.value().body, clientId);
         if (!metadata) {
             qCInfo(lcOAuth).noquote()
                 << "refused the client metadata document" << clientId << ":" << metadata.error().message;
@@ -656,6 +771,14 @@ void AuthorizationServer::resolveMetadataClient(const QString &clientId,
         client.redirectUris = metadata.value().redirectUris;
         client.kind = ClientKind::MetadataDocument;
         Result<ClientRecord> existing = self->m_store->findClient(clientId);
+        if (!existing && self->pendingClientsFull() > 0) {
+            qCWarning(lcOAuth).noquote()
+                << "not keeping client" << clientId << ":" << self->m_config.maxPendingClients
+                << "registered clients have not completed an authorization yet";
+            done(Error{ErrorCode::Unavailable, clientId,
+                       QStringLiteral("too many clients have not signed in yet; try again later")});
+            return;
+        }
         Result<void> saved =
             existing ? self->m_store->updateClient(client) : self->m_store->registerClient(client);
         if (!saved) {
@@ -663,10 +786,14 @@ void AuthorizationServer::resolveMetadataClient(const QString &clientId,
             done(saved.error());
             return;
         }
-        if (self->m_metadataFetched.size() >= self->m_config.maxPending)
-            self->m_metadataFetched.clear();
-        self->m_metadataFetched.insert(clientId, self->now());
-        qCInfo(lcOAuth).noquote() << "fetched the client metadata document" << clientId;
+        if (self->m_metadataFresh.size() >= self->m_config.maxPending)
+            self->m_metadataFresh.clear();
+        const std::chrono::seconds lifetime =
+            freshnessLifetime(document.value().cacheControl, document.value().expires, document.value().date,
+                              self->now(), self->m_config.metadataCache);
+        self->m_metadataFresh.insert(clientId, self->now().addSecs(lifetime.count()));
+        qCInfo(lcOAuth).noquote() << "fetched the client metadata document" << clientId << "; fresh for"
+                                  << lifetime.count() << "s";
         done(client);
     });
 }

@@ -14,7 +14,9 @@
 #include <QStringList>
 
 #include "FormEncoding.h"
+#include "HttpCaching.h"
 #include "LoginCookie.h"
+#include "PeerRateLimiter.h"
 #include "base/Result.h"
 #include "store/StoreRecords.h"
 #include "transport/HttpHeaders.h"
@@ -47,6 +49,12 @@ struct OAuthConfig {
     int maxPending = 10000;                           // consent pages and upstream round trips in flight
     QString upstreamName = QStringLiteral("Forgejo"); // shown on the consent page
     QString stateDir;                                 // holds login-cookie.key; empty: a key in memory
+    // Issue 11: what unauthenticated callers of /oauth/register may cost.
+    int registerRatePerMinute = 20;              // per client address (IPv6: per /64); 0 = no limit
+    int maxPendingClients = 1000;                // registered, never authorized; 0 = no cap
+    std::chrono::seconds pendingClientTtl{3600}; // then such a client is purged
+    qint64 maxRegistrationBytes = 8 * 1024;      // the registration JSON
+    CacheBounds metadataCache;                   // how long a fetched client metadata document is reused
 };
 
 // The broker as OAuth 2.1 authorization server for MCP clients (MCP
@@ -142,6 +150,14 @@ private:
     void handleProtectedResourceMetadata(const QHttpServerRequest &request, QTcpSocket *socket);
     void handleServerMetadata(const QHttpServerRequest &request, QTcpSocket *socket);
     void handleRegister(const QHttpServerRequest &request, QTcpSocket *socket);
+    // The registration limits (issue 11): per-address rate (429), body and
+    // string sizes (413 / 400), pending-client cap (503); answers and returns
+    // false when one is hit.
+    [[nodiscard]] bool admitRegistration(const QHttpServerRequest &request, QTcpSocket *socket,
+                                         const Exchange &exchange);
+    // Seconds until the oldest pending client is purged (Retry-After at the cap), or 0 below the cap.
+    [[nodiscard]] qint64 pendingClientsFull() const;
+    void purgePendingClients();
     void handleAuthorize(const QHttpServerRequest &request, QTcpSocket *socket);
     void handleConsent(const QHttpServerRequest &request, QTcpSocket *socket);
     void handleCallback(const QHttpServerRequest &request, QTcpSocket *socket);
@@ -199,7 +215,9 @@ private:
     std::optional<LoginCookie> m_loginCookie;
     QHash<QString, ConsentRequest> m_consents;         // by request id
     QHash<QString, UpstreamPending> m_upstreamPending; // by upstream state
-    QHash<QString, QDateTime> m_metadataFetched;       // CIMD client id -> when its document was last fetched
+    QHash<QString, QDateTime> m_metadataFresh;         // CIMD client id -> until when its document is fresh
+    PeerRateLimiter m_registerLimiter;
+    QTimer *m_pendingClientTimer = nullptr; // child
 };
 
 } // namespace fmb

@@ -166,11 +166,12 @@ void MetadataFetcher::onResolved(quint64 id, const QList<QHostAddress> &addresse
                          QStringLiteral("the client metadata document is larger than %1 bytes").arg(limit)});
             return;
         }
-        finish(id, body);
+        finish(id, MetadataDocument{body, reply->rawHeader("Cache-Control"), reply->rawHeader("Expires"),
+                                    reply->rawHeader("Date")});
     });
 }
 
-void MetadataFetcher::finish(quint64 id, Result<QByteArray> result)
+void MetadataFetcher::finish(quint64 id, Result<MetadataDocument> result)
 {
     auto node = m_jobs.find(id);
     if (node == m_jobs.end())

@@ -24,6 +24,15 @@ struct MetadataFetchConfig {
     bool allowPrivateHosts = false;
 };
 
+// A fetched document with the headers that say how long it may be reused
+// (see freshnessLifetime in HttpCaching.h).
+struct MetadataDocument {
+    QByteArray body;
+    QByteArray cacheControl;
+    QByteArray expires;
+    QByteArray date;
+};
+
 // Fetches client ID metadata documents (the client_id URL) with the
 // precautions of the metadata document draft §6.6 (SSRF): the host must
 // resolve only to public addresses, redirects are not followed, no cookies or
@@ -36,7 +45,7 @@ struct MetadataFetchConfig {
 class MetadataFetcher final : public QObject {
     Q_OBJECT
 public:
-    using Callback = std::function<void(Result<QByteArray>)>;
+    using Callback = std::function<void(Result<MetadataDocument>)>;
 
     explicit MetadataFetcher(MetadataFetchConfig config, QObject *parent = nullptr);
     ~MetadataFetcher() override;
@@ -58,7 +67,7 @@ private:
     };
 
     void onResolved(quint64 id, const QList<QHostAddress> &addresses, const QString &lookupError);
-    void finish(quint64 id, Result<QByteArray> result);
+    void finish(quint64 id, Result<MetadataDocument> result);
 
     MetadataFetchConfig m_config;
     QNetworkAccessManager *m_network = nullptr; // child

@@ -80,9 +80,21 @@ constexpr std::array Version1 = {
     " PRIMARY KEY (user_id, client_id))",
 };
 
+// Issue 11: registrations that never lead to a sign-in are counted and
+// purged (authorized_ms stays NULL until the client's first grant), and a
+// revoked grant keeps no upstream tokens (revoked_ms, blobs wiped).
+constexpr std::array Version2 = {
+    "ALTER TABLE clients ADD COLUMN authorized_ms INTEGER",
+    "UPDATE clients SET authorized_ms ="
+    " (SELECT min(g.created_ms) FROM grants g WHERE g.client_id = clients.client_id)",
+    "CREATE INDEX clients_pending ON clients(authorized_ms, created_ms)",
+    "ALTER TABLE grants ADD COLUMN revoked_ms INTEGER",
+};
+
 // The migration hook: append {version, statements} here.
 const std::array Migrations = {
     Migration{1, Version1},
+    Migration{2, Version2},
 };
 
 Result<int> currentVersion(const QSqlDatabase &db)

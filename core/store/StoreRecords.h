@@ -33,6 +33,7 @@ struct GrantRecord {
     QString scope;                     // space-separated
     QDateTime created;                 // set by the store
     QDateTime upstreamAccessExpiresAt; // invalid when Forgejo gave no expiry
+    QDateTime revoked;                 // set when no live token is left: its upstream tokens are gone
 };
 
 // The grant's Forgejo tokens, in plain text: only ever in memory. The store
@@ -116,6 +117,13 @@ struct AuthCodeRecord {
 struct PurgeCounts {
     int tokens = 0;
     int authCodes = 0;
+    int grants = 0; // revoked grants whose last token expired
+};
+
+// Registered clients that have not completed an authorization yet.
+struct PendingClients {
+    int count = 0;
+    QDateTime oldest; // registration time of the oldest; invalid when count is 0
 };
 
 } // namespace fmb

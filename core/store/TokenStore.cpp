@@ -81,8 +81,14 @@ Error badToken(const TokenHash &hash, const QString &why)
     return Error{ErrorCode::Unauthorized, hash.fingerprint(), why};
 }
 
-const QString GrantColumns =
-    QStringLiteral("grant_id, user_login, user_id, client_id, scope, created_ms, upstream_expires_ms");
+Error revokedGrant(const QString &grantId)
+{
+    return Error{ErrorCode::Unauthorized, grantId,
+                 QStringLiteral("the grant was revoked; its upstream tokens are gone")};
+}
+
+const QString GrantColumns = QStringLiteral(
+    "grant_id, user_login, user_id, client_id, scope, created_ms, upstream_expires_ms, revoked_ms");
 
 GrantRecord readGrant(const QSqlQuery &query)
 {
@@ -94,6 +100,7 @@ GrantRecord readGrant(const QSqlQuery &query)
     grant.scope = query.value(4).toString();
     grant.created = fromMs(query.value(5));
     grant.upstreamAccessExpiresAt = fromMs(query.value(6));
+    grant.revoked = fromMs(query.value(7));
     return grant;
 }
 
@@ -342,6 +349,42 @@ Result<void> TokenStore::deleteClient(const QString &clientId)
     return {};
 }
 
+Result<PendingClients> TokenStore::pendingClients() const
+{
+    if (Result<void> r = checkOpen(); !r.ok())
+        return r.error();
+    QSqlQuery query(m_db);
+    if (Result<void> r = execPrepared(
+            query,
+            QStringLiteral("SELECT count(*), min(created_ms) FROM clients WHERE authorized_ms IS NULL"));
+        !r.ok()) {
+        return r.error();
+    }
+    PendingClients pending;
+    if (query.next()) {
+        pending.count = query.value(0).toInt();
+        pending.oldest = fromMs(query.value(1));
+    }
+    return pending;
+}
+
+Result<int> TokenStore::purgePendingClients(const QDateTime &before)
+{
+    if (Result<void> r = checkOpen(); !r.ok())
+        return r.error();
+    QSqlQuery query(m_db);
+    if (Result<void> r = execPrepared(
+            query, QStringLiteral("DELETE FROM clients WHERE authorized_ms IS NULL AND created_ms < ?"),
+            {toMs(before)});
+        !r.ok()) {
+        return r.error();
+    }
+    const int purged = query.numRowsAffected();
+    if (purged > 0)
+        qCInfo(lcStore, "purged %d clients that never completed an authorization", purged);
+    return purged;
+}
+
 // --- grants ----------------------------------------------------------------
 
 Result<GrantRecord> TokenStore::createGrant(const GrantRecord &grant, const UpstreamTokens &upstream)
@@ -394,6 +437,14 @@ Result<GrantRecord> TokenStore::createGrant(const GrantRecord &grant, const Upst
             !r.ok()) {
             return r.error();
         }
+        // The client has completed an authorization: it is no longer pending.
+        if (Result<void> r = execPrepared(query,
+                                          QStringLiteral("UPDATE clients SET authorized_ms = ? "
+                                                         "WHERE client_id = ? AND authorized_ms IS NULL"),
+                                          {toMs(stored.created), stored.clientId});
+            !r.ok()) {
+            return r.error();
+        }
     }
     if (Result<void> r = transaction.commit(); !r.ok())
         return r.error();
@@ -430,16 +481,18 @@ Result<GrantRecord> TokenStore::findGrant(const QString &grantId) const
 
 Result<QList<GrantRecord>> TokenStore::grantsForUser(qint64 userId) const
 {
-    return selectGrants(QStringLiteral("SELECT ") + GrantColumns +
-                            QStringLiteral(" FROM grants WHERE user_id = ? ORDER BY created_ms"),
-                        {userId});
+    return selectGrants(
+        QStringLiteral("SELECT ") + GrantColumns +
+            QStringLiteral(" FROM grants WHERE user_id = ? AND revoked_ms IS NULL ORDER BY created_ms"),
+        {userId});
 }
 
 Result<QList<GrantRecord>> TokenStore::grantsExpiringBefore(const QDateTime &when) const
 {
     return selectGrants(QStringLiteral("SELECT ") + GrantColumns +
                             QStringLiteral(" FROM grants WHERE upstream_expires_ms IS NOT NULL "
-                                           "AND upstream_expires_ms < ? ORDER BY upstream_expires_ms"),
+                                           "AND upstream_expires_ms < ? AND revoked_ms IS NULL "
+                                           "ORDER BY upstream_expires_ms"),
                         {toMs(when)});
 }
 
@@ -450,14 +503,16 @@ Result<UpstreamTokens> TokenStore::upstreamTokens(const QString &grantId) const
     QSqlQuery query(m_db);
     if (Result<void> r =
             execPrepared(query,
-                         QStringLiteral("SELECT upstream_access, upstream_refresh, upstream_expires_ms "
-                                        "FROM grants WHERE grant_id = ?"),
+                         QStringLiteral("SELECT upstream_access, upstream_refresh, upstream_expires_ms, "
+                                        "revoked_ms FROM grants WHERE grant_id = ?"),
                          {grantId});
         !r.ok()) {
         return r.error();
     }
     if (!query.next())
         return notFound(QStringLiteral("grant"), grantId);
+    if (!query.value(3).isNull())
+        return revokedGrant(grantId);
     UpstreamTokens tokens;
     Result<QByteArray> access = m_box->open(query.value(0).toByteArray(), upstreamAad(grantId, "access"));
     if (!access.ok())
@@ -504,13 +559,15 @@ Result<void> TokenStore::saveUpstreamTokens(const QString &grantId, const Upstre
                 query,
                 QStringLiteral("UPDATE grants SET upstream_access = ?, "
                                "upstream_refresh = coalesce(?, upstream_refresh), upstream_expires_ms = ?, "
-                               "upstream_updated_ms = ? WHERE grant_id = ?"),
+                               "upstream_updated_ms = ? WHERE grant_id = ? AND revoked_ms IS NULL"),
                 {access.value(), refresh, toMs(tokens.accessExpiresAt), toMs(now()), grantId});
             !r.ok()) {
             return r;
         }
-        if (query.numRowsAffected() != 1)
-            return notFound(QStringLiteral("grant"), grantId);
+        if (query.numRowsAffected() != 1) {
+            Result<GrantRecord> grant = findGrant(grantId);
+            return grant.ok() ? revokedGrant(grantId) : grant.error();
+        }
     }
     if (Result<void> r = transaction.commit(); !r.ok())
         return r;
@@ -615,8 +672,13 @@ Result<AuthCodeRecord> TokenStore::consumeAuthCode(const TokenHash &codeHash)
         Result<int> revoked = revokeGrantTokens(code.grantId);
         if (!revoked.ok())
             return revoked.error();
+        Result<bool> retired = retireIfDead(code.grantId);
+        if (!retired.ok())
+            return retired.error();
         if (Result<void> r = transaction.commit(); !r.ok())
             return r.error();
+        if (retired.value())
+            scrubWal();
         qCWarning(lcStore,
                   "authorization code %s of grant %s was presented again; revoked %d tokens of the grant",
                   qPrintable(codeHash.fingerprint()), qPrintable(code.grantId), revoked.value());
@@ -789,8 +851,13 @@ Result<IssuedTokens> TokenStore::rotateRefreshToken(const TokenHash &refreshHash
         Result<int> revoked = revokeFamily(old.familyId);
         if (!revoked.ok())
             return revoked.error();
+        Result<bool> retired = retireIfDead(old.grantId);
+        if (!retired.ok())
+            return retired.error();
         if (Result<void> r = transaction.commit(); !r.ok())
             return r.error();
+        if (retired.value())
+            scrubWal();
         qCWarning(lcStore,
                   "refresh token %s of grant %s was used again after rotation; revoked %d tokens of its "
                   "family",
@@ -861,6 +928,40 @@ Result<int> TokenStore::revokeGrantTokens(const QString &grantId)
     return query.numRowsAffected();
 }
 
+Result<bool> TokenStore::retireIfDead(const QString &grantId)
+{
+    // Issue 11: a grant nobody can use any more keeps nothing: its Forgejo
+    // tokens would otherwise sit in the file and be refreshed with its
+    // user's other grants. The row stays (revoked) until its revoked broker
+    // tokens expire, so that a replay is still recognised as one.
+    const QVariant current = toMs(now());
+    QSqlQuery query(m_db);
+    if (Result<void> r = execPrepared(
+            query,
+            QStringLiteral(
+                "UPDATE grants SET revoked_ms = ?, upstream_access = X'', upstream_refresh = NULL, "
+                "upstream_expires_ms = NULL WHERE grant_id = ? AND revoked_ms IS NULL "
+                "AND NOT EXISTS (SELECT 1 FROM tokens t WHERE t.grant_id = grants.grant_id "
+                "AND t.kind = 2 AND t.revoked = 0 AND t.rotated_ms IS NULL AND t.expires_ms > ?) "
+                "AND NOT EXISTS (SELECT 1 FROM auth_codes c WHERE c.grant_id = grants.grant_id "
+                "AND c.used_ms IS NULL AND c.expires_ms > ?)"),
+            {current, grantId, current, current});
+        !r.ok()) {
+        return r.error();
+    }
+    const bool retired = query.numRowsAffected() == 1;
+    if (retired)
+        qCInfo(lcStore, "grant %s has no live token left; wiped its upstream tokens", qPrintable(grantId));
+    return retired;
+}
+
+void TokenStore::scrubWal()
+{
+    QSqlQuery query(m_db);
+    if (Result<void> r = execPrepared(query, QStringLiteral("PRAGMA wal_checkpoint(TRUNCATE)")); !r.ok())
+        qCWarning(lcStore, "cannot checkpoint the database: %s", qPrintable(r.error().message));
+}
+
 Result<void> TokenStore::revokeToken(const TokenHash &hash, const QString &clientId)
 {
     if (Result<void> r = checkOpen(); !r.ok())
@@ -875,9 +976,14 @@ Result<void> TokenStore::revokeToken(const TokenHash &hash, const QString &clien
         return Error{ErrorCode::Forbidden, hash.fingerprint(),
                      QStringLiteral("the token was issued to another client")};
     }
+    bool retired = false;
     if (token.value().kind == TokenKind::Refresh) {
         if (Result<int> r = revokeFamily(token.value().familyId); !r.ok())
             return r.error();
+        Result<bool> dead = retireIfDead(token.value().grantId);
+        if (!dead.ok())
+            return dead.error();
+        retired = dead.value();
     } else {
         QSqlQuery query(m_db);
         if (Result<void> r =
@@ -889,6 +995,8 @@ Result<void> TokenStore::revokeToken(const TokenHash &hash, const QString &clien
     }
     if (Result<void> r = transaction.commit(); !r.ok())
         return r;
+    if (retired)
+        scrubWal();
     qCInfo(lcStore, "revoked %s token %s of grant %s",
            token.value().kind == TokenKind::Refresh ? "refresh" : "access", qPrintable(hash.fingerprint()),
            qPrintable(token.value().grantId));
@@ -985,10 +1093,18 @@ Result<PurgeCounts> TokenStore::purgeExpired()
             return r.error();
         }
         counts.authCodes = query.numRowsAffected();
+        if (Result<void> r = execPrepared(
+                query, QStringLiteral("DELETE FROM grants WHERE revoked_ms IS NOT NULL AND NOT EXISTS "
+                                      "(SELECT 1 FROM tokens t WHERE t.grant_id = grants.grant_id)"));
+            !r.ok()) {
+            return r.error();
+        }
+        counts.grants = query.numRowsAffected();
     }
     if (Result<void> r = transaction.commit(); !r.ok())
         return r.error();
-    qCDebug(lcStore, "purged %d expired tokens and %d expired codes", counts.tokens, counts.authCodes);
+    qCDebug(lcStore, "purged %d expired tokens, %d expired codes and %d revoked grants", counts.tokens,
+            counts.authCodes, counts.grants);
     return counts;
 }
 

@@ -63,19 +63,28 @@ public:
     [[nodiscard]] Result<void> updateClient(const ClientRecord &client);
     [[nodiscard]] Result<ClientRecord> findClient(const QString &clientId) const;
     [[nodiscard]] Result<void> deleteClient(const QString &clientId);
+    // Clients that never completed an authorization (no grant was ever
+    // created for them), and the purge of those registered before `before`.
+    [[nodiscard]] Result<PendingClients> pendingClients() const;
+    [[nodiscard]] Result<int> purgePendingClients(const QDateTime &before);
 
     // Grants. createGrant ignores grant.grantId and grant.created and returns
     // the stored record with both set. The upstream access token is required.
+    // A grant is revoked (GrantRecord::revoked) once a replay or RFC 7009
+    // revocation leaves it without a live refresh token or code: its
+    // upstream tokens are wiped then, and grantsForUser and
+    // grantsExpiringBefore no longer list it; findGrant still does.
     [[nodiscard]] Result<GrantRecord> createGrant(const GrantRecord &grant, const UpstreamTokens &upstream);
     [[nodiscard]] Result<GrantRecord> findGrant(const QString &grantId) const;
     [[nodiscard]] Result<QList<GrantRecord>> grantsForUser(qint64 userId) const;
     // Grants whose upstream access token expires before `when`, soonest
     // first: the token rotator's work list.
     [[nodiscard]] Result<QList<GrantRecord>> grantsExpiringBefore(const QDateTime &when) const;
-    // Decrypts the grant's upstream tokens.
+    // Decrypts the grant's upstream tokens; Unauthorized for a revoked grant.
     [[nodiscard]] Result<UpstreamTokens> upstreamTokens(const QString &grantId) const;
     // Replaces the upstream tokens in one transaction. An empty refresh token
     // keeps the stored one (RFC 6749 §6: the server may not issue a new one).
+    // Unauthorized for a revoked grant: it never gets tokens again.
     [[nodiscard]] Result<void> saveUpstreamTokens(const QString &grantId, const UpstreamTokens &tokens);
     // Deletes the grant with its upstream tokens, broker tokens and codes.
     [[nodiscard]] Result<void> revokeGrant(const QString &grantId);
@@ -109,8 +118,9 @@ public:
     [[nodiscard]] Result<bool> hasConsent(qint64 userId, const QString &clientId, const QString &scope) const;
     [[nodiscard]] Result<void> revokeConsent(qint64 userId, const QString &clientId);
 
-    // Deletes expired tokens and codes (used or not). Rotated and revoked
-    // tokens stay until they expire so that a replay is still recognised.
+    // Deletes expired tokens and codes (used or not), then revoked grants
+    // with no token left. Rotated and revoked tokens stay until they expire
+    // so that a replay is still recognised.
     [[nodiscard]] Result<PurgeCounts> purgeExpired();
 
 private:
@@ -127,6 +137,12 @@ private:
                                                   const TokenRequest &request);
     [[nodiscard]] Result<int> revokeFamily(const QString &familyId);
     [[nodiscard]] Result<int> revokeGrantTokens(const QString &grantId);
+    // Inside a transaction: marks the grant revoked and wipes its upstream
+    // tokens when none of its refresh tokens or codes is live any more.
+    [[nodiscard]] Result<bool> retireIfDead(const QString &grantId);
+    // After a commit that retired a grant: moves the WAL into the database
+    // file, whose freed cells secure_delete has zeroed.
+    void scrubWal();
 
     QSqlDatabase m_db;
     QString m_connectionName;

@@ -11,6 +11,7 @@ private Q_SLOTS:
     void allowsBurstThenRate_data();
     void allowsBurstThenRate();
     void takeSuppressedResets();
+    void fractionalRateAndWait();
 };
 
 void tst_TokenBucket::allowsBurstThenRate_data()
@@ -58,6 +59,27 @@ void tst_TokenBucket::takeSuppressedResets()
     QCOMPARE(bucket.takeSuppressed(), 2);
     QCOMPARE(bucket.suppressed(), 0);
     QCOMPARE(bucket.takeSuppressed(), 0);
+}
+
+void tst_TokenBucket::fractionalRateAndWait()
+{
+    // 2 a minute, the /oauth/register kind of rate.
+    qint64 now = 1000;
+    TokenBucket bucket(2, 2.0 / 60.0, [&now] { return now; });
+    QVERIFY(bucket.isFull());
+    QCOMPARE(bucket.msUntilNext(), 0);
+    QVERIFY(bucket.take());
+    QVERIFY(!bucket.isFull());
+    QVERIFY(bucket.take());
+    QVERIFY(!bucket.take());
+    QCOMPARE(bucket.msUntilNext(), 30000);
+    now += 29999;
+    QVERIFY(!bucket.take());
+    QCOMPARE(bucket.msUntilNext(), 1);
+    now += 1;
+    QVERIFY(bucket.take());
+    now += 60000;
+    QVERIFY(bucket.isFull());
 }
 
 QTEST_GUILESS_MAIN(tst_TokenBucket)

@@ -145,6 +145,14 @@ QString field(const BrokerConfig &config, const QString &key)
         return QString::number(config.refreshTokenTtl.count()) + QLatin1Char('s');
     if (key == QLatin1String("metadata_allow_private_hosts"))
         return config.metadataAllowPrivateHosts ? QStringLiteral("true") : QStringLiteral("false");
+    if (key == QLatin1String("register_rate"))
+        return QString::number(config.registerRate);
+    if (key == QLatin1String("max_pending_clients"))
+        return QString::number(config.maxPendingClients);
+    if (key == QLatin1String("pending_client_ttl"))
+        return QString::number(config.pendingClientTtl.count()) + QLatin1Char('s');
+    if (key == QLatin1String("max_registration_bytes"))
+        return QString::number(config.maxRegistrationBytes);
     if (key == QLatin1String("event_loop"))
         return config.eventLoop == fmb::EventLoop::Epoll ? QStringLiteral("epoll") : QStringLiteral("qt");
     return QLatin1String("<no field for key ") + key + QLatin1Char('>');
@@ -283,6 +291,14 @@ void tst_ConfigLoader::defaults_data()
                                                 << "2592000s";
     QTest::newRow("metadata_allow_private_hosts: false") << "metadata_allow_private_hosts"
                                                          << "false";
+    QTest::newRow("register_rate: 20 a minute") << "register_rate"
+                                                << "20";
+    QTest::newRow("max_pending_clients: 1000") << "max_pending_clients"
+                                               << "1000";
+    QTest::newRow("pending_client_ttl: 1h") << "pending_client_ttl"
+                                            << "3600s";
+    QTest::newRow("max_registration_bytes: 8 KiB") << "max_registration_bytes"
+                                                   << "8192";
     QTest::newRow("event_loop: epoll") << "event_loop"
                                        << "epoll";
 }
@@ -536,6 +552,18 @@ void tst_ConfigLoader::setting_data()
     QTest::newRow("--token-env leading underscore")
         << withChild({"--token-env", "_t0ken"}) << noEnv << noIni << "token_env"
         << "_t0ken";
+    QTest::newRow("--register-rate 0 = no limit")
+        << withChild({"--register-rate", "0"}) << noEnv << noIni << "register_rate"
+        << "0";
+    QTest::newRow("--max-pending-clients")
+        << withChild({"--max-pending-clients", "50"}) << noEnv << noIni << "max_pending_clients"
+        << "50";
+    QTest::newRow("--pending-client-ttl 10m")
+        << withChild({"--pending-client-ttl", "10m"}) << noEnv << noIni << "pending_client_ttl"
+        << "600s";
+    QTest::newRow("--max-registration-bytes 4KiB")
+        << withChild({"--max-registration-bytes", "4KiB"}) << noEnv << noIni << "max_registration_bytes"
+        << "4096";
     QTest::newRow("--max-sessions-per-user")
         << withChild({"--max-sessions-per-user", "5"}) << noEnv << noIni << "max_sessions_per_user"
         << "5";
@@ -853,6 +881,10 @@ void tst_ConfigLoader::iniEveryKey_data()
         {"access_token_ttl", "1200s"},
         {"refresh_token_ttl", "1209600s"},
         {"metadata_allow_private_hosts", "true"},
+        {"register_rate", "5"},
+        {"max_pending_clients", "200"},
+        {"pending_client_ttl", "1800s"},
+        {"max_registration_bytes", "16384"},
         {"event_loop", "qt"},
     };
     // Rows come from the table, so a new setting fails here until the file covers it.
@@ -902,6 +934,10 @@ void tst_ConfigLoader::iniEveryKey()
                          "access_token_ttl = 20m\n"
                          "refresh_token_ttl = 336h\n"
                          "metadata_allow_private_hosts = true\n"
+                         "register_rate = 5\n"
+                         "max_pending_clients = 200\n"
+                         "pending_client_ttl = 30m\n"
+                         "max_registration_bytes = 16KiB\n"
                          "event_loop = qt\n");
     const Result<ConfigRequest> request = load(words({"--config", "%FILE%"}), {}, ini);
     QVERIFY2(request.ok(), qPrintable(request.ok() ? QString() : request.error().message));
@@ -1275,6 +1311,21 @@ void tst_ConfigLoader::rejected_data()
     QTest::newRow("token_env: NAME=VALUE")
         << withChild() << words({"FMB_TOKEN_ENV=TOKEN=x"}) << noIni << invalid << "token_env"
         << words({"\"TOKEN=x\"", "; from FMB_TOKEN_ENV"});
+
+    // The /oauth/register limits
+    QTest::newRow("register_rate: negative")
+        << withChild({"--register-rate", "-5"}) << noEnv << noIni << invalid << "register_rate"
+        << words({"register_rate: \"-5\" is not a whole number between 0 and 100000",
+                  "; from --register-rate"});
+    QTest::newRow("max_pending_clients: not a number")
+        << withChild() << words({"FMB_MAX_PENDING_CLIENTS=lots"}) << noIni << invalid << "max_pending_clients"
+        << words({"\"lots\" is not a whole number between 0 and 1000000", "; from FMB_MAX_PENDING_CLIENTS"});
+    QTest::newRow("pending_client_ttl: zero")
+        << withChild({"--pending-client-ttl", "0s"}) << noEnv << noIni << invalid << "pending_client_ttl"
+        << words({"pending_client_ttl: \"0s\" is not more than 0"});
+    QTest::newRow("max_registration_bytes: over 64KiB")
+        << withChild({"--max-registration-bytes", "1MiB"}) << noEnv << noIni << invalid
+        << "max_registration_bytes" << words({"\"1MiB\" is more than the limit of 64KiB"});
 
     // max_sessions_per_user
     QTest::newRow("max_sessions_per_user: negative")

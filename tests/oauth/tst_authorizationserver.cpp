@@ -116,6 +116,13 @@ private Q_SLOTS:
     void registration();
     void registrationRejects_data();
     void registrationRejects();
+    void registrationRateLimit();
+    void registrationBounds_data();
+    void registrationBounds();
+    void pendingClientCap();
+    void pendingClientsPurged();
+    void metadataDocumentCache_data();
+    void metadataDocumentCache();
     void fullFlow();
     void consentPageIsHardened();
     void refreshRotates();
@@ -270,6 +277,7 @@ void tst_AuthorizationServer::startBroker()
     config.allowPrivateMetadataHosts = true;
     config.metadataTimeout = std::chrono::milliseconds(3000);
     config.stateDir = m_dir.path();
+    config.registerRatePerMinute = 0; // the tests register many clients; registrationRateLimit has its own
     m_auth = new AuthorizationServer(config, m_store.get(), m_upstream, this);
     m_auth->install(m_server);
     m_guard = m_auth->bearerGuard();
@@ -586,6 +594,205 @@ void tst_AuthorizationServer::registrationRejects()
     QVERIFY2(answer.status == status, answer.describe().constData());
     QCOMPARE(answer.json().value(QStringLiteral("error")).toString(), error);
     QVERIFY(!answer.json().value(QStringLiteral("error_description")).toString().isEmpty());
+}
+
+// --- registration limits (issue 11) -----------------------------------------------------------
+
+namespace {
+
+HttpResult postRegistration(QNetworkAccessManager *network, const QUrl &url, const QByteArray &body)
+{
+    return fmbtest::http(network, "POST", url, body, {{"Content-Type", "application/json"}});
+}
+
+const QByteArray SmallRegistration =
+    R"({"client_name":"limits","redirect_uris":["http://127.0.0.1:45999/callback"]})";
+
+} // namespace
+
+void tst_AuthorizationServer::registrationRateLimit()
+{
+    fmb::OAuthConfig config = m_auth->config();
+    config.stateDir.clear();
+    config.registerRatePerMinute = 3;
+    AuthorizationServer limited(config, m_store.get(), m_upstream);
+    limited.install(m_server);
+    const QUrl url = broker(QStringLiteral("/oauth/register"));
+    for (int i = 0; i < 3; ++i) {
+        const HttpResult answer = postRegistration(m_network, url, SmallRegistration);
+        QVERIFY2(answer.status == 201, answer.describe().constData());
+    }
+    const HttpResult refused = postRegistration(m_network, url, SmallRegistration);
+    m_auth->install(m_server);
+    QVERIFY2(refused.status == 429, refused.describe().constData());
+    QCOMPARE(refused.json().value(QStringLiteral("error")).toString(), QStringLiteral("slow_down"));
+    QVERIFY(
+        refused.json().value(QStringLiteral("error_description")).toString().contains(QLatin1String("3")));
+    // One token comes back every 20 s at 3 a minute.
+    const int retryAfter = refused.header("Retry-After").toInt();
+    QVERIFY2(retryAfter >= 1 && retryAfter <= 20, refused.header("Retry-After").constData());
+    QCOMPARE(refused.header("Cache-Control"), QByteArray("no-store"));
+}
+
+void tst_AuthorizationServer::registrationBounds_data()
+{
+    QTest::addColumn<QByteArray>("body");
+    QTest::addColumn<int>("status");
+    QTest::addColumn<QString>("error");
+    QTest::addColumn<QString>("mentions");
+
+    const QString badMeta = QStringLiteral("invalid_client_metadata");
+    const QByteArray head = R"({"redirect_uris":["https://app.example/cb"],)";
+    QTest::newRow("body over max_registration_bytes (8 KiB)")
+        << head + R"("client_name":"x","software_id":")" + QByteArray(9000, 'a') + R"("})" << 413 << badMeta
+        << QStringLiteral("8192");
+    QTest::newRow("an ignored field's string over 2000 characters")
+        << head + R"("logo_uri":"https://app.example/)" + QByteArray(2100, 'l') + R"("})" << 400 << badMeta
+        << QStringLiteral("logo_uri");
+    QTest::newRow("a string inside an array over 2000 characters")
+        << head + R"("contacts":["a@example.org",")" + QByteArray(2100, 'c') + R"("]})" << 400 << badMeta
+        << QStringLiteral("contacts[1]");
+    QTest::newRow("a key over 2000 characters")
+        << head + R"(")" + QByteArray(2100, 'k') + R"(":1})" << 400 << badMeta << QStringLiteral("a key");
+    QByteArray many = R"({"redirect_uris":[)";
+    for (int i = 0; i < 11; ++i)
+        many += (i ? "," : "") + QByteArray(R"("https://app.example/cb)") + QByteArray::number(i) + '"';
+    many += "]}";
+    QTest::newRow("eleven redirect URIs (limit 10)")
+        << many << 400 << QStringLiteral("invalid_redirect_uri") << QStringLiteral("the limit is 10");
+}
+
+void tst_AuthorizationServer::registrationBounds()
+{
+    QFETCH(QByteArray, body);
+    QFETCH(int, status);
+    QFETCH(QString, error);
+    QFETCH(QString, mentions);
+    const HttpResult answer = postRegistration(m_network, broker(QStringLiteral("/oauth/register")), body);
+    QVERIFY2(answer.status == status, answer.describe().constData());
+    QCOMPARE(answer.json().value(QStringLiteral("error")).toString(), error);
+    QVERIFY2(answer.json().value(QStringLiteral("error_description")).toString().contains(mentions),
+             answer.body.constData());
+}
+
+void tst_AuthorizationServer::pendingClientCap()
+{
+    // Its own store: the shared one holds every other test's clients.
+    QTemporaryDir dir;
+    fmb::TokenStore store;
+    QVERIFY(store.open(dir.path()).ok());
+    fmb::OAuthConfig config = m_auth->config();
+    config.stateDir.clear();
+    config.maxPendingClients = 2;
+    config.pendingClientTtl = std::chrono::seconds(3600);
+    AuthorizationServer capped(config, &store, m_upstream);
+    capped.install(m_server);
+    const QUrl url = broker(QStringLiteral("/oauth/register"));
+    const HttpResult first = postRegistration(m_network, url, SmallRegistration);
+    const HttpResult second = postRegistration(m_network, url, SmallRegistration);
+    const HttpResult full = postRegistration(m_network, url, SmallRegistration);
+    // One client signs in (its first grant): a place frees up.
+    const QString clientId = first.json().value(QStringLiteral("client_id")).toString();
+    const HttpResult back = authorizeAndApprove(
+        *m_browser, authorizeUrl(authorizeFields(clientId, QString::fromLatin1(fmb::Pkce::generateVerifier()),
+                                                 QStringLiteral("st-cap"))));
+    const HttpResult again = postRegistration(m_network, url, SmallRegistration);
+    const HttpResult fullAgain = postRegistration(m_network, url, SmallRegistration);
+    m_auth->install(m_server);
+
+    QCOMPARE(first.status, 201);
+    QCOMPARE(second.status, 201);
+    QVERIFY2(full.status == 503, full.describe().constData());
+    QCOMPARE(full.json().value(QStringLiteral("error")).toString(),
+             QStringLiteral("temporarily_unavailable"));
+    // Retry-After: when the oldest pending client is purged, about an hour from now.
+    const int retryAfter = full.header("Retry-After").toInt();
+    QVERIFY2(retryAfter > 3500 && retryAfter <= 3600, full.header("Retry-After").constData());
+    QVERIFY2(fmbtest::queryOf(back.location()).contains(QStringLiteral("code")), back.describe().constData());
+    QVERIFY2(again.status == 201, again.describe().constData());
+    QCOMPARE(fullAgain.status, 503);
+    Result<fmb::PendingClients> pending = store.pendingClients();
+    QVERIFY(pending.ok());
+    QCOMPARE(pending.value().count, 2);
+}
+
+void tst_AuthorizationServer::pendingClientsPurged()
+{
+    QTemporaryDir dir;
+    fmb::TokenStore store;
+    QVERIFY(store.open(dir.path()).ok());
+    // Left over from before a restart: registered two hours ago, never signed in.
+    const QDateTime start = QDateTime::currentDateTimeUtc();
+    store.setClock([start] { return start.addSecs(-7200); });
+    fmb::ClientRecord stale;
+    stale.clientId = QStringLiteral("stale-client");
+    stale.redirectUris = {ClientRedirect};
+    QVERIFY(store.registerClient(stale).ok());
+    store.setClock([] { return QDateTime::currentDateTimeUtc(); });
+
+    fmb::OAuthConfig config = m_auth->config();
+    config.stateDir.clear();
+    config.pendingClientTtl = std::chrono::seconds(2);
+    AuthorizationServer purging(config, &store, m_upstream);
+    // Purged when the server starts, before any timer.
+    Result<fmb::ClientRecord> gone = store.findClient(stale.clientId);
+    QVERIFY(!gone.ok());
+    QCOMPARE(gone.error().code, ErrorCode::NotFound);
+
+    purging.install(m_server);
+    const HttpResult registered =
+        postRegistration(m_network, broker(QStringLiteral("/oauth/register")), SmallRegistration);
+    m_auth->install(m_server);
+    QCOMPARE(registered.status, 201);
+    const QString clientId = registered.json().value(QStringLiteral("client_id")).toString();
+    QVERIFY(store.findClient(clientId).ok());
+    // Then by the sweep (every second here), once two seconds have passed.
+    QTRY_VERIFY_WITH_TIMEOUT(!store.findClient(clientId).ok(), 10000);
+}
+
+void tst_AuthorizationServer::metadataDocumentCache_data()
+{
+    QTest::addColumn<QByteArray>("cacheControl");
+    QTest::addColumn<int>("fetches"); // for two /authorize requests in a row
+    QTest::newRow("max-age=600: reused") << QByteArray("public, max-age=600") << 1;
+    QTest::newRow("no-store: fetched again") << QByteArray("no-store") << 2;
+    QTest::newRow("max-age=0: fetched again") << QByteArray("max-age=0") << 2;
+    QTest::newRow("no header: the fallback hour") << QByteArray() << 1;
+}
+
+void tst_AuthorizationServer::metadataDocumentCache()
+{
+    QFETCH(QByteArray, cacheControl);
+    QFETCH(int, fetches);
+    // A document per row: an earlier row's cache entry must not answer.
+    const QString path =
+        QStringLiteral("/clients/cache-%1.json").arg(qHash(QByteArray(QTest::currentDataTag())));
+    const QString clientId = m_documents->url(path).toString();
+    const QJsonObject document{{QStringLiteral("client_id"), clientId},
+                               {QStringLiteral("client_name"), QStringLiteral("Cached client")},
+                               {QStringLiteral("redirect_uris"), QJsonArray{ClientRedirect}}};
+    fmbtest::Headers headers;
+    if (!cacheControl.isEmpty())
+        headers.append({"Cache-Control", cacheControl});
+    m_documents->setAnswer(
+        path.toLatin1(),
+        {200, "application/json", QJsonDocument(document).toJson(QJsonDocument::Compact), headers});
+    // No floor here, so that "do not reuse" shows; the broker's floor is 5 min.
+    fmb::OAuthConfig config = m_auth->config();
+    config.stateDir.clear();
+    config.metadataCache.floor = std::chrono::seconds(0);
+    AuthorizationServer server(config, m_store.get(), m_upstream);
+    server.install(m_server);
+    const int before = m_documents->requests();
+    const QString verifier = QString::fromLatin1(fmb::Pkce::generateVerifier());
+    const HttpResult first =
+        m_browser->get(authorizeUrl(authorizeFields(clientId, verifier, QStringLiteral("a"))));
+    const HttpResult second =
+        m_browser->get(authorizeUrl(authorizeFields(clientId, verifier, QStringLiteral("b"))));
+    m_auth->install(m_server);
+    QVERIFY2(first.status == 200, first.describe().constData());
+    QVERIFY2(second.status == 200, second.describe().constData());
+    QCOMPARE(m_documents->requests() - before, fetches);
 }
 
 // --- the authorization code flow ------------------------------------------------------------

@@ -98,19 +98,22 @@ void tst_MetadataFetcher::fetch()
     server.setAnswer("/client.json", {status,
                                       "application/json",
                                       QByteArray(size, 'x'),
-                                      {{"Location", server.url(QStringLiteral("/other.json")).toEncoded()}}});
+                                      {{"Location", server.url(QStringLiteral("/other.json")).toEncoded()},
+                                       {"Cache-Control", "public, max-age=120"}}});
     MetadataFetchConfig config;
     config.allowPrivateHosts = allowPrivate;
     MetadataFetcher fetcher(config);
-    std::optional<Result<QByteArray>> outcome;
+    std::optional<Result<fmb::MetadataDocument>> outcome;
     fetcher.fetch(server.url(QStringLiteral("/client.json")),
-                  [&outcome](Result<QByteArray> result) { outcome.emplace(std::move(result)); });
+                  [&outcome](Result<fmb::MetadataDocument> result) { outcome.emplace(std::move(result)); });
     QTRY_VERIFY_WITH_TIMEOUT(outcome.has_value(), 10000);
     QCOMPARE(outcome->ok(), ok);
-    if (ok)
-        QCOMPARE(outcome->value().size(), size);
-    else
+    if (ok) {
+        QCOMPARE(outcome->value().body.size(), size);
+        QCOMPARE(outcome->value().cacheControl, QByteArray("public, max-age=120")); // for the cache lifetime
+    } else {
         QCOMPARE(outcome->error().code, code);
+    }
     if (!allowPrivate)
         QCOMPARE(server.requests(), 0); // refused before connecting
 }
@@ -124,9 +127,9 @@ void tst_MetadataFetcher::timeLimit()
     config.allowPrivateHosts = true;
     config.timeout = std::chrono::milliseconds(300);
     MetadataFetcher fetcher(config);
-    std::optional<Result<QByteArray>> outcome;
+    std::optional<Result<fmb::MetadataDocument>> outcome;
     fetcher.fetch(silent.url(QStringLiteral("/client.json")),
-                  [&outcome](Result<QByteArray> result) { outcome.emplace(std::move(result)); });
+                  [&outcome](Result<fmb::MetadataDocument> result) { outcome.emplace(std::move(result)); });
     QTRY_VERIFY_WITH_TIMEOUT(outcome.has_value(), 5000);
     QVERIFY(!outcome->ok());
     QCOMPARE(outcome->error().code, ErrorCode::Unavailable);
@@ -136,7 +139,8 @@ void tst_MetadataFetcher::answersAfterReturning()
 {
     MetadataFetcher fetcher(MetadataFetchConfig{});
     bool called = false;
-    fetcher.fetch(QUrl(QStringLiteral("https:///nohost")), [&called](Result<QByteArray>) { called = true; });
+    fetcher.fetch(QUrl(QStringLiteral("https:///nohost")),
+                  [&called](Result<fmb::MetadataDocument>) { called = true; });
     QVERIFY(!called);
     QTRY_VERIFY(called);
 }

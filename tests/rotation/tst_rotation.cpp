@@ -19,6 +19,8 @@
 #include <QRandomGenerator>
 #include <QRegularExpression>
 #include <QSignalSpy>
+#include <QSqlDatabase>
+#include <QSqlQuery>
 #include <QTcpServer>
 #include <QTemporaryDir>
 #include <QTest>
@@ -157,6 +159,7 @@ private Q_SLOTS:
     void oneRefreshPerUser_data();
     void oneRefreshPerUser();
     void restartKeepsLogins();
+    void revokedGrantKeepsNothing();
     void idleEviction_data();
     void idleEviction();
 
@@ -183,6 +186,9 @@ private:
     QString childToken(const QString &accessToken, const QString &sessionId);
     qint64 childPid(const QString &accessToken, const QString &sessionId);
     QString forgejoUser(const QString &forgejoToken);
+    // Bytes of sealed upstream tokens the grants of `clientId` hold in the
+    // daemon's SQLite file; -1 when it has no grant.
+    qint64 upstreamBytes(const QString &clientId);
 
     QNetworkAccessManager *m_network = nullptr;
     std::unique_ptr<QTemporaryDir> m_dir;
@@ -461,6 +467,29 @@ QString tst_Rotation::forgejoUser(const QString &forgejoToken)
                                 : QString::fromUtf8(answer.describe());
 }
 
+qint64 tst_Rotation::upstreamBytes(const QString &clientId)
+{
+    const QString name = QStringLiteral("tst_rotation.raw");
+    qint64 bytes = -1;
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), name);
+        db.setDatabaseName(m_dir->filePath(QStringLiteral("state/broker.sqlite3")));
+        db.setConnectOptions(QStringLiteral("QSQLITE_OPEN_READONLY"));
+        if (db.open()) {
+            QSqlQuery query(db);
+            query.prepare(QStringLiteral("SELECT sum(length(upstream_access) + "
+                                         "coalesce(length(upstream_refresh), 0)) FROM grants "
+                                         "WHERE client_id = ? HAVING count(*) > 0"));
+            query.addBindValue(clientId);
+            if (query.exec() && query.next())
+                bytes = query.value(0).toLongLong();
+        }
+        db.close();
+    }
+    QSqlDatabase::removeDatabase(name);
+    return bytes;
+}
+
 // --- the tests ---------------------------------------------------------------------------
 
 void tst_Rotation::rotationKeepsSession()
@@ -657,6 +686,44 @@ void tst_Rotation::restartKeepsLogins()
     const HttpResult refreshed = refresh(clientId, tokens.refresh);
     QVERIFY2(refreshed.status == 200, refreshed.describe().constData());
     QVERIFY(!initialize(refreshed.json().value(QStringLiteral("access_token")).toString()).isEmpty());
+}
+
+// Issue 11 item 5e: a replayed refresh token revokes its family, and the
+// grant it belonged to keeps no Forgejo tokens: they leave the SQLite file
+// at once, and the rotation of the user's other grant does not write the
+// new ones back into it.
+void tst_Rotation::revokedGrantKeepsNothing()
+{
+    // Forgejo tokens live 5 s and are refreshed 3 s ahead.
+    QVERIFY(startStack(5, {QStringLiteral("--refresh-lead"), QStringLiteral("3")}));
+    UserAgent agent(m_network);
+    const QString revokedClient = registerClient(QStringLiteral("revoked"));
+    const Tokens revoked = signIn(agent, revokedClient);
+    REQUIRE_TOKENS(revoked);
+    const QString aliveClient = registerClient(QStringLiteral("alive"));
+    const Tokens alive = signIn(agent, aliveClient); // alice again: a sibling grant sharing her tokens
+    REQUIRE_TOKENS(alive);
+    const QString revokedSession = initialize(revoked.access);
+    QVERIFY(!revokedSession.isEmpty());
+    QVERIFY(upstreamBytes(revokedClient) > 0);
+
+    const HttpResult rotated = refresh(revokedClient, revoked.refresh);
+    QVERIFY2(rotated.status == 200, rotated.describe().constData());
+    const HttpResult replay = refresh(revokedClient, revoked.refresh);
+    QCOMPARE(replay.status, 400);
+    QCOMPARE(replay.json().value(QStringLiteral("error")).toString(), QStringLiteral("invalid_grant"));
+    QCOMPARE(upstreamBytes(revokedClient), 0);
+    QCOMPARE(ping(revoked.access, revokedSession).status, 401);
+
+    const QString session = initialize(alive.access);
+    QVERIFY(!session.isEmpty());
+    const int refreshesBefore = m_fake->stats(m_network).value(QStringLiteral("refreshes")).toInt();
+    QTRY_VERIFY_WITH_TIMEOUT(m_broker->respawnedPid(session) > 0, WaitMs);
+    QVERIFY(m_fake->stats(m_network).value(QStringLiteral("refreshes")).toInt() > refreshesBefore);
+    QVERIFY(upstreamBytes(aliveClient) > 0);
+    QCOMPARE(upstreamBytes(revokedClient), 0); // the refreshed tokens were not shared with it
+    QCOMPARE(m_fake->stats(m_network).value(QStringLiteral("refresh_failures")).toInt(), 0);
+    QCOMPARE(initialize(rotated.json().value(QStringLiteral("access_token")).toString()), QString());
 }
 
 void tst_Rotation::idleEviction_data()

@@ -177,6 +177,7 @@ using StoreCall = std::function<Result<void>(TokenStore &, const Seed &)>;
 
 enum class RotateCase { OtherClient, AccessToken, Expired, Revoked, WiderScope, OtherResource };
 enum class RevokeCase { Access, Refresh };
+enum class KillCase { RefreshReplay, CodeReplay, RefreshRevoked };
 enum class SwapCase { AccessFromOtherGrant, RefreshAsAccess };
 
 class tst_TokenStore : public QObject {
@@ -224,6 +225,9 @@ private Q_SLOTS:
     void revokeToken_data();
     void revokeToken();
     void revokeGrantRemovesEverything();
+    void revokedGrantKeepsNothing_data();
+    void revokedGrantKeepsNothing();
+    void pendingClientsCountedAndPurged();
 
     void upstreamTokensSaved_data();
     void upstreamTokensSaved();
@@ -1443,6 +1447,125 @@ void tst_TokenStore::consentLifecycle()
 
 // --- housekeeping -----------------------------------------------------------------
 
+void tst_TokenStore::revokedGrantKeepsNothing_data()
+{
+    QTest::addColumn<KillCase>("kill");
+    QTest::newRow("refresh token replayed after rotation") << KillCase::RefreshReplay;
+    QTest::newRow("authorization code replayed") << KillCase::CodeReplay;
+    QTest::newRow("refresh token revoked (RFC 7009)") << KillCase::RefreshRevoked;
+}
+
+// Issue 11 item 5e: once no live refresh token or code is left, the grant's
+// Forgejo tokens leave the file and it is never refreshed or shared again.
+void tst_TokenStore::revokedGrantKeepsNothing()
+{
+    QFETCH(KillCase, kill);
+    TokenStore store;
+    VERIFY_OK(openStore(store));
+    Result<Seed> seeded = seed(store);
+    VERIFY_OK(seeded);
+    const Seed &s = seeded.value();
+    VERIFY_OK(store.consumeAuthCode(TokenHash::of(s.code)));
+    // A sibling grant of the same user (another client) stays alive throughout.
+    Result<GrantRecord> sibling = addGrant(store, ClientB, 42, QStringLiteral("alice"), s.upstream);
+    VERIFY_OK(sibling);
+    VERIFY_OK(store.issueTokenPair(sibling.value().grantId, lifetimes()));
+    RawDb raw(dbPath());
+    const QString sealedSql = QStringLiteral("SELECT upstream_access FROM grants WHERE grant_id = ?");
+    const QByteArray sealed = raw.column(sealedSql, {s.grant.grantId}).value(0).toByteArray();
+    QVERIFY(sealed.size() > 16);
+    QVERIFY(stateBytes(stateDir()).contains(sealed));
+
+    QTest::ignoreMessage(
+        QtInfoMsg,
+        QRegularExpression(QStringLiteral("grant %1 has no live token left").arg(s.grant.grantId)));
+    switch (kill) {
+    case KillCase::RefreshReplay: {
+        VERIFY_OK(store.rotateRefreshToken(TokenHash::of(s.tokens.refreshToken), ClientA, lifetimes()));
+        QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("used again after rotation")));
+        VERIFY_ERROR(store.rotateRefreshToken(TokenHash::of(s.tokens.refreshToken), ClientA, lifetimes()),
+                     ErrorCode::Conflict);
+        break;
+    }
+    case KillCase::CodeReplay:
+        QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("was presented again")));
+        VERIFY_ERROR(store.consumeAuthCode(TokenHash::of(s.code)), ErrorCode::Conflict);
+        break;
+    case KillCase::RefreshRevoked:
+        VERIFY_OK(store.revokeToken(TokenHash::of(s.tokens.refreshToken), ClientA));
+        break;
+    }
+
+    QCOMPARE(raw.column(QStringLiteral("SELECT length(upstream_access) FROM grants WHERE grant_id = ?"),
+                        {s.grant.grantId}),
+             QVariantList{0});
+    QCOMPARE(raw.column(QStringLiteral("SELECT count(*) FROM grants WHERE grant_id = ? AND "
+                                       "upstream_refresh IS NULL AND upstream_expires_ms IS NULL"),
+                        {s.grant.grantId}),
+             QVariantList{1});
+    QVERIFY2(!stateBytes(stateDir()).contains(sealed), "the sealed upstream token is still in the files");
+    VERIFY_ERROR(store.upstreamTokens(s.grant.grantId), ErrorCode::Unauthorized);
+    Result<GrantRecord> grant = store.findGrant(s.grant.grantId);
+    VERIFY_OK(grant);
+    QVERIFY(grant.value().revoked.isValid());
+    QVERIFY(!grant.value().upstreamAccessExpiresAt.isValid());
+
+    // Not on the rotator's list, not among the user's grants a refresh is shared with.
+    Result<QList<GrantRecord>> expiring = store.grantsExpiringBefore(m_now.addDays(365));
+    VERIFY_OK(expiring);
+    QCOMPARE(expiring.value().size(), 1);
+    QCOMPARE(expiring.value().constFirst().grantId, sibling.value().grantId);
+    Result<QList<GrantRecord>> ofUser = store.grantsForUser(42);
+    VERIFY_OK(ofUser);
+    QCOMPARE(ofUser.value().size(), 1);
+    QCOMPARE(ofUser.value().constFirst().grantId, sibling.value().grantId);
+    VERIFY_ERROR(store.saveUpstreamTokens(s.grant.grantId, newUpstream(m_now.addSecs(7200))),
+                 ErrorCode::Unauthorized);
+    QCOMPARE(raw.column(QStringLiteral("SELECT length(upstream_access) FROM grants WHERE grant_id = ?"),
+                        {s.grant.grantId}),
+             QVariantList{0});
+    VERIFY_OK(store.upstreamTokens(sibling.value().grantId));
+}
+
+void tst_TokenStore::pendingClientsCountedAndPurged()
+{
+    TokenStore store;
+    VERIFY_OK(openStore(store));
+    const QDateTime start = m_now;
+    for (const QString &id : {QStringLiteral("first"), QStringLiteral("second"), QStringLiteral("third")}) {
+        ClientRecord client;
+        client.clientId = id;
+        client.redirectUris = {QStringLiteral("http://127.0.0.1:33418/callback")};
+        VERIFY_OK(store.registerClient(client));
+        m_now = m_now.addSecs(60);
+    }
+    Result<fmb::PendingClients> pending = store.pendingClients();
+    VERIFY_OK(pending);
+    QCOMPARE(pending.value().count, 3);
+    QCOMPARE(pending.value().oldest, start);
+
+    // "first" completes an authorization: no longer pending, never purged.
+    VERIFY_OK(addGrant(store, QStringLiteral("first"), 42, QStringLiteral("alice"), newUpstream(m_now)));
+    pending = store.pendingClients();
+    VERIFY_OK(pending);
+    QCOMPARE(pending.value().count, 2);
+    QCOMPARE(pending.value().oldest, start.addSecs(60));
+
+    Result<int> purged = store.purgePendingClients(start.addSecs(120)); // "second" only
+    VERIFY_OK(purged);
+    QCOMPARE(purged.value(), 1);
+    VERIFY_ERROR(store.findClient(QStringLiteral("second")), ErrorCode::NotFound);
+    VERIFY_OK(store.findClient(QStringLiteral("third")));
+    purged = store.purgePendingClients(m_now.addDays(365));
+    VERIFY_OK(purged);
+    QCOMPARE(purged.value(), 1);
+    VERIFY_OK(store.findClient(QStringLiteral("first")));
+    pending = store.pendingClients();
+    VERIFY_OK(pending);
+    QCOMPARE(pending.value().count, 0);
+    QVERIFY(!pending.value().oldest.isValid());
+}
+
 void tst_TokenStore::purgeExpired()
 {
     TokenStore store;
@@ -1474,9 +1597,10 @@ void tst_TokenStore::purgeExpired()
     counts = store.purgeExpired();
     VERIFY_OK(counts);
     QCOMPARE(counts.value().tokens, 2); // both refresh tokens
+    QCOMPARE(counts.value().grants, 1); // revoked by the replay, and now without tokens
     RawDb raw(dbPath());
     QCOMPARE(raw.column(QStringLiteral("SELECT count(*) FROM tokens")), QVariantList{0});
-    QCOMPARE(raw.column(QStringLiteral("SELECT count(*) FROM grants")), QVariantList{1}); // grants stay
+    QCOMPARE(raw.column(QStringLiteral("SELECT count(*) FROM grants")), QVariantList{0});
 }
 
 void tst_TokenStore::restartKeepsEverything()
