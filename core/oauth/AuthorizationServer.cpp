@@ -681,8 +681,9 @@ void AuthorizationServer::continueAuthorize(const Exchange &exchange, const Form
         return;
     }
     // Exact string match against the registered URIs (MCP security best
-    // practices, "Redirect URI Validation"; OAuth 2.1 §4.1.1).
-    if (!client.redirectUris.contains(redirectUri)) {
+    // practices, "Redirect URI Validation"; OAuth 2.1 §4.1.1), but any port
+    // on loopback (RFC 8252 §7.3, OAuth 2.1 §8.4.2).
+    if (!redirectUriMatches(client.redirectUris, redirectUri)) {
         qCWarning(lcOAuth).noquote() << "authorization request for client" << client.clientId
                                      << "with an unregistered redirect_uri" << redirectUri.left(200);
         sendErrorPage(exchange, 400, QStringLiteral("Invalid redirect URI"),

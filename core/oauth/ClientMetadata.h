@@ -34,10 +34,21 @@ struct ClientMetadata {
     QStringList responseTypes{QStringLiteral("code")};
 };
 
-// https with any host, or http on a loopback host (127.0.0.1, localhost,
-// [::1]) as OAuth 2.1 §1.5 and RFC 8252 §7.3 allow; absolute, no fragment,
-// no user info. Subject "invalid_redirect_uri".
+// https with any host; http on a loopback host (127.0.0.1, localhost,
+// [::1]) as OAuth 2.1 §1.5 and RFC 8252 §7.3 allow; or a native app's
+// private-use scheme (RFC 8252 §7.1, e.g. cursor://…), which PKCE protects.
+// Never a scheme that runs code or reads local data in a browser
+// (javascript, data, file, vbscript, about, blob) or another network
+// protocol (ftp, ws, wss). Absolute, no fragment, no user info. Subject
+// "invalid_redirect_uri".
 [[nodiscard]] Result<void> checkRedirectUri(const QString &uri, const ClientMetadataLimits &limits = {});
+
+// Whether an authorization request's redirect_uri matches one of the
+// client's. Exact string match, except for http on a loopback host, where
+// the port is free (RFC 8252 §7.3, OAuth 2.1 §8.4.2): scheme, host (taken
+// literally: localhost only matches localhost), path and query must match
+// a registered loopback URI, with or without a port.
+[[nodiscard]] bool redirectUriMatches(const QStringList &registered, const QString &requested);
 
 // RFC 7591 §2 with the broker's policy: redirect_uris required; only
 // token_endpoint_auth_method "none" (absent means "none" too: the broker

