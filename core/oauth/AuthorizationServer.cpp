@@ -539,27 +539,19 @@ void AuthorizationServer::handleRegister(const QHttpServerRequest &request, QTcp
 
 // --- authorization endpoint ------------------------------------------------------------
 
-Result<QString> AuthorizationServer::grantedScope(const QString &requested) const
+QString AuthorizationServer::grantedScope(const QString &requested) const
 {
-    const QStringList asked = splitScope(requested);
-    if (asked.isEmpty()) {
-        // Never a null QString: SQLite would store NULL in a NOT NULL column.
-        return m_config.scopes.isEmpty() ? QStringLiteral("") : m_config.scopes.join(QLatin1Char(' '));
-    }
+    // RFC 6749 §3.3: scopes the broker does not know are ignored, not refused
+    // (Claude asks for "claudeai"); the token response names what was granted.
     QStringList granted;
-    for (const QString &scope : asked) {
-        if (!m_config.scopes.contains(scope)) {
-            return Error{ErrorCode::InvalidArgument, QStringLiteral("scope"),
-                         m_config.scopes.isEmpty()
-                             ? QStringLiteral("scope \"%1\" is not supported: this server defines no scopes")
-                                   .arg(scope)
-                             : QStringLiteral("scope \"%1\" is not supported (supported: %2)")
-                                   .arg(scope, m_config.scopes.join(QLatin1Char(' ')))};
-        }
-        if (!granted.contains(scope))
+    for (const QString &scope : splitScope(requested)) {
+        if (m_config.scopes.contains(scope) && !granted.contains(scope))
             granted << scope;
     }
-    return granted.join(QLatin1Char(' '));
+    if (granted.isEmpty())
+        granted = m_config.scopes;
+    // Never a null QString: SQLite would store NULL in a NOT NULL column.
+    return granted.isEmpty() ? QStringLiteral("") : granted.join(QLatin1Char(' '));
 }
 
 void AuthorizationServer::handleAuthorize(const QHttpServerRequest &request, QTcpSocket *socket)
@@ -735,12 +727,7 @@ void AuthorizationServer::continueAuthorize(const Exchange &exchange, const Form
                           .arg(resources.first().left(200), m_config.resource));
         return;
     }
-    Result<QString> scope = grantedScope(Form::value(fields, u"scope"));
-    if (!scope) {
-        redirectError(exchange, auth, "invalid_scope", scope.error().message);
-        return;
-    }
-    auth.scope = scope.value();
+    auth.scope = grantedScope(Form::value(fields, u"scope"));
     auth.codeChallenge = challengeValue;
 
     // A remembered user who approved this client already goes straight upstream.
@@ -1232,13 +1219,11 @@ Result<IssuedTokens> AuthorizationServer::refreshTokens(const Form::Fields &fiel
     const QString refreshToken = Form::value(fields, u"refresh_token");
     if (refreshToken.isEmpty())
         return fail(400, "invalid_request", QStringLiteral("refresh_token is required"));
-    const QString scope = Form::value(fields, u"scope");
-    if (!scope.isEmpty()) {
-        if (Result<QString> granted = grantedScope(scope); !granted)
-            return fail(400, "invalid_scope", granted.error().message);
-    }
+    // Unknown scopes are ignored here too; none left: the old token's scope.
+    QStringList scopes = splitScope(Form::value(fields, u"scope"));
+    scopes.removeIf([this](const QString &scope) { return !m_config.scopes.contains(scope); });
     TokenRequest request;
-    request.scope = splitScope(scope).join(QLatin1Char(' '));
+    request.scope = scopes.join(QLatin1Char(' '));
     request.accessExpiresAt = now().addSecs(m_config.accessTokenTtl.count());
     request.refreshExpiresAt = now().addSecs(m_config.refreshTokenTtl.count());
     const TokenHash hash = TokenHash::of(refreshToken.toUtf8());

@@ -39,8 +39,10 @@ struct OAuthConfig {
     std::chrono::seconds pendingTtl{600};         // consent page and upstream round trip, each
     std::chrono::seconds loginTtl{7 * 24 * 3600}; // the __Host-fmb_login cookie
     std::chrono::seconds purgeInterval{3600};     // TokenStore::purgeExpired; 0 = never
-    QStringList scopes;                           // scopes_supported; what an empty request gets
-    bool allowPrivateMetadataHosts = false;       // tests only: CIMD from loopback, over http
+    // scopes_supported, the 401 challenge's scope, and what a request gets
+    // that names none of them (RFC 6749 §3.3: unknown scopes are ignored).
+    QStringList scopes{QStringLiteral("mcp")};
+    bool allowPrivateMetadataHosts = false; // tests only: CIMD from loopback, over http
     std::chrono::milliseconds metadataTimeout{5000};
     qint64 maxMetadataBytes = 64 * 1024;
     qint64 maxRequestBytes = 64 * 1024;               // form and JSON bodies of the OAuth endpoints
@@ -167,8 +169,9 @@ private:
     [[nodiscard]] QByteArray serverMetadata() const;
     [[nodiscard]] QString endpoint(const char *path) const;
     [[nodiscard]] QString challenge(const QString &error, const QString &description) const;
-    // The scope to grant for a requested one, or why not (invalid_scope).
-    [[nodiscard]] Result<QString> grantedScope(const QString &requested) const;
+    // The scope to grant for a requested one: the supported scopes it names,
+    // else all supported scopes (RFC 6749 §3.3); never null.
+    [[nodiscard]] QString grantedScope(const QString &requested) const;
     [[nodiscard]] QDateTime now() const;
     void purgePending();
 

@@ -769,8 +769,9 @@ void tst_AuthorizationServer::authorizeRejects_data()
     // RFC 8252 §7.3: a loopback redirect's port is chosen at request time.
     QTest::newRow("accepted: redirect URI on another loopback port")
         << QStringList{QStringLiteral("redirect_uri=http://127.0.0.1:45998/callback")} << 200 << QString();
-    QTest::newRow("unknown scope") << QStringList{QStringLiteral("scope=admin")} << 0
-                                   << QStringLiteral("invalid_scope");
+    // RFC 6749 §3.3: unknown scopes are ignored (Claude asks for "claudeai").
+    QTest::newRow("accepted: unknown scope")
+        << QStringList{QStringLiteral("scope=claudeai")} << 200 << QString();
     QTest::newRow("accepted: resource with upper-case scheme and a trailing slash")
         << QStringList{QStringLiteral("resource=HTTP://127.0.0.1:") +
                        QString::number(QUrl(m_publicUrl).port()) + QStringLiteral("/mcp/")}
