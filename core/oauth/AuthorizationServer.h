@@ -59,7 +59,9 @@ struct OAuthConfig {
 // in upstream (UpstreamClient, one static client id), so the confused deputy
 // rules of the MCP security best practices apply: a consent page per client
 // before the upstream redirect, CSRF tokens bound to a cookie, exact
-// redirect URI match, per-user consent records.
+// redirect URI match (loopback ports excepted, RFC 8252 §7.3), per-user
+// consent records. Clients are public (PKCE only) or confidential with a
+// client secret (client_secret_post or client_secret_basic), kept hashed.
 //
 // Broker tokens are opaque and kept hashed by the TokenStore; the client's
 // token never goes upstream. The store and the upstream client must outlive
@@ -132,9 +134,17 @@ private:
         QList<QByteArray> cookies; // Cookie request headers
     };
     struct OAuthError {
+        OAuthError() = default;
+        OAuthError(int status, QByteArray error, QString description, Http::HeaderList headers = {})
+            : status(status)
+            , error(std::move(error))
+            , description(std::move(description))
+            , headers(std::move(headers))
+        {}
         int status = 400;
         QByteArray error;
         QString description;
+        Http::HeaderList headers; // WWW-Authenticate: Basic after failed HTTP Basic
     };
 
     using Handler = void (AuthorizationServer::*)(const QHttpServerRequest &, QTcpSocket *);
@@ -160,6 +170,12 @@ private:
     // A CIMD client, fetched (or from the cache) and kept in the store.
     void resolveMetadataClient(const QString &clientId, std::function<void(Result<ClientRecord>)> done);
 
+    // The client calling the token or revocation endpoint (RFC 6749 §2.3.1,
+    // §3.2.1): a public client sends client_id and nothing else, a
+    // confidential one the secret in the method it registered.
+    [[nodiscard]] Result<ClientRecord> authenticateClient(const QHttpServerRequest &request,
+                                                          const Form::Fields &fields,
+                                                          OAuthError *error) const;
     [[nodiscard]] Result<IssuedTokens> exchangeCode(const Form::Fields &fields, const ClientRecord &client,
                                                     OAuthError *error);
     [[nodiscard]] Result<IssuedTokens> refreshTokens(const Form::Fields &fields, const ClientRecord &client,

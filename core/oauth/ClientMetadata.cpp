@@ -55,7 +55,7 @@ Result<QStringList> stringArray(const QJsonObject &object, const QString &key, c
 // The fields registration and metadata documents share (RFC 7591 §2).
 // `metadataError` is the error code for everything but the redirect URIs.
 Result<ClientMetadata> parseCommon(const QJsonObject &object, const ClientMetadataLimits &limits,
-                                   const QString &uriError, const QString &metadataError)
+                                   const QString &uriError, const QString &metadataError, bool allowSecrets)
 {
     ClientMetadata metadata;
     bool present = false;
@@ -78,12 +78,20 @@ Result<ClientMetadata> parseCommon(const QJsonObject &object, const ClientMetada
     }
 
     const QJsonValue method = object.value(QStringLiteral("token_endpoint_auth_method"));
-    if (!method.isUndefined() && !method.isNull() && method.toString() != QLatin1String("none")) {
-        return invalid(
-            metadataError,
-            QStringLiteral("token_endpoint_auth_method %1 is not supported: the broker only "
-                           "registers public clients (\"none\", with PKCE)")
-                .arg(method.isString() ? quoted(method.toString()) : QStringLiteral("(not a string)")));
+    if (!method.isUndefined() && !method.isNull()) {
+        // A metadata document has no way to receive a secret: public only.
+        const QStringList supported =
+            allowSecrets ? QStringList{QStringLiteral("none"), QStringLiteral("client_secret_post"),
+                                       QStringLiteral("client_secret_basic")}
+                         : QStringList{QStringLiteral("none")};
+        if (!method.isString() || !supported.contains(method.toString())) {
+            return invalid(
+                metadataError,
+                QStringLiteral("token_endpoint_auth_method %1 is not supported (supported: %2)")
+                    .arg(method.isString() ? quoted(method.toString()) : QStringLiteral("(not a string)"),
+                         supported.join(QStringLiteral(", "))));
+        }
+        metadata.tokenEndpointAuthMethod = method.toString();
     }
 
     Result<QStringList> grants = stringArray(object, QStringLiteral("grant_types"), metadataError, &present);
@@ -245,7 +253,7 @@ bool redirectUriMatches(const QStringList &registered, const QString &requested)
 
 Result<ClientMetadata> parseRegistration(const QJsonObject &request, const ClientMetadataLimits &limits)
 {
-    return parseCommon(request, limits, InvalidRedirectUri, InvalidClientMetadata);
+    return parseCommon(request, limits, InvalidRedirectUri, InvalidClientMetadata, true);
 }
 
 bool isMetadataDocumentUrl(const QString &clientId, bool allowHttp)
@@ -305,7 +313,7 @@ Result<ClientMetadata> parseMetadataDocument(const QByteArray &document, const Q
                                                      "secret, which the metadata document draft forbids")
                                           .arg(quoted(clientId)));
     }
-    Result<ClientMetadata> metadata = parseCommon(object, limits, InvalidClient, InvalidClient);
+    Result<ClientMetadata> metadata = parseCommon(object, limits, InvalidClient, InvalidClient, false);
     if (!metadata)
         return invalid(InvalidClient, QStringLiteral("the client metadata document at %1: %2")
                                           .arg(quoted(clientId), metadata.error().message));

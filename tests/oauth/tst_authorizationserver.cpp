@@ -100,6 +100,46 @@ QList<std::pair<QString, QString>> applyOverrides(QList<std::pair<QString, QStri
     return fields;
 }
 
+// How a client authenticates at the token and revocation endpoints: "id"
+// (client_id only), "post" / "post-wrong" (client_secret in the body),
+// "basic" / "basic-wrong" / "basic-empty" / "basic-malformed" (HTTP Basic),
+// "basic+post" (both), "basic+other-id" (Basic, another client_id in the body).
+void addCredentials(const QString &how, const QString &clientId, const QString &secret,
+                    QList<std::pair<QString, QString>> *fields, fmbtest::Headers *headers)
+{
+    const QString wrong(43, QLatin1Char('x'));
+    auto basic = [headers, &clientId](const QString &password) {
+        const QByteArray pair = QUrl::toPercentEncoding(clientId) + ':' + QUrl::toPercentEncoding(password);
+        headers->append({"Authorization", "Basic " + pair.toBase64()});
+    };
+    if (how == QLatin1String("id") || how.startsWith(QLatin1String("post")))
+        fields->append({QStringLiteral("client_id"), clientId});
+    if (how == QLatin1String("post") || how == QLatin1String("basic+post"))
+        fields->append({QStringLiteral("client_secret"), secret.isEmpty() ? wrong : secret});
+    if (how == QLatin1String("post-wrong"))
+        fields->append({QStringLiteral("client_secret"), wrong});
+    if (how == QLatin1String("basic") || how.startsWith(QLatin1String("basic+")))
+        basic(secret.isEmpty() ? wrong : secret);
+    if (how == QLatin1String("basic-wrong"))
+        basic(wrong);
+    if (how == QLatin1String("basic-empty"))
+        basic(QString());
+    if (how == QLatin1String("basic-malformed"))
+        headers->append({QByteArray("Authorization"), QByteArray("Basic !!not-base64!!")});
+    if (how == QLatin1String("basic+other-id"))
+        fields->append({QStringLiteral("client_id"), QStringLiteral("someone-else")});
+}
+
+// The way a client registered for `method` authenticates.
+QString rightCredentials(const QString &method)
+{
+    if (method == QLatin1String("client_secret_post"))
+        return QStringLiteral("post");
+    if (method == QLatin1String("client_secret_basic"))
+        return QStringLiteral("basic");
+    return QStringLiteral("id");
+}
+
 } // namespace
 
 class tst_AuthorizationServer : public QObject {
@@ -136,6 +176,8 @@ private Q_SLOTS:
     void expiredAccessToken();
     void tokenInQueryString();
     void revocation();
+    void clientAuthentication_data();
+    void clientAuthentication();
     void metadataDocumentClient();
     void metadataDocumentRejects_data();
     void metadataDocumentRejects();
@@ -159,7 +201,10 @@ private:
     // The code of a complete sign-in; empty on failure (the caller checks).
     QString codeFor(UserAgent &agent, const QString &clientId, const QString &verifier);
     HttpResult tokenRequest(const QList<std::pair<QString, QString>> &fields,
-                            const QByteArray &contentType = "application/x-www-form-urlencoded");
+                            const QByteArray &contentType = "application/x-www-form-urlencoded",
+                            const fmbtest::Headers &extra = {});
+    // A registration; its answer, secrets remembered.
+    HttpResult registerJson(const QByteArray &body);
     QList<std::pair<QString, QString>> codeExchangeFields(const QString &clientId, const QString &code,
                                                           const QString &verifier) const;
     Tokens tokensFor(UserAgent &agent, const QString &clientId);
@@ -362,12 +407,22 @@ QList<std::pair<QString, QString>> tst_AuthorizationServer::codeExchangeFields(c
 }
 
 HttpResult tst_AuthorizationServer::tokenRequest(const QList<std::pair<QString, QString>> &fields,
-                                                 const QByteArray &contentType)
+                                                 const QByteArray &contentType, const fmbtest::Headers &extra)
 {
+    fmbtest::Headers headers{{"Content-Type", contentType}};
+    headers.append(extra);
     HttpResult answer = fmbtest::http(m_network, "POST", broker(QStringLiteral("/oauth/token")),
-                                      fmbtest::encodeForm(fields), {{"Content-Type", contentType}});
+                                      fmbtest::encodeForm(fields), headers);
     remember(answer.json().value(QStringLiteral("access_token")).toString());
     remember(answer.json().value(QStringLiteral("refresh_token")).toString());
+    return answer;
+}
+
+HttpResult tst_AuthorizationServer::registerJson(const QByteArray &body)
+{
+    HttpResult answer = fmbtest::http(m_network, "POST", broker(QStringLiteral("/oauth/register")), body,
+                                      {{"Content-Type", "application/json"}});
+    remember(answer.json().value(QStringLiteral("client_secret")).toString());
     return answer;
 }
 
@@ -442,8 +497,11 @@ void tst_AuthorizationServer::discovery()
              m_publicUrl + QStringLiteral("/oauth/revoke"));
     QCOMPARE(metadata.value(QStringLiteral("code_challenge_methods_supported")).toArray(),
              QJsonArray{QStringLiteral("S256")});
-    QCOMPARE(metadata.value(QStringLiteral("token_endpoint_auth_methods_supported")).toArray(),
-             QJsonArray{QStringLiteral("none")});
+    // "none" first: Claude takes the metadata document path only when it is offered.
+    const QJsonArray methods{QStringLiteral("none"), QStringLiteral("client_secret_post"),
+                             QStringLiteral("client_secret_basic")};
+    QCOMPARE(metadata.value(QStringLiteral("token_endpoint_auth_methods_supported")).toArray(), methods);
+    QCOMPARE(metadata.value(QStringLiteral("revocation_endpoint_auth_methods_supported")).toArray(), methods);
     QCOMPARE(metadata.value(QStringLiteral("response_types_supported")).toArray(),
              QJsonArray{QStringLiteral("code")});
     QCOMPARE(metadata.value(QStringLiteral("client_id_metadata_document_supported")).toBool(), true);
@@ -554,10 +612,10 @@ void tst_AuthorizationServer::registrationRejects_data()
         many += (i ? "," : "") + QByteArray(R"("https://app.example/cb)") + QByteArray::number(i) + '"';
     many += "]}";
     QTest::newRow("eleven redirect URIs (limit 10)") << json << many << 400 << badUri;
-    QTest::newRow("client_secret_basic authentication")
+    QTest::newRow("client_secret_jwt authentication")
         << json
         << QByteArray(
-               R"({"redirect_uris":["https://a.example/cb"],"token_endpoint_auth_method":"client_secret_basic"})")
+               R"({"redirect_uris":["https://a.example/cb"],"token_endpoint_auth_method":"client_secret_jwt"})")
         << 400 << badMeta;
     QTest::newRow("implicit grant")
         << json << QByteArray(R"({"redirect_uris":["https://a.example/cb"],"grant_types":["implicit"]})")
@@ -1160,6 +1218,129 @@ void tst_AuthorizationServer::revocation()
     QCOMPARE(mcp(rotated.json().value(QStringLiteral("access_token")).toString(), Initialize).status, 401);
 }
 
+// --- client authentication (issue 11, item 5d) ----------------------------------------------
+
+void tst_AuthorizationServer::clientAuthentication_data()
+{
+    QTest::addColumn<QString>("method");    // registered token_endpoint_auth_method
+    QTest::addColumn<QString>("presented"); // see addCredentials()
+    QTest::addColumn<int>("status");
+    QTest::addColumn<QString>("error");
+    QTest::addColumn<bool>("basicChallenge"); // WWW-Authenticate: Basic on the 401
+
+    const QString none = QStringLiteral("none");
+    const QString post = QStringLiteral("client_secret_post");
+    const QString basic = QStringLiteral("client_secret_basic");
+    const QString invalidClient = QStringLiteral("invalid_client");
+    QTest::newRow("public: client_id only") << none << QStringLiteral("id") << 200 << QString() << false;
+    QTest::newRow("public: a client_secret in the body")
+        << none << QStringLiteral("post-wrong") << 401 << invalidClient << false;
+    QTest::newRow("public: HTTP Basic")
+        << none << QStringLiteral("basic-wrong") << 401 << invalidClient << true;
+    QTest::newRow("public: HTTP Basic with an empty password")
+        << none << QStringLiteral("basic-empty") << 401 << invalidClient << true;
+    QTest::newRow("client_secret_post: right secret")
+        << post << QStringLiteral("post") << 200 << QString() << false;
+    QTest::newRow("client_secret_post: wrong secret")
+        << post << QStringLiteral("post-wrong") << 401 << invalidClient << false;
+    QTest::newRow("client_secret_post: no secret")
+        << post << QStringLiteral("id") << 401 << invalidClient << false;
+    QTest::newRow("client_secret_post: the right secret in HTTP Basic")
+        << post << QStringLiteral("basic") << 401 << invalidClient << true;
+    QTest::newRow("client_secret_basic: right secret")
+        << basic << QStringLiteral("basic") << 200 << QString() << false;
+    QTest::newRow("client_secret_basic: wrong secret")
+        << basic << QStringLiteral("basic-wrong") << 401 << invalidClient << true;
+    QTest::newRow("client_secret_basic: the right secret in the body")
+        << basic << QStringLiteral("post") << 401 << invalidClient << false;
+    QTest::newRow("client_secret_basic: no secret")
+        << basic << QStringLiteral("id") << 401 << invalidClient << false;
+    QTest::newRow("client_secret_basic: malformed header")
+        << basic << QStringLiteral("basic-malformed") << 401 << invalidClient << true;
+    QTest::newRow("client_secret_basic: Basic and client_secret both")
+        << basic << QStringLiteral("basic+post") << 400 << QStringLiteral("invalid_request") << false;
+    QTest::newRow("client_secret_basic: another client_id in the body")
+        << basic << QStringLiteral("basic+other-id") << 400 << QStringLiteral("invalid_request") << false;
+}
+
+void tst_AuthorizationServer::clientAuthentication()
+{
+    QFETCH(QString, method);
+    QFETCH(QString, presented);
+    QFETCH(int, status);
+    QFETCH(QString, error);
+    QFETCH(bool, basicChallenge);
+    const HttpResult registered = registerJson(
+        QJsonDocument(QJsonObject{{QStringLiteral("client_name"), QString(QStringLiteral("Auth ") + method)},
+                                  {QStringLiteral("redirect_uris"), QJsonArray{ClientRedirect}},
+                                  {QStringLiteral("token_endpoint_auth_method"), method}})
+            .toJson(QJsonDocument::Compact));
+    QVERIFY2(registered.status == 201, registered.describe().constData());
+    const QString clientId = registered.json().value(QStringLiteral("client_id")).toString();
+    const QString secret = registered.json().value(QStringLiteral("client_secret")).toString();
+    QCOMPARE(registered.json().value(QStringLiteral("token_endpoint_auth_method")).toString(), method);
+    QCOMPARE(secret.isEmpty(), method == QLatin1String("none"));
+    // RFC 7591 §3.2.1: 0 = the secret never expires.
+    QCOMPARE(registered.json().value(QStringLiteral("client_secret_expires_at")).toInteger(-1),
+             secret.isEmpty() ? -1 : 0);
+    Result<fmb::ClientRecord> stored = m_store->findClient(clientId);
+    QVERIFY(stored.ok());
+    QCOMPARE(stored.value().tokenEndpointAuthMethod, method);
+    QCOMPARE(stored.value().secretHash.isNull(), secret.isEmpty());
+    if (!secret.isEmpty())
+        QCOMPARE(stored.value().secretHash, fmb::TokenHash::of(secret.toUtf8()));
+
+    const QString verifier = QString::fromLatin1(fmb::Pkce::generateVerifier());
+    const QString code = codeFor(*m_browser, clientId, verifier);
+    QVERIFY(!code.isEmpty());
+    auto exchange = [&](const QString &how) {
+        auto fields = codeExchangeFields(clientId, code, verifier);
+        fields.removeIf([](const auto &field) { return field.first == QLatin1String("client_id"); });
+        fmbtest::Headers headers;
+        addCredentials(how, clientId, secret, &fields, &headers);
+        return tokenRequest(fields, "application/x-www-form-urlencoded", headers);
+    };
+    const HttpResult answer = exchange(presented);
+    QVERIFY2(answer.status == status, answer.describe().constData());
+    QString refreshToken = answer.json().value(QStringLiteral("refresh_token")).toString();
+    if (status != 200) {
+        QCOMPARE(answer.json().value(QStringLiteral("error")).toString(), error);
+        QVERIFY(!answer.json().contains(QStringLiteral("access_token")));
+        QCOMPARE(answer.header("WWW-Authenticate").startsWith("Basic realm="), basicChallenge);
+        // Authentication comes first: the refused attempt did not spend the code.
+        const HttpResult right = exchange(rightCredentials(method));
+        QVERIFY2(right.status == 200, right.describe().constData());
+        refreshToken = right.json().value(QStringLiteral("refresh_token")).toString();
+    }
+
+    // The same rules at refresh and revocation.
+    auto post = [&](const QString &path, QList<std::pair<QString, QString>> fields, const QString &how) {
+        fmbtest::Headers headers{{"Content-Type", "application/x-www-form-urlencoded"}};
+        addCredentials(how, clientId, secret, &fields, &headers);
+        HttpResult result =
+            fmbtest::http(m_network, "POST", broker(path), fmbtest::encodeForm(fields), headers);
+        remember(result.json().value(QStringLiteral("access_token")).toString());
+        remember(result.json().value(QStringLiteral("refresh_token")).toString());
+        return result;
+    };
+    const QList<std::pair<QString, QString>> refreshFields{
+        {QStringLiteral("grant_type"), QStringLiteral("refresh_token")},
+        {QStringLiteral("refresh_token"), refreshToken}};
+    HttpResult refreshed = post(QStringLiteral("/oauth/token"), refreshFields, presented);
+    QVERIFY2(refreshed.status == status, refreshed.describe().constData());
+    if (status != 200)
+        refreshed = post(QStringLiteral("/oauth/token"), refreshFields, rightCredentials(method));
+    QVERIFY2(refreshed.status == 200, refreshed.describe().constData());
+    const QString access = refreshed.json().value(QStringLiteral("access_token")).toString();
+    const QList<std::pair<QString, QString>> revokeFields{{QStringLiteral("token"), access}};
+    QCOMPARE(post(QStringLiteral("/oauth/revoke"), revokeFields, presented).status, status);
+    if (status != 200) {
+        QCOMPARE(mcp(access, Initialize).status, 200);
+        QCOMPARE(post(QStringLiteral("/oauth/revoke"), revokeFields, rightCredentials(method)).status, 200);
+    }
+    QCOMPARE(mcp(access, Initialize).status, 401);
+}
+
 // --- client ID metadata documents ----------------------------------------------------------
 
 void tst_AuthorizationServer::metadataDocumentClient()
@@ -1226,7 +1407,7 @@ void tst_AuthorizationServer::metadataDocumentRejects_data()
         << QByteArray(
                R"({"client_id":"@self","token_endpoint_auth_method":"client_secret_post","redirect_uris":[")" +
                redirect + R"("]})")
-        << QStringLiteral("only registers public clients");
+        << QStringLiteral("is not supported (supported: none)");
     QTest::newRow("not JSON") << QStringLiteral("/d/html.json") << 200 << QByteArray("<html></html>")
                               << QStringLiteral("is not a JSON object");
     QTest::newRow("HTTP 404") << QStringLiteral("/d/missing.json") << 404 << QByteArray("{}")

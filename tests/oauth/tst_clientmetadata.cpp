@@ -173,7 +173,17 @@ void tst_ClientMetadata::registration_data()
         << QStringLiteral("invalid_redirect_uri");
     QTest::newRow("client_secret_post") << QByteArray(R"({"redirect_uris":["https://a.example/cb"],)"
                                                       R"("token_endpoint_auth_method":"client_secret_post"})")
-                                        << QStringLiteral("invalid_client_metadata");
+                                        << QString();
+    QTest::newRow("client_secret_basic")
+        << QByteArray(R"({"redirect_uris":["https://a.example/cb"],)"
+                      R"("token_endpoint_auth_method":"client_secret_basic"})")
+        << QString();
+    QTest::newRow("client_secret_jwt") << QByteArray(R"({"redirect_uris":["https://a.example/cb"],)"
+                                                     R"("token_endpoint_auth_method":"client_secret_jwt"})")
+                                       << QStringLiteral("invalid_client_metadata");
+    QTest::newRow("token_endpoint_auth_method a number")
+        << QByteArray(R"({"redirect_uris":["https://a.example/cb"],"token_endpoint_auth_method":1})")
+        << QStringLiteral("invalid_client_metadata");
     QTest::newRow("private_key_jwt") << QByteArray(R"({"redirect_uris":["https://a.example/cb"],)"
                                                    R"("token_endpoint_auth_method":"private_key_jwt"})")
                                      << QStringLiteral("invalid_client_metadata");
@@ -218,6 +228,13 @@ void tst_ClientMetadata::registrationDefaults()
     QCOMPARE(parsed.value().grantTypes,
              (QStringList{QStringLiteral("authorization_code"), QStringLiteral("refresh_token")}));
     QCOMPARE(parsed.value().responseTypes, QStringList{QStringLiteral("code")});
+    QCOMPARE(parsed.value().tokenEndpointAuthMethod, QStringLiteral("none"));
+    const Result<ClientMetadata> confidential = fmb::parseRegistration(
+        QJsonDocument::fromJson(R"({"redirect_uris":["https://claude.ai/api/mcp/auth_callback"],)"
+                                R"("token_endpoint_auth_method":"client_secret_post"})")
+            .object());
+    QVERIFY(confidential.ok());
+    QCOMPARE(confidential.value().tokenEndpointAuthMethod, QStringLiteral("client_secret_post"));
 }
 
 void tst_ClientMetadata::metadataDocumentUrl_data()
