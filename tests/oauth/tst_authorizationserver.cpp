@@ -7,6 +7,7 @@
 #include <QLoggingCategory>
 #include <QNetworkAccessManager>
 #include <QProcessEnvironment>
+#include <QRandomGenerator>
 #include <QSet>
 #include <QSignalSpy>
 #include <QTemporaryDir>
@@ -178,6 +179,8 @@ private Q_SLOTS:
     void revocation();
     void clientAuthentication_data();
     void clientAuthentication();
+    void realClientSignsIn_data();
+    void realClientSignsIn();
     void metadataDocumentClient();
     void metadataDocumentRejects_data();
     void metadataDocumentRejects();
@@ -197,7 +200,8 @@ private:
     QUrl authorizeUrl(const QList<std::pair<QString, QString>> &fields) const;
     // /authorize, approve the consent page when one comes, then follow the
     // redirects through the fake Forgejo back to the client's redirect URI.
-    HttpResult authorizeAndApprove(UserAgent &agent, const QUrl &url);
+    HttpResult authorizeAndApprove(UserAgent &agent, const QUrl &url,
+                                   const QString &redirect = ClientRedirect);
     // The code of a complete sign-in; empty on failure (the caller checks).
     QString codeFor(UserAgent &agent, const QString &clientId, const QString &verifier);
     HttpResult tokenRequest(const QList<std::pair<QString, QString>> &fields,
@@ -366,7 +370,8 @@ QUrl tst_AuthorizationServer::authorizeUrl(const QList<std::pair<QString, QStrin
     return url;
 }
 
-HttpResult tst_AuthorizationServer::authorizeAndApprove(UserAgent &agent, const QUrl &url)
+HttpResult tst_AuthorizationServer::authorizeAndApprove(UserAgent &agent, const QUrl &url,
+                                                        const QString &redirect)
 {
     HttpResult answer = agent.get(url);
     for (int round = 0; round < 2 && answer.status == 200; ++round) {
@@ -375,9 +380,9 @@ HttpResult tst_AuthorizationServer::authorizeAndApprove(UserAgent &agent, const 
             return answer;
         form.fields.append({QStringLiteral("decision"), QStringLiteral("approve")});
         answer = agent.postForm(QUrl(form.action), fmbtest::encodeForm(form.fields));
-        answer = agent.follow(answer, ClientRedirect);
+        answer = agent.follow(answer, redirect);
     }
-    return agent.follow(answer, ClientRedirect);
+    return agent.follow(answer, redirect);
 }
 
 QString tst_AuthorizationServer::codeFor(UserAgent &agent, const QString &clientId, const QString &verifier)
@@ -1339,6 +1344,183 @@ void tst_AuthorizationServer::clientAuthentication()
         QCOMPARE(post(QStringLiteral("/oauth/revoke"), revokeFields, rightCredentials(method)).status, 200);
     }
     QCOMPARE(mcp(access, Initialize).status, 401);
+}
+
+// --- real MCP clients (issue 11, item 1) ----------------------------------------------------
+
+void tst_AuthorizationServer::realClientSignsIn_data()
+{
+    QTest::addColumn<QByteArray>("registration"); // RFC 7591 body; empty: a metadata document
+    QTest::addColumn<QString>("documentPath");    // where the metadata document is served
+    QTest::addColumn<QByteArray>("document");     // "@self" becomes its URL
+    QTest::addColumn<QString>("redirect");        // the redirect_uri the client authorizes with
+    QTest::addColumn<QString>("scope");           // null: the client sends none
+    QTest::addColumn<QString>("target");          // what the consent page shows as the destination
+    QTest::addColumn<QString>("warning");         // a phrase of the page's warning; empty: none
+
+    // What each client sends, from its issue reports and published sources.
+    const QByteArray grants =
+        R"("grant_types":["authorization_code","refresh_token"],"response_types":["code"])";
+    const QByteArray cursor =
+        R"({"client_name":"Cursor","redirect_uris":["cursor://anysphere.cursor-mcp/oauth/callback",)"
+        R"("https://www.cursor.com/agents/mcp/oauth/callback","http://localhost:8787/callback"],)" +
+        grants + R"(,"token_endpoint_auth_method":"none"})";
+    const QByteArray vscode =
+        R"({"client_name":"Visual Studio Code","client_uri":"https://code.visualstudio.com",)" + grants +
+        R"(,"redirect_uris":["https://insiders.vscode.dev/redirect","https://vscode.dev/redirect",)"
+        R"("http://127.0.0.1/","http://127.0.0.1:33418/"],"scope":"mcp:tools",)"
+        R"("token_endpoint_auth_method":"none","application_type":"native"})";
+    const QString app = QStringLiteral("opens an app");
+    const QString local = QStringLiteral("your own computer");
+    QTest::newRow("Cursor, cursor:// redirect")
+        << cursor << QString() << QByteArray()
+        << QStringLiteral("cursor://anysphere.cursor-mcp/oauth/callback") << QString()
+        << QStringLiteral("cursor://anysphere.cursor-mcp") << app;
+    QTest::newRow("Cursor, loopback redirect")
+        << cursor << QString() << QByteArray() << QStringLiteral("http://localhost:8787/callback")
+        << QString() << QStringLiteral("http://localhost:8787") << local;
+    QTest::newRow("VS Code, port 33418")
+        << vscode << QString() << QByteArray() << QStringLiteral("http://127.0.0.1:33418/") << Scope
+        << QStringLiteral("http://127.0.0.1:33418") << local;
+    const QString busy = QString::number(QRandomGenerator::global()->bounded(40000, 60000));
+    QTest::newRow("VS Code, 33418 busy: a random port")
+        << vscode << QString() << QByteArray() << QStringLiteral("http://127.0.0.1:%1/").arg(busy) << Scope
+        << QStringLiteral("http://127.0.0.1:%1").arg(busy) << local;
+    QTest::newRow("VS Code, vscode.dev")
+        << vscode << QString() << QByteArray() << QStringLiteral("https://vscode.dev/redirect") << Scope
+        << QStringLiteral("https://vscode.dev") << QString();
+    QTest::newRow("Claude, confidential (client_secret_post), unadvertised scope")
+        << QByteArray(
+               R"({"client_name":"Claude","redirect_uris":["https://claude.ai/api/mcp/auth_callback"],)" +
+               grants + R"(,"token_endpoint_auth_method":"client_secret_post","scope":"claudeai"})")
+        << QString() << QByteArray() << QStringLiteral("https://claude.ai/api/mcp/auth_callback")
+        << QStringLiteral("claudeai") << QStringLiteral("https://claude.ai") << QString();
+    const QByteArray claudeCodeDocument =
+        R"({"client_id":"@self","client_name":"Claude Code","client_uri":"https://claude.ai",)"
+        R"("redirect_uris":["http://localhost/callback","http://127.0.0.1/callback"],)" +
+        grants + R"(,"token_endpoint_auth_method":"none"})";
+    const QString ephemeral = QString::number(QRandomGenerator::global()->bounded(40000, 60000));
+    QTest::newRow("Claude Code, metadata document, localhost ephemeral port")
+        << QByteArray() << QStringLiteral("/oauth/claude-code-client-metadata") << claudeCodeDocument
+        << QStringLiteral("http://localhost:%1/callback").arg(ephemeral) << QString()
+        << QStringLiteral("http://localhost:%1").arg(ephemeral) << local;
+    QTest::newRow("Claude Code, metadata document, 127.0.0.1 ephemeral port")
+        << QByteArray() << QStringLiteral("/oauth/claude-code-client-metadata-2") << claudeCodeDocument
+        << QStringLiteral("http://127.0.0.1:%1/callback").arg(ephemeral) << QString()
+        << QStringLiteral("http://127.0.0.1:%1").arg(ephemeral) << local;
+    QTest::newRow("Claude Code, dynamic registration")
+        << QByteArray(R"x({"client_name":"Claude Code (forgejo)","redirect_uris":["http://localhost:)x" +
+                      ephemeral.toLatin1() + R"(/callback"],)" + grants +
+                      R"(,"token_endpoint_auth_method":"none"})")
+        << QString() << QByteArray() << QStringLiteral("http://localhost:%1/callback").arg(ephemeral)
+        << QString() << QStringLiteral("http://localhost:%1").arg(ephemeral) << local;
+    QTest::newRow("ChatGPT")
+        << QByteArray(
+               R"({"client_name":"ChatGPT","redirect_uris":["https://chatgpt.com/connector_platform_oauth_redirect"],)" +
+               grants + R"(,"token_endpoint_auth_method":"none"})")
+        << QString() << QByteArray()
+        << QStringLiteral("https://chatgpt.com/connector_platform_oauth_redirect") << QString()
+        << QStringLiteral("https://chatgpt.com") << QString();
+    const QByteArray inspector =
+        R"({"client_name":"MCP Inspector","client_uri":"https://github.com/modelcontextprotocol/inspector",)"
+        R"("redirect_uris":["http://localhost:6274/oauth/callback","http://localhost:6274/oauth/callback/debug"],)" +
+        grants + R"(,"token_endpoint_auth_method":"none","scope":"mcp:tools"})";
+    QTest::newRow("MCP Inspector") << inspector << QString() << QByteArray()
+                                   << QStringLiteral("http://localhost:6274/oauth/callback") << Scope
+                                   << QStringLiteral("http://localhost:6274") << local;
+    QTest::newRow("MCP Inspector, debug flow") << inspector << QString() << QByteArray()
+                                               << QStringLiteral("http://localhost:6274/oauth/callback/debug")
+                                               << Scope << QStringLiteral("http://localhost:6274") << local;
+    QTest::newRow("A confidential client with client_secret_basic")
+        << QByteArray(R"({"client_name":"Basic client","redirect_uris":["https://agent.example/oauth/cb"],)" +
+                      grants + R"(,"token_endpoint_auth_method":"client_secret_basic"})")
+        << QString() << QByteArray() << QStringLiteral("https://agent.example/oauth/cb") << QString()
+        << QStringLiteral("https://agent.example") << QString();
+}
+
+// Registration (or a metadata document) -> /authorize -> consent -> Forgejo
+// -> code at the client's actual redirect -> token -> /mcp -> refresh.
+void tst_AuthorizationServer::realClientSignsIn()
+{
+    QFETCH(QByteArray, registration);
+    QFETCH(QString, documentPath);
+    QFETCH(QByteArray, document);
+    QFETCH(QString, redirect);
+    QFETCH(QString, scope);
+    QFETCH(QString, target);
+    QFETCH(QString, warning);
+
+    QString clientId;
+    QString secret;
+    QString method = QStringLiteral("none");
+    if (!registration.isEmpty()) {
+        const HttpResult registered = registerJson(registration);
+        QVERIFY2(registered.status == 201, registered.describe().constData());
+        clientId = registered.json().value(QStringLiteral("client_id")).toString();
+        secret = registered.json().value(QStringLiteral("client_secret")).toString();
+        method = registered.json().value(QStringLiteral("token_endpoint_auth_method")).toString();
+        QCOMPARE(secret.isEmpty(), method == QLatin1String("none"));
+    } else {
+        clientId = m_documents->url(documentPath).toString();
+        document.replace("@self", clientId.toUtf8());
+        m_documents->setAnswer(documentPath.toUtf8(), {200, "application/json", document, {}});
+    }
+
+    const QString verifier = QString::fromLatin1(fmb::Pkce::generateVerifier());
+    QList<std::pair<QString, QString>> fields{
+        {QStringLiteral("response_type"), QStringLiteral("code")},
+        {QStringLiteral("client_id"), clientId},
+        {QStringLiteral("redirect_uri"), redirect},
+        {QStringLiteral("code_challenge"), fmb::Pkce::s256(verifier)},
+        {QStringLiteral("code_challenge_method"), QStringLiteral("S256")},
+        {QStringLiteral("state"), QStringLiteral("client-state")},
+        {QStringLiteral("resource"), resource()}};
+    if (!scope.isNull())
+        fields.append({QStringLiteral("scope"), scope});
+    const HttpResult page = m_browser->get(authorizeUrl(fields));
+    QVERIFY2(page.status == 200, page.describe().constData());
+    QVERIFY2(page.body.contains(QByteArray("<strong>" + target.toUtf8() + "</strong>")),
+             page.body.constData());
+    for (const QString &phrase : {QStringLiteral("opens an app"), QStringLiteral("your own computer")})
+        QCOMPARE(page.body.contains(phrase.toUtf8()), phrase == warning);
+
+    const HttpResult back = authorizeAndApprove(*m_browser, authorizeUrl(fields), redirect);
+    QVERIFY2(back.status == 302 && back.location().toString().startsWith(redirect + QLatin1Char('?')),
+             back.describe().constData());
+    const auto query = fmbtest::queryOf(back.location());
+    QCOMPARE(query.value(QStringLiteral("state")), QStringLiteral("client-state"));
+    QCOMPARE(query.value(QStringLiteral("iss")), m_publicUrl);
+    const QString code = query.value(QStringLiteral("code"));
+    QVERIFY(!code.isEmpty());
+    remember(code);
+
+    QList<std::pair<QString, QString>> exchange{
+        {QStringLiteral("grant_type"), QStringLiteral("authorization_code")},
+        {QStringLiteral("code"), code},
+        {QStringLiteral("redirect_uri"), redirect},
+        {QStringLiteral("code_verifier"), verifier},
+        {QStringLiteral("resource"), resource()}};
+    fmbtest::Headers headers;
+    addCredentials(rightCredentials(method), clientId, secret, &exchange, &headers);
+    const HttpResult tokens = tokenRequest(exchange, "application/x-www-form-urlencoded", headers);
+    QVERIFY2(tokens.status == 200, tokens.describe().constData());
+    // Unknown scopes ("claudeai") are ignored: the client gets what the broker has.
+    QCOMPARE(tokens.json().value(QStringLiteral("scope")).toString(), Scope);
+    const HttpResult initialized =
+        mcp(tokens.json().value(QStringLiteral("access_token")).toString(), Initialize);
+    QVERIFY2(initialized.status == 200, initialized.describe().constData());
+
+    QList<std::pair<QString, QString>> refreshFields{
+        {QStringLiteral("grant_type"), QStringLiteral("refresh_token")},
+        {QStringLiteral("refresh_token"), tokens.json().value(QStringLiteral("refresh_token")).toString()}};
+    if (!scope.isNull())
+        refreshFields.append({QStringLiteral("scope"), scope});
+    fmbtest::Headers refreshHeaders;
+    addCredentials(rightCredentials(method), clientId, secret, &refreshFields, &refreshHeaders);
+    const HttpResult refreshed =
+        tokenRequest(refreshFields, "application/x-www-form-urlencoded", refreshHeaders);
+    QVERIFY2(refreshed.status == 200, refreshed.describe().constData());
+    QCOMPARE(mcp(refreshed.json().value(QStringLiteral("access_token")).toString(), Initialize).status, 200);
 }
 
 // --- client ID metadata documents ----------------------------------------------------------
