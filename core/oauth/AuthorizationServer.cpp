@@ -82,6 +82,17 @@ QList<QByteArray> cookieHeaders(const QHttpServerRequest &request)
     return out;
 }
 
+// RFC 6749 §2.3.1: client_id and secret are form-encoded inside HTTP Basic.
+QString formDecoded(QByteArray part)
+{
+    part.replace('+', ' ');
+    return QUrl::fromPercentEncoding(part);
+}
+
+const QString AuthNone = QStringLiteral("none");
+const QString AuthSecretPost = QStringLiteral("client_secret_post");
+const QString AuthSecretBasic = QStringLiteral("client_secret_basic");
+
 QStringList splitScope(const QString &scope)
 {
     return scope.split(QLatin1Char(' '), Qt::SkipEmptyParts);
@@ -405,8 +416,9 @@ void AuthorizationServer::sendOAuthError(const Exchange &exchange, const OAuthEr
     QJsonObject body{{QStringLiteral("error"), QString::fromLatin1(error.error)}};
     if (!error.description.isEmpty())
         body.insert(QStringLiteral("error_description"), error.description);
-    sendJson(exchange, error.status, QJsonDocument(body).toJson(QJsonDocument::Compact),
-             {{"Cache-Control", "no-store"}, {"Pragma", "no-cache"}});
+    Http::HeaderList headers{{"Cache-Control", "no-store"}, {"Pragma", "no-cache"}};
+    headers.append(error.headers);
+    sendJson(exchange, error.status, QJsonDocument(body).toJson(QJsonDocument::Compact), headers);
 }
 
 void AuthorizationServer::sendPage(const Exchange &exchange, int status, const QByteArray &html,
@@ -504,8 +516,11 @@ QByteArray AuthorizationServer::serverMetadata() const
         {QStringLiteral("response_modes_supported"), QJsonArray{QStringLiteral("query")}},
         {QStringLiteral("grant_types_supported"),
          QJsonArray{QStringLiteral("authorization_code"), QStringLiteral("refresh_token")}},
-        {QStringLiteral("token_endpoint_auth_methods_supported"), QJsonArray{QStringLiteral("none")}},
-        {QStringLiteral("revocation_endpoint_auth_methods_supported"), QJsonArray{QStringLiteral("none")}},
+        // "none" first: Claude uses a metadata document only when "none" is offered.
+        {QStringLiteral("token_endpoint_auth_methods_supported"),
+         QJsonArray{AuthNone, AuthSecretPost, AuthSecretBasic}},
+        {QStringLiteral("revocation_endpoint_auth_methods_supported"),
+         QJsonArray{AuthNone, AuthSecretPost, AuthSecretBasic}},
         {QStringLiteral("code_challenge_methods_supported"), QJsonArray{QStringLiteral("S256")}},
         {QStringLiteral("client_id_metadata_document_supported"), true},
         {QStringLiteral("authorization_response_iss_parameter_supported"), true}};
@@ -629,6 +644,12 @@ void AuthorizationServer::handleRegister(const QHttpServerRequest &request, QTcp
     client.clientName = metadata.value().clientName;
     client.redirectUris = metadata.value().redirectUris;
     client.kind = ClientKind::Dynamic;
+    client.tokenEndpointAuthMethod = metadata.value().tokenEndpointAuthMethod;
+    QByteArray secret; // RFC 7591 §3.2.1: shown once, kept only as its SHA-256
+    if (client.tokenEndpointAuthMethod != AuthNone) {
+        secret = generateOpaqueToken();
+        client.secretHash = TokenHash::of(secret);
+    }
     if (Result<void> stored = m_store->registerClient(client); !stored) {
         qCWarning(lcOAuth).noquote() << "cannot store a client registration:" << stored.error().message;
         sendOAuthError(exchange,
@@ -639,42 +660,39 @@ void AuthorizationServer::handleRegister(const QHttpServerRequest &request, QTcp
     for (const QString &uri : std::as_const(client.redirectUris))
         hosts << QUrl(uri).host();
     qCInfo(lcOAuth).noquote() << "registered client" << client.clientId << quotedParameter(client.clientName)
-                              << "redirecting to" << hosts.join(QStringLiteral(", "));
+                              << "authenticating with" << client.tokenEndpointAuthMethod << "redirecting to"
+                              << hosts.join(QStringLiteral(", "));
     QJsonObject answer{{QStringLiteral("client_id"), client.clientId},
                        {QStringLiteral("client_id_issued_at"), now().toSecsSinceEpoch()},
                        {QStringLiteral("redirect_uris"), jsonArray(client.redirectUris)},
                        {QStringLiteral("grant_types"), jsonArray(metadata.value().grantTypes)},
                        {QStringLiteral("response_types"), jsonArray(metadata.value().responseTypes)},
-                       {QStringLiteral("token_endpoint_auth_method"), QStringLiteral("none")}};
+                       {QStringLiteral("token_endpoint_auth_method"), client.tokenEndpointAuthMethod}};
     if (!client.clientName.isEmpty())
         answer.insert(QStringLiteral("client_name"), client.clientName);
+    if (!secret.isEmpty()) {
+        answer.insert(QStringLiteral("client_secret"), QString::fromLatin1(secret));
+        answer.insert(QStringLiteral("client_secret_expires_at"), 0); // never
+    }
     sendJson(exchange, 201, QJsonDocument(answer).toJson(QJsonDocument::Compact),
              {{"Cache-Control", "no-store"}, {"Pragma", "no-cache"}});
 }
 
 // --- authorization endpoint ------------------------------------------------------------
 
-Result<QString> AuthorizationServer::grantedScope(const QString &requested) const
+QString AuthorizationServer::grantedScope(const QString &requested) const
 {
-    const QStringList asked = splitScope(requested);
-    if (asked.isEmpty()) {
-        // Never a null QString: SQLite would store NULL in a NOT NULL column.
-        return m_config.scopes.isEmpty() ? QStringLiteral("") : m_config.scopes.join(QLatin1Char(' '));
-    }
+    // RFC 6749 §3.3: scopes the broker does not know are ignored, not refused
+    // (Claude asks for "claudeai"); the token response names what was granted.
     QStringList granted;
-    for (const QString &scope : asked) {
-        if (!m_config.scopes.contains(scope)) {
-            return Error{ErrorCode::InvalidArgument, QStringLiteral("scope"),
-                         m_config.scopes.isEmpty()
-                             ? QStringLiteral("scope \"%1\" is not supported: this server defines no scopes")
-                                   .arg(scope)
-                             : QStringLiteral("scope \"%1\" is not supported (supported: %2)")
-                                   .arg(scope, m_config.scopes.join(QLatin1Char(' ')))};
-        }
-        if (!granted.contains(scope))
+    for (const QString &scope : splitScope(requested)) {
+        if (m_config.scopes.contains(scope) && !granted.contains(scope))
             granted << scope;
     }
-    return granted.join(QLatin1Char(' '));
+    if (granted.isEmpty())
+        granted = m_config.scopes;
+    // Never a null QString: SQLite would store NULL in a NOT NULL column.
+    return granted.isEmpty() ? QStringLiteral("") : granted.join(QLatin1Char(' '));
 }
 
 void AuthorizationServer::handleAuthorize(const QHttpServerRequest &request, QTcpSocket *socket)
@@ -808,8 +826,9 @@ void AuthorizationServer::continueAuthorize(const Exchange &exchange, const Form
         return;
     }
     // Exact string match against the registered URIs (MCP security best
-    // practices, "Redirect URI Validation"; OAuth 2.1 §4.1.1).
-    if (!client.redirectUris.contains(redirectUri)) {
+    // practices, "Redirect URI Validation"; OAuth 2.1 §4.1.1), but any port
+    // on loopback (RFC 8252 §7.3, OAuth 2.1 §8.4.2).
+    if (!redirectUriMatches(client.redirectUris, redirectUri)) {
         qCWarning(lcOAuth).noquote() << "authorization request for client" << client.clientId
                                      << "with an unregistered redirect_uri" << redirectUri.left(200);
         sendErrorPage(exchange, 400, QStringLiteral("Invalid redirect URI"),
@@ -861,12 +880,7 @@ void AuthorizationServer::continueAuthorize(const Exchange &exchange, const Form
                           .arg(resources.first().left(200), m_config.resource));
         return;
     }
-    Result<QString> scope = grantedScope(Form::value(fields, u"scope"));
-    if (!scope) {
-        redirectError(exchange, auth, "invalid_scope", scope.error().message);
-        return;
-    }
-    auth.scope = scope.value();
+    auth.scope = grantedScope(Form::value(fields, u"scope"));
     auth.codeChallenge = challengeValue;
 
     // A remembered user who approved this client already goes straight upstream.
@@ -1228,19 +1242,10 @@ void AuthorizationServer::handleToken(const QHttpServerRequest &request, QTcpSoc
                                       .arg(grantType.left(50))});
         return;
     }
-    // Public clients (RFC 6749 §3.2.1) identify themselves with client_id.
-    const QString clientId = Form::value(fields, u"client_id");
-    if (clientId.isEmpty()) {
-        sendOAuthError(exchange, {400, "invalid_request", QStringLiteral("client_id is required")});
-        return;
-    }
-    Result<ClientRecord> client = m_store->findClient(clientId);
+    OAuthError error;
+    Result<ClientRecord> client = authenticateClient(request, fields, &error);
     if (!client) {
-        if (client.error().code == ErrorCode::NotFound)
-            sendOAuthError(exchange, {401, "invalid_client", QStringLiteral("unknown client_id")});
-        else
-            sendOAuthError(exchange,
-                           {500, "server_error", QStringLiteral("the client could not be looked up")});
+        sendOAuthError(exchange, error);
         return;
     }
     const QStringList resources = Form::values(fields, u"resource");
@@ -1256,7 +1261,6 @@ void AuthorizationServer::handleToken(const QHttpServerRequest &request, QTcpSoc
                             .arg(resources.first().left(200), m_config.resource)});
         return;
     }
-    OAuthError error;
     Result<IssuedTokens> issued = grantType == QLatin1String("authorization_code")
                                       ? exchangeCode(fields, client.value(), &error)
                                       : refreshTokens(fields, client.value(), &error);
@@ -1273,6 +1277,69 @@ void AuthorizationServer::handleToken(const QHttpServerRequest &request, QTcpSoc
         answer.insert(QStringLiteral("scope"), tokens.scope);
     sendJson(exchange, 200, QJsonDocument(answer).toJson(QJsonDocument::Compact),
              {{"Cache-Control", "no-store"}, {"Pragma", "no-cache"}});
+}
+
+Result<ClientRecord> AuthorizationServer::authenticateClient(const QHttpServerRequest &request,
+                                                             const Form::Fields &fields,
+                                                             OAuthError *error) const
+{
+    const QByteArray authorization = request.value("authorization").trimmed();
+    const bool basic =
+        authorization.size() > 6 && authorization.first(6).compare("basic ", Qt::CaseInsensitive) == 0;
+    // RFC 6749 §5.2: after HTTP Basic, a 401 names the scheme the client used.
+    const Http::HeaderList basicChallenge{
+        {"WWW-Authenticate", QStringLiteral("Basic realm=%1").arg(quotedParameter(issuer())).toUtf8()}};
+    auto fail = [error, basic, &basicChallenge](int status, const char *code, const QString &description) {
+        *error = {status, code, description, basic && status == 401 ? basicChallenge : Http::HeaderList{}};
+        return Error{ErrorCode::Unauthorized, QString::fromLatin1(code), description};
+    };
+    QString clientId = Form::value(fields, u"client_id");
+    const QString postSecret = Form::value(fields, u"client_secret");
+    QString secret = postSecret;
+    if (basic) {
+        const auto decoded = QByteArray::fromBase64Encoding(authorization.mid(6).trimmed(),
+                                                            QByteArray::AbortOnBase64DecodingErrors);
+        const qsizetype colon = decoded.decoded.indexOf(':');
+        if (!decoded || colon <= 0)
+            return fail(401, "invalid_client", QStringLiteral("the HTTP Basic credentials are malformed"));
+        const QString basicId = formDecoded(decoded.decoded.left(colon));
+        if (!postSecret.isEmpty())
+            return fail(400, "invalid_request",
+                        QStringLiteral("use one client authentication method, not HTTP Basic and "
+                                       "client_secret"));
+        if (!clientId.isEmpty() && clientId != basicId)
+            return fail(400, "invalid_request",
+                        QStringLiteral("client_id differs from the client in HTTP Basic"));
+        clientId = basicId;
+        secret = formDecoded(decoded.decoded.mid(colon + 1));
+    }
+    if (clientId.isEmpty())
+        return fail(400, "invalid_request", QStringLiteral("client_id is required"));
+    Result<ClientRecord> client = m_store->findClient(clientId);
+    if (!client) {
+        if (client.error().code == ErrorCode::NotFound)
+            return fail(401, "invalid_client", QStringLiteral("unknown client_id"));
+        qCWarning(lcOAuth).noquote() << "cannot look up client" << clientId.left(100) << ":"
+                                     << client.error().message;
+        return fail(500, "server_error", QStringLiteral("the client could not be looked up"));
+    }
+    const QString registered = client.value().tokenEndpointAuthMethod;
+    const QString used = basic ? AuthSecretBasic : postSecret.isEmpty() ? AuthNone : AuthSecretPost;
+    if (used != registered) {
+        qCInfo(lcOAuth).noquote() << "client" << clientId << "registered for" << registered
+                                  << "authenticated with" << used << "; refused";
+        return fail(401, "invalid_client",
+                    registered == AuthNone
+                        ? QStringLiteral("this client is public (token_endpoint_auth_method none): send "
+                                         "client_id and no client secret")
+                        : QStringLiteral("this client must authenticate with %1").arg(registered));
+    }
+    if (registered != AuthNone &&
+        !equalSecrets(TokenHash::of(secret.toUtf8()).hex(), client.value().secretHash.hex())) {
+        qCInfo(lcOAuth).noquote() << "client" << clientId << "sent a wrong client secret; refused";
+        return fail(401, "invalid_client", QStringLiteral("the client secret is wrong"));
+    }
+    return client;
 }
 
 Result<IssuedTokens> AuthorizationServer::exchangeCode(const Form::Fields &fields, const ClientRecord &client,
@@ -1358,13 +1425,11 @@ Result<IssuedTokens> AuthorizationServer::refreshTokens(const Form::Fields &fiel
     const QString refreshToken = Form::value(fields, u"refresh_token");
     if (refreshToken.isEmpty())
         return fail(400, "invalid_request", QStringLiteral("refresh_token is required"));
-    const QString scope = Form::value(fields, u"scope");
-    if (!scope.isEmpty()) {
-        if (Result<QString> granted = grantedScope(scope); !granted)
-            return fail(400, "invalid_scope", granted.error().message);
-    }
+    // Unknown scopes are ignored here too; none left: the old token's scope.
+    QStringList scopes = splitScope(Form::value(fields, u"scope"));
+    scopes.removeIf([this](const QString &scope) { return !m_config.scopes.contains(scope); });
     TokenRequest request;
-    request.scope = splitScope(scope).join(QLatin1Char(' '));
+    request.scope = scopes.join(QLatin1Char(' '));
     request.accessExpiresAt = now().addSecs(m_config.accessTokenTtl.count());
     request.refreshExpiresAt = now().addSecs(m_config.refreshTokenTtl.count());
     const TokenHash hash = TokenHash::of(refreshToken.toUtf8());
@@ -1410,21 +1475,17 @@ void AuthorizationServer::handleRevoke(const QHttpServerRequest &request, QTcpSo
     }
     const Form::Fields fields = Form::parse(body);
     const QString token = Form::value(fields, u"token");
-    const QString clientId = Form::value(fields, u"client_id");
-    if (token.isEmpty() || clientId.isEmpty()) {
-        sendOAuthError(exchange,
-                       {400, "invalid_request", QStringLiteral("token and client_id are required")});
+    if (token.isEmpty()) {
+        sendOAuthError(exchange, {400, "invalid_request", QStringLiteral("token is required")});
         return;
     }
-    Result<ClientRecord> client = m_store->findClient(clientId);
+    OAuthError error;
+    Result<ClientRecord> client = authenticateClient(request, fields, &error);
     if (!client) {
-        if (client.error().code == ErrorCode::NotFound)
-            sendOAuthError(exchange, {401, "invalid_client", QStringLiteral("unknown client_id")});
-        else
-            sendOAuthError(exchange,
-                           {500, "server_error", QStringLiteral("the client could not be looked up")});
+        sendOAuthError(exchange, error);
         return;
     }
+    const QString clientId = client.value().clientId;
     // The hint only speeds up a lookup (RFC 7009 §2.1); one lookup finds either kind.
     const TokenHash hash = TokenHash::of(token.toUtf8());
     Result<void> revoked = m_store->revokeToken(hash, clientId);

@@ -41,8 +41,10 @@ struct OAuthConfig {
     std::chrono::seconds pendingTtl{600};         // consent page and upstream round trip, each
     std::chrono::seconds loginTtl{7 * 24 * 3600}; // the __Host-fmb_login cookie
     std::chrono::seconds purgeInterval{3600};     // TokenStore::purgeExpired; 0 = never
-    QStringList scopes;                           // scopes_supported; what an empty request gets
-    bool allowPrivateMetadataHosts = false;       // tests only: CIMD from loopback, over http
+    // scopes_supported, the 401 challenge's scope, and what a request gets
+    // that names none of them (RFC 6749 §3.3: unknown scopes are ignored).
+    QStringList scopes{QStringLiteral("mcp")};
+    bool allowPrivateMetadataHosts = false; // tests only: CIMD from loopback, over http
     std::chrono::milliseconds metadataTimeout{5000};
     qint64 maxMetadataBytes = 64 * 1024;
     qint64 maxRequestBytes = 64 * 1024;               // form and JSON bodies of the OAuth endpoints
@@ -65,7 +67,9 @@ struct OAuthConfig {
 // in upstream (UpstreamClient, one static client id), so the confused deputy
 // rules of the MCP security best practices apply: a consent page per client
 // before the upstream redirect, CSRF tokens bound to a cookie, exact
-// redirect URI match, per-user consent records.
+// redirect URI match (loopback ports excepted, RFC 8252 §7.3), per-user
+// consent records. Clients are public (PKCE only) or confidential with a
+// client secret (client_secret_post or client_secret_basic), kept hashed.
 //
 // Broker tokens are opaque and kept hashed by the TokenStore; the client's
 // token never goes upstream. The store and the upstream client must outlive
@@ -138,9 +142,17 @@ private:
         QList<QByteArray> cookies; // Cookie request headers
     };
     struct OAuthError {
+        OAuthError() = default;
+        OAuthError(int status, QByteArray error, QString description, Http::HeaderList headers = {})
+            : status(status)
+            , error(std::move(error))
+            , description(std::move(description))
+            , headers(std::move(headers))
+        {}
         int status = 400;
         QByteArray error;
         QString description;
+        Http::HeaderList headers; // WWW-Authenticate: Basic after failed HTTP Basic
     };
 
     using Handler = void (AuthorizationServer::*)(const QHttpServerRequest &, QTcpSocket *);
@@ -174,6 +186,12 @@ private:
     // A CIMD client, fetched (or from the cache) and kept in the store.
     void resolveMetadataClient(const QString &clientId, std::function<void(Result<ClientRecord>)> done);
 
+    // The client calling the token or revocation endpoint (RFC 6749 §2.3.1,
+    // §3.2.1): a public client sends client_id and nothing else, a
+    // confidential one the secret in the method it registered.
+    [[nodiscard]] Result<ClientRecord> authenticateClient(const QHttpServerRequest &request,
+                                                          const Form::Fields &fields,
+                                                          OAuthError *error) const;
     [[nodiscard]] Result<IssuedTokens> exchangeCode(const Form::Fields &fields, const ClientRecord &client,
                                                     OAuthError *error);
     [[nodiscard]] Result<IssuedTokens> refreshTokens(const Form::Fields &fields, const ClientRecord &client,
@@ -183,8 +201,9 @@ private:
     [[nodiscard]] QByteArray serverMetadata() const;
     [[nodiscard]] QString endpoint(const char *path) const;
     [[nodiscard]] QString challenge(const QString &error, const QString &description) const;
-    // The scope to grant for a requested one, or why not (invalid_scope).
-    [[nodiscard]] Result<QString> grantedScope(const QString &requested) const;
+    // The scope to grant for a requested one: the supported scopes it names,
+    // else all supported scopes (RFC 6749 §3.3); never null.
+    [[nodiscard]] QString grantedScope(const QString &requested) const;
     [[nodiscard]] QDateTime now() const;
     void purgePending();
 

@@ -55,7 +55,7 @@ Result<QStringList> stringArray(const QJsonObject &object, const QString &key, c
 // The fields registration and metadata documents share (RFC 7591 §2).
 // `metadataError` is the error code for everything but the redirect URIs.
 Result<ClientMetadata> parseCommon(const QJsonObject &object, const ClientMetadataLimits &limits,
-                                   const QString &uriError, const QString &metadataError)
+                                   const QString &uriError, const QString &metadataError, bool allowSecrets)
 {
     ClientMetadata metadata;
     bool present = false;
@@ -78,12 +78,20 @@ Result<ClientMetadata> parseCommon(const QJsonObject &object, const ClientMetada
     }
 
     const QJsonValue method = object.value(QStringLiteral("token_endpoint_auth_method"));
-    if (!method.isUndefined() && !method.isNull() && method.toString() != QLatin1String("none")) {
-        return invalid(
-            metadataError,
-            QStringLiteral("token_endpoint_auth_method %1 is not supported: the broker only "
-                           "registers public clients (\"none\", with PKCE)")
-                .arg(method.isString() ? quoted(method.toString()) : QStringLiteral("(not a string)")));
+    if (!method.isUndefined() && !method.isNull()) {
+        // A metadata document has no way to receive a secret: public only.
+        const QStringList supported =
+            allowSecrets ? QStringList{QStringLiteral("none"), QStringLiteral("client_secret_post"),
+                                       QStringLiteral("client_secret_basic")}
+                         : QStringList{QStringLiteral("none")};
+        if (!method.isString() || !supported.contains(method.toString())) {
+            return invalid(
+                metadataError,
+                QStringLiteral("token_endpoint_auth_method %1 is not supported (supported: %2)")
+                    .arg(method.isString() ? quoted(method.toString()) : QStringLiteral("(not a string)"),
+                         supported.join(QStringLiteral(", "))));
+        }
+        metadata.tokenEndpointAuthMethod = method.toString();
     }
 
     Result<QStringList> grants = stringArray(object, QStringLiteral("grant_types"), metadataError, &present);
@@ -167,6 +175,19 @@ QString canonicalResource(const QString &text)
            (url.hasQuery() ? QLatin1Char('?') + url.query(QUrl::FullyEncoded) : QString());
 }
 
+bool isLoopbackHttp(const QUrl &url)
+{
+    return url.isValid() && url.scheme().compare(QLatin1String("http"), Qt::CaseInsensitive) == 0 &&
+           !url.host().isEmpty() && url.userInfo().isEmpty() && isLoopbackHost(url.host());
+}
+
+// "http://127.0.0.1" and "http://127.0.0.1/" name the same resource (RFC 3986 §6.2.3).
+QString loopbackPath(const QUrl &url)
+{
+    const QString path = url.path(QUrl::FullyEncoded);
+    return path.isEmpty() ? QStringLiteral("/") : path;
+}
+
 } // namespace
 
 Result<void> checkRedirectUri(const QString &uri, const ClientMetadataLimits &limits)
@@ -178,7 +199,7 @@ Result<void> checkRedirectUri(const QString &uri, const ClientMetadataLimits &li
                            .arg(limits.maxUriLength));
     }
     const QUrl url(uri, QUrl::StrictMode);
-    if (!url.isValid() || url.isRelative() || url.host().isEmpty())
+    if (!url.isValid() || url.isRelative() || (url.host().isEmpty() && url.path().isEmpty()))
         return invalid(InvalidRedirectUri,
                        QStringLiteral("redirect URI %1 is not an absolute URL").arg(quoted(uri)));
     if (uri.contains(QLatin1Char('#')))
@@ -187,25 +208,52 @@ Result<void> checkRedirectUri(const QString &uri, const ClientMetadataLimits &li
     if (!url.userInfo().isEmpty())
         return invalid(InvalidRedirectUri, QStringLiteral("redirect URI %1 has user info").arg(quoted(uri)));
     const QString scheme = url.scheme().toLower();
-    if (scheme == QLatin1String("https"))
-        return {};
-    if (scheme == QLatin1String("http") && isLoopbackHost(url.host()))
-        return {};
-    if (scheme == QLatin1String("http")) {
+    if (scheme == QLatin1String("https") || scheme == QLatin1String("http")) {
+        if (url.host().isEmpty())
+            return invalid(InvalidRedirectUri,
+                           QStringLiteral("redirect URI %1 has no host").arg(quoted(uri)));
+        if (scheme == QLatin1String("https") || isLoopbackHost(url.host()))
+            return {};
         return invalid(
             InvalidRedirectUri,
             QStringLiteral("redirect URI %1 uses http on a host that is not loopback; use https, or "
                            "http://127.0.0.1, http://localhost or http://[::1]")
                 .arg(quoted(uri)));
     }
-    return invalid(InvalidRedirectUri,
-                   QStringLiteral("redirect URI %1 has scheme %2; only https and loopback http are allowed")
-                       .arg(quoted(uri), quoted(url.scheme())));
+    // Schemes a browser runs or reads locally, and network protocols that
+    // are no app's redirect: never a destination for an authorization code.
+    static const QStringList refused{
+        QStringLiteral("javascript"), QStringLiteral("data"),  QStringLiteral("file"),
+        QStringLiteral("vbscript"),   QStringLiteral("about"), QStringLiteral("blob"),
+        QStringLiteral("ftp"),        QStringLiteral("ws"),    QStringLiteral("wss")};
+    if (refused.contains(scheme)) {
+        return invalid(InvalidRedirectUri,
+                       QStringLiteral("redirect URI %1 has scheme %2; use https, loopback http or an "
+                                      "app's private-use scheme")
+                           .arg(quoted(uri), quoted(url.scheme())));
+    }
+    return {}; // RFC 8252 §7.1: a native app's private-use scheme
+}
+
+bool redirectUriMatches(const QStringList &registered, const QString &requested)
+{
+    if (registered.contains(requested))
+        return true;
+    // RFC 8252 §7.3: the port of a loopback redirect is chosen at request time.
+    const QUrl asked(requested, QUrl::StrictMode);
+    if (!isLoopbackHttp(asked) || requested.contains(QLatin1Char('#')))
+        return false;
+    return std::any_of(registered.begin(), registered.end(), [&asked](const QString &uri) {
+        const QUrl known(uri, QUrl::StrictMode);
+        return isLoopbackHttp(known) && known.host() == asked.host() &&
+               loopbackPath(known) == loopbackPath(asked) && known.hasQuery() == asked.hasQuery() &&
+               known.query(QUrl::FullyEncoded) == asked.query(QUrl::FullyEncoded);
+    });
 }
 
 Result<ClientMetadata> parseRegistration(const QJsonObject &request, const ClientMetadataLimits &limits)
 {
-    return parseCommon(request, limits, InvalidRedirectUri, InvalidClientMetadata);
+    return parseCommon(request, limits, InvalidRedirectUri, InvalidClientMetadata, true);
 }
 
 bool isMetadataDocumentUrl(const QString &clientId, bool allowHttp)
@@ -265,7 +313,7 @@ Result<ClientMetadata> parseMetadataDocument(const QByteArray &document, const Q
                                                      "secret, which the metadata document draft forbids")
                                           .arg(quoted(clientId)));
     }
-    Result<ClientMetadata> metadata = parseCommon(object, limits, InvalidClient, InvalidClient);
+    Result<ClientMetadata> metadata = parseCommon(object, limits, InvalidClient, InvalidClient, false);
     if (!metadata)
         return invalid(InvalidClient, QStringLiteral("the client metadata document at %1: %2")
                                           .arg(quoted(clientId), metadata.error().message));

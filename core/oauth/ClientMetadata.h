@@ -25,23 +25,36 @@ struct ClientMetadataLimits {
     int maxNameLength = 200;
 };
 
-// What the broker keeps of a client's metadata. Every client is public:
-// token_endpoint_auth_method "none", PKCE required.
+// What the broker keeps of a client's metadata. PKCE is required of every
+// client; a confidential one also authenticates at the token endpoint.
 struct ClientMetadata {
     QString clientName = QLatin1String(""); // empty, never null: the store's column is NOT NULL
     QStringList redirectUris;
+    // "none" (public), "client_secret_post" or "client_secret_basic" (RFC 7591 §2)
+    QString tokenEndpointAuthMethod = QStringLiteral("none");
     QStringList grantTypes{QStringLiteral("authorization_code"), QStringLiteral("refresh_token")};
     QStringList responseTypes{QStringLiteral("code")};
 };
 
-// https with any host, or http on a loopback host (127.0.0.1, localhost,
-// [::1]) as OAuth 2.1 §1.5 and RFC 8252 §7.3 allow; absolute, no fragment,
-// no user info. Subject "invalid_redirect_uri".
+// https with any host; http on a loopback host (127.0.0.1, localhost,
+// [::1]) as OAuth 2.1 §1.5 and RFC 8252 §7.3 allow; or a native app's
+// private-use scheme (RFC 8252 §7.1, e.g. cursor://…), which PKCE protects.
+// Never a scheme that runs code or reads local data in a browser
+// (javascript, data, file, vbscript, about, blob) or another network
+// protocol (ftp, ws, wss). Absolute, no fragment, no user info. Subject
+// "invalid_redirect_uri".
 [[nodiscard]] Result<void> checkRedirectUri(const QString &uri, const ClientMetadataLimits &limits = {});
 
-// RFC 7591 §2 with the broker's policy: redirect_uris required; only
-// token_endpoint_auth_method "none" (absent means "none" too: the broker
-// issues no client secrets); grant_types within authorization_code and
+// Whether an authorization request's redirect_uri matches one of the
+// client's. Exact string match, except for http on a loopback host, where
+// the port is free (RFC 8252 §7.3, OAuth 2.1 §8.4.2): scheme, host (taken
+// literally: localhost only matches localhost), path and query must match
+// a registered loopback URI, with or without a port.
+[[nodiscard]] bool redirectUriMatches(const QStringList &registered, const QString &requested);
+
+// RFC 7591 §2 with the broker's policy: redirect_uris required;
+// token_endpoint_auth_method "none" (the default), "client_secret_post" or
+// "client_secret_basic"; grant_types within authorization_code and
 // refresh_token; response_types ["code"]; client_name optional.
 [[nodiscard]] Result<ClientMetadata> parseRegistration(const QJsonObject &request,
                                                        const ClientMetadataLimits &limits = {});
@@ -57,7 +70,7 @@ struct ClientMetadata {
 
 // A fetched metadata document: valid JSON object, "client_id" exactly equal
 // to the URL it came from, redirect_uris present and valid, no client secret
-// and no secret-based authentication (the draft forbids shared secrets).
+// and token_endpoint_auth_method "none" (the draft forbids shared secrets).
 // Subject "invalid_client".
 [[nodiscard]] Result<ClientMetadata> parseMetadataDocument(const QByteArray &document,
                                                            const QString &clientId,

@@ -55,8 +55,13 @@ QString htmlEscape(QStringView text)
 QByteArray renderConsentPage(const ConsentView &view)
 {
     const QUrl redirect(view.redirectUri);
-    const QString redirectHost = redirect.host();
-    const bool loopback = isLoopbackHost(redirectHost);
+    // Where the code goes, plainly: scheme and host (and port), e.g.
+    // "cursor://anysphere.cursor-mcp" or "https://claude.ai".
+    const QString redirectTarget =
+        redirect.toString(QUrl::RemoveUserInfo | QUrl::RemovePath | QUrl::RemoveQuery | QUrl::RemoveFragment);
+    const QString scheme = redirect.scheme().toLower();
+    const bool loopback = scheme == QLatin1String("http") && isLoopbackHost(redirect.host());
+    const bool app = scheme != QLatin1String("http") && scheme != QLatin1String("https");
     const QString name =
         view.clientName.isEmpty() ? QStringLiteral("An MCP client that gave no name") : view.clientName;
     QString body;
@@ -75,12 +80,18 @@ QByteArray renderConsentPage(const ConsentView &view)
     body += QStringLiteral(
                 "<p>If you allow it, you will sign in at %1 (<code>%2</code>) and the client will "
                 "receive access on your behalf at:</p>\n<p><strong>%3</strong><br><code>%4</code></p>\n")
-                .arg(htmlEscape(view.upstreamName), htmlEscape(view.upstreamHost), htmlEscape(redirectHost),
+                .arg(htmlEscape(view.upstreamName), htmlEscape(view.upstreamHost), htmlEscape(redirectTarget),
                      htmlEscape(view.redirectUri));
     if (loopback) {
         body += QStringLiteral("<p class=\"warn\">This address is a program on your own computer. Only allow "
                                "this if you started the sign-in from an MCP client on this computer just "
                                "now.</p>\n");
+    }
+    if (app) {
+        body += QStringLiteral("<p class=\"warn\">This address opens an app on your computer that handles "
+                               "<code>%1:</code> addresses. Only allow this if you started the sign-in from "
+                               "that app just now.</p>\n")
+                    .arg(htmlEscape(redirect.scheme()));
     }
     if (!view.scopes.isEmpty()) {
         body += QStringLiteral("<p>Requested access:</p>\n<ul>\n");

@@ -91,10 +91,18 @@ constexpr std::array Version2 = {
     "ALTER TABLE grants ADD COLUMN revoked_ms INTEGER",
 };
 
+// Confidential clients (RFC 7591 client_secret): the secret only as its
+// SHA-256, like broker tokens.
+constexpr std::array ClientSecrets = {
+    "ALTER TABLE clients ADD COLUMN token_endpoint_auth_method TEXT NOT NULL DEFAULT 'none'",
+    "ALTER TABLE clients ADD COLUMN client_secret_hash TEXT",
+};
+
 // The migration hook: append {version, statements} here.
 const std::array Migrations = {
     Migration{1, Version1},
     Migration{2, Version2},
+    Migration{3, ClientSecrets},
 };
 
 Result<int> currentVersion(const QSqlDatabase &db)

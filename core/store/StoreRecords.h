@@ -22,6 +22,10 @@ struct ClientRecord {
     QStringList redirectUris;
     ClientKind kind = ClientKind::Dynamic;
     QDateTime created; // set by the store when registered
+    // RFC 7591 token_endpoint_auth_method: "none" (public, PKCE only),
+    // "client_secret_post" or "client_secret_basic" (confidential).
+    QString tokenEndpointAuthMethod = QStringLiteral("none");
+    TokenHash secretHash; // SHA-256 of the client secret; null for a public client
 };
 
 // One user's approval of one client: what tokens of that client act as.

@@ -62,6 +62,18 @@ QString encodeUris(const QStringList &uris)
     return QString::fromUtf8(QJsonDocument(QJsonArray::fromStringList(uris)).toJson(QJsonDocument::Compact));
 }
 
+// Never a null QString: the column is NOT NULL.
+QString authMethodOf(const ClientRecord &client)
+{
+    return client.tokenEndpointAuthMethod.isEmpty() ? QStringLiteral("none") : client.tokenEndpointAuthMethod;
+}
+
+// SQL NULL for a public client.
+QVariant secretHashOf(const ClientRecord &client)
+{
+    return client.secretHash.isNull() ? QVariant() : QVariant(QString::fromLatin1(client.secretHash.hex()));
+}
+
 QStringList decodeUris(const QString &json)
 {
     QStringList uris;
@@ -276,12 +288,13 @@ Result<void> TokenStore::registerClient(const ClientRecord &client)
             return Error{ErrorCode::Conflict, client.clientId,
                          QStringLiteral("a client with this id exists")};
         query.finish();
-        if (Result<void> r =
-                execPrepared(query,
-                             QStringLiteral("INSERT INTO clients (client_id, client_name, "
-                                            "redirect_uris, kind, created_ms) VALUES (?, ?, ?, ?, ?)"),
-                             {client.clientId, client.clientName, encodeUris(client.redirectUris),
-                              static_cast<int>(client.kind), toMs(now())});
+        if (Result<void> r = execPrepared(
+                query,
+                QStringLiteral("INSERT INTO clients (client_id, client_name, redirect_uris, "
+                               "kind, created_ms, token_endpoint_auth_method, "
+                               "client_secret_hash) VALUES (?, ?, ?, ?, ?, ?, ?)"),
+                {client.clientId, client.clientName, encodeUris(client.redirectUris),
+                 static_cast<int>(client.kind), toMs(now()), authMethodOf(client), secretHashOf(client)});
             !r.ok()) {
             return r;
         }
@@ -294,11 +307,13 @@ Result<void> TokenStore::updateClient(const ClientRecord &client)
     if (Result<void> r = checkOpen(); !r.ok())
         return r;
     QSqlQuery query(m_db);
-    if (Result<void> r = execPrepared(query,
-                                      QStringLiteral("UPDATE clients SET client_name = ?, redirect_uris = ?, "
-                                                     "kind = ? WHERE client_id = ?"),
-                                      {client.clientName, encodeUris(client.redirectUris),
-                                       static_cast<int>(client.kind), client.clientId});
+    if (Result<void> r =
+            execPrepared(query,
+                         QStringLiteral("UPDATE clients SET client_name = ?, redirect_uris = ?, "
+                                        "kind = ?, token_endpoint_auth_method = ?, "
+                                        "client_secret_hash = ? WHERE client_id = ?"),
+                         {client.clientName, encodeUris(client.redirectUris), static_cast<int>(client.kind),
+                          authMethodOf(client), secretHashOf(client), client.clientId});
         !r.ok()) {
         return r;
     }
@@ -314,7 +329,8 @@ Result<ClientRecord> TokenStore::findClient(const QString &clientId) const
     QSqlQuery query(m_db);
     if (Result<void> r =
             execPrepared(query,
-                         QStringLiteral("SELECT client_id, client_name, redirect_uris, kind, created_ms "
+                         QStringLiteral("SELECT client_id, client_name, redirect_uris, kind, created_ms, "
+                                        "token_endpoint_auth_method, client_secret_hash "
                                         "FROM clients WHERE client_id = ?"),
                          {clientId});
         !r.ok()) {
@@ -330,6 +346,9 @@ Result<ClientRecord> TokenStore::findClient(const QString &clientId) const
                       ? ClientKind::MetadataDocument
                       : ClientKind::Dynamic;
     client.created = fromMs(query.value(4));
+    client.tokenEndpointAuthMethod = query.value(5).toString();
+    if (!query.value(6).isNull())
+        client.secretHash = TokenHash::fromHex(query.value(6).toByteArray());
     return client;
 }
 

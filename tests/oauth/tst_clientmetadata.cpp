@@ -13,6 +13,8 @@ class tst_ClientMetadata : public QObject {
 private Q_SLOTS:
     void redirectUri_data();
     void redirectUri();
+    void redirectUriMatches_data();
+    void redirectUriMatches();
     void registration_data();
     void registration();
     void registrationDefaults();
@@ -42,9 +44,28 @@ void tst_ClientMetadata::redirectUri_data()
     QTest::newRow("fragment") << QStringLiteral("https://app.example/cb#top") << false;
     QTest::newRow("empty fragment") << QStringLiteral("https://app.example/cb#") << false;
     QTest::newRow("user info") << QStringLiteral("https://user:pw@app.example/cb") << false;
-    QTest::newRow("custom scheme") << QStringLiteral("cursor://anysphere.cursor-retrieval/oauth/callback")
-                                   << false;
+    // RFC 8252 §7.1: native apps' private-use schemes.
+    QTest::newRow("Cursor's private-use scheme")
+        << QStringLiteral("cursor://anysphere.cursor-mcp/oauth/callback") << true;
+    QTest::newRow("VS Code's private-use scheme")
+        << QStringLiteral("vscode://vscode.github-authentication/did-authenticate") << true;
+    QTest::newRow("reverse-domain scheme without a host")
+        << QStringLiteral("com.example.app:/oauth2redirect/example-provider") << true;
+    QTest::newRow("private-use scheme with a fragment")
+        << QStringLiteral("cursor://anysphere.cursor-mcp/oauth/callback#x") << false;
+    QTest::newRow("private-use scheme with user info")
+        << QStringLiteral("cursor://me@anysphere.cursor-mcp/oauth/callback") << false;
+    QTest::newRow("a scheme and nothing else") << QStringLiteral("myapp:") << false;
     QTest::newRow("javascript") << QStringLiteral("javascript:alert(1)") << false;
+    QTest::newRow("JavaScript in capitals") << QStringLiteral("JAVASCRIPT:alert(1)") << false;
+    QTest::newRow("data") << QStringLiteral("data:text/html,<script>alert(1)</script>") << false;
+    QTest::newRow("file") << QStringLiteral("file:///etc/passwd") << false;
+    QTest::newRow("vbscript") << QStringLiteral("vbscript:msgbox(1)") << false;
+    QTest::newRow("about") << QStringLiteral("about:blank") << false;
+    QTest::newRow("blob") << QStringLiteral("blob:https://app.example/3f2a") << false;
+    QTest::newRow("ftp") << QStringLiteral("ftp://files.example/cb") << false;
+    QTest::newRow("ws") << QStringLiteral("ws://app.example/cb") << false;
+    QTest::newRow("https without a host") << QStringLiteral("https:/cb") << false;
     QTest::newRow("relative") << QStringLiteral("/callback") << false;
     QTest::newRow("empty") << QString() << false;
     QTest::newRow("over 2000 characters")
@@ -61,6 +82,71 @@ void tst_ClientMetadata::redirectUri()
         QCOMPARE(checked.error().subject, QStringLiteral("invalid_redirect_uri"));
         QVERIFY(!checked.error().message.isEmpty());
     }
+}
+
+void tst_ClientMetadata::redirectUriMatches_data()
+{
+    QTest::addColumn<QStringList>("registered");
+    QTest::addColumn<QString>("requested");
+    QTest::addColumn<bool>("matches");
+
+    const QStringList vscode{QStringLiteral("http://127.0.0.1/"), QStringLiteral("http://127.0.0.1:33418/"),
+                             QStringLiteral("https://vscode.dev/redirect"),
+                             QStringLiteral("https://insiders.vscode.dev/redirect")};
+    const QStringList claudeCode{QStringLiteral("http://localhost/callback"),
+                                 QStringLiteral("http://127.0.0.1/callback")};
+    QTest::newRow("VS Code: registered port") << vscode << QStringLiteral("http://127.0.0.1:33418/") << true;
+    QTest::newRow("VS Code: a random port") << vscode << QStringLiteral("http://127.0.0.1:51234/") << true;
+    QTest::newRow("VS Code: no port") << vscode << QStringLiteral("http://127.0.0.1/") << true;
+    QTest::newRow("VS Code: web redirect") << vscode << QStringLiteral("https://vscode.dev/redirect") << true;
+    QTest::newRow("VS Code: another path") << vscode << QStringLiteral("http://127.0.0.1:51234/x") << false;
+    QTest::newRow("VS Code: localhost instead of 127.0.0.1")
+        << vscode << QStringLiteral("http://localhost:51234/") << false;
+    QTest::newRow("VS Code: https on a loopback port")
+        << vscode << QStringLiteral("https://127.0.0.1:51234/") << false;
+    QTest::newRow("Claude Code: localhost, ephemeral port")
+        << claudeCode << QStringLiteral("http://localhost:49152/callback") << true;
+    QTest::newRow("Claude Code: 127.0.0.1, ephemeral port")
+        << claudeCode << QStringLiteral("http://127.0.0.1:52163/callback") << true;
+    QTest::newRow("Claude Code: [::1] was not registered")
+        << claudeCode << QStringLiteral("http://[::1]:52163/callback") << false;
+    QTest::newRow("Claude Code: a query added")
+        << claudeCode << QStringLiteral("http://localhost:49152/callback?x=1") << false;
+    QTest::newRow("Claude Code: a fragment added")
+        << claudeCode << QStringLiteral("http://localhost:49152/callback#x") << false;
+    QTest::newRow("Claude Code: user info added")
+        << claudeCode << QStringLiteral("http://evil@localhost:49152/callback") << false;
+    QTest::newRow("loopback with a port: any other port")
+        << QStringList{QStringLiteral("http://localhost:6274/oauth/callback")}
+        << QStringLiteral("http://localhost:7000/oauth/callback") << true;
+    QTest::newRow("loopback without a path matches /") << QStringList{QStringLiteral("http://127.0.0.1")}
+                                                       << QStringLiteral("http://127.0.0.1:9000/") << true;
+    QTest::newRow("another loopback address is another host")
+        << QStringList{QStringLiteral("http://127.0.0.1/cb")} << QStringLiteral("http://127.0.0.2:80/cb")
+        << false;
+    QTest::newRow("https: exact only")
+        << QStringList{QStringLiteral("https://claude.ai/api/mcp/auth_callback")}
+        << QStringLiteral("https://claude.ai:443/api/mcp/auth_callback") << false;
+    QTest::newRow("https: a trailing slash differs")
+        << QStringList{QStringLiteral("https://chatgpt.com/connector_platform_oauth_redirect")}
+        << QStringLiteral("https://chatgpt.com/connector_platform_oauth_redirect/") << false;
+    QTest::newRow("private-use scheme: exact")
+        << QStringList{QStringLiteral("cursor://anysphere.cursor-mcp/oauth/callback")}
+        << QStringLiteral("cursor://anysphere.cursor-mcp/oauth/callback") << true;
+    QTest::newRow("private-use scheme: no port freedom")
+        << QStringList{QStringLiteral("cursor://anysphere.cursor-mcp/oauth/callback")}
+        << QStringLiteral("cursor://anysphere.cursor-mcp:8080/oauth/callback") << false;
+    QTest::newRow("public host over http never matches loopback")
+        << QStringList{QStringLiteral("http://127.0.0.1/cb")} << QStringLiteral("http://app.example/cb")
+        << false;
+}
+
+void tst_ClientMetadata::redirectUriMatches()
+{
+    QFETCH(QStringList, registered);
+    QFETCH(QString, requested);
+    QFETCH(bool, matches);
+    QCOMPARE(fmb::redirectUriMatches(registered, requested), matches);
 }
 
 void tst_ClientMetadata::registration_data()
@@ -87,7 +173,17 @@ void tst_ClientMetadata::registration_data()
         << QStringLiteral("invalid_redirect_uri");
     QTest::newRow("client_secret_post") << QByteArray(R"({"redirect_uris":["https://a.example/cb"],)"
                                                       R"("token_endpoint_auth_method":"client_secret_post"})")
-                                        << QStringLiteral("invalid_client_metadata");
+                                        << QString();
+    QTest::newRow("client_secret_basic")
+        << QByteArray(R"({"redirect_uris":["https://a.example/cb"],)"
+                      R"("token_endpoint_auth_method":"client_secret_basic"})")
+        << QString();
+    QTest::newRow("client_secret_jwt") << QByteArray(R"({"redirect_uris":["https://a.example/cb"],)"
+                                                     R"("token_endpoint_auth_method":"client_secret_jwt"})")
+                                       << QStringLiteral("invalid_client_metadata");
+    QTest::newRow("token_endpoint_auth_method a number")
+        << QByteArray(R"({"redirect_uris":["https://a.example/cb"],"token_endpoint_auth_method":1})")
+        << QStringLiteral("invalid_client_metadata");
     QTest::newRow("private_key_jwt") << QByteArray(R"({"redirect_uris":["https://a.example/cb"],)"
                                                    R"("token_endpoint_auth_method":"private_key_jwt"})")
                                      << QStringLiteral("invalid_client_metadata");
@@ -132,6 +228,13 @@ void tst_ClientMetadata::registrationDefaults()
     QCOMPARE(parsed.value().grantTypes,
              (QStringList{QStringLiteral("authorization_code"), QStringLiteral("refresh_token")}));
     QCOMPARE(parsed.value().responseTypes, QStringList{QStringLiteral("code")});
+    QCOMPARE(parsed.value().tokenEndpointAuthMethod, QStringLiteral("none"));
+    const Result<ClientMetadata> confidential = fmb::parseRegistration(
+        QJsonDocument::fromJson(R"({"redirect_uris":["https://claude.ai/api/mcp/auth_callback"],)"
+                                R"("token_endpoint_auth_method":"client_secret_post"})")
+            .object());
+    QVERIFY(confidential.ok());
+    QCOMPARE(confidential.value().tokenEndpointAuthMethod, QStringLiteral("client_secret_post"));
 }
 
 void tst_ClientMetadata::metadataDocumentUrl_data()
@@ -197,6 +300,17 @@ void tst_ClientMetadata::metadataDocument_data()
                                                    R"(,"token_endpoint_auth_method":"private_key_jwt",)"
                                                    R"("redirect_uris":["https://a.example/cb"]})")
                                      << false;
+    QTest::newRow("client_secret_post: no secret to send")
+        << QByteArray(
+               "{" + id +
+               R"(,"token_endpoint_auth_method":"client_secret_post","redirect_uris":["https://a.example/cb"]})")
+        << false;
+    QTest::newRow("Claude Code's port-less loopback redirects")
+        << QByteArray("{" + id +
+                      R"(,"client_name":"Claude Code","redirect_uris":["http://localhost/callback",)"
+                      R"("http://127.0.0.1/callback"],"grant_types":["authorization_code","refresh_token"],)"
+                      R"("response_types":["code"],"token_endpoint_auth_method":"none"})")
+        << true;
     QTest::newRow("a JSON array") << QByteArray("[]") << false;
     QTest::newRow("not JSON") << QByteArray("client_id=x") << false;
 }

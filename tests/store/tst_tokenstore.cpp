@@ -207,6 +207,8 @@ private Q_SLOTS:
 
     void clientRoundTrip_data();
     void clientRoundTrip();
+    void clientSecretStoredAsHash();
+    void version1ClientsBecomePublic();
     void nullStringsStoreAsEmpty();
 
     void tokensStoredOnlyAsHashes();
@@ -799,6 +801,73 @@ void tst_TokenStore::clientRoundTrip()
 
     VERIFY_OK(store.deleteClient(clientId));
     VERIFY_ERROR(store.findClient(clientId), ErrorCode::NotFound);
+}
+
+void tst_TokenStore::clientSecretStoredAsHash()
+{
+    const QByteArray secret = fmb::generateOpaqueToken();
+    {
+        TokenStore store;
+        VERIFY_OK(openStore(store));
+        ClientRecord client;
+        client.clientId = ClientB;
+        client.redirectUris = {QStringLiteral("https://claude.ai/api/mcp/auth_callback")};
+        client.tokenEndpointAuthMethod = QStringLiteral("client_secret_post");
+        client.secretHash = fmb::TokenHash::of(secret);
+        VERIFY_OK(store.registerClient(client));
+        Result<ClientRecord> found = store.findClient(ClientB);
+        VERIFY_OK(found);
+        QCOMPARE(found.value().tokenEndpointAuthMethod, QStringLiteral("client_secret_post"));
+        QCOMPARE(found.value().secretHash, fmb::TokenHash::of(secret));
+
+        // A CIMD refresh turns it into a public client: no hash survives.
+        client.tokenEndpointAuthMethod = QStringLiteral("none");
+        client.secretHash = {};
+        VERIFY_OK(store.updateClient(client));
+        found = store.findClient(ClientB);
+        VERIFY_OK(found);
+        QCOMPARE(found.value().tokenEndpointAuthMethod, QStringLiteral("none"));
+        QVERIFY(found.value().secretHash.isNull());
+
+        client.tokenEndpointAuthMethod = QStringLiteral("client_secret_basic");
+        client.secretHash = fmb::TokenHash::of(secret);
+        VERIFY_OK(store.updateClient(client));
+    }
+    QFile file(dbPath());
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    const QByteArray bytes = file.readAll();
+    QVERIFY(!bytes.contains(secret));
+    RawDb raw(dbPath());
+    QCOMPARE(
+        raw.column(QStringLiteral("SELECT client_secret_hash FROM clients WHERE client_id = ?"), {ClientB}),
+        QVariantList{QString::fromLatin1(fmb::TokenHash::of(secret).hex())});
+}
+
+void tst_TokenStore::version1ClientsBecomePublic()
+{
+    {
+        TokenStore store;
+        VERIFY_OK(openStore(store));
+        ClientRecord client;
+        client.clientId = ClientA;
+        client.redirectUris = {QStringLiteral("http://127.0.0.1/")};
+        VERIFY_OK(store.registerClient(client));
+    }
+    {
+        // Back to the schema of version 1 (SQLite 3.35 drops columns).
+        RawDb raw(dbPath());
+        QVERIFY(raw.exec(QStringLiteral("ALTER TABLE clients DROP COLUMN client_secret_hash")));
+        QVERIFY(raw.exec(QStringLiteral("ALTER TABLE clients DROP COLUMN token_endpoint_auth_method")));
+        QVERIFY(raw.exec(QStringLiteral("UPDATE schema_version SET version = 1")));
+    }
+    TokenStore store;
+    VERIFY_OK(openStore(store));
+    QCOMPARE(store.schemaVersion(), fmb::Schema::latestVersion());
+    Result<ClientRecord> found = store.findClient(ClientA);
+    VERIFY_OK(found);
+    QCOMPARE(found.value().tokenEndpointAuthMethod, QStringLiteral("none"));
+    QVERIFY(found.value().secretHash.isNull());
+    QCOMPARE(found.value().redirectUris, QStringList{QStringLiteral("http://127.0.0.1/")});
 }
 
 void tst_TokenStore::nullStringsStoreAsEmpty()
