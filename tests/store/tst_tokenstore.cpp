@@ -208,7 +208,7 @@ private Q_SLOTS:
     void clientRoundTrip_data();
     void clientRoundTrip();
     void clientSecretStoredAsHash();
-    void version1ClientsBecomePublic();
+    void olderClientsBecomePublic();
     void nullStringsStoreAsEmpty();
 
     void tokensStoredOnlyAsHashes();
@@ -843,7 +843,7 @@ void tst_TokenStore::clientSecretStoredAsHash()
         QVariantList{QString::fromLatin1(fmb::TokenHash::of(secret).hex())});
 }
 
-void tst_TokenStore::version1ClientsBecomePublic()
+void tst_TokenStore::olderClientsBecomePublic()
 {
     {
         TokenStore store;
@@ -854,11 +854,12 @@ void tst_TokenStore::version1ClientsBecomePublic()
         VERIFY_OK(store.registerClient(client));
     }
     {
-        // Back to the schema of version 1 (SQLite 3.35 drops columns).
+        // Back to the schema before client secrets, version 2 (SQLite 3.35
+        // drops columns).
         RawDb raw(dbPath());
         QVERIFY(raw.exec(QStringLiteral("ALTER TABLE clients DROP COLUMN client_secret_hash")));
         QVERIFY(raw.exec(QStringLiteral("ALTER TABLE clients DROP COLUMN token_endpoint_auth_method")));
-        QVERIFY(raw.exec(QStringLiteral("UPDATE schema_version SET version = 1")));
+        QVERIFY(raw.exec(QStringLiteral("UPDATE schema_version SET version = 2")));
     }
     TokenStore store;
     VERIFY_OK(openStore(store));
