@@ -626,6 +626,7 @@ private Q_SLOTS:
     void resumeWithLastEventId();
     void lastEventIdStaysInItsStream();
     void sessionCap();
+    void perSessionLimits();
     void childCrashEndsOnlyItsSession();
     void childOutputProblems_data();
     void childOutputProblems();
@@ -1075,6 +1076,40 @@ void tst_Daemon::sessionCap()
     // Ending a session frees its place.
     QCOMPARE(deleteSession(port, first).status, 200);
     QVERIFY(!openSession(port).isEmpty());
+}
+
+void tst_Daemon::perSessionLimits()
+{
+    // Issue 11: the flags reach the transport and every session.
+    DaemonProcess daemon;
+    QVERIFY(daemon.start({QStringLiteral("--max-batch-messages"), QStringLiteral("2"),
+                          QStringLiteral("--max-subscriptions-per-session"), QStringLiteral("1")}));
+    QTRY_VERIFY2_WITH_TIMEOUT(daemon.port() != 0, daemon.log().constData(), WaitMs);
+    const quint16 port = daemon.port();
+    const QByteArray session = openSession(port);
+    QVERIFY(!session.isEmpty());
+
+    const HttpResponse tooBig = post(
+        port, session,
+        R"([{"jsonrpc":"2.0","method":"a"},{"jsonrpc":"2.0","method":"b"},{"jsonrpc":"2.0","method":"c"}])");
+    QCOMPARE(tooBig.status, 400);
+    QCOMPARE(tooBig.rpcErrorCode(), -32600);
+    QVERIFY2(tooBig.body.contains("batch has 3 messages; at most 2"), tooBig.body.constData());
+
+    const HttpResponse subscribed =
+        post(port, session,
+             R"([{"jsonrpc":"2.0","id":1,"method":"resources/subscribe","params":{"uri":"repo://a"}},)"
+             R"({"jsonrpc":"2.0","id":2,"method":"resources/subscribe","params":{"uri":"repo://b"}}])");
+    QCOMPARE(subscribed.status, 200);
+    const QJsonArray replies = QJsonDocument::fromJson(subscribed.body).array();
+    QCOMPARE(replies.size(), 2);
+    int refused = 0;
+    for (const QJsonValue &reply : replies) {
+        const int code =
+            reply.toObject().value(QLatin1String("error")).toObject().value(QLatin1String("code")).toInt();
+        refused += code == -32003 ? 1 : 0;
+    }
+    QCOMPARE(refused, 1);
 }
 
 void tst_Daemon::childCrashEndsOnlyItsSession()
