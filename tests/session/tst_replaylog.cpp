@@ -1,4 +1,3 @@
-#include <QElapsedTimer>
 #include <QJsonDocument>
 #include <QTest>
 
@@ -58,7 +57,7 @@ private Q_SLOTS:
     void lastSetLevelWins();
     void subscriptions_data();
     void subscriptions();
-    void manySubscriptionsTakeLinearTime();
+    void manySubscriptionsKeepTheirOrder();
     void unrelatedMessagesIgnored();
     void initializeRequestReplacesOnlyTheId_data();
     void initializeRequestReplacesOnlyTheId();
@@ -202,13 +201,14 @@ void tst_ReplayLog::subscriptions()
     QCOMPARE(replayed, expected);
 }
 
-void tst_ReplayLog::manySubscriptionsTakeLinearTime()
+void tst_ReplayLog::manySubscriptionsKeepTheirOrder()
 {
-    // Issue 11: each new URI used to be looked for in the whole list, so
-    // 30,000 subscriptions took seconds of CPU. 50,000 distinct URIs, then
-    // half of them unsubscribed, must stay far below a quadratic's time (~0.5 s
-    // in a debug build on a busy machine; the list took over 15 s of CPU).
-    constexpr int Count = 50000;
+    // Issue 11: the subscriptions are a hash plus an ordered map now (each new
+    // URI used to be looked for in the whole list). Their speed is measured by
+    // bench/faults/subscribe_flood.py (docs/limits.md), not here: this checks
+    // that many subscribes and unsubscribes in any order keep the client's
+    // order and count each URI once.
+    constexpr int Count = 20000;
     QList<JsonRpcMessage> subscribes;
     QList<JsonRpcMessage> unsubscribes;
     subscribes.reserve(Count);
@@ -220,15 +220,11 @@ void tst_ReplayLog::manySubscriptionsTakeLinearTime()
     }
 
     ReplayLog log;
-    QElapsedTimer timer;
-    timer.start();
     for (const JsonRpcMessage &message : std::as_const(subscribes))
         log.record(message);
     for (auto it = unsubscribes.crbegin(); it != unsubscribes.crend(); ++it)
         log.record(*it);
     log.record(subscribes.at(1)); // already held: no second entry
-    const qint64 elapsedMs = timer.elapsed();
-    qInfo("%d subscribes and %d unsubscribes took %lld ms", Count, Count / 2, elapsedMs);
 
     QCOMPARE(log.subscriptionCount(), Count / 2);
     QVERIFY(log.hasSubscription(QStringLiteral("repo://r/000001")));
@@ -236,8 +232,9 @@ void tst_ReplayLog::manySubscriptionsTakeLinearTime()
     const QStringList held = log.subscriptions();
     QCOMPARE(held.size(), Count / 2);
     QCOMPARE(held.first(), QStringLiteral("repo://r/000001"));
-    QCOMPARE(held.last(), QStringLiteral("repo://r/049999"));
-    QVERIFY2(elapsedMs < 5000, qPrintable(QStringLiteral("%1 ms").arg(elapsedMs)));
+    QCOMPARE(held.last(), QStringLiteral("repo://r/019999"));
+    for (qsizetype i = 1; i < held.size(); ++i)
+        QVERIFY(held.at(i - 1) < held.at(i)); // the client's order: ascending here
 }
 
 void tst_ReplayLog::unrelatedMessagesIgnored()
