@@ -622,8 +622,17 @@ void tst_AuthorizationServer::registrationRateLimit()
         const HttpResult answer = postRegistration(m_network, url, SmallRegistration);
         QVERIFY2(answer.status == 201, answer.describe().constData());
     }
+    const auto loggedRefusals = [] {
+        std::lock_guard lock(logCapture().mutex);
+        return logCapture().lines.filter(QStringLiteral("refused a client registration (429")).size();
+    };
+    const qsizetype loggedBefore = loggedRefusals();
     const HttpResult refused = postRegistration(m_network, url, SmallRegistration);
+    for (int i = 0; i < 20; ++i)
+        QCOMPARE(postRegistration(m_network, url, SmallRegistration).status, 429);
     m_auth->install(m_server);
+    // 21 refusals, but a flood must not flood the log: 5 lines, then one per 10 s.
+    QCOMPARE(loggedRefusals() - loggedBefore, 5);
     QVERIFY2(refused.status == 429, refused.describe().constData());
     QCOMPARE(refused.json().value(QStringLiteral("error")).toString(), QStringLiteral("slow_down"));
     QVERIFY(
