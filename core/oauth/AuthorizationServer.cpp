@@ -562,8 +562,22 @@ qint64 AuthorizationServer::pendingClientsFull() const
 bool AuthorizationServer::admitRegistration(const QHttpServerRequest &request, QTcpSocket *socket,
                                             const Exchange &exchange)
 {
+    // A flood is refused thousands of times a second: the log gets a sample and a count.
     const auto refuse = [this, &exchange](int status, const char *error, const QString &description,
                                           qint64 retryAfter = 0) {
+        if (m_refusalLog.take()) {
+            const qint64 unlogged = m_refusalLog.takeSuppressed();
+            const QString line =
+                QStringLiteral("refused a client registration (%1 %2): %3%4")
+                    .arg(status)
+                    .arg(QLatin1String(error), description,
+                         unlogged > 0 ? QStringLiteral("; %1 more not logged").arg(unlogged) : QString());
+            // The cap is the whole server's: an operator should look. A rate or size refusal is one client's.
+            if (status == 503)
+                qCWarning(lcOAuth).noquote() << line;
+            else
+                qCInfo(lcOAuth).noquote() << line;
+        }
         const QJsonObject body{{QStringLiteral("error"), QString::fromLatin1(error)},
                                {QStringLiteral("error_description"), description}};
         Http::HeaderList headers{{"Cache-Control", "no-store"}};
@@ -574,11 +588,10 @@ bool AuthorizationServer::admitRegistration(const QHttpServerRequest &request, Q
     };
     const QHostAddress peer = socket ? socket->peerAddress() : QHostAddress();
     if (const qint64 waitMs = m_registerLimiter.take(peer); waitMs > 0) {
-        qCInfo(lcOAuth).noquote() << "refused a client registration from" << PeerRateLimiter::keyOf(peer)
-                                  << ": over" << m_config.registerRatePerMinute << "a minute";
         return refuse(429, "slow_down",
-                      QStringLiteral("more than %1 registrations a minute from this address; try again later")
-                          .arg(m_config.registerRatePerMinute),
+                      QStringLiteral("more than %1 registrations a minute from %2; try again later")
+                          .arg(m_config.registerRatePerMinute)
+                          .arg(PeerRateLimiter::keyOf(peer)),
                       (waitMs + 999) / 1000);
     }
     const QByteArray body = request.body();
@@ -597,10 +610,10 @@ bool AuthorizationServer::admitRegistration(const QHttpServerRequest &request, Q
                           .arg(ClientMetadataLimits().maxUriLength));
     }
     if (const qint64 retryAfter = pendingClientsFull(); retryAfter > 0) {
-        qCWarning(lcOAuth).noquote() << "refused a client registration:" << m_config.maxPendingClients
-                                     << "registered clients have not completed an authorization yet";
         return refuse(503, "temporarily_unavailable",
-                      QStringLiteral("too many registered clients have not signed in yet; try again later"),
+                      QStringLiteral("%1 registered clients have not signed in yet, the most this server "
+                                     "keeps; try again later")
+                          .arg(m_config.maxPendingClients),
                       retryAfter);
     }
     return true;

@@ -18,6 +18,7 @@
 #include "LoginCookie.h"
 #include "PeerRateLimiter.h"
 #include "base/Result.h"
+#include "base/TokenBucket.h"
 #include "store/StoreRecords.h"
 #include "transport/HttpHeaders.h"
 #include "transport/McpHttpServer.h"
@@ -236,6 +237,7 @@ private:
     QHash<QString, UpstreamPending> m_upstreamPending; // by upstream state
     QHash<QString, QDateTime> m_metadataFresh;         // CIMD client id -> until when its document is fresh
     PeerRateLimiter m_registerLimiter;
+    TokenBucket m_refusalLog{5, 0.1};       // refused registrations logged: 5 at once, then one per 10 s
     QTimer *m_pendingClientTimer = nullptr; // child
 };
 

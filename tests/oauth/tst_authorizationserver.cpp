@@ -162,6 +162,7 @@ private Q_SLOTS:
     void registrationBounds();
     void pendingClientCap();
     void pendingClientsPurged();
+    void pendingCapCoversMetadataDocuments();
     void metadataDocumentCache_data();
     void metadataDocumentCache();
     void fullFlow();
@@ -693,8 +694,17 @@ void tst_AuthorizationServer::registrationRateLimit()
         const HttpResult answer = postRegistration(m_network, url, SmallRegistration);
         QVERIFY2(answer.status == 201, answer.describe().constData());
     }
+    const auto loggedRefusals = [] {
+        std::lock_guard lock(logCapture().mutex);
+        return logCapture().lines.filter(QStringLiteral("refused a client registration (429")).size();
+    };
+    const qsizetype loggedBefore = loggedRefusals();
     const HttpResult refused = postRegistration(m_network, url, SmallRegistration);
+    for (int i = 0; i < 20; ++i)
+        QCOMPARE(postRegistration(m_network, url, SmallRegistration).status, 429);
     m_auth->install(m_server);
+    // 21 refusals, but a flood must not flood the log: 5 lines, then one per 10 s.
+    QCOMPARE(loggedRefusals() - loggedBefore, 5);
     QVERIFY2(refused.status == 429, refused.describe().constData());
     QCOMPARE(refused.json().value(QStringLiteral("error")).toString(), QStringLiteral("slow_down"));
     QVERIFY(
@@ -819,6 +829,37 @@ void tst_AuthorizationServer::pendingClientsPurged()
     QVERIFY(store.findClient(clientId).ok());
     // Then by the sweep (every second here), once two seconds have passed.
     QTRY_VERIFY_WITH_TIMEOUT(!store.findClient(clientId).ok(), 10000);
+}
+
+// A new client ID metadata document client is pending too: at the cap it
+// is not stored (the /authorize page says why); a known one still works.
+void tst_AuthorizationServer::pendingCapCoversMetadataDocuments()
+{
+    QTemporaryDir dir;
+    fmb::TokenStore store;
+    QVERIFY(store.open(dir.path()).ok());
+    fmb::OAuthConfig config = m_auth->config();
+    config.stateDir.clear();
+    config.maxPendingClients = 1;
+    AuthorizationServer capped(config, &store, m_upstream);
+    capped.install(m_server);
+    const QString clientId = m_documents->url(QStringLiteral("/clients/capped.json")).toString();
+    const QJsonObject document{{QStringLiteral("client_id"), clientId},
+                               {QStringLiteral("redirect_uris"), QJsonArray{ClientRedirect}}};
+    m_documents->setAnswer(
+        "/clients/capped.json",
+        {200, "application/json", QJsonDocument(document).toJson(QJsonDocument::Compact), {}});
+    const HttpResult registered =
+        postRegistration(m_network, broker(QStringLiteral("/oauth/register")), SmallRegistration);
+    const HttpResult page = m_browser->get(authorizeUrl(
+        authorizeFields(clientId, QString::fromLatin1(fmb::Pkce::generateVerifier()), QStringLiteral("st"))));
+    m_auth->install(m_server);
+    QCOMPARE(registered.status, 201);
+    QCOMPARE(page.status, 400);
+    QVERIFY2(page.body.contains("have not signed in yet"), page.body.constData());
+    Result<fmb::ClientRecord> stored = store.findClient(clientId);
+    QVERIFY(!stored.ok());
+    QCOMPARE(stored.error().code, ErrorCode::NotFound);
 }
 
 void tst_AuthorizationServer::metadataDocumentCache_data()

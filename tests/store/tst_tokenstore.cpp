@@ -199,6 +199,7 @@ private Q_SLOTS:
     void openRefusesAnotherKey();
     void openRefusesMissingKey();
     void openRefusesNewerSchema();
+    void migrationMarksAuthorizedClients();
     void schemaVersionRecorded();
     void connectionsAreSeparate();
 
@@ -542,6 +543,42 @@ void tst_TokenStore::openRefusesNewerSchema()
     QVERIFY(!opened.ok());
     QCOMPARE(opened.error().code, ErrorCode::InvalidArgument);
     QVERIFY2(opened.error().message.contains(QLatin1String("99")), qPrintable(opened.error().message));
+}
+
+// Schema version 2 (issue 11): a client with a grant was authorized, one
+// without is pending. The version 1 file is made by taking the columns away.
+void tst_TokenStore::migrationMarksAuthorizedClients()
+{
+    {
+        TokenStore store;
+        VERIFY_OK(openStore(store));
+        VERIFY_OK(seed(store, ClientA)); // a grant: authorized at its creation
+        ClientRecord pending;
+        pending.clientId = ClientB;
+        pending.redirectUris = {QStringLiteral("http://127.0.0.1:33418/callback")};
+        VERIFY_OK(store.registerClient(pending));
+    }
+    {
+        RawDb raw(dbPath());
+        for (const char *sql :
+             {"DROP INDEX clients_pending", "ALTER TABLE clients DROP COLUMN authorized_ms",
+              "ALTER TABLE grants DROP COLUMN revoked_ms", "UPDATE schema_version SET version = 1"})
+            QVERIFY2(raw.exec(QString::fromLatin1(sql)), sql);
+    }
+    TokenStore store;
+    VERIFY_OK(openStore(store));
+    QCOMPARE(store.schemaVersion(), 2);
+    RawDb raw(dbPath());
+    QCOMPARE(raw.column(QStringLiteral("SELECT authorized_ms FROM clients WHERE client_id = ?"), {ClientA}),
+             QVariantList{m_now.toMSecsSinceEpoch()});
+    Result<fmb::PendingClients> pending = store.pendingClients();
+    VERIFY_OK(pending);
+    QCOMPARE(pending.value().count, 1);
+    Result<int> purged = store.purgePendingClients(m_now.addSecs(1));
+    VERIFY_OK(purged);
+    QCOMPARE(purged.value(), 1);
+    VERIFY_ERROR(store.findClient(ClientB), ErrorCode::NotFound);
+    VERIFY_OK(store.findClient(ClientA));
 }
 
 void tst_TokenStore::schemaVersionRecorded()
