@@ -155,15 +155,20 @@ export class HeadlessUserAgent {
   }
 }
 
-// An OAuthClientProvider (SDK 1.32.2, client/auth.d.ts) for a public client
-// (token_endpoint_auth_method "none") with a loopback redirect URI where nothing
-// listens: the headless user agent stops at it and keeps the query.
+// An OAuthClientProvider (SDK 1.32.2, client/auth.d.ts). By default a public
+// client (token_endpoint_auth_method "none") with a loopback redirect URI where
+// nothing listens: the headless user agent stops at it and keeps the query.
+// `redirectUri` (what it authorizes with), `redirectUris` (what it registers),
+// `tokenEndpointAuthMethod` and `scope` let it register as a real client does.
 export class HeadlessOAuthProvider {
-  constructor({ clientName, agent = new HeadlessUserAgent() }) {
+  constructor({ clientName, agent = new HeadlessUserAgent(), redirectUri, redirectUris, tokenEndpointAuthMethod = 'none', scope }) {
     this.clientName = clientName;
     this.agent = agent;
     // RFC 8252 §7.3: a loopback redirect; port 9 (discard) is never contacted.
-    this.redirectUri = `http://127.0.0.1:9/${clientName}/callback`;
+    this.redirectUri = redirectUri ?? `http://127.0.0.1:9/${clientName}/callback`;
+    this.redirectUris = redirectUris ?? [this.redirectUri];
+    this.tokenEndpointAuthMethod = tokenEndpointAuthMethod;
+    this.scope = scope;
     this.savedClient = undefined;
     this.savedTokens = []; // every saveTokens(), oldest first
     this.verifier = undefined;
@@ -178,10 +183,11 @@ export class HeadlessOAuthProvider {
   get clientMetadata() {
     return {
       client_name: this.clientName,
-      redirect_uris: [this.redirectUri],
+      redirect_uris: this.redirectUris,
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
-      token_endpoint_auth_method: 'none',
+      token_endpoint_auth_method: this.tokenEndpointAuthMethod,
+      ...(this.scope ? { scope: this.scope } : {}),
     };
   }
 

@@ -102,6 +102,8 @@ describe('OAuth mode with the MCP SDK client', { skip, timeout: 90_000 }, () => 
     const unauthorized = await rawMcp(undefined, undefined);
     assert.equal(unauthorized.status, 401);
     assert.match(unauthorized.headers.get('www-authenticate') ?? '', /^Bearer resource_metadata="/);
+    // MCP 2025-11-25 scope selection: the broker names the scope it wants.
+    assert.match(unauthorized.headers.get('www-authenticate') ?? '', /, scope="mcp"$/);
 
     session = await connectWithOAuth(MCP_URL, alice);
     sessionId = session.transport.sessionId;
@@ -228,6 +230,92 @@ describe('OAuth mode with the MCP SDK client', { skip, timeout: 90_000 }, () => 
     } finally {
       await closeClient(bobSession);
       await fake('/_fake/login', { login: 'alice' });
+    }
+  });
+});
+
+// Issue 11: what real clients register. Claude registers from its servers as a
+// confidential client (client_secret_post) with a scope the broker never
+// advertised; VS Code registers port-less and fixed-port loopback URIs
+// and authorizes on a random port when 33418 is busy.
+describe('OAuth mode with real clients\' registrations', { skip, timeout: 60_000 }, () => {
+  before(async () => {
+    await fake('/_fake/login', { login: 'alice' });
+  });
+
+  test('Claude: confidential client (client_secret_post)', async () => {
+    const claude = new HeadlessOAuthProvider({
+      clientName: 'Claude',
+      redirectUri: 'https://claude.ai/api/mcp/auth_callback',
+      tokenEndpointAuthMethod: 'client_secret_post',
+      scope: 'claudeai',
+    });
+    let session;
+    try {
+      session = await connectWithOAuth(MCP_URL, claude);
+      assert.equal(claude.savedClient.token_endpoint_auth_method, 'client_secret_post');
+      assert.match(claude.savedClient.client_secret ?? '', /.{32,}/, 'a client secret was issued');
+      assert.equal(claude.savedClient.client_secret_expires_at, 0);
+      const [signIn] = claude.authorizations;
+      assert.equal(signIn.url.searchParams.get('redirect_uri'), 'https://claude.ai/api/mcp/auth_callback');
+      assert.ok(signIn.callback.href.startsWith('https://claude.ai/api/mcp/auth_callback?'), signIn.callback.href);
+      // It registered asking for "claudeai"; the SDK authorizes with the challenge's scope.
+      assert.equal(signIn.url.searchParams.get('scope'), 'mcp');
+      assert.equal(claude.tokens().scope, 'mcp');
+      const text = `claude ${randomBytes(4).toString('hex')}`;
+      assert.equal(await tool(session, 'echo', { text }), text);
+
+      // Item 5d: the registered method only, with the right secret.
+      const refresh = async (extra, headers = {}) => {
+        const response = await fetch(`${BROKER}/oauth/token`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...headers },
+          body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: claude.tokens().refresh_token, ...extra }),
+          signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
+        });
+        return { status: response.status, body: await response.json(), challenge: response.headers.get('www-authenticate') };
+      };
+      const id = claude.savedClient.client_id;
+      const wrong = await refresh({ client_id: id, client_secret: 'not-the-secret' });
+      assert.equal(wrong.status, 401);
+      assert.equal(wrong.body.error, 'invalid_client');
+      const missing = await refresh({ client_id: id });
+      assert.equal(missing.status, 401);
+      const basic = Buffer.from(`${id}:${claude.savedClient.client_secret}`).toString('base64');
+      const otherMethod = await refresh({}, { Authorization: `Basic ${basic}` });
+      assert.equal(otherMethod.status, 401);
+      assert.match(otherMethod.challenge ?? '', /^Basic realm=/);
+      const right = await refresh({ client_id: id, client_secret: claude.savedClient.client_secret });
+      assert.equal(right.status, 200, JSON.stringify(right.body));
+    } finally {
+      await closeClient(session);
+    }
+  });
+
+  test('VS Code: registered 127.0.0.1:33418, authorizes on a random loopback port', async () => {
+    const port = 40_000 + (randomBytes(2).readUInt16BE() % 20_000);
+    const vscode = new HeadlessOAuthProvider({
+      clientName: 'Visual Studio Code',
+      redirectUri: `http://127.0.0.1:${port}/`,
+      redirectUris: [
+        'https://insiders.vscode.dev/redirect',
+        'https://vscode.dev/redirect',
+        'http://127.0.0.1/',
+        'http://127.0.0.1:33418/',
+      ],
+    });
+    let session;
+    try {
+      session = await connectWithOAuth(MCP_URL, vscode);
+      assert.equal(vscode.savedClient.token_endpoint_auth_method, 'none');
+      assert.equal(vscode.savedClient.client_secret, undefined);
+      const [signIn] = vscode.authorizations;
+      assert.equal(signIn.url.searchParams.get('redirect_uri'), `http://127.0.0.1:${port}/`);
+      assert.ok(signIn.callback.href.startsWith(`http://127.0.0.1:${port}/?`), signIn.callback.href);
+      const text = `vscode ${randomBytes(4).toString('hex')}`;
+      assert.equal(await tool(session, 'echo', { text }), text);
+    } finally {
+      await closeClient(session);
     }
   });
 });
