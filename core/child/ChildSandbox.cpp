@@ -236,9 +236,18 @@ void ChildSandbox::restrictChild(int ruleset) noexcept
     (void)::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
     struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
     struct __user_cap_data_struct none[_LINUX_CAPABILITY_U32S_3] = {};
+    bool capabilitiesGone = ::syscall(SYS_capset, &header, none) == 0;
+    if (!capabilitiesGone) {
+        // A seccomp filter may refuse capset (systemd's ~@privileged does):
+        // fine as long as there is nothing to drop.
+        struct __user_cap_data_struct held[_LINUX_CAPABILITY_U32S_3] = {};
+        capabilitiesGone =
+            ::syscall(SYS_capget, &header, held) == 0 &&
+            (held[0].effective | held[0].permitted | held[1].effective | held[1].permitted) == 0;
+    }
     // no_new_privs: landlock_restrict_self requires it without CAP_SYS_ADMIN,
     // and a set-user-ID program could otherwise leave the sandbox's user behind.
-    if (::syscall(SYS_capset, &header, none) == 0 && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
+    if (capabilitiesGone && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
         ::syscall(SYS_landlock_restrict_self, ruleset, 0) == 0)
         return;
     static const char message[] = "forgejo-mcp-brokerd: the child could not enter its Landlock sandbox\n";

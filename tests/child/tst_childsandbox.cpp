@@ -1,4 +1,16 @@
+#include <cerrno>
+#include <cstddef>
+#include <cstdio>
+
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <QCoreApplication>
+#include <QProcess>
 
 #include <QDir>
 #include <QFile>
@@ -56,6 +68,22 @@ QStringList words(std::initializer_list<const char *> list)
     return result;
 }
 
+// The test server's answer to an "open" call: {path: "ok" or errno name}.
+QJsonObject openResults(const QByteArray &line)
+{
+    const QString text = QJsonDocument::fromJson(line)
+                             .object()
+                             .value(QLatin1String("result"))
+                             .toObject()
+                             .value(QLatin1String("content"))
+                             .toArray()
+                             .first()
+                             .toObject()
+                             .value(QLatin1String("text"))
+                             .toString();
+    return QJsonDocument::fromJson(text.toUtf8()).object();
+}
+
 bool writeFile(const QString &path, const QByteArray &content)
 {
     QFile file(path);
@@ -107,6 +135,7 @@ private Q_SLOTS:
     void childCannotReach_data();
     void childCannotReach();
     void childCannotReadAnotherChild();
+    void capsetRefusedWithoutCapabilities();
 
 private:
     // Runs the test server with `sandbox`, asks it to open each path, and
@@ -227,19 +256,11 @@ QJsonObject tst_ChildSandbox::openInChild(const std::shared_ptr<const ChildSandb
         return {};
     if (!QTest::qWaitFor([&] { return !lines.isEmpty(); }, WaitMs))
         return {};
-    const QJsonObject reply = QJsonDocument::fromJson(lines.first().first().toByteArray()).object();
-    const QString text = reply.value(QLatin1String("result"))
-                             .toObject()
-                             .value(QLatin1String("content"))
-                             .toArray()
-                             .first()
-                             .toObject()
-                             .value(QLatin1String("text"))
-                             .toString();
+    const QJsonObject results = openResults(lines.first().first().toByteArray());
     child.stop();
     if (!QTest::qWaitFor([&] { return !exited.isEmpty(); }, WaitMs))
         return {};
-    return QJsonDocument::fromJson(text.toUtf8()).object();
+    return results;
 }
 
 void tst_ChildSandbox::childCannotReach_data()
@@ -313,5 +334,84 @@ void tst_ChildSandbox::childCannotReadAnotherChild()
     QTRY_VERIFY_WITH_TIMEOUT(!exited.isEmpty(), WaitMs);
 }
 
-QTEST_GUILESS_MAIN(tst_ChildSandbox)
+// Under systemd's SystemCallFilter=~@privileged, capset fails with EPERM.
+// A broker without capabilities must still start sandboxed children: this
+// test runs itself as a helper (below) that has dropped its capabilities and
+// refuses capset, and that helper's sandboxed child must still be denied.
+void tst_ChildSandbox::capsetRefusedWithoutCapabilities()
+{
+    if (const QString missing = landlockMissing(); !missing.isEmpty())
+        QSKIP(qPrintable(missing));
+    QProcess helper;
+    QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+    environment.insert(QStringLiteral("FMB_TST_CAPSET_HELPER"), m_root);
+    helper.setProcessEnvironment(environment);
+    helper.start(QCoreApplication::applicationFilePath(), {});
+    QVERIFY(helper.waitForFinished(WaitMs));
+    QCOMPARE(helper.readAllStandardOutput().trimmed(), QByteArray("EACCES"));
+}
+
+namespace {
+
+// The helper: no capabilities, a seccomp filter answering capset with EPERM,
+// then one sandboxed child asked to read the key. Prints what it answered.
+int capsetHelper(int argc, char *argv[], const QString &root)
+{
+    QCoreApplication app(argc, argv);
+    struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct none[_LINUX_CAPABILITY_U32S_3] = {};
+    struct sock_filter filter[] = {
+        {BPF_LD | BPF_W | BPF_ABS, 0, 0, offsetof(struct seccomp_data, nr)},
+        {BPF_JMP | BPF_JEQ | BPF_K, 0, 1, SYS_capset},
+        {BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ERRNO | EPERM},
+        {BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ALLOW},
+    };
+    struct sock_fprog program = {sizeof filter / sizeof filter[0], filter};
+    if (::syscall(SYS_capset, &header, none) != 0 || ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+        ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) != 0)
+        return 3;
+    QList<SandboxPath> allowed = fmb::defaultSandboxPaths();
+    allowed.append({root, SandboxAccess::Write, QStringLiteral("child_allow_write")});
+    allowed.append(
+        {QFileInfo(testServerPath()).absolutePath(), SandboxAccess::Read, QStringLiteral("child_command")});
+    const fmb::Result<SandboxPlan> plan =
+        fmb::planSandbox(allowed, {{root + QLatin1String("/state"), QStringLiteral("state_dir")}});
+    if (!plan)
+        return 4;
+    const fmb::Result<std::shared_ptr<const ChildSandbox>> sandbox = ChildSandbox::create(plan.value());
+    if (!sandbox)
+        return 5;
+    ChildSpec spec;
+    spec.program = testServerPath();
+    spec.sandbox = sandbox.value();
+    ChildProcess child(spec);
+    QByteArray answer = "no answer";
+    QObject::connect(&child, &fmb::Backend::lineReceived, &app, [&](const QByteArray &line) {
+        answer = openResults(line).begin().value().toString().toUtf8();
+        child.stop();
+    });
+    QObject::connect(&child, &fmb::Backend::exited, &app, [] { QCoreApplication::quit(); });
+    QObject::connect(&child, &fmb::Backend::started, &app, [&] {
+        (void)child.write(
+            toolCall(1, QStringLiteral("open"),
+                     {{QStringLiteral("paths"),
+                       QJsonArray{QString(root + QLatin1String("/state/upstream-tokens.key"))}}}));
+    });
+    child.start();
+    QCoreApplication::exec();
+    std::printf("%s\n", answer.constData());
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char *argv[])
+{
+    if (const QString root = qEnvironmentVariable("FMB_TST_CAPSET_HELPER"); !root.isEmpty())
+        return capsetHelper(argc, argv, root);
+    QCoreApplication app(argc, argv);
+    tst_ChildSandbox test;
+    QTEST_SET_MAIN_SOURCE_PATH
+    return QTest::qExec(&test, argc, argv);
+}
 #include "tst_childsandbox.moc"
