@@ -6,9 +6,14 @@
 #include <memory>
 #include <utility>
 
+#include <cstddef>
+
 #include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 
 #include <QDateTime>
 #include <QElapsedTimer>
@@ -115,6 +120,24 @@ public:
             (void)::prctl(PR_CAPBSET_DROP, CAP_SYS_RESOURCE, 0, 0, 0); // gone after exec; fails unless root
             const struct rlimit limit = {files, files};
             (void)::setrlimit(RLIMIT_NOFILE, &limit);
+        });
+    }
+
+    // Starts the daemon on a kernel that seems to have no Landlock: a seccomp
+    // filter answers landlock_create_ruleset with ENOSYS, as Linux < 5.13 does.
+    void hideLandlock()
+    {
+        m_process.setChildProcessModifier([] {
+            static struct sock_filter filter[] = {
+                {BPF_LD | BPF_W | BPF_ABS, 0, 0, offsetof(struct seccomp_data, nr)},
+                {BPF_JMP | BPF_JEQ | BPF_K, 0, 1, SYS_landlock_create_ruleset},
+                {BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ERRNO | ENOSYS},
+                {BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ALLOW},
+            };
+            static struct sock_fprog program = {sizeof filter / sizeof filter[0], filter};
+            if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+                ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) != 0)
+                ::_exit(125);
         });
     }
 
@@ -654,6 +677,8 @@ private Q_SLOTS:
     void childEnvironmentIsAnAllowList();
     void childCannotReachTheState();
     void allowedPathInsideTheStateIsRefused();
+    void withoutLandlock_data();
+    void withoutLandlock();
     void configErrors_data();
     void configErrors();
     void helpNamesEveryFlag_data();
@@ -1645,6 +1670,41 @@ void tst_Daemon::allowedPathInsideTheStateIsRefused()
     QVERIFY2(daemon.log().contains(QByteArray("child_allow_read: " + inside.toUtf8() + " lies in state_dir")),
              daemon.log().constData());
     QVERIFY(!daemon.log().contains("listening on http://"));
+}
+
+void tst_Daemon::withoutLandlock_data()
+{
+    QTest::addColumn<QString>("mode");
+    QTest::addColumn<bool>("serves");
+    QTest::addColumn<QByteArray>("logged");
+
+    QTest::newRow("auto: a warning, children unconfined")
+        << QStringLiteral("auto") << true << QByteArray("children run without a Landlock sandbox");
+    QTest::newRow("require: refuses to start")
+        << QStringLiteral("require") << false
+        << QByteArray("child_sandbox: \"require\", but the kernel has no "
+                      "Landlock");
+}
+
+void tst_Daemon::withoutLandlock()
+{
+    QFETCH(QString, mode);
+    QFETCH(bool, serves);
+    QFETCH(QByteArray, logged);
+
+    DaemonProcess daemon;
+    daemon.hideLandlock();
+    QVERIFY(daemon.start({QStringLiteral("--child-sandbox"), mode}));
+    if (serves) {
+        QTRY_VERIFY2_WITH_TIMEOUT(daemon.port() != 0, daemon.log().constData(), WaitMs);
+        QVERIFY(!openSession(daemon.port()).isEmpty());
+        QCOMPARE(daemon.log().count(logged), 1); // once, at start
+    } else {
+        QTRY_VERIFY_WITH_TIMEOUT(!daemon.isRunning(), WaitMs);
+        QCOMPARE(daemon.exitCode(), 1);
+        QVERIFY(!daemon.log().contains("listening on http://"));
+    }
+    QVERIFY2(daemon.log().contains(logged), daemon.log().constData());
 }
 
 void tst_Daemon::configErrors_data()
