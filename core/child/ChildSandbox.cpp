@@ -22,6 +22,10 @@
 #ifndef LANDLOCK_ACCESS_FS_IOCTL_DEV
 #define LANDLOCK_ACCESS_FS_IOCTL_DEV (1ULL << 15) // ABI 5
 #endif
+#ifndef LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET
+#define LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET (1ULL << 0) // ABI 6
+#define LANDLOCK_SCOPE_SIGNAL (1ULL << 1)               // ABI 6
+#endif
 
 namespace fmb {
 namespace {
@@ -35,9 +39,17 @@ constexpr Rights FileRights = LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WR
                               LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_TRUNCATE |
                               LANDLOCK_ACCESS_FS_IOCTL_DEV;
 
+// struct landlock_ruleset_attr as of ABI 6; older kernels take it too, as its
+// trailing fields are zero where they do not know them.
+struct RulesetAttributes {
+    quint64 handledAccessFs = 0;
+    quint64 handledAccessNet = 0; // never set: children reach Forgejo
+    quint64 scoped = 0;
+};
+
 // The file-system rights a kernel of this ABI knows (Documentation/userspace-api/
-// landlock.rst, "Backward and forward compatibility"). ABI 4 added network rights
-// and 6 scopes: neither is handled, so children keep the network and signals.
+// landlock.rst, "Backward and forward compatibility"). ABI 4 added network rights,
+// which stay unhandled: children keep the network.
 Rights fileSystemRights(int abi)
 {
     Rights rights = (LANDLOCK_ACCESS_FS_MAKE_SYM << 1) - 1; // ABI 1: EXECUTE .. MAKE_SYM
@@ -184,8 +196,12 @@ Result<std::shared_ptr<const ChildSandbox>> ChildSandbox::create(const SandboxPl
     if (abi < 1)
         return Error{ErrorCode::Unavailable, QStringLiteral("child_sandbox"), why};
     const Rights handled = fileSystemRights(abi);
-    struct landlock_ruleset_attr attributes = {};
-    attributes.handled_access_fs = handled;
+    RulesetAttributes attributes;
+    attributes.handledAccessFs = handled;
+    // ABI 6: no signals to processes outside the sandbox (the broker, other
+    // sessions' children) and no abstract Unix sockets of theirs.
+    if (abi >= 6)
+        attributes.scoped = LANDLOCK_SCOPE_SIGNAL | LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET;
     const long ruleset = ::syscall(SYS_landlock_create_ruleset, &attributes, sizeof attributes, 0);
     if (ruleset < 0)
         return Error{ErrorCode::Unavailable, QStringLiteral("child_sandbox"),

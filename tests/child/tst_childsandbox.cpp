@@ -68,20 +68,25 @@ QStringList words(std::initializer_list<const char *> list)
     return result;
 }
 
+// The text of the test server's answer to a tools/call.
+QString toolText(const QByteArray &line)
+{
+    return QJsonDocument::fromJson(line)
+        .object()
+        .value(QLatin1String("result"))
+        .toObject()
+        .value(QLatin1String("content"))
+        .toArray()
+        .first()
+        .toObject()
+        .value(QLatin1String("text"))
+        .toString();
+}
+
 // The test server's answer to an "open" call: {path: "ok" or errno name}.
 QJsonObject openResults(const QByteArray &line)
 {
-    const QString text = QJsonDocument::fromJson(line)
-                             .object()
-                             .value(QLatin1String("result"))
-                             .toObject()
-                             .value(QLatin1String("content"))
-                             .toArray()
-                             .first()
-                             .toObject()
-                             .value(QLatin1String("text"))
-                             .toString();
-    return QJsonDocument::fromJson(text.toUtf8()).object();
+    return QJsonDocument::fromJson(toolText(line).toUtf8()).object();
 }
 
 bool writeFile(const QString &path, const QByteArray &content)
@@ -136,6 +141,7 @@ private Q_SLOTS:
     void childCannotReach();
     void childCannotReadAnotherChild();
     void capsetRefusedWithoutCapabilities();
+    void childCannotSignalOutside();
 
 private:
     // Runs the test server with `sandbox`, asks it to open each path, and
@@ -349,6 +355,31 @@ void tst_ChildSandbox::capsetRefusedWithoutCapabilities()
     helper.start(QCoreApplication::applicationFilePath(), {});
     QVERIFY(helper.waitForFinished(WaitMs));
     QCOMPARE(helper.readAllStandardOutput().trimmed(), QByteArray("EACCES"));
+}
+
+// Landlock ABI 6 scopes signals: a child cannot kill the broker or another
+// session's child (same user), only what it started itself.
+void tst_ChildSandbox::childCannotSignalOutside()
+{
+    if (const QString missing = landlockMissing(); !missing.isEmpty())
+        QSKIP(qPrintable(missing));
+    if (ChildSandbox::landlockAbi() < 6)
+        QSKIP("Landlock before ABI 6 does not scope signals");
+    ChildSpec spec;
+    spec.program = testServerPath();
+    spec.sandbox = sandboxForTree();
+    QVERIFY(spec.sandbox);
+    ChildProcess child(spec);
+    QSignalSpy lines(&child, &fmb::Backend::lineReceived);
+    QSignalSpy exited(&child, &fmb::Backend::exited);
+    child.start();
+    QTRY_VERIFY_WITH_TIMEOUT(child.isRunning(), WaitMs);
+    QVERIFY(child.write(toolCall(1, QStringLiteral("signal"), {{QStringLiteral("pid"), int(::getpid())}})));
+    QTRY_VERIFY_WITH_TIMEOUT(!lines.isEmpty(), WaitMs);
+    const QString answer = toolText(lines.first().first().toByteArray());
+    QCOMPARE(answer, QStringLiteral("EPERM"));
+    child.stop();
+    QTRY_VERIFY_WITH_TIMEOUT(!exited.isEmpty(), WaitMs);
 }
 
 namespace {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <csignal>
 #include <cstring>
 
 #include <dirent.h>
@@ -118,6 +119,11 @@ QJsonArray toolList()
              schema({{QLatin1String("paths"), names},
                      {QLatin1String("mode"), prop(string, QStringLiteral("read (default), write or list"))}},
                     {QStringLiteral("paths")})),
+        tool(QStringLiteral("signal"),
+             QStringLiteral("Sends signal (default 0: only a check) to pid; returns ok or the errno name"),
+             schema({{QLatin1String("pid"), prop(integer, QStringLiteral("Process to signal"))},
+                     {QLatin1String("signal"), prop(integer, QStringLiteral("Signal number (default 0)"))}},
+                    {QStringLiteral("pid")})),
         tool(QStringLiteral("garbage"), QStringLiteral("Writes count lines that are not JSON, then replies"),
              schema({{QLatin1String("count"), prop(integer, QStringLiteral("Lines (default 1)"))}})),
         tool(QStringLiteral("huge"), QStringLiteral("Writes one line of bytes 'x' characters, then replies"),
@@ -317,6 +323,10 @@ void TestServer::callTool(const QJsonValue &id, const QJsonObject &params)
                     QJsonDocument(QJsonArray::fromStringList(variables)).toJson(QJsonDocument::Compact)));
     } else if (name == QLatin1String("open")) {
         sendToolText(id, openPaths(args));
+    } else if (name == QLatin1String("signal")) {
+        const int sent =
+            ::kill(pid_t(intArg(args, QLatin1String("pid"), 0)), intArg(args, QLatin1String("signal"), 0));
+        sendToolText(id, sent == 0 ? QStringLiteral("ok") : QString::fromLatin1(::strerrorname_np(errno)));
     } else if (name == QLatin1String("garbage")) {
         const int count = intArg(args, QLatin1String("count"), 1);
         QByteArray lines;
