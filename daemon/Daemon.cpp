@@ -7,6 +7,7 @@
 #include <QHostAddress>
 #include <QLoggingCategory>
 #include <QProcessEnvironment>
+#include <QStandardPaths>
 #include <QTimer>
 
 #include "OAuthMode.h"
@@ -14,6 +15,7 @@
 #include "admin/AdminServer.h"
 #include "base/FileLimit.h"
 #include "base/Redactor.h"
+#include "child/ChildEnvironment.h"
 #include "child/ChildProcess.h"
 #include "session/SessionRegistry.h"
 #include "transport/Logging.h"
@@ -57,18 +59,30 @@ ChildStdioKind chooseChildStdio(ChildStdioChoice choice, quint64 fileLimit, int 
     return maxSessions <= withPipes ? ChildStdioKind::Pipes : ChildStdioKind::Socket;
 }
 
-QProcessEnvironment childEnvironment(const BrokerConfig &config)
+// The child command's own directories: the program's, and those of its
+// arguments that name existing absolute paths (a script, its folder). A
+// script inside a node_modules tree gets the whole tree: Node reads the
+// package's package.json and its dependencies beside it.
+QList<SandboxPath> childCommandPaths(const BrokerConfig &config)
 {
-    // The broker's own settings (FMB_*) may hold secrets: children do not inherit them.
-    QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
-    const QStringList keys = environment.keys();
-    for (const QString &key : keys) {
-        if (key.startsWith(QLatin1String("FMB_")))
-            environment.remove(key);
+    const QString origin = QStringLiteral("child_command");
+    QList<SandboxPath> paths;
+    const QString program = QStandardPaths::findExecutable(config.childProgram);
+    if (!program.isEmpty())
+        paths.append(
+            {QFileInfo(QFileInfo(program).canonicalFilePath()).absolutePath(), SandboxAccess::Read, origin});
+    for (const QString &argument : config.childArguments) {
+        const QFileInfo info(argument);
+        if (!argument.startsWith(QLatin1Char('/')) || !info.exists())
+            continue;
+        QString directory =
+            info.isDir() ? info.canonicalFilePath() : QFileInfo(info.canonicalFilePath()).absolutePath();
+        const QLatin1String modules("/node_modules/");
+        if (const qsizetype at = QString(directory + QLatin1Char('/')).indexOf(modules); at >= 0)
+            directory = directory.left(at + modules.size() - 1);
+        paths.append({directory, SandboxAccess::Read, origin});
     }
-    for (const auto &[name, value] : config.childEnv)
-        environment.insert(name, value);
-    return environment;
+    return paths;
 }
 
 } // namespace
@@ -93,13 +107,17 @@ Daemon::Daemon(BrokerConfig config, QObject *parent)
     ChildSpec spec;
     spec.program = m_config.childProgram;
     spec.arguments = m_config.childArguments;
-    spec.environment = childEnvironment(m_config);
+    // The broker's own settings (FMB_*) and whatever else it runs with may
+    // hold secrets: children start from an allow-list (issue 11).
+    spec.environment =
+        childEnvironment(QProcessEnvironment::systemEnvironment(), m_config.childPassEnv, m_config.childEnv);
     spec.maxLineBytes = m_config.childMaxLineBytes;
     spec.stopGrace = m_config.childStopGrace;
     auto factory = [this, spec](const SessionOwner &owner,
                                 const QString &sessionId) -> std::unique_ptr<Backend> {
         ChildSpec forSession = spec;
         forSession.stdio = m_childStdio; // chosen in start(), from the open-file limit
+        forSession.sandbox = m_sandbox;  // made in start(); null when off or unavailable
         forSession.label = QStringLiteral("session %1").arg(sessionId.left(8));
         if (m_oauth) {
             // The user's current Forgejo token: also what a respawn after a refresh picks up.
@@ -180,6 +198,9 @@ Result<void> Daemon::start()
             return opened.error();
         m_oauth->install(m_server);
     }
+    // After the state directory exists: the sandbox is built around it.
+    if (Result<void> sandbox = prepareSandbox(); !sandbox)
+        return sandbox.error();
     // The admin socket first: a start that fails there must fail before
     // "listening on" tells anyone that the broker serves.
     Result<void> admin = m_admin->listen();
@@ -216,6 +237,56 @@ Result<void> Daemon::start()
                                << m_config.maxSessions << "; idle timeout" << m_config.idleTimeout.count()
                                << "s; event loop"
                                << QCoreApplication::eventDispatcher()->metaObject()->className();
+    return {};
+}
+
+Result<void> Daemon::prepareSandbox()
+{
+    if (m_config.childSandbox == ChildSandboxMode::Off) {
+        qCWarning(lcDaemon) << "child_sandbox off: children can read everything the broker can, the "
+                               "state directory and its keys included";
+        return {};
+    }
+    QString why;
+    const int abi = ChildSandbox::landlockAbi(&why);
+    if (abi < 1) {
+        if (m_config.childSandbox == ChildSandboxMode::Require)
+            return Error{ErrorCode::Unavailable, QStringLiteral("child_sandbox"),
+                         QStringLiteral("child_sandbox: \"require\", but %1").arg(why)};
+        qCWarning(lcDaemon).noquote() << "children run without a Landlock sandbox:" << why
+                                      << "(child_sandbox auto; \"require\" refuses to start)";
+        return {};
+    }
+    QList<SandboxPath> allowed = defaultSandboxPaths() + childCommandPaths(m_config);
+    for (const QString &path : std::as_const(m_config.childAllowRead))
+        allowed.append({path, SandboxAccess::Read, QStringLiteral("child_allow_read")});
+    for (const QString &path : std::as_const(m_config.childAllowWrite))
+        allowed.append({path, SandboxAccess::Write, QStringLiteral("child_allow_write")});
+    const QList<ProtectedPath> protectedPaths{
+        {m_config.stateDir, QStringLiteral("state_dir")},
+        {m_config.forgejoClientSecretFile, QStringLiteral("forgejo_client_secret_file")},
+        {m_config.configFile, QStringLiteral("config")},
+    };
+    Result<SandboxPlan> plan = planSandbox(allowed, protectedPaths);
+    if (!plan)
+        return plan.error();
+    for (const QString &note : std::as_const(plan.value().notes))
+        qCInfo(lcDaemon).noquote() << note;
+    Result<std::shared_ptr<const ChildSandbox>> sandbox = ChildSandbox::create(plan.value());
+    if (!sandbox)
+        return sandbox.error();
+    m_sandbox = sandbox.value();
+    QStringList denied;
+    for (const ProtectedPath &path : protectedPaths) {
+        if (!path.path.isEmpty())
+            denied.append(path.what);
+    }
+    qCInfo(lcDaemon).noquote() << QStringLiteral("children run in a Landlock sandbox (ABI %1): %2 rules; "
+                                                 "denied: %3")
+                                      .arg(abi)
+                                      .arg(plan.value().rules.size())
+                                      .arg(denied.isEmpty() ? QStringLiteral("everything not allowed")
+                                                            : denied.join(QLatin1String(", ")));
     return {};
 }
 

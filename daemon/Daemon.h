@@ -1,9 +1,12 @@
 #pragma once
 
+#include <memory>
+
 #include <QObject>
 #include <QPointer>
 
 #include "base/Result.h"
+#include "child/ChildSandbox.h"
 #include "child/ChildStdio.h"
 #include "config/BrokerConfig.h"
 
@@ -36,6 +39,9 @@ Q_SIGNALS:
     void stopped();
 
 private:
+    // The children's Landlock ruleset, per child_sandbox; an error stops the start.
+    [[nodiscard]] Result<void> prepareSandbox();
+
     BrokerConfig m_config;
     SessionRegistry *m_registry = nullptr;               // child
     McpHttpServer *m_server = nullptr;                   // child
@@ -43,6 +49,7 @@ private:
     AdminServer *m_admin = nullptr;                      // child
     QTimer *m_shutdownDeadline = nullptr;                // child
     ChildStdioKind m_childStdio = ChildStdioKind::Pipes; // chosen in start()
+    std::shared_ptr<const ChildSandbox> m_sandbox;       // null: children run unconfined
     bool m_stopping = false;
 };
 

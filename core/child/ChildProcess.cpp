@@ -88,7 +88,11 @@ void ChildProcess::start()
         failStart(m_stdio->errorString());
         return;
     }
-    m_process->setChildProcessModifier(m_stdio->childProcessModifier());
+    const int ruleset = m_spec.sandbox ? m_spec.sandbox->rulesetDescriptor() : -1;
+    m_process->setChildProcessModifier([stdio = m_stdio->childProcessModifier(), ruleset] {
+        stdio();
+        ChildSandbox::restrictChild(ruleset);
+    });
     m_process->start(QIODevice::ReadWrite);
     m_stdio->releaseChildEnds(); // forked (or failed): the child has its copies
 }

@@ -7,6 +7,7 @@
 #include <QStringList>
 
 #include "Backend.h"
+#include "ChildSandbox.h"
 #include "ChildStdio.h"
 #include "LineFramer.h"
 #include "StderrRelay.h"
@@ -25,6 +26,7 @@ struct ChildSpec {
     std::chrono::milliseconds stopGrace{3000};      // after closing stdin, and again after SIGTERM
     ChildStdioKind stdio = ChildStdioKind::Pipes;   // how stdin and stdout are connected
     QString label;                                  // for log lines, e.g. "session 1a2b3c4d"
+    std::shared_ptr<const ChildSandbox> sandbox;    // entered between fork and exec; null: none
 };
 
 // One stdio MCP server process. Its stdin and stdout are ours (ChildStdio:

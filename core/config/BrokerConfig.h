@@ -21,6 +21,10 @@ enum class EventLoop { Epoll, Qt };
 // max_sessions fit under the open-file limit, pipes first.
 enum class ChildStdioChoice { Auto, Pipes, Socket };
 
+// Whether children run in a Landlock sandbox: when the kernel has it (and a
+// warning once when not), always (refuse to start without it), or never.
+enum class ChildSandboxMode { Auto, Require, Off };
+
 // Everything the daemon is configured with, after the INI file, FMB_*
 // environment variables and command-line flags have been merged (flag over
 // env over file) and validated. Plain value; defaults are the documented ones.
@@ -42,6 +46,10 @@ struct BrokerConfig {
     qint64 childMaxLineBytes = 16 * 1024 * 1024;    // one JSON-RPC message from the child
     std::chrono::milliseconds childStopGrace{3000}; // stdin closed -> SIGTERM -> SIGKILL, each step
     ChildStdioChoice childStdio = ChildStdioChoice::Auto;
+    QStringList childPassEnv; // --child-pass-env NAME: kept from our environment
+    ChildSandboxMode childSandbox = ChildSandboxMode::Auto; // --child-sandbox
+    QStringList childAllowRead;                             // --child-allow-read PATH: read + execute
+    QStringList childAllowWrite;                            // --child-allow-write PATH: read, write, execute
 
     // [sessions]
     int maxSessions = 1000;

@@ -87,6 +87,8 @@ constexpr Choice<ChildStdioChoice> ChildStdioChoices[] = {{"auto", ChildStdioCho
                                                           {"socket", ChildStdioChoice::Socket}};
 // An on/off setting; described by the first word of its value.
 constexpr Choice<bool> SwitchChoices[] = {{"true", true}, {"false", false}, {"1", true}, {"0", false}};
+constexpr Choice<ChildSandboxMode> ChildSandboxChoices[] = {
+    {"auto", ChildSandboxMode::Auto}, {"require", ChildSandboxMode::Require}, {"off", ChildSandboxMode::Off}};
 constexpr Choice<EventLoop> EventLoopChoices[] = {{"epoll", EventLoop::Epoll}, {"qt", EventLoop::Qt}};
 
 bool isAsciiDigits(const QString &text)
@@ -898,6 +900,86 @@ QString describeChildStdio(const BrokerConfig &config)
     return describeChoice(ChildStdioChoices, config.childStdio);
 }
 
+Result<void> applyChildPassEnv(BrokerConfig &config, const QStringList &values)
+{
+    static const QRegularExpression name(QStringLiteral("^[A-Za-z_][A-Za-z0-9_]*$"));
+    const QString key = QStringLiteral("child_pass_env");
+    QStringList names;
+    for (const QString &value : values) {
+        const QString text = value.trimmed();
+        if (!name.match(text).hasMatch())
+            return invalid(key, quoted(text) + QLatin1String(" is not an environment variable name matching "
+                                                             "[A-Za-z_][A-Za-z0-9_]*"));
+        // The broker's own settings may hold secrets (child_env values).
+        if (text.startsWith(QLatin1String("FMB_")))
+            return invalid(key, text + QLatin1String(" is one of the broker's own settings (FMB_*), which "
+                                                     "children never get; use child_env for a value"));
+        if (!names.contains(text))
+            names.append(text);
+    }
+    config.childPassEnv = names;
+    return {};
+}
+
+QString describeChildPassEnv(const BrokerConfig &config)
+{
+    return config.childPassEnv.isEmpty() ? QStringLiteral("none")
+                                         : config.childPassEnv.join(QLatin1Char(','));
+}
+
+Result<void> applyChildSandbox(BrokerConfig &config, const QStringList &values)
+{
+    return applyChoice(QStringLiteral("child_sandbox"), values.constLast(), ChildSandboxChoices,
+                       config.childSandbox);
+}
+
+QString describeChildSandbox(const BrokerConfig &config)
+{
+    return describeChoice(ChildSandboxChoices, config.childSandbox);
+}
+
+// Absolute paths only: a relative one would depend on the daemon's working
+// directory. Existence is checked when the daemon builds the sandbox.
+Result<void> applyAbsolutePaths(const QString &key, const QStringList &values, QStringList &field)
+{
+    QStringList paths;
+    for (const QString &value : values) {
+        const QString text = value.trimmed();
+        if (!QDir::isAbsolutePath(text))
+            return invalid(key, quoted(text) + QLatin1String(" is not an absolute path"));
+        const QString clean = QDir::cleanPath(text);
+        if (!paths.contains(clean))
+            paths.append(clean);
+    }
+    field = paths;
+    return {};
+}
+
+QString describeExtraPaths(const QStringList &paths)
+{
+    return paths.isEmpty() ? QStringLiteral("none beyond the defaults") : paths.join(QLatin1Char(','));
+}
+
+Result<void> applyChildAllowRead(BrokerConfig &config, const QStringList &values)
+{
+    return applyAbsolutePaths(QStringLiteral("child_allow_read"), values, config.childAllowRead);
+}
+
+QString describeChildAllowRead(const BrokerConfig &config)
+{
+    return describeExtraPaths(config.childAllowRead);
+}
+
+Result<void> applyChildAllowWrite(BrokerConfig &config, const QStringList &values)
+{
+    return applyAbsolutePaths(QStringLiteral("child_allow_write"), values, config.childAllowWrite);
+}
+
+QString describeChildAllowWrite(const BrokerConfig &config)
+{
+    return describeExtraPaths(config.childAllowWrite);
+}
+
 Result<void> applyEventLoop(BrokerConfig &config, const QStringList &values)
 {
     return applyChoice(QStringLiteral("event_loop"), values.constLast(), EventLoopChoices, config.eventLoop);
@@ -1081,6 +1163,56 @@ QList<ConfigSetting> buildSettings()
                                    "socket."),
             .apply = applyChildStdio,
             .describe = describeChildStdio,
+        },
+        {
+            .key = QStringLiteral("child_pass_env"),
+            .flag = QStringLiteral("child-pass-env"),
+            .envVar = QStringLiteral("FMB_CHILD_PASS_ENV"),
+            .valueName = QStringLiteral("NAME"),
+            .help = QStringLiteral("Variable of the broker's environment the child keeps. Children get\n"
+                                   "only PATH, HOME, LANG, LC_*, TZ, these, child_env, and (auth oauth)\n"
+                                   "token_env and FORGEJO_URL. The variable takes a comma-separated list."),
+            .list = true,
+            .envSeparator = QLatin1Char(','),
+            .apply = applyChildPassEnv,
+            .describe = describeChildPassEnv,
+        },
+        {
+            .key = QStringLiteral("child_sandbox"),
+            .flag = QStringLiteral("child-sandbox"),
+            .envVar = QStringLiteral("FMB_CHILD_SANDBOX"),
+            .valueName = QStringLiteral("auto|require|off"),
+            .help = QStringLiteral("Landlock sandbox for children (Linux 5.13+): they may use only the\n"
+                                   "allowed paths, never state_dir, the client secret or the config file.\n"
+                                   "\"auto\": when the kernel has Landlock (a warning when not);\n"
+                                   "\"require\": refuse to start without it; \"off\": none."),
+            .apply = applyChildSandbox,
+            .describe = describeChildSandbox,
+        },
+        {
+            .key = QStringLiteral("child_allow_read"),
+            .flag = QStringLiteral("child-allow-read"),
+            .envVar = QStringLiteral("FMB_CHILD_ALLOW_READ"),
+            .valueName = QStringLiteral("PATH"),
+            .help = QStringLiteral("Absolute path a sandboxed child may read and execute beneath, besides\n"
+                                   "/usr, /lib*, /bin, /sbin, /etc, /opt, /proc, /sys and the child\n"
+                                   "command's own directories. The variable takes a comma-separated list."),
+            .list = true,
+            .envSeparator = QLatin1Char(','),
+            .apply = applyChildAllowRead,
+            .describe = describeChildAllowRead,
+        },
+        {
+            .key = QStringLiteral("child_allow_write"),
+            .flag = QStringLiteral("child-allow-write"),
+            .envVar = QStringLiteral("FMB_CHILD_ALLOW_WRITE"),
+            .valueName = QStringLiteral("PATH"),
+            .help = QStringLiteral("Absolute path a sandboxed child may also write beneath, besides /dev\n"
+                                   "and /tmp. The variable takes a comma-separated list."),
+            .list = true,
+            .envSeparator = QLatin1Char(','),
+            .apply = applyChildAllowWrite,
+            .describe = describeChildAllowWrite,
         },
         {
             .key = QStringLiteral("public_url"),

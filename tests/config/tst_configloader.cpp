@@ -113,6 +113,22 @@ QString field(const BrokerConfig &config, const QString &key)
             return QStringLiteral("socket");
         }
     }
+    if (key == QLatin1String("child_pass_env"))
+        return config.childPassEnv.join(QLatin1Char('|'));
+    if (key == QLatin1String("child_sandbox")) {
+        switch (config.childSandbox) {
+        case fmb::ChildSandboxMode::Auto:
+            return QStringLiteral("auto");
+        case fmb::ChildSandboxMode::Require:
+            return QStringLiteral("require");
+        case fmb::ChildSandboxMode::Off:
+            return QStringLiteral("off");
+        }
+    }
+    if (key == QLatin1String("child_allow_read"))
+        return config.childAllowRead.join(QLatin1Char('|'));
+    if (key == QLatin1String("child_allow_write"))
+        return config.childAllowWrite.join(QLatin1Char('|'));
     if (key == QLatin1String("public_url"))
         return config.publicUrl;
     if (key == QLatin1String("admin_socket"))
@@ -245,6 +261,14 @@ void tst_ConfigLoader::defaults_data()
                                  << "oauth";
     QTest::newRow("child_env: empty") << "child_env"
                                       << "";
+    QTest::newRow("child_pass_env: empty") << "child_pass_env"
+                                           << "";
+    QTest::newRow("child_sandbox: auto") << "child_sandbox"
+                                         << "auto";
+    QTest::newRow("child_allow_read: empty") << "child_allow_read"
+                                             << "";
+    QTest::newRow("child_allow_write: empty") << "child_allow_write"
+                                              << "";
     QTest::newRow("max_sessions: 1000") << "max_sessions"
                                         << "1000";
     QTest::newRow("idle_timeout: 900s") << "idle_timeout"
@@ -786,6 +810,28 @@ void tst_ConfigLoader::setting_data()
         << withChild({"--config", "%FILE%"}) << noEnv
         << QByteArray("allowed_origins = https://a.example, https://b.example\n") << "allowed_origins"
         << "https://a.example|https://b.example";
+    QTest::newRow("--child-pass-env repeated, duplicates dropped")
+        << withChild({"--child-pass-env", "HTTPS_PROXY", "--child-pass-env", "NO_PROXY", "--child-pass-env",
+                      "HTTPS_PROXY"})
+        << noEnv << noIni << "child_pass_env"
+        << "HTTPS_PROXY|NO_PROXY";
+    QTest::newRow("FMB_CHILD_PASS_ENV comma-separated")
+        << withChild() << words({"FMB_CHILD_PASS_ENV=HTTPS_PROXY, NO_PROXY"}) << noIni << "child_pass_env"
+        << "HTTPS_PROXY|NO_PROXY";
+    QTest::newRow("--child-sandbox off")
+        << withChild({"--child-sandbox", "off"}) << noEnv << noIni << "child_sandbox"
+        << "off";
+    QTest::newRow("FMB_CHILD_SANDBOX require")
+        << withChild() << words({"FMB_CHILD_SANDBOX=require"}) << noIni << "child_sandbox"
+        << "require";
+    QTest::newRow("--child-allow-read cleaned paths")
+        << withChild({"--child-allow-read", "/srv/app/../node_modules/", "--child-allow-read", "/opt/x"})
+        << noEnv << noIni << "child_allow_read"
+        << "/srv/node_modules|/opt/x";
+    QTest::newRow("FMB_CHILD_ALLOW_WRITE comma-separated")
+        << withChild() << words({"FMB_CHILD_ALLOW_WRITE=/var/cache/a,/var/cache/b"}) << noIni
+        << "child_allow_write"
+        << "/var/cache/a|/var/cache/b";
     QTest::newRow("INI child_env list")
         << withChild({"--config", "%FILE%"}) << noEnv << QByteArray("child_env = A=1, B=2\n") << "child_env"
         << "A=1|B=2";
@@ -865,6 +911,10 @@ void tst_ConfigLoader::iniEveryKey_data()
         {"child_max_line_bytes", "8388608"},
         {"child_stop_grace", "750ms"},
         {"child_stdio", "socket"},
+        {"child_pass_env", "HTTPS_PROXY|NO_PROXY"},
+        {"child_sandbox", "require"},
+        {"child_allow_read", "/srv/node_modules|/opt/tools"},
+        {"child_allow_write", "/var/cache/fmb-child"},
         {"public_url", "https://mcp.example.org"},
         {"admin_socket", "/run/fmb/admin.sock"},
         {"forgejo_url", "https://forge.example.org"},
@@ -918,6 +968,10 @@ void tst_ConfigLoader::iniEveryKey()
                          "child_max_line_bytes = 8MiB\n"
                          "child_stop_grace = 750ms\n"
                          "child_stdio = socket\n"
+                         "child_pass_env = HTTPS_PROXY, NO_PROXY\n"
+                         "child_sandbox = require\n"
+                         "child_allow_read = /srv/node_modules/, /opt/tools\n"
+                         "child_allow_write = /var/cache/fmb-child\n"
                          "public_url = https://mcp.example.org/\n"
                          "admin_socket = /run/fmb/admin.sock\n"
                          "forgejo_url = https://forge.example.org/\n"
@@ -1072,6 +1126,25 @@ void tst_ConfigLoader::rejected_data()
     QTest::newRow("child_command: empty in file")
         << words({"--config", "%FILE%"}) << noEnv << QByteArray("child_command =\n") << invalid
         << "child_command" << words({"child_command is required", "; from %FILE%"});
+
+    // child_pass_env, child_sandbox, child_allow_read, child_allow_write
+    QTest::newRow("child_pass_env: not a name")
+        << withChild({"--child-pass-env", "A-B"}) << noEnv << noIni << invalid << "child_pass_env"
+        << words({"child_pass_env: \"A-B\" is not an environment variable name", "; from --child-pass-env"});
+    QTest::newRow("child_pass_env: a broker setting")
+        << withChild() << words({"FMB_CHILD_PASS_ENV=PATH,FMB_CHILD_ENV"}) << noIni << invalid
+        << "child_pass_env"
+        << words({"child_pass_env: FMB_CHILD_ENV is one of the broker's own settings",
+                  "; from FMB_CHILD_PASS_ENV"});
+    QTest::newRow("child_sandbox: not a choice")
+        << withChild({"--child-sandbox", "on"}) << noEnv << noIni << invalid << "child_sandbox"
+        << words({"child_sandbox: \"on\" is not one of: auto, require, off"});
+    QTest::newRow("child_allow_read: relative path")
+        << withChild({"--child-allow-read", "node_modules"}) << noEnv << noIni << invalid
+        << "child_allow_read" << words({"child_allow_read: \"node_modules\" is not an absolute path"});
+    QTest::newRow("child_allow_write: relative path in the file")
+        << withChild({"--config", "%FILE%"}) << noEnv << QByteArray("child_allow_write = /tmp, cache\n")
+        << invalid << "child_allow_write" << words({"child_allow_write: \"cache\" is not an absolute path"});
 
     // child_env
     QTest::newRow("child_env: no =") << withChild({"--child-env", "TOKEN"}) << noEnv << noIni << invalid

@@ -6,9 +6,14 @@
 #include <memory>
 #include <utility>
 
+#include <cstddef>
+
 #include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 
 #include <QDateTime>
 #include <QElapsedTimer>
@@ -27,6 +32,7 @@
 
 #include "ProcessProbe.h"
 #include "base/Redactor.h"
+#include "child/ChildSandbox.h"
 
 namespace {
 
@@ -41,6 +47,14 @@ const QByteArray Secret = QByteArrayLiteral("s3cr3t-value-123456");
 QString daemonPath()
 {
     return QStringLiteral(FMB_BIN_DIR "/forgejo-mcp-brokerd");
+}
+
+// Why the sandbox tests cannot run here, or empty.
+QString landlockMissing()
+{
+    QString why;
+    return fmb::ChildSandbox::landlockAbi(&why) < 1 ? QLatin1String("no Landlock on this kernel: ") + why
+                                                    : QString();
 }
 
 QString childPath()
@@ -106,6 +120,24 @@ public:
             (void)::prctl(PR_CAPBSET_DROP, CAP_SYS_RESOURCE, 0, 0, 0); // gone after exec; fails unless root
             const struct rlimit limit = {files, files};
             (void)::setrlimit(RLIMIT_NOFILE, &limit);
+        });
+    }
+
+    // Starts the daemon on a kernel that seems to have no Landlock: a seccomp
+    // filter answers landlock_create_ruleset with ENOSYS, as Linux < 5.13 does.
+    void hideLandlock()
+    {
+        m_process.setChildProcessModifier([] {
+            static struct sock_filter filter[] = {
+                {BPF_LD | BPF_W | BPF_ABS, 0, 0, offsetof(struct seccomp_data, nr)},
+                {BPF_JMP | BPF_JEQ | BPF_K, 0, 1, SYS_landlock_create_ruleset},
+                {BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ERRNO | ENOSYS},
+                {BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ALLOW},
+            };
+            static struct sock_fprog program = {sizeof filter / sizeof filter[0], filter};
+            if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+                ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) != 0)
+                ::_exit(125);
         });
     }
 
@@ -643,6 +675,11 @@ private Q_SLOTS:
     void childStdioFollowsTheFileLimit_data();
     void childStdioFollowsTheFileLimit();
     void relativeAdminSocketPath();
+    void childEnvironmentIsAnAllowList();
+    void childCannotReachTheState();
+    void allowedPathInsideTheStateIsRefused();
+    void withoutLandlock_data();
+    void withoutLandlock();
     void configErrors_data();
     void configErrors();
     void helpNamesEveryFlag_data();
@@ -1550,6 +1587,161 @@ void tst_Daemon::relativeAdminSocketPath()
     QVERIFY(daemon.isRunning());
 }
 
+// Children start from an allow-list (issue 11): PATH and the like, the
+// names passed with --child-pass-env and --child-env; nothing else of the
+// daemon's environment, FMB_* least of all.
+void tst_Daemon::childEnvironmentIsAnAllowList()
+{
+    DaemonProcess daemon;
+    daemon.setEnvironmentValue(QStringLiteral("FMB_TEST_UNUSED"), QString::fromLatin1(Secret));
+    daemon.setEnvironmentValue(QStringLiteral("RANDOM_PARENT_VARIABLE"), QStringLiteral("leak"));
+    daemon.setEnvironmentValue(QStringLiteral("PASSED_VARIABLE"), QStringLiteral("passed"));
+    QVERIFY(daemon.start({QStringLiteral("--child-pass-env"), QStringLiteral("PASSED_VARIABLE"),
+                          QStringLiteral("--child-env"), QStringLiteral("SET_VARIABLE=set")}));
+    QTRY_VERIFY2_WITH_TIMEOUT(daemon.port() != 0, daemon.log().constData(), WaitMs);
+    const quint16 port = daemon.port();
+    const QByteArray session = openSession(port);
+    QVERIFY(!session.isEmpty());
+
+    const HttpResponse names = post(port, session, toolCall(5, QStringLiteral("environ")));
+    QCOMPARE(names.status, 200);
+    QStringList variables;
+    for (const QJsonValue &name : QJsonDocument::fromJson(toolText(names).toUtf8()).array())
+        variables.append(name.toString());
+    const QStringList expected{QStringLiteral("LANG"), QStringLiteral("LC_ALL"),
+                               QStringLiteral("PASSED_VARIABLE"), QStringLiteral("PATH"),
+                               QStringLiteral("SET_VARIABLE")};
+    QStringList unexpected;
+    for (const QString &variable : std::as_const(variables)) {
+        if (!expected.contains(variable) && variable != QLatin1String("HOME") &&
+            variable != QLatin1String("TZ") && !variable.startsWith(QLatin1String("LC_")))
+            unexpected.append(variable);
+    }
+    QVERIFY2(unexpected.isEmpty(), qPrintable(unexpected.join(QLatin1Char(' '))));
+    for (const QString &variable : expected)
+        QVERIFY2(variables.contains(variable), qPrintable(variable));
+
+    const HttpResponse values =
+        post(port, session,
+             toolCall(6, QStringLiteral("env"),
+                      {{QLatin1String("names"), QJsonArray{QLatin1String("PASSED_VARIABLE")}}}));
+    QCOMPARE(
+        QJsonDocument::fromJson(toolText(values).toUtf8()).object().value(QLatin1String("PASSED_VARIABLE")),
+        QJsonValue(QStringLiteral("passed")));
+}
+
+// A child cannot open the key, the store, anything in the state directory or
+// the config file, even though they lie under a path it may write to (issue 11).
+void tst_Daemon::childCannotReachTheState()
+{
+    if (const QString missing = landlockMissing(); !missing.isEmpty())
+        QSKIP(qPrintable(missing));
+    QTemporaryDir directory;
+    QVERIFY(directory.isValid());
+    const QDir root(directory.path());
+    QVERIFY(root.mkpath(QStringLiteral("state")));
+    QVERIFY(root.mkpath(QStringLiteral("work")));
+    for (const char *name : {"state/upstream-tokens.key", "state/tokens.sqlite", "broker.ini"}) {
+        QFile file(root.filePath(QString::fromLatin1(name)));
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write(QByteArray(name).endsWith(".ini") ? "max_sessions = 10\n" : "secret\n");
+    }
+    DaemonProcess daemon;
+    QVERIFY(daemon.start({QStringLiteral("--config"), root.filePath(QStringLiteral("broker.ini")),
+                          QStringLiteral("--state-dir"), root.filePath(QStringLiteral("state")),
+                          QStringLiteral("--child-allow-write"), root.path(),
+                          QStringLiteral("--child-sandbox"), QStringLiteral("require")}));
+    QTRY_VERIFY2_WITH_TIMEOUT(daemon.port() != 0, daemon.log().constData(), WaitMs);
+    QVERIFY2(daemon.log().contains("children run in a Landlock sandbox"), daemon.log().constData());
+    const quint16 port = daemon.port();
+    const QByteArray session = openSession(port);
+    QVERIFY2(!session.isEmpty(), daemon.log().constData());
+
+    const auto open = [&](int id, const QStringList &names, const QString &mode) {
+        QJsonArray paths;
+        for (const QString &name : names)
+            paths.append(root.filePath(name));
+        const HttpResponse response =
+            post(port, session,
+                 toolCall(id, QStringLiteral("open"),
+                          {{QLatin1String("paths"), paths}, {QLatin1String("mode"), mode}}));
+        return QJsonDocument::fromJson(toolText(response).toUtf8()).object();
+    };
+    const QJsonObject read =
+        open(5,
+             {QStringLiteral("state/upstream-tokens.key"), QStringLiteral("state/tokens.sqlite"),
+              QStringLiteral("broker.ini"), QStringLiteral("work")},
+             QStringLiteral("read"));
+    const QJsonObject written =
+        open(6, {QStringLiteral("state/planted"), QStringLiteral("work/allowed")}, QStringLiteral("write"));
+    const QJsonObject expected{
+        {root.filePath(QStringLiteral("state/upstream-tokens.key")), QStringLiteral("EACCES")},
+        {root.filePath(QStringLiteral("state/tokens.sqlite")), QStringLiteral("EACCES")},
+        {root.filePath(QStringLiteral("broker.ini")), QStringLiteral("EACCES")},
+        {root.filePath(QStringLiteral("work")), QStringLiteral("ok")}};
+    QCOMPARE(read, expected);
+    const QJsonObject expectedWritten{
+        {root.filePath(QStringLiteral("state/planted")), QStringLiteral("EACCES")},
+        {root.filePath(QStringLiteral("work/allowed")), QStringLiteral("ok")}};
+    QCOMPARE(written, expectedWritten);
+    QVERIFY(!QFile::exists(root.filePath(QStringLiteral("state/planted"))));
+}
+
+// Landlock cannot allow a path but a protected one inside it; a path inside
+// a protected one is refused outright, before the daemon listens.
+void tst_Daemon::allowedPathInsideTheStateIsRefused()
+{
+    if (const QString missing = landlockMissing(); !missing.isEmpty())
+        QSKIP(qPrintable(missing));
+    QTemporaryDir directory;
+    QVERIFY(directory.isValid());
+    const QString inside = QDir(directory.path()).filePath(QStringLiteral("inside"));
+    QVERIFY(QDir().mkpath(inside));
+    DaemonProcess daemon;
+    QVERIFY(daemon.start(
+        {QStringLiteral("--state-dir"), directory.path(), QStringLiteral("--child-allow-read"), inside}));
+    QTRY_VERIFY_WITH_TIMEOUT(!daemon.isRunning(), WaitMs);
+    QCOMPARE(daemon.exitCode(), 1);
+    QVERIFY2(daemon.log().contains(QByteArray("child_allow_read: " + inside.toUtf8() + " lies in state_dir")),
+             daemon.log().constData());
+    QVERIFY(!daemon.log().contains("listening on http://"));
+}
+
+void tst_Daemon::withoutLandlock_data()
+{
+    QTest::addColumn<QString>("mode");
+    QTest::addColumn<bool>("serves");
+    QTest::addColumn<QByteArray>("logged");
+
+    QTest::newRow("auto: a warning, children unconfined")
+        << QStringLiteral("auto") << true << QByteArray("children run without a Landlock sandbox");
+    QTest::newRow("require: refuses to start")
+        << QStringLiteral("require") << false
+        << QByteArray("child_sandbox: \"require\", but the kernel has no "
+                      "Landlock");
+}
+
+void tst_Daemon::withoutLandlock()
+{
+    QFETCH(QString, mode);
+    QFETCH(bool, serves);
+    QFETCH(QByteArray, logged);
+
+    DaemonProcess daemon;
+    daemon.hideLandlock();
+    QVERIFY(daemon.start({QStringLiteral("--child-sandbox"), mode}));
+    if (serves) {
+        QTRY_VERIFY2_WITH_TIMEOUT(daemon.port() != 0, daemon.log().constData(), WaitMs);
+        QVERIFY(!openSession(daemon.port()).isEmpty());
+        QCOMPARE(daemon.log().count(logged), 1); // once, at start
+    } else {
+        QTRY_VERIFY_WITH_TIMEOUT(!daemon.isRunning(), WaitMs);
+        QCOMPARE(daemon.exitCode(), 1);
+        QVERIFY(!daemon.log().contains("listening on http://"));
+    }
+    QVERIFY2(daemon.log().contains(logged), daemon.log().constData());
+}
+
 void tst_Daemon::configErrors_data()
 {
     QTest::addColumn<QStringList>("arguments");
@@ -1571,6 +1763,15 @@ void tst_Daemon::configErrors_data()
     QTest::newRow("idle_timeout is not a duration")
         << QStringList{QStringLiteral("--idle-timeout"), QStringLiteral("15x")} + child << 2
         << QByteArray("idle_timeout");
+    QTest::newRow("child_sandbox is not a choice")
+        << QStringList{QStringLiteral("--child-sandbox"), QStringLiteral("maybe")} + child << 2
+        << QByteArray("child_sandbox");
+    QTest::newRow("child_pass_env names a broker setting")
+        << QStringList{QStringLiteral("--child-pass-env"), QStringLiteral("FMB_CHILD_ENV")} + child << 2
+        << QByteArray("child_pass_env: FMB_CHILD_ENV");
+    QTest::newRow("child_allow_write is relative")
+        << QStringList{QStringLiteral("--child-allow-write"), QStringLiteral("tmp")} + child << 2
+        << QByteArray("child_allow_write");
     QTest::newRow("child_command is missing") << QStringList{} << 2 << QByteArray("child_command");
     QTest::newRow("unknown flag") << QStringList{QStringLiteral("--no-such-flag")} + child << 2
                                   << QByteArray("--no-such-flag");
@@ -1607,9 +1808,11 @@ void tst_Daemon::configErrors()
 void tst_Daemon::helpNamesEveryFlag_data()
 {
     QTest::addColumn<QByteArray>("flag");
-    const char *const flags[] = {"--config",        "--listen",        "--auth",
-                                 "--child-command", "--child-env",     "--max-sessions",
-                                 "--idle-timeout",  "--reap-interval", "--allowed-origin"};
+    const char *const flags[] = {"--config",           "--listen",        "--auth",
+                                 "--child-command",    "--child-env",     "--max-sessions",
+                                 "--idle-timeout",     "--reap-interval", "--allowed-origin",
+                                 "--child-pass-env",   "--child-sandbox", "--child-allow-read",
+                                 "--child-allow-write"};
     for (const char *flag : flags)
         QTest::newRow(flag) << QByteArray(flag);
 }

@@ -3,7 +3,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <csignal>
+#include <cstring>
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <QCoreApplication>
@@ -108,6 +112,18 @@ QJsonArray toolList()
              schema({{QLatin1String("code"), prop(integer, QStringLiteral("Exit code"))}})),
         tool(QStringLiteral("env"), QStringLiteral("Returns the values of environment variables as JSON"),
              schema({{QLatin1String("names"), names}}, {QStringLiteral("names")})),
+        tool(QStringLiteral("environ"),
+             QStringLiteral("Returns the names of every environment variable as JSON"), schema({})),
+        tool(QStringLiteral("open"),
+             QStringLiteral("Opens each path (mode read, write or list) and returns ok or the errno name"),
+             schema({{QLatin1String("paths"), names},
+                     {QLatin1String("mode"), prop(string, QStringLiteral("read (default), write or list"))}},
+                    {QStringLiteral("paths")})),
+        tool(QStringLiteral("signal"),
+             QStringLiteral("Sends signal (default 0: only a check) to pid; returns ok or the errno name"),
+             schema({{QLatin1String("pid"), prop(integer, QStringLiteral("Process to signal"))},
+                     {QLatin1String("signal"), prop(integer, QStringLiteral("Signal number (default 0)"))}},
+                    {QStringLiteral("pid")})),
         tool(QStringLiteral("garbage"), QStringLiteral("Writes count lines that are not JSON, then replies"),
              schema({{QLatin1String("count"), prop(integer, QStringLiteral("Lines (default 1)"))}})),
         tool(QStringLiteral("huge"), QStringLiteral("Writes one line of bytes 'x' characters, then replies"),
@@ -122,6 +138,36 @@ QJsonArray toolList()
                  "count, log level, subscriptions"),
              schema({})),
     };
+}
+
+// "ok", or the errno name of the failure ("EACCES"): what a sandbox test
+// compares against.
+QString openResult(const QByteArray &path, const QString &mode)
+{
+    if (mode == QLatin1String("list")) {
+        DIR *directory = ::opendir(path.constData());
+        if (!directory)
+            return QString::fromLatin1(::strerrorname_np(errno));
+        ::closedir(directory);
+        return QStringLiteral("ok");
+    }
+    const int flags =
+        mode == QLatin1String("write") ? O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC : O_RDONLY | O_CLOEXEC;
+    const int fd = ::open(path.constData(), flags, 0600);
+    if (fd < 0)
+        return QString::fromLatin1(::strerrorname_np(errno));
+    ::close(fd);
+    return QStringLiteral("ok");
+}
+
+QString openPaths(const QJsonObject &args)
+{
+    const QString mode = args.value(QLatin1String("mode")).toString(QStringLiteral("read"));
+    QJsonObject results;
+    const QJsonArray paths = args.value(QLatin1String("paths")).toArray();
+    for (const QJsonValue &path : paths)
+        results.insert(path.toString(), openResult(path.toString().toLocal8Bit(), mode));
+    return QString::fromUtf8(QJsonDocument(results).toJson(QJsonDocument::Compact));
 }
 
 QString sampledText(const QJsonValue &content)
@@ -268,6 +314,20 @@ void TestServer::callTool(const QJsonValue &id, const QJsonObject &params)
                                    : QJsonValue(QJsonValue::Null));
         }
         sendToolText(id, QString::fromUtf8(QJsonDocument(values).toJson(QJsonDocument::Compact)));
+    } else if (name == QLatin1String("environ")) {
+        QStringList variables;
+        for (char **entry = environ; *entry; ++entry)
+            variables.append(QString::fromLocal8Bit(*entry).section(QLatin1Char('='), 0, 0));
+        variables.sort();
+        sendToolText(
+            id, QString::fromUtf8(
+                    QJsonDocument(QJsonArray::fromStringList(variables)).toJson(QJsonDocument::Compact)));
+    } else if (name == QLatin1String("open")) {
+        sendToolText(id, openPaths(args));
+    } else if (name == QLatin1String("signal")) {
+        const int sent =
+            ::kill(pid_t(intArg(args, QLatin1String("pid"), 0)), intArg(args, QLatin1String("signal"), 0));
+        sendToolText(id, sent == 0 ? QStringLiteral("ok") : QString::fromLatin1(::strerrorname_np(errno)));
     } else if (name == QLatin1String("garbage")) {
         const int count = intArg(args, QLatin1String("count"), 1);
         QByteArray lines;
