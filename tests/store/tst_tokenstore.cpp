@@ -560,14 +560,16 @@ void tst_TokenStore::migrationMarksAuthorizedClients()
     }
     {
         RawDb raw(dbPath());
-        for (const char *sql :
-             {"DROP INDEX clients_pending", "ALTER TABLE clients DROP COLUMN authorized_ms",
-              "ALTER TABLE grants DROP COLUMN revoked_ms", "UPDATE schema_version SET version = 1"})
+        for (const char *sql : {"DROP INDEX clients_pending", "ALTER TABLE clients DROP COLUMN authorized_ms",
+                                "ALTER TABLE grants DROP COLUMN revoked_ms",
+                                "ALTER TABLE clients DROP COLUMN client_secret_hash",
+                                "ALTER TABLE clients DROP COLUMN token_endpoint_auth_method",
+                                "UPDATE schema_version SET version = 1"})
             QVERIFY2(raw.exec(QString::fromLatin1(sql)), sql);
     }
     TokenStore store;
     VERIFY_OK(openStore(store));
-    QCOMPARE(store.schemaVersion(), 2);
+    QCOMPARE(store.schemaVersion(), fmb::Schema::latestVersion());
     RawDb raw(dbPath());
     QCOMPARE(raw.column(QStringLiteral("SELECT authorized_ms FROM clients WHERE client_id = ?"), {ClientA}),
              QVariantList{m_now.toMSecsSinceEpoch()});
