@@ -644,6 +644,8 @@ private Q_SLOTS:
     void relativeAdminSocketPath();
     void configErrors_data();
     void configErrors();
+    void byteOrderMarkRefused_data();
+    void byteOrderMarkRefused();
     void helpNamesEveryFlag_data();
     void helpNamesEveryFlag();
 
@@ -1567,6 +1569,31 @@ void tst_Daemon::configErrors()
         QCOMPARE(daemon.exitCode(), exitCode);
     QVERIFY2(daemon.log().contains(named), daemon.log().constData());
     QVERIFY(!daemon.log().contains("listening on http://"));
+}
+
+// Issue 11, 5a: a body that starts with a UTF-8 byte order mark was
+// forwarded raw, the child could not parse it and the POST hung with its id
+// stuck. It is refused with 400 and a -32700 body, and the id stays free.
+void tst_Daemon::byteOrderMarkRefused_data()
+{
+    QTest::addColumn<bool>("initialize");
+    QTest::newRow("initialize") << true;
+    QTest::newRow("tools/call on a session") << false;
+}
+
+void tst_Daemon::byteOrderMarkRefused()
+{
+    QFETCH(bool, initialize);
+    const QByteArray bom = "\xEF\xBB\xBF";
+    const QByteArray body = initialize ? initializeRequest() : toolCall(77, QStringLiteral("echo"));
+    const HttpResponse refused = post(m_port, initialize ? QByteArray() : m_session, bom + body);
+    QCOMPARE(refused.status, 400);
+    const QJsonObject error = refused.json().value(QLatin1String("error")).toObject();
+    QCOMPARE(error.value(QLatin1String("code")).toInt(), -32700);
+    QVERIFY2(error.value(QLatin1String("message")).toString().contains(QLatin1String("byte order mark")),
+             refused.body.constData());
+    if (!initialize)
+        QCOMPARE(post(m_port, m_session, body).status, 200); // id 77 is not "already in use"
 }
 
 void tst_Daemon::helpNamesEveryFlag_data()
