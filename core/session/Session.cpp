@@ -195,7 +195,7 @@ Result<bool> Session::post(const QList<JsonRpcMessage> &messages, bool batch, St
             QPointer<Backend> asker = m_serverRequests.take(message.idKey);
             Backend *target = asker ? asker.data() : m_backend.data();
             if (!target || !target->write(message.line()))
-                qCDebug(lcSession) << "session" << m_id << ": no backend took the client's response";
+                qCDebug(lcSession) << "session" << m_id.left(8) << ": no backend took the client's response";
             break;
         }
         case MessageKind::Notification: {
@@ -206,7 +206,8 @@ Result<bool> Session::post(const QList<JsonRpcMessage> &messages, bool batch, St
                 runner = forgetCancelled(message);
             Backend *target = runner ? runner.data() : m_backend.data();
             if (!target || !target->write(message.line()))
-                qCDebug(lcSession) << "session" << m_id << ": no backend took notification" << message.method;
+                qCDebug(lcSession) << "session" << m_id.left(8) << ": no backend took notification"
+                                   << message.method;
             if (runner && runner != m_backend && runner != m_next)
                 stopBackendWhenIdle(runner);
             break;
@@ -251,7 +252,7 @@ Result<void> Session::openStream(StreamSink *sink, const QByteArray &lastEventId
             streamId = parsed->stream;
             resumeAfter = parsed->seq;
         } else {
-            qCDebug(lcSession) << "session" << m_id << ": Last-Event-ID" << lastEventId
+            qCDebug(lcSession) << "session" << m_id.left(8) << ": Last-Event-ID" << lastEventId
                                << "names no stream held; opening the standalone stream";
         }
     }
@@ -301,8 +302,8 @@ void Session::onLine(Backend *from, const QByteArray &line)
         }
         auto it = m_pending.find(message.idKey);
         if (it == m_pending.end() || (it->backend && it->backend != from)) {
-            qCDebug(lcSession) << "session" << m_id << ": response to no pending request" << message.idKey
-                               << "; dropped";
+            qCDebug(lcSession) << "session" << m_id.left(8) << ": response to no pending request"
+                               << message.idKey << "; dropped";
             return;
         }
         bool initializeFailed = false;
@@ -313,7 +314,7 @@ void Session::onLine(Backend *from, const QByteArray &line)
             } else {
                 m_protocolVersion = result.value(QLatin1String("protocolVersion")).toString();
                 m_state = SessionState::Ready;
-                qCInfo(lcSession).noquote() << "session" << m_id << "ready: client" << clientName()
+                qCInfo(lcSession).noquote() << "session" << m_id.left(8) << "ready: client" << clientName()
                                             << "protocol" << m_protocolVersion << "pid" << backendPid();
                 Q_EMIT ready(m_id);
             }
@@ -338,7 +339,7 @@ void Session::reportJunk(const QByteArray &line, const QString &reason)
     if (!m_junkLog.take())
         return;
     flushJunkCount();
-    qCWarning(lcSession).noquote() << "session" << m_id
+    qCWarning(lcSession).noquote() << "session" << m_id.left(8)
                                    << ": the MCP server wrote a line that is not JSON-RPC (" << line.size()
                                    << "bytes," << reason << "); dropped";
 }
@@ -347,7 +348,7 @@ void Session::flushJunkCount()
 {
     const qint64 suppressed = m_junkLog.takeSuppressed();
     if (suppressed > 0) {
-        qCWarning(lcSession).noquote() << "session" << m_id << ":" << suppressed
+        qCWarning(lcSession).noquote() << "session" << m_id.left(8) << ":" << suppressed
                                        << "more lines that are not JSON-RPC dropped (rate-limited log)";
     }
 }
@@ -404,7 +405,8 @@ void Session::deliverResponse(const QString &idKey, const QByteArray &data, int 
                 if (stream.sink && stream.sink->isOpen())
                     stream.sink->sendJson(failed ? failureStatus : 200, body);
                 else
-                    qCDebug(lcSession) << "session" << m_id << ": the client left before its answer; dropped";
+                    qCDebug(lcSession)
+                        << "session" << m_id.left(8) << ": the client left before its answer; dropped";
                 m_streams.erase(found);
             }
         } else {
@@ -514,7 +516,7 @@ void Session::onExited(Backend *from, const ExitInfo &info)
         if (!m_ended) {
             const QString reason =
                 info.failedToStart ? info.reason : QStringLiteral("the MCP server %1").arg(info.reason);
-            qCInfo(lcSession).noquote() << "session" << m_id << "ends:" << reason;
+            qCInfo(lcSession).noquote() << "session" << m_id.left(8) << "ends:" << reason;
             stop(reason);
         }
     }
@@ -586,7 +588,8 @@ void Session::handleReplayResponse(Backend *from, const JsonRpcMessage &message)
 {
     if (message.idKey != QLatin1String("s:") + m_replayPrefix + QLatin1String("-init")) {
         if (message.object.contains(QLatin1String("error")))
-            qCWarning(lcSession) << "session" << m_id << ": replayed request" << message.idKey << "failed";
+            qCWarning(lcSession) << "session" << m_id.left(8) << ": replayed request" << message.idKey
+                                 << "failed";
         return;
     }
     if (message.object.contains(QLatin1String("error"))) {
@@ -607,7 +610,7 @@ void Session::swapToNext()
     m_backend = m_next;
     m_next = nullptr;
     m_state = SessionState::Ready;
-    qCInfo(lcSession).noquote() << "session" << m_id << "respawned: new pid" << backendPid();
+    qCInfo(lcSession).noquote() << "session" << m_id.left(8) << "respawned: new pid" << backendPid();
     if (old) {
         m_draining.append(old);
         stopBackendWhenIdle(old);
@@ -624,7 +627,7 @@ void Session::abandonNext(const QString &reason)
         m_state = SessionState::Ready;
     if (next)
         next->stop();
-    qCWarning(lcSession).noquote() << "session" << m_id << "respawn failed:" << reason;
+    qCWarning(lcSession).noquote() << "session" << m_id.left(8) << "respawn failed:" << reason;
     Q_EMIT respawnFailed(m_id, reason);
 }
 

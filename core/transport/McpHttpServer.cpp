@@ -253,7 +253,7 @@ Session *McpHttpServer::sessionFor(const QHttpServerRequest &request, QTcpSocket
         return nullptr;
     }
     if (session->owner().key() != owner.key()) {
-        qCWarning(lcHttp).noquote() << "session" << id << "of" << session->owner().user
+        qCWarning(lcHttp).noquote() << "session" << id.left(8) << "of" << session->owner().user
                                     << "was presented by" << owner.user << "; refused";
         writeError(socket, 403, JsonRpcError::ServerError,
                    QStringLiteral("Forbidden: this session belongs to another user or grant"), cors);

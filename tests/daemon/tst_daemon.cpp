@@ -590,7 +590,7 @@ std::unique_ptr<HttpConnection> resume(quint16 port, const QByteArray &session, 
 // The daemon's log line for a session the reaper evicts.
 QByteArray evictionLine(const QByteArray &session)
 {
-    return "session " + session + " idle for";
+    return "session " + session.left(8) + " idle for"; // only a prefix is logged
 }
 
 // When that line was logged (its leading UTC timestamp), or an invalid time.
@@ -646,6 +646,7 @@ private Q_SLOTS:
     void configErrors();
     void byteOrderMarkRefused_data();
     void byteOrderMarkRefused();
+    void sessionIdsLoggedAsPrefix();
     void helpNamesEveryFlag_data();
     void helpNamesEveryFlag();
 
@@ -1594,6 +1595,35 @@ void tst_Daemon::byteOrderMarkRefused()
              refused.body.constData());
     if (!initialize)
         QCOMPARE(post(m_port, m_session, body).status, 200); // id 77 is not "already in use"
+}
+
+// Issue 11, 5c: a session id is a bearer of the session (with the token), so
+// the log shows only its first 8 hex digits, at every level.
+void tst_Daemon::sessionIdsLoggedAsPrefix()
+{
+    DaemonProcess daemon;
+    daemon.setEnvironmentValue(QStringLiteral("QT_LOGGING_RULES"), QStringLiteral("fmb.*.debug=true"));
+    QVERIFY(daemon.start({QStringLiteral("--idle-timeout"), QStringLiteral("1s"),
+                          QStringLiteral("--reap-interval"), QStringLiteral("1s")}));
+    QTRY_VERIFY2_WITH_TIMEOUT(daemon.port() != 0, daemon.log().constData(), WaitMs);
+    const quint16 port = daemon.port();
+    const QByteArray ended = openSession(port);
+    const QByteArray reaped = openSession(port);
+    QVERIFY(!ended.isEmpty() && !reaped.isEmpty());
+    QCOMPARE(post(port, ended, toolCall(2, QStringLiteral("echo"), {{QLatin1String("text"), 1}})).status,
+             200);
+    // A response to no pending request is logged at debug with the session.
+    QCOMPARE(post(port, ended, R"({"jsonrpc":"2.0","id":"nobody","result":{}})").status, 202);
+    QCOMPARE(deleteSession(port, ended).status, 200);
+    QTRY_VERIFY2_WITH_TIMEOUT(daemon.log().contains(evictionLine(reaped)), daemon.log().constData(), WaitMs);
+
+    daemon.terminate();
+    QTRY_VERIFY_WITH_TIMEOUT(!daemon.isRunning(), WaitMs);
+    for (const QByteArray &session : {ended, reaped}) {
+        QVERIFY2(daemon.log().contains(QByteArray("session " + session.left(8))), daemon.log().constData());
+        QVERIFY2(!daemon.log().contains(session), daemon.log().constData());
+        QVERIFY2(!daemon.standardOutput().contains(session), daemon.standardOutput().constData());
+    }
 }
 
 void tst_Daemon::helpNamesEveryFlag_data()
