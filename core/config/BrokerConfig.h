@@ -35,8 +35,8 @@ struct BrokerConfig {
     // (the first from accept); an idle kept-alive one closed after keepAliveTimeout.
     std::chrono::milliseconds requestTimeout{30000};
     std::chrono::milliseconds keepAliveTimeout{90000};
-    int maxConnections = 0;            // 0 = auto: an eighth of the open-file limit
-    int maxConnectionsPerAddress = 64; // 0 = no per-address cap
+    int maxConnections = 0;             // 0 = auto: an eighth of the open-file limit
+    int maxConnectionsPerAddress = 256; // 0 = no per-address cap
 
     // [auth]
     AuthMode authMode = AuthMode::OAuth;

@@ -255,8 +255,8 @@ void tst_ConfigLoader::defaults_data()
                                             << "90000ms";
     QTest::newRow("max_connections: auto") << "max_connections"
                                            << "0";
-    QTest::newRow("max_connections_per_address: 64") << "max_connections_per_address"
-                                                     << "64";
+    QTest::newRow("max_connections_per_address: 256") << "max_connections_per_address"
+                                                      << "256";
     QTest::newRow("child_max_line_bytes: 16 MiB") << "child_max_line_bytes"
                                                   << "16777216";
     QTest::newRow("child_stop_grace: 3s") << "child_stop_grace"
@@ -1631,7 +1631,7 @@ void tst_ConfigLoader::helpText_data()
     QTest::newRow("default request timeout") << "env FMB_REQUEST_TIMEOUT; default 30s\n";
     QTest::newRow("default keep-alive timeout") << "env FMB_KEEPALIVE_TIMEOUT; default 90s\n";
     QTest::newRow("default connection cap") << "env FMB_MAX_CONNECTIONS; default auto\n";
-    QTest::newRow("default per-address cap") << "env FMB_MAX_CONNECTIONS_PER_ADDRESS; default 64\n";
+    QTest::newRow("default per-address cap") << "env FMB_MAX_CONNECTIONS_PER_ADDRESS; default 256\n";
     QTest::newRow("default child stop grace") << "default 3s";
     QTest::newRow("default auth") << "env FMB_AUTH; default oauth\n";
     QTest::newRow("oauth needs") << "needs public_url,\n";
