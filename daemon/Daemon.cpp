@@ -1,5 +1,7 @@
 #include "Daemon.h"
 
+#include <algorithm>
+
 #include <QAbstractEventDispatcher>
 #include <QCoreApplication>
 #include <QDateTime>
@@ -140,6 +142,9 @@ Daemon::Daemon(BrokerConfig config, QObject *parent)
 
     HttpConfig http;
     http.maxBodyBytes = m_config.maxBodyBytes;
+    http.requestTimeoutMs = int(m_config.requestTimeout.count());
+    http.idleTimeoutMs = int(m_config.keepAliveTimeout.count());
+    http.maxConnectionsPerAddress = m_config.maxConnectionsPerAddress;
     http.maxBatchMessages = m_config.maxBatchMessages;
     OriginPolicy policy(m_config.allowedOrigins, m_config.listenHost, m_config.publicUrl);
     const Authenticator authenticator = [this](const QHttpServerRequest &request) -> Result<SessionOwner> {
@@ -213,6 +218,21 @@ Result<void> Daemon::start()
     const QHostAddress address = m_config.listenHost == QLatin1String("localhost")
                                      ? QHostAddress(QHostAddress::LocalHost)
                                      : QHostAddress(m_config.listenHost);
+    // docs/limits.md, "connection flood": connections get the open-file share kept for them.
+    const int connectionRoom = connectionCeiling(fileLimit);
+    const int maxConnections =
+        m_config.maxConnections == 0 ? connectionRoom : std::min(m_config.maxConnections, connectionRoom);
+    if (m_config.maxConnections > connectionRoom)
+        qCWarning(lcDaemon).noquote()
+            << QStringLiteral("max_connections %1 is more than the open-file limit of %2 has room for: "
+                              "capped at %3 (raise the limit: ulimit -n, or LimitNOFILE=)")
+                   .arg(m_config.maxConnections)
+                   .arg(fileLimit)
+                   .arg(connectionRoom);
+    qCInfo(lcDaemon).noquote() << QStringLiteral("at most %1 client connections, %2 from one address")
+                                      .arg(maxConnections)
+                                      .arg(m_config.maxConnectionsPerAddress);
+    m_server->setMaxConnections(maxConnections);
     Result<quint16> port = m_server->listenOn(address, m_config.listenPort);
     if (!port) {
         m_admin->stopListening();

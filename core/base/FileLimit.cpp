@@ -72,4 +72,9 @@ int sessionCeiling(quint64 limit, int perSession)
     return int(std::clamp<quint64>((limit - reserve) / quint64(perSession), 1, INT_MAX));
 }
 
+int connectionCeiling(quint64 limit)
+{
+    return int(std::clamp<quint64>(limit / ConnectionShare, 16, INT_MAX));
+}
+
 } // namespace fmb

@@ -29,4 +29,9 @@ inline constexpr quint64 FileLimitCap = 1024 * 1024;
 // the event loop and spawning. At least 1.
 [[nodiscard]] int sessionCeiling(quint64 limit, int perSession);
 
+// How many client connections fit in the share of `limit` that
+// sessionCeiling() reserves for them (an eighth), so a flood of connections
+// never takes the descriptors sessions, the store and accept() need. At least 16.
+[[nodiscard]] int connectionCeiling(quint64 limit);
+
 } // namespace fmb

@@ -35,6 +35,12 @@ struct BrokerConfig {
     QStringList allowedOrigins;            // exact "scheme://host[:port]"
     qint64 maxBodyBytes = 4 * 1024 * 1024; // POST /mcp body limit (413 above)
     QString publicUrl;                     // external base URL, e.g. https://mcp.example.org
+    // Connections (GuardedTcpServer): a whole request within requestTimeout
+    // (the first from accept); an idle kept-alive one closed after keepAliveTimeout.
+    std::chrono::milliseconds requestTimeout{30000};
+    std::chrono::milliseconds keepAliveTimeout{90000};
+    int maxConnections = 0;             // 0 = auto: an eighth of the open-file limit
+    int maxConnectionsPerAddress = 256; // 0 = no per-address cap
 
     // [auth]
     AuthMode authMode = AuthMode::OAuth;

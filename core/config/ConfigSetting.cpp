@@ -27,6 +27,7 @@ constexpr qint64 KiB = 1024;
 constexpr qint64 MiB = 1024 * KiB;
 constexpr qint64 GiB = 1024 * MiB;
 constexpr int MaxSessionsLimit = 100000;
+constexpr int MaxConnectionsLimit = 1000000;
 // Large enough for any sane deployment and small enough that no byte count
 // overflows an int-sized buffer API on the way.
 constexpr qint64 MaxByteLimit = GiB;
@@ -506,6 +507,79 @@ Result<void> applyMaxBodyBytes(BrokerConfig &config, const QStringList &values)
 QString describeMaxBodyBytes(const BrokerConfig &config)
 {
     return formatSize(config.maxBodyBytes);
+}
+
+// "auto" (0 in the config) or a whole number from `min` to MaxConnectionsLimit.
+Result<int> connectionCount(const QString &key, const QString &text, int min, bool allowAuto)
+{
+    if (allowAuto && text == QLatin1String("auto"))
+        return 0;
+    const std::optional<qint64> number = parseWholeNumber(text);
+    if (!number || *number < min || *number > MaxConnectionsLimit)
+        return invalid(key, quoted(text) + QLatin1String(" is not ") +
+                                (allowAuto ? QLatin1String("\"auto\" or ") : QLatin1String()) +
+                                QLatin1String("a whole number between ") + QString::number(min) +
+                                QLatin1String(" and ") + QString::number(MaxConnectionsLimit));
+    return static_cast<int>(*number);
+}
+
+Result<void> applyRequestTimeout(BrokerConfig &config, const QStringList &values)
+{
+    Result<milliseconds> value = durationValue(QStringLiteral("request_timeout"), values.constLast(),
+                                               QStringLiteral("30s or 500ms"), MaxTimerDuration);
+    if (!value)
+        return value.error();
+    config.requestTimeout = value.value();
+    return {};
+}
+
+QString describeRequestTimeout(const BrokerConfig &config)
+{
+    return formatDuration(config.requestTimeout);
+}
+
+Result<void> applyKeepAliveTimeout(BrokerConfig &config, const QStringList &values)
+{
+    Result<milliseconds> value = durationValue(QStringLiteral("keepalive_timeout"), values.constLast(),
+                                               QStringLiteral("90s or 2m"), MaxTimerDuration);
+    if (!value)
+        return value.error();
+    config.keepAliveTimeout = value.value();
+    return {};
+}
+
+QString describeKeepAliveTimeout(const BrokerConfig &config)
+{
+    return formatDuration(config.keepAliveTimeout);
+}
+
+Result<void> applyMaxConnections(BrokerConfig &config, const QStringList &values)
+{
+    Result<int> value = connectionCount(QStringLiteral("max_connections"), values.constLast(), 1, true);
+    if (!value)
+        return value.error();
+    config.maxConnections = value.value();
+    return {};
+}
+
+QString describeMaxConnections(const BrokerConfig &config)
+{
+    return config.maxConnections == 0 ? QStringLiteral("auto") : QString::number(config.maxConnections);
+}
+
+Result<void> applyMaxConnectionsPerAddress(BrokerConfig &config, const QStringList &values)
+{
+    Result<int> value =
+        connectionCount(QStringLiteral("max_connections_per_address"), values.constLast(), 0, false);
+    if (!value)
+        return value.error();
+    config.maxConnectionsPerAddress = value.value();
+    return {};
+}
+
+QString describeMaxConnectionsPerAddress(const BrokerConfig &config)
+{
+    return QString::number(config.maxConnectionsPerAddress);
 }
 
 Result<void> applyChildMaxLineBytes(BrokerConfig &config, const QStringList &values)
@@ -1129,6 +1203,48 @@ QList<ConfigSetting> buildSettings()
                                "the bytes received exceed it. A request head is limited to 64 KiB (431)."),
             .apply = applyMaxBodyBytes,
             .describe = describeMaxBodyBytes,
+        },
+        {
+            .key = QStringLiteral("request_timeout"),
+            .flag = QStringLiteral("request-timeout"),
+            .envVar = QStringLiteral("FMB_REQUEST_TIMEOUT"),
+            .valueName = QStringLiteral("DURATION"),
+            .help = QStringLiteral("A request must arrive whole within this (408 and close); the first\n"
+                                   "request of a connection counts from accept, so a connection that\n"
+                                   "sends nothing is closed after it too."),
+            .apply = applyRequestTimeout,
+            .describe = describeRequestTimeout,
+        },
+        {
+            .key = QStringLiteral("keepalive_timeout"),
+            .flag = QStringLiteral("keepalive-timeout"),
+            .envVar = QStringLiteral("FMB_KEEPALIVE_TIMEOUT"),
+            .valueName = QStringLiteral("DURATION"),
+            .help = QStringLiteral("A kept-alive connection with no request in flight is closed after\n"
+                                   "this. SSE streams and requests waiting for an answer are never idle."),
+            .apply = applyKeepAliveTimeout,
+            .describe = describeKeepAliveTimeout,
+        },
+        {
+            .key = QStringLiteral("max_connections"),
+            .flag = QStringLiteral("max-connections"),
+            .envVar = QStringLiteral("FMB_MAX_CONNECTIONS"),
+            .valueName = QStringLiteral("N"),
+            .help = QStringLiteral("Most client connections open at once, or \"auto\": an eighth of the\n"
+                                   "open-file limit (the share it reserves for connections). At the cap\n"
+                                   "a new connection replaces the one idle longest, or gets 503."),
+            .apply = applyMaxConnections,
+            .describe = describeMaxConnections,
+        },
+        {
+            .key = QStringLiteral("max_connections_per_address"),
+            .flag = QStringLiteral("max-connections-per-address"),
+            .envVar = QStringLiteral("FMB_MAX_CONNECTIONS_PER_ADDRESS"),
+            .valueName = QStringLiteral("N"),
+            .help = QStringLiteral("Most connections from one client address (0 = no such cap). At the\n"
+                                   "cap a new one replaces that address's idlest, or gets 503."),
+            .apply = applyMaxConnectionsPerAddress,
+            .describe = describeMaxConnectionsPerAddress,
         },
         {
             .key = QStringLiteral("child_max_line_bytes"),

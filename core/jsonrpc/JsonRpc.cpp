@@ -176,6 +176,14 @@ JsonRpcMessage parseLine(QByteArrayView line)
 
 Result<ParsedBody> parseBody(QByteArrayView body, int maxBatchMessages)
 {
+    // Qt skips a UTF-8 byte order mark before the JSON text, but the body goes
+    // to the child raw, and a strict parser there (Go's) chokes on it with an
+    // error the broker cannot route: the POST would hang (issue 11, 5a).
+    // RFC 8259 §8.1 lets a parser refuse it.
+    if (body.startsWith("\xEF\xBB\xBF")) {
+        return Error{ErrorCode::InvalidArgument, QString::number(JsonRpcError::ParseError),
+                     QStringLiteral("Parse error: a byte order mark (U+FEFF) before the JSON text")};
+    }
     if (const QByteArrayView trimmed = body.trimmed(); trimmed.startsWith('[')) {
         const qsizetype elements = topLevelCommas(trimmed) + 1;
         if (elements > maxBatchMessages) {

@@ -206,7 +206,8 @@ Result<bool> Session::post(const QList<JsonRpcMessage> &messages, bool batch, St
                 runner = forgetCancelled(message);
             Backend *target = runner ? runner.data() : m_backend.data();
             if (!target || !target->write(message.line()))
-                qCDebug(lcSession) << "session" << m_id << ": no backend took notification" << message.method;
+                qCDebug(lcSession) << "session" << m_id.left(8) << ": no backend took notification"
+                                   << message.method;
             if (runner && runner != m_backend && runner != m_next)
                 stopBackendWhenIdle(runner);
             break;
@@ -225,7 +226,7 @@ Result<bool> Session::post(const QList<JsonRpcMessage> &messages, bool batch, St
             m_pending.insert(message.idKey, pending);
             if (!refusal.isEmpty()) {
                 qCDebug(lcSession).noquote()
-                    << "session" << m_id << ": request" << message.idKey << "refused:" << refusal;
+                    << "session" << m_id.left(8) << ": request" << message.idKey << "refused:" << refusal;
                 deliverResponse(message.idKey, errorLine(message.id, JsonRpcError::LimitReached, refusal));
                 break;
             }
@@ -278,14 +279,14 @@ void Session::forwardClientResponse(const JsonRpcMessage &message)
     // already) would only confuse the server, so it stops here (issue 11).
     const auto asked = m_serverRequests.constFind(message.idKey);
     if (asked == m_serverRequests.constEnd()) {
-        qCDebug(lcSession) << "session" << m_id << ": response" << message.idKey
+        qCDebug(lcSession) << "session" << m_id.left(8) << ": response" << message.idKey
                            << "answers no request of the MCP server; dropped";
         return;
     }
     const QPointer<Backend> asker = asked.value();
     m_serverRequests.erase(asked);
     if (!asker || !asker->write(message.line()))
-        qCDebug(lcSession) << "session" << m_id << ": the MCP server that asked" << message.idKey
+        qCDebug(lcSession) << "session" << m_id.left(8) << ": the MCP server that asked" << message.idKey
                            << "did not take the client's response";
 }
 
@@ -294,7 +295,7 @@ void Session::noteServerRequest(Backend *from, const JsonRpcMessage &message)
     if (m_serverRequests.size() >= m_limits.maxServerRequests && !m_serverRequests.contains(message.idKey)) {
         // The client does not answer: tell the server, whose request would
         // otherwise wait for ever, and keep no more of its ids.
-        qCDebug(lcSession) << "session" << m_id << ": server request" << message.idKey << "refused;"
+        qCDebug(lcSession) << "session" << m_id.left(8) << ": server request" << message.idKey << "refused;"
                            << m_serverRequests.size() << "unanswered";
         (void)from->write(
             errorLine(message.id, JsonRpcError::LimitReached,
@@ -321,7 +322,7 @@ Result<void> Session::openStream(StreamSink *sink, const QByteArray &lastEventId
             streamId = parsed->stream;
             resumeAfter = parsed->seq;
         } else {
-            qCDebug(lcSession) << "session" << m_id << ": Last-Event-ID" << lastEventId
+            qCDebug(lcSession) << "session" << m_id.left(8) << ": Last-Event-ID" << lastEventId
                                << "names no stream held; opening the standalone stream";
         }
     }
@@ -371,8 +372,8 @@ void Session::onLine(Backend *from, const QByteArray &line)
         }
         auto it = m_pending.find(message.idKey);
         if (it == m_pending.end() || (it->backend && it->backend != from)) {
-            qCDebug(lcSession) << "session" << m_id << ": response to no pending request" << message.idKey
-                               << "; dropped";
+            qCDebug(lcSession) << "session" << m_id.left(8) << ": response to no pending request"
+                               << message.idKey << "; dropped";
             return;
         }
         bool initializeFailed = false;
@@ -383,7 +384,7 @@ void Session::onLine(Backend *from, const QByteArray &line)
             } else {
                 m_protocolVersion = result.value(QLatin1String("protocolVersion")).toString();
                 m_state = SessionState::Ready;
-                qCInfo(lcSession).noquote() << "session" << m_id << "ready: client" << clientName()
+                qCInfo(lcSession).noquote() << "session" << m_id.left(8) << "ready: client" << clientName()
                                             << "protocol" << m_protocolVersion << "pid" << backendPid();
                 Q_EMIT ready(m_id);
             }
@@ -413,7 +414,7 @@ void Session::reportJunk(const QByteArray &line, const QString &reason)
     if (!m_junkLog.take())
         return;
     flushJunkCount();
-    qCWarning(lcSession).noquote() << "session" << m_id
+    qCWarning(lcSession).noquote() << "session" << m_id.left(8)
                                    << ": the MCP server wrote a line that is not JSON-RPC (" << line.size()
                                    << "bytes," << reason << "); dropped";
 }
@@ -422,7 +423,7 @@ void Session::flushJunkCount()
 {
     const qint64 suppressed = m_junkLog.takeSuppressed();
     if (suppressed > 0) {
-        qCWarning(lcSession).noquote() << "session" << m_id << ":" << suppressed
+        qCWarning(lcSession).noquote() << "session" << m_id.left(8) << ":" << suppressed
                                        << "more lines that are not JSON-RPC dropped (rate-limited log)";
     }
 }
@@ -479,7 +480,8 @@ void Session::deliverResponse(const QString &idKey, const QByteArray &data, int 
                 if (stream.sink && stream.sink->isOpen())
                     stream.sink->sendJson(failed ? failureStatus : 200, body);
                 else
-                    qCDebug(lcSession) << "session" << m_id << ": the client left before its answer; dropped";
+                    qCDebug(lcSession)
+                        << "session" << m_id.left(8) << ": the client left before its answer; dropped";
                 m_streams.erase(found);
             }
         } else {
@@ -592,7 +594,7 @@ void Session::onExited(Backend *from, const ExitInfo &info)
         if (!m_ended) {
             const QString reason =
                 info.failedToStart ? info.reason : QStringLiteral("the MCP server %1").arg(info.reason);
-            qCInfo(lcSession).noquote() << "session" << m_id << "ends:" << reason;
+            qCInfo(lcSession).noquote() << "session" << m_id.left(8) << "ends:" << reason;
             stop(reason);
         }
     }
@@ -664,7 +666,8 @@ void Session::handleReplayResponse(Backend *from, const JsonRpcMessage &message)
 {
     if (message.idKey != QLatin1String("s:") + m_replayPrefix + QLatin1String("-init")) {
         if (message.object.contains(QLatin1String("error")))
-            qCWarning(lcSession) << "session" << m_id << ": replayed request" << message.idKey << "failed";
+            qCWarning(lcSession) << "session" << m_id.left(8) << ": replayed request" << message.idKey
+                                 << "failed";
         return;
     }
     if (message.object.contains(QLatin1String("error"))) {
@@ -685,7 +688,7 @@ void Session::swapToNext()
     m_backend = m_next;
     m_next = nullptr;
     m_state = SessionState::Ready;
-    qCInfo(lcSession).noquote() << "session" << m_id << "respawned: new pid" << backendPid();
+    qCInfo(lcSession).noquote() << "session" << m_id.left(8) << "respawned: new pid" << backendPid();
     if (old) {
         m_draining.append(old);
         stopBackendWhenIdle(old);
@@ -702,7 +705,7 @@ void Session::abandonNext(const QString &reason)
         m_state = SessionState::Ready;
     if (next)
         next->stop();
-    qCWarning(lcSession).noquote() << "session" << m_id << "respawn failed:" << reason;
+    qCWarning(lcSession).noquote() << "session" << m_id.left(8) << "respawn failed:" << reason;
     Q_EMIT respawnFailed(m_id, reason);
 }
 

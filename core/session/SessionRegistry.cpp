@@ -72,7 +72,7 @@ Result<Session *> SessionRegistry::create(const SessionOwner &owner)
     connect(session, &Session::finished, this, [this, session] { onFinished(session); });
     m_highWater = std::max(m_highWater, count() + stoppingCount());
     session->start(std::move(backend));
-    qCInfo(lcSession).noquote() << "session" << id << "created for" << owner.user << "(" << count()
+    qCInfo(lcSession).noquote() << "session" << id.left(8) << "created for" << owner.user << "(" << count()
                                 << "open)";
     Q_EMIT sessionCreated(session);
     return session;
@@ -126,8 +126,8 @@ int SessionRegistry::reapIdle()
             idle.append(session);
     }
     for (Session *session : std::as_const(idle)) {
-        qCInfo(lcSession).noquote() << "session" << session->id() << "idle for" << session->idleMs() / 1000
-                                    << "s; evicting";
+        qCInfo(lcSession).noquote() << "session" << session->id().left(8) << "idle for"
+                                    << session->idleMs() / 1000 << "s; evicting";
         session->stop(QStringLiteral("idle timeout"));
     }
     return int(idle.size());
@@ -153,7 +153,7 @@ void SessionRegistry::onEnded(Session *session, const QString &reason)
     if (--m_perOwner[user] <= 0)
         m_perOwner.remove(user);
     m_stopping.insert(session, true);
-    qCInfo(lcSession).noquote() << "session" << session->id() << "ended:" << reason << "(" << count()
+    qCInfo(lcSession).noquote() << "session" << session->id().left(8) << "ended:" << reason << "(" << count()
                                 << "open)";
     Q_EMIT sessionEnded(session->id(), reason);
 }

@@ -2,54 +2,89 @@
 
 #include <QByteArray>
 #include <QHash>
+#include <QHostAddress>
 #include <QTcpServer>
+
+#include "HttpFraming.h"
 
 class QTcpSocket;
 class QTimer;
 
 namespace fmb {
 
+// What the listening socket enforces before the HTTP server sees a byte.
+struct ConnectionGuards {
+    qint64 maxBodyBytes = 4 * 1024 * 1024;
+    int requestTimeoutMs = 30000; // a request head and body must arrive within this (the first from accept)
+    int idleTimeoutMs = 90000;    // a kept-alive connection with nothing in flight is closed after this
+    int maxConnections = 0;       // open connections in all; 0 = no cap
+    int maxPerAddress = 0;        // open connections from one client address; 0 = no cap
+    int retryAfterSeconds = 5;    // Retry-After on a refused connection
+};
+
 // The listening socket of the HTTP server, with the guards Qt 6.4's
-// QAbstractHttpServer lacks (it buffers a whole request, however big, and
-// waits forever for one that never completes):
-//  - a request head longer than MaxHeadBytes without its blank line is
-//    answered 431 and the connection closed;
+// QAbstractHttpServer lacks (it buffers a whole request, however big, waits
+// forever for one that never completes, and believes any framing):
+//  - every request's framing is checked (Http::RequestScanner, RFC 9112):
+//    an ambiguous or malformed head is answered 400 (501, 505) and the
+//    connection closed, before the HTTP server parses it;
+//  - a request head longer than MaxHeadBytes is answered 431;
 //  - a head whose Content-Length is over maxBodyBytes is answered 413 at
-//    once, before the body is read;
-//  - any request (a chunked body, say) that grows past maxBodyBytes plus its
-//    head is answered 413; each connection's read buffer is capped there, so
-//    memory per connection stays bounded;
-//  - a request that has not arrived completely within requestTimeout
-//    (slowloris) is answered 408 and closed.
-// McpHttpServer calls requestCompleted() for each request it handles.
+//    once, before the body is read; a chunked body that grows past it too;
+//    each connection's read buffer is capped there;
+//  - a request that has not arrived completely within requestTimeoutMs is
+//    answered 408 and closed; for the first request of a connection the
+//    clock starts at accept, so a connection that never sends is closed too;
+//  - a kept-alive connection with nothing in flight is closed after
+//    idleTimeoutMs. A connection whose request is still being answered (a
+//    POST waiting for its child, an SSE stream) is never cut;
+//  - at maxPerAddress connections from one address, or maxConnections in
+//    all, a new connection takes the place of the one idle longest (of that
+//    address, or of any); when none is idle it gets a 503 with Retry-After
+//    and Connection: close, written without reading, and is closed.
 class GuardedTcpServer final : public QTcpServer {
     Q_OBJECT
 public:
-    static constexpr qint64 MaxHeadBytes = 64 * 1024;
+    static constexpr qint64 MaxHeadBytes = Http::RequestScanner::MaxHeadBytes;
 
-    GuardedTcpServer(qint64 maxBodyBytes, int requestTimeoutMs, QObject *parent = nullptr);
+    explicit GuardedTcpServer(ConnectionGuards guards, QObject *parent = nullptr);
 
-    void requestCompleted(QTcpSocket *socket);
-    [[nodiscard]] int partialRequests() const { return int(m_partial.size()); }
+    [[nodiscard]] int connectionCount() const { return int(m_connections.size()); }
+    [[nodiscard]] quint64 refusedConnections() const { return m_refused; }
+    [[nodiscard]] quint64 evictedConnections() const { return m_evicted; }
 
 protected:
     void incomingConnection(qintptr descriptor) override;
 
 private:
+    struct Connection {
+        QHostAddress address;
+        Http::RequestScanner scanner;
+        qint64 acceptedMs = 0;
+        qint64 requestStartMs = 0; // the request under way began (accept, for the first)
+        qint64 lastActivityMs = 0; // a request completed or an answer was written
+        qint64 received = 0;       // bytes of the request under way
+        int completed = 0;         // requests received in full
+        bool answered = true;      // something was written since the last request completed
+        bool closing = false;      // refused; lingers until the client has read the answer
+    };
+
     void onReadyRead(QTcpSocket *socket);
     void sweep();
+    [[nodiscard]] bool busy(QTcpSocket *socket, const Connection &connection) const;
+    // Closes the idle connection that has waited longest (from `address`
+    // only, unless it is null); false when every one is busy.
+    bool evictIdlest(const QHostAddress &address);
+    void forget(QTcpSocket *socket);
+    void refuse(qintptr descriptor, const QHostAddress &address, const char *cap);
     void reject(QTcpSocket *socket, int status, const QByteArray &message);
 
-    qint64 m_maxBodyBytes;
-    int m_requestTimeoutMs;
-    struct Partial {
-        qint64 sinceMs = 0;  // request under way since (monotonic ms)
-        qint64 received = 0; // its bytes so far
-        QByteArray head;     // its head so far, until the blank line has arrived
-        bool headComplete = false;
-    };
-    QHash<QTcpSocket *, Partial> m_partial;
+    ConnectionGuards m_guards;
+    QHash<QTcpSocket *, Connection> m_connections;
+    QHash<QHostAddress, int> m_perAddress;
     QTimer *m_sweeper = nullptr;
+    quint64 m_refused = 0;
+    quint64 m_evicted = 0;
 };
 
 } // namespace fmb

@@ -43,8 +43,12 @@ QByteArray reasonPhrase(int status)
         return "Internal Server Error";
     case 502:
         return "Bad Gateway";
+    case 501:
+        return "Not Implemented";
     case 503:
         return "Service Unavailable";
+    case 505:
+        return "HTTP Version Not Supported";
     default:
         return "Status";
     }

@@ -61,7 +61,14 @@ McpHttpServer::~McpHttpServer()
 
 Result<quint16> McpHttpServer::listenOn(const QHostAddress &address, quint16 port)
 {
-    auto *server = new GuardedTcpServer(m_config.maxBodyBytes, m_config.requestTimeoutMs, this);
+    ConnectionGuards guards;
+    guards.maxBodyBytes = m_config.maxBodyBytes;
+    guards.requestTimeoutMs = m_config.requestTimeoutMs;
+    guards.idleTimeoutMs = m_config.idleTimeoutMs;
+    guards.maxConnections = m_config.maxConnections;
+    guards.maxPerAddress = m_config.maxConnectionsPerAddress;
+    guards.retryAfterSeconds = m_config.retryAfterSeconds;
+    auto *server = new GuardedTcpServer(guards, this);
     if (!server->listen(address, port)) {
         const QString message = QStringLiteral("cannot listen on %1:%2: %3")
                                     .arg(address.toString())
@@ -119,10 +126,6 @@ void McpHttpServer::writeError(QTcpSocket *socket, int status, int rpcCode, cons
 
 bool McpHttpServer::handleRequest(const QHttpServerRequest &request, QTcpSocket *socket)
 {
-    for (const QPointer<GuardedTcpServer> &server : std::as_const(m_listeners)) {
-        if (server)
-            server->requestCompleted(socket);
-    }
     if (socket->state() != QAbstractSocket::ConnectedState)
         return true; // rejected by a guard already
 
@@ -250,8 +253,8 @@ Session *McpHttpServer::sessionFor(const QHttpServerRequest &request, QTcpSocket
         return nullptr;
     }
     if (session->owner().key() != owner.key()) {
-        qCWarning(lcHttp).noquote() << "session" << id << "of" << session->owner().user << "was presented by"
-                                    << owner.user << "; refused";
+        qCWarning(lcHttp).noquote() << "session" << id.left(8) << "of" << session->owner().user
+                                    << "was presented by" << owner.user << "; refused";
         writeError(socket, 403, JsonRpcError::ServerError,
                    QStringLiteral("Forbidden: this session belongs to another user or grant"), cors);
         return nullptr;

@@ -24,9 +24,12 @@ class SessionRegistry;
 struct HttpConfig {
     QString mcpPath = QStringLiteral("/mcp");
     qint64 maxBodyBytes = 4 * 1024 * 1024;
-    int requestTimeoutMs = 30000; // a request must arrive whole within this
-    int keepAliveMs = 15000;      // SSE comment interval on idle streams
-    int retryAfterSeconds = 5;    // Retry-After on 503
+    int requestTimeoutMs = 30000; // a request must arrive whole within this (the first from accept)
+    int idleTimeoutMs = 90000;    // a kept-alive connection with nothing in flight is closed after this
+    int maxConnections = 0;       // 0 = no cap (the daemon derives one from the open-file limit)
+    int maxConnectionsPerAddress = 0;
+    int keepAliveMs = 15000;   // SSE comment interval on idle streams
+    int retryAfterSeconds = 5; // Retry-After on 503
 
     // A larger batch is refused whole (400, -32600; issue 11).
     int maxBatchMessages = DefaultMaxBatchMessages;
@@ -54,6 +57,8 @@ public:
 
     // Binds and starts accepting; the bound port, or an error naming the address.
     [[nodiscard]] Result<quint16> listenOn(const QHostAddress &address, quint16 port);
+    // The connection cap of listeners opened from now on (0 = none).
+    void setMaxConnections(int maxConnections) { m_config.maxConnections = maxConnections; }
     // Stops accepting new connections (shutdown); open streams stay until ended.
     void stopListening();
 

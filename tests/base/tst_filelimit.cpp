@@ -12,6 +12,8 @@ class tst_FileLimit : public QObject {
 private Q_SLOTS:
     void sessionCeiling_data();
     void sessionCeiling();
+    void connectionCeiling_data();
+    void connectionCeiling();
     void raiseReachesTheHardLimit();
 };
 
@@ -34,6 +36,29 @@ void tst_FileLimit::sessionCeiling()
     QFETCH(int, ceiling);
 
     QCOMPARE(fmb::sessionCeiling(limit, 4), ceiling);
+}
+
+void tst_FileLimit::connectionCeiling_data()
+{
+    QTest::addColumn<quint64>("limit");
+    QTest::addColumn<int>("ceiling");
+
+    // limit / 8: the share sessionCeiling() keeps for connections; at least 16.
+    QTest::newRow("1,024 (a default soft limit)") << quint64(1024) << 128;
+    QTest::newRow("20,000 (the bench host)") << quint64(20000) << 2500;
+    QTest::newRow("1,048,576 (the cap)") << quint64(1048576) << 131072;
+    QTest::newRow("tiny: still 16") << quint64(50) << 16;
+}
+
+void tst_FileLimit::connectionCeiling()
+{
+    QFETCH(quint64, limit);
+    QFETCH(int, ceiling);
+
+    QCOMPARE(fmb::connectionCeiling(limit), ceiling);
+    // Connections, sessions and the fixed reserve of 64 together fit in the limit.
+    if (limit >= 1024)
+        QVERIFY(quint64(ceiling) + quint64(fmb::sessionCeiling(limit, 4)) * 4 + 64 <= limit);
 }
 
 void tst_FileLimit::raiseReachesTheHardLimit()

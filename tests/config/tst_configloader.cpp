@@ -99,6 +99,14 @@ QString field(const BrokerConfig &config, const QString &key)
         return config.allowedOrigins.join(QLatin1Char('|'));
     if (key == QLatin1String("max_body_bytes"))
         return QString::number(config.maxBodyBytes);
+    if (key == QLatin1String("request_timeout"))
+        return QString::number(config.requestTimeout.count()) + QLatin1String("ms");
+    if (key == QLatin1String("keepalive_timeout"))
+        return QString::number(config.keepAliveTimeout.count()) + QLatin1String("ms");
+    if (key == QLatin1String("max_connections"))
+        return QString::number(config.maxConnections);
+    if (key == QLatin1String("max_connections_per_address"))
+        return QString::number(config.maxConnectionsPerAddress);
     if (key == QLatin1String("child_max_line_bytes"))
         return QString::number(config.childMaxLineBytes);
     if (key == QLatin1String("child_stop_grace"))
@@ -285,6 +293,14 @@ void tst_ConfigLoader::defaults_data()
                                             << "";
     QTest::newRow("max_body_bytes: 4 MiB") << "max_body_bytes"
                                            << "4194304";
+    QTest::newRow("request_timeout: 30s") << "request_timeout"
+                                          << "30000ms";
+    QTest::newRow("keepalive_timeout: 90s") << "keepalive_timeout"
+                                            << "90000ms";
+    QTest::newRow("max_connections: auto") << "max_connections"
+                                           << "0";
+    QTest::newRow("max_connections_per_address: 256") << "max_connections_per_address"
+                                                      << "256";
     QTest::newRow("child_max_line_bytes: 16 MiB") << "child_max_line_bytes"
                                                   << "16777216";
     QTest::newRow("child_stop_grace: 3s") << "child_stop_grace"
@@ -400,6 +416,32 @@ void tst_ConfigLoader::setting_data()
     QTest::newRow("--max-sessions upper bound")
         << withChild({"--max-sessions", "100000"}) << noEnv << noIni << "max_sessions"
         << "100000";
+    QTest::newRow("--request-timeout 5s")
+        << withChild({"--request-timeout", "5s"}) << noEnv << noIni << "request_timeout"
+        << "5000ms";
+    QTest::newRow("--request-timeout 250ms")
+        << withChild({"--request-timeout", "250ms"}) << noEnv << noIni << "request_timeout"
+        << "250ms";
+    QTest::newRow("--keepalive-timeout 2m")
+        << withChild({"--keepalive-timeout", "2m"}) << noEnv << noIni << "keepalive_timeout"
+        << "120000ms";
+    QTest::newRow("--max-connections 500")
+        << withChild({"--max-connections", "500"}) << noEnv << noIni << "max_connections"
+        << "500";
+    QTest::newRow("--max-connections auto")
+        << withChild({"--max-connections", "auto"}) << noEnv << noIni << "max_connections"
+        << "0";
+    QTest::newRow("--max-connections-per-address 0 (no cap)")
+        << withChild({"--max-connections-per-address", "0"}) << noEnv << noIni
+        << "max_connections_per_address"
+        << "0";
+    QTest::newRow("FMB_MAX_CONNECTIONS_PER_ADDRESS")
+        << withChild() << words({"FMB_MAX_CONNECTIONS_PER_ADDRESS=8"}) << noIni
+        << "max_connections_per_address"
+        << "8";
+    QTest::newRow("FMB_KEEPALIVE_TIMEOUT")
+        << withChild() << words({"FMB_KEEPALIVE_TIMEOUT=75"}) << noIni << "keepalive_timeout"
+        << "75000ms";
     QTest::newRow("--idle-timeout plain seconds")
         << withChild({"--idle-timeout", "60"}) << noEnv << noIni << "idle_timeout"
         << "60s";
@@ -908,6 +950,10 @@ void tst_ConfigLoader::iniEveryKey_data()
         {"max_subscriptions_per_session", "400"},
         {"allowed_origins", "https://a.example|http://localhost:3000"},
         {"max_body_bytes", "2097152"},
+        {"request_timeout", "10000ms"},
+        {"keepalive_timeout", "60000ms"},
+        {"max_connections", "300"},
+        {"max_connections_per_address", "12"},
         {"child_max_line_bytes", "8388608"},
         {"child_stop_grace", "750ms"},
         {"child_stdio", "socket"},
@@ -965,6 +1011,10 @@ void tst_ConfigLoader::iniEveryKey()
                          "max_subscriptions_per_session = 400\n"
                          "allowed_origins = https://a.example, http://localhost:3000\n"
                          "max_body_bytes = 2MiB\n"
+                         "request_timeout = 10s\n"
+                         "keepalive_timeout = 1m\n"
+                         "max_connections = 300\n"
+                         "max_connections_per_address = 12\n"
                          "child_max_line_bytes = 8MiB\n"
                          "child_stop_grace = 750ms\n"
                          "child_stdio = socket\n"
@@ -1219,6 +1269,22 @@ void tst_ConfigLoader::rejected_data()
     QTest::newRow("max_subscriptions_per_session: negative")
         << withChild({"--max-subscriptions-per-session", "-1"}) << noEnv << noIni << invalid
         << "max_subscriptions_per_session" << words({"\"-1\"", "; from --max-subscriptions-per-session"});
+    QTest::newRow("max_connections: zero")
+        << withChild({"--max-connections", "0"}) << noEnv << noIni << invalid << "max_connections"
+        << words({"max_connections: \"0\" is not \"auto\" or a whole number "
+                  "between 1 and 1000000"});
+    QTest::newRow("max_connections: huge") << withChild({"--max-connections", "1000001"}) << noEnv << noIni
+                                           << invalid << "max_connections" << words({"\"1000001\""});
+    QTest::newRow("max_connections_per_address: auto is not a number")
+        << withChild({"--max-connections-per-address", "auto"}) << noEnv << noIni << invalid
+        << "max_connections_per_address"
+        << words({"max_connections_per_address: \"auto\" is not a whole number between 0 and 1000000"});
+    QTest::newRow("request_timeout: zero")
+        << withChild({"--request-timeout", "0"}) << noEnv << noIni << invalid << "request_timeout"
+        << words({"\"0\" is not more than 0"});
+    QTest::newRow("keepalive_timeout: not a duration")
+        << withChild({"--keepalive-timeout", "soon"}) << noEnv << noIni << invalid << "keepalive_timeout"
+        << words({"keepalive_timeout: \"soon\" is not a duration (try 90s or 2m)"});
 
     // Durations.
     QTest::newRow("idle_timeout: unknown unit")
@@ -1750,6 +1816,10 @@ void tst_ConfigLoader::helpText_data()
     QTest::newRow("default listen") << "default 127.0.0.1:8080";
     QTest::newRow("default idle timeout") << "default 15m";
     QTest::newRow("default body limit") << "default 4MiB";
+    QTest::newRow("default request timeout") << "env FMB_REQUEST_TIMEOUT; default 30s\n";
+    QTest::newRow("default keep-alive timeout") << "env FMB_KEEPALIVE_TIMEOUT; default 90s\n";
+    QTest::newRow("default connection cap") << "env FMB_MAX_CONNECTIONS; default auto\n";
+    QTest::newRow("default per-address cap") << "env FMB_MAX_CONNECTIONS_PER_ADDRESS; default 256\n";
     QTest::newRow("default child stop grace") << "default 3s";
     QTest::newRow("default auth") << "env FMB_AUTH; default oauth\n";
     QTest::newRow("oauth needs") << "needs public_url,\n";

@@ -622,7 +622,7 @@ std::unique_ptr<HttpConnection> resume(quint16 port, const QByteArray &session, 
 // The daemon's log line for a session the reaper evicts.
 QByteArray evictionLine(const QByteArray &session)
 {
-    return "session " + session + " idle for";
+    return "session " + session.left(8) + " idle for"; // only a prefix is logged
 }
 
 // When that line was logged (its leading UTC timestamp), or an invalid time.
@@ -682,6 +682,9 @@ private Q_SLOTS:
     void withoutLandlock();
     void configErrors_data();
     void configErrors();
+    void byteOrderMarkRefused_data();
+    void byteOrderMarkRefused();
+    void sessionIdsLoggedAsPrefix();
     void helpNamesEveryFlag_data();
     void helpNamesEveryFlag();
 
@@ -1803,6 +1806,60 @@ void tst_Daemon::configErrors()
         QCOMPARE(daemon.exitCode(), exitCode);
     QVERIFY2(daemon.log().contains(named), daemon.log().constData());
     QVERIFY(!daemon.log().contains("listening on http://"));
+}
+
+// Issue 11, 5a: a body that starts with a UTF-8 byte order mark was
+// forwarded raw, the child could not parse it and the POST hung with its id
+// stuck. It is refused with 400 and a -32700 body, and the id stays free.
+void tst_Daemon::byteOrderMarkRefused_data()
+{
+    QTest::addColumn<bool>("initialize");
+    QTest::newRow("initialize") << true;
+    QTest::newRow("tools/call on a session") << false;
+}
+
+void tst_Daemon::byteOrderMarkRefused()
+{
+    QFETCH(bool, initialize);
+    const QByteArray bom = "\xEF\xBB\xBF";
+    const QByteArray body = initialize ? initializeRequest() : toolCall(77, QStringLiteral("echo"));
+    const HttpResponse refused = post(m_port, initialize ? QByteArray() : m_session, bom + body);
+    QCOMPARE(refused.status, 400);
+    const QJsonObject error = refused.json().value(QLatin1String("error")).toObject();
+    QCOMPARE(error.value(QLatin1String("code")).toInt(), -32700);
+    QVERIFY2(error.value(QLatin1String("message")).toString().contains(QLatin1String("byte order mark")),
+             refused.body.constData());
+    if (!initialize)
+        QCOMPARE(post(m_port, m_session, body).status, 200); // id 77 is not "already in use"
+}
+
+// Issue 11, 5c: a session id is a bearer of the session (with the token), so
+// the log shows only its first 8 hex digits, at every level.
+void tst_Daemon::sessionIdsLoggedAsPrefix()
+{
+    DaemonProcess daemon;
+    daemon.setEnvironmentValue(QStringLiteral("QT_LOGGING_RULES"), QStringLiteral("fmb.*.debug=true"));
+    QVERIFY(daemon.start({QStringLiteral("--idle-timeout"), QStringLiteral("1s"),
+                          QStringLiteral("--reap-interval"), QStringLiteral("1s")}));
+    QTRY_VERIFY2_WITH_TIMEOUT(daemon.port() != 0, daemon.log().constData(), WaitMs);
+    const quint16 port = daemon.port();
+    const QByteArray ended = openSession(port);
+    const QByteArray reaped = openSession(port);
+    QVERIFY(!ended.isEmpty() && !reaped.isEmpty());
+    QCOMPARE(post(port, ended, toolCall(2, QStringLiteral("echo"), {{QLatin1String("text"), 1}})).status,
+             200);
+    // A response to no pending request is logged at debug with the session.
+    QCOMPARE(post(port, ended, R"({"jsonrpc":"2.0","id":"nobody","result":{}})").status, 202);
+    QCOMPARE(deleteSession(port, ended).status, 200);
+    QTRY_VERIFY2_WITH_TIMEOUT(daemon.log().contains(evictionLine(reaped)), daemon.log().constData(), WaitMs);
+
+    daemon.terminate();
+    QTRY_VERIFY_WITH_TIMEOUT(!daemon.isRunning(), WaitMs);
+    for (const QByteArray &session : {ended, reaped}) {
+        QVERIFY2(daemon.log().contains(QByteArray("session " + session.left(8))), daemon.log().constData());
+        QVERIFY2(!daemon.log().contains(session), daemon.log().constData());
+        QVERIFY2(!daemon.standardOutput().contains(session), daemon.standardOutput().constData());
+    }
 }
 
 void tst_Daemon::helpNamesEveryFlag_data()

@@ -325,6 +325,10 @@ void tst_JsonRpc::parseBodyError_data()
     QTest::newRow("raw control character inside a batch element")
         << QByteArray("[{\"jsonrpc\":\"2.0\",\"method\":\"a\tb\"}]") << parseError
         << QStringLiteral("unescaped control character");
+    QTest::newRow("byte order mark before the JSON text (issue 11, 5a)")
+        << QByteArray("\xEF\xBB\xBF"
+                      R"({"jsonrpc":"2.0","id":1,"method":"ping"})")
+        << parseError << QStringLiteral("byte order mark (U+FEFF) before the JSON text");
     // Qt drops it, so "<BOM>ping" would be classified as ping (found by fuzz_jsonrpc).
     QTest::newRow("raw byte order mark at the start of a method")
         << QByteArray("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"\xEF\xBB\xBFping\"}") << parseError
