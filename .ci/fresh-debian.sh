@@ -115,11 +115,11 @@ if ((SERVE)); then
       cd "$1"
       bash .ci/serve --listen "127.0.0.1:$2" >/root/serve.log 2>&1 &
       serve=$!
-      until grep -q "listening on" /root/serve.log; do
+      until grep -q "listening on http://" /root/serve.log; do
         kill -0 "$serve" 2>/dev/null || { echo "serve: exited before listening"; tail -n 30 /root/serve.log; exit 1; }
         sleep 2
       done
-      echo "serve: $(grep -m1 "listening on" /root/serve.log) after $(($(date +%s) - $3)) s"
+      echo "serve: $(grep -m1 "listening on http://" /root/serve.log) after $(($(date +%s) - $3)) s"
       ok=0
       tests/e2e/client-example.sh "http://127.0.0.1:$2/mcp" >/root/client.json && grep -q "\"echo\"" /root/client.json || ok=$?
       echo "client example: $(grep -c "\"name\"" /root/client.json) names in tools/list (status $ok)"
