@@ -46,7 +46,9 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 
 ROOTFS="$DIR/root"
-SRC=/root/forgejo-mcp-broker # the clone, as seen inside the root
+# The clone, as seen inside the root. Not under /root (mode 0700): tst_brokerctl
+# runs brokerctl as nobody, which cannot start a program in there.
+SRC=/srv/forgejo-mcp-broker
 SUMMARY="$DIR/summary.txt"
 COMMIT="$(git -C "$REPO" rev-parse HEAD)"
 if [[ -n "$(git -C "$REPO" status --porcelain --untracked-files=no)" ]]; then
