@@ -23,6 +23,7 @@
 #include <QTest>
 #include <QThread>
 
+#include "ChildProbe.h"
 #include "child/ChildProcess.h"
 #include "child/Logging.h"
 
@@ -34,6 +35,8 @@ using fmb::ChildProcess;
 using fmb::ChildSpec;
 using fmb::ChildStdioKind;
 using fmb::ExitInfo;
+
+using fmbtest::toolCall;
 
 namespace {
 
@@ -74,17 +77,6 @@ ChildSpec patient(ChildSpec spec)
 {
     spec.stopGrace = PatientGrace;
     return spec;
-}
-
-QByteArray toolCall(int id, const QString &tool, const QJsonObject &arguments = {})
-{
-    const QJsonObject message{
-        {QStringLiteral("jsonrpc"), QStringLiteral("2.0")},
-        {QStringLiteral("id"), id},
-        {QStringLiteral("method"), QStringLiteral("tools/call")},
-        {QStringLiteral("params"),
-         QJsonObject{{QStringLiteral("name"), tool}, {QStringLiteral("arguments"), arguments}}}};
-    return QJsonDocument(message).toJson(QJsonDocument::Compact);
 }
 
 // True while a process with this pid exists, zombies included: a reaped child is gone (ESRCH).

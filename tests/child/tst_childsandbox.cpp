@@ -21,6 +21,7 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include "ChildProbe.h"
 #include "child/ChildProcess.h"
 #include "child/ChildSandbox.h"
 
@@ -32,32 +33,16 @@ using fmb::SandboxAccess;
 using fmb::SandboxPath;
 using fmb::SandboxPlan;
 
+using fmbtest::landlockMissing;
+using fmbtest::toolCall;
+
 namespace {
 
 constexpr int WaitMs = 10000;
 
-// Why the sandbox tests cannot run here, or empty.
-QString landlockMissing()
-{
-    QString why;
-    return fmb::ChildSandbox::landlockAbi(&why) < 1 ? QLatin1String("no Landlock on this kernel: ") + why
-                                                    : QString();
-}
-
 QString testServerPath()
 {
     return QStringLiteral(FMB_TEST_BIN_DIR "/fmb-test-mcp-server");
-}
-
-QByteArray toolCall(int id, const QString &tool, const QJsonObject &arguments)
-{
-    const QJsonObject message{
-        {QStringLiteral("jsonrpc"), QStringLiteral("2.0")},
-        {QStringLiteral("id"), id},
-        {QStringLiteral("method"), QStringLiteral("tools/call")},
-        {QStringLiteral("params"),
-         QJsonObject{{QStringLiteral("name"), tool}, {QStringLiteral("arguments"), arguments}}}};
-    return QJsonDocument(message).toJson(QJsonDocument::Compact);
 }
 
 QStringList words(std::initializer_list<const char *> list)

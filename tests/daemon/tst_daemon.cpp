@@ -30,9 +30,12 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include "ChildProbe.h"
 #include "ProcessProbe.h"
 #include "base/Redactor.h"
 #include "child/ChildSandbox.h"
+
+using fmbtest::landlockMissing;
 
 namespace {
 
@@ -47,14 +50,6 @@ const QByteArray Secret = QByteArrayLiteral("s3cr3t-value-123456");
 QString daemonPath()
 {
     return QStringLiteral(FMB_BIN_DIR "/forgejo-mcp-brokerd");
-}
-
-// Why the sandbox tests cannot run here, or empty.
-QString landlockMissing()
-{
-    QString why;
-    return fmb::ChildSandbox::landlockAbi(&why) < 1 ? QLatin1String("no Landlock on this kernel: ") + why
-                                                    : QString();
 }
 
 QString childPath()

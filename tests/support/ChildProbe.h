@@ -1,0 +1,15 @@
+#pragma once
+
+#include <QByteArray>
+#include <QJsonObject>
+#include <QString>
+
+namespace fmbtest {
+
+// Why the Landlock tests cannot run on this kernel, or empty when they can.
+[[nodiscard]] QString landlockMissing();
+
+// One compact JSON-RPC tools/call request line (no newline).
+[[nodiscard]] QByteArray toolCall(int id, const QString &tool, const QJsonObject &arguments = {});
+
+} // namespace fmbtest
