@@ -56,16 +56,7 @@ QStringList words(std::initializer_list<const char *> list)
 // The text of the test server's answer to a tools/call.
 QString toolText(const QByteArray &line)
 {
-    return QJsonDocument::fromJson(line)
-        .object()
-        .value(QLatin1String("result"))
-        .toObject()
-        .value(QLatin1String("content"))
-        .toArray()
-        .first()
-        .toObject()
-        .value(QLatin1String("text"))
-        .toString();
+    return fmbtest::toolText(QJsonDocument::fromJson(line).object());
 }
 
 // The test server's answer to an "open" call: {path: "ok" or errno name}.

@@ -542,14 +542,7 @@ QString toolText(const HttpResponse &response)
                 object = QJsonDocument::fromJson(line.mid(6)).object();
         }
     }
-    return object.value(QLatin1String("result"))
-        .toObject()
-        .value(QLatin1String("content"))
-        .toArray()
-        .first()
-        .toObject()
-        .value(QLatin1String("text"))
-        .toString();
+    return fmbtest::toolText(object);
 }
 
 // The pid of the session's child, from its `state` tool; 0 on failure.

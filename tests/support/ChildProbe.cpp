@@ -1,5 +1,6 @@
 #include "ChildProbe.h"
 
+#include <QJsonArray>
 #include <QJsonDocument>
 
 #include "child/ChildSandbox.h"
@@ -22,6 +23,18 @@ QByteArray toolCall(int id, const QString &tool, const QJsonObject &arguments)
         {QStringLiteral("params"),
          QJsonObject{{QStringLiteral("name"), tool}, {QStringLiteral("arguments"), arguments}}}};
     return QJsonDocument(message).toJson(QJsonDocument::Compact);
+}
+
+QString toolText(const QJsonObject &response)
+{
+    return response.value(QLatin1String("result"))
+        .toObject()
+        .value(QLatin1String("content"))
+        .toArray()
+        .first()
+        .toObject()
+        .value(QLatin1String("text"))
+        .toString();
 }
 
 } // namespace fmbtest

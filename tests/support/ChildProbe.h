@@ -12,4 +12,7 @@ namespace fmbtest {
 // One compact JSON-RPC tools/call request line (no newline).
 [[nodiscard]] QByteArray toolCall(int id, const QString &tool, const QJsonObject &arguments = {});
 
+// The text of the first content item of a tools/call response, or empty.
+[[nodiscard]] QString toolText(const QJsonObject &response);
+
 } // namespace fmbtest
