@@ -112,7 +112,8 @@ public:
 
 private:
     // `path` is canonical and lies in no protected path.
-    void addBeneath(const QString &path, SandboxAccess access, const QString &origin)
+    void addBeneath(const QString &path, SandboxAccess access, const QString &origin,
+                    bool listedEntry = false)
     {
         QStringList held;
         for (const ProtectedPath &entry : std::as_const(m_protected)) {
@@ -120,7 +121,7 @@ private:
                 held.append(entry.what + QLatin1Char(' ') + entry.path);
         }
         if (held.isEmpty()) {
-            m_plan.rules.append({path, access});
+            m_plan.rules.append({path, access, listedEntry});
             return;
         }
         // Symbolic links are left out: a rule on the directory never covered
@@ -137,7 +138,7 @@ private:
             for (const ProtectedPath &protectedPath : std::as_const(m_protected))
                 inside = inside || isSameOrUnder(entryPath, protectedPath.path);
             if (!inside)
-                addBeneath(entryPath, access, origin); // recurses only towards a protected path
+                addBeneath(entryPath, access, origin, true); // recurses only towards a protected path
         }
     }
 
@@ -216,6 +217,8 @@ Result<std::shared_ptr<const ChildSandbox>> ChildSandbox::create(const SandboxPl
             const int error = errno;
             if (fd >= 0)
                 ::close(fd);
+            if (error == ENOENT && rule.listedEntry)
+                continue;
             return Error{
                 ErrorCode::Io, QStringLiteral("child_sandbox"),
                 QStringLiteral("child_sandbox: cannot open %1: %2").arg(rule.path, errnoText(error))};

@@ -31,6 +31,10 @@ struct ProtectedPath {
 struct SandboxRule {
     QString path; // canonical
     SandboxAccess access = SandboxAccess::Read;
+    // An entry found by listing a carved-out directory (such as another
+    // program's temporary directory in /tmp): it may be gone by the time the
+    // ruleset is built, and is then skipped instead of failing the start.
+    bool listedEntry = false;
 };
 
 struct SandboxPlan {
@@ -60,6 +64,8 @@ public:
     [[nodiscard]] static int landlockAbi(QString *why = nullptr);
     // Opens every rule's path and builds the ruleset, with the rights this
     // kernel's ABI knows (network rights stay unhandled: children reach Forgejo).
+    // A listed entry that no longer exists is skipped: what is not there
+    // cannot be reached, and what is created in its place is not allowed.
     [[nodiscard]] static Result<std::shared_ptr<const ChildSandbox>> create(const SandboxPlan &plan);
     // Runs in the forked child before exec: async-signal-safe, allocates
     // nothing. Drops every capability, sets no_new_privs and enters the

@@ -113,6 +113,7 @@ private Q_SLOTS:
     void plan_data();
     void plan();
     void missingDefaultIsSkipped();
+    void vanishedEntryIsSkipped();
     void childCannotReach_data();
     void childCannotReach();
     void childCannotReadAnotherChild();
@@ -198,6 +199,33 @@ void tst_ChildSandbox::missingDefaultIsSkipped()
     QVERIFY(plan);
     QVERIFY(plan.value().rules.isEmpty());
     QCOMPARE(plan.value().notes.size(), 1);
+}
+
+// Another program's directory in a carved-out /tmp may be removed between
+// listing /tmp and building the ruleset (tests running side by side did it):
+// the broker must still start. A path named in the configuration must not
+// vanish silently.
+void tst_ChildSandbox::vanishedEntryIsSkipped()
+{
+    if (const QString why = landlockMissing(); !why.isEmpty())
+        QSKIP(qPrintable(why));
+    QTemporaryDir tree;
+    QVERIFY(tree.isValid());
+    const QString root = QFileInfo(tree.path()).canonicalFilePath();
+    for (const char *directory : {"others-tmp", "state", "named"})
+        QVERIFY(QDir(root).mkdir(QString::fromLatin1(directory)));
+    const fmb::Result<SandboxPlan> plan = fmb::planSandbox(allowedUnder(root, words({"w:.", "r:named"})),
+                                                           protectedUnder(root, words({"state"})));
+    QVERIFY(plan);
+    QCOMPARE(relativeRules(plan.value(), root), words({"r:named", "w:named", "w:others-tmp"}));
+
+    QVERIFY(QDir(root).rmdir(QStringLiteral("others-tmp")));
+    QVERIFY2(ChildSandbox::create(plan.value()), "a vanished entry of a listed directory failed the start");
+
+    QVERIFY(QDir(root).rmdir(QStringLiteral("named")));
+    const fmb::Result<std::shared_ptr<const ChildSandbox>> sandbox = ChildSandbox::create(plan.value());
+    QVERIFY(!sandbox);
+    QVERIFY2(sandbox.error().message.contains(QLatin1String("named")), qPrintable(sandbox.error().message));
 }
 
 std::shared_ptr<const ChildSandbox> tst_ChildSandbox::sandboxForTree()
