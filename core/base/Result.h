@@ -1,6 +1,7 @@
 #pragma once
 
 #include <optional>
+#include <type_traits>
 #include <utility>
 #include <variant>
 
@@ -30,42 +31,47 @@ struct Error {
     QString message; // for people; already names the value and the limit
 };
 
-// A value or an Error; C++20 has no std::expected.
-template <typename T>
+// A value or a failure; C++20 has no std::expected. The failure is an Error
+// unless a caller needs more than a code and a message: then E is a small
+// type of its own (an OAuth error with its status, a JSON-RPC error with its
+// code) instead of a payload packed into Error::subject.
+template <typename T, typename E = Error>
 class [[nodiscard]] Result {
+    static_assert(!std::is_same_v<T, E>, "a Result's value and failure need different types");
+
 public:
     Result(T value)
-        : m_value(std::move(value))
+        : m_value(std::in_place_index<0>, std::move(value))
     {}
-    Result(Error error)
-        : m_value(std::move(error))
+    Result(E error)
+        : m_value(std::in_place_index<1>, std::move(error))
     {}
 
-    [[nodiscard]] bool ok() const { return std::holds_alternative<T>(m_value); }
+    [[nodiscard]] bool ok() const { return m_value.index() == 0; }
     explicit operator bool() const { return ok(); }
-    [[nodiscard]] const T &value() const & { return std::get<T>(m_value); }
-    [[nodiscard]] T &value() & { return std::get<T>(m_value); }
-    [[nodiscard]] T &&value() && { return std::get<T>(std::move(m_value)); }
-    [[nodiscard]] const Error &error() const { return std::get<Error>(m_value); }
+    [[nodiscard]] const T &value() const & { return std::get<0>(m_value); }
+    [[nodiscard]] T &value() & { return std::get<0>(m_value); }
+    [[nodiscard]] T &&value() && { return std::get<0>(std::move(m_value)); }
+    [[nodiscard]] const E &error() const { return std::get<1>(m_value); }
 
 private:
-    std::variant<T, Error> m_value;
+    std::variant<T, E> m_value;
 };
 
-template <>
-class [[nodiscard]] Result<void> {
+template <typename E>
+class [[nodiscard]] Result<void, E> {
 public:
     Result() = default;
-    Result(Error error)
+    Result(E error)
         : m_error(std::move(error))
     {}
 
     [[nodiscard]] bool ok() const { return !m_error.has_value(); }
     explicit operator bool() const { return ok(); }
-    [[nodiscard]] const Error &error() const { return *m_error; }
+    [[nodiscard]] const E &error() const { return *m_error; }
 
 private:
-    std::optional<Error> m_error;
+    std::optional<E> m_error;
 };
 
 } // namespace fmb
