@@ -147,7 +147,8 @@ Daemon::Daemon(BrokerConfig config, QObject *parent)
     http.maxConnectionsPerAddress = m_config.maxConnectionsPerAddress;
     http.maxBatchMessages = m_config.maxBatchMessages;
     OriginPolicy policy(m_config.allowedOrigins, m_config.listenHost, m_config.publicUrl);
-    const Authenticator authenticator = [this](const QHttpServerRequest &request) -> Result<SessionOwner> {
+    const Authenticator authenticator =
+        [this](const QHttpServerRequest &request) -> Result<SessionOwner, AuthFailure> {
         if (m_oauth)
             return m_oauth->authenticate(request);
         return SessionOwner{QStringLiteral("local"), QString()};
@@ -201,7 +202,7 @@ Result<void> Daemon::start()
         Result<void> opened = m_oauth->open();
         if (!opened)
             return opened.error();
-        m_oauth->install(m_server);
+        m_server->addRoutes(m_oauth->routes());
     }
     // After the state directory exists: the sandbox is built around it.
     if (Result<void> sandbox = prepareSandbox(); !sandbox)

@@ -11,7 +11,6 @@
 #include "rotation/TokenRotator.h"
 #include "session/SessionRegistry.h"
 #include "store/TokenStore.h"
-#include "transport/McpHttpServer.h"
 
 namespace fmb {
 namespace {
@@ -97,12 +96,12 @@ Result<void> OAuthMode::open()
     return {};
 }
 
-void OAuthMode::install(McpHttpServer *server)
+QList<HttpRoute> OAuthMode::routes()
 {
-    m_server->install(server);
+    return m_server->routes();
 }
 
-Result<SessionOwner> OAuthMode::authenticate(const QHttpServerRequest &request) const
+Result<SessionOwner, AuthFailure> OAuthMode::authenticate(const QHttpServerRequest &request) const
 {
     return m_server->authenticate(request);
 }

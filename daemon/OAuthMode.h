@@ -7,6 +7,7 @@
 
 #include "base/Result.h"
 #include "config/BrokerConfig.h"
+#include "http/HttpRoutes.h"
 #include "session/Session.h"
 
 class QHttpServerRequest;
@@ -14,7 +15,6 @@ class QHttpServerRequest;
 namespace fmb {
 
 class AuthorizationServer;
-class McpHttpServer;
 class SessionRegistry;
 class StoreTokenSource;
 class TokenRotator;
@@ -32,8 +32,9 @@ public:
 
     // Reads the client secret, opens the store, builds everything; errors name the key.
     [[nodiscard]] Result<void> open();
-    void install(McpHttpServer *server);
-    [[nodiscard]] Result<SessionOwner> authenticate(const QHttpServerRequest &request) const;
+    // The authorization server's routes, for the HTTP server.
+    [[nodiscard]] QList<HttpRoute> routes();
+    [[nodiscard]] Result<SessionOwner, AuthFailure> authenticate(const QHttpServerRequest &request) const;
     // What a child of this owner gets on top of the base environment: the
     // user's current Forgejo token (in token_env) and FORGEJO_URL.
     [[nodiscard]] Result<QList<QPair<QString, QString>>> childEnvironment(const SessionOwner &owner) const;

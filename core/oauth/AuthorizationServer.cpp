@@ -9,7 +9,6 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QTcpSocket>
 #include <QTimer>
 #include <QUrl>
 
@@ -265,52 +264,54 @@ QDateTime AuthorizationServer::now() const
     return QDateTime::currentDateTimeUtc();
 }
 
-void AuthorizationServer::route(McpHttpServer *server, const QString &path, Handler handler)
+HttpRoute AuthorizationServer::route(const QString &path, Handler handler)
 {
     QPointer<AuthorizationServer> self(this);
-    server->addRoute(path, [self, handler](const QHttpServerRequest &request, QTcpSocket *socket) {
-        if (!self)
-            return false;
-        (self.data()->*handler)(request, socket);
-        return true;
-    });
+    return {path, [self, handler](const QHttpServerRequest &request, const HttpExchange &exchange) {
+                if (!self)
+                    return false;
+                (self.data()->*handler)(request, exchange);
+                return true;
+            }};
 }
 
-void AuthorizationServer::install(McpHttpServer *server)
+QList<HttpRoute> AuthorizationServer::routes()
 {
+    QList<HttpRoute> routes;
     const QString prm = QStringLiteral("/.well-known/oauth-protected-resource");
     const QString resourcePath = QUrl(m_config.resource).path(QUrl::FullyEncoded);
-    route(server, prm, &AuthorizationServer::handleProtectedResourceMetadata);
+    routes.append(route(prm, &AuthorizationServer::handleProtectedResourceMetadata));
     // RFC 9728 §3.1: the well-known segment goes between host and path.
     if (!resourcePath.isEmpty() && resourcePath != QLatin1String("/"))
-        route(server, prm + resourcePath, &AuthorizationServer::handleProtectedResourceMetadata);
+        routes.append(route(prm + resourcePath, &AuthorizationServer::handleProtectedResourceMetadata));
 
     const QStringList discovery{QStringLiteral("/.well-known/oauth-authorization-server"),
                                 QStringLiteral("/.well-known/openid-configuration")};
     const QString issuerPath = QUrl(m_config.publicUrl).path(QUrl::FullyEncoded);
     for (const QString &wellKnown : discovery) {
-        route(server, wellKnown, &AuthorizationServer::handleServerMetadata);
+        routes.append(route(wellKnown, &AuthorizationServer::handleServerMetadata));
         // RFC 8414 §3.1 path insertion, and OIDC's appended form, for an issuer with a path.
         if (!issuerPath.isEmpty() && issuerPath != QLatin1String("/"))
-            route(server, wellKnown + issuerPath, &AuthorizationServer::handleServerMetadata);
+            routes.append(route(wellKnown + issuerPath, &AuthorizationServer::handleServerMetadata));
     }
     if (!issuerPath.isEmpty() && issuerPath != QLatin1String("/"))
-        route(server, issuerPath + QStringLiteral("/.well-known/openid-configuration"),
-              &AuthorizationServer::handleServerMetadata);
+        routes.append(route(issuerPath + QStringLiteral("/.well-known/openid-configuration"),
+                            &AuthorizationServer::handleServerMetadata));
 
-    route(server, QStringLiteral("/oauth/register"), &AuthorizationServer::handleRegister);
-    route(server, QStringLiteral("/oauth/authorize"), &AuthorizationServer::handleAuthorize);
-    route(server, QStringLiteral("/oauth/consent"), &AuthorizationServer::handleConsent);
-    route(server, QStringLiteral("/oauth/callback"), &AuthorizationServer::handleCallback);
-    route(server, QStringLiteral("/oauth/token"), &AuthorizationServer::handleToken);
-    route(server, QStringLiteral("/oauth/revoke"), &AuthorizationServer::handleRevoke);
+    routes.append(route(QStringLiteral("/oauth/register"), &AuthorizationServer::handleRegister));
+    routes.append(route(QStringLiteral("/oauth/authorize"), &AuthorizationServer::handleAuthorize));
+    routes.append(route(QStringLiteral("/oauth/consent"), &AuthorizationServer::handleConsent));
+    routes.append(route(QStringLiteral("/oauth/callback"), &AuthorizationServer::handleCallback));
+    routes.append(route(QStringLiteral("/oauth/token"), &AuthorizationServer::handleToken));
+    routes.append(route(QStringLiteral("/oauth/revoke"), &AuthorizationServer::handleRevoke));
     qCInfo(lcOAuth).noquote() << "authorization server" << m_config.publicUrl << "for resource"
                               << m_config.resource;
+    return routes;
 }
 
 // --- bearer guard ------------------------------------------------------------
 
-QString AuthorizationServer::challenge(const QString &error, const QString &description) const
+QByteArray AuthorizationServer::challenge(const QString &error, const QString &description) const
 {
     QStringList parts;
     if (!error.isEmpty()) {
@@ -321,29 +322,31 @@ QString AuthorizationServer::challenge(const QString &error, const QString &desc
     parts << QStringLiteral("resource_metadata=") + quotedParameter(resourceMetadataUrl());
     if (!m_config.scopes.isEmpty())
         parts << QStringLiteral("scope=") + quotedParameter(m_config.scopes.join(QLatin1Char(' ')));
-    return QStringLiteral("Bearer ") + parts.join(QStringLiteral(", "));
+    return (QStringLiteral("Bearer ") + parts.join(QStringLiteral(", "))).toUtf8();
 }
 
 Authenticator AuthorizationServer::bearerGuard() const
 {
     QPointer<const AuthorizationServer> self(this);
-    return [self](const QHttpServerRequest &request) -> Result<SessionOwner> {
+    return [self](const QHttpServerRequest &request) -> Result<SessionOwner, AuthFailure> {
         if (!self) {
-            return Error{ErrorCode::Unavailable, QStringLiteral("oauth"),
-                         QStringLiteral("Service Unavailable: the authorization server is shutting down")};
+            return AuthFailure{
+                ErrorCode::Unavailable,
+                {},
+                QStringLiteral("Service Unavailable: the authorization server is shutting down")};
         }
         return self->authenticate(request);
     };
 }
 
-Result<SessionOwner> AuthorizationServer::authenticate(const QHttpServerRequest &request) const
+Result<SessionOwner, AuthFailure> AuthorizationServer::authenticate(const QHttpServerRequest &request) const
 {
     // OAuth 2.1 §5.1.2 / MCP: access tokens never in the URI.
     const Form::Fields query = Form::parse(request.url().query(QUrl::FullyEncoded).toLatin1());
     if (!Form::value(query, u"access_token").isNull()) {
         qCInfo(lcOAuth) << "refused an access token in the query string from"
                         << request.remoteAddress().toString();
-        return Error{
+        return AuthFailure{
             ErrorCode::InvalidArgument,
             challenge(QStringLiteral("invalid_request"),
                       QStringLiteral("access tokens are not accepted in the query string")),
@@ -352,12 +355,12 @@ Result<SessionOwner> AuthorizationServer::authenticate(const QHttpServerRequest 
     }
     const QByteArray header = request.value("authorization").trimmed();
     if (header.size() < 7 || header.first(7).compare("bearer ", Qt::CaseInsensitive) != 0) {
-        return Error{ErrorCode::Unauthorized, challenge({}, {}),
-                     QStringLiteral("Unauthorized: a bearer token is required")};
+        return AuthFailure{ErrorCode::Unauthorized, challenge({}, {}),
+                           QStringLiteral("Unauthorized: a bearer token is required")};
     }
     const QByteArray token = header.mid(7).trimmed();
     if (!isB64Token(token)) {
-        return Error{
+        return AuthFailure{
             ErrorCode::Unauthorized,
             challenge(QStringLiteral("invalid_token"), QStringLiteral("the bearer token is malformed")),
             QStringLiteral("Unauthorized: the bearer token is malformed")};
@@ -368,21 +371,21 @@ Result<SessionOwner> AuthorizationServer::authenticate(const QHttpServerRequest 
         if (record.error().code != ErrorCode::Unauthorized) {
             qCWarning(lcOAuth).noquote()
                 << "cannot check access token" << hash.fingerprint() << ":" << record.error().message;
-            return Error{ErrorCode::Unavailable, QStringLiteral("store"),
-                         QStringLiteral("Service Unavailable: the token store failed")};
+            return AuthFailure{
+                ErrorCode::Unavailable, {}, QStringLiteral("Service Unavailable: the token store failed")};
         }
         qCDebug(lcOAuth).noquote() << "refused access token" << hash.fingerprint() << ":"
                                    << record.error().message;
-        return Error{ErrorCode::Unauthorized,
-                     challenge(QStringLiteral("invalid_token"), record.error().message),
-                     QStringLiteral("Unauthorized: %1").arg(record.error().message)};
+        return AuthFailure{ErrorCode::Unauthorized,
+                           challenge(QStringLiteral("invalid_token"), record.error().message),
+                           QStringLiteral("Unauthorized: %1").arg(record.error().message)};
     }
     if (!sameResource(record.value().resource, m_config.resource)) {
         qCInfo(lcOAuth).noquote() << "refused access token" << hash.fingerprint() << "issued for resource"
                                   << record.value().resource;
         const QString why = QStringLiteral("the access token was issued for another resource");
-        return Error{ErrorCode::Unauthorized, challenge(QStringLiteral("invalid_token"), why),
-                     QStringLiteral("Unauthorized: %1").arg(why)};
+        return AuthFailure{ErrorCode::Unauthorized, challenge(QStringLiteral("invalid_token"), why),
+                           QStringLiteral("Unauthorized: %1").arg(why)};
     }
     return SessionOwner{record.value().userLogin, record.value().grantId};
 }
@@ -392,14 +395,7 @@ Result<SessionOwner> AuthorizationServer::authenticate(const QHttpServerRequest 
 void AuthorizationServer::send(const Exchange &exchange, int status, Http::HeaderList headers,
                                QByteArrayView body)
 {
-    QTcpSocket *socket = exchange.socket.data();
-    if (!socket || socket->state() != QAbstractSocket::ConnectedState)
-        return; // the client left while we waited upstream
-    if (exchange.close)
-        headers.emplaceBack("Connection", "close");
-    socket->write(Http::response(status, headers, body));
-    if (exchange.close)
-        socket->disconnectFromHost();
+    exchange.http.answer(status, std::move(headers), body);
 }
 
 void AuthorizationServer::sendJson(const Exchange &exchange, int status, const QByteArray &json,
@@ -438,10 +434,7 @@ void AuthorizationServer::sendErrorPage(const Exchange &exchange, int status, co
 void AuthorizationServer::redirect(const Exchange &exchange, const QString &location,
                                    Http::HeaderList headers) const
 {
-    Http::HeaderList all{
-        {"Location", location.toUtf8()}, {"Cache-Control", "no-store"}, {"Referrer-Policy", "no-referrer"}};
-    all.append(headers);
-    send(exchange, 302, all, {});
+    exchange.http.redirect(location.toUtf8(), std::move(headers));
 }
 
 void AuthorizationServer::redirectError(const Exchange &exchange, const AuthRequest &auth,
@@ -459,11 +452,11 @@ void AuthorizationServer::redirectError(const Exchange &exchange, const AuthRequ
     redirect(exchange, Form::appendQuery(auth.redirectUri, fields), headers);
 }
 
-bool AuthorizationServer::methodAllowed(const QHttpServerRequest &request, QTcpSocket *socket,
+bool AuthorizationServer::methodAllowed(const QHttpServerRequest &request, const HttpExchange &http,
                                         QHttpServerRequest::Methods methods, const QByteArray &allow,
                                         bool cors) const
 {
-    const Exchange exchange{socket, Http::hasToken(request.value("connection"), "close"), {}};
+    const Exchange exchange{http, {}};
     if (cors && request.method() == QHttpServerRequest::Method::Options) {
         send(exchange, 204, corsHeaders(), {});
         return false;
@@ -530,19 +523,19 @@ QByteArray AuthorizationServer::serverMetadata() const
 }
 
 void AuthorizationServer::handleProtectedResourceMetadata(const QHttpServerRequest &request,
-                                                          QTcpSocket *socket)
+                                                          const HttpExchange &http)
 {
-    if (!methodAllowed(request, socket, QHttpServerRequest::Method::Get, "GET, OPTIONS", true))
+    if (!methodAllowed(request, http, QHttpServerRequest::Method::Get, "GET, OPTIONS", true))
         return;
-    const Exchange exchange{socket, Http::hasToken(request.value("connection"), "close"), {}};
+    const Exchange exchange{http, {}};
     sendJson(exchange, 200, protectedResourceMetadata(), {{"Cache-Control", "public, max-age=300"}});
 }
 
-void AuthorizationServer::handleServerMetadata(const QHttpServerRequest &request, QTcpSocket *socket)
+void AuthorizationServer::handleServerMetadata(const QHttpServerRequest &request, const HttpExchange &http)
 {
-    if (!methodAllowed(request, socket, QHttpServerRequest::Method::Get, "GET, OPTIONS", true))
+    if (!methodAllowed(request, http, QHttpServerRequest::Method::Get, "GET, OPTIONS", true))
         return;
-    const Exchange exchange{socket, Http::hasToken(request.value("connection"), "close"), {}};
+    const Exchange exchange{http, {}};
     sendJson(exchange, 200, serverMetadata(), {{"Cache-Control", "public, max-age=300"}});
 }
 
@@ -559,8 +552,7 @@ qint64 AuthorizationServer::pendingClientsFull() const
     return std::max<qint64>(1, (now().msecsTo(purgedAt) + 999) / 1000);
 }
 
-bool AuthorizationServer::admitRegistration(const QHttpServerRequest &request, QTcpSocket *socket,
-                                            const Exchange &exchange)
+bool AuthorizationServer::admitRegistration(const QHttpServerRequest &request, const Exchange &exchange)
 {
     // A flood is refused thousands of times a second: the log gets a sample and a count.
     const auto refuse = [this, &exchange](int status, const char *error, const QString &description,
@@ -586,7 +578,7 @@ bool AuthorizationServer::admitRegistration(const QHttpServerRequest &request, Q
         sendJson(exchange, status, QJsonDocument(body).toJson(QJsonDocument::Compact), headers);
         return false;
     };
-    const QHostAddress peer = socket ? socket->peerAddress() : QHostAddress();
+    const QHostAddress peer = exchange.http.peerAddress();
     if (const qint64 waitMs = m_registerLimiter.take(peer); waitMs > 0) {
         return refuse(429, "slow_down",
                       QStringLiteral("more than %1 registrations a minute from %2; try again later")
@@ -619,12 +611,12 @@ bool AuthorizationServer::admitRegistration(const QHttpServerRequest &request, Q
     return true;
 }
 
-void AuthorizationServer::handleRegister(const QHttpServerRequest &request, QTcpSocket *socket)
+void AuthorizationServer::handleRegister(const QHttpServerRequest &request, const HttpExchange &http)
 {
-    if (!methodAllowed(request, socket, QHttpServerRequest::Method::Post, "POST, OPTIONS", true))
+    if (!methodAllowed(request, http, QHttpServerRequest::Method::Post, "POST, OPTIONS", true))
         return;
-    const Exchange exchange{socket, Http::hasToken(request.value("connection"), "close"), {}};
-    if (!admitRegistration(request, socket, exchange))
+    const Exchange exchange{http, {}};
+    if (!admitRegistration(request, exchange))
         return;
     const QByteArray body = request.body();
     if (body.size() > m_config.maxRequestBytes) {
@@ -708,12 +700,11 @@ QString AuthorizationServer::grantedScope(const QString &requested) const
     return granted.isEmpty() ? QStringLiteral("") : granted.join(QLatin1Char(' '));
 }
 
-void AuthorizationServer::handleAuthorize(const QHttpServerRequest &request, QTcpSocket *socket)
+void AuthorizationServer::handleAuthorize(const QHttpServerRequest &request, const HttpExchange &http)
 {
-    if (!methodAllowed(request, socket, QHttpServerRequest::Method::Get, "GET", false))
+    if (!methodAllowed(request, http, QHttpServerRequest::Method::Get, "GET", false))
         return;
-    const Exchange exchange{socket, Http::hasToken(request.value("connection"), "close"),
-                            cookieHeaders(request)};
+    const Exchange exchange{http, cookieHeaders(request)};
     const Form::Fields fields = Form::parse(request.url().query(QUrl::FullyEncoded).toLatin1());
     // Until client_id and redirect_uri are checked, errors stay on our page (RFC 6749 §4.1.2.1).
     const QString repeated = Form::repeatedParameter(fields, {QStringLiteral("resource")});
@@ -966,12 +957,11 @@ void AuthorizationServer::showConsent(const Exchange &exchange, const AuthReques
     sendPage(exchange, 200, renderConsentPage(view), headers);
 }
 
-void AuthorizationServer::handleConsent(const QHttpServerRequest &request, QTcpSocket *socket)
+void AuthorizationServer::handleConsent(const QHttpServerRequest &request, const HttpExchange &http)
 {
-    if (!methodAllowed(request, socket, QHttpServerRequest::Method::Post, "POST", false))
+    if (!methodAllowed(request, http, QHttpServerRequest::Method::Post, "POST", false))
         return;
-    const Exchange exchange{socket, Http::hasToken(request.value("connection"), "close"),
-                            cookieHeaders(request)};
+    const Exchange exchange{http, cookieHeaders(request)};
     const QByteArray body = request.body();
     if (body.size() > m_config.maxRequestBytes ||
         Http::mediaType(request.value("content-type")) != "application/x-www-form-urlencoded") {
@@ -1066,12 +1056,11 @@ void AuthorizationServer::startUpstream(const Exchange &exchange, const AuthRequ
 
 // --- upstream callback ------------------------------------------------------------------
 
-void AuthorizationServer::handleCallback(const QHttpServerRequest &request, QTcpSocket *socket)
+void AuthorizationServer::handleCallback(const QHttpServerRequest &request, const HttpExchange &http)
 {
-    if (!methodAllowed(request, socket, QHttpServerRequest::Method::Get, "GET", false))
+    if (!methodAllowed(request, http, QHttpServerRequest::Method::Get, "GET", false))
         return;
-    const Exchange exchange{socket, Http::hasToken(request.value("connection"), "close"),
-                            cookieHeaders(request)};
+    const Exchange exchange{http, cookieHeaders(request)};
     const Form::Fields fields = Form::parse(request.url().query(QUrl::FullyEncoded).toLatin1());
     purgePending();
     // Single use: the state leaves the table on its first return.
@@ -1217,11 +1206,11 @@ void AuthorizationServer::finishCallback(const Exchange &exchange, const Upstrea
 
 // --- token endpoint --------------------------------------------------------------------
 
-void AuthorizationServer::handleToken(const QHttpServerRequest &request, QTcpSocket *socket)
+void AuthorizationServer::handleToken(const QHttpServerRequest &request, const HttpExchange &http)
 {
-    if (!methodAllowed(request, socket, QHttpServerRequest::Method::Post, "POST, OPTIONS", true))
+    if (!methodAllowed(request, http, QHttpServerRequest::Method::Post, "POST, OPTIONS", true))
         return;
-    const Exchange exchange{socket, Http::hasToken(request.value("connection"), "close"), {}};
+    const Exchange exchange{http, {}};
     const QByteArray body = request.body();
     if (body.size() > m_config.maxRequestBytes) {
         sendOAuthError(exchange, {413, "invalid_request",
@@ -1471,11 +1460,11 @@ Result<IssuedTokens> AuthorizationServer::refreshTokens(const Form::Fields &fiel
 
 // --- revocation (RFC 7009) ----------------------------------------------------------------
 
-void AuthorizationServer::handleRevoke(const QHttpServerRequest &request, QTcpSocket *socket)
+void AuthorizationServer::handleRevoke(const QHttpServerRequest &request, const HttpExchange &http)
 {
-    if (!methodAllowed(request, socket, QHttpServerRequest::Method::Post, "POST, OPTIONS", true))
+    if (!methodAllowed(request, http, QHttpServerRequest::Method::Post, "POST, OPTIONS", true))
         return;
-    const Exchange exchange{socket, Http::hasToken(request.value("connection"), "close"), {}};
+    const Exchange exchange{http, {}};
     const QByteArray body = request.body();
     if (body.size() > m_config.maxRequestBytes ||
         Http::mediaType(request.value("content-type")) != "application/x-www-form-urlencoded") {

@@ -19,11 +19,10 @@
 #include "PeerRateLimiter.h"
 #include "base/Result.h"
 #include "base/TokenBucket.h"
+#include "http/HttpHeaders.h"
+#include "http/HttpRoutes.h"
 #include "store/StoreRecords.h"
-#include "transport/HttpHeaders.h"
-#include "transport/McpHttpServer.h"
 
-class QTcpSocket;
 class QTimer;
 
 namespace fmb {
@@ -83,14 +82,14 @@ public:
                         QObject *parent = nullptr);
     ~AuthorizationServer() override;
 
-    // Adds the well-known metadata and /oauth/* routes to `server`. Safe to
-    // call again on a new server; the routes pass when this object is gone.
-    void install(McpHttpServer *server);
+    // The well-known metadata and /oauth/* routes, for the daemon to install
+    // on its HTTP server. They pass when this object is gone.
+    [[nodiscard]] QList<HttpRoute> routes();
 
-    // McpHttpServer's authenticator for /mcp: a live broker access token for
-    // our resource in "Authorization: Bearer", else Unauthorized with the
-    // WWW-Authenticate value (RFC 6750 §3, RFC 9728 §5.1) as subject; a token
-    // in the query string is InvalidArgument (OAuth 2.1 §5.1.2).
+    // The authenticator for /mcp: a live broker access token for our
+    // resource in "Authorization: Bearer", else Unauthorized with the
+    // WWW-Authenticate challenge (RFC 6750 §3, RFC 9728 §5.1); a token in the
+    // query string is InvalidArgument (OAuth 2.1 §5.1.2).
     [[nodiscard]] Authenticator bearerGuard() const;
 
     [[nodiscard]] const OAuthConfig &config() const { return m_config; }
@@ -99,7 +98,7 @@ public:
     [[nodiscard]] int pendingFlows() const { return int(m_consents.size() + m_upstreamPending.size()); }
 
     // The guard's decision for one request, without HTTP.
-    [[nodiscard]] Result<SessionOwner> authenticate(const QHttpServerRequest &request) const;
+    [[nodiscard]] Result<SessionOwner, AuthFailure> authenticate(const QHttpServerRequest &request) const;
 
 Q_SIGNALS:
     // A user finished a sign-in: a new grant with fresh upstream tokens.
@@ -138,8 +137,7 @@ private:
     };
     // What a handler needs after an asynchronous step; the request is gone by then.
     struct Exchange {
-        QPointer<QTcpSocket> socket;
-        bool close = false;
+        HttpExchange http;
         QList<QByteArray> cookies; // Cookie request headers
     };
     struct OAuthError {
@@ -156,26 +154,25 @@ private:
         Http::HeaderList headers; // WWW-Authenticate: Basic after failed HTTP Basic
     };
 
-    using Handler = void (AuthorizationServer::*)(const QHttpServerRequest &, QTcpSocket *);
+    using Handler = void (AuthorizationServer::*)(const QHttpServerRequest &, const HttpExchange &);
 
-    void route(McpHttpServer *server, const QString &path, Handler handler);
+    [[nodiscard]] HttpRoute route(const QString &path, Handler handler);
 
-    void handleProtectedResourceMetadata(const QHttpServerRequest &request, QTcpSocket *socket);
-    void handleServerMetadata(const QHttpServerRequest &request, QTcpSocket *socket);
-    void handleRegister(const QHttpServerRequest &request, QTcpSocket *socket);
+    void handleProtectedResourceMetadata(const QHttpServerRequest &request, const HttpExchange &http);
+    void handleServerMetadata(const QHttpServerRequest &request, const HttpExchange &http);
+    void handleRegister(const QHttpServerRequest &request, const HttpExchange &http);
     // The registration limits (issue 11): per-address rate (429), body and
     // string sizes (413 / 400), pending-client cap (503); answers and returns
     // false when one is hit.
-    [[nodiscard]] bool admitRegistration(const QHttpServerRequest &request, QTcpSocket *socket,
-                                         const Exchange &exchange);
+    [[nodiscard]] bool admitRegistration(const QHttpServerRequest &request, const Exchange &exchange);
     // Seconds until the oldest pending client is purged (Retry-After at the cap), or 0 below the cap.
     [[nodiscard]] qint64 pendingClientsFull() const;
     void purgePendingClients();
-    void handleAuthorize(const QHttpServerRequest &request, QTcpSocket *socket);
-    void handleConsent(const QHttpServerRequest &request, QTcpSocket *socket);
-    void handleCallback(const QHttpServerRequest &request, QTcpSocket *socket);
-    void handleToken(const QHttpServerRequest &request, QTcpSocket *socket);
-    void handleRevoke(const QHttpServerRequest &request, QTcpSocket *socket);
+    void handleAuthorize(const QHttpServerRequest &request, const HttpExchange &http);
+    void handleConsent(const QHttpServerRequest &request, const HttpExchange &http);
+    void handleCallback(const QHttpServerRequest &request, const HttpExchange &http);
+    void handleToken(const QHttpServerRequest &request, const HttpExchange &http);
+    void handleRevoke(const QHttpServerRequest &request, const HttpExchange &http);
 
     // /authorize once the client is known.
     void continueAuthorize(const Exchange &exchange, const Form::Fields &fields, const ClientRecord &client);
@@ -201,7 +198,7 @@ private:
     [[nodiscard]] QByteArray protectedResourceMetadata() const;
     [[nodiscard]] QByteArray serverMetadata() const;
     [[nodiscard]] QString endpoint(const char *path) const;
-    [[nodiscard]] QString challenge(const QString &error, const QString &description) const;
+    [[nodiscard]] QByteArray challenge(const QString &error, const QString &description) const;
     // The scope to grant for a requested one: the supported scopes it names,
     // else all supported scopes (RFC 6749 §3.3); never null.
     [[nodiscard]] QString grantedScope(const QString &requested) const;
@@ -223,7 +220,7 @@ private:
                        const QString &description, Http::HeaderList headers = {}) const;
     // Answers OPTIONS (CORS preflight, when `cors`) and 405; true when the
     // handler should go on.
-    [[nodiscard]] bool methodAllowed(const QHttpServerRequest &request, QTcpSocket *socket,
+    [[nodiscard]] bool methodAllowed(const QHttpServerRequest &request, const HttpExchange &http,
                                      QHttpServerRequest::Methods methods, const QByteArray &allow,
                                      bool cors) const;
 

@@ -14,6 +14,7 @@
 #include "EventBuffer.h"
 #include "ReplayLog.h"
 #include "base/Result.h"
+#include "base/SessionOwner.h"
 #include "base/TokenBucket.h"
 #include "child/Backend.h"
 #include "jsonrpc/JsonRpc.h"
@@ -22,13 +23,6 @@ namespace fmb {
 Q_NAMESPACE
 
 class StreamSink;
-
-// Who a session belongs to. Local mode has one owner, "local".
-struct SessionOwner {
-    QString user;
-    QString grantId;
-    [[nodiscard]] QString key() const { return user + QLatin1Char('\x1f') + grantId; }
-};
 
 struct StreamLimits {
     qsizetype maxEvents = 256;            // per SSE stream, for redelivery

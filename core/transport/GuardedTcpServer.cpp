@@ -8,9 +8,9 @@
 #include <QTcpSocket>
 #include <QTimer>
 
-#include "HttpHeaders.h"
 #include "HttpSink.h"
 #include "Logging.h"
+#include "http/HttpHeaders.h"
 #include "jsonrpc/JsonRpc.h"
 
 namespace fmb {

@@ -2,6 +2,7 @@
 
 #include "Logging.h"
 #include "McpHttpServer.h"
+#include "SocketChannel.h"
 #include "SseEncoder.h"
 
 namespace fmb {
@@ -23,6 +24,16 @@ HttpSink::HttpSink(QTcpSocket *socket, Http::HeaderList headers, QByteArray sess
     , m_server(server)
     , m_closeAfter(closeAfter)
 {}
+
+HttpSink *HttpSink::start(const HttpExchange &exchange, Http::HeaderList headers, QByteArray sessionId,
+                          McpHttpServer *server)
+{
+    const auto *channel = dynamic_cast<const SocketChannel *>(exchange.channel());
+    QTcpSocket *socket = channel ? channel->socket() : nullptr;
+    if (!socket || !exchange.isOpen())
+        return nullptr;
+    return new HttpSink(socket, std::move(headers), std::move(sessionId), exchange.closesAfter(), server);
+}
 
 HttpSink::~HttpSink()
 {

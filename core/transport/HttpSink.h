@@ -3,7 +3,8 @@
 #include <QPointer>
 #include <QTcpSocket>
 
-#include "HttpHeaders.h"
+#include "http/HttpExchange.h"
+#include "http/HttpHeaders.h"
 #include "session/StreamSink.h"
 
 namespace fmb {
@@ -21,6 +22,10 @@ public:
     HttpSink(QTcpSocket *socket, Http::HeaderList headers, QByteArray sessionId, bool closeAfter,
              McpHttpServer *server);
     ~HttpSink() override;
+    // A sink on a route's exchange (one transport made), or null when the
+    // client is gone. "Connection: close" follows the exchange.
+    [[nodiscard]] static HttpSink *start(const HttpExchange &exchange, Http::HeaderList headers,
+                                         QByteArray sessionId, McpHttpServer *server);
 
     void sendJson(int httpStatus, const QByteArray &body) override;
     void begin() override;

@@ -7,6 +7,7 @@
 #include "GuardedTcpServer.h"
 #include "HttpSink.h"
 #include "Logging.h"
+#include "SocketChannel.h"
 #include "jsonrpc/JsonRpc.h"
 #include "session/SessionRegistry.h"
 
@@ -95,6 +96,12 @@ void McpHttpServer::addRoute(const QString &path, RouteHandler handler)
     m_routes.insert(path, std::move(handler));
 }
 
+void McpHttpServer::addRoutes(const QList<HttpRoute> &routes)
+{
+    for (const HttpRoute &route : routes)
+        addRoute(route.path, route.handler);
+}
+
 void McpHttpServer::rememberStreamingSink(HttpSink *sink)
 {
     m_streamingSinks.insert(sink);
@@ -131,7 +138,8 @@ bool McpHttpServer::handleRequest(const QHttpServerRequest &request, QTcpSocket 
 
     const QString path = request.url().path();
     auto route = m_routes.constFind(path);
-    if (route != m_routes.constEnd() && (*route)(request, socket))
+    if (route != m_routes.constEnd() &&
+        (*route)(request, HttpExchange(std::make_shared<SocketChannel>(socket), wantsClose(request))))
         return true;
     if (path == QLatin1String("/healthz")) {
         writeResponse(socket, 200, {{"Content-Type", "text/plain"}, {"Cache-Control", "no-store"}}, "ok\n");
@@ -188,17 +196,17 @@ void McpHttpServer::handleMcp(const QHttpServerRequest &request, QTcpSocket *soc
         return;
     }
 
-    Result<SessionOwner> owner = m_authenticator(request);
+    Result<SessionOwner, AuthFailure> owner = m_authenticator(request);
     if (!owner) {
-        const Error &error = owner.error();
+        const AuthFailure &error = owner.error();
         Http::HeaderList headers = cors;
         if (error.code == ErrorCode::Unauthorized) {
-            headers.emplaceBack("WWW-Authenticate", error.subject.toUtf8());
+            headers.emplaceBack("WWW-Authenticate", error.challenge);
             writeError(socket, 401, JsonRpcError::ServerError, error.message, headers);
         } else if (error.code == ErrorCode::InvalidArgument) {
             // e.g. a token in the query string (OAuth 2.1 §5.1.2 forbids it)
-            if (!error.subject.isEmpty())
-                headers.emplaceBack("WWW-Authenticate", error.subject.toUtf8());
+            if (!error.challenge.isEmpty())
+                headers.emplaceBack("WWW-Authenticate", error.challenge);
             writeError(socket, 400, JsonRpcError::ServerError, error.message, headers);
         } else if (error.code == ErrorCode::Unavailable) {
             // e.g. the token store failed: the caller may well be entitled, so try later

@@ -8,9 +8,10 @@
 #include <QPointer>
 #include <QSet>
 
-#include "HttpHeaders.h"
 #include "OriginPolicy.h"
 #include "base/Result.h"
+#include "http/HttpHeaders.h"
+#include "http/HttpRoutes.h"
 #include "session/Session.h"
 
 class QTimer;
@@ -35,15 +36,6 @@ struct HttpConfig {
     int maxBatchMessages = DefaultMaxBatchMessages;
 };
 
-// The caller of a request, or why there is none. Unauthorized errors become
-// 401 with the WWW-Authenticate value in Error::subject; InvalidArgument 400
-// (same header when the subject is set); Unavailable 503 with Retry-After (the
-// check itself failed, e.g. the token store); anything else 403.
-using Authenticator = std::function<Result<SessionOwner>(const QHttpServerRequest &request)>;
-
-// Writes a complete answer for a route it claims; returns false to pass.
-using RouteHandler = std::function<bool(const QHttpServerRequest &request, QTcpSocket *socket)>;
-
 // The MCP Streamable HTTP endpoint (revisions 2025-03-26 .. 2025-11-25) and
 // /healthz, on QAbstractHttpServer. Maps core errors to status codes (the
 // table in ARCHITECTURE.md) in this one place. Runs on its thread's event
@@ -64,6 +56,7 @@ public:
 
     // Extra routes (OAuth endpoints, metrics) tried before the built-in ones.
     void addRoute(const QString &path, RouteHandler handler);
+    void addRoutes(const QList<HttpRoute> &routes);
 
     [[nodiscard]] int openStreams() const { return int(m_streamingSinks.size()); }
 

@@ -264,9 +264,9 @@ void tst_AuthorizationServer::initTestCase()
     // guard is filled in once it exists.
     m_server = new fmb::McpHttpServer(
         fmb::HttpConfig{}, fmb::OriginPolicy({}, QStringLiteral("127.0.0.1"), QString()), m_registry,
-        [this](const QHttpServerRequest &request) -> Result<SessionOwner> {
+        [this](const QHttpServerRequest &request) -> Result<SessionOwner, fmb::AuthFailure> {
             if (!m_guard)
-                return Error{ErrorCode::Unavailable, QStringLiteral("oauth"), QStringLiteral("no guard")};
+                return fmb::AuthFailure{ErrorCode::Unavailable, {}, QStringLiteral("no guard")};
             return m_guard(request);
         },
         this);
@@ -329,7 +329,7 @@ void tst_AuthorizationServer::startBroker()
     config.stateDir = m_dir.path();
     config.registerRatePerMinute = 0; // the tests register many clients; registrationRateLimit has its own
     m_auth = new AuthorizationServer(config, m_store.get(), m_upstream, this);
-    m_auth->install(m_server);
+    m_server->addRoutes(m_auth->routes());
     m_guard = m_auth->bearerGuard();
 }
 
@@ -688,7 +688,7 @@ void tst_AuthorizationServer::registrationRateLimit()
     config.stateDir.clear();
     config.registerRatePerMinute = 3;
     AuthorizationServer limited(config, m_store.get(), m_upstream);
-    limited.install(m_server);
+    m_server->addRoutes(limited.routes());
     const QUrl url = broker(QStringLiteral("/oauth/register"));
     for (int i = 0; i < 3; ++i) {
         const HttpResult answer = postRegistration(m_network, url, SmallRegistration);
@@ -702,7 +702,7 @@ void tst_AuthorizationServer::registrationRateLimit()
     const HttpResult refused = postRegistration(m_network, url, SmallRegistration);
     for (int i = 0; i < 20; ++i)
         QCOMPARE(postRegistration(m_network, url, SmallRegistration).status, 429);
-    m_auth->install(m_server);
+    m_server->addRoutes(m_auth->routes());
     // 21 refusals, but a flood must not flood the log: 5 lines, then one per 10 s.
     QCOMPARE(loggedRefusals() - loggedBefore, 5);
     QVERIFY2(refused.status == 429, refused.describe().constData());
@@ -767,7 +767,7 @@ void tst_AuthorizationServer::pendingClientCap()
     config.maxPendingClients = 2;
     config.pendingClientTtl = std::chrono::seconds(3600);
     AuthorizationServer capped(config, &store, m_upstream);
-    capped.install(m_server);
+    m_server->addRoutes(capped.routes());
     const QUrl url = broker(QStringLiteral("/oauth/register"));
     const HttpResult first = postRegistration(m_network, url, SmallRegistration);
     const HttpResult second = postRegistration(m_network, url, SmallRegistration);
@@ -779,7 +779,7 @@ void tst_AuthorizationServer::pendingClientCap()
                                                  QStringLiteral("st-cap"))));
     const HttpResult again = postRegistration(m_network, url, SmallRegistration);
     const HttpResult fullAgain = postRegistration(m_network, url, SmallRegistration);
-    m_auth->install(m_server);
+    m_server->addRoutes(m_auth->routes());
 
     QCOMPARE(first.status, 201);
     QCOMPARE(second.status, 201);
@@ -820,10 +820,10 @@ void tst_AuthorizationServer::pendingClientsPurged()
     QVERIFY(!gone.ok());
     QCOMPARE(gone.error().code, ErrorCode::NotFound);
 
-    purging.install(m_server);
+    m_server->addRoutes(purging.routes());
     const HttpResult registered =
         postRegistration(m_network, broker(QStringLiteral("/oauth/register")), SmallRegistration);
-    m_auth->install(m_server);
+    m_server->addRoutes(m_auth->routes());
     QCOMPARE(registered.status, 201);
     const QString clientId = registered.json().value(QStringLiteral("client_id")).toString();
     QVERIFY(store.findClient(clientId).ok());
@@ -842,7 +842,7 @@ void tst_AuthorizationServer::pendingCapCoversMetadataDocuments()
     config.stateDir.clear();
     config.maxPendingClients = 1;
     AuthorizationServer capped(config, &store, m_upstream);
-    capped.install(m_server);
+    m_server->addRoutes(capped.routes());
     const QString clientId = m_documents->url(QStringLiteral("/clients/capped.json")).toString();
     const QJsonObject document{{QStringLiteral("client_id"), clientId},
                                {QStringLiteral("redirect_uris"), QJsonArray{ClientRedirect}}};
@@ -853,7 +853,7 @@ void tst_AuthorizationServer::pendingCapCoversMetadataDocuments()
         postRegistration(m_network, broker(QStringLiteral("/oauth/register")), SmallRegistration);
     const HttpResult page = m_browser->get(authorizeUrl(
         authorizeFields(clientId, QString::fromLatin1(fmb::Pkce::generateVerifier()), QStringLiteral("st"))));
-    m_auth->install(m_server);
+    m_server->addRoutes(m_auth->routes());
     QCOMPARE(registered.status, 201);
     QCOMPARE(page.status, 400);
     QVERIFY2(page.body.contains("have not signed in yet"), page.body.constData());
@@ -894,14 +894,14 @@ void tst_AuthorizationServer::metadataDocumentCache()
     config.stateDir.clear();
     config.metadataCache.floor = std::chrono::seconds(0);
     AuthorizationServer server(config, m_store.get(), m_upstream);
-    server.install(m_server);
+    m_server->addRoutes(server.routes());
     const int before = m_documents->requests();
     const QString verifier = QString::fromLatin1(fmb::Pkce::generateVerifier());
     const HttpResult first =
         m_browser->get(authorizeUrl(authorizeFields(clientId, verifier, QStringLiteral("a"))));
     const HttpResult second =
         m_browser->get(authorizeUrl(authorizeFields(clientId, verifier, QStringLiteral("b"))));
-    m_auth->install(m_server);
+    m_server->addRoutes(m_auth->routes());
     QVERIFY2(first.status == 200, first.describe().constData());
     QVERIFY2(second.status == 200, second.describe().constData());
     QCOMPARE(m_documents->requests() - before, fetches);
@@ -1367,11 +1367,11 @@ void tst_AuthorizationServer::upstreamFailureReachesClient()
     fmb::OAuthConfig config = m_auth->config();
     config.stateDir.clear();
     AuthorizationServer other(config, m_store.get(), &brokenClient);
-    other.install(m_server);
+    m_server->addRoutes(other.routes());
     const HttpResult back = authorizeAndApprove(
         *m_browser, authorizeUrl(authorizeFields(clientId, QString::fromLatin1(fmb::Pkce::generateVerifier()),
                                                  QStringLiteral("st-f"))));
-    m_auth->install(m_server);
+    m_server->addRoutes(m_auth->routes());
     QVERIFY2(back.location().toString().startsWith(ClientRedirect), back.describe().constData());
     const auto query = fmbtest::queryOf(back.location());
     QCOMPARE(query.value(QStringLiteral("error")), QStringLiteral("server_error"));

@@ -139,24 +139,25 @@ qint64 healthzMs(quint16 port, const QHostAddress &from)
 
 std::unique_ptr<McpHttpServer> tst_GuardedTcpServer::makeServer(HttpConfig config)
 {
-    auto server =
-        std::make_unique<McpHttpServer>(config, OriginPolicy({}, QStringLiteral("127.0.0.1"), QString()),
-                                        nullptr, [](const QHttpServerRequest &) -> Result<SessionOwner> {
-                                            return SessionOwner{QStringLiteral("local"), QString()};
-                                        });
+    auto server = std::make_unique<McpHttpServer>(
+        config, OriginPolicy({}, QStringLiteral("127.0.0.1"), QString()), nullptr,
+        [](const QHttpServerRequest &) -> Result<SessionOwner, fmb::AuthFailure> {
+            return SessionOwner{QStringLiteral("local"), QString()};
+        });
     // Never answered: a request waiting for a child.
     m_hangs = 0;
-    server->addRoute(QStringLiteral("/hang"), [this](const QHttpServerRequest &, QTcpSocket *) {
+    server->addRoute(QStringLiteral("/hang"), [this](const QHttpServerRequest &, const fmb::HttpExchange &) {
         ++m_hangs;
         return true;
     });
     // An SSE stream that stays open.
     McpHttpServer *raw = server.get();
-    server->addRoute(QStringLiteral("/stream"), [raw](const QHttpServerRequest &, QTcpSocket *socket) {
-        auto *sink = new HttpSink(socket, {}, {}, false, raw);
-        sink->begin();
-        return true;
-    });
+    server->addRoute(QStringLiteral("/stream"),
+                     [raw](const QHttpServerRequest &, const fmb::HttpExchange &exchange) {
+                         if (HttpSink *sink = HttpSink::start(exchange, {}, {}, raw))
+                             sink->begin();
+                         return true;
+                     });
     const Result<quint16> port = server->listenOn(QHostAddress::Any, 0);
     m_port = port ? port.value() : 0;
     return server;

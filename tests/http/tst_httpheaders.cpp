@@ -1,6 +1,6 @@
 #include <QTest>
 
-#include "transport/HttpHeaders.h"
+#include "http/HttpHeaders.h"
 
 using namespace fmb;
 
