@@ -209,6 +209,11 @@ private Q_SLOTS:
     void unreadableConfigFile();
     void helpText_data();
     void helpText();
+    void helpTextPinned();
+    void namesFromKey_data();
+    void namesFromKey();
+    void messages_data();
+    void messages();
 
 private:
     QString substitute(QString text) const;
@@ -1850,6 +1855,453 @@ void tst_ConfigLoader::helpText()
 
     const QString text = configHelpText();
     QVERIFY2(text.contains(mention), qPrintable(mention));
+}
+
+// The whole --help text, byte for byte: a change to a flag, variable, key,
+// value name, help line or default shows up here as a diff (issue 12).
+void tst_ConfigLoader::helpTextPinned()
+{
+    QFile file(QStringLiteral(FMB_SOURCE_DIR "/tests/config/help.txt"));
+    QVERIFY2(file.open(QIODevice::ReadOnly), qPrintable(file.fileName()));
+    QCOMPARE(configHelpText(), QString::fromUtf8(file.readAll()));
+}
+
+void tst_ConfigLoader::namesFromKey_data()
+{
+    QTest::addColumn<QString>("flag");
+    QTest::addColumn<QString>("expectedFlag");
+    QTest::addColumn<QString>("envVar");
+    QTest::addColumn<QString>("expectedEnvVar");
+
+    // Flag: the key with '-' for '_'; variable: FMB_ and the key in capitals.
+    // allowed_origins predates the rule: its flag names one origin.
+    for (const ConfigSetting &setting : configSettings()) {
+        const QString flag = setting.key == QLatin1String("allowed_origins")
+                                 ? QStringLiteral("allowed-origin")
+                                 : QString(setting.key).replace(QLatin1Char('_'), QLatin1Char('-'));
+        QTest::addRow("%s", qPrintable(setting.key))
+            << setting.flag << flag << setting.envVar
+            << QString(QLatin1String("FMB_") + setting.key.toUpper());
+    }
+}
+
+void tst_ConfigLoader::namesFromKey()
+{
+    QFETCH(QString, flag);
+    QFETCH(QString, expectedFlag);
+    QFETCH(QString, envVar);
+    QFETCH(QString, expectedEnvVar);
+
+    QCOMPARE(flag, expectedFlag);
+    QCOMPARE(envVar, expectedEnvVar);
+}
+
+// Every message the loader gives, whole (rejected() checks parts of them);
+// %FILE% is the INI file the row writes.
+void tst_ConfigLoader::messages_data()
+{
+    QTest::addColumn<QStringList>("args");
+    QTest::addColumn<QStringList>("env");
+    QTest::addColumn<QByteArray>("ini");
+    QTest::addColumn<QString>("subject");
+    QTest::addColumn<QString>("message");
+
+    const QStringList noEnv;
+    const QByteArray noIni;
+    QTest::newRow("unknown flag") << withChild({"--lisen", "127.0.0.1:1"}) << noEnv << noIni << "--lisen"
+                                  << QStringLiteral("--lisen: unknown flag (see --help)");
+    QTest::newRow("single-dash flag") << withChild({"-listen", "x"}) << noEnv << noIni << "-listen"
+                                      << QStringLiteral("-listen: unknown flag (see --help)");
+    QTest::newRow("stray argument")
+        << withChild({"serve"}) << noEnv << noIni << "command line"
+        << QStringLiteral(
+               "command line: argument 5 is not a flag; give settings as --name VALUE (see --help)");
+    QTest::newRow("argument after --")
+        << withChild({"--", "x"}) << noEnv << noIni << "command line"
+        << QStringLiteral(
+               "command line: argument 6 is not a flag; give settings as --name VALUE (see --help)");
+    QTest::newRow("flag without its value") << withChild({"--listen"}) << noEnv << noIni << "listen"
+                                            << QStringLiteral("listen: --listen needs a value (HOST:PORT)");
+    QTest::newRow("scalar flag without its value")
+        << withChild({"--max-sessions"}) << noEnv << noIni << "max_sessions"
+        << QStringLiteral("max_sessions: --max-sessions needs a value (N)");
+    QTest::newRow("--help with a value") << withChild({"--help=yes"}) << noEnv << noIni << "--help"
+                                         << QStringLiteral("--help: takes no value");
+    QTest::newRow("--version with a value") << withChild({"--version=1"}) << noEnv << noIni << "--version"
+                                            << QStringLiteral("--version: takes no value");
+    QTest::newRow("config: no such file")
+        << withChild({"--config", "/nonexistent/fmb.ini"}) << noEnv << noIni << "config"
+        << QStringLiteral("config: cannot read \"/nonexistent/fmb.ini\": no such file; from --config");
+    QTest::newRow("config: a directory")
+        << withChild({"--config", "/"}) << noEnv << noIni << "config"
+        << QStringLiteral("config: cannot read \"/\": not a regular file; from --config");
+    QTest::newRow("config: from the variable")
+        << withChild() << QStringList{QStringLiteral("FMB_CONFIG=/nonexistent/fmb.ini")} << noIni << "config"
+        << QStringLiteral("config: cannot read \"/nonexistent/fmb.ini\": no such file; from FMB_CONFIG");
+    QTest::newRow("config: unknown key")
+        << withChild({"--config", "%FILE%"}) << noEnv << QByteArray("bogus = 1\n") << "bogus"
+        << QStringLiteral("bogus: unknown key in %FILE% (see --help for the keys)");
+    QTest::newRow("config: key in a section")
+        << withChild({"--config", "%FILE%"}) << noEnv << QByteArray("[network]\nlisten = 127.0.0.1:1\n")
+        << "network/listen"
+        << QStringLiteral("network/listen: unknown key in %FILE%; write listen= at the top of the file, "
+                          "before any [section]");
+    QTest::newRow("config: config in the file")
+        << withChild({"--config", "%FILE%"}) << noEnv << QByteArray("config = other.ini\n") << "config"
+        << QStringLiteral("config: unknown key in %FILE%; the file to read is given only by --config or "
+                          "FMB_CONFIG; from --config");
+    QTest::newRow("config: bad value in the file")
+        << withChild({"--config", "%FILE%"}) << noEnv << QByteArray("max_sessions = 0\n") << "max_sessions"
+        << QStringLiteral("max_sessions: \"0\" is not a whole number between 1 and 100000; from %FILE%");
+    QTest::newRow("listen: no port") << withChild({"--listen", "127.0.0.1"}) << noEnv << noIni << "listen"
+                                     << QStringLiteral(
+                                            "listen: \"127.0.0.1\" is not HOST:PORT (try 127.0.0.1:8080, "
+                                            "[::1]:8080 or localhost:0); from --listen");
+    QTest::newRow("listen: port out of range")
+        << withChild({"--listen", "127.0.0.1:70000"}) << noEnv << noIni << "listen"
+        << QStringLiteral("listen: \"127.0.0.1:70000\": port \"70000\" is not a whole number between 0 and "
+                          "65535; from --listen");
+    QTest::newRow("listen: port not a number")
+        << withChild({"--listen", "127.0.0.1:http"}) << noEnv << noIni << "listen"
+        << QStringLiteral("listen: \"127.0.0.1:http\": port \"http\" is not a whole number between 0 and "
+                          "65535; from --listen");
+    QTest::newRow("listen: unclosed bracket")
+        << withChild({"--listen", "[::1"}) << noEnv << noIni << "listen"
+        << QStringLiteral("listen: \"[::1\" is not HOST:PORT (try [::1]:8080); from --listen");
+    QTest::newRow("listen: not IPv6 in brackets")
+        << withChild({"--listen", "[zz]:1"}) << noEnv << noIni << "listen"
+        << QStringLiteral("listen: \"[zz]:1\": \"zz\" is not an IPv6 address; from --listen");
+    QTest::newRow("listen: IPv6 without brackets")
+        << withChild({"--listen", "::1:80"}) << noEnv << noIni << "listen"
+        << QStringLiteral(
+               "listen: \"::1:80\" needs brackets around an IPv6 address (try [::1]:8080); from --listen");
+    QTest::newRow("listen: bad host")
+        << withChild({"--listen", "bad_host:1"}) << noEnv << noIni << "listen"
+        << QStringLiteral(
+               "listen: \"bad_host:1\": \"bad_host\" is not a host name or IPv4 address; from --listen");
+    QTest::newRow("listen: bad IPv4")
+        << withChild({"--listen", "1.2.3.999:1"}) << noEnv << noIni << "listen"
+        << QStringLiteral(
+               "listen: \"1.2.3.999:1\": \"1.2.3.999\" is not a host name or IPv4 address; from --listen");
+    QTest::newRow("listen: from the variable")
+        << withChild() << QStringList{QStringLiteral("FMB_LISTEN=nope")} << noIni << "listen"
+        << QStringLiteral("listen: \"nope\" is not HOST:PORT (try 127.0.0.1:8080, [::1]:8080 or "
+                          "localhost:0); from FMB_LISTEN");
+    QTest::newRow("auth: unknown word")
+        << withChild({"--auth", "maybe"}) << noEnv << noIni << "auth"
+        << QStringLiteral("auth: \"maybe\" is not one of: none, oauth; from --auth");
+    QTest::newRow("auth: none on a public address")
+        << withChild({"--listen", "0.0.0.0:8080"}) << noEnv << noIni << "auth"
+        << QStringLiteral("auth: \"none\" is refused when listening on \"0.0.0.0:8080\", which is not a "
+                          "loopback address (127.0.0.0/8, ::1 or localhost); listen on one of those or use "
+                          "--auth oauth; auth from --auth, listen from --listen");
+    QTest::newRow("auth: none on a public address from env")
+        << childOnly()
+        << QStringList{QStringLiteral("FMB_AUTH=none"), QStringLiteral("FMB_LISTEN=[2001:db8::1]:80")}
+        << noIni << "auth"
+        << QStringLiteral("auth: \"none\" is refused when listening on \"[2001:db8::1]:80\", which is not a "
+                          "loopback address (127.0.0.0/8, ::1 or localhost); listen on one of those or use "
+                          "--auth oauth; auth from FMB_AUTH, listen from FMB_LISTEN");
+    QTest::newRow("auth: oauth needs public_url")
+        << childOnly() << noEnv << noIni << "public_url"
+        << QStringLiteral(
+               "auth: \"oauth\" needs public_url (--public-url); it can also come from FMB_PUBLIC_URL or the "
+               "config file; for local mode on a loopback address use --auth none; auth from the default");
+    QTest::newRow("auth: oauth needs forgejo_client_secret_file")
+        << childOnly({"--public-url", "https://m.example", "--forgejo-url", "https://f.example",
+                      "--forgejo-client-id", "c"})
+        << noEnv << noIni << "forgejo_client_secret_file"
+        << QStringLiteral("auth: \"oauth\" needs forgejo_client_secret_file (--forgejo-client-secret-file); "
+                          "it can also come from FMB_FORGEJO_CLIENT_SECRET_FILE or the config file; for "
+                          "local mode on a loopback address use --auth none; auth from the default");
+    QTest::newRow("child_command: missing")
+        << words({"--auth", "none"}) << noEnv << noIni << "child_command"
+        << QStringLiteral("child_command is required: give the stdio MCP server to run with --child-command, "
+                          "FMB_CHILD_COMMAND or child_command in the config file");
+    QTest::newRow("child_command: empty")
+        << withChild({"--child-command", ""}) << noEnv << noIni << "child_command"
+        << QStringLiteral("child_command is required but empty; from --child-command");
+    QTest::newRow("child_command: empty quotes")
+        << withChild({"--child-command", "\"\""}) << noEnv << noIni << "child_command"
+        << QStringLiteral("child_command is required but empty; from --child-command");
+    QTest::newRow("child_env: no equals")
+        << withChild({"--child-env", "NOEQUALS"}) << noEnv << noIni << "child_env"
+        << QStringLiteral(
+               "child_env: entry 1 has no \"=\" (want NAME=VALUE; the value is not shown); from --child-env");
+    QTest::newRow("child_env: bad name")
+        << withChild({"--child-env", "1BAD=x"}) << noEnv << noIni << "child_env"
+        << QStringLiteral("child_env: entry 1 does not start with a NAME matching [A-Za-z_][A-Za-z0-9_]* "
+                          "followed by \"=\" (the entry is not shown); from --child-env");
+    QTest::newRow("child_env: twice")
+        << withChild({"--child-env", "A=1", "--child-env", "A=2"}) << noEnv << noIni << "child_env"
+        << QStringLiteral("child_env: A is given more than once; from --child-env");
+    QTest::newRow("child_env: second entry in the variable")
+        << withChild() << QStringList{QStringLiteral("FMB_CHILD_ENV=A=1\nnope")} << noIni << "child_env"
+        << QStringLiteral("child_env: entry 2 has no \"=\" (want NAME=VALUE; the value is not shown); from "
+                          "FMB_CHILD_ENV");
+    QTest::newRow("max_sessions: 0")
+        << withChild({"--max-sessions", "0"}) << noEnv << noIni << "max_sessions"
+        << QStringLiteral(
+               "max_sessions: \"0\" is not a whole number between 1 and 100000; from --max-sessions");
+    QTest::newRow("max_sessions: too many")
+        << withChild({"--max-sessions", "100001"}) << noEnv << noIni << "max_sessions"
+        << QStringLiteral(
+               "max_sessions: \"100001\" is not a whole number between 1 and 100000; from --max-sessions");
+    QTest::newRow("max_sessions: negative")
+        << withChild({"--max-sessions", "-1"}) << noEnv << noIni << "max_sessions"
+        << QStringLiteral(
+               "max_sessions: \"-1\" is not a whole number between 1 and 100000; from --max-sessions");
+    QTest::newRow("max_sessions: 13 digits")
+        << withChild({"--max-sessions", "1234567890123"}) << noEnv << noIni << "max_sessions"
+        << QStringLiteral("max_sessions: \"1234567890123\" is not a whole number between 1 and 100000; from "
+                          "--max-sessions");
+    QTest::newRow("max_sessions: from the variable")
+        << withChild() << QStringList{QStringLiteral("FMB_MAX_SESSIONS=x")} << noIni << "max_sessions"
+        << QStringLiteral(
+               "max_sessions: \"x\" is not a whole number between 1 and 100000; from FMB_MAX_SESSIONS");
+    QTest::newRow("idle_timeout: bad unit")
+        << withChild({"--idle-timeout", "15x"}) << noEnv << noIni << "idle_timeout"
+        << QStringLiteral("idle_timeout: \"15x\" is not a duration (try 900s or 15m); from --idle-timeout");
+    QTest::newRow("idle_timeout: 0")
+        << withChild({"--idle-timeout", "0"}) << noEnv << noIni << "idle_timeout"
+        << QStringLiteral("idle_timeout: \"0\" is not more than 0 (try 900s or 15m); from --idle-timeout");
+    QTest::newRow("idle_timeout: above 720h")
+        << withChild({"--idle-timeout", "721h"}) << noEnv << noIni << "idle_timeout"
+        << QStringLiteral("idle_timeout: \"721h\" is more than the limit of 720h; from --idle-timeout");
+    QTest::newRow("reap_interval: 0s")
+        << withChild({"--reap-interval", "0s"}) << noEnv << noIni << "reap_interval"
+        << QStringLiteral("reap_interval: \"0s\" is not more than 0 (try 30s or 1m); from --reap-interval");
+    QTest::newRow("reap_interval: above 24h")
+        << withChild({"--reap-interval", "25h"}) << noEnv << noIni << "reap_interval"
+        << QStringLiteral("reap_interval: \"25h\" is more than the limit of 24h; from --reap-interval");
+    QTest::newRow("max_batch_messages: 0")
+        << withChild({"--max-batch-messages", "0"}) << noEnv << noIni << "max_batch_messages"
+        << QStringLiteral("max_batch_messages: \"0\" is not a whole number between 1 and 100000; from "
+                          "--max-batch-messages");
+    QTest::newRow("max_pending_requests: x")
+        << withChild({"--max-pending-requests", "x"}) << noEnv << noIni << "max_pending_requests"
+        << QStringLiteral("max_pending_requests: \"x\" is not a whole number between 1 and 100000; from "
+                          "--max-pending-requests");
+    QTest::newRow("max_subscriptions_per_session: too many")
+        << withChild({"--max-subscriptions-per-session", "1000001"}) << noEnv << noIni
+        << "max_subscriptions_per_session"
+        << QStringLiteral("max_subscriptions_per_session: \"1000001\" is not a whole number between 1 and "
+                          "1000000; from --max-subscriptions-per-session");
+    QTest::newRow("allowed_origins: ftp")
+        << withChild({"--allowed-origin", "ftp://x.example"}) << noEnv << noIni << "allowed_origins"
+        << QStringLiteral(
+               "allowed_origins: \"ftp://x.example\" is not an http:// or https:// URL with a host (an "
+               "origin is scheme://host[:port], e.g. https://example.org); from --allowed-origin");
+    QTest::newRow("allowed_origins: user info")
+        << withChild({"--allowed-origin", "https://u:pw@x.example"}) << noEnv << noIni << "allowed_origins"
+        << QStringLiteral(
+               "allowed_origins: \"https://***@x.example\" must not contain a user name or password (an "
+               "origin is scheme://host[:port], e.g. https://example.org); from --allowed-origin");
+    QTest::newRow("allowed_origins: path")
+        << withChild({"--allowed-origin", "https://x.example/"}) << noEnv << noIni << "allowed_origins"
+        << QStringLiteral("allowed_origins: \"https://x.example/\" has a path; an origin is "
+                          "scheme://host[:port] only, with no trailing slash; from --allowed-origin");
+    QTest::newRow("allowed_origins: query")
+        << withChild({"--allowed-origin", "https://x.example?q"}) << noEnv << noIni << "allowed_origins"
+        << QStringLiteral(
+               "allowed_origins: \"https://x.example?q\" must not have a query (?) or fragment (#) (an "
+               "origin is scheme://host[:port], e.g. https://example.org); from --allowed-origin");
+    QTest::newRow("allowed_origins: second in the variable")
+        << withChild() << QStringList{QStringLiteral("FMB_ALLOWED_ORIGINS=https://a.example, nope")} << noIni
+        << "allowed_origins"
+        << QStringLiteral(
+               "allowed_origins: \"nope\" is not an http:// or https:// URL with a host (an origin is "
+               "scheme://host[:port], e.g. https://example.org); from FMB_ALLOWED_ORIGINS");
+    QTest::newRow("max_body_bytes: decimal unit")
+        << withChild({"--max-body-bytes", "4MB"}) << noEnv << noIni << "max_body_bytes"
+        << QStringLiteral(
+               "max_body_bytes: \"4MB\" is not a size in bytes (try 4194304 or 4MiB); from --max-body-bytes");
+    QTest::newRow("max_body_bytes: 0")
+        << withChild({"--max-body-bytes", "0"}) << noEnv << noIni << "max_body_bytes"
+        << QStringLiteral("max_body_bytes: \"0\" is not between 1 byte and 1GiB; from --max-body-bytes");
+    QTest::newRow("max_body_bytes: above 1GiB")
+        << withChild({"--max-body-bytes", "2GiB"}) << noEnv << noIni << "max_body_bytes"
+        << QStringLiteral("max_body_bytes: \"2GiB\" is not between 1 byte and 1GiB; from --max-body-bytes");
+    QTest::newRow("request_timeout: 0ms")
+        << withChild({"--request-timeout", "0ms"}) << noEnv << noIni << "request_timeout"
+        << QStringLiteral(
+               "request_timeout: \"0ms\" is not more than 0 (try 30s or 500ms); from --request-timeout");
+    QTest::newRow("keepalive_timeout: x")
+        << withChild({"--keepalive-timeout", "x"}) << noEnv << noIni << "keepalive_timeout"
+        << QStringLiteral(
+               "keepalive_timeout: \"x\" is not a duration (try 90s or 2m); from --keepalive-timeout");
+    QTest::newRow("max_connections: 0")
+        << withChild({"--max-connections", "0"}) << noEnv << noIni << "max_connections"
+        << QStringLiteral("max_connections: \"0\" is not \"auto\" or a whole number between 1 and 1000000; "
+                          "from --max-connections");
+    QTest::newRow("max_connections: auto2")
+        << withChild({"--max-connections", "auto2"}) << noEnv << noIni << "max_connections"
+        << QStringLiteral("max_connections: \"auto2\" is not \"auto\" or a whole number between 1 and "
+                          "1000000; from --max-connections");
+    QTest::newRow("max_connections: too many")
+        << withChild({"--max-connections", "1000001"}) << noEnv << noIni << "max_connections"
+        << QStringLiteral("max_connections: \"1000001\" is not \"auto\" or a whole number between 1 and "
+                          "1000000; from --max-connections");
+    QTest::newRow("max_connections_per_address: auto")
+        << withChild({"--max-connections-per-address", "auto"}) << noEnv << noIni
+        << "max_connections_per_address"
+        << QStringLiteral("max_connections_per_address: \"auto\" is not a whole number between 0 and "
+                          "1000000; from --max-connections-per-address");
+    QTest::newRow("max_connections_per_address: too many")
+        << withChild({"--max-connections-per-address", "1000001"}) << noEnv << noIni
+        << "max_connections_per_address"
+        << QStringLiteral("max_connections_per_address: \"1000001\" is not a whole number between 0 and "
+                          "1000000; from --max-connections-per-address");
+    QTest::newRow("child_max_line_bytes: x")
+        << withChild({"--child-max-line-bytes", "x"}) << noEnv << noIni << "child_max_line_bytes"
+        << QStringLiteral("child_max_line_bytes: \"x\" is not a size in bytes (try 16777216 or 16MiB); from "
+                          "--child-max-line-bytes");
+    QTest::newRow("child_stop_grace: above 24h")
+        << withChild({"--child-stop-grace", "25h"}) << noEnv << noIni << "child_stop_grace"
+        << QStringLiteral("child_stop_grace: \"25h\" is more than the limit of 24h; from --child-stop-grace");
+    QTest::newRow("child_stdio: pipe")
+        << withChild({"--child-stdio", "pipe"}) << noEnv << noIni << "child_stdio"
+        << QStringLiteral("child_stdio: \"pipe\" is not one of: auto, pipes, socket; from --child-stdio");
+    QTest::newRow("child_pass_env: bad name")
+        << withChild({"--child-pass-env", "1X"}) << noEnv << noIni << "child_pass_env"
+        << QStringLiteral("child_pass_env: \"1X\" is not an environment variable name matching "
+                          "[A-Za-z_][A-Za-z0-9_]*; from --child-pass-env");
+    QTest::newRow("child_pass_env: FMB_")
+        << withChild({"--child-pass-env", "FMB_X"}) << noEnv << noIni << "child_pass_env"
+        << QStringLiteral("child_pass_env: FMB_X is one of the broker's own settings (FMB_*), which children "
+                          "never get; use child_env for a value; from --child-pass-env");
+    QTest::newRow("child_sandbox: on")
+        << withChild({"--child-sandbox", "on"}) << noEnv << noIni << "child_sandbox"
+        << QStringLiteral("child_sandbox: \"on\" is not one of: auto, require, off; from --child-sandbox");
+    QTest::newRow("child_allow_read: relative")
+        << withChild({"--child-allow-read", "rel/path"}) << noEnv << noIni << "child_allow_read"
+        << QStringLiteral("child_allow_read: \"rel/path\" is not an absolute path; from --child-allow-read");
+    QTest::newRow("child_allow_write: relative")
+        << withChild({"--child-allow-write", "x"}) << noEnv << noIni << "child_allow_write"
+        << QStringLiteral("child_allow_write: \"x\" is not an absolute path; from --child-allow-write");
+    QTest::newRow("public_url: ftp")
+        << withChild({"--public-url", "ftp://x.example"}) << noEnv << noIni << "public_url"
+        << QStringLiteral("public_url: \"ftp://x.example\" is not an http:// or https:// URL with a host "
+                          "(try https://mcp.example.org); from --public-url");
+    QTest::newRow("public_url: user info")
+        << withChild({"--public-url", "https://u:pw@x.example"}) << noEnv << noIni << "public_url"
+        << QStringLiteral("public_url: \"https://***@x.example\" must not contain a user name or password "
+                          "(try https://mcp.example.org); from --public-url");
+    QTest::newRow("public_url: query")
+        << withChild({"--public-url", "https://x.example?q=1"}) << noEnv << noIni << "public_url"
+        << QStringLiteral("public_url: \"https://x.example?q=1\" must not have a query (?) or fragment (#) "
+                          "(try https://mcp.example.org); from --public-url");
+    QTest::newRow("forgejo_url: no URL")
+        << withChild({"--forgejo-url", "notaurl"}) << noEnv << noIni << "forgejo_url"
+        << QStringLiteral("forgejo_url: \"notaurl\" is not an http:// or https:// URL with a host (try "
+                          "https://forge.example.org); from --forgejo-url");
+    QTest::newRow("forgejo_client_id: control character")
+        << withChild({"--forgejo-client-id", "a\tb"}) << noEnv << noIni << "forgejo_client_id"
+        << QStringLiteral("forgejo_client_id: has a character that is not printable ASCII (RFC 6749, "
+                          "appendix A.1); copy the client ID from Forgejo again; from --forgejo-client-id");
+    QTest::newRow("upstream_authorize_url: no URL")
+        << withChild({"--upstream-authorize-url", "x"}) << noEnv << noIni << "upstream_authorize_url"
+        << QStringLiteral("upstream_authorize_url: \"x\" is not an http:// or https:// URL with a host (try "
+                          "https://forge.example.org/login/oauth/authorize); from --upstream-authorize-url");
+    QTest::newRow("upstream_token_url: fragment")
+        << withChild({"--upstream-token-url", "https://x.example/t#f"}) << noEnv << noIni
+        << "upstream_token_url"
+        << QStringLiteral(
+               "upstream_token_url: \"https://x.example/t#f\" must not have a query (?) or fragment (#) (try "
+               "https://forge.example.org/login/oauth/access_token); from --upstream-token-url");
+    QTest::newRow("upstream_user_url: no host")
+        << withChild({"--upstream-user-url", "http://"}) << noEnv << noIni << "upstream_user_url"
+        << QStringLiteral("upstream_user_url: \"http://\" is not an http:// or https:// URL with a host (try "
+                          "https://forge.example.org/api/v1/user); from --upstream-user-url");
+    QTest::newRow("token_env: bad name")
+        << withChild({"--token-env", "1A"}) << noEnv << noIni << "token_env"
+        << QStringLiteral("token_env: \"1A\" is not an environment variable name matching "
+                          "[A-Za-z_][A-Za-z0-9_]* (try FORGEJO_ACCESS_TOKEN); from --token-env");
+    QTest::newRow("max_sessions_per_user: too many")
+        << withChild({"--max-sessions-per-user", "100001"}) << noEnv << noIni << "max_sessions_per_user"
+        << QStringLiteral("max_sessions_per_user: \"100001\" is not a whole number between 0 and 100000; "
+                          "from --max-sessions-per-user");
+    QTest::newRow("rotate_interval: 0")
+        << withChild({"--rotate-interval", "0"}) << noEnv << noIni << "rotate_interval"
+        << QStringLiteral(
+               "rotate_interval: \"0\" is not more than 0 (try 60s or 1m); from --rotate-interval");
+    QTest::newRow("refresh_lead: x")
+        << withChild({"--refresh-lead", "x"}) << noEnv << noIni << "refresh_lead"
+        << QStringLiteral("refresh_lead: \"x\" is not a duration (try 300s or 5m); from --refresh-lead");
+    QTest::newRow("access_token_ttl: above 24h")
+        << withChild({"--access-token-ttl", "25h"}) << noEnv << noIni << "access_token_ttl"
+        << QStringLiteral("access_token_ttl: \"25h\" is more than the limit of 24h; from --access-token-ttl");
+    QTest::newRow("refresh_token_ttl: above 8760h")
+        << withChild({"--refresh-token-ttl", "8761h"}) << noEnv << noIni << "refresh_token_ttl"
+        << QStringLiteral(
+               "refresh_token_ttl: \"8761h\" is more than the limit of 8760h; from --refresh-token-ttl");
+    QTest::newRow("refresh_token_ttl: x")
+        << withChild({"--refresh-token-ttl", "x"}) << noEnv << noIni << "refresh_token_ttl"
+        << QStringLiteral(
+               "refresh_token_ttl: \"x\" is not a duration (try 720h for 30 days); from --refresh-token-ttl");
+    QTest::newRow("metadata_allow_private_hosts: yes")
+        << withChild({"--metadata-allow-private-hosts=yes"}) << noEnv << noIni
+        << "metadata_allow_private_hosts"
+        << QStringLiteral("metadata_allow_private_hosts: \"yes\" is not one of: true, false, 1, 0; from "
+                          "--metadata-allow-private-hosts");
+    QTest::newRow("metadata_allow_private_hosts: from the variable")
+        << withChild() << QStringList{QStringLiteral("FMB_METADATA_ALLOW_PRIVATE_HOSTS=maybe")} << noIni
+        << "metadata_allow_private_hosts"
+        << QStringLiteral("metadata_allow_private_hosts: \"maybe\" is not one of: true, false, 1, 0; from "
+                          "FMB_METADATA_ALLOW_PRIVATE_HOSTS");
+    QTest::newRow("register_rate: too many")
+        << withChild({"--register-rate", "100001"}) << noEnv << noIni << "register_rate"
+        << QStringLiteral(
+               "register_rate: \"100001\" is not a whole number between 0 and 100000; from --register-rate");
+    QTest::newRow("max_pending_clients: too many")
+        << withChild({"--max-pending-clients", "1000001"}) << noEnv << noIni << "max_pending_clients"
+        << QStringLiteral("max_pending_clients: \"1000001\" is not a whole number between 0 and 1000000; "
+                          "from --max-pending-clients");
+    QTest::newRow("pending_client_ttl: 0")
+        << withChild({"--pending-client-ttl", "0"}) << noEnv << noIni << "pending_client_ttl"
+        << QStringLiteral(
+               "pending_client_ttl: \"0\" is not more than 0 (try 3600s or 1h); from --pending-client-ttl");
+    QTest::newRow("pending_client_ttl: above 8760h")
+        << withChild({"--pending-client-ttl", "8761h"}) << noEnv << noIni << "pending_client_ttl"
+        << QStringLiteral(
+               "pending_client_ttl: \"8761h\" is more than the limit of 8760h; from --pending-client-ttl");
+    QTest::newRow("max_registration_bytes: above 64KiB")
+        << withChild({"--max-registration-bytes", "65KiB"}) << noEnv << noIni << "max_registration_bytes"
+        << QStringLiteral("max_registration_bytes: \"65KiB\" is more than the limit of 64KiB; from "
+                          "--max-registration-bytes");
+    QTest::newRow("max_registration_bytes: above 1GiB")
+        << withChild({"--max-registration-bytes", "2GiB"}) << noEnv << noIni << "max_registration_bytes"
+        << QStringLiteral("max_registration_bytes: \"2GiB\" is not between 1 byte and 1GiB; from "
+                          "--max-registration-bytes");
+    QTest::newRow("max_registration_bytes: x")
+        << withChild({"--max-registration-bytes", "x"}) << noEnv << noIni << "max_registration_bytes"
+        << QStringLiteral("max_registration_bytes: \"x\" is not a size in bytes (try 8KiB); from "
+                          "--max-registration-bytes");
+    QTest::newRow("admin_socket: too long")
+        << withChild({"--admin-socket", QString(QLatin1String("/tmp/") + QString(110, QLatin1Char('a')))})
+        << noEnv << noIni << "admin_socket"
+        << QStringLiteral("admin_socket: "
+                          "\"/tmp/"
+                          "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                          "aaaaaaaaaaaaaaaaaaaaaaaaaaaa\" is too long for a Unix socket address (needs 115 "
+                          "bytes, at most 107): choose a shorter path; from --admin-socket");
+    QTest::newRow("event_loop: glib")
+        << withChild({"--event-loop", "glib"}) << noEnv << noIni << "event_loop"
+        << QStringLiteral("event_loop: \"glib\" is not one of: epoll, qt; from --event-loop");
+}
+
+void tst_ConfigLoader::messages()
+{
+    QFETCH(QStringList, args);
+    QFETCH(QStringList, env);
+    QFETCH(QByteArray, ini);
+    QFETCH(QString, subject);
+    QFETCH(QString, message);
+
+    const Result<ConfigRequest> request = load(args, env, ini);
+    QVERIFY(!request.ok());
+    QCOMPARE(request.error().subject, subject);
+    QCOMPARE(request.error().message, substitute(message));
 }
 
 QTEST_GUILESS_MAIN(tst_ConfigLoader)
