@@ -12,7 +12,7 @@
 #include "Logging.h"
 #include "PrivateFiles.h"
 #include "Schema.h"
-#include "SqlTransaction.h"
+#include "Sql.h"
 
 namespace fmb {
 namespace {
@@ -83,6 +83,27 @@ QStringList decodeUris(const QString &json)
     return uris;
 }
 
+Error notOpen()
+{
+    return Error{ErrorCode::Unavailable, QStringLiteral("store"),
+                 QStringLiteral("the token store is not open")};
+}
+
+Result<void> status(const Result<QSqlQuery> &query)
+{
+    if (!query.ok())
+        return query.error();
+    return {};
+}
+
+// How many rows a statement inserted, changed or deleted.
+Result<int> rowsChanged(const Result<QSqlQuery> &query)
+{
+    if (!query.ok())
+        return query.error();
+    return query.value().numRowsAffected();
+}
+
 Error notFound(const QString &what, const QString &id)
 {
     return Error{ErrorCode::NotFound, id, QStringLiteral("no %1 with this id").arg(what)};
@@ -137,12 +158,35 @@ QDateTime TokenStore::now() const
     return m_clock();
 }
 
-Result<void> TokenStore::checkOpen() const
+Result<QSqlQuery> TokenStore::run(const QString &sql, const QVariantList &values) const
 {
     if (!isOpen())
-        return Error{ErrorCode::Unavailable, QStringLiteral("store"),
-                     QStringLiteral("the token store is not open")};
-    return {};
+        return notOpen();
+    return runSql(m_db, sql, values);
+}
+
+Result<QSqlQuery> TokenStore::runNamed(const QString &sql, const SqlNamedValues &values) const
+{
+    if (!isOpen())
+        return notOpen();
+    return runSqlNamed(m_db, sql, values);
+}
+
+Result<SqlTransaction> TokenStore::begin()
+{
+    if (!isOpen())
+        return notOpen();
+    SqlTransaction transaction(m_db);
+    if (Result<void> r = transaction.begin(); !r.ok())
+        return r.error();
+    return transaction;
+}
+
+Result<const SecretBox *> TokenStore::box() const
+{
+    if (!isOpen())
+        return notOpen();
+    return &*m_box;
 }
 
 Result<void> TokenStore::open(const QString &stateDir)
@@ -205,51 +249,50 @@ Result<void> TokenStore::open(const QString &stateDir)
 
 Result<void> TokenStore::configureConnection()
 {
-    QSqlQuery query(m_db);
     // ON DELETE CASCADE needs foreign keys on, per connection.
-    if (Result<void> r = execPrepared(query, QStringLiteral("PRAGMA foreign_keys = ON")); !r.ok())
-        return r;
+    if (Result<QSqlQuery> r = run(QStringLiteral("PRAGMA foreign_keys = ON")); !r.ok())
+        return r.error();
     // Deleted rows (revoked grants, purged hashes) are overwritten, not left in free pages.
-    if (Result<void> r = execPrepared(query, QStringLiteral("PRAGMA secure_delete = ON")); !r.ok())
-        return r;
-    if (Result<void> r = execPrepared(query, QStringLiteral("PRAGMA journal_mode = WAL")); !r.ok())
-        return r;
-    if (!query.next() || query.value(0).toString() != QLatin1String("wal")) {
-        return Error{
-            ErrorCode::Io, m_databasePath,
-            QStringLiteral("the database refused WAL journal mode (is it on a network filesystem?)")};
+    if (Result<QSqlQuery> r = run(QStringLiteral("PRAGMA secure_delete = ON")); !r.ok())
+        return r.error();
+    {
+        Result<QSqlQuery> journal = run(QStringLiteral("PRAGMA journal_mode = WAL"));
+        if (!journal.ok())
+            return journal.error();
+        if (!journal.value().next() || journal.value().value(0).toString() != QLatin1String("wal")) {
+            return Error{
+                ErrorCode::Io, m_databasePath,
+                QStringLiteral("the database refused WAL journal mode (is it on a network filesystem?)")};
+        }
     }
-    query.finish();
     // With WAL, NORMAL loses at most the last transactions on power loss, never consistency.
-    return execPrepared(query, QStringLiteral("PRAGMA synchronous = NORMAL"));
+    return status(run(QStringLiteral("PRAGMA synchronous = NORMAL")));
 }
 
 Result<void> TokenStore::checkKey()
 {
-    QSqlQuery query(m_db);
-    if (Result<void> r = execPrepared(query, QStringLiteral("SELECT value FROM meta WHERE name = ?"),
-                                      {QString::fromLatin1(KeyCheckName)});
-        !r.ok()) {
-        return r;
-    }
-    if (query.next()) {
-        const QByteArray sealed = query.value(0).toByteArray();
-        query.finish();
-        if (!m_box->open(sealed, KeyCheckName).ok()) {
-            return Error{
-                ErrorCode::Forbidden, m_databasePath,
-                QStringLiteral("the key file %1 is not the key this database was written with; restore "
-                               "the original key file or start with an empty state directory")
-                    .arg(keyFileName())};
+    {
+        Result<QSqlQuery> check =
+            run(QStringLiteral("SELECT value FROM meta WHERE name = ?"), {QString::fromLatin1(KeyCheckName)});
+        if (!check.ok())
+            return check.error();
+        if (check.value().next()) {
+            const QByteArray sealed = check.value().value(0).toByteArray();
+            if (!m_box->open(sealed, KeyCheckName).ok()) {
+                return Error{
+                    ErrorCode::Forbidden, m_databasePath,
+                    QStringLiteral("the key file %1 is not the key this database was written with; restore "
+                                   "the original key file or start with an empty state directory")
+                        .arg(keyFileName())};
+            }
+            return {};
         }
-        return {};
     }
-    query.finish();
     Result<QByteArray> sealed = m_box->seal(KeyCheckPlain, KeyCheckName);
     if (!sealed.ok())
         return sealed.error();
-    return execPrepared(query, QStringLiteral("INSERT INTO meta (name, value) VALUES (?, ?)"),
-                        {QString::fromLatin1(KeyCheckName), sealed.value()});
+    return status(run(QStringLiteral("INSERT INTO meta (name, value) VALUES (?, ?)"),
+                      {QString::fromLatin1(KeyCheckName), sealed.value()}));
 }
 
 void TokenStore::close()
@@ -269,73 +312,54 @@ void TokenStore::close()
 
 Result<void> TokenStore::registerClient(const ClientRecord &client)
 {
-    if (Result<void> r = checkOpen(); !r.ok())
-        return r;
     if (client.clientId.isEmpty())
         return Error{ErrorCode::InvalidArgument, QStringLiteral("client_id"),
                      QStringLiteral("client_id is empty")};
-    SqlTransaction transaction(m_db);
-    if (Result<void> r = transaction.begin(); !r.ok())
-        return r;
-    {
-        QSqlQuery query(m_db);
-        if (Result<void> r = execPrepared(query, QStringLiteral("SELECT 1 FROM clients WHERE client_id = ?"),
-                                          {client.clientId});
-            !r.ok()) {
-            return r;
-        }
-        if (query.next())
-            return Error{ErrorCode::Conflict, client.clientId,
-                         QStringLiteral("a client with this id exists")};
-        query.finish();
-        if (Result<void> r = execPrepared(
-                query,
-                QStringLiteral("INSERT INTO clients (client_id, client_name, redirect_uris, "
+    Result<SqlTransaction> transaction = begin();
+    if (!transaction.ok())
+        return transaction.error();
+    Result<bool> exists = clientExists(client.clientId);
+    if (!exists.ok())
+        return exists.error();
+    if (exists.value())
+        return Error{ErrorCode::Conflict, client.clientId, QStringLiteral("a client with this id exists")};
+    if (Result<QSqlQuery> r =
+            run(QStringLiteral("INSERT INTO clients (client_id, client_name, redirect_uris, "
                                "kind, created_ms, token_endpoint_auth_method, "
                                "client_secret_hash) VALUES (?, ?, ?, ?, ?, ?, ?)"),
                 {client.clientId, client.clientName, encodeUris(client.redirectUris),
                  static_cast<int>(client.kind), toMs(now()), authMethodOf(client), secretHashOf(client)});
-            !r.ok()) {
-            return r;
-        }
+        !r.ok()) {
+        return r.error();
     }
-    return transaction.commit();
+    return transaction.value().commit();
 }
 
 Result<void> TokenStore::updateClient(const ClientRecord &client)
 {
-    if (Result<void> r = checkOpen(); !r.ok())
-        return r;
-    QSqlQuery query(m_db);
-    if (Result<void> r =
-            execPrepared(query,
-                         QStringLiteral("UPDATE clients SET client_name = ?, redirect_uris = ?, "
-                                        "kind = ?, token_endpoint_auth_method = ?, "
-                                        "client_secret_hash = ? WHERE client_id = ?"),
-                         {client.clientName, encodeUris(client.redirectUris), static_cast<int>(client.kind),
-                          authMethodOf(client), secretHashOf(client), client.clientId});
-        !r.ok()) {
-        return r;
-    }
-    if (query.numRowsAffected() != 1)
+    Result<int> updated =
+        rowsChanged(run(QStringLiteral("UPDATE clients SET client_name = ?, redirect_uris = ?, "
+                                       "kind = ?, token_endpoint_auth_method = ?, "
+                                       "client_secret_hash = ? WHERE client_id = ?"),
+                        {client.clientName, encodeUris(client.redirectUris), static_cast<int>(client.kind),
+                         authMethodOf(client), secretHashOf(client), client.clientId}));
+    if (!updated.ok())
+        return updated.error();
+    if (updated.value() != 1)
         return notFound(QStringLiteral("client"), client.clientId);
     return {};
 }
 
 Result<ClientRecord> TokenStore::findClient(const QString &clientId) const
 {
-    if (Result<void> r = checkOpen(); !r.ok())
-        return r.error();
-    QSqlQuery query(m_db);
-    if (Result<void> r =
-            execPrepared(query,
-                         QStringLiteral("SELECT client_id, client_name, redirect_uris, kind, created_ms, "
-                                        "token_endpoint_auth_method, client_secret_hash "
-                                        "FROM clients WHERE client_id = ?"),
-                         {clientId});
-        !r.ok()) {
-        return r.error();
-    }
+    Result<QSqlQuery> found =
+        run(QStringLiteral("SELECT client_id, client_name, redirect_uris, kind, created_ms, "
+                           "token_endpoint_auth_method, client_secret_hash "
+                           "FROM clients WHERE client_id = ?"),
+            {clientId});
+    if (!found.ok())
+        return found.error();
+    QSqlQuery &query = found.value();
     if (!query.next())
         return notFound(QStringLiteral("client"), clientId);
     ClientRecord client;
@@ -352,17 +376,21 @@ Result<ClientRecord> TokenStore::findClient(const QString &clientId) const
     return client;
 }
 
+Result<bool> TokenStore::clientExists(const QString &clientId) const
+{
+    Result<QSqlQuery> found = run(QStringLiteral("SELECT 1 FROM clients WHERE client_id = ?"), {clientId});
+    if (!found.ok())
+        return found.error();
+    return found.value().next();
+}
+
 Result<void> TokenStore::deleteClient(const QString &clientId)
 {
-    if (Result<void> r = checkOpen(); !r.ok())
-        return r;
-    QSqlQuery query(m_db);
-    if (Result<void> r =
-            execPrepared(query, QStringLiteral("DELETE FROM clients WHERE client_id = ?"), {clientId});
-        !r.ok()) {
-        return r;
-    }
-    if (query.numRowsAffected() != 1)
+    Result<int> deleted =
+        rowsChanged(run(QStringLiteral("DELETE FROM clients WHERE client_id = ?"), {clientId}));
+    if (!deleted.ok())
+        return deleted.error();
+    if (deleted.value() != 1)
         return notFound(QStringLiteral("client"), clientId);
     qCInfo(lcStore, "deleted client %s with its grants", qPrintable(clientId));
     return {};
@@ -370,37 +398,25 @@ Result<void> TokenStore::deleteClient(const QString &clientId)
 
 Result<PendingClients> TokenStore::pendingClients() const
 {
-    if (Result<void> r = checkOpen(); !r.ok())
-        return r.error();
-    QSqlQuery query(m_db);
-    if (Result<void> r = execPrepared(
-            query,
-            QStringLiteral("SELECT count(*), min(created_ms) FROM clients WHERE authorized_ms IS NULL"));
-        !r.ok()) {
-        return r.error();
-    }
+    Result<QSqlQuery> found =
+        run(QStringLiteral("SELECT count(*), min(created_ms) FROM clients WHERE authorized_ms IS NULL"));
+    if (!found.ok())
+        return found.error();
     PendingClients pending;
-    if (query.next()) {
-        pending.count = query.value(0).toInt();
-        pending.oldest = fromMs(query.value(1));
+    if (found.value().next()) {
+        pending.count = found.value().value(0).toInt();
+        pending.oldest = fromMs(found.value().value(1));
     }
     return pending;
 }
 
 Result<int> TokenStore::purgePendingClients(const QDateTime &before)
 {
-    if (Result<void> r = checkOpen(); !r.ok())
-        return r.error();
-    QSqlQuery query(m_db);
-    if (Result<void> r = execPrepared(
-            query, QStringLiteral("DELETE FROM clients WHERE authorized_ms IS NULL AND created_ms < ?"),
-            {toMs(before)});
-        !r.ok()) {
-        return r.error();
-    }
-    const int purged = query.numRowsAffected();
-    if (purged > 0)
-        qCInfo(lcStore, "purged %d clients that never completed an authorization", purged);
+    Result<int> purged =
+        rowsChanged(run(QStringLiteral("DELETE FROM clients WHERE authorized_ms IS NULL AND created_ms < ?"),
+                        {toMs(before)}));
+    if (purged.ok() && purged.value() > 0)
+        qCInfo(lcStore, "purged %d clients that never completed an authorization", purged.value());
     return purged;
 }
 
@@ -408,64 +424,57 @@ Result<int> TokenStore::purgePendingClients(const QDateTime &before)
 
 Result<GrantRecord> TokenStore::createGrant(const GrantRecord &grant, const UpstreamTokens &upstream)
 {
-    if (Result<void> r = checkOpen(); !r.ok())
-        return r.error();
     if (upstream.accessToken.isEmpty()) {
         return Error{ErrorCode::InvalidArgument, grant.clientId,
                      QStringLiteral("a grant needs an upstream access token")};
     }
+    Result<const SecretBox *> sealer = box();
+    if (!sealer.ok())
+        return sealer.error();
     GrantRecord stored = grant;
     stored.grantId = generateRecordId();
     stored.created = now();
     stored.upstreamAccessExpiresAt = upstream.accessExpiresAt;
 
-    Result<QByteArray> access = m_box->seal(upstream.accessToken, upstreamAad(stored.grantId, "access"));
+    Result<QByteArray> access =
+        sealer.value()->seal(upstream.accessToken, upstreamAad(stored.grantId, "access"));
     if (!access.ok())
         return access.error();
     QVariant refresh;
     if (!upstream.refreshToken.isEmpty()) {
         Result<QByteArray> sealed =
-            m_box->seal(upstream.refreshToken, upstreamAad(stored.grantId, "refresh"));
+            sealer.value()->seal(upstream.refreshToken, upstreamAad(stored.grantId, "refresh"));
         if (!sealed.ok())
             return sealed.error();
         refresh = sealed.value();
     }
 
-    SqlTransaction transaction(m_db);
-    if (Result<void> r = transaction.begin(); !r.ok())
+    Result<SqlTransaction> transaction = begin();
+    if (!transaction.ok())
+        return transaction.error();
+    Result<bool> client = clientExists(grant.clientId);
+    if (!client.ok())
+        return client.error();
+    if (!client.value())
+        return notFound(QStringLiteral("client"), grant.clientId);
+    if (Result<QSqlQuery> r = run(
+            QStringLiteral("INSERT INTO grants (grant_id, user_login, user_id, client_id, scope, created_ms, "
+                           "upstream_access, upstream_refresh, upstream_expires_ms, upstream_updated_ms) "
+                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+            {stored.grantId, stored.userLogin, stored.userId, stored.clientId, stored.scope,
+             toMs(stored.created), access.value(), refresh, toMs(upstream.accessExpiresAt),
+             toMs(stored.created)});
+        !r.ok()) {
         return r.error();
-    {
-        QSqlQuery query(m_db);
-        if (Result<void> r = execPrepared(query, QStringLiteral("SELECT 1 FROM clients WHERE client_id = ?"),
-                                          {grant.clientId});
-            !r.ok()) {
-            return r.error();
-        }
-        if (!query.next())
-            return notFound(QStringLiteral("client"), grant.clientId);
-        query.finish();
-        if (Result<void> r = execPrepared(
-                query,
-                QStringLiteral(
-                    "INSERT INTO grants (grant_id, user_login, user_id, client_id, scope, created_ms, "
-                    "upstream_access, upstream_refresh, upstream_expires_ms, upstream_updated_ms) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
-                {stored.grantId, stored.userLogin, stored.userId, stored.clientId, stored.scope,
-                 toMs(stored.created), access.value(), refresh, toMs(upstream.accessExpiresAt),
-                 toMs(stored.created)});
-            !r.ok()) {
-            return r.error();
-        }
-        // The client has completed an authorization: it is no longer pending.
-        if (Result<void> r = execPrepared(query,
-                                          QStringLiteral("UPDATE clients SET authorized_ms = ? "
-                                                         "WHERE client_id = ? AND authorized_ms IS NULL"),
-                                          {toMs(stored.created), stored.clientId});
-            !r.ok()) {
-            return r.error();
-        }
     }
-    if (Result<void> r = transaction.commit(); !r.ok())
+    // The client has completed an authorization: it is no longer pending.
+    if (Result<QSqlQuery> r = run(QStringLiteral("UPDATE clients SET authorized_ms = ? "
+                                                 "WHERE client_id = ? AND authorized_ms IS NULL"),
+                                  {toMs(stored.created), stored.clientId});
+        !r.ok()) {
+        return r.error();
+    }
+    if (Result<void> r = transaction.value().commit(); !r.ok())
         return r.error();
     qCInfo(lcStore, "created grant %s for user %s and client %s", qPrintable(stored.grantId),
            qPrintable(stored.userLogin), qPrintable(stored.clientId));
@@ -474,15 +483,12 @@ Result<GrantRecord> TokenStore::createGrant(const GrantRecord &grant, const Upst
 
 Result<QList<GrantRecord>> TokenStore::selectGrants(const QString &sql, const QVariantList &values) const
 {
-    if (Result<void> r = checkOpen(); !r.ok())
-        return r.error();
-    QSqlQuery query(m_db);
-    query.setForwardOnly(true);
-    if (Result<void> r = execPrepared(query, sql, values); !r.ok())
-        return r.error();
+    Result<QSqlQuery> found = run(sql, values);
+    if (!found.ok())
+        return found.error();
     QList<GrantRecord> grants;
-    while (query.next())
-        grants.append(readGrant(query));
+    while (found.value().next())
+        grants.append(readGrant(found.value()));
     return grants;
 }
 
@@ -517,17 +523,13 @@ Result<QList<GrantRecord>> TokenStore::grantsExpiringBefore(const QDateTime &whe
 
 Result<UpstreamTokens> TokenStore::upstreamTokens(const QString &grantId) const
 {
-    if (Result<void> r = checkOpen(); !r.ok())
-        return r.error();
-    QSqlQuery query(m_db);
-    if (Result<void> r =
-            execPrepared(query,
-                         QStringLiteral("SELECT upstream_access, upstream_refresh, upstream_expires_ms, "
-                                        "revoked_ms FROM grants WHERE grant_id = ?"),
-                         {grantId});
-        !r.ok()) {
-        return r.error();
-    }
+    Result<QSqlQuery> found =
+        run(QStringLiteral("SELECT upstream_access, upstream_refresh, upstream_expires_ms, "
+                           "revoked_ms FROM grants WHERE grant_id = ?"),
+            {grantId});
+    if (!found.ok())
+        return found.error();
+    QSqlQuery &query = found.value();
     if (!query.next())
         return notFound(QStringLiteral("grant"), grantId);
     if (!query.value(3).isNull())
@@ -553,42 +555,39 @@ Result<UpstreamTokens> TokenStore::upstreamTokens(const QString &grantId) const
 
 Result<void> TokenStore::saveUpstreamTokens(const QString &grantId, const UpstreamTokens &tokens)
 {
-    if (Result<void> r = checkOpen(); !r.ok())
-        return r;
     if (tokens.accessToken.isEmpty())
         return Error{ErrorCode::InvalidArgument, grantId,
                      QStringLiteral("the upstream access token is empty")};
-    Result<QByteArray> access = m_box->seal(tokens.accessToken, upstreamAad(grantId, "access"));
+    Result<const SecretBox *> sealer = box();
+    if (!sealer.ok())
+        return sealer.error();
+    Result<QByteArray> access = sealer.value()->seal(tokens.accessToken, upstreamAad(grantId, "access"));
     if (!access.ok())
         return access.error();
     QVariant refresh; // NULL: keep the stored refresh token
     if (!tokens.refreshToken.isEmpty()) {
-        Result<QByteArray> sealed = m_box->seal(tokens.refreshToken, upstreamAad(grantId, "refresh"));
+        Result<QByteArray> sealed =
+            sealer.value()->seal(tokens.refreshToken, upstreamAad(grantId, "refresh"));
         if (!sealed.ok())
             return sealed.error();
         refresh = sealed.value();
     }
 
-    SqlTransaction transaction(m_db);
-    if (Result<void> r = transaction.begin(); !r.ok())
-        return r;
-    {
-        QSqlQuery query(m_db);
-        if (Result<void> r = execPrepared(
-                query,
-                QStringLiteral("UPDATE grants SET upstream_access = ?, "
-                               "upstream_refresh = coalesce(?, upstream_refresh), upstream_expires_ms = ?, "
-                               "upstream_updated_ms = ? WHERE grant_id = ? AND revoked_ms IS NULL"),
-                {access.value(), refresh, toMs(tokens.accessExpiresAt), toMs(now()), grantId});
-            !r.ok()) {
-            return r;
-        }
-        if (query.numRowsAffected() != 1) {
-            Result<GrantRecord> grant = findGrant(grantId);
-            return grant.ok() ? revokedGrant(grantId) : grant.error();
-        }
+    Result<SqlTransaction> transaction = begin();
+    if (!transaction.ok())
+        return transaction.error();
+    Result<int> saved = rowsChanged(
+        run(QStringLiteral("UPDATE grants SET upstream_access = ?, "
+                           "upstream_refresh = coalesce(?, upstream_refresh), upstream_expires_ms = ?, "
+                           "upstream_updated_ms = ? WHERE grant_id = ? AND revoked_ms IS NULL"),
+            {access.value(), refresh, toMs(tokens.accessExpiresAt), toMs(now()), grantId}));
+    if (!saved.ok())
+        return saved.error();
+    if (saved.value() != 1) {
+        Result<GrantRecord> grant = findGrant(grantId);
+        return grant.ok() ? revokedGrant(grantId) : grant.error();
     }
-    if (Result<void> r = transaction.commit(); !r.ok())
+    if (Result<void> r = transaction.value().commit(); !r.ok())
         return r;
     qCInfo(lcStore, "saved new upstream tokens for grant %s (access token expires %s)", qPrintable(grantId),
            qPrintable(tokens.accessExpiresAt.toString(Qt::ISODate)));
@@ -597,15 +596,11 @@ Result<void> TokenStore::saveUpstreamTokens(const QString &grantId, const Upstre
 
 Result<void> TokenStore::revokeGrant(const QString &grantId)
 {
-    if (Result<void> r = checkOpen(); !r.ok())
-        return r;
-    QSqlQuery query(m_db);
-    if (Result<void> r =
-            execPrepared(query, QStringLiteral("DELETE FROM grants WHERE grant_id = ?"), {grantId});
-        !r.ok()) {
-        return r;
-    }
-    if (query.numRowsAffected() != 1)
+    Result<int> deleted =
+        rowsChanged(run(QStringLiteral("DELETE FROM grants WHERE grant_id = ?"), {grantId}));
+    if (!deleted.ok())
+        return deleted.error();
+    if (deleted.value() != 1)
         return notFound(QStringLiteral("grant"), grantId);
     qCInfo(lcStore, "revoked grant %s with its tokens and codes", qPrintable(grantId));
     return {};
@@ -615,8 +610,6 @@ Result<void> TokenStore::revokeGrant(const QString &grantId)
 
 Result<QByteArray> TokenStore::createAuthCode(const AuthCodeRequest &request)
 {
-    if (Result<void> r = checkOpen(); !r.ok())
-        return r.error();
     if (!request.expiresAt.isValid())
         return Error{ErrorCode::InvalidArgument, request.grantId, QStringLiteral("the code has no expiry")};
     if (request.codeChallenge.isEmpty()) {
@@ -632,16 +625,14 @@ Result<QByteArray> TokenStore::createAuthCode(const AuthCodeRequest &request)
                          .arg(grant.value().clientId, request.clientId)};
     }
     const QByteArray code = generateOpaqueToken();
-    QSqlQuery query(m_db);
-    if (Result<void> r = execPrepared(
-            query,
-            QStringLiteral(
-                "INSERT INTO auth_codes (code_hash, grant_id, client_id, redirect_uri, code_challenge, "
-                "code_challenge_method, resource, scope, created_ms, expires_ms) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
-            {QString::fromLatin1(TokenHash::of(code).hex()), request.grantId, request.clientId,
-             request.redirectUri, request.codeChallenge, request.codeChallengeMethod, request.resource,
-             request.scope, toMs(now()), toMs(request.expiresAt)});
+    if (Result<QSqlQuery> r =
+            run(QStringLiteral(
+                    "INSERT INTO auth_codes (code_hash, grant_id, client_id, redirect_uri, code_challenge, "
+                    "code_challenge_method, resource, scope, created_ms, expires_ms) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+                {QString::fromLatin1(TokenHash::of(code).hex()), request.grantId, request.clientId,
+                 request.redirectUri, request.codeChallenge, request.codeChallengeMethod, request.resource,
+                 request.scope, toMs(now()), toMs(request.expiresAt)});
         !r.ok()) {
         return r.error();
     }
@@ -650,27 +641,23 @@ Result<QByteArray> TokenStore::createAuthCode(const AuthCodeRequest &request)
 
 Result<AuthCodeRecord> TokenStore::consumeAuthCode(const TokenHash &codeHash)
 {
-    if (Result<void> r = checkOpen(); !r.ok())
-        return r.error();
     const QDateTime current = now();
-    SqlTransaction transaction(m_db);
-    if (Result<void> r = transaction.begin(); !r.ok())
-        return r.error();
+    Result<SqlTransaction> transaction = begin();
+    if (!transaction.ok())
+        return transaction.error();
     AuthCodeRecord code;
     bool used = false;
     {
-        QSqlQuery query(m_db);
-        if (Result<void> r = execPrepared(
-                query,
-                QStringLiteral(
+        Result<QSqlQuery> found =
+            run(QStringLiteral(
                     "SELECT c.code_hash, c.grant_id, c.client_id, c.redirect_uri, c.code_challenge, "
                     "c.code_challenge_method, c.resource, c.scope, g.user_login, g.user_id, "
                     "c.created_ms, c.expires_ms, c.used_ms "
                     "FROM auth_codes c JOIN grants g ON g.grant_id = c.grant_id WHERE c.code_hash = ?"),
                 {QString::fromLatin1(codeHash.hex())});
-            !r.ok()) {
-            return r.error();
-        }
+        if (!found.ok())
+            return found.error();
+        QSqlQuery &query = found.value();
         if (!query.next())
             return badToken(codeHash, QStringLiteral("unknown authorization code"));
         code.codeHash = TokenHash::fromHex(query.value(0).toString().toLatin1());
@@ -694,7 +681,7 @@ Result<AuthCodeRecord> TokenStore::consumeAuthCode(const TokenHash &codeHash)
         Result<bool> retired = retireIfDead(code.grantId);
         if (!retired.ok())
             return retired.error();
-        if (Result<void> r = transaction.commit(); !r.ok())
+        if (Result<void> r = transaction.value().commit(); !r.ok())
             return r.error();
         if (retired.value())
             scrubWal();
@@ -707,20 +694,15 @@ Result<AuthCodeRecord> TokenStore::consumeAuthCode(const TokenHash &codeHash)
     }
     if (current >= code.expiresAt)
         return badToken(codeHash, QStringLiteral("the authorization code expired"));
-    {
-        QSqlQuery query(m_db);
-        if (Result<void> r = execPrepared(
-                query,
-                QStringLiteral("UPDATE auth_codes SET used_ms = ? WHERE code_hash = ? AND used_ms IS NULL"),
-                {toMs(current), QString::fromLatin1(codeHash.hex())});
-            !r.ok()) {
-            return r.error();
-        }
-        if (query.numRowsAffected() != 1)
-            return Error{ErrorCode::Internal, codeHash.fingerprint(),
-                         QStringLiteral("the code changed under us")};
-    }
-    if (Result<void> r = transaction.commit(); !r.ok())
+    Result<int> spent = rowsChanged(
+        run(QStringLiteral("UPDATE auth_codes SET used_ms = ? WHERE code_hash = ? AND used_ms IS NULL"),
+            {toMs(current), QString::fromLatin1(codeHash.hex())}));
+    if (!spent.ok())
+        return spent.error();
+    if (spent.value() != 1)
+        return Error{ErrorCode::Internal, codeHash.fingerprint(),
+                     QStringLiteral("the code changed under us")};
+    if (Result<void> r = transaction.value().commit(); !r.ok())
         return r.error();
     return code;
 }
@@ -742,21 +724,18 @@ Result<IssuedTokens> TokenStore::insertPair(const QString &grantId, const QStrin
     issued.resource = resource;
 
     const QVariant created = toMs(now());
-    QSqlQuery query(m_db);
     const QString insert =
         QStringLiteral("INSERT INTO tokens (token_hash, kind, grant_id, family_id, scope, "
                        "resource, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-    if (Result<void> r = execPrepared(query, insert,
-                                      {QString::fromLatin1(TokenHash::of(issued.accessToken).hex()),
-                                       static_cast<int>(TokenKind::Access), grantId, familyId, scope,
-                                       resource, created, toMs(request.accessExpiresAt)});
+    if (Result<QSqlQuery> r = run(insert, {QString::fromLatin1(TokenHash::of(issued.accessToken).hex()),
+                                           static_cast<int>(TokenKind::Access), grantId, familyId, scope,
+                                           resource, created, toMs(request.accessExpiresAt)});
         !r.ok()) {
         return r.error();
     }
-    if (Result<void> r = execPrepared(query, insert,
-                                      {QString::fromLatin1(TokenHash::of(issued.refreshToken).hex()),
-                                       static_cast<int>(TokenKind::Refresh), grantId, familyId, scope,
-                                       resource, created, toMs(request.refreshExpiresAt)});
+    if (Result<QSqlQuery> r = run(insert, {QString::fromLatin1(TokenHash::of(issued.refreshToken).hex()),
+                                           static_cast<int>(TokenKind::Refresh), grantId, familyId, scope,
+                                           resource, created, toMs(request.refreshExpiresAt)});
         !r.ok()) {
         return r.error();
     }
@@ -765,14 +744,12 @@ Result<IssuedTokens> TokenStore::insertPair(const QString &grantId, const QStrin
 
 Result<IssuedTokens> TokenStore::issueTokenPair(const QString &grantId, const TokenRequest &request)
 {
-    if (Result<void> r = checkOpen(); !r.ok())
-        return r.error();
     if (!request.accessExpiresAt.isValid() || !request.refreshExpiresAt.isValid())
         return Error{ErrorCode::InvalidArgument, grantId,
                      QStringLiteral("a token pair needs both expiry times")};
-    SqlTransaction transaction(m_db);
-    if (Result<void> r = transaction.begin(); !r.ok())
-        return r.error();
+    Result<SqlTransaction> transaction = begin();
+    if (!transaction.ok())
+        return transaction.error();
     Result<GrantRecord> grant = findGrant(grantId);
     if (!grant.ok())
         return grant.error();
@@ -785,7 +762,7 @@ Result<IssuedTokens> TokenStore::issueTokenPair(const QString &grantId, const To
     Result<IssuedTokens> issued = insertPair(grantId, generateRecordId(), scope, request.resource, request);
     if (!issued.ok())
         return issued;
-    if (Result<void> r = transaction.commit(); !r.ok())
+    if (Result<void> r = transaction.value().commit(); !r.ok())
         return r.error();
     qCDebug(lcStore, "issued access token %s and refresh token %s for grant %s",
             qPrintable(TokenHash::of(issued.value().accessToken).fingerprint()),
@@ -795,17 +772,15 @@ Result<IssuedTokens> TokenStore::issueTokenPair(const QString &grantId, const To
 
 Result<TokenRecord> TokenStore::selectToken(const TokenHash &hash, bool *rotated) const
 {
-    QSqlQuery query(m_db);
-    if (Result<void> r = execPrepared(
-            query,
-            QStringLiteral(
+    Result<QSqlQuery> found =
+        run(QStringLiteral(
                 "SELECT t.kind, t.grant_id, t.family_id, g.client_id, g.user_login, g.user_id, t.scope, "
                 "t.resource, t.created_ms, t.expires_ms, t.revoked, t.rotated_ms "
                 "FROM tokens t JOIN grants g ON g.grant_id = t.grant_id WHERE t.token_hash = ?"),
             {QString::fromLatin1(hash.hex())});
-        !r.ok()) {
-        return r.error();
-    }
+    if (!found.ok())
+        return found.error();
+    QSqlQuery &query = found.value();
     if (!query.next())
         return badToken(hash, QStringLiteral("unknown token"));
     TokenRecord token;
@@ -830,8 +805,6 @@ Result<TokenRecord> TokenStore::selectToken(const TokenHash &hash, bool *rotated
 
 Result<TokenRecord> TokenStore::findAccessToken(const TokenHash &hash) const
 {
-    if (Result<void> r = checkOpen(); !r.ok())
-        return r.error();
     Result<TokenRecord> token = selectToken(hash);
     if (!token.ok())
         return token;
@@ -847,16 +820,14 @@ Result<TokenRecord> TokenStore::findAccessToken(const TokenHash &hash) const
 Result<IssuedTokens> TokenStore::rotateRefreshToken(const TokenHash &refreshHash, const QString &clientId,
                                                     const TokenRequest &request)
 {
-    if (Result<void> r = checkOpen(); !r.ok())
-        return r.error();
     if (!request.accessExpiresAt.isValid() || !request.refreshExpiresAt.isValid()) {
         return Error{ErrorCode::InvalidArgument, refreshHash.fingerprint(),
                      QStringLiteral("a token pair needs both expiry times")};
     }
     const QDateTime current = now();
-    SqlTransaction transaction(m_db);
-    if (Result<void> r = transaction.begin(); !r.ok())
-        return r.error();
+    Result<SqlTransaction> transaction = begin();
+    if (!transaction.ok())
+        return transaction.error();
     bool rotated = false;
     Result<TokenRecord> found = selectToken(refreshHash, &rotated);
     if (!found.ok())
@@ -873,7 +844,7 @@ Result<IssuedTokens> TokenStore::rotateRefreshToken(const TokenHash &refreshHash
         Result<bool> retired = retireIfDead(old.grantId);
         if (!retired.ok())
             return retired.error();
-        if (Result<void> r = transaction.commit(); !r.ok())
+        if (Result<void> r = transaction.value().commit(); !r.ok())
             return r.error();
         if (retired.value())
             scrubWal();
@@ -900,25 +871,19 @@ Result<IssuedTokens> TokenStore::rotateRefreshToken(const TokenHash &refreshHash
                      QStringLiteral("resource %1 differs from the refresh token's resource %2")
                          .arg(request.resource, old.resource)};
     }
-    {
-        QSqlQuery query(m_db);
-        if (Result<void> r = execPrepared(
-                query,
-                QStringLiteral(
-                    "UPDATE tokens SET rotated_ms = ? WHERE token_hash = ? AND rotated_ms IS NULL"),
-                {toMs(current), QString::fromLatin1(refreshHash.hex())});
-            !r.ok()) {
-            return r.error();
-        }
-        if (query.numRowsAffected() != 1) {
-            return Error{ErrorCode::Internal, refreshHash.fingerprint(),
-                         QStringLiteral("the refresh token changed under us")};
-        }
+    Result<int> spent = rowsChanged(
+        run(QStringLiteral("UPDATE tokens SET rotated_ms = ? WHERE token_hash = ? AND rotated_ms IS NULL"),
+            {toMs(current), QString::fromLatin1(refreshHash.hex())}));
+    if (!spent.ok())
+        return spent.error();
+    if (spent.value() != 1) {
+        return Error{ErrorCode::Internal, refreshHash.fingerprint(),
+                     QStringLiteral("the refresh token changed under us")};
     }
     Result<IssuedTokens> issued = insertPair(old.grantId, old.familyId, scope, old.resource, request);
     if (!issued.ok())
         return issued;
-    if (Result<void> r = transaction.commit(); !r.ok())
+    if (Result<void> r = transaction.value().commit(); !r.ok())
         return r.error();
     qCInfo(lcStore, "rotated refresh token %s of grant %s into %s", qPrintable(refreshHash.fingerprint()),
            qPrintable(old.grantId), qPrintable(TokenHash::of(issued.value().refreshToken).fingerprint()));
@@ -927,24 +892,12 @@ Result<IssuedTokens> TokenStore::rotateRefreshToken(const TokenHash &refreshHash
 
 Result<int> TokenStore::revokeFamily(const QString &familyId)
 {
-    QSqlQuery query(m_db);
-    if (Result<void> r = execPrepared(
-            query, QStringLiteral("UPDATE tokens SET revoked = 1 WHERE family_id = ?"), {familyId});
-        !r.ok()) {
-        return r.error();
-    }
-    return query.numRowsAffected();
+    return rowsChanged(run(QStringLiteral("UPDATE tokens SET revoked = 1 WHERE family_id = ?"), {familyId}));
 }
 
 Result<int> TokenStore::revokeGrantTokens(const QString &grantId)
 {
-    QSqlQuery query(m_db);
-    if (Result<void> r = execPrepared(
-            query, QStringLiteral("UPDATE tokens SET revoked = 1 WHERE grant_id = ?"), {grantId});
-        !r.ok()) {
-        return r.error();
-    }
-    return query.numRowsAffected();
+    return rowsChanged(run(QStringLiteral("UPDATE tokens SET revoked = 1 WHERE grant_id = ?"), {grantId}));
 }
 
 Result<bool> TokenStore::retireIfDead(const QString &grantId)
@@ -953,41 +906,32 @@ Result<bool> TokenStore::retireIfDead(const QString &grantId)
     // tokens would otherwise sit in the file and be refreshed with its
     // user's other grants. The row stays (revoked) until its revoked broker
     // tokens expire, so that a replay is still recognised as one.
-    const QVariant current = toMs(now());
-    QSqlQuery query(m_db);
-    if (Result<void> r = execPrepared(
-            query,
-            QStringLiteral(
-                "UPDATE grants SET revoked_ms = ?, upstream_access = X'', upstream_refresh = NULL, "
-                "upstream_expires_ms = NULL WHERE grant_id = ? AND revoked_ms IS NULL "
-                "AND NOT EXISTS (SELECT 1 FROM tokens t WHERE t.grant_id = grants.grant_id "
-                "AND t.kind = 2 AND t.revoked = 0 AND t.rotated_ms IS NULL AND t.expires_ms > ?) "
-                "AND NOT EXISTS (SELECT 1 FROM auth_codes c WHERE c.grant_id = grants.grant_id "
-                "AND c.used_ms IS NULL AND c.expires_ms > ?)"),
-            {current, grantId, current, current});
-        !r.ok()) {
-        return r.error();
-    }
-    const bool retired = query.numRowsAffected() == 1;
-    if (retired)
+    Result<int> retired = rowsChanged(runNamed(
+        QStringLiteral("UPDATE grants SET revoked_ms = :now, upstream_access = X'', upstream_refresh = NULL, "
+                       "upstream_expires_ms = NULL WHERE grant_id = :grant AND revoked_ms IS NULL "
+                       "AND NOT EXISTS (SELECT 1 FROM tokens t WHERE t.grant_id = grants.grant_id "
+                       "AND t.kind = 2 AND t.revoked = 0 AND t.rotated_ms IS NULL AND t.expires_ms > :now) "
+                       "AND NOT EXISTS (SELECT 1 FROM auth_codes c WHERE c.grant_id = grants.grant_id "
+                       "AND c.used_ms IS NULL AND c.expires_ms > :now)"),
+        {{QStringLiteral(":now"), toMs(now())}, {QStringLiteral(":grant"), grantId}}));
+    if (!retired.ok())
+        return retired.error();
+    if (retired.value() == 1)
         qCInfo(lcStore, "grant %s has no live token left; wiped its upstream tokens", qPrintable(grantId));
-    return retired;
+    return retired.value() == 1;
 }
 
 void TokenStore::scrubWal()
 {
-    QSqlQuery query(m_db);
-    if (Result<void> r = execPrepared(query, QStringLiteral("PRAGMA wal_checkpoint(TRUNCATE)")); !r.ok())
+    if (Result<QSqlQuery> r = run(QStringLiteral("PRAGMA wal_checkpoint(TRUNCATE)")); !r.ok())
         qCWarning(lcStore, "cannot checkpoint the database: %s", qPrintable(r.error().message));
 }
 
 Result<void> TokenStore::revokeToken(const TokenHash &hash, const QString &clientId)
 {
-    if (Result<void> r = checkOpen(); !r.ok())
-        return r;
-    SqlTransaction transaction(m_db);
-    if (Result<void> r = transaction.begin(); !r.ok())
-        return r;
+    Result<SqlTransaction> transaction = begin();
+    if (!transaction.ok())
+        return transaction.error();
     Result<TokenRecord> token = selectToken(hash);
     if (!token.ok())
         return Error{ErrorCode::NotFound, hash.fingerprint(), QStringLiteral("unknown token")};
@@ -1003,16 +947,12 @@ Result<void> TokenStore::revokeToken(const TokenHash &hash, const QString &clien
         if (!dead.ok())
             return dead.error();
         retired = dead.value();
-    } else {
-        QSqlQuery query(m_db);
-        if (Result<void> r =
-                execPrepared(query, QStringLiteral("UPDATE tokens SET revoked = 1 WHERE token_hash = ?"),
-                             {QString::fromLatin1(hash.hex())});
-            !r.ok()) {
-            return r;
-        }
+    } else if (Result<QSqlQuery> r = run(QStringLiteral("UPDATE tokens SET revoked = 1 WHERE token_hash = ?"),
+                                         {QString::fromLatin1(hash.hex())});
+               !r.ok()) {
+        return r.error();
     }
-    if (Result<void> r = transaction.commit(); !r.ok())
+    if (Result<void> r = transaction.value().commit(); !r.ok())
         return r;
     if (retired)
         scrubWal();
@@ -1026,63 +966,44 @@ Result<void> TokenStore::revokeToken(const TokenHash &hash, const QString &clien
 
 Result<void> TokenStore::recordConsent(qint64 userId, const QString &clientId, const QString &scope)
 {
-    if (Result<void> r = checkOpen(); !r.ok())
-        return r;
-    SqlTransaction transaction(m_db);
-    if (Result<void> r = transaction.begin(); !r.ok())
-        return r;
-    {
-        QSqlQuery query(m_db);
-        if (Result<void> r =
-                execPrepared(query, QStringLiteral("SELECT 1 FROM clients WHERE client_id = ?"), {clientId});
-            !r.ok()) {
-            return r;
-        }
-        if (!query.next())
-            return notFound(QStringLiteral("client"), clientId);
-        query.finish();
-        if (Result<void> r =
-                execPrepared(query,
-                             QStringLiteral("INSERT INTO consents (user_id, client_id, scope, created_ms) "
-                                            "VALUES (?, ?, ?, ?) ON CONFLICT (user_id, client_id) "
-                                            "DO UPDATE SET scope = excluded.scope, "
-                                            "created_ms = excluded.created_ms"),
-                             {userId, clientId, scope, toMs(now())});
-            !r.ok()) {
-            return r;
-        }
+    Result<SqlTransaction> transaction = begin();
+    if (!transaction.ok())
+        return transaction.error();
+    Result<bool> client = clientExists(clientId);
+    if (!client.ok())
+        return client.error();
+    if (!client.value())
+        return notFound(QStringLiteral("client"), clientId);
+    if (Result<QSqlQuery> r =
+            run(QStringLiteral("INSERT INTO consents (user_id, client_id, scope, created_ms) "
+                               "VALUES (?, ?, ?, ?) ON CONFLICT (user_id, client_id) "
+                               "DO UPDATE SET scope = excluded.scope, "
+                               "created_ms = excluded.created_ms"),
+                {userId, clientId, scope, toMs(now())});
+        !r.ok()) {
+        return r.error();
     }
-    return transaction.commit();
+    return transaction.value().commit();
 }
 
 Result<bool> TokenStore::hasConsent(qint64 userId, const QString &clientId, const QString &scope) const
 {
-    if (Result<void> r = checkOpen(); !r.ok())
-        return r.error();
-    QSqlQuery query(m_db);
-    if (Result<void> r = execPrepared(
-            query, QStringLiteral("SELECT scope FROM consents WHERE user_id = ? AND client_id = ?"),
-            {userId, clientId});
-        !r.ok()) {
-        return r.error();
-    }
-    if (!query.next())
+    Result<QSqlQuery> found = run(
+        QStringLiteral("SELECT scope FROM consents WHERE user_id = ? AND client_id = ?"), {userId, clientId});
+    if (!found.ok())
+        return found.error();
+    if (!found.value().next())
         return false;
-    return scopeCovers(query.value(0).toString(), scope);
+    return scopeCovers(found.value().value(0).toString(), scope);
 }
 
 Result<void> TokenStore::revokeConsent(qint64 userId, const QString &clientId)
 {
-    if (Result<void> r = checkOpen(); !r.ok())
-        return r;
-    QSqlQuery query(m_db);
-    if (Result<void> r =
-            execPrepared(query, QStringLiteral("DELETE FROM consents WHERE user_id = ? AND client_id = ?"),
-                         {userId, clientId});
-        !r.ok()) {
-        return r;
-    }
-    if (query.numRowsAffected() != 1)
+    Result<int> deleted = rowsChanged(
+        run(QStringLiteral("DELETE FROM consents WHERE user_id = ? AND client_id = ?"), {userId, clientId}));
+    if (!deleted.ok())
+        return deleted.error();
+    if (deleted.value() != 1)
         return notFound(QStringLiteral("consent"), clientId);
     return {};
 }
@@ -1091,37 +1012,26 @@ Result<void> TokenStore::revokeConsent(qint64 userId, const QString &clientId)
 
 Result<PurgeCounts> TokenStore::purgeExpired()
 {
-    if (Result<void> r = checkOpen(); !r.ok())
-        return r.error();
     const QVariant current = toMs(now());
-    PurgeCounts counts;
-    SqlTransaction transaction(m_db);
-    if (Result<void> r = transaction.begin(); !r.ok())
+    Result<SqlTransaction> transaction = begin();
+    if (!transaction.ok())
+        return transaction.error();
+    Result<int> tokens =
+        rowsChanged(run(QStringLiteral("DELETE FROM tokens WHERE expires_ms <= ?"), {current}));
+    if (!tokens.ok())
+        return tokens.error();
+    Result<int> codes =
+        rowsChanged(run(QStringLiteral("DELETE FROM auth_codes WHERE expires_ms <= ?"), {current}));
+    if (!codes.ok())
+        return codes.error();
+    Result<int> grants =
+        rowsChanged(run(QStringLiteral("DELETE FROM grants WHERE revoked_ms IS NOT NULL AND NOT EXISTS "
+                                       "(SELECT 1 FROM tokens t WHERE t.grant_id = grants.grant_id)")));
+    if (!grants.ok())
+        return grants.error();
+    if (Result<void> r = transaction.value().commit(); !r.ok())
         return r.error();
-    {
-        QSqlQuery query(m_db);
-        if (Result<void> r =
-                execPrepared(query, QStringLiteral("DELETE FROM tokens WHERE expires_ms <= ?"), {current});
-            !r.ok()) {
-            return r.error();
-        }
-        counts.tokens = query.numRowsAffected();
-        if (Result<void> r = execPrepared(
-                query, QStringLiteral("DELETE FROM auth_codes WHERE expires_ms <= ?"), {current});
-            !r.ok()) {
-            return r.error();
-        }
-        counts.authCodes = query.numRowsAffected();
-        if (Result<void> r = execPrepared(
-                query, QStringLiteral("DELETE FROM grants WHERE revoked_ms IS NOT NULL AND NOT EXISTS "
-                                      "(SELECT 1 FROM tokens t WHERE t.grant_id = grants.grant_id)"));
-            !r.ok()) {
-            return r.error();
-        }
-        counts.grants = query.numRowsAffected();
-    }
-    if (Result<void> r = transaction.commit(); !r.ok())
-        return r.error();
+    const PurgeCounts counts{tokens.value(), codes.value(), grants.value()};
     qCDebug(lcStore, "purged %d expired tokens, %d expired codes and %d revoked grants", counts.tokens,
             counts.authCodes, counts.grants);
     return counts;

@@ -11,6 +11,7 @@
 
 #include "base/Result.h"
 #include "store/SecretBox.h"
+#include "store/Sql.h"
 #include "store/StoreRecords.h"
 #include "store/TokenHash.h"
 
@@ -125,9 +126,17 @@ public:
 
 private:
     [[nodiscard]] QDateTime now() const;
-    [[nodiscard]] Result<void> checkOpen() const;
+    // Every statement goes through run(): it checks that the store is open
+    // (Unavailable otherwise), prepares, binds and runs. runNamed() binds
+    // `:name` placeholders; begin() opens a write transaction and box() hands
+    // out the key, both also only while open.
+    [[nodiscard]] Result<QSqlQuery> run(const QString &sql, const QVariantList &values = {}) const;
+    [[nodiscard]] Result<QSqlQuery> runNamed(const QString &sql, const SqlNamedValues &values) const;
+    [[nodiscard]] Result<SqlTransaction> begin();
+    [[nodiscard]] Result<const SecretBox *> box() const;
     [[nodiscard]] Result<void> configureConnection();
     [[nodiscard]] Result<void> checkKey();
+    [[nodiscard]] Result<bool> clientExists(const QString &clientId) const;
     [[nodiscard]] Result<QList<GrantRecord>> selectGrants(const QString &sql,
                                                           const QVariantList &values) const;
     // `rotated`, when given, tells whether a refresh token was already spent.

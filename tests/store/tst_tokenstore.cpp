@@ -620,6 +620,92 @@ void tst_TokenStore::connectionsAreSeparate()
 
 // --- error table ----------------------------------------------------------------
 
+namespace {
+
+// Rows for errors(): every operation on a closed store (with valid
+// arguments) is Unavailable, and none of them touches a database or a key
+// that is gone.
+void addClosedStoreRows()
+{
+    const auto closed = [](const char *name, StoreCall call) {
+        QTest::newRow(qPrintable(QStringLiteral("store closed: ") + QLatin1String(name)))
+            << StoreCall([call](TokenStore &s, const Seed &seed) {
+                   s.close();
+                   return call(s, seed);
+               })
+            << ErrorCode::Unavailable;
+    };
+
+    const auto tokenRequest = [](const Seed &seed) {
+        TokenRequest request;
+        request.accessExpiresAt = seed.tokens.accessExpiresAt;
+        request.refreshExpiresAt = seed.tokens.refreshExpiresAt;
+        return request;
+    };
+    closed("registerClient", [](TokenStore &s, const Seed &) {
+        ClientRecord client;
+        client.clientId = ClientB + QStringLiteral("-new");
+        return s.registerClient(client);
+    });
+    closed("updateClient", [](TokenStore &s, const Seed &) {
+        ClientRecord client;
+        client.clientId = ClientA;
+        return s.updateClient(client);
+    });
+    closed("findClient", [](TokenStore &s, const Seed &) { return status(s.findClient(ClientA)); });
+    closed("deleteClient", [](TokenStore &s, const Seed &) { return s.deleteClient(ClientA); });
+    closed("pendingClients", [](TokenStore &s, const Seed &) { return status(s.pendingClients()); });
+    closed("purgePendingClients", [](TokenStore &s, const Seed &) {
+        return status(s.purgePendingClients(QDateTime::currentDateTimeUtc()));
+    });
+    closed("createGrant",
+           [](TokenStore &s, const Seed &seed) { return status(s.createGrant(seed.grant, seed.upstream)); });
+    closed("findGrant",
+           [](TokenStore &s, const Seed &seed) { return status(s.findGrant(seed.grant.grantId)); });
+    closed("grantsForUser",
+           [](TokenStore &s, const Seed &seed) { return status(s.grantsForUser(seed.grant.userId)); });
+    closed("grantsExpiringBefore", [](TokenStore &s, const Seed &) {
+        return status(s.grantsExpiringBefore(QDateTime::currentDateTimeUtc().addDays(1)));
+    });
+    closed("upstreamTokens",
+           [](TokenStore &s, const Seed &seed) { return status(s.upstreamTokens(seed.grant.grantId)); });
+    closed("saveUpstreamTokens", [](TokenStore &s, const Seed &seed) {
+        return s.saveUpstreamTokens(seed.grant.grantId, seed.upstream);
+    });
+    closed("revokeGrant", [](TokenStore &s, const Seed &seed) { return s.revokeGrant(seed.grant.grantId); });
+    closed("createAuthCode", [](TokenStore &s, const Seed &seed) {
+        AuthCodeRequest request;
+        request.grantId = seed.grant.grantId;
+        request.clientId = seed.grant.clientId;
+        request.codeChallenge = QStringLiteral("challenge");
+        request.expiresAt = seed.tokens.accessExpiresAt;
+        return status(s.createAuthCode(request));
+    });
+    closed("consumeAuthCode", [](TokenStore &s, const Seed &seed) {
+        return status(s.consumeAuthCode(TokenHash::of(seed.code)));
+    });
+    closed("issueTokenPair", [tokenRequest](TokenStore &s, const Seed &seed) {
+        return status(s.issueTokenPair(seed.grant.grantId, tokenRequest(seed)));
+    });
+    closed("findAccessToken", [](TokenStore &s, const Seed &seed) {
+        return status(s.findAccessToken(TokenHash::of(seed.tokens.accessToken)));
+    });
+    closed("rotateRefreshToken", [tokenRequest](TokenStore &s, const Seed &seed) {
+        return status(s.rotateRefreshToken(TokenHash::of(seed.tokens.refreshToken), seed.grant.clientId,
+                                           tokenRequest(seed)));
+    });
+    closed("revokeToken", [](TokenStore &s, const Seed &seed) {
+        return s.revokeToken(TokenHash::of(seed.tokens.accessToken), seed.grant.clientId);
+    });
+    closed("recordConsent", [](TokenStore &s, const Seed &) { return s.recordConsent(42, ClientA, Scope); });
+    closed("hasConsent",
+           [](TokenStore &s, const Seed &) { return status(s.hasConsent(42, ClientA, Scope)); });
+    closed("revokeConsent", [](TokenStore &s, const Seed &) { return s.revokeConsent(42, ClientA); });
+    closed("purgeExpired", [](TokenStore &s, const Seed &) { return status(s.purgeExpired()); });
+}
+
+} // namespace
+
 void tst_TokenStore::errors_data()
 {
     QTest::addColumn<StoreCall>("call");
@@ -631,6 +717,7 @@ void tst_TokenStore::errors_data()
         s.close();
         return status(s.findClient(ClientA));
     }) << ErrorCode::Unavailable;
+    addClosedStoreRows();
     QTest::newRow("findClient: unknown id")
         << StoreCall([](TokenStore &s, const Seed &) { return status(s.findClient(QStringLiteral("nope"))); })
         << ErrorCode::NotFound;
