@@ -91,6 +91,7 @@ private Q_SLOTS:
     void oneRefreshPerKeyInFlight();
     void refreshRespawnsEverySessionOfTheRefreshedGrants();
     void refusalEvictsTheRevokedGrants();
+    void refusalSubjectIsNotAGrantList();
     void transientFailureKeepsSessionsAndRetries();
     void newSessionNearExpiryRefreshesAtOnce();
     void timerSweeps();
@@ -246,8 +247,10 @@ void tst_TokenRotator::refusalEvictsTheRevokedGrants()
 
     QVERIFY(rotator->refreshGrant(QStringLiteral("g1")));
     // The source revoked both grants of the user that shared the spent token.
-    m_source.calls.at(0).done(Error{ErrorCode::Unauthorized, QStringLiteral("g1 g2"),
-                                    QStringLiteral("invalid_grant: the refresh token was revoked")});
+    m_source.calls.at(0).done(TokenSource::RefreshFailure{
+        Error{ErrorCode::Unauthorized, QStringLiteral("https://forgejo.example/login/oauth/access_token"),
+              QStringLiteral("invalid_grant: the refresh token was revoked")},
+        {QStringLiteral("g1"), QStringLiteral("g2")}});
 
     QCOMPARE(failed.count(), 1);
     QCOMPARE(failed.at(0).at(0).toString(), QStringLiteral("g1"));
@@ -257,6 +260,24 @@ void tst_TokenRotator::refusalEvictsTheRevokedGrants()
     QVERIFY(m_registry->find(c));
     QCOMPARE(ended.count(), 2);
     QVERIFY(!rotator->isRefreshing(QStringLiteral("g1")));
+}
+
+// The grants to evict come from the failure's own list, not from its
+// error subject (which used to carry them space-joined).
+void tst_TokenRotator::refusalSubjectIsNotAGrantList()
+{
+    Session *sessionA = create(QStringLiteral("alice"), QStringLiteral("g1"));
+    Session *sessionB = create(QStringLiteral("bob"), QStringLiteral("g2"));
+    QVERIFY(sessionA && sessionB);
+    const QString a = sessionA->id();
+    TokenRotator *rotator = makeRotator();
+
+    QVERIFY(rotator->refreshGrant(QStringLiteral("g1")));
+    m_source.calls.at(0).done(TokenSource::RefreshFailure{
+        Error{ErrorCode::Unauthorized, QStringLiteral("g2 g3"), QStringLiteral("invalid_grant")}, {}});
+
+    QCOMPARE(m_registry->find(a), nullptr); // the refused grant itself always goes
+    QCOMPARE(m_registry->find(sessionB->id()), sessionB);
 }
 
 void tst_TokenRotator::transientFailureKeepsSessionsAndRetries()
@@ -269,8 +290,8 @@ void tst_TokenRotator::transientFailureKeepsSessionsAndRetries()
     const QString id = session->id();
 
     QCOMPARE(rotator->sweep(), 1);
-    m_source.calls.at(0).done(
-        Error{ErrorCode::Unavailable, QStringLiteral("g1"), QStringLiteral("Forgejo did not answer")});
+    m_source.calls.at(0).done(TokenSource::RefreshFailure{
+        Error{ErrorCode::Unavailable, QStringLiteral("g1"), QStringLiteral("Forgejo did not answer")}, {}});
 
     QCOMPARE(failed.count(), 1);
     QCOMPARE(failed.at(0).at(1).toString(), QStringLiteral("Forgejo did not answer"));
@@ -319,8 +340,9 @@ void tst_TokenRotator::lateAnswerAfterTheRotatorIsGone()
     QCOMPARE(rotator->sweep(), 1);
     m_rotator.reset();
     // The upstream answers after shutdown began: nothing is touched.
-    m_source.calls.at(0).done(
-        Error{ErrorCode::Unauthorized, QStringLiteral("g1"), QStringLiteral("refused")});
+    m_source.calls.at(0).done(TokenSource::RefreshFailure{
+        Error{ErrorCode::Unauthorized, QStringLiteral("g1"), QStringLiteral("refused")},
+        {QStringLiteral("g1")}});
     QCOMPARE(m_registry->find(id), session);
     QCOMPARE(backendsMade(session), 1);
 }
