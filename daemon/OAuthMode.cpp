@@ -10,7 +10,7 @@
 #include "rotation/StoreTokenSource.h"
 #include "rotation/TokenRotator.h"
 #include "session/SessionRegistry.h"
-#include "store/TokenStore.h"
+#include "store/SqliteTokenStore.h"
 
 namespace fmb {
 namespace {
@@ -43,7 +43,6 @@ OAuthMode::OAuthMode(const BrokerConfig &config, SessionRegistry *registry, QObj
     : QObject(parent)
     , m_config(config)
     , m_registry(registry)
-    , m_store(std::make_unique<TokenStore>())
 {}
 
 OAuthMode::~OAuthMode() = default;
@@ -55,11 +54,13 @@ Result<void> OAuthMode::open()
         return secret.error();
     Redactor::addSecret(secret.value());
 
-    Result<void> opened = m_store->open(m_config.stateDir);
+    auto store = std::make_unique<SqliteTokenStore>();
+    Result<void> opened = store->open(m_config.stateDir);
     if (!opened) {
         return Error{opened.error().code, QStringLiteral("state_dir"),
                      QStringLiteral("state_dir: %1").arg(opened.error().message)};
     }
+    m_store = std::move(store);
 
     UpstreamConfig upstream;
     upstream.authorizeUrl = QUrl(m_config.upstreamAuthorizeUrl);

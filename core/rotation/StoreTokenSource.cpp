@@ -37,7 +37,11 @@ void StoreTokenSource::refresh(const QString &grantId, RefreshCallback done)
                                      : Error{ErrorCode::Unauthorized, grantId,
                                              QStringLiteral("the grant has no upstream refresh token")};
         QMetaObject::invokeMethod(
-            this, [done, error] { done(error); }, Qt::QueuedConnection);
+            this,
+            [done, error] {
+                done(RefreshFailure{error, {}});
+            },
+            Qt::QueuedConnection);
         return;
     }
     const qint64 userId = grant.value().userId;
@@ -56,16 +60,16 @@ void StoreTokenSource::refresh(const QString &grantId, RefreshCallback done)
                 }
             }
             if (!result) {
-                Error error = result.error();
-                if (error.code == ErrorCode::Unauthorized) {
+                RefreshFailure failure{result.error(), {}};
+                if (failure.refused()) {
                     // The refresh token is spent or revoked, and every grant of
                     // this user shares it: nobody can use them any more, so their
                     // broker tokens go too (clean 401, the client logs in again).
                     for (const QString &id : std::as_const(grantIds))
                         (void)m_store->revokeGrant(id);
-                    error.subject = grantIds.join(QLatin1Char(' '));
+                    failure.revokedGrantIds = grantIds;
                 }
-                done(error);
+                done(failure);
                 return;
             }
             const UpstreamTokens &tokens = result.value();
@@ -77,7 +81,7 @@ void StoreTokenSource::refresh(const QString &grantId, RefreshCallback done)
                 if (!saved) {
                     qCCritical(lcRotation).noquote() << "could not store the refreshed tokens of grant"
                                                      << id.left(8) << ":" << saved.error().message;
-                    done(saved.error());
+                    done(RefreshFailure{saved.error(), {}});
                     return;
                 }
             }

@@ -91,14 +91,15 @@ bool TokenRotator::refreshGrant(const QString &grantId)
         return false;
     m_inFlight.insert(key);
     qCInfo(lcRotation).noquote() << "refreshing the upstream token of grant" << grantId.left(8);
-    m_source->refresh(grantId, [this, grantId, key,
-                                guard = QPointer<TokenRotator>(this)](Result<TokenSource::Refreshed> result) {
+    m_source->refresh(grantId, [this, grantId, key, guard = QPointer<TokenRotator>(this)](
+                                   Result<TokenSource::Refreshed, TokenSource::RefreshFailure> result) {
         if (!guard)
             return;
         m_inFlight.remove(key);
         if (!result) {
-            const Error &error = result.error();
-            if (error.code != ErrorCode::Unauthorized) {
+            const TokenSource::RefreshFailure &failure = result.error();
+            const Error &error = failure.error;
+            if (!failure.refused()) {
                 // Forgejo unreachable: the token may still be good; the next sweep tries again.
                 qCWarning(lcRotation).noquote()
                     << "refresh of grant" << grantId.left(8) << "failed for now:" << error.message;
@@ -107,7 +108,7 @@ bool TokenRotator::refreshGrant(const QString &grantId)
             }
             // The source revoked the grants that shared the dead token; their
             // sessions go now, so each client's next request gets a clean 401.
-            QStringList dead = error.subject.split(QLatin1Char(' '), Qt::SkipEmptyParts);
+            QStringList dead = failure.revokedGrantIds;
             if (!dead.contains(grantId))
                 dead.append(grantId);
             const QList<Session *> sessions = sessionsOf(dead);

@@ -24,7 +24,16 @@ public:
         QDateTime expiry;     // the new access token's expiry (invalid: unknown)
         QStringList grantIds; // every grant that now holds the new tokens
     };
-    using RefreshCallback = std::function<void(Result<Refreshed> result)>;
+    // Why a refresh failed. Refused (error.code Unauthorized): the grant is
+    // dead (its refresh token spent or revoked) and the source has revoked
+    // it, with revokedGrantIds, the grants that shared its tokens. Anything
+    // else: the tokens may still be good; try again later.
+    struct RefreshFailure {
+        Error error;
+        QStringList revokedGrantIds; // empty unless refused
+        [[nodiscard]] bool refused() const { return error.code == ErrorCode::Unauthorized; }
+    };
+    using RefreshCallback = std::function<void(Result<Refreshed, RefreshFailure> result)>;
 
     virtual ~TokenSource();
     // The upstream access token's expiry; an invalid QDateTime when unknown.
@@ -33,8 +42,8 @@ public:
     [[nodiscard]] virtual QString refreshKey(const QString &grantId) const = 0;
     // Refreshes the grant's upstream tokens and stores them before calling
     // back (a crash after the upstream answered must not lose the new
-    // refresh token). Unauthorized: the grant is dead (refresh token spent
-    // or revoked) and has been revoked here too; Unavailable: try later.
+    // refresh token). A failure says whether it was refused (see
+    // RefreshFailure).
     virtual void refresh(const QString &grantId, RefreshCallback done) = 0;
 };
 

@@ -7,7 +7,7 @@
 #include <QStringList>
 
 #include "Logging.h"
-#include "SqlTransaction.h"
+#include "Sql.h"
 
 namespace fmb {
 namespace {
@@ -107,19 +107,16 @@ const std::array Migrations = {
 
 Result<int> currentVersion(const QSqlDatabase &db)
 {
-    QSqlQuery query(db);
-    if (Result<void> r =
-            execPrepared(query, QStringLiteral("SELECT count(*) FROM sqlite_master "
-                                               "WHERE type = 'table' AND name = 'schema_version'"));
-        !r.ok()) {
-        return r.error();
-    }
-    if (!query.next() || query.value(0).toInt() == 0)
+    Result<QSqlQuery> tables = runSql(db, QStringLiteral("SELECT count(*) FROM sqlite_master "
+                                                         "WHERE type = 'table' AND name = 'schema_version'"));
+    if (!tables.ok())
+        return tables.error();
+    if (!tables.value().next() || tables.value().value(0).toInt() == 0)
         return 0;
-    if (Result<void> r = execPrepared(query, QStringLiteral("SELECT max(version) FROM schema_version"));
-        !r.ok())
-        return r.error();
-    return query.next() ? query.value(0).toInt() : 0;
+    Result<QSqlQuery> version = runSql(db, QStringLiteral("SELECT max(version) FROM schema_version"));
+    if (!version.ok())
+        return version.error();
+    return version.value().next() ? version.value().value(0).toInt() : 0;
 }
 
 Result<void> apply(const QSqlDatabase &db, const Migration &migration)
@@ -127,20 +124,16 @@ Result<void> apply(const QSqlDatabase &db, const Migration &migration)
     SqlTransaction transaction(db);
     if (Result<void> r = transaction.begin(); !r.ok())
         return r;
-    {
-        QSqlQuery query(db);
-        for (const char *statement : migration.statements) {
-            if (Result<void> r = execPrepared(query, QString::fromLatin1(statement)); !r.ok())
-                return r;
-        }
-        if (Result<void> r = execPrepared(query, QStringLiteral("DELETE FROM schema_version")); !r.ok())
-            return r;
-        if (Result<void> r =
-                execPrepared(query, QStringLiteral("INSERT INTO schema_version (version) VALUES (?)"),
-                             {migration.version});
-            !r.ok()) {
-            return r;
-        }
+    for (const char *statement : migration.statements) {
+        if (Result<QSqlQuery> r = runSql(db, QString::fromLatin1(statement)); !r.ok())
+            return r.error();
+    }
+    if (Result<QSqlQuery> r = runSql(db, QStringLiteral("DELETE FROM schema_version")); !r.ok())
+        return r.error();
+    if (Result<QSqlQuery> r = runSql(db, QStringLiteral("INSERT INTO schema_version (version) VALUES (?)"),
+                                     {migration.version});
+        !r.ok()) {
+        return r.error();
     }
     return transaction.commit();
 }

@@ -1,72 +1,64 @@
 #pragma once
 
-#include <functional>
-#include <optional>
-
 #include <QDateTime>
 #include <QList>
-#include <QSqlDatabase>
 #include <QString>
-#include <QVariantList>
 
 #include "base/Result.h"
-#include "store/SecretBox.h"
 #include "store/StoreRecords.h"
 #include "store/TokenHash.h"
 
 namespace fmb {
 
-// The broker's OAuth state in one SQLite file under the state directory:
-// registered clients, grants (with the upstream Forgejo tokens sealed by
-// SecretBox), broker tokens and authorization codes (kept only as SHA-256
-// hashes), and per-user consent. Survives restarts: open() on the same state
-// directory sees everything again.
+// The broker's OAuth state: registered clients, grants with their upstream
+// Forgejo tokens, broker tokens and authorization codes, and per-user
+// consent. What the authorization server, the bearer guard and the token
+// rotator use; SqliteTokenStore is the implementation for one broker (a
+// PostgreSQL one for several brokers sharing a database comes next: see
+// docs/store.md for what it does differently).
 //
-// The state directory is made 0700, the database file 0600 (SQLite gives its
-// -wal and -shm files the same mode), and the key file is created 0600 or
-// refused when wider. Each TokenStore owns its own uniquely named QSqlDatabase
-// connection; use it from the thread that called open().
+// Secrets. Broker tokens, authorization codes and client secrets are kept
+// only as SHA-256 hashes (TokenHash): the plain values are returned once, by
+// the call that creates them, and never again. Upstream tokens are kept
+// sealed (AES-256-GCM, bound to their grant and field) and are returned in
+// plain text only by upstreamTokens(). Error subjects name tokens by
+// fingerprint only, never by value.
 //
-// Errors: Unauthorized for an unknown, expired, revoked or wrong-client
-// credential (OAuth's invalid_grant / invalid_token); Conflict when a spent
-// authorization code or a rotated refresh token comes back, after the store
-// has revoked what it protects (the subject is then the grant id); NotFound
-// for unknown clients and grants; InvalidArgument for bad input; Io or
-// Unavailable for the database itself. Error subjects and log lines name
-// tokens by fingerprint only.
-class TokenStore final {
+// Atomicity. A call that writes commits whole or not at all. The calls that
+// read before they write (registerClient, createGrant, saveUpstreamTokens,
+// consumeAuthCode, issueTokenPair, rotateRefreshToken, revokeToken,
+// recordConsent, purgeExpired) take the write lock before the read, so two
+// requests (or two brokers) cannot both spend one code or one refresh
+// token. Nothing spans two calls.
+//
+// Errors: InvalidArgument for bad input (checked before the store is
+// touched); Unavailable when the store is not open or another writer held it
+// too long; Io for any other failure of the database itself; Unauthorized for
+// an unknown, expired, revoked or wrong-client credential (OAuth's
+// invalid_grant / invalid_token); Conflict when a spent authorization code
+// or a rotated refresh token comes back, after the store has revoked what it
+// protects (the subject is then the grant id) or when a client id is taken;
+// NotFound for unknown clients, grants and consents; Forbidden for another
+// client's token.
+//
+// Times are UTC with millisecond precision; "now" is the implementation's
+// clock.
+class TokenStore {
 public:
-    TokenStore();
-    ~TokenStore();
-    TokenStore(const TokenStore &) = delete;
-    TokenStore &operator=(const TokenStore &) = delete;
+    virtual ~TokenStore();
 
-    static QString databaseFileName() { return QStringLiteral("broker.sqlite3"); }
-    static QString keyFileName() { return QStringLiteral("upstream-tokens.key"); }
-
-    // Creates the state directory, key file and database as needed, then
-    // migrates the schema. Refuses a key file that does not open the values
-    // this database already holds, and a missing key file next to an existing
-    // database (it does not write a new key then).
-    [[nodiscard]] Result<void> open(const QString &stateDir);
-    void close();
-    [[nodiscard]] bool isOpen() const { return m_box.has_value(); }
-    [[nodiscard]] QString databasePath() const { return m_databasePath; }
-    [[nodiscard]] int schemaVersion() const { return m_schemaVersion; }
-
-    // What "now" is for expiry checks and timestamps; tests move it.
-    void setClock(std::function<QDateTime()> clock);
+    [[nodiscard]] virtual bool isOpen() const = 0;
 
     // Clients. registerClient sets `created`; Conflict when the id is taken.
     // deleteClient also removes its grants, tokens, codes and consents.
-    [[nodiscard]] Result<void> registerClient(const ClientRecord &client);
-    [[nodiscard]] Result<void> updateClient(const ClientRecord &client);
-    [[nodiscard]] Result<ClientRecord> findClient(const QString &clientId) const;
-    [[nodiscard]] Result<void> deleteClient(const QString &clientId);
+    [[nodiscard]] virtual Result<void> registerClient(const ClientRecord &client) = 0;
+    [[nodiscard]] virtual Result<void> updateClient(const ClientRecord &client) = 0;
+    [[nodiscard]] virtual Result<ClientRecord> findClient(const QString &clientId) const = 0;
+    [[nodiscard]] virtual Result<void> deleteClient(const QString &clientId) = 0;
     // Clients that never completed an authorization (no grant was ever
     // created for them), and the purge of those registered before `before`.
-    [[nodiscard]] Result<PendingClients> pendingClients() const;
-    [[nodiscard]] Result<int> purgePendingClients(const QDateTime &before);
+    [[nodiscard]] virtual Result<PendingClients> pendingClients() const = 0;
+    [[nodiscard]] virtual Result<int> purgePendingClients(const QDateTime &before) = 0;
 
     // Grants. createGrant ignores grant.grantId and grant.created and returns
     // the stored record with both set. The upstream access token is required.
@@ -74,82 +66,65 @@ public:
     // revocation leaves it without a live refresh token or code: its
     // upstream tokens are wiped then, and grantsForUser and
     // grantsExpiringBefore no longer list it; findGrant still does.
-    [[nodiscard]] Result<GrantRecord> createGrant(const GrantRecord &grant, const UpstreamTokens &upstream);
-    [[nodiscard]] Result<GrantRecord> findGrant(const QString &grantId) const;
-    [[nodiscard]] Result<QList<GrantRecord>> grantsForUser(qint64 userId) const;
+    [[nodiscard]] virtual Result<GrantRecord> createGrant(const GrantRecord &grant,
+                                                          const UpstreamTokens &upstream) = 0;
+    [[nodiscard]] virtual Result<GrantRecord> findGrant(const QString &grantId) const = 0;
+    [[nodiscard]] virtual Result<QList<GrantRecord>> grantsForUser(qint64 userId) const = 0;
     // Grants whose upstream access token expires before `when`, soonest
     // first: the token rotator's work list.
-    [[nodiscard]] Result<QList<GrantRecord>> grantsExpiringBefore(const QDateTime &when) const;
+    [[nodiscard]] virtual Result<QList<GrantRecord>> grantsExpiringBefore(const QDateTime &when) const = 0;
     // Decrypts the grant's upstream tokens; Unauthorized for a revoked grant.
-    [[nodiscard]] Result<UpstreamTokens> upstreamTokens(const QString &grantId) const;
+    [[nodiscard]] virtual Result<UpstreamTokens> upstreamTokens(const QString &grantId) const = 0;
     // Replaces the upstream tokens in one transaction. An empty refresh token
     // keeps the stored one (RFC 6749 §6: the server may not issue a new one).
     // Unauthorized for a revoked grant: it never gets tokens again.
-    [[nodiscard]] Result<void> saveUpstreamTokens(const QString &grantId, const UpstreamTokens &tokens);
+    [[nodiscard]] virtual Result<void> saveUpstreamTokens(const QString &grantId,
+                                                          const UpstreamTokens &tokens) = 0;
     // Deletes the grant with its upstream tokens, broker tokens and codes.
-    [[nodiscard]] Result<void> revokeGrant(const QString &grantId);
+    [[nodiscard]] virtual Result<void> revokeGrant(const QString &grantId) = 0;
 
     // Authorization codes. createAuthCode returns the code in plain text, once.
     // consumeAuthCode marks the code used and returns it exactly once; the
     // caller then checks client_id, redirect_uri and PKCE. A second consume
     // of the same code revokes every broker token of the code's grant
     // (OAuth 2.1 §4.1.3) and returns Conflict with the grant id as subject.
-    [[nodiscard]] Result<QByteArray> createAuthCode(const AuthCodeRequest &request);
-    [[nodiscard]] Result<AuthCodeRecord> consumeAuthCode(const TokenHash &codeHash);
+    [[nodiscard]] virtual Result<QByteArray> createAuthCode(const AuthCodeRequest &request) = 0;
+    [[nodiscard]] virtual Result<AuthCodeRecord> consumeAuthCode(const TokenHash &codeHash) = 0;
 
     // Broker tokens. issueTokenPair starts a new rotation family.
-    [[nodiscard]] Result<IssuedTokens> issueTokenPair(const QString &grantId, const TokenRequest &request);
+    [[nodiscard]] virtual Result<IssuedTokens> issueTokenPair(const QString &grantId,
+                                                              const TokenRequest &request) = 0;
     // A live access token: known, of kind Access, not revoked, not expired.
-    [[nodiscard]] Result<TokenRecord> findAccessToken(const TokenHash &hash) const;
+    [[nodiscard]] virtual Result<TokenRecord> findAccessToken(const TokenHash &hash) const = 0;
     // Spends a refresh token of `clientId` and issues the next pair of its
     // family. A refresh token that was already rotated is a replay: the
     // whole family is revoked and Conflict returned (OAuth 2.1 §4.3.1).
     // The scope may narrow, never widen; the resource may not change.
-    [[nodiscard]] Result<IssuedTokens>
-    rotateRefreshToken(const TokenHash &refreshHash, const QString &clientId, const TokenRequest &request);
+    [[nodiscard]] virtual Result<IssuedTokens> rotateRefreshToken(const TokenHash &refreshHash,
+                                                                  const QString &clientId,
+                                                                  const TokenRequest &request) = 0;
     // RFC 7009: revoking a refresh token revokes its family; an access token
     // only itself. NotFound for an unknown token, Forbidden for another
     // client's.
-    [[nodiscard]] Result<void> revokeToken(const TokenHash &hash, const QString &clientId);
+    [[nodiscard]] virtual Result<void> revokeToken(const TokenHash &hash, const QString &clientId) = 0;
 
     // Consent: the user approved this client for this scope. hasConsent is
     // true when a recorded approval covers every scope token asked for.
-    [[nodiscard]] Result<void> recordConsent(qint64 userId, const QString &clientId, const QString &scope);
-    [[nodiscard]] Result<bool> hasConsent(qint64 userId, const QString &clientId, const QString &scope) const;
-    [[nodiscard]] Result<void> revokeConsent(qint64 userId, const QString &clientId);
+    [[nodiscard]] virtual Result<void> recordConsent(qint64 userId, const QString &clientId,
+                                                     const QString &scope) = 0;
+    [[nodiscard]] virtual Result<bool> hasConsent(qint64 userId, const QString &clientId,
+                                                  const QString &scope) const = 0;
+    [[nodiscard]] virtual Result<void> revokeConsent(qint64 userId, const QString &clientId) = 0;
 
     // Deletes expired tokens and codes (used or not), then revoked grants
     // with no token left. Rotated and revoked tokens stay until they expire
     // so that a replay is still recognised.
-    [[nodiscard]] Result<PurgeCounts> purgeExpired();
+    [[nodiscard]] virtual Result<PurgeCounts> purgeExpired() = 0;
 
-private:
-    [[nodiscard]] QDateTime now() const;
-    [[nodiscard]] Result<void> checkOpen() const;
-    [[nodiscard]] Result<void> configureConnection();
-    [[nodiscard]] Result<void> checkKey();
-    [[nodiscard]] Result<QList<GrantRecord>> selectGrants(const QString &sql,
-                                                          const QVariantList &values) const;
-    // `rotated`, when given, tells whether a refresh token was already spent.
-    [[nodiscard]] Result<TokenRecord> selectToken(const TokenHash &hash, bool *rotated = nullptr) const;
-    [[nodiscard]] Result<IssuedTokens> insertPair(const QString &grantId, const QString &familyId,
-                                                  const QString &scope, const QString &resource,
-                                                  const TokenRequest &request);
-    [[nodiscard]] Result<int> revokeFamily(const QString &familyId);
-    [[nodiscard]] Result<int> revokeGrantTokens(const QString &grantId);
-    // Inside a transaction: marks the grant revoked and wipes its upstream
-    // tokens when none of its refresh tokens or codes is live any more.
-    [[nodiscard]] Result<bool> retireIfDead(const QString &grantId);
-    // After a commit that retired a grant: moves the WAL into the database
-    // file, whose freed cells secure_delete has zeroed.
-    void scrubWal();
-
-    QSqlDatabase m_db;
-    QString m_connectionName;
-    QString m_databasePath;
-    int m_schemaVersion = 0;
-    std::optional<SecretBox> m_box;
-    std::function<QDateTime()> m_clock;
+protected:
+    TokenStore() = default;
+    TokenStore(const TokenStore &) = delete;
+    TokenStore &operator=(const TokenStore &) = delete;
 };
 
 } // namespace fmb

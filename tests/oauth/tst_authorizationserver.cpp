@@ -19,7 +19,7 @@
 #include "oauth/Pkce.h"
 #include "oauth/UpstreamClient.h"
 #include "session/SessionRegistry.h"
-#include "store/TokenStore.h"
+#include "store/SqliteTokenStore.h"
 #include "transport/McpHttpServer.h"
 
 using fmb::AuthorizationServer;
@@ -230,7 +230,7 @@ private:
     fmbtest::FakeForgejo m_fake;
     fmbtest::CannedHttpServer *m_documents = nullptr;
     QTemporaryDir m_dir;
-    std::unique_ptr<fmb::TokenStore> m_store;
+    std::unique_ptr<fmb::SqliteTokenStore> m_store;
     fmb::SessionRegistry *m_registry = nullptr;
     fmb::McpHttpServer *m_server = nullptr;
     fmb::UpstreamClient *m_upstream = nullptr;
@@ -307,7 +307,7 @@ void tst_AuthorizationServer::cleanup()
 
 void tst_AuthorizationServer::startBroker()
 {
-    m_store = std::make_unique<fmb::TokenStore>();
+    m_store = std::make_unique<fmb::SqliteTokenStore>();
     Result<void> opened = m_store->open(m_dir.path());
     QVERIFY2(opened.ok(), qPrintable(opened.ok() ? QString() : opened.error().message));
 
@@ -760,7 +760,7 @@ void tst_AuthorizationServer::pendingClientCap()
 {
     // Its own store: the shared one holds every other test's clients.
     QTemporaryDir dir;
-    fmb::TokenStore store;
+    fmb::SqliteTokenStore store;
     QVERIFY(store.open(dir.path()).ok());
     fmb::OAuthConfig config = m_auth->config();
     config.stateDir.clear();
@@ -800,7 +800,7 @@ void tst_AuthorizationServer::pendingClientCap()
 void tst_AuthorizationServer::pendingClientsPurged()
 {
     QTemporaryDir dir;
-    fmb::TokenStore store;
+    fmb::SqliteTokenStore store;
     QVERIFY(store.open(dir.path()).ok());
     // Left over from before a restart: registered two hours ago, never signed in.
     const QDateTime start = QDateTime::currentDateTimeUtc();
@@ -836,7 +836,7 @@ void tst_AuthorizationServer::pendingClientsPurged()
 void tst_AuthorizationServer::pendingCapCoversMetadataDocuments()
 {
     QTemporaryDir dir;
-    fmb::TokenStore store;
+    fmb::SqliteTokenStore store;
     QVERIFY(store.open(dir.path()).ok());
     fmb::OAuthConfig config = m_auth->config();
     config.stateDir.clear();

@@ -18,7 +18,7 @@
 
 #include "base/Redactor.h"
 #include "store/Schema.h"
-#include "store/TokenStore.h"
+#include "store/SqliteTokenStore.h"
 
 using fmb::AuthCodeRequest;
 using fmb::ClientKind;
@@ -27,6 +27,7 @@ using fmb::ErrorCode;
 using fmb::GrantRecord;
 using fmb::IssuedTokens;
 using fmb::Result;
+using fmb::SqliteTokenStore;
 using fmb::TokenHash;
 using fmb::TokenRequest;
 using fmb::TokenStore;
@@ -173,7 +174,7 @@ struct Seed {
     QByteArray code;
 };
 
-using StoreCall = std::function<Result<void>(TokenStore &, const Seed &)>;
+using StoreCall = std::function<Result<void>(SqliteTokenStore &, const Seed &)>;
 
 enum class RotateCase { OtherClient, AccessToken, Expired, Revoked, WiderScope, OtherResource };
 enum class RevokeCase { Access, Refresh };
@@ -203,6 +204,7 @@ private Q_SLOTS:
     void schemaVersionRecorded();
     void connectionsAreSeparate();
 
+    void brokerUsesTheInterface();
     void errors_data();
     void errors();
 
@@ -251,16 +253,17 @@ private:
     [[nodiscard]] QString stateDir() const { return m_tmp->filePath(QStringLiteral("state")); }
     [[nodiscard]] QString dbPath() const
     {
-        return stateDir() + QLatin1Char('/') + TokenStore::databaseFileName();
+        return stateDir() + QLatin1Char('/') + SqliteTokenStore::databaseFileName();
     }
     [[nodiscard]] QString keyPath() const
     {
-        return stateDir() + QLatin1Char('/') + TokenStore::keyFileName();
+        return stateDir() + QLatin1Char('/') + SqliteTokenStore::keyFileName();
     }
-    [[nodiscard]] Result<void> openStore(TokenStore &store, const QString &dir = {});
-    [[nodiscard]] Result<GrantRecord> addGrant(TokenStore &store, const QString &clientId, qint64 userId,
-                                               const QString &login, const UpstreamTokens &upstream);
-    [[nodiscard]] Result<Seed> seed(TokenStore &store, const QString &clientId = ClientA);
+    [[nodiscard]] Result<void> openStore(SqliteTokenStore &store, const QString &dir = {});
+    [[nodiscard]] Result<GrantRecord> addGrant(SqliteTokenStore &store, const QString &clientId,
+                                               qint64 userId, const QString &login,
+                                               const UpstreamTokens &upstream);
+    [[nodiscard]] Result<Seed> seed(SqliteTokenStore &store, const QString &clientId = ClientA);
     [[nodiscard]] TokenRequest lifetimes(const QString &scope = {}, const QString &resource = Resource) const;
     [[nodiscard]] UpstreamTokens newUpstream(const QDateTime &expiry) const;
 
@@ -280,7 +283,7 @@ void tst_TokenStore::cleanup()
     m_tmp.reset();
 }
 
-Result<void> tst_TokenStore::openStore(TokenStore &store, const QString &dir)
+Result<void> tst_TokenStore::openStore(SqliteTokenStore &store, const QString &dir)
 {
     store.setClock([this] { return m_now; });
     return store.open(dir.isEmpty() ? stateDir() : dir);
@@ -295,7 +298,7 @@ UpstreamTokens tst_TokenStore::newUpstream(const QDateTime &expiry) const
     return upstream;
 }
 
-Result<GrantRecord> tst_TokenStore::addGrant(TokenStore &store, const QString &clientId, qint64 userId,
+Result<GrantRecord> tst_TokenStore::addGrant(SqliteTokenStore &store, const QString &clientId, qint64 userId,
                                              const QString &login, const UpstreamTokens &upstream)
 {
     if (!store.findClient(clientId).ok()) {
@@ -324,7 +327,7 @@ TokenRequest tst_TokenStore::lifetimes(const QString &scope, const QString &reso
     return request;
 }
 
-Result<Seed> tst_TokenStore::seed(TokenStore &store, const QString &clientId)
+Result<Seed> tst_TokenStore::seed(SqliteTokenStore &store, const QString &clientId)
 {
     Seed seed;
     seed.upstream = newUpstream(m_now.addSecs(3600));
@@ -414,17 +417,17 @@ void tst_TokenStore::openCreatesPrivateFiles()
 {
     QFETCH(int, umask);
     const QString dir = m_tmp->filePath(QStringLiteral("var/lib/fmb"));
-    TokenStore store;
+    SqliteTokenStore store;
     {
         UmaskGuard guard(static_cast<mode_t>(umask));
         VERIFY_OK(openStore(store, dir));
         VERIFY_OK(seed(store)); // writes, so the -wal and -shm files exist
     }
     QVERIFY(store.isOpen());
-    QCOMPARE(store.databasePath(), dir + QLatin1Char('/') + TokenStore::databaseFileName());
+    QCOMPARE(store.databasePath(), dir + QLatin1Char('/') + SqliteTokenStore::databaseFileName());
     QCOMPARE(modeOf(dir), 0700);
     QCOMPARE(modeOf(store.databasePath()), 0600);
-    QCOMPARE(modeOf(dir + QLatin1Char('/') + TokenStore::keyFileName()), 0600);
+    QCOMPARE(modeOf(dir + QLatin1Char('/') + SqliteTokenStore::keyFileName()), 0600);
     QVERIFY(QFile::exists(store.databasePath() + QStringLiteral("-wal")));
     QCOMPARE(modeOf(store.databasePath() + QStringLiteral("-wal")), 0600);
     QCOMPARE(modeOf(store.databasePath() + QStringLiteral("-shm")), 0600);
@@ -446,7 +449,7 @@ void tst_TokenStore::openTightensLoosePermissions()
     QTest::ignoreMessage(QtWarningMsg,
                          QRegularExpression(QStringLiteral("state directory .* had mode 0755")));
     QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("broker.sqlite3 had mode 0644")));
-    TokenStore store;
+    SqliteTokenStore store;
     VERIFY_OK(openStore(store));
     QCOMPARE(modeOf(stateDir()), 0700);
     QCOMPARE(modeOf(dbPath()), 0600);
@@ -480,7 +483,7 @@ void tst_TokenStore::openRefusesBadKeyFile()
     QVERIFY(file.setPermissions(QFile::Permissions(permissions)));
 
     const QStringList connectionsBefore = QSqlDatabase::connectionNames();
-    TokenStore store;
+    SqliteTokenStore store;
     Result<void> opened = openStore(store);
     QVERIFY(!opened.ok());
     QCOMPARE(opened.error().code, code);
@@ -493,7 +496,7 @@ void tst_TokenStore::openRefusesBadKeyFile()
 void tst_TokenStore::openRefusesAnotherKey()
 {
     {
-        TokenStore store;
+        SqliteTokenStore store;
         VERIFY_OK(openStore(store));
         VERIFY_OK(seed(store));
     }
@@ -504,23 +507,24 @@ void tst_TokenStore::openRefusesAnotherKey()
     QCOMPARE(file.write(QByteArray(32, 'n')), 32);
     file.close();
 
-    TokenStore store;
+    SqliteTokenStore store;
     Result<void> opened = openStore(store);
     QVERIFY(!opened.ok());
     QCOMPARE(opened.error().code, ErrorCode::Forbidden);
-    QVERIFY2(opened.error().message.contains(TokenStore::keyFileName()), qPrintable(opened.error().message));
+    QVERIFY2(opened.error().message.contains(SqliteTokenStore::keyFileName()),
+             qPrintable(opened.error().message));
     QVERIFY(!store.isOpen());
 }
 
 void tst_TokenStore::openRefusesMissingKey()
 {
     {
-        TokenStore store;
+        SqliteTokenStore store;
         VERIFY_OK(openStore(store));
         VERIFY_OK(seed(store));
     }
     QVERIFY(QFile::remove(keyPath()));
-    TokenStore store;
+    SqliteTokenStore store;
     Result<void> opened = openStore(store);
     QVERIFY(!opened.ok());
     QCOMPARE(opened.error().code, ErrorCode::NotFound);
@@ -531,14 +535,14 @@ void tst_TokenStore::openRefusesMissingKey()
 void tst_TokenStore::openRefusesNewerSchema()
 {
     {
-        TokenStore store;
+        SqliteTokenStore store;
         VERIFY_OK(openStore(store));
     }
     {
         RawDb raw(dbPath());
         QVERIFY(raw.exec(QStringLiteral("UPDATE schema_version SET version = 99")));
     }
-    TokenStore store;
+    SqliteTokenStore store;
     Result<void> opened = openStore(store);
     QVERIFY(!opened.ok());
     QCOMPARE(opened.error().code, ErrorCode::InvalidArgument);
@@ -550,7 +554,7 @@ void tst_TokenStore::openRefusesNewerSchema()
 void tst_TokenStore::migrationMarksAuthorizedClients()
 {
     {
-        TokenStore store;
+        SqliteTokenStore store;
         VERIFY_OK(openStore(store));
         VERIFY_OK(seed(store, ClientA)); // a grant: authorized at its creation
         ClientRecord pending;
@@ -567,7 +571,7 @@ void tst_TokenStore::migrationMarksAuthorizedClients()
                                 "UPDATE schema_version SET version = 1"})
             QVERIFY2(raw.exec(QString::fromLatin1(sql)), sql);
     }
-    TokenStore store;
+    SqliteTokenStore store;
     VERIFY_OK(openStore(store));
     QCOMPARE(store.schemaVersion(), fmb::Schema::latestVersion());
     RawDb raw(dbPath());
@@ -586,7 +590,7 @@ void tst_TokenStore::migrationMarksAuthorizedClients()
 void tst_TokenStore::schemaVersionRecorded()
 {
     for (int run = 0; run < 2; ++run) {
-        TokenStore store;
+        SqliteTokenStore store;
         VERIFY_OK(openStore(store));
         QCOMPARE(store.schemaVersion(), fmb::Schema::latestVersion());
         RawDb raw(dbPath());
@@ -600,8 +604,8 @@ void tst_TokenStore::connectionsAreSeparate()
 {
     const QStringList before = QSqlDatabase::connectionNames();
     {
-        TokenStore first;
-        TokenStore second;
+        SqliteTokenStore first;
+        SqliteTokenStore second;
         VERIFY_OK(openStore(first, m_tmp->filePath(QStringLiteral("one"))));
         VERIFY_OK(openStore(second, m_tmp->filePath(QStringLiteral("two"))));
         QCOMPARE(QSqlDatabase::connectionNames().size(), before.size() + 2);
@@ -618,7 +622,115 @@ void tst_TokenStore::connectionsAreSeparate()
     QCOMPARE(QSqlDatabase::connectionNames(), before);
 }
 
+// The broker holds a TokenStore *: what it does through the interface is
+// what the SQLite store does.
+void tst_TokenStore::brokerUsesTheInterface()
+{
+    auto sqlite = std::make_unique<SqliteTokenStore>();
+    VERIFY_OK(openStore(*sqlite));
+    const std::unique_ptr<TokenStore> store = std::move(sqlite);
+    QVERIFY(store->isOpen());
+    ClientRecord client;
+    client.clientId = ClientB;
+    client.clientName = QStringLiteral("through the interface");
+    VERIFY_OK(store->registerClient(client));
+    Result<ClientRecord> found = store->findClient(ClientB);
+    VERIFY_OK(found);
+    QCOMPARE(found.value().clientName, client.clientName);
+    VERIFY_ERROR(store->registerClient(client), ErrorCode::Conflict);
+}
+
 // --- error table ----------------------------------------------------------------
+
+namespace {
+
+// Rows for errors(): every operation on a closed store (with valid
+// arguments) is Unavailable, and none of them touches a database or a key
+// that is gone.
+void addClosedStoreRows()
+{
+    const auto closed = [](const char *name, StoreCall call) {
+        QTest::newRow(qPrintable(QStringLiteral("store closed: ") + QLatin1String(name)))
+            << StoreCall([call](SqliteTokenStore &s, const Seed &seed) {
+                   s.close();
+                   return call(s, seed);
+               })
+            << ErrorCode::Unavailable;
+    };
+
+    const auto tokenRequest = [](const Seed &seed) {
+        TokenRequest request;
+        request.accessExpiresAt = seed.tokens.accessExpiresAt;
+        request.refreshExpiresAt = seed.tokens.refreshExpiresAt;
+        return request;
+    };
+    closed("registerClient", [](SqliteTokenStore &s, const Seed &) {
+        ClientRecord client;
+        client.clientId = ClientB + QStringLiteral("-new");
+        return s.registerClient(client);
+    });
+    closed("updateClient", [](SqliteTokenStore &s, const Seed &) {
+        ClientRecord client;
+        client.clientId = ClientA;
+        return s.updateClient(client);
+    });
+    closed("findClient", [](SqliteTokenStore &s, const Seed &) { return status(s.findClient(ClientA)); });
+    closed("deleteClient", [](SqliteTokenStore &s, const Seed &) { return s.deleteClient(ClientA); });
+    closed("pendingClients", [](SqliteTokenStore &s, const Seed &) { return status(s.pendingClients()); });
+    closed("purgePendingClients", [](SqliteTokenStore &s, const Seed &) {
+        return status(s.purgePendingClients(QDateTime::currentDateTimeUtc()));
+    });
+    closed("createGrant", [](SqliteTokenStore &s, const Seed &seed) {
+        return status(s.createGrant(seed.grant, seed.upstream));
+    });
+    closed("findGrant",
+           [](SqliteTokenStore &s, const Seed &seed) { return status(s.findGrant(seed.grant.grantId)); });
+    closed("grantsForUser",
+           [](SqliteTokenStore &s, const Seed &seed) { return status(s.grantsForUser(seed.grant.userId)); });
+    closed("grantsExpiringBefore", [](SqliteTokenStore &s, const Seed &) {
+        return status(s.grantsExpiringBefore(QDateTime::currentDateTimeUtc().addDays(1)));
+    });
+    closed("upstreamTokens", [](SqliteTokenStore &s, const Seed &seed) {
+        return status(s.upstreamTokens(seed.grant.grantId));
+    });
+    closed("saveUpstreamTokens", [](SqliteTokenStore &s, const Seed &seed) {
+        return s.saveUpstreamTokens(seed.grant.grantId, seed.upstream);
+    });
+    closed("revokeGrant",
+           [](SqliteTokenStore &s, const Seed &seed) { return s.revokeGrant(seed.grant.grantId); });
+    closed("createAuthCode", [](SqliteTokenStore &s, const Seed &seed) {
+        AuthCodeRequest request;
+        request.grantId = seed.grant.grantId;
+        request.clientId = seed.grant.clientId;
+        request.codeChallenge = QStringLiteral("challenge");
+        request.expiresAt = seed.tokens.accessExpiresAt;
+        return status(s.createAuthCode(request));
+    });
+    closed("consumeAuthCode", [](SqliteTokenStore &s, const Seed &seed) {
+        return status(s.consumeAuthCode(TokenHash::of(seed.code)));
+    });
+    closed("issueTokenPair", [tokenRequest](SqliteTokenStore &s, const Seed &seed) {
+        return status(s.issueTokenPair(seed.grant.grantId, tokenRequest(seed)));
+    });
+    closed("findAccessToken", [](SqliteTokenStore &s, const Seed &seed) {
+        return status(s.findAccessToken(TokenHash::of(seed.tokens.accessToken)));
+    });
+    closed("rotateRefreshToken", [tokenRequest](SqliteTokenStore &s, const Seed &seed) {
+        return status(s.rotateRefreshToken(TokenHash::of(seed.tokens.refreshToken), seed.grant.clientId,
+                                           tokenRequest(seed)));
+    });
+    closed("revokeToken", [](SqliteTokenStore &s, const Seed &seed) {
+        return s.revokeToken(TokenHash::of(seed.tokens.accessToken), seed.grant.clientId);
+    });
+    closed("recordConsent",
+           [](SqliteTokenStore &s, const Seed &) { return s.recordConsent(42, ClientA, Scope); });
+    closed("hasConsent",
+           [](SqliteTokenStore &s, const Seed &) { return status(s.hasConsent(42, ClientA, Scope)); });
+    closed("revokeConsent", [](SqliteTokenStore &s, const Seed &) { return s.revokeConsent(42, ClientA); });
+    closed("purgeExpired", [](SqliteTokenStore &s, const Seed &) { return status(s.purgeExpired()); });
+}
+
+} // namespace
 
 void tst_TokenStore::errors_data()
 {
@@ -627,52 +739,59 @@ void tst_TokenStore::errors_data()
 
     const auto unknownHash = [] { return TokenHash::of(fmb::generateOpaqueToken()); };
 
-    QTest::newRow("store closed") << StoreCall([](TokenStore &s, const Seed &) {
+    QTest::newRow("store closed") << StoreCall([](SqliteTokenStore &s, const Seed &) {
         s.close();
         return status(s.findClient(ClientA));
     }) << ErrorCode::Unavailable;
-    QTest::newRow("findClient: unknown id")
-        << StoreCall([](TokenStore &s, const Seed &) { return status(s.findClient(QStringLiteral("nope"))); })
-        << ErrorCode::NotFound;
-    QTest::newRow("registerClient: id taken") << StoreCall([](TokenStore &s, const Seed &) {
+    addClosedStoreRows();
+    QTest::newRow("findClient: unknown id") << StoreCall([](SqliteTokenStore &s, const Seed &) {
+        return status(s.findClient(QStringLiteral("nope")));
+    }) << ErrorCode::NotFound;
+    QTest::newRow("registerClient: id taken") << StoreCall([](SqliteTokenStore &s, const Seed &) {
         ClientRecord client;
         client.clientId = ClientA;
         client.clientName = QStringLiteral("impostor");
         return s.registerClient(client);
     }) << ErrorCode::Conflict;
     QTest::newRow("registerClient: empty id")
-        << StoreCall([](TokenStore &s, const Seed &) { return s.registerClient(ClientRecord{}); })
+        << StoreCall([](SqliteTokenStore &s, const Seed &) { return s.registerClient(ClientRecord{}); })
         << ErrorCode::InvalidArgument;
-    QTest::newRow("updateClient: unknown id") << StoreCall([](TokenStore &s, const Seed &) {
+    QTest::newRow("updateClient: unknown id") << StoreCall([](SqliteTokenStore &s, const Seed &) {
         ClientRecord client;
         client.clientId = QStringLiteral("nope");
         return s.updateClient(client);
     }) << ErrorCode::NotFound;
     QTest::newRow("deleteClient: unknown id")
-        << StoreCall([](TokenStore &s, const Seed &) { return s.deleteClient(QStringLiteral("nope")); })
+        << StoreCall([](SqliteTokenStore &s, const Seed &) { return s.deleteClient(QStringLiteral("nope")); })
         << ErrorCode::NotFound;
-    QTest::newRow("createGrant: unknown client") << StoreCall([](TokenStore &s, const Seed &seed) {
+    QTest::newRow("createGrant: unknown client") << StoreCall([](SqliteTokenStore &s, const Seed &seed) {
         GrantRecord grant = seed.grant;
         grant.clientId = QStringLiteral("nope");
         return status(s.createGrant(grant, seed.upstream));
     }) << ErrorCode::NotFound;
-    QTest::newRow("createGrant: no upstream access token") << StoreCall([](TokenStore &s, const Seed &seed) {
-        return status(s.createGrant(seed.grant, UpstreamTokens{}));
-    }) << ErrorCode::InvalidArgument;
-    QTest::newRow("findGrant: unknown id")
-        << StoreCall([](TokenStore &s, const Seed &) { return status(s.findGrant(fmb::generateRecordId())); })
-        << ErrorCode::NotFound;
-    QTest::newRow("upstreamTokens: unknown grant") << StoreCall([](TokenStore &s, const Seed &) {
+    QTest::newRow("createGrant: no upstream access token")
+        << StoreCall([](SqliteTokenStore &s, const Seed &seed) {
+               return status(s.createGrant(seed.grant, UpstreamTokens{}));
+           })
+        << ErrorCode::InvalidArgument;
+    QTest::newRow("findGrant: unknown id") << StoreCall([](SqliteTokenStore &s, const Seed &) {
+        return status(s.findGrant(fmb::generateRecordId()));
+    }) << ErrorCode::NotFound;
+    QTest::newRow("upstreamTokens: unknown grant") << StoreCall([](SqliteTokenStore &s, const Seed &) {
         return status(s.upstreamTokens(fmb::generateRecordId()));
     }) << ErrorCode::NotFound;
-    QTest::newRow("saveUpstreamTokens: unknown grant") << StoreCall([](TokenStore &s, const Seed &seed) {
-        return s.saveUpstreamTokens(fmb::generateRecordId(), seed.upstream);
-    }) << ErrorCode::NotFound;
-    QTest::newRow("saveUpstreamTokens: empty access token") << StoreCall([](TokenStore &s, const Seed &seed) {
-        return s.saveUpstreamTokens(seed.grant.grantId, UpstreamTokens{});
-    }) << ErrorCode::InvalidArgument;
+    QTest::newRow("saveUpstreamTokens: unknown grant")
+        << StoreCall([](SqliteTokenStore &s, const Seed &seed) {
+               return s.saveUpstreamTokens(fmb::generateRecordId(), seed.upstream);
+           })
+        << ErrorCode::NotFound;
+    QTest::newRow("saveUpstreamTokens: empty access token")
+        << StoreCall([](SqliteTokenStore &s, const Seed &seed) {
+               return s.saveUpstreamTokens(seed.grant.grantId, UpstreamTokens{});
+           })
+        << ErrorCode::InvalidArgument;
     QTest::newRow("revokeGrant: unknown id")
-        << StoreCall([](TokenStore &s, const Seed &) { return s.revokeGrant(fmb::generateRecordId()); })
+        << StoreCall([](SqliteTokenStore &s, const Seed &) { return s.revokeGrant(fmb::generateRecordId()); })
         << ErrorCode::NotFound;
 
     const auto codeRequest = [](const Seed &seed) {
@@ -685,48 +804,52 @@ void tst_TokenStore::errors_data()
         return request;
     };
     QTest::newRow("createAuthCode: no PKCE challenge")
-        << StoreCall([codeRequest](TokenStore &s, const Seed &seed) {
+        << StoreCall([codeRequest](SqliteTokenStore &s, const Seed &seed) {
                AuthCodeRequest request = codeRequest(seed);
                request.codeChallenge.clear();
                return status(s.createAuthCode(request));
            })
         << ErrorCode::InvalidArgument;
-    QTest::newRow("createAuthCode: no expiry") << StoreCall([codeRequest](TokenStore &s, const Seed &seed) {
-        AuthCodeRequest request = codeRequest(seed);
-        request.expiresAt = QDateTime();
-        return status(s.createAuthCode(request));
-    }) << ErrorCode::InvalidArgument;
+    QTest::newRow("createAuthCode: no expiry")
+        << StoreCall([codeRequest](SqliteTokenStore &s, const Seed &seed) {
+               AuthCodeRequest request = codeRequest(seed);
+               request.expiresAt = QDateTime();
+               return status(s.createAuthCode(request));
+           })
+        << ErrorCode::InvalidArgument;
     QTest::newRow("createAuthCode: grant of another client")
-        << StoreCall([codeRequest](TokenStore &s, const Seed &seed) {
+        << StoreCall([codeRequest](SqliteTokenStore &s, const Seed &seed) {
                AuthCodeRequest request = codeRequest(seed);
                request.clientId = ClientB;
                return status(s.createAuthCode(request));
            })
         << ErrorCode::InvalidArgument;
     QTest::newRow("createAuthCode: unknown grant")
-        << StoreCall([codeRequest](TokenStore &s, const Seed &seed) {
+        << StoreCall([codeRequest](SqliteTokenStore &s, const Seed &seed) {
                AuthCodeRequest request = codeRequest(seed);
                request.grantId = fmb::generateRecordId();
                return status(s.createAuthCode(request));
            })
         << ErrorCode::NotFound;
-    QTest::newRow("consumeAuthCode: unknown code") << StoreCall([unknownHash](TokenStore &s, const Seed &) {
-        return status(s.consumeAuthCode(unknownHash()));
-    }) << ErrorCode::Unauthorized;
+    QTest::newRow("consumeAuthCode: unknown code")
+        << StoreCall([unknownHash](SqliteTokenStore &s, const Seed &) {
+               return status(s.consumeAuthCode(unknownHash()));
+           })
+        << ErrorCode::Unauthorized;
     QTest::newRow("consumeAuthCode: an access token's hash")
-        << StoreCall([](TokenStore &s, const Seed &seed) {
+        << StoreCall([](SqliteTokenStore &s, const Seed &seed) {
                return status(s.consumeAuthCode(TokenHash::of(seed.tokens.accessToken)));
            })
         << ErrorCode::Unauthorized;
 
-    QTest::newRow("issueTokenPair: unknown grant") << StoreCall([](TokenStore &s, const Seed &seed) {
+    QTest::newRow("issueTokenPair: unknown grant") << StoreCall([](SqliteTokenStore &s, const Seed &seed) {
         TokenRequest request;
         request.accessExpiresAt = seed.tokens.accessExpiresAt;
         request.refreshExpiresAt = seed.tokens.refreshExpiresAt;
         return status(s.issueTokenPair(fmb::generateRecordId(), request));
     }) << ErrorCode::NotFound;
     QTest::newRow("issueTokenPair: scope wider than the grant")
-        << StoreCall([](TokenStore &s, const Seed &seed) {
+        << StoreCall([](SqliteTokenStore &s, const Seed &seed) {
                TokenRequest request;
                request.scope = Scope + QStringLiteral(" write:admin");
                request.accessExpiresAt = seed.tokens.accessExpiresAt;
@@ -734,47 +857,55 @@ void tst_TokenStore::errors_data()
                return status(s.issueTokenPair(seed.grant.grantId, request));
            })
         << ErrorCode::InvalidArgument;
-    QTest::newRow("issueTokenPair: no expiry") << StoreCall([](TokenStore &s, const Seed &seed) {
+    QTest::newRow("issueTokenPair: no expiry") << StoreCall([](SqliteTokenStore &s, const Seed &seed) {
         return status(s.issueTokenPair(seed.grant.grantId, TokenRequest{}));
     }) << ErrorCode::InvalidArgument;
-    QTest::newRow("findAccessToken: unknown token") << StoreCall([unknownHash](TokenStore &s, const Seed &) {
-        return status(s.findAccessToken(unknownHash()));
-    }) << ErrorCode::Unauthorized;
-    QTest::newRow("findAccessToken: a refresh token") << StoreCall([](TokenStore &s, const Seed &seed) {
+    QTest::newRow("findAccessToken: unknown token")
+        << StoreCall([unknownHash](SqliteTokenStore &s, const Seed &) {
+               return status(s.findAccessToken(unknownHash()));
+           })
+        << ErrorCode::Unauthorized;
+    QTest::newRow("findAccessToken: a refresh token") << StoreCall([](SqliteTokenStore &s, const Seed &seed) {
         return status(s.findAccessToken(TokenHash::of(seed.tokens.refreshToken)));
     }) << ErrorCode::Unauthorized;
-    QTest::newRow("findAccessToken: an authorization code") << StoreCall([](TokenStore &s, const Seed &seed) {
-        return status(s.findAccessToken(TokenHash::of(seed.code)));
-    }) << ErrorCode::Unauthorized;
-    QTest::newRow("findAccessToken: revoked") << StoreCall([](TokenStore &s, const Seed &seed) {
+    QTest::newRow("findAccessToken: an authorization code")
+        << StoreCall([](SqliteTokenStore &s, const Seed &seed) {
+               return status(s.findAccessToken(TokenHash::of(seed.code)));
+           })
+        << ErrorCode::Unauthorized;
+    QTest::newRow("findAccessToken: revoked") << StoreCall([](SqliteTokenStore &s, const Seed &seed) {
         const TokenHash hash = TokenHash::of(seed.tokens.accessToken);
         if (Result<void> r = s.revokeToken(hash, seed.grant.clientId); !r.ok())
             return r;
         return status(s.findAccessToken(hash));
     }) << ErrorCode::Unauthorized;
     QTest::newRow("rotateRefreshToken: unknown token")
-        << StoreCall([unknownHash](TokenStore &s, const Seed &seed) {
+        << StoreCall([unknownHash](SqliteTokenStore &s, const Seed &seed) {
                TokenRequest request;
                request.accessExpiresAt = seed.tokens.accessExpiresAt;
                request.refreshExpiresAt = seed.tokens.refreshExpiresAt;
                return status(s.rotateRefreshToken(unknownHash(), seed.grant.clientId, request));
            })
         << ErrorCode::Unauthorized;
-    QTest::newRow("rotateRefreshToken: no expiry") << StoreCall([](TokenStore &s, const Seed &seed) {
+    QTest::newRow("rotateRefreshToken: no expiry") << StoreCall([](SqliteTokenStore &s, const Seed &seed) {
         return status(s.rotateRefreshToken(TokenHash::of(seed.tokens.refreshToken), seed.grant.clientId,
                                            TokenRequest{}));
     }) << ErrorCode::InvalidArgument;
-    QTest::newRow("revokeToken: unknown token") << StoreCall([unknownHash](TokenStore &s, const Seed &seed) {
-        return s.revokeToken(unknownHash(), seed.grant.clientId);
-    }) << ErrorCode::NotFound;
-    QTest::newRow("revokeToken: another client's token") << StoreCall([](TokenStore &s, const Seed &seed) {
-        return s.revokeToken(TokenHash::of(seed.tokens.accessToken), ClientB);
-    }) << ErrorCode::Forbidden;
-    QTest::newRow("recordConsent: unknown client") << StoreCall([](TokenStore &s, const Seed &) {
+    QTest::newRow("revokeToken: unknown token")
+        << StoreCall([unknownHash](SqliteTokenStore &s, const Seed &seed) {
+               return s.revokeToken(unknownHash(), seed.grant.clientId);
+           })
+        << ErrorCode::NotFound;
+    QTest::newRow("revokeToken: another client's token")
+        << StoreCall([](SqliteTokenStore &s, const Seed &seed) {
+               return s.revokeToken(TokenHash::of(seed.tokens.accessToken), ClientB);
+           })
+        << ErrorCode::Forbidden;
+    QTest::newRow("recordConsent: unknown client") << StoreCall([](SqliteTokenStore &s, const Seed &) {
         return s.recordConsent(42, QStringLiteral("nope"), Scope);
     }) << ErrorCode::NotFound;
     QTest::newRow("revokeConsent: none recorded")
-        << StoreCall([](TokenStore &s, const Seed &) { return s.revokeConsent(42, ClientA); })
+        << StoreCall([](SqliteTokenStore &s, const Seed &) { return s.revokeConsent(42, ClientA); })
         << ErrorCode::NotFound;
 }
 
@@ -782,7 +913,7 @@ void tst_TokenStore::errors()
 {
     QFETCH(StoreCall, call);
     QFETCH(ErrorCode, code);
-    TokenStore store;
+    SqliteTokenStore store;
     VERIFY_OK(openStore(store));
     Result<Seed> seeded = seed(store);
     VERIFY_OK(seeded);
@@ -812,7 +943,7 @@ void tst_TokenStore::clientRoundTrip()
     QFETCH(QString, clientId);
     QFETCH(ClientKind, kind);
     QFETCH(QStringList, redirectUris);
-    TokenStore store;
+    SqliteTokenStore store;
     VERIFY_OK(openStore(store));
     ClientRecord client;
     client.clientId = clientId;
@@ -846,7 +977,7 @@ void tst_TokenStore::clientSecretStoredAsHash()
 {
     const QByteArray secret = fmb::generateOpaqueToken();
     {
-        TokenStore store;
+        SqliteTokenStore store;
         VERIFY_OK(openStore(store));
         ClientRecord client;
         client.clientId = ClientB;
@@ -885,7 +1016,7 @@ void tst_TokenStore::clientSecretStoredAsHash()
 void tst_TokenStore::olderClientsBecomePublic()
 {
     {
-        TokenStore store;
+        SqliteTokenStore store;
         VERIFY_OK(openStore(store));
         ClientRecord client;
         client.clientId = ClientA;
@@ -900,7 +1031,7 @@ void tst_TokenStore::olderClientsBecomePublic()
         QVERIFY(raw.exec(QStringLiteral("ALTER TABLE clients DROP COLUMN token_endpoint_auth_method")));
         QVERIFY(raw.exec(QStringLiteral("UPDATE schema_version SET version = 2")));
     }
-    TokenStore store;
+    SqliteTokenStore store;
     VERIFY_OK(openStore(store));
     QCOMPARE(store.schemaVersion(), fmb::Schema::latestVersion());
     Result<ClientRecord> found = store.findClient(ClientA);
@@ -914,7 +1045,7 @@ void tst_TokenStore::nullStringsStoreAsEmpty()
 {
     // A null QString binds as SQL NULL and every text column is NOT NULL:
     // a client without a name or a grant without scopes must still store.
-    TokenStore store;
+    SqliteTokenStore store;
     VERIFY_OK(openStore(store));
     ClientRecord client;
     client.clientId = QStringLiteral("nameless");
@@ -940,7 +1071,7 @@ void tst_TokenStore::nullStringsStoreAsEmpty()
 
 void tst_TokenStore::tokensStoredOnlyAsHashes()
 {
-    TokenStore store;
+    SqliteTokenStore store;
     VERIFY_OK(openStore(store));
     Result<Seed> seeded = seed(store);
     VERIFY_OK(seeded);
@@ -988,7 +1119,7 @@ void tst_TokenStore::tokensStoredOnlyAsHashes()
 
 void tst_TokenStore::authCodeSingleUse()
 {
-    TokenStore store;
+    SqliteTokenStore store;
     VERIFY_OK(openStore(store));
     Result<Seed> seeded = seed(store);
     VERIFY_OK(seeded);
@@ -1044,7 +1175,7 @@ void tst_TokenStore::authCodeExpiry()
 {
     QFETCH(qint64, elapsedMs);
     QFETCH(bool, accepted);
-    TokenStore store;
+    SqliteTokenStore store;
     VERIFY_OK(openStore(store));
     Result<Seed> seeded = seed(store); // the code expires after 300 s
     VERIFY_OK(seeded);
@@ -1074,7 +1205,7 @@ void tst_TokenStore::accessTokenExpiry()
 {
     QFETCH(qint64, elapsedMs);
     QFETCH(bool, valid);
-    TokenStore store;
+    SqliteTokenStore store;
     VERIFY_OK(openStore(store));
     Result<Seed> seeded = seed(store); // access tokens live 1 h
     VERIFY_OK(seeded);
@@ -1116,7 +1247,7 @@ void tst_TokenStore::concurrentConsumeOnce()
     constexpr int Racers = 6;
     Seed s;
     {
-        TokenStore store;
+        SqliteTokenStore store;
         VERIFY_OK(openStore(store));
         Result<Seed> seeded = seed(store);
         VERIFY_OK(seeded);
@@ -1133,7 +1264,7 @@ void tst_TokenStore::concurrentConsumeOnce()
     QList<QThread *> threads;
     for (int i = 0; i < Racers; ++i) {
         threads.append(QThread::create([&, i] {
-            TokenStore store;
+            SqliteTokenStore store;
             opened[i] = openStore(store).ok();
             ++ready;
             while (ready.load() < Racers)
@@ -1164,7 +1295,7 @@ void tst_TokenStore::concurrentConsumeOnce()
 
 void tst_TokenStore::refreshRotation()
 {
-    TokenStore store;
+    SqliteTokenStore store;
     VERIFY_OK(openStore(store));
     Result<Seed> seeded = seed(store);
     VERIFY_OK(seeded);
@@ -1192,7 +1323,7 @@ void tst_TokenStore::refreshRotation()
 
 void tst_TokenStore::refreshReuseRevokesFamily()
 {
-    TokenStore store;
+    SqliteTokenStore store;
     VERIFY_OK(openStore(store));
     Result<Seed> seeded = seed(store);
     VERIFY_OK(seeded);
@@ -1251,7 +1382,7 @@ void tst_TokenStore::rotateRejected()
     QFETCH(RotateCase, which);
     QFETCH(ErrorCode, code);
     QFETCH(bool, refreshStillWorks);
-    TokenStore store;
+    SqliteTokenStore store;
     VERIFY_OK(openStore(store));
     Result<Seed> seeded = seed(store);
     VERIFY_OK(seeded);
@@ -1291,7 +1422,7 @@ void tst_TokenStore::rotateRejected()
 
 void tst_TokenStore::rotateNarrowsScope()
 {
-    TokenStore store;
+    SqliteTokenStore store;
     VERIFY_OK(openStore(store));
     Result<Seed> seeded = seed(store);
     VERIFY_OK(seeded);
@@ -1319,7 +1450,7 @@ void tst_TokenStore::revokeToken_data()
 void tst_TokenStore::revokeToken()
 {
     QFETCH(RevokeCase, which);
-    TokenStore store;
+    SqliteTokenStore store;
     VERIFY_OK(openStore(store));
     Result<Seed> seeded = seed(store);
     VERIFY_OK(seeded);
@@ -1339,7 +1470,7 @@ void tst_TokenStore::revokeToken()
 
 void tst_TokenStore::revokeGrantRemovesEverything()
 {
-    TokenStore store;
+    SqliteTokenStore store;
     VERIFY_OK(openStore(store));
     Result<Seed> seeded = seed(store);
     VERIFY_OK(seeded);
@@ -1384,7 +1515,7 @@ void tst_TokenStore::upstreamTokensSaved()
 {
     QFETCH(bool, newRefresh);
     QFETCH(bool, withExpiry);
-    TokenStore store;
+    SqliteTokenStore store;
     VERIFY_OK(openStore(store));
     Result<Seed> seeded = seed(store);
     VERIFY_OK(seeded);
@@ -1428,7 +1559,7 @@ void tst_TokenStore::upstreamCiphertextBoundToRow_data()
 void tst_TokenStore::upstreamCiphertextBoundToRow()
 {
     QFETCH(SwapCase, which);
-    TokenStore store;
+    SqliteTokenStore store;
     VERIFY_OK(openStore(store));
     Result<GrantRecord> mallory =
         addGrant(store, ClientA, 7, QStringLiteral("mallory"), newUpstream(m_now.addSecs(3600)));
@@ -1474,7 +1605,7 @@ void tst_TokenStore::grantsExpiringBefore()
 {
     QFETCH(qint64, beforeSecs);
     QFETCH(QStringList, logins);
-    TokenStore store;
+    SqliteTokenStore store;
     VERIFY_OK(openStore(store));
     const QList<std::pair<QString, QDateTime>> users = {{QStringLiteral("alice"), m_now.addSecs(120)},
                                                         {QStringLiteral("bob"), m_now.addSecs(600)},
@@ -1515,7 +1646,7 @@ void tst_TokenStore::consentCovers()
     QFETCH(QString, approved);
     QFETCH(QString, asked);
     QFETCH(bool, covered);
-    TokenStore store;
+    SqliteTokenStore store;
     VERIFY_OK(openStore(store));
     VERIFY_OK(seed(store));
     VERIFY_OK(store.recordConsent(42, ClientA, approved));
@@ -1526,7 +1657,7 @@ void tst_TokenStore::consentCovers()
 
 void tst_TokenStore::consentLifecycle()
 {
-    TokenStore store;
+    SqliteTokenStore store;
     VERIFY_OK(openStore(store));
     VERIFY_OK(seed(store, ClientA));
     VERIFY_OK(seed(store, ClientB));
@@ -1569,7 +1700,7 @@ void tst_TokenStore::revokedGrantKeepsNothing_data()
 void tst_TokenStore::revokedGrantKeepsNothing()
 {
     QFETCH(KillCase, kill);
-    TokenStore store;
+    SqliteTokenStore store;
     VERIFY_OK(openStore(store));
     Result<Seed> seeded = seed(store);
     VERIFY_OK(seeded);
@@ -1638,7 +1769,7 @@ void tst_TokenStore::revokedGrantKeepsNothing()
 
 void tst_TokenStore::pendingClientsCountedAndPurged()
 {
-    TokenStore store;
+    SqliteTokenStore store;
     VERIFY_OK(openStore(store));
     const QDateTime start = m_now;
     for (const QString &id : {QStringLiteral("first"), QStringLiteral("second"), QStringLiteral("third")}) {
@@ -1677,7 +1808,7 @@ void tst_TokenStore::pendingClientsCountedAndPurged()
 
 void tst_TokenStore::purgeExpired()
 {
-    TokenStore store;
+    SqliteTokenStore store;
     VERIFY_OK(openStore(store));
     Result<Seed> seeded = seed(store); // access 1 h, refresh 30 d, code 5 min
     VERIFY_OK(seeded);
@@ -1717,7 +1848,7 @@ void tst_TokenStore::restartKeepsEverything()
     Seed s;
     QString connectionName;
     {
-        TokenStore store;
+        SqliteTokenStore store;
         VERIFY_OK(openStore(store));
         Result<Seed> seeded = seed(store);
         VERIFY_OK(seeded);
@@ -1729,7 +1860,7 @@ void tst_TokenStore::restartKeepsEverything()
     QVERIFY(!QSqlDatabase::contains(connectionName));
 
     m_now = m_now.addSecs(60);
-    TokenStore store;
+    SqliteTokenStore store;
     VERIFY_OK(openStore(store));
     Result<ClientRecord> client = store.findClient(ClientA);
     VERIFY_OK(client);
@@ -1767,7 +1898,7 @@ void tst_TokenStore::logsNeverShowSecrets()
     const QtMessageHandler previous = qInstallMessageHandler(captureMessage);
     QList<QByteArray> secrets;
     {
-        TokenStore store;
+        SqliteTokenStore store;
         Result<void> opened = openStore(store);
         Result<Seed> seeded = opened.ok() ? seed(store) : Result<Seed>(opened.error());
         if (seeded.ok()) {

@@ -1,5 +1,8 @@
 #pragma once
 
+#include <utility>
+
+#include <QList>
 #include <QSqlDatabase>
 #include <QSqlError>
 #include <QSqlQuery>
@@ -11,14 +14,22 @@
 // Small helpers over Qt Sql for fmb_store. Internal.
 namespace fmb {
 
+// Values for `:name` placeholders. A name may stand in the statement more
+// than once (one value for every place that needs "now").
+using SqlNamedValues = QList<std::pair<QString, QVariant>>;
+
 // The error for a failed statement. Never carries bound values: SQLite's
 // messages name tables and columns, not data.
 [[nodiscard]] Error sqlError(const QSqlError &error, const QString &what);
 
-// Prepares `sql`, binds `values` in order (a null QString as the empty
-// string: no text column takes NULL) and runs it.
-[[nodiscard]] Result<void> execPrepared(QSqlQuery &query, const QString &sql,
-                                        const QVariantList &values = {});
+// Prepares `sql` on `db`, binds `values` (positional `?` in order, or named
+// `:name`; a null QString binds as the empty string: no text column takes
+// NULL) and runs it. The query reads the statement's rows (forward only) and
+// numRowsAffected(); finish or destroy it before a transaction commits.
+[[nodiscard]] Result<QSqlQuery> runSql(const QSqlDatabase &db, const QString &sql,
+                                       const QVariantList &values = {});
+[[nodiscard]] Result<QSqlQuery> runSqlNamed(const QSqlDatabase &db, const QString &sql,
+                                            const SqlNamedValues &values);
 
 // BEGIN IMMEDIATE ... COMMIT on one connection; rolls back when destroyed
 // uncommitted. IMMEDIATE takes the write lock up front, so a read-then-write
@@ -28,6 +39,8 @@ class SqlTransaction final {
 public:
     explicit SqlTransaction(QSqlDatabase db);
     ~SqlTransaction();
+    SqlTransaction(SqlTransaction &&other) noexcept;
+    SqlTransaction &operator=(SqlTransaction &&) = delete;
     SqlTransaction(const SqlTransaction &) = delete;
     SqlTransaction &operator=(const SqlTransaction &) = delete;
 
