@@ -12,6 +12,11 @@
 // JSON-RPC 2.0 as MCP uses it: classify messages, key their ids, build error
 // objects. Pure functions, no I/O.
 namespace fmb {
+
+// One Q_NAMESPACE per namespace: each module's meta enums live in a namespace
+// of its own, or two static libraries both define its staticMetaObject and the
+// linker keeps one (issue 12). The rest of the code names them as fmb::X.
+namespace jsonrpc {
 Q_NAMESPACE
 
 enum class MessageKind {
@@ -21,6 +26,8 @@ enum class MessageKind {
     Response,     // result or error + id
 };
 Q_ENUM_NS(MessageKind)
+} // namespace jsonrpc
+using jsonrpc::MessageKind;
 
 namespace JsonRpcError {
 constexpr int ParseError = -32700;

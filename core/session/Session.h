@@ -19,7 +19,6 @@
 #include "jsonrpc/JsonRpc.h"
 
 namespace fmb {
-Q_NAMESPACE
 
 class StreamSink;
 
@@ -43,8 +42,13 @@ struct StreamLimits {
     int maxServerRequests = 256;   // server->client requests awaiting the client's answer
 };
 
+// Its own namespace: one Q_NAMESPACE per namespace (see jsonrpc/JsonRpc.h).
+namespace session {
+Q_NAMESPACE
 enum class SessionState { Starting, Ready, Respawning, Stopping };
 Q_ENUM_NS(SessionState)
+} // namespace session
+using session::SessionState;
 
 // One MCP session: its id, owner, current backend (child process), the
 // client's pending requests and SSE streams, and the replay log used to
