@@ -99,9 +99,25 @@ bool SessionRegistry::evict(const QString &id, const QString &reason)
 
 int SessionRegistry::evictOwner(const QString &user, const QString &reason)
 {
+    return evictWhere([&user](const Session &session) { return session.owner().user == user; }, reason);
+}
+
+int SessionRegistry::evictGrants(const QStringList &grantIds, const QString &reason)
+{
+    return evictWhere(
+        [&grantIds](const Session &session) {
+            const QString &grantId = session.owner().grantId;
+            return !grantId.isEmpty() && grantIds.contains(grantId);
+        },
+        reason);
+}
+
+int SessionRegistry::evictWhere(const std::function<bool(const Session &)> &matches, const QString &reason)
+{
+    // Collected first: stop() ends the session, which takes it out of m_sessions.
     QList<Session *> victims;
     for (Session *session : std::as_const(m_sessions)) {
-        if (session->owner().user == user)
+        if (matches(*session))
             victims.append(session);
     }
     for (Session *session : std::as_const(victims))

@@ -59,6 +59,9 @@ public:
     // True when the session existed. Its children stop in the background.
     bool evict(const QString &id, const QString &reason);
     int evictOwner(const QString &user, const QString &reason);
+    // Every session of these grants (a revoked grant, a refused refresh);
+    // sessions without a grant (local mode) never match. Returns how many.
+    int evictGrants(const QStringList &grantIds, const QString &reason);
     int evictAll(const QString &reason);
 
     // Runs one idle sweep now (the timer calls this every reap interval).
@@ -76,6 +79,7 @@ Q_SIGNALS:
     void allStopped();
 
 private:
+    int evictWhere(const std::function<bool(const Session &)> &matches, const QString &reason);
     void onEnded(Session *session, const QString &reason);
     void onFinished(Session *session);
     void trimAfterWave();

@@ -67,6 +67,7 @@ private Q_SLOTS:
     void caps();
     void evict();
     void evictOwner();
+    void evictGrants();
     void reapIdle_data();
     void reapIdle();
     void reaperTimerFires();
@@ -267,6 +268,36 @@ void tst_SessionRegistry::evictOwner()
     QCOMPARE(registry->countFor(QStringLiteral("alice")), 0);
     QCOMPARE(registry->countFor(QStringLiteral("bob")), 1);
     QCOMPARE(registry->evictOwner(QStringLiteral("nobody"), QStringLiteral("none")), 0);
+    QTRY_COMPARE(registry->stoppingCount(), 0);
+}
+
+// What a revoked grant or a refused refresh ends: the sessions of those
+// grants, of whichever user; never a session without a grant (local mode).
+void tst_SessionRegistry::evictGrants()
+{
+    SessionRegistry *registry = makeRegistry();
+    QVERIFY(create(owner(QStringLiteral("alice"), QStringLiteral("grant-1"))));
+    QVERIFY(create(owner(QStringLiteral("alice"), QStringLiteral("grant-1"))));
+    Session *aliceOther = create(owner(QStringLiteral("alice"), QStringLiteral("grant-2")));
+    QVERIFY(aliceOther);
+    QVERIFY(create(owner(QStringLiteral("bob"), QStringLiteral("grant-3"))));
+    Session *local = create(owner(QStringLiteral("local"), QString()));
+    QVERIFY(local);
+    QSignalSpy ended(registry, &SessionRegistry::sessionEnded);
+
+    QCOMPARE(registry->evictGrants({QStringLiteral("grant-1"), QStringLiteral("grant-3"), QString()},
+                                   QStringLiteral("grant revoked")),
+             3);
+    QCOMPARE(ended.count(), 3);
+    for (const QList<QVariant> &signal : std::as_const(ended))
+        QCOMPARE(signal.at(1).toString(), QStringLiteral("grant revoked"));
+    QSet<Session *> left;
+    for (Session *session : registry->sessions())
+        left.insert(session);
+    QCOMPARE(left, (QSet<Session *>{aliceOther, local}));
+    QCOMPARE(registry->evictGrants({QStringLiteral("grant-9")}, QStringLiteral("none")), 0);
+    QCOMPARE(registry->evictGrants({}, QStringLiteral("none")), 0);
+    QCOMPARE(registry->count(), 2);
     QTRY_COMPARE(registry->stoppingCount(), 0);
 }
 
