@@ -78,7 +78,7 @@ private:
     void updateActions();
     void updateStatus();
     void showContextMenu(const QPoint &position);
-    void evict(const QJsonObject &selector, int count);
+    void evict(const EvictSelector &selector, int count);
 
     AdminClient *m_client = nullptr;
     SessionTableModel *m_model = nullptr;

@@ -69,7 +69,7 @@ private:
     void onRequest(quint64 peerId, const ParsedAdminRequest &parsed);
     void onPeerClosed(quint64 peerId);
     [[nodiscard]] QJsonValue evict(const AdminRequest &request);
-    [[nodiscard]] QJsonArray sessionList() const;
+    [[nodiscard]] QList<SessionInfo> sessionList() const;
 
     void watch(Session *session);
     void publish(const QString &event, const QString &sessionId);
