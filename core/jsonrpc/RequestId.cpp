@@ -58,12 +58,12 @@ QString RequestId::toString() const
     return QStringLiteral("null");
 }
 
-size_t qHash(const RequestId &id, size_t seed) noexcept
+size_t RequestId::hash(size_t seed) const noexcept
 {
-    if (id.isNumber())
-        return qHashMulti(seed, 1, std::get<qint64>(id.m_value));
-    if (id.isString())
-        return qHashMulti(seed, 2, std::get<QString>(id.m_value));
+    if (isNumber())
+        return qHashMulti(seed, 1, std::get<qint64>(m_value));
+    if (isString())
+        return qHashMulti(seed, 2, std::get<QString>(m_value));
     return qHash(0, seed);
 }
 

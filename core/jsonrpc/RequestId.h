@@ -34,9 +34,11 @@ public:
     friend bool operator==(const RequestId &, const RequestId &) = default;
     // Null first, then numbers, then strings.
     friend bool operator<(const RequestId &a, const RequestId &b) { return a.m_value < b.m_value; }
-    friend size_t qHash(const RequestId &id, size_t seed = 0) noexcept;
+    friend size_t qHash(const RequestId &id, size_t seed = 0) noexcept { return id.hash(seed); }
 
 private:
+    [[nodiscard]] size_t hash(size_t seed) const noexcept;
+
     std::variant<std::monostate, qint64, QString> m_value;
 };
 
