@@ -12,6 +12,7 @@
 #include <QStandardPaths>
 #include <QTimer>
 
+#include "HeapTrimPolicy.h"
 #include "OAuthMode.h"
 #include "admin/AdminPaths.h"
 #include "admin/AdminServer.h"
@@ -135,6 +136,7 @@ Daemon::Daemon(BrokerConfig config, QObject *parent)
         return std::make_unique<ChildProcess>(std::move(forSession));
     };
     m_registry = new SessionRegistry(limits, factory, this);
+    new HeapTrimPolicy(m_registry, HeapTrimPolicy::Limits{}, this);
     connect(m_registry, &SessionRegistry::allStopped, this, [this] {
         qCInfo(lcDaemon) << "every child has stopped";
         Q_EMIT stopped();

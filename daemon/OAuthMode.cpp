@@ -91,7 +91,9 @@ Result<void> OAuthMode::open()
     connect(m_server, &AuthorizationServer::grantCreated, this,
             [this](const QString &grantId, const QString &) { m_source->shareNewLogin(grantId); });
     connect(m_server, &AuthorizationServer::grantTokensRevoked, this,
-            [this](const QString &grantId, const QString &reason) { evictGrant(grantId, reason); });
+            [this](const QString &grantId, const QString &reason) {
+                m_registry->evictGrants({grantId}, reason);
+            });
     qCInfo(lcDaemonOAuth).noquote() << "oauth: issuer" << m_config.publicUrl << "; upstream"
                                     << m_config.forgejoUrl << "; state in" << m_config.stateDir;
     return {};
@@ -117,15 +119,6 @@ Result<QList<QPair<QString, QString>>> OAuthMode::childEnvironment(const Session
         {m_config.tokenEnv, QString::fromUtf8(tokens.value().accessToken)},
         {QStringLiteral("FORGEJO_URL"), m_config.forgejoUrl},
     };
-}
-
-void OAuthMode::evictGrant(const QString &grantId, const QString &reason)
-{
-    const QList<Session *> sessions = m_registry->sessions();
-    for (Session *session : sessions) {
-        if (session->owner().grantId == grantId)
-            m_registry->evict(session->id(), reason);
-    }
 }
 
 } // namespace fmb

@@ -40,8 +40,6 @@ public:
     [[nodiscard]] Result<QList<QPair<QString, QString>>> childEnvironment(const SessionOwner &owner) const;
 
 private:
-    void evictGrant(const QString &grantId, const QString &reason);
-
     BrokerConfig m_config;
     SessionRegistry *m_registry = nullptr; // not owned
     std::unique_ptr<TokenStore> m_store;

@@ -7,7 +7,6 @@
 #include <QDateTime>
 #include <QHBoxLayout>
 #include <QHeaderView>
-#include <QJsonArray>
 #include <QKeySequence>
 #include <QLabel>
 #include <QLineEdit>
@@ -301,17 +300,11 @@ void ConsoleWindow::onConnected()
     m_attempt = 0;
     m_lastProblem.clear();
     RecentTargets::remember(m_target);
-    m_client->request(QStringLiteral("subscribe"), {}, [this](const AdminReply &reply) {
+    m_client->subscribe([this](const AdminReply &reply, const QList<SessionInfo> &sessions) {
         if (!reply.ok) {
             m_lastProblem = reply.error.message;
             updateStatus();
             return;
-        }
-        QList<SessionInfo> sessions;
-        const QJsonArray array = reply.result.toObject().value(QLatin1String("sessions")).toArray();
-        for (const QJsonValue &value : array) {
-            if (std::optional<SessionInfo> info = SessionInfo::fromJson(value.toObject()))
-                sessions.append(*info);
         }
         m_model->setNow(QDateTime::currentMSecsSinceEpoch());
         m_model->setSessions(sessions);
@@ -369,10 +362,10 @@ void ConsoleWindow::onEvent(const QString &event, const QJsonObject &message)
 
 void ConsoleWindow::requestInfo()
 {
-    m_client->request(QStringLiteral("info"), {}, [this](const AdminReply &reply) {
+    m_client->info([this](const AdminReply &reply, const DaemonInfo &info) {
         if (!reply.ok)
             return;
-        m_info = DaemonInfo::fromJson(reply.result.toObject());
+        m_info = info;
         m_haveInfo = true;
         m_model->setRefreshLeadSeconds(m_info.refreshLeadSeconds);
         updateStatus();
@@ -496,7 +489,7 @@ void ConsoleWindow::evictSelected()
         return;
     if (!m_confirm(this, tr("Evict Sessions"), evictConfirmationText(ids)))
         return;
-    evict(QJsonObject{{QStringLiteral("sessions"), QJsonArray::fromStringList(ids)}}, int(ids.size()));
+    evict(EvictSelector::ofSessions(ids), int(ids.size()));
 }
 
 void ConsoleWindow::evictSelectedUser()
@@ -512,18 +505,17 @@ void ConsoleWindow::evictSelectedUser()
                    tr("Evict all %n session(s) of %1?", nullptr, count).arg(user) + QLatin1String("\n\n") +
                        tr("Their MCP servers are stopped; the clients have to start new sessions.")))
         return;
-    evict(QJsonObject{{QStringLiteral("user"), user}}, count);
+    evict(EvictSelector::ofUser(user), count);
 }
 
-void ConsoleWindow::evict(const QJsonObject &selector, int count)
+void ConsoleWindow::evict(const EvictSelector &selector, int count)
 {
     statusBar()->showMessage(tr("Evicting %n session(s)…", nullptr, count));
-    m_client->request(QStringLiteral("evict"), selector, [this](const AdminReply &reply) {
+    m_client->evict(selector, [this](const AdminReply &reply, const EvictOutcome &outcome) {
         if (!reply.ok) {
             statusBar()->showMessage(tr("Evicting failed: %1").arg(reply.error.message), 10000);
             return;
         }
-        const EvictOutcome outcome = EvictOutcome::fromJson(reply.result.toObject());
         QString message = tr("Evicted %n session(s).", nullptr, int(outcome.evicted.size()));
         if (!outcome.notFound.isEmpty() || !outcome.ambiguous.isEmpty())
             message += QLatin1Char(' ') + tr("%n had already ended.", nullptr,

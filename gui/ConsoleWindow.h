@@ -35,6 +35,9 @@ public:
     // Connects (and keeps reconnecting) to target.
     void connectTo(const AdminTarget &target);
 
+    // The window's connection to the broker; a reply to a request sent on it
+    // comes after everything the window asked before.
+    [[nodiscard]] AdminClient *client() const { return m_client; }
     [[nodiscard]] SessionTableModel *model() const { return m_model; }
     [[nodiscard]] QSortFilterProxyModel *proxy() const { return m_proxy; }
     [[nodiscard]] QTableView *view() const { return m_view; }
@@ -78,7 +81,7 @@ private:
     void updateActions();
     void updateStatus();
     void showContextMenu(const QPoint &position);
-    void evict(const QJsonObject &selector, int count);
+    void evict(const EvictSelector &selector, int count);
 
     AdminClient *m_client = nullptr;
     SessionTableModel *m_model = nullptr;

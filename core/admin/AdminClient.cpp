@@ -206,6 +206,38 @@ qint64 AdminClient::request(const QString &command, const QJsonObject &fields, R
     return id;
 }
 
+qint64 AdminClient::listSessions(SessionsHandler handler)
+{
+    return requestSessions(QStringLiteral("list"), std::move(handler));
+}
+
+qint64 AdminClient::subscribe(SessionsHandler handler)
+{
+    return requestSessions(QStringLiteral("subscribe"), std::move(handler));
+}
+
+qint64 AdminClient::requestSessions(const QString &command, SessionsHandler handler)
+{
+    return request(command, {}, [handler = std::move(handler)](const AdminReply &reply) {
+        handler(reply, reply.ok ? sessionListFromJson(reply.result) : QList<SessionInfo>());
+    });
+}
+
+qint64 AdminClient::info(InfoHandler handler)
+{
+    return request(QStringLiteral("info"), {}, [handler = std::move(handler)](const AdminReply &reply) {
+        handler(reply, reply.ok ? DaemonInfo::fromJson(reply.result.toObject()) : DaemonInfo());
+    });
+}
+
+qint64 AdminClient::evict(const EvictSelector &selector, EvictHandler handler)
+{
+    return request(
+        QStringLiteral("evict"), selector.toJson(), [handler = std::move(handler)](const AdminReply &reply) {
+            handler(reply, reply.ok ? EvictOutcome::fromJson(reply.result.toObject()) : EvictOutcome());
+        });
+}
+
 void AdminClient::onReadyRead()
 {
     while (m_socket && m_socket->bytesAvailable() > 0) {

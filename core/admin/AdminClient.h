@@ -51,6 +51,18 @@ public:
     // client is destroyed first). Returns its id.
     qint64 request(const QString &command, const QJsonObject &fields, ReplyHandler handler);
 
+    // The commands, decoded, for brokerctl and the console alike. Each
+    // handler runs once as request()'s does; the value is decoded only when
+    // reply.ok (else it is empty), and reply.result keeps the result as sent.
+    using SessionsHandler = std::function<void(const AdminReply &reply, const QList<SessionInfo> &sessions)>;
+    using InfoHandler = std::function<void(const AdminReply &reply, const DaemonInfo &info)>;
+    using EvictHandler = std::function<void(const AdminReply &reply, const EvictOutcome &outcome)>;
+    qint64 listSessions(SessionsHandler handler);
+    // The sessions at this moment; eventReceived() carries what follows.
+    qint64 subscribe(SessionsHandler handler);
+    qint64 info(InfoHandler handler);
+    qint64 evict(const EvictSelector &selector, EvictHandler handler);
+
 Q_SIGNALS:
     void stateChanged(fmb::AdminClient::State state);
     void connected();
@@ -59,6 +71,7 @@ Q_SIGNALS:
     void eventReceived(const QString &event, const QJsonObject &message);
 
 private:
+    qint64 requestSessions(const QString &command, SessionsHandler handler);
     void connectSocket(const QString &path);
     void onSocketConnected();
     void onSocketError();

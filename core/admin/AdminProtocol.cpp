@@ -339,6 +339,25 @@ std::optional<SessionInfo> SessionInfo::fromJson(const QJsonObject &object)
     return info;
 }
 
+QJsonObject sessionListToJson(const QList<SessionInfo> &sessions)
+{
+    QJsonArray array;
+    for (const SessionInfo &info : sessions)
+        array.append(info.toJson());
+    return QJsonObject{{QStringLiteral("sessions"), array}};
+}
+
+QList<SessionInfo> sessionListFromJson(const QJsonValue &result)
+{
+    QList<SessionInfo> sessions;
+    const QJsonArray array = result.toObject().value(QLatin1String("sessions")).toArray();
+    for (const QJsonValue &value : array) {
+        if (std::optional<SessionInfo> info = SessionInfo::fromJson(value.toObject()))
+            sessions.append(*info);
+    }
+    return sessions;
+}
+
 QJsonObject DaemonInfo::toJson() const
 {
     return QJsonObject{
@@ -391,6 +410,36 @@ EvictOutcome EvictOutcome::fromJson(const QJsonObject &object)
     return EvictOutcome{toStringList(object.value(QLatin1String("evicted"))),
                         toStringList(object.value(QLatin1String("not_found"))),
                         toStringList(object.value(QLatin1String("ambiguous")))};
+}
+
+EvictSelector EvictSelector::ofSessions(const QStringList &ids)
+{
+    EvictSelector selector;
+    selector.sessions = ids;
+    return selector;
+}
+
+EvictSelector EvictSelector::ofUser(const QString &user)
+{
+    EvictSelector selector;
+    selector.user = user;
+    return selector;
+}
+
+EvictSelector EvictSelector::everything()
+{
+    EvictSelector selector;
+    selector.all = true;
+    return selector;
+}
+
+QJsonObject EvictSelector::toJson() const
+{
+    if (all)
+        return QJsonObject{{QStringLiteral("all"), true}};
+    if (!user.isEmpty())
+        return QJsonObject{{QStringLiteral("user"), user}};
+    return QJsonObject{{QStringLiteral("sessions"), QJsonArray::fromStringList(sessions)}};
 }
 
 EvictOutcome resolveEvictTargets(const QStringList &asked, const QStringList &liveIds)

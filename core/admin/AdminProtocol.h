@@ -137,6 +137,11 @@ struct SessionInfo {
     friend bool operator==(const SessionInfo &, const SessionInfo &) = default;
 };
 
+// What "list" and "subscribe" answer: {"sessions":[...]}, oldest first.
+[[nodiscard]] QJsonObject sessionListToJson(const QList<SessionInfo> &sessions);
+// Entries without a string "id" are skipped.
+[[nodiscard]] QList<SessionInfo> sessionListFromJson(const QJsonValue &result);
+
 // What "info" answers.
 struct DaemonInfo {
     QString version;
@@ -166,6 +171,19 @@ struct EvictOutcome {
 
     [[nodiscard]] QJsonObject toJson() const;
     [[nodiscard]] static EvictOutcome fromJson(const QJsonObject &object);
+};
+
+// Whom an "evict" names: one of full ids or unique prefixes, a user, or everyone.
+struct EvictSelector {
+    QStringList sessions;
+    QString user;
+    bool all = false;
+
+    [[nodiscard]] static EvictSelector ofSessions(const QStringList &ids);
+    [[nodiscard]] static EvictSelector ofUser(const QString &user);
+    [[nodiscard]] static EvictSelector everything();
+    // The request's fields: "all", else "user", else "sessions".
+    [[nodiscard]] QJsonObject toJson() const;
 };
 
 // Resolves evict's "sessions" against the live ids: a full id or a unique

@@ -255,7 +255,7 @@ void AdminServer::onRequest(quint64 peerId, const ParsedAdminRequest &parsed)
         peer->send(encodeAdminResult(request.id, daemonInfo().toJson()));
         return;
     case AdminCommand::List:
-        peer->send(encodeAdminResult(request.id, QJsonObject{{QStringLiteral("sessions"), sessionList()}}));
+        peer->send(encodeAdminResult(request.id, sessionListToJson(sessionList())));
         return;
     case AdminCommand::Evict:
         peer->send(encodeAdminResult(request.id, evict(request)));
@@ -264,7 +264,7 @@ void AdminServer::onRequest(quint64 peerId, const ParsedAdminRequest &parsed)
         // The snapshot and the subscription are one step: no event is lost or
         // doubled between them.
         peer->setSubscribed(true);
-        peer->send(encodeAdminResult(request.id, QJsonObject{{QStringLiteral("sessions"), sessionList()}}));
+        peer->send(encodeAdminResult(request.id, sessionListToJson(sessionList())));
         return;
     case AdminCommand::Unsubscribe:
         peer->setSubscribed(false);
@@ -273,7 +273,7 @@ void AdminServer::onRequest(quint64 peerId, const ParsedAdminRequest &parsed)
     }
 }
 
-QJsonArray AdminServer::sessionList() const
+QList<SessionInfo> AdminServer::sessionList() const
 {
     QList<Session *> sessions;
     if (m_registry)
@@ -286,10 +286,7 @@ QJsonArray AdminServer::sessionList() const
     QList<SessionInfo> infos;
     for (const Session *session : std::as_const(sessions))
         infos.append(describe(*session));
-    QJsonArray array;
-    for (const SessionInfo &info : std::as_const(infos))
-        array.append(info.toJson());
-    return array;
+    return infos;
 }
 
 QJsonValue AdminServer::evict(const AdminRequest &request)

@@ -60,6 +60,8 @@ public:
     [[nodiscard]] int clientCount() const { return int(m_peers.size()); }
     [[nodiscard]] int subscriberCount() const;
     [[nodiscard]] DaemonInfo daemonInfo() const;
+    // session.activity events the rate limit holds back, owed to subscribers.
+    [[nodiscard]] bool holdsActivity() const { return m_activity.hasHeld(); }
 
     // One session as the protocol describes it.
     [[nodiscard]] static SessionInfo describe(const Session &session);
@@ -69,7 +71,7 @@ private:
     void onRequest(quint64 peerId, const ParsedAdminRequest &parsed);
     void onPeerClosed(quint64 peerId);
     [[nodiscard]] QJsonValue evict(const AdminRequest &request);
-    [[nodiscard]] QJsonArray sessionList() const;
+    [[nodiscard]] QList<SessionInfo> sessionList() const;
 
     void watch(Session *session);
     void publish(const QString &event, const QString &sessionId);

@@ -6,13 +6,17 @@
 #include <variant>
 
 #include <QMetaType>
+#include <QObject>
 #include <QString>
 
 namespace fmb {
 
 // What went wrong, for code to branch on. The edge (transport, daemon main)
 // maps these to HTTP statuses, JSON-RPC errors and exit codes; core code never
-// picks a status itself.
+// picks a status itself. A meta enum, so QTest and logs print its name; in a
+// namespace of its own, as every module's (one Q_NAMESPACE per namespace).
+namespace base {
+Q_NAMESPACE
 enum class ErrorCode {
     InvalidArgument, // a config value, a flag, a request field
     NotFound,        // unknown session, client, file
@@ -24,6 +28,9 @@ enum class ErrorCode {
     Io,              // reading or writing a file or socket failed
     Internal,
 };
+Q_ENUM_NS(ErrorCode)
+} // namespace base
+using base::ErrorCode;
 
 struct Error {
     ErrorCode code = ErrorCode::Internal;

@@ -1,7 +1,5 @@
 #include "JsonRpc.h"
 
-#include <cmath>
-
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonParseError>
@@ -101,19 +99,6 @@ QByteArray JsonRpcMessage::line() const
     return raw.isEmpty() ? encode(object) : raw;
 }
 
-QString idKey(const QJsonValue &id)
-{
-    if (id.isString())
-        return QLatin1String("s:") + id.toString();
-    if (id.isDouble()) {
-        const double value = id.toDouble();
-        // MCP ids are strings or integers; 1 and 1.0 are the same id on the wire.
-        if (std::isfinite(value) && value == std::floor(value) && std::fabs(value) < 9007199254740992.0)
-            return QLatin1String("n:") + QString::number(static_cast<qint64>(value));
-    }
-    return {};
-}
-
 JsonRpcMessage classify(const QJsonObject &object)
 {
     if (object.value(QLatin1String("jsonrpc")).toString() != QLatin1String("2.0"))
@@ -132,8 +117,8 @@ JsonRpcMessage classify(const QJsonObject &object)
         if (hasId) {
             message.kind = MessageKind::Request;
             message.id = object.value(QLatin1String("id"));
-            message.idKey = idKey(message.id);
-            if (message.idKey.isEmpty())
+            message.requestId = RequestId::fromJson(message.id);
+            if (message.requestId.isNull())
                 return invalid(object, QStringLiteral("\"id\" must be a string or an integer"));
             message.progressToken =
                 params.value(QLatin1String("_meta")).toObject().value(QLatin1String("progressToken"));
@@ -153,9 +138,9 @@ JsonRpcMessage classify(const QJsonObject &object)
         return invalid(object, QStringLiteral("a response needs an \"id\""));
     message.kind = MessageKind::Response;
     message.id = object.value(QLatin1String("id"));
-    message.idKey = idKey(message.id);
+    message.requestId = RequestId::fromJson(message.id);
     // An error response may carry id null when the request could not be read.
-    if (message.idKey.isEmpty() && !(hasError && message.id.isNull()))
+    if (message.requestId.isNull() && !(hasError && message.id.isNull()))
         return invalid(object, QStringLiteral("\"id\" must be a string or an integer"));
     return message;
 }

@@ -7,11 +7,17 @@
 #include <QObject>
 #include <QString>
 
+#include "RequestId.h"
 #include "base/Result.h"
 
 // JSON-RPC 2.0 as MCP uses it: classify messages, key their ids, build error
 // objects. Pure functions, no I/O.
 namespace fmb {
+
+// One Q_NAMESPACE per namespace: each module's meta enums live in a namespace
+// of its own, or two static libraries both define its staticMetaObject and the
+// linker keeps one (issue 12). The rest of the code names them as fmb::X.
+namespace jsonrpc {
 Q_NAMESPACE
 
 enum class MessageKind {
@@ -21,6 +27,8 @@ enum class MessageKind {
     Response,     // result or error + id
 };
 Q_ENUM_NS(MessageKind)
+} // namespace jsonrpc
+using jsonrpc::MessageKind;
 
 namespace JsonRpcError {
 constexpr int ParseError = -32700;
@@ -38,9 +46,9 @@ constexpr int LimitReached = -32003;       // a per-session cap (subscriptions, 
 struct JsonRpcMessage {
     MessageKind kind = MessageKind::Invalid;
     QJsonObject object;
-    QJsonValue id;  // Request and Response
-    QString idKey;  // id as a map key: "n:<number>" or "s:<string>"
-    QString method; // Request and Notification
+    QJsonValue id;       // Request and Response
+    RequestId requestId; // id as a map key; null for a response with id null
+    QString method;      // Request and Notification
     QJsonValue progressToken =
         QJsonValue(QJsonValue::Undefined); // params._meta.progressToken of a request, params.progressToken of
                                            // a notifications/progress; Undefined when absent
@@ -75,9 +83,6 @@ struct ParsedBody {
 // longer than MaxIdLength).
 [[nodiscard]] Result<ParsedBody> parseBody(QByteArrayView body,
                                            int maxBatchMessages = DefaultMaxBatchMessages);
-
-// "n:1", "s:abc"; empty for ids that MCP does not allow (null, objects, fractions).
-[[nodiscard]] QString idKey(const QJsonValue &id);
 
 [[nodiscard]] QJsonObject makeErrorResponse(const QJsonValue &id, int code, const QString &message);
 [[nodiscard]] QByteArray encode(const QJsonObject &object);

@@ -111,12 +111,12 @@ bool TokenRotator::refreshGrant(const QString &grantId)
             QStringList dead = failure.revokedGrantIds;
             if (!dead.contains(grantId))
                 dead.append(grantId);
-            const QList<Session *> sessions = sessionsOf(dead);
+            const int evicted =
+                m_registry ? m_registry->evictGrants(dead, QStringLiteral("upstream token refresh failed"))
+                           : 0;
             qCWarning(lcRotation).noquote()
                 << "refresh of grant" << grantId.left(8) << "refused:" << error.message << "; evicting"
-                << sessions.size() << "sessions";
-            for (Session *session : sessions)
-                m_registry->evict(session->id(), QStringLiteral("upstream token refresh failed"));
+                << evicted << "sessions";
             Q_EMIT grantFailed(grantId, error.message);
             return;
         }

@@ -32,13 +32,6 @@ QByteArray errorLine(const QJsonValue &id, int code, const QString &message)
     return encode(makeErrorResponse(id, code, message));
 }
 
-QJsonValue idFromKey(const QString &key)
-{
-    if (key.startsWith(QLatin1String("n:")))
-        return QJsonValue(key.mid(2).toLongLong());
-    return QJsonValue(key.mid(2));
-}
-
 quint64 nextCreationOrder()
 {
     static quint64 last = 0; // sessions live on the main thread
@@ -164,16 +157,16 @@ Result<bool> Session::post(const QList<JsonRpcMessage> &messages, bool batch, St
         return Error{ErrorCode::Unavailable, m_id, QStringLiteral("the session is ending")};
 
     int requests = 0;
-    QSet<QString> seen;
+    QSet<RequestId> seen;
     for (const JsonRpcMessage &message : messages) {
         if (message.kind != MessageKind::Request)
             continue;
-        if (m_pending.contains(message.idKey) || seen.contains(message.idKey)) {
-            return Error{
-                ErrorCode::Conflict, message.idKey.mid(2),
-                QStringLiteral("request id %1 is already in use in this session").arg(message.idKey.mid(2))};
+        if (m_pending.contains(message.requestId) || seen.contains(message.requestId)) {
+            return Error{ErrorCode::Conflict, message.requestId.text(),
+                         QStringLiteral("request id %1 is already in use in this session")
+                             .arg(message.requestId.text())};
         }
-        seen.insert(message.idKey);
+        seen.insert(message.requestId);
         ++requests;
     }
     Q_ASSERT(requests == 0 || sink);
@@ -219,21 +212,22 @@ Result<bool> Session::post(const QList<JsonRpcMessage> &messages, bool batch, St
             pending.backend = m_backend;
             pending.initialize = message.method == QLatin1String("initialize");
             if (!message.progressToken.isUndefined()) {
-                pending.progressKey = idKey(message.progressToken);
-                if (!pending.progressKey.isEmpty())
-                    m_progress.insert(pending.progressKey, message.idKey);
+                pending.progressToken = RequestId::fromJson(message.progressToken);
+                if (!pending.progressToken.isNull())
+                    m_progress.insert(pending.progressToken, message.requestId);
             }
-            m_pending.insert(message.idKey, pending);
+            m_pending.insert(message.requestId, pending);
             if (!refusal.isEmpty()) {
-                qCDebug(lcSession).noquote()
-                    << "session" << m_id.left(8) << ": request" << message.idKey << "refused:" << refusal;
-                deliverResponse(message.idKey, errorLine(message.id, JsonRpcError::LimitReached, refusal));
+                qCDebug(lcSession).noquote() << "session" << m_id.left(8) << ": request"
+                                             << message.requestId.toString() << "refused:" << refusal;
+                deliverResponse(message.requestId,
+                                errorLine(message.id, JsonRpcError::LimitReached, refusal));
                 break;
             }
             m_replay.record(message);
             if (!m_backend || !m_backend->write(message.line())) {
                 deliverResponse(
-                    message.idKey,
+                    message.requestId,
                     errorLine(message.id, JsonRpcError::BackendUnavailable,
                               QStringLiteral("the MCP server of this session is not accepting input")),
                     pending.initialize ? 502 : 0);
@@ -277,26 +271,29 @@ void Session::forwardClientResponse(const JsonRpcMessage &message)
     // The client answers a server->client request: back to the backend that
     // asked. An answer to nothing the server asked (or asked and was answered
     // already) would only confuse the server, so it stops here (issue 11).
-    const auto asked = m_serverRequests.constFind(message.idKey);
+    const auto asked = m_serverRequests.constFind(message.requestId);
     if (asked == m_serverRequests.constEnd()) {
-        qCDebug(lcSession) << "session" << m_id.left(8) << ": response" << message.idKey
-                           << "answers no request of the MCP server; dropped";
+        qCDebug(lcSession).noquote() << "session" << m_id.left(8) << ": response"
+                                     << message.requestId.toString()
+                                     << "answers no request of the MCP server; dropped";
         return;
     }
     const QPointer<Backend> asker = asked.value();
     m_serverRequests.erase(asked);
     if (!asker || !asker->write(message.line()))
-        qCDebug(lcSession) << "session" << m_id.left(8) << ": the MCP server that asked" << message.idKey
-                           << "did not take the client's response";
+        qCDebug(lcSession).noquote() << "session" << m_id.left(8) << ": the MCP server that asked"
+                                     << message.requestId.toString() << "did not take the client's response";
 }
 
 void Session::noteServerRequest(Backend *from, const JsonRpcMessage &message)
 {
-    if (m_serverRequests.size() >= m_limits.maxServerRequests && !m_serverRequests.contains(message.idKey)) {
+    if (m_serverRequests.size() >= m_limits.maxServerRequests &&
+        !m_serverRequests.contains(message.requestId)) {
         // The client does not answer: tell the server, whose request would
         // otherwise wait for ever, and keep no more of its ids.
-        qCDebug(lcSession) << "session" << m_id.left(8) << ": server request" << message.idKey << "refused;"
-                           << m_serverRequests.size() << "unanswered";
+        qCDebug(lcSession).noquote() << "session" << m_id.left(8) << ": server request"
+                                     << message.requestId.toString() << "refused;" << m_serverRequests.size()
+                                     << "unanswered";
         (void)from->write(
             errorLine(message.id, JsonRpcError::LimitReached,
                       QStringLiteral("the client has %1 requests of this server unanswered; at most %2")
@@ -304,7 +301,7 @@ void Session::noteServerRequest(Backend *from, const JsonRpcMessage &message)
                           .arg(m_limits.maxServerRequests)));
         return;
     }
-    m_serverRequests.insert(message.idKey, from);
+    m_serverRequests.insert(message.requestId, from);
     if (Stream *stream = routeFor(message))
         deliverMessage(*stream, message.raw);
 }
@@ -365,15 +362,15 @@ void Session::onLine(Backend *from, const QByteArray &line)
         reportJunk(line, message.invalidReason);
         return;
     case MessageKind::Response: {
-        if (from == m_next && !m_replayPrefix.isEmpty() &&
-            message.idKey.startsWith(QLatin1String("s:") + m_replayPrefix)) {
+        if (from == m_next && !m_replayPrefix.isEmpty() && message.requestId.isString() &&
+            message.requestId.text().startsWith(m_replayPrefix)) {
             handleReplayResponse(from, message);
             return;
         }
-        auto it = m_pending.find(message.idKey);
+        auto it = m_pending.find(message.requestId);
         if (it == m_pending.end() || (it->backend && it->backend != from)) {
-            qCDebug(lcSession) << "session" << m_id.left(8) << ": response to no pending request"
-                               << message.idKey << "; dropped";
+            qCDebug(lcSession).noquote() << "session" << m_id.left(8) << ": response to no pending request"
+                                         << message.requestId.toString() << "; dropped";
             return;
         }
         bool initializeFailed = false;
@@ -389,7 +386,7 @@ void Session::onLine(Backend *from, const QByteArray &line)
                 Q_EMIT ready(m_id);
             }
         }
-        deliverResponse(message.idKey, line);
+        deliverResponse(message.requestId, line);
         if (initializeFailed)
             stop(QStringLiteral("the MCP server refused initialize"));
         return;
@@ -400,7 +397,7 @@ void Session::onLine(Backend *from, const QByteArray &line)
     case MessageKind::Notification:
         if (message.method == QLatin1String("notifications/cancelled")) {
             // The server gave up on its own request: the client's answer is no longer wanted.
-            m_serverRequests.remove(idKey(
+            m_serverRequests.remove(RequestId::fromJson(
                 message.object.value(QLatin1String("params")).toObject().value(QLatin1String("requestId"))));
         }
         if (Stream *stream = routeFor(message))
@@ -432,8 +429,8 @@ Session::Stream *Session::routeFor(const JsonRpcMessage &message)
 {
     // 1. A progress token names its request exactly.
     if (!message.progressToken.isUndefined()) {
-        const QString requestKey = m_progress.value(idKey(message.progressToken));
-        auto pending = m_pending.constFind(requestKey);
+        const RequestId request = m_progress.value(RequestId::fromJson(message.progressToken));
+        auto pending = m_pending.constFind(request);
         if (pending != m_pending.constEnd()) {
             auto stream = m_streams.find(pending->streamId);
             if (stream != m_streams.end())
@@ -456,15 +453,15 @@ Session::Stream *Session::routeFor(const JsonRpcMessage &message)
     return it->second.get();
 }
 
-void Session::deliverResponse(const QString &idKey, const QByteArray &data, int failureStatus)
+void Session::deliverResponse(const RequestId &id, const QByteArray &data, int failureStatus)
 {
-    auto node = m_pending.find(idKey);
+    auto node = m_pending.find(id);
     if (node == m_pending.end())
         return;
     const Pending pending = *node;
     m_pending.erase(node);
-    if (!pending.progressKey.isEmpty())
-        m_progress.remove(pending.progressKey);
+    if (!pending.progressToken.isNull())
+        m_progress.remove(pending.progressToken);
     releasePendingIfEmpty();
 
     auto found = m_streams.find(pending.streamId);
@@ -503,13 +500,13 @@ QPointer<Backend> Session::forgetCancelled(const JsonRpcMessage &message)
     // cancellation), so its stream must not wait for that answer.
     const QJsonValue requestId =
         message.object.value(QLatin1String("params")).toObject().value(QLatin1String("requestId"));
-    auto node = m_pending.find(idKey(requestId));
+    auto node = m_pending.find(RequestId::fromJson(requestId));
     if (node == m_pending.end())
         return nullptr;
     const Pending pending = *node;
     m_pending.erase(node);
-    if (!pending.progressKey.isEmpty())
-        m_progress.remove(pending.progressKey);
+    if (!pending.progressToken.isNull())
+        m_progress.remove(pending.progressToken);
     releasePendingIfEmpty();
     auto found = m_streams.find(pending.streamId);
     if (found == m_streams.end())
@@ -585,7 +582,7 @@ void Session::onExited(Backend *from, const ExitInfo &info)
         abandonNext(QStringLiteral("the new MCP server %1 before it was ready").arg(info.reason));
     }
     failPending(from, info.reason);
-    m_serverRequests.removeIf([from](QHash<QString, QPointer<Backend>>::iterator entry) {
+    m_serverRequests.removeIf([from](QHash<RequestId, QPointer<Backend>>::iterator entry) {
         return !entry.value() || entry.value() == from;
     });
     m_draining.removeAll(from);
@@ -604,15 +601,15 @@ void Session::onExited(Backend *from, const ExitInfo &info)
 
 void Session::failPending(Backend *backend, const QString &reason)
 {
-    QList<QString> keys;
+    QList<RequestId> ids;
     for (auto it = m_pending.cbegin(); it != m_pending.cend(); ++it) {
         if (!backend || it->backend == backend || !it->backend)
-            keys.append(it.key());
+            ids.append(it.key());
     }
-    for (const QString &key : std::as_const(keys)) {
-        const bool initialize = m_pending.value(key).initialize;
-        deliverResponse(key,
-                        errorLine(idFromKey(key), JsonRpcError::BackendExited,
+    for (const RequestId &id : std::as_const(ids)) {
+        const bool initialize = m_pending.value(id).initialize;
+        deliverResponse(id,
+                        errorLine(id.toJson(), JsonRpcError::BackendExited,
                                   QStringLiteral("the MCP server ended before answering (%1)").arg(reason)),
                         initialize && m_state == SessionState::Starting ? 502 : 0);
     }
@@ -664,10 +661,10 @@ void Session::respawn(std::unique_ptr<Backend> next)
 
 void Session::handleReplayResponse(Backend *from, const JsonRpcMessage &message)
 {
-    if (message.idKey != QLatin1String("s:") + m_replayPrefix + QLatin1String("-init")) {
+    if (message.requestId != RequestId(m_replayPrefix + QLatin1String("-init"))) {
         if (message.object.contains(QLatin1String("error")))
-            qCWarning(lcSession) << "session" << m_id.left(8) << ": replayed request" << message.idKey
-                                 << "failed";
+            qCWarning(lcSession).noquote() << "session" << m_id.left(8) << ": replayed request"
+                                           << message.requestId.toString() << "failed";
         return;
     }
     if (message.object.contains(QLatin1String("error"))) {

@@ -20,7 +20,6 @@
 #include "jsonrpc/JsonRpc.h"
 
 namespace fmb {
-Q_NAMESPACE
 
 class StreamSink;
 
@@ -37,8 +36,13 @@ struct StreamLimits {
     int maxServerRequests = 256;   // server->client requests awaiting the client's answer
 };
 
+// Its own namespace: one Q_NAMESPACE per namespace (see jsonrpc/JsonRpc.h).
+namespace session {
+Q_NAMESPACE
 enum class SessionState { Starting, Ready, Respawning, Stopping };
 Q_ENUM_NS(SessionState)
+} // namespace session
+using session::SessionState;
 
 // One MCP session: its id, owner, current backend (child process), the
 // client's pending requests and SSE streams, and the replay log used to
@@ -137,7 +141,7 @@ private:
     struct Pending {
         int streamId = 0;
         QPointer<Backend> backend;
-        QString progressKey;
+        RequestId progressToken;
         bool initialize = false;
     };
 
@@ -151,7 +155,7 @@ private:
     [[nodiscard]] QString refusalFor(const JsonRpcMessage &message) const;
     void swapToNext();
     void abandonNext(const QString &reason);
-    void deliverResponse(const QString &idKey, const QByteArray &data, int failureStatus = 0);
+    void deliverResponse(const RequestId &id, const QByteArray &data, int failureStatus = 0);
     void deliverMessage(Stream &stream, const QByteArray &data);
     // Releases a cancelled request; returns the backend that was running it.
     QPointer<Backend> forgetCancelled(const JsonRpcMessage &message);
@@ -189,11 +193,11 @@ private:
     QList<QPointer<Backend>> m_draining; // swapped out, finishing in-flight requests
     int m_liveBackends = 0;              // started and not yet exited
 
-    QHash<QString, Pending> m_pending;                  // by request id key
-    QHash<QString, QString> m_progress;                 // progress token key -> request id key
-    QHash<QString, QPointer<Backend>> m_serverRequests; // server->client request id key -> asker
-    std::map<int, std::unique_ptr<Stream>> m_streams;   // 0 = the standalone GET stream
-    QList<int> m_retained;                              // finished streams kept for a reconnect, oldest first
+    QHash<RequestId, Pending> m_pending;                  // by request id
+    QHash<RequestId, RequestId> m_progress;               // progress token -> request id
+    QHash<RequestId, QPointer<Backend>> m_serverRequests; // server->client request id -> asker
+    std::map<int, std::unique_ptr<Stream>> m_streams;     // 0 = the standalone GET stream
+    QList<int> m_retained; // finished streams kept for a reconnect, oldest first
     int m_nextStreamId = 1;
     int m_replayCounter = 0;
     bool m_ended = false;

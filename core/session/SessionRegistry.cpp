@@ -4,7 +4,6 @@
 #include <QTimer>
 
 #include "Logging.h"
-#include "base/HeapTrim.h"
 
 namespace fmb {
 
@@ -13,14 +12,10 @@ SessionRegistry::SessionRegistry(RegistryLimits limits, BackendFactory factory, 
     , m_limits(limits)
     , m_factory(std::move(factory))
     , m_reaper(new QTimer(this))
-    , m_trimmer(new QTimer(this))
 {
     m_reaper->setInterval(m_limits.reapInterval);
     connect(m_reaper, &QTimer::timeout, this, &SessionRegistry::reapIdle);
     m_reaper->start();
-    m_trimmer->setSingleShot(true);
-    m_trimmer->setInterval(m_limits.trimDelay);
-    connect(m_trimmer, &QTimer::timeout, this, &SessionRegistry::trimAfterWave);
 }
 
 SessionRegistry::~SessionRegistry() = default;
@@ -70,7 +65,6 @@ Result<Session *> SessionRegistry::create(const SessionOwner &owner)
     connect(session, &Session::ended, this,
             [this, session](const QString &, const QString &reason) { onEnded(session, reason); });
     connect(session, &Session::finished, this, [this, session] { onFinished(session); });
-    m_highWater = std::max(m_highWater, count() + stoppingCount());
     session->start(std::move(backend));
     qCInfo(lcSession).noquote() << "session" << id.left(8) << "created for" << owner.user << "(" << count()
                                 << "open)";
@@ -99,9 +93,25 @@ bool SessionRegistry::evict(const QString &id, const QString &reason)
 
 int SessionRegistry::evictOwner(const QString &user, const QString &reason)
 {
+    return evictWhere([&user](const Session &session) { return session.owner().user == user; }, reason);
+}
+
+int SessionRegistry::evictGrants(const QStringList &grantIds, const QString &reason)
+{
+    return evictWhere(
+        [&grantIds](const Session &session) {
+            const QString &grantId = session.owner().grantId;
+            return !grantId.isEmpty() && grantIds.contains(grantId);
+        },
+        reason);
+}
+
+int SessionRegistry::evictWhere(const std::function<bool(const Session &)> &matches, const QString &reason)
+{
+    // Collected first: stop() ends the session, which takes it out of m_sessions.
     QList<Session *> victims;
     for (Session *session : std::as_const(m_sessions)) {
-        if (session->owner().user == user)
+        if (matches(*session))
             victims.append(session);
     }
     for (Session *session : std::as_const(victims))
@@ -162,26 +172,9 @@ void SessionRegistry::onFinished(Session *session)
 {
     m_stopping.remove(session);
     session->deleteLater();
-    // A wave of ends (a mass eviction, the reaper after a busy hour): trim
-    // once it has settled and the deferred deletes have run.
-    if (m_limits.trimAfterEnded > 0 && m_highWater - (count() + stoppingCount()) >= m_limits.trimAfterEnded)
-        m_trimmer->start();
+    Q_EMIT sessionFinished(session->id());
     if (m_shuttingDown && m_sessions.isEmpty() && m_stopping.isEmpty())
         Q_EMIT allStopped();
-}
-
-void SessionRegistry::trimAfterWave()
-{
-    const int live = count() + stoppingCount();
-    const HeapTrim trim = trimHeap();
-    qCInfo(lcSession).noquote() << QStringLiteral(
-                                       "returned freed memory to the system after %1 sessions ended "
-                                       "(%2 live; RSS %3 KiB -> %4 KiB)")
-                                       .arg(m_highWater - live)
-                                       .arg(live)
-                                       .arg(trim.rssBeforeKiB)
-                                       .arg(trim.rssAfterKiB);
-    m_highWater = live;
 }
 
 void SessionRegistry::shutdown()

@@ -19,8 +19,6 @@ struct RegistryLimits {
     int maxSessions = 1000;
     int maxSessionsPerOwner = 0; // 0 = no per-owner cap
     int fileCeiling = 0;         // sessions the open-file limit has room for; 0 = not checked
-    int trimAfterEnded = 256;    // give freed heap back once this many fewer sessions are live; 0 = never
-    std::chrono::milliseconds trimDelay{1000}; // after the last of them has finished
     std::chrono::milliseconds idleTimeout{std::chrono::minutes(15)};
     std::chrono::milliseconds reapInterval{std::chrono::seconds(30)};
     StreamLimits streams;
@@ -59,6 +57,9 @@ public:
     // True when the session existed. Its children stop in the background.
     bool evict(const QString &id, const QString &reason);
     int evictOwner(const QString &user, const QString &reason);
+    // Every session of these grants (a revoked grant, a refused refresh);
+    // sessions without a grant (local mode) never match. Returns how many.
+    int evictGrants(const QStringList &grantIds, const QString &reason);
     int evictAll(const QString &reason);
 
     // Runs one idle sweep now (the timer calls this every reap interval).
@@ -73,12 +74,15 @@ public:
 Q_SIGNALS:
     void sessionCreated(fmb::Session *session);
     void sessionEnded(const QString &id, const QString &reason);
+    // After sessionEnded, once every child of the session has exited; it no
+    // longer counts as stopping. The session is deleted later.
+    void sessionFinished(const QString &id);
     void allStopped();
 
 private:
+    int evictWhere(const std::function<bool(const Session &)> &matches, const QString &reason);
     void onEnded(Session *session, const QString &reason);
     void onFinished(Session *session);
-    void trimAfterWave();
     [[nodiscard]] QString newId() const;
 
     RegistryLimits m_limits;
@@ -87,8 +91,6 @@ private:
     QHash<QString, int> m_perOwner;       // by user
     QHash<Session *, bool> m_stopping;    // ended, children still exiting
     QTimer *m_reaper = nullptr;
-    QTimer *m_trimmer = nullptr;
-    int m_highWater = 0; // most sessions live (open or stopping) since the last trim
     bool m_shuttingDown = false;
 };
 

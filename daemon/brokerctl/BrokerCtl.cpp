@@ -222,20 +222,15 @@ void BrokerCtl::onConnected()
 
 void BrokerCtl::runList()
 {
-    m_client->request(QStringLiteral("list"), {}, [this](const AdminReply &reply) {
+    m_client->listSessions([this](const AdminReply &reply, const QList<SessionInfo> &sessions) {
         if (!reply.ok)
             return fail(reply.error.code == QLatin1String("disconnected") ? CtlExit::Unreachable
                                                                           : CtlExit::Failed,
                         reply.error.message);
-        const QJsonArray array = reply.result.toObject().value(QLatin1String("sessions")).toArray();
         if (m_options.json) {
-            out(jsonText(array));
+            // The list as the broker sent it, fields this version does not know included.
+            out(jsonText(reply.result.toObject().value(QLatin1String("sessions")).toArray()));
             return done(CtlExit::Ok);
-        }
-        QList<SessionInfo> sessions;
-        for (const QJsonValue &value : array) {
-            if (std::optional<SessionInfo> session = SessionInfo::fromJson(value.toObject()))
-                sessions.append(*session);
         }
         out(ctl::formatSessionTable(sessions, QDateTime::currentMSecsSinceEpoch()));
         done(CtlExit::Ok);
@@ -244,7 +239,7 @@ void BrokerCtl::runList()
 
 void BrokerCtl::runInfo()
 {
-    m_client->request(QStringLiteral("info"), {}, [this](const AdminReply &reply) {
+    m_client->info([this](const AdminReply &reply, const DaemonInfo &info) {
         if (!reply.ok)
             return fail(reply.error.code == QLatin1String("disconnected") ? CtlExit::Unreachable
                                                                           : CtlExit::Failed,
@@ -252,26 +247,21 @@ void BrokerCtl::runInfo()
         if (m_options.json)
             out(jsonText(reply.result));
         else
-            out(ctl::formatDaemonInfo(DaemonInfo::fromJson(reply.result.toObject())));
+            out(ctl::formatDaemonInfo(info));
         done(CtlExit::Ok);
     });
 }
 
 void BrokerCtl::runEvict()
 {
-    QJsonObject fields;
-    if (m_options.all)
-        fields.insert(QStringLiteral("all"), true);
-    else if (!m_options.user.isEmpty())
-        fields.insert(QStringLiteral("user"), m_options.user);
-    else
-        fields.insert(QStringLiteral("sessions"), QJsonArray::fromStringList(m_options.ids));
-    m_client->request(QStringLiteral("evict"), fields, [this](const AdminReply &reply) {
+    const EvictSelector selector = m_options.all               ? EvictSelector::everything()
+                                   : !m_options.user.isEmpty() ? EvictSelector::ofUser(m_options.user)
+                                                               : EvictSelector::ofSessions(m_options.ids);
+    m_client->evict(selector, [this](const AdminReply &reply, const EvictOutcome &outcome) {
         if (!reply.ok)
             return fail(reply.error.code == QLatin1String("disconnected") ? CtlExit::Unreachable
                                                                           : CtlExit::Failed,
                         reply.error.message);
-        const EvictOutcome outcome = EvictOutcome::fromJson(reply.result.toObject());
         if (m_options.json) {
             out(jsonText(reply.result));
         } else {
@@ -302,17 +292,16 @@ void BrokerCtl::runWatch()
                     out(ctl::formatEvent(event, message, QDateTime::currentMSecsSinceEpoch()) +
                         QLatin1Char('\n'));
             });
-    m_client->request(QStringLiteral("subscribe"), {}, [this](const AdminReply &reply) {
+    m_client->subscribe([this](const AdminReply &reply, const QList<SessionInfo> &sessions) {
         if (!reply.ok)
             return fail(reply.error.code == QLatin1String("disconnected") ? CtlExit::Unreachable
                                                                           : CtlExit::Failed,
                         reply.error.message);
         m_timeout->stop(); // watching has no end
         if (!m_options.json) {
-            const qsizetype open = reply.result.toObject().value(QLatin1String("sessions")).toArray().size();
             out(QStringLiteral("# watching %1: %2 session(s) open\n")
                     .arg(m_options.target.displayName())
-                    .arg(open));
+                    .arg(sessions.size()));
         }
     });
 }

@@ -12,6 +12,8 @@
 
 using namespace fmb;
 
+Q_DECLARE_METATYPE(fmb::EvictSelector)
+
 class tst_AdminProtocol : public QObject {
     Q_OBJECT
 private Q_SLOTS:
@@ -29,6 +31,9 @@ private Q_SLOTS:
     void lineReaderOverflow();
     void sessionInfoJson();
     void sessionInfoNoToken();
+    void sessionListJson();
+    void evictSelectorWire_data();
+    void evictSelectorWire();
     void daemonInfoJson();
     void resolveEvict_data();
     void resolveEvict();
@@ -281,6 +286,62 @@ void tst_AdminProtocol::sessionInfoNoToken()
     QVERIFY(json.value(QLatin1String("client")).isNull());
     QCOMPARE(SessionInfo::fromJson(json)->tokenExpiresMs, 0);
     QVERIFY(!SessionInfo::fromJson(QJsonObject{}));
+}
+
+// What list and subscribe answer, both ways; entries without an id are skipped.
+void tst_AdminProtocol::sessionListJson()
+{
+    SessionInfo a;
+    a.id = QStringLiteral("aaaaaaaa");
+    a.user = QStringLiteral("alice");
+    a.state = QStringLiteral("ready");
+    SessionInfo b;
+    b.id = QStringLiteral("bbbbbbbb");
+    b.user = QStringLiteral("bob");
+    b.childPid = 42;
+    const QJsonObject result = sessionListToJson({a, b});
+    QCOMPARE(result.keys(), QStringList{QStringLiteral("sessions")});
+    QCOMPARE(result.value(QLatin1String("sessions")).toArray(), (QJsonArray{a.toJson(), b.toJson()}));
+    QCOMPARE(sessionListFromJson(result), (QList<SessionInfo>{a, b}));
+
+    QJsonArray withJunk{a.toJson(), QJsonObject{{QStringLiteral("user"), QStringLiteral("no id")}}, 7};
+    QCOMPARE(sessionListFromJson(QJsonObject{{QStringLiteral("sessions"), withJunk}}), QList<SessionInfo>{a});
+    QCOMPARE(sessionListFromJson(QJsonObject{}), QList<SessionInfo>{});
+    QCOMPARE(sessionListFromJson(QJsonValue()), QList<SessionInfo>{});
+}
+
+// The typed evict call puts on the wire what brokerctl and the console wrote
+// by hand before (issue 12: the protocol stays as it is).
+void tst_AdminProtocol::evictSelectorWire_data()
+{
+    QTest::addColumn<EvictSelector>("selector");
+    QTest::addColumn<QByteArray>("line");
+
+    QTest::newRow("ids") << EvictSelector::ofSessions(
+                                {QStringLiteral("abcdef12"), QStringLiteral("0123456789")})
+                         << QByteArray(R"({"cmd":"evict","id":3,"sessions":["abcdef12","0123456789"],"v":1})"
+                                       "\n");
+    QTest::newRow("user") << EvictSelector::ofUser(QStringLiteral("alice"))
+                          << QByteArray(R"({"cmd":"evict","id":3,"user":"alice","v":1})"
+                                        "\n");
+    QTest::newRow("all") << EvictSelector::everything()
+                         << QByteArray(R"({"all":true,"cmd":"evict","id":3,"v":1})"
+                                       "\n");
+}
+
+void tst_AdminProtocol::evictSelectorWire()
+{
+    QFETCH(EvictSelector, selector);
+    QFETCH(QByteArray, line);
+
+    const QByteArray sent = encodeAdminRequest(3, QStringLiteral("evict"), selector.toJson());
+    QCOMPARE(sent, line);
+    const ParsedAdminRequest parsed = parseAdminRequest(QByteArrayView(sent).chopped(1));
+    QVERIFY2(parsed.ok(), qPrintable(parsed.problem.message));
+    QCOMPARE(parsed.request.command, AdminCommand::Evict);
+    QCOMPARE(parsed.request.sessions, selector.sessions);
+    QCOMPARE(parsed.request.user, selector.user);
+    QCOMPARE(parsed.request.all, selector.all);
 }
 
 void tst_AdminProtocol::daemonInfoJson()

@@ -12,8 +12,6 @@
 #include "config/ConfigLoader.h"
 #include "config/ConfigSetting.h"
 
-Q_DECLARE_METATYPE(fmb::ErrorCode)
-
 using namespace fmb;
 
 namespace {

@@ -21,29 +21,29 @@ void checkConsistent(const JsonRpcMessage &message)
         return;
     case MessageKind::Request:
         FMB_FUZZ_CHECK(!message.method.isEmpty());
-        FMB_FUZZ_CHECK(!message.idKey.isEmpty());
+        FMB_FUZZ_CHECK(!message.requestId.isNull());
         FMB_FUZZ_CHECK(object.value(QLatin1String("id")) == message.id);
         break;
     case MessageKind::Notification:
         FMB_FUZZ_CHECK(!message.method.isEmpty());
         FMB_FUZZ_CHECK(!object.contains(QLatin1String("id")));
-        FMB_FUZZ_CHECK(message.idKey.isEmpty());
+        FMB_FUZZ_CHECK(message.requestId.isNull());
         break;
     case MessageKind::Response:
         FMB_FUZZ_CHECK(message.method.isEmpty());
         FMB_FUZZ_CHECK(object.contains(QLatin1String("result")) != object.contains(QLatin1String("error")));
-        FMB_FUZZ_CHECK(!message.idKey.isEmpty() || message.id.isNull());
+        FMB_FUZZ_CHECK(!message.requestId.isNull() || message.id.isNull());
         break;
     }
     FMB_FUZZ_CHECK(message.invalidReason.isEmpty());
     FMB_FUZZ_CHECK(object.value(QLatin1String("jsonrpc")) == QJsonValue(QStringLiteral("2.0")));
-    FMB_FUZZ_CHECK(message.idKey.isEmpty() || idKey(message.id) == message.idKey);
+    FMB_FUZZ_CHECK(message.requestId.isNull() || RequestId::fromJson(message.id) == message.requestId);
 }
 
 void checkSameVerdict(const JsonRpcMessage &a, const JsonRpcMessage &b)
 {
     FMB_FUZZ_CHECK(a.kind == b.kind);
-    FMB_FUZZ_CHECK(a.idKey == b.idKey);
+    FMB_FUZZ_CHECK(a.requestId == b.requestId);
     FMB_FUZZ_CHECK(a.id == b.id);
     FMB_FUZZ_CHECK(a.method == b.method);
     FMB_FUZZ_CHECK(a.progressToken == b.progressToken);

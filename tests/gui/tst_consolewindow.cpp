@@ -24,6 +24,7 @@
 #include "ConsoleWindow.h"
 #include "DaemonHarness.h"
 #include "SessionTableModel.h"
+#include "admin/AdminClient.h"
 
 using namespace fmb;
 
@@ -215,7 +216,11 @@ void tst_ConsoleWindow::cancelledEvictKeepsSession()
     m_window->selectSessions({id});
     m_window->evictSelected();
     QCOMPARE(asked, 1);
-    QTest::qWait(200); // nothing is on its way; give a stray eviction the chance to show
+    // A barrier on the window's own connection: a stray evict would have gone
+    // before it, and the session's end event would have come before its answer.
+    bool answered = false;
+    m_window->client()->info([&answered](const AdminReply &, const DaemonInfo &) { answered = true; });
+    QTRY_VERIFY(answered);
     QVERIFY(m_window->model()->rowOf(id) >= 0);
     QVERIFY(test::processExists(pidOf(id)));
 }

@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QMetaEnum>
@@ -6,6 +8,8 @@
 #include "jsonrpc/JsonRpc.h"
 
 using namespace fmb;
+
+Q_DECLARE_METATYPE(fmb::RequestId)
 
 namespace {
 
@@ -50,8 +54,14 @@ class tst_JsonRpc : public QObject {
 private Q_SLOTS:
     void classify_data();
     void classify();
-    void idKey_data();
-    void idKey();
+    void requestIdFromJson_data();
+    void requestIdFromJson();
+    void requestIdRoundTrip_data();
+    void requestIdRoundTrip();
+    void requestIdTextForms_data();
+    void requestIdTextForms();
+    void requestIdEqualityAndHash();
+    void requestIdOrder();
     void progressToken_data();
     void progressToken();
     void parseBody_data();
@@ -76,28 +86,28 @@ void tst_JsonRpc::classify_data()
 {
     QTest::addColumn<QByteArray>("json");
     QTest::addColumn<MessageKind>("kind");
-    QTest::addColumn<QString>("idKey");
+    QTest::addColumn<QString>("requestId"); // its text form; empty when null
     QTest::addColumn<QString>("method");
 
     QTest::newRow("request: numeric id")
         << QByteArray(R"({"jsonrpc":"2.0","id":1,"method":"ping"})") << MessageKind::Request
-        << QStringLiteral("n:1") << QStringLiteral("ping");
+        << QStringLiteral("1") << QStringLiteral("ping");
     QTest::newRow("request: string id")
         << QByteArray(R"({"jsonrpc":"2.0","id":"abc","method":"tools/list"})") << MessageKind::Request
-        << QStringLiteral("s:abc") << QStringLiteral("tools/list");
+        << QStringLiteral(R"("abc")") << QStringLiteral("tools/list");
     QTest::newRow("request: with params")
         << QByteArray(R"({"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"x"}})")
-        << MessageKind::Request << QStringLiteral("n:7") << QStringLiteral("tools/call");
+        << MessageKind::Request << QStringLiteral("7") << QStringLiteral("tools/call");
     QTest::newRow("notification: no id")
         << QByteArray(R"({"jsonrpc":"2.0","method":"notifications/initialized"})")
         << MessageKind::Notification << QString() << QStringLiteral("notifications/initialized");
     QTest::newRow("response: result") << QByteArray(R"({"jsonrpc":"2.0","id":3,"result":{}})")
-                                      << MessageKind::Response << QStringLiteral("n:3") << QString();
+                                      << MessageKind::Response << QStringLiteral("3") << QString();
     QTest::newRow("response: null result") << QByteArray(R"({"jsonrpc":"2.0","id":"r","result":null})")
-                                           << MessageKind::Response << QStringLiteral("s:r") << QString();
+                                           << MessageKind::Response << QStringLiteral(R"("r")") << QString();
     QTest::newRow("error response")
         << QByteArray(R"({"jsonrpc":"2.0","id":4,"error":{"code":-32601,"message":"nope"}})")
-        << MessageKind::Response << QStringLiteral("n:4") << QString();
+        << MessageKind::Response << QStringLiteral("4") << QString();
     QTest::newRow("error response: id null")
         << QByteArray(R"({"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error"}})")
         << MessageKind::Response << QString() << QString();
@@ -142,7 +152,7 @@ void tst_JsonRpc::classify()
 {
     QFETCH(QByteArray, json);
     QFETCH(MessageKind, kind);
-    QFETCH(QString, idKey);
+    QFETCH(QString, requestId);
     QFETCH(QString, method);
 
     const QJsonObject input = object(json);
@@ -155,27 +165,27 @@ void tst_JsonRpc::classify()
         return;
     }
     QCOMPARE(message.invalidReason, QString());
-    QCOMPARE(message.idKey, idKey);
+    QCOMPARE(message.requestId.isNull() ? QString() : message.requestId.toString(), requestId);
     QCOMPARE(message.method, method);
     if (kind != MessageKind::Notification)
         QCOMPARE(message.id, input.value(QLatin1String("id")));
 }
 
-void tst_JsonRpc::idKey_data()
+void tst_JsonRpc::requestIdFromJson_data()
 {
     QTest::addColumn<QByteArray>("id");
-    QTest::addColumn<QString>("key");
+    QTest::addColumn<QString>("key"); // the text form; empty: not an id
 
-    QTest::newRow("string") << QByteArray(R"("abc")") << QStringLiteral("s:abc");
-    QTest::newRow("empty string") << QByteArray(R"("")") << QStringLiteral("s:");
-    QTest::newRow("string that looks like a number") << QByteArray(R"("1")") << QStringLiteral("s:1");
-    QTest::newRow("integer") << QByteArray("1") << QStringLiteral("n:1");
-    QTest::newRow("zero") << QByteArray("0") << QStringLiteral("n:0");
-    QTest::newRow("negative integer") << QByteArray("-42") << QStringLiteral("n:-42");
-    QTest::newRow("float 1.0 is integer 1") << QByteArray("1.0") << QStringLiteral("n:1");
-    QTest::newRow("exponent 1e3 is integer 1000") << QByteArray("1e3") << QStringLiteral("n:1000");
+    QTest::newRow("string") << QByteArray(R"("abc")") << QStringLiteral(R"("abc")");
+    QTest::newRow("empty string") << QByteArray(R"("")") << QStringLiteral(R"("")");
+    QTest::newRow("string that looks like a number") << QByteArray(R"("1")") << QStringLiteral(R"("1")");
+    QTest::newRow("integer") << QByteArray("1") << QStringLiteral("1");
+    QTest::newRow("zero") << QByteArray("0") << QStringLiteral("0");
+    QTest::newRow("negative integer") << QByteArray("-42") << QStringLiteral("-42");
+    QTest::newRow("float 1.0 is integer 1") << QByteArray("1.0") << QStringLiteral("1");
+    QTest::newRow("exponent 1e3 is integer 1000") << QByteArray("1e3") << QStringLiteral("1000");
     QTest::newRow("largest safe integer")
-        << QByteArray("9007199254740991") << QStringLiteral("n:9007199254740991");
+        << QByteArray("9007199254740991") << QStringLiteral("9007199254740991");
     QTest::newRow("2^53 is not safe") << QByteArray("9007199254740992") << QString();
     QTest::newRow("fraction") << QByteArray("1.5") << QString();
     QTest::newRow("null") << QByteArray("null") << QString();
@@ -185,12 +195,104 @@ void tst_JsonRpc::idKey_data()
     QTest::newRow("undefined (absent)") << QByteArray() << QString();
 }
 
-void tst_JsonRpc::idKey()
+void tst_JsonRpc::requestIdFromJson()
 {
     QFETCH(QByteArray, id);
     QFETCH(QString, key);
 
-    QCOMPARE(fmb::idKey(value(id)), key);
+    const RequestId requestId = RequestId::fromJson(value(id));
+    QCOMPARE(requestId.isNull(), key.isEmpty());
+    QCOMPARE(requestId.isNull() ? QString() : requestId.toString(), key);
+}
+
+void tst_JsonRpc::requestIdRoundTrip_data()
+{
+    QTest::addColumn<QByteArray>("id");
+    QTest::addColumn<QByteArray>("wire"); // what toJson() gives back, as JSON
+
+    QTest::newRow("integer") << QByteArray("42") << QByteArray("42");
+    QTest::newRow("negative integer") << QByteArray("-7") << QByteArray("-7");
+    QTest::newRow("float 2.0 goes back as 2") << QByteArray("2.0") << QByteArray("2");
+    QTest::newRow("largest safe integer") << QByteArray("9007199254740991") << QByteArray("9007199254740991");
+    QTest::newRow("string") << QByteArray(R"("abc")") << QByteArray(R"("abc")");
+    QTest::newRow("string that looks like a number") << QByteArray(R"("42")") << QByteArray(R"("42")");
+    QTest::newRow("empty string") << QByteArray(R"("")") << QByteArray(R"("")");
+    QTest::newRow("not an id: fraction") << QByteArray("1.5") << QByteArray("null");
+    QTest::newRow("not an id: null") << QByteArray("null") << QByteArray("null");
+}
+
+void tst_JsonRpc::requestIdRoundTrip()
+{
+    QFETCH(QByteArray, id);
+    QFETCH(QByteArray, wire);
+
+    const RequestId requestId = RequestId::fromJson(value(id));
+    QCOMPARE(show(requestId.toJson()), wire);
+    if (!requestId.isNull())
+        QCOMPARE(RequestId::fromJson(requestId.toJson()), requestId);
+}
+
+void tst_JsonRpc::requestIdTextForms_data()
+{
+    QTest::addColumn<RequestId>("id");
+    QTest::addColumn<QString>("text");    // the value alone, for messages to people
+    QTest::addColumn<QString>("logText"); // for logs: string ids quoted
+
+    QTest::newRow("number") << RequestId(7) << QStringLiteral("7") << QStringLiteral("7");
+    QTest::newRow("negative number") << RequestId(-3) << QStringLiteral("-3") << QStringLiteral("-3");
+    QTest::newRow("string") << RequestId(QStringLiteral("abc")) << QStringLiteral("abc")
+                            << QStringLiteral(R"("abc")");
+    QTest::newRow("string of digits")
+        << RequestId(QStringLiteral("7")) << QStringLiteral("7") << QStringLiteral(R"("7")");
+    QTest::newRow("string with a quote and a line break")
+        << RequestId(QStringLiteral("a\"b\nc")) << QStringLiteral("a\"b\nc")
+        << QStringLiteral(R"("a\"b\nc")");
+    QTest::newRow("null") << RequestId() << QString() << QStringLiteral("null");
+}
+
+void tst_JsonRpc::requestIdTextForms()
+{
+    QFETCH(RequestId, id);
+    QFETCH(QString, text);
+    QFETCH(QString, logText);
+
+    QCOMPARE(id.text(), text);
+    QCOMPARE(id.toString(), logText);
+}
+
+void tst_JsonRpc::requestIdEqualityAndHash()
+{
+    const RequestId one = RequestId::fromJson(value("1"));
+    QCOMPARE(one, RequestId(1));
+    QCOMPARE(RequestId::fromJson(value("1.0")), one);
+    QCOMPARE(qHash(RequestId::fromJson(value("1.0"))), qHash(one));
+    QVERIFY(one != RequestId(QStringLiteral("1")));
+    QVERIFY(one != RequestId());
+    QVERIFY(RequestId(QStringLiteral("")) != RequestId());
+
+    // The number 1 and the string "1" are two requests of one session.
+    QHash<RequestId, int> pending;
+    pending.insert(RequestId(1), 10);
+    pending.insert(RequestId(QStringLiteral("1")), 20);
+    pending.insert(RequestId::fromJson(value("1.0")), 11);
+    QCOMPARE(pending.size(), 2);
+    QCOMPARE(pending.value(RequestId(1)), 11);
+    QCOMPARE(pending.value(RequestId(QStringLiteral("1"))), 20);
+    QCOMPARE(pending.value(RequestId(2), -1), -1);
+}
+
+void tst_JsonRpc::requestIdOrder()
+{
+    // Any strict order does for sorted containers; this one is null, numbers, strings.
+    QList<RequestId> ids{RequestId(QStringLiteral("b")), RequestId(2), RequestId(), RequestId(-1),
+                         RequestId(QStringLiteral("a"))};
+    std::sort(ids.begin(), ids.end());
+    QList<QString> texts;
+    for (const RequestId &id : std::as_const(ids))
+        texts.append(id.toString());
+    QCOMPARE(texts, (QList<QString>{QStringLiteral("null"), QStringLiteral("-1"), QStringLiteral("2"),
+                                    QStringLiteral(R"("a")"), QStringLiteral(R"("b")")}));
+    QVERIFY(!(RequestId(1) < RequestId(1)));
 }
 
 void tst_JsonRpc::progressToken_data()

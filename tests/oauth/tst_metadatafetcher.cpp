@@ -12,16 +12,6 @@ using fmb::MetadataFetchConfig;
 using fmb::MetadataFetcher;
 using fmb::Result;
 
-Q_DECLARE_METATYPE(fmb::ErrorCode)
-
-namespace QTest {
-template <>
-inline char *toString(const fmb::ErrorCode &code)
-{
-    return qstrdup(QByteArray::number(static_cast<int>(code)).constData());
-}
-} // namespace QTest
-
 class tst_MetadataFetcher : public QObject {
     Q_OBJECT
 

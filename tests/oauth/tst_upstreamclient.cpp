@@ -20,16 +20,6 @@ using fmb::UpstreamUser;
 using fmbtest::CannedHttpServer;
 using fmbtest::FakeForgejo;
 
-Q_DECLARE_METATYPE(fmb::ErrorCode)
-
-namespace QTest {
-template <>
-inline char *toString(const fmb::ErrorCode &code)
-{
-    return qstrdup(QByteArray::number(static_cast<int>(code)).constData());
-}
-} // namespace QTest
-
 namespace {
 
 const QString ClientId = QStringLiteral("broker");

@@ -352,12 +352,13 @@ void tst_ReplayLog::afterInitializeRequestsAreValid()
         const JsonRpcMessage replayed = classify(object);
         QVERIFY2(replayed.kind != MessageKind::Invalid, qPrintable(replayed.invalidReason));
         if (replayed.kind == MessageKind::Request)
-            keys.append(replayed.idKey);
+            keys.append(replayed.requestId.toString());
         else
             QCOMPARE(replayed.kind, MessageKind::Notification);
     }
     // Distinct, broker-owned string ids, so answers can be told from the client's.
-    QCOMPARE(keys, (QStringList{QStringLiteral("s:x-1"), QStringLiteral("s:x-2"), QStringLiteral("s:x-3")}));
+    QCOMPARE(keys, (QStringList{QStringLiteral(R"("x-1")"), QStringLiteral(R"("x-2")"),
+                                QStringLiteral(R"("x-3")")}));
 }
 
 QTEST_GUILESS_MAIN(tst_ReplayLog)

@@ -8,7 +8,6 @@
 
 #include <QPointer>
 #include <QRegularExpression>
-#include <QScopeGuard>
 #include <QSet>
 #include <QSignalSpy>
 #include <QTest>
@@ -67,6 +66,7 @@ private Q_SLOTS:
     void caps();
     void evict();
     void evictOwner();
+    void evictGrants();
     void reapIdle_data();
     void reapIdle();
     void reaperTimerFires();
@@ -75,7 +75,6 @@ private Q_SLOTS:
     void shutdown_data();
     void shutdown();
     void fileCeilingCountsStoppingSessions();
-    void heapTrimmedAfterAWaveOfEnds();
 
 private:
     SessionRegistry *makeRegistry(RegistryLimits limits = {});
@@ -267,6 +266,36 @@ void tst_SessionRegistry::evictOwner()
     QCOMPARE(registry->countFor(QStringLiteral("alice")), 0);
     QCOMPARE(registry->countFor(QStringLiteral("bob")), 1);
     QCOMPARE(registry->evictOwner(QStringLiteral("nobody"), QStringLiteral("none")), 0);
+    QTRY_COMPARE(registry->stoppingCount(), 0);
+}
+
+// What a revoked grant or a refused refresh ends: the sessions of those
+// grants, of whichever user; never a session without a grant (local mode).
+void tst_SessionRegistry::evictGrants()
+{
+    SessionRegistry *registry = makeRegistry();
+    QVERIFY(create(owner(QStringLiteral("alice"), QStringLiteral("grant-1"))));
+    QVERIFY(create(owner(QStringLiteral("alice"), QStringLiteral("grant-1"))));
+    Session *aliceOther = create(owner(QStringLiteral("alice"), QStringLiteral("grant-2")));
+    QVERIFY(aliceOther);
+    QVERIFY(create(owner(QStringLiteral("bob"), QStringLiteral("grant-3"))));
+    Session *local = create(owner(QStringLiteral("local"), QString()));
+    QVERIFY(local);
+    QSignalSpy ended(registry, &SessionRegistry::sessionEnded);
+
+    QCOMPARE(registry->evictGrants({QStringLiteral("grant-1"), QStringLiteral("grant-3"), QString()},
+                                   QStringLiteral("grant revoked")),
+             3);
+    QCOMPARE(ended.count(), 3);
+    for (const QList<QVariant> &signal : std::as_const(ended))
+        QCOMPARE(signal.at(1).toString(), QStringLiteral("grant revoked"));
+    QSet<Session *> left;
+    for (Session *session : registry->sessions())
+        left.insert(session);
+    QCOMPARE(left, (QSet<Session *>{aliceOther, local}));
+    QCOMPARE(registry->evictGrants({QStringLiteral("grant-9")}, QStringLiteral("none")), 0);
+    QCOMPARE(registry->evictGrants({}, QStringLiteral("none")), 0);
+    QCOMPARE(registry->count(), 2);
     QTRY_COMPARE(registry->stoppingCount(), 0);
 }
 
@@ -509,50 +538,6 @@ void tst_SessionRegistry::fileCeilingCountsStoppingSessions()
     QCOMPARE(registry->create(owner(QStringLiteral("carol"))).error().subject, QStringLiteral("open_files"));
     QTRY_COMPARE(registry->stoppingCount(), 0);
     QVERIFY(create(owner(QStringLiteral("carol"))));
-}
-
-namespace {
-QStringList s_trimLines;
-QtMessageHandler s_previousHandler = nullptr;
-
-void captureTrimLines(QtMsgType type, const QMessageLogContext &context, const QString &message)
-{
-    if (message.contains(QLatin1String("returned freed memory")))
-        s_trimLines.append(message);
-    s_previousHandler(type, context, message);
-}
-} // namespace
-
-// After many sessions end, the registry gives the freed heap back (malloc_trim)
-// once, when the wave has settled; a few ends do not trigger it.
-void tst_SessionRegistry::heapTrimmedAfterAWaveOfEnds()
-{
-    s_trimLines.clear();
-    s_previousHandler = qInstallMessageHandler(captureTrimLines);
-    auto restore = qScopeGuard([] { qInstallMessageHandler(s_previousHandler); });
-
-    RegistryLimits limits;
-    limits.trimAfterEnded = 3;
-    limits.trimDelay = 50ms;
-    SessionRegistry *registry = makeRegistry(limits);
-    QList<Session *> sessions;
-    for (int i = 0; i < 5; ++i) {
-        Session *session = create(owner(QStringLiteral("alice")));
-        QVERIFY(session);
-        sessions.append(session);
-    }
-    QTRY_VERIFY(
-        std::all_of(sessions.cbegin(), sessions.cend(), [](Session *s) { return s->backendPid() > 0; }));
-
-    // Two of five are below the wave size; with a third it is there. One
-    // trim, counting all three, shows that the first two did not trim.
-    QVERIFY(registry->evict(sessions.at(0)->id(), QStringLiteral("test")));
-    QVERIFY(registry->evict(sessions.at(1)->id(), QStringLiteral("test")));
-    QTRY_COMPARE(registry->stoppingCount(), 0);
-    QVERIFY(registry->evict(sessions.at(2)->id(), QStringLiteral("test")));
-    QTRY_COMPARE(s_trimLines.size(), 1);
-    QVERIFY2(s_trimLines.first().contains(QLatin1String("after 3 sessions ended (2 live")),
-             qPrintable(s_trimLines.first()));
 }
 
 QTEST_GUILESS_MAIN(tst_SessionRegistry)

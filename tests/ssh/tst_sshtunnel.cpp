@@ -127,13 +127,14 @@ void tst_SshTunnel::initTestCase()
     m_sshd.start(Sshd, {QStringLiteral("-D"), QStringLiteral("-e"), QStringLiteral("-f"), config.fileName()});
     QVERIFY2(m_sshd.waitForStarted(), qPrintable(m_sshd.errorString()));
     bool listening = false;
-    for (int i = 0; i < 100 && !listening && m_sshd.state() == QProcess::Running; ++i) {
-        QTcpSocket probe;
-        probe.connectToHost(QHostAddress::LocalHost, m_port);
-        listening = probe.waitForConnected(100);
-        if (!listening)
-            QTest::qWait(50);
-    }
+    (void)QTest::qWaitFor(
+        [&] {
+            QTcpSocket probe;
+            probe.connectToHost(QHostAddress::LocalHost, m_port);
+            listening = probe.waitForConnected(100);
+            return listening || m_sshd.state() != QProcess::Running;
+        },
+        15000);
     QVERIFY2(listening, m_sshd.readAll().constData());
 
     m_daemon = std::make_unique<test::DaemonHarness>(m_dir.filePath(QStringLiteral("run/admin.sock")));

@@ -11,14 +11,6 @@ using fmb::ErrorCode;
 using fmb::Result;
 using fmb::SecretBox;
 
-namespace QTest {
-template <>
-inline char *toString(const fmb::ErrorCode &code)
-{
-    return qstrdup(QByteArray::number(static_cast<int>(code)).constData());
-}
-} // namespace QTest
-
 namespace {
 
 enum class Tamper { NonceByte, CipherByte, TagByte, Truncate, Extend, OtherAad, EmptyAad, OtherKey };

@@ -33,14 +33,6 @@ using fmb::TokenRequest;
 using fmb::TokenStore;
 using fmb::UpstreamTokens;
 
-namespace QTest {
-template <>
-inline char *toString(const fmb::ErrorCode &code)
-{
-    return qstrdup(QByteArray::number(static_cast<int>(code)).constData());
-}
-} // namespace QTest
-
 namespace {
 
 const QString ClientA = QStringLiteral("https://client-a.example/oauth/metadata.json");
