@@ -4,6 +4,7 @@
 #include "McpHttpServer.h"
 #include "SocketChannel.h"
 #include "SseEncoder.h"
+#include "StatusTable.h"
 
 namespace fmb {
 namespace {
@@ -60,17 +61,18 @@ void HttpSink::write(const QByteArray &bytes)
     m_socket->write(bytes);
 }
 
-void HttpSink::sendJson(int httpStatus, const QByteArray &body)
+void HttpSink::sendJson(AnswerKind kind, const QByteArray &body)
 {
     if (!isOpen() || m_streaming)
         return;
     Http::HeaderList headers{{"Content-Type", "application/json"}};
     headers.append(m_headers);
-    if (httpStatus >= 200 && httpStatus < 300 && !m_sessionId.isEmpty())
+    const int status = StatusTable::statusOf(kind);
+    if (kind == AnswerKind::Answered && !m_sessionId.isEmpty())
         headers.emplaceBack("Mcp-Session-Id", m_sessionId);
     if (m_closeAfter)
         headers.emplaceBack("Connection", "close");
-    write(Http::response(httpStatus, headers, body));
+    write(Http::response(status, headers, body));
     finish();
 }
 

@@ -27,7 +27,7 @@ public:
     [[nodiscard]] static HttpSink *start(const HttpExchange &exchange, Http::HeaderList headers,
                                          QByteArray sessionId, McpHttpServer *server);
 
-    void sendJson(int httpStatus, const QByteArray &body) override;
+    void sendJson(AnswerKind kind, const QByteArray &body) override;
     void begin() override;
     void sendEvent(const QByteArray &id, const QByteArray &data, int retryMs = -1) override;
     void end() override;

@@ -8,6 +8,7 @@
 #include "HttpSink.h"
 #include "Logging.h"
 #include "SocketChannel.h"
+#include "StatusTable.h"
 #include "jsonrpc/JsonRpc.h"
 #include "session/SessionRegistry.h"
 
@@ -131,6 +132,27 @@ void McpHttpServer::writeError(QTcpSocket *socket, int status, int rpcCode, cons
     writeResponse(socket, status, all, encode(makeErrorResponse(QJsonValue(), rpcCode, message)));
 }
 
+void McpHttpServer::refuse(QTcpSocket *socket, McpFailure failure, const QString &message,
+                           Http::HeaderList headers, const QByteArray &challenge) const
+{
+    const FailureStatus entry = StatusTable::of(failure);
+    switch (entry.header) {
+    case FailureHeader::None:
+        break;
+    case FailureHeader::Challenge:
+        if (!challenge.isEmpty() || entry.status == 401)
+            headers.emplaceBack("WWW-Authenticate", challenge);
+        break;
+    case FailureHeader::RetryAfter:
+        headers.emplaceBack("Retry-After", QByteArray::number(m_config.retryAfterSeconds));
+        break;
+    case FailureHeader::Allow:
+        headers.emplaceBack("Allow", StatusTable::allowedMethods());
+        break;
+    }
+    writeError(socket, entry.status, entry.rpcCode, message, headers);
+}
+
 bool McpHttpServer::handleRequest(const QHttpServerRequest &request, QTcpSocket *socket)
 {
     if (socket->state() != QAbstractSocket::ConnectedState)
@@ -175,19 +197,19 @@ void McpHttpServer::handleMcp(const QHttpServerRequest &request, QTcpSocket *soc
     if (!m_policy.hostAllowed(request.value("host"))) {
         qCInfo(lcHttp) << "refused Host" << request.value("host") << "from"
                        << socket->peerAddress().toString();
-        writeError(socket, 403, JsonRpcError::ServerError, QStringLiteral("Forbidden: Host not allowed"));
+        refuse(socket, McpFailure::HostRefused, QStringLiteral("Forbidden: Host not allowed"));
         return;
     }
     if (!m_policy.originAllowed(request.value("origin"))) {
         qCInfo(lcHttp) << "refused Origin" << request.value("origin") << "from"
                        << socket->peerAddress().toString();
-        writeError(socket, 403, JsonRpcError::ServerError, QStringLiteral("Forbidden: Origin not allowed"));
+        refuse(socket, McpFailure::OriginRefused, QStringLiteral("Forbidden: Origin not allowed"));
         return;
     }
     const Http::HeaderList cors = corsHeaders(request);
     if (request.method() == QHttpServerRequest::Method::Options) {
         Http::HeaderList headers = cors;
-        headers.emplaceBack("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS");
+        headers.emplaceBack("Access-Control-Allow-Methods", StatusTable::allowedMethods());
         headers.emplaceBack(
             "Access-Control-Allow-Headers",
             "Authorization, Content-Type, Accept, Mcp-Session-Id, MCP-Protocol-Version, Last-Event-ID");
@@ -199,22 +221,7 @@ void McpHttpServer::handleMcp(const QHttpServerRequest &request, QTcpSocket *soc
     Result<SessionOwner, AuthFailure> owner = m_authenticator(request);
     if (!owner) {
         const AuthFailure &error = owner.error();
-        Http::HeaderList headers = cors;
-        if (error.code == ErrorCode::Unauthorized) {
-            headers.emplaceBack("WWW-Authenticate", error.challenge);
-            writeError(socket, 401, JsonRpcError::ServerError, error.message, headers);
-        } else if (error.code == ErrorCode::InvalidArgument) {
-            // e.g. a token in the query string (OAuth 2.1 §5.1.2 forbids it)
-            if (!error.challenge.isEmpty())
-                headers.emplaceBack("WWW-Authenticate", error.challenge);
-            writeError(socket, 400, JsonRpcError::ServerError, error.message, headers);
-        } else if (error.code == ErrorCode::Unavailable) {
-            // e.g. the token store failed: the caller may well be entitled, so try later
-            headers.emplaceBack("Retry-After", QByteArray::number(m_config.retryAfterSeconds));
-            writeError(socket, 503, JsonRpcError::ServerError, error.message, headers);
-        } else {
-            writeError(socket, 403, JsonRpcError::ServerError, error.message, headers);
-        }
+        refuse(socket, StatusTable::failureOf(error), error.message, cors, error.challenge);
         return;
     }
 
@@ -229,9 +236,7 @@ void McpHttpServer::handleMcp(const QHttpServerRequest &request, QTcpSocket *soc
         handleDelete(request, socket, owner.value());
         return;
     default: {
-        Http::HeaderList headers = cors;
-        headers.emplaceBack("Allow", "GET, POST, DELETE, OPTIONS");
-        writeError(socket, 405, JsonRpcError::ServerError, QStringLiteral("Method not allowed"), headers);
+        refuse(socket, McpFailure::MethodNotAllowed, QStringLiteral("Method not allowed"), cors);
         return;
     }
     }
@@ -243,28 +248,28 @@ Session *McpHttpServer::sessionFor(const QHttpServerRequest &request, QTcpSocket
     const Http::HeaderList cors = corsHeaders(request);
     const QByteArray version = request.value("mcp-protocol-version");
     if (!version.isEmpty() && !supportedProtocolVersion(version)) {
-        writeError(socket, 400, JsonRpcError::ServerError,
-                   QStringLiteral("Bad Request: unsupported MCP-Protocol-Version %1")
-                       .arg(QString::fromLatin1(version)),
-                   cors);
+        refuse(socket, McpFailure::UnsupportedProtocolVersion,
+               QStringLiteral("Bad Request: unsupported MCP-Protocol-Version %1")
+                   .arg(QString::fromLatin1(version)),
+               cors);
         return nullptr;
     }
     const QString id = QString::fromLatin1(request.value("mcp-session-id"));
     if (id.isEmpty()) {
-        writeError(socket, 400, JsonRpcError::ServerError,
-                   QStringLiteral("Bad Request: Mcp-Session-Id header is required"), cors);
+        refuse(socket, McpFailure::MissingSessionId,
+               QStringLiteral("Bad Request: Mcp-Session-Id header is required"), cors);
         return nullptr;
     }
     Session *session = m_registry ? m_registry->find(id) : nullptr;
     if (!session) {
-        writeError(socket, 404, JsonRpcError::ServerError, QStringLiteral("Session not found"), cors);
+        refuse(socket, McpFailure::UnknownSession, QStringLiteral("Session not found"), cors);
         return nullptr;
     }
     if (session->owner().key() != owner.key()) {
         qCWarning(lcHttp).noquote() << "session" << id.left(8) << "of" << session->owner().user
                                     << "was presented by" << owner.user << "; refused";
-        writeError(socket, 403, JsonRpcError::ServerError,
-                   QStringLiteral("Forbidden: this session belongs to another user or grant"), cors);
+        refuse(socket, McpFailure::ForeignSession,
+               QStringLiteral("Forbidden: this session belongs to another user or grant"), cors);
         return nullptr;
     }
     return session;
@@ -276,29 +281,29 @@ void McpHttpServer::handlePost(const QHttpServerRequest &request, QTcpSocket *so
     const Http::HeaderList cors = corsHeaders(request);
     const QByteArray accept = request.value("accept");
     if (!Http::accepts(accept, "application/json") || !Http::accepts(accept, "text/event-stream")) {
-        writeError(socket, 406, JsonRpcError::ServerError,
-                   QStringLiteral(
-                       "Not Acceptable: the client must accept both application/json and text/event-stream"),
-                   cors);
+        refuse(socket, McpFailure::NotAcceptable,
+               QStringLiteral(
+                   "Not Acceptable: the client must accept both application/json and text/event-stream"),
+               cors);
         return;
     }
     if (Http::mediaType(request.value("content-type")) != "application/json") {
-        writeError(socket, 415, JsonRpcError::ServerError,
-                   QStringLiteral("Unsupported Media Type: Content-Type must be application/json"), cors);
+        refuse(socket, McpFailure::UnsupportedMediaType,
+               QStringLiteral("Unsupported Media Type: Content-Type must be application/json"), cors);
         return;
     }
     const QByteArray body = request.body();
     if (body.size() > m_config.maxBodyBytes) {
-        writeError(socket, 413, JsonRpcError::ServerError,
-                   QStringLiteral("Payload Too Large: %1 bytes, the limit is %2")
-                       .arg(body.size())
-                       .arg(m_config.maxBodyBytes),
-                   cors);
+        refuse(socket, McpFailure::PayloadTooLarge,
+               QStringLiteral("Payload Too Large: %1 bytes, the limit is %2")
+                   .arg(body.size())
+                   .arg(m_config.maxBodyBytes),
+               cors);
         return;
     }
-    Result<ParsedBody> parsed = parseBody(body, m_config.maxBatchMessages);
+    Result<ParsedBody, BodyError> parsed = parseBody(body, m_config.maxBatchMessages);
     if (!parsed) {
-        writeError(socket, 400, parsed.error().subject.toInt(), parsed.error().message, cors);
+        refuse(socket, StatusTable::failureOf(parsed.error()), parsed.error().message, cors);
         return;
     }
     const QList<JsonRpcMessage> &messages = parsed.value().messages;
@@ -314,25 +319,22 @@ void McpHttpServer::handlePost(const QHttpServerRequest &request, QTcpSocket *so
 
     if (initialize) {
         if (messages.size() > 1) {
-            writeError(socket, 400, JsonRpcError::InvalidRequest,
-                       QStringLiteral("Invalid Request: initialize must be sent on its own"), cors);
+            refuse(socket, McpFailure::InvalidRequest,
+                   QStringLiteral("Invalid Request: initialize must be sent on its own"), cors);
             return;
         }
         if (!request.value("mcp-session-id").isEmpty()) {
-            writeError(
-                socket, 400, JsonRpcError::InvalidRequest,
-                QStringLiteral(
-                    "Invalid Request: initialize starts a new session and must not carry Mcp-Session-Id"),
-                cors);
+            refuse(socket, McpFailure::InvalidRequest,
+                   QStringLiteral(
+                       "Invalid Request: initialize starts a new session and must not carry Mcp-Session-Id"),
+                   cors);
             return;
         }
         Result<Session *> created = m_registry->create(owner);
         if (!created) {
-            Http::HeaderList headers = cors;
-            headers.emplaceBack("Retry-After", QByteArray::number(m_config.retryAfterSeconds));
             qCWarning(lcHttp).noquote() << "no session for" << owner.user << ":" << created.error().message;
-            writeError(socket, 503, JsonRpcError::ServerError,
-                       QStringLiteral("Service Unavailable: %1").arg(created.error().message), headers);
+            refuse(socket, McpFailure::SessionCapReached,
+                   QStringLiteral("Service Unavailable: %1").arg(created.error().message), cors);
             return;
         }
         Session *session = created.value();
@@ -340,7 +342,7 @@ void McpHttpServer::handlePost(const QHttpServerRequest &request, QTcpSocket *so
         Result<bool> posted = session->post(messages, parsed.value().batch, sink);
         if (!posted) {
             delete sink;
-            writeError(socket, 502, JsonRpcError::ServerError, posted.error().message, cors);
+            refuse(socket, McpFailure::InitializeFailed, posted.error().message, cors);
         }
         return;
     }
@@ -352,11 +354,12 @@ void McpHttpServer::handlePost(const QHttpServerRequest &request, QTcpSocket *so
     Result<bool> posted = session->post(messages, parsed.value().batch, sink);
     if (!posted) {
         delete sink;
+        // Conflict: the id of a request that is still pending.
         if (posted.error().code == ErrorCode::Conflict)
-            writeError(socket, 400, JsonRpcError::InvalidRequest,
-                       QLatin1String("Invalid Request: ") + posted.error().message, cors);
+            refuse(socket, McpFailure::DuplicateRequestId,
+                   QLatin1String("Invalid Request: ") + posted.error().message, cors);
         else
-            writeError(socket, 404, JsonRpcError::ServerError, QStringLiteral("Session not found"), cors);
+            refuse(socket, McpFailure::UnknownSession, QStringLiteral("Session not found"), cors);
         return;
     }
     if (!posted.value())
@@ -368,8 +371,8 @@ void McpHttpServer::handleGet(const QHttpServerRequest &request, QTcpSocket *soc
 {
     const Http::HeaderList cors = corsHeaders(request);
     if (!Http::accepts(request.value("accept"), "text/event-stream")) {
-        writeError(socket, 406, JsonRpcError::ServerError,
-                   QStringLiteral("Not Acceptable: the client must accept text/event-stream"), cors);
+        refuse(socket, McpFailure::NotAcceptable,
+               QStringLiteral("Not Acceptable: the client must accept text/event-stream"), cors);
         return;
     }
     Session *session = sessionFor(request, socket, owner);
@@ -379,11 +382,12 @@ void McpHttpServer::handleGet(const QHttpServerRequest &request, QTcpSocket *soc
     Result<void> opened = session->openStream(sink, request.value("last-event-id"));
     if (!opened) {
         delete sink;
+        // Conflict: the session has its GET stream open already.
         if (opened.error().code == ErrorCode::Conflict)
-            writeError(socket, 409, JsonRpcError::ServerError,
-                       QLatin1String("Conflict: ") + opened.error().message, cors);
+            refuse(socket, McpFailure::StreamAlreadyOpen,
+                   QLatin1String("Conflict: ") + opened.error().message, cors);
         else
-            writeError(socket, 404, JsonRpcError::ServerError, QStringLiteral("Session not found"), cors);
+            refuse(socket, McpFailure::UnknownSession, QStringLiteral("Session not found"), cors);
     }
 }
 

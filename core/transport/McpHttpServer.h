@@ -9,6 +9,7 @@
 #include <QSet>
 
 #include "OriginPolicy.h"
+#include "StatusTable.h"
 #include "base/Result.h"
 #include "http/HttpHeaders.h"
 #include "http/HttpRoutes.h"
@@ -79,6 +80,10 @@ private:
     void handleDelete(const QHttpServerRequest &request, QTcpSocket *socket, const SessionOwner &owner);
     // The session named by Mcp-Session-Id, or null after answering 400/403/404.
     Session *sessionFor(const QHttpServerRequest &request, QTcpSocket *socket, const SessionOwner &owner);
+    // Answers `failure` as the status table says, with `headers` and, for a
+    // failure that carries one, the WWW-Authenticate `challenge`.
+    void refuse(QTcpSocket *socket, McpFailure failure, const QString &message, Http::HeaderList headers = {},
+                const QByteArray &challenge = {}) const;
     [[nodiscard]] Http::HeaderList corsHeaders(const QHttpServerRequest &request) const;
     void sendKeepAlives();
 

@@ -48,9 +48,11 @@ constexpr int KeepAliveMs = 50;
 const QByteArray SessionId = "0123456789abcdef";
 const QByteArray Body = R"({"jsonrpc":"2.0","id":1,"result":{}})";
 
-int statusParameter(const QHttpServerRequest &request)
+// ?failed: the answer of an initialize whose backend failed.
+AnswerKind answerParameter(const QHttpServerRequest &request)
 {
-    return request.url().query().section(QLatin1Char('='), 1).toInt();
+    return request.url().query() == QLatin1String("failed") ? AnswerKind::InitializeFailed
+                                                            : AnswerKind::Answered;
 }
 
 } // namespace
@@ -64,11 +66,11 @@ void tst_HttpSink::init()
         [](const QHttpServerRequest &) -> Result<SessionOwner, AuthFailure> {
             return SessionOwner{QStringLiteral("local"), QString()};
         });
-    // A whole JSON answer with the status in ?status=.
+    // A whole JSON answer (a failed initialize's with ?failed).
     m_server->addRoute(
         QStringLiteral("/json"), [this](const QHttpServerRequest &request, const HttpExchange &exchange) {
             if (HttpSink *sink = HttpSink::start(exchange, {{"X-Test", "json"}}, SessionId, server()))
-                sink->sendJson(statusParameter(request), Body);
+                sink->sendJson(answerParameter(request), Body);
             return true;
         });
     // A stream with one event; the test goes on writing to m_sink.
@@ -98,7 +100,7 @@ void tst_HttpSink::cleanup()
 void tst_HttpSink::jsonAnswerNamesTheSessionOnlyOnSuccess()
 {
     RawHttpClient client(m_port);
-    const RawResponse ok = client.exchange("POST", "/json?status=200", {});
+    const RawResponse ok = client.exchange("POST", "/json", {});
     QCOMPARE(ok.status, 200);
     QCOMPARE(ok.header("content-type"), QByteArray("application/json"));
     QCOMPARE(ok.header("x-test"), QByteArray("json"));
@@ -107,7 +109,7 @@ void tst_HttpSink::jsonAnswerNamesTheSessionOnlyOnSuccess()
     QVERIFY(!ok.hasHeader("connection"));
 
     // Same connection (kept alive): a failure does not name the session.
-    const RawResponse failed = client.exchange("POST", "/json?status=502", {});
+    const RawResponse failed = client.exchange("POST", "/json?failed", {});
     QCOMPARE(failed.status, 502);
     QCOMPARE(failed.header("x-test"), QByteArray("json"));
     QVERIFY(!failed.hasHeader("mcp-session-id"));
@@ -145,7 +147,7 @@ void tst_HttpSink::sseHeadChunksAndLastChunk()
 
     // The connection is kept alive for the next request.
     QVERIFY(client.connected());
-    QCOMPARE(client.exchange("POST", "/json?status=200", {}).status, 200);
+    QCOMPARE(client.exchange("POST", "/json", {}).status, 200);
 }
 
 void tst_HttpSink::keepAliveOnIdleStream()
@@ -166,7 +168,7 @@ void tst_HttpSink::keepAliveOnIdleStream()
 void tst_HttpSink::connectionCloseHonoured()
 {
     RawHttpClient json(m_port);
-    const RawResponse answer = json.exchange("POST", "/json?status=200", {"Connection: close"});
+    const RawResponse answer = json.exchange("POST", "/json", {"Connection: close"});
     QCOMPARE(answer.status, 200);
     QCOMPARE(answer.header("connection"), QByteArray("close"));
     QCOMPARE(answer.body, Body);
@@ -201,6 +203,7 @@ void tst_HttpSink::readerThatStopsReadingIsDropped()
     QVERIFY(sent * event.size() > 8 * 1024 * 1024);
     QTRY_VERIFY(m_sink.isNull() || !m_sink->isOpen());
     QTRY_COMPARE(server()->openStreams(), 0);
+    client.socket()->setReadBufferSize(0); // reading again, it sees the connection gone
     QVERIFY(client.waitClosed());
 }
 
@@ -214,8 +217,8 @@ void tst_HttpSink::clientGoneBeforeTheAnswer()
     } // the client leaves before its answer
     QTRY_VERIFY(m_sink.isNull() || !m_sink->isOpen());
     if (m_sink)
-        m_sink->sendJson(200, Body); // too late: nothing is written, nothing breaks
-    QTRY_VERIFY(m_sink.isNull());    // it died with its connection
+        m_sink->sendJson(AnswerKind::Answered, Body); // too late: nothing is written, nothing breaks
+    QTRY_VERIFY(m_sink.isNull());                     // it died with its connection
     QCOMPARE(server()->openStreams(), 0);
 }
 
