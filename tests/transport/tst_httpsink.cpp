@@ -3,6 +3,7 @@
 #include <QCoreApplication>
 #include <QHttpServerRequest>
 #include <QPointer>
+#include <QSignalSpy>
 #include <QTest>
 
 #include "RawHttpClient.h"
@@ -33,6 +34,7 @@ private Q_SLOTS:
     void connectionCloseHonoured();
     void readerThatStopsReadingIsDropped();
     void clientGoneBeforeTheAnswer();
+    void tellsTheServerOnceEach();
 
 private:
     McpHttpServer *server() const { return m_server.get(); }
@@ -67,16 +69,16 @@ void tst_HttpSink::init()
             return SessionOwner{QStringLiteral("local"), QString()};
         });
     // A whole JSON answer (a failed initialize's with ?failed).
-    m_server->addRoute(
-        QStringLiteral("/json"), [this](const QHttpServerRequest &request, const HttpExchange &exchange) {
-            if (HttpSink *sink = HttpSink::start(exchange, {{"X-Test", "json"}}, SessionId, server()))
-                sink->sendJson(answerParameter(request), Body);
-            return true;
-        });
+    m_server->addRoute(QStringLiteral("/json"),
+                       [this](const QHttpServerRequest &request, const HttpExchange &exchange) {
+                           if (HttpSink *sink = server()->openSink(exchange, {{"X-Test", "json"}}, SessionId))
+                               sink->sendJson(answerParameter(request), Body);
+                           return true;
+                       });
     // A stream with one event; the test goes on writing to m_sink.
     m_server->addRoute(QStringLiteral("/sse"),
                        [this](const QHttpServerRequest &, const HttpExchange &exchange) {
-                           m_sink = HttpSink::start(exchange, {{"X-Test", "sse"}}, SessionId, server());
+                           m_sink = server()->openSink(exchange, {{"X-Test", "sse"}}, SessionId);
                            if (m_sink)
                                m_sink->sendEvent("e1", Body);
                            return true;
@@ -84,7 +86,7 @@ void tst_HttpSink::init()
     // A sink nothing is written to yet (a POST waiting for its child).
     m_server->addRoute(QStringLiteral("/hold"),
                        [this](const QHttpServerRequest &, const HttpExchange &exchange) {
-                           m_sink = HttpSink::start(exchange, {}, {}, server());
+                           m_sink = server()->openSink(exchange, {}, {});
                            return true;
                        });
     const Result<quint16> port = m_server->listenOn(QHostAddress::LocalHost, 0);
@@ -220,6 +222,25 @@ void tst_HttpSink::clientGoneBeforeTheAnswer()
         m_sink->sendJson(AnswerKind::Answered, Body); // too late: nothing is written, nothing breaks
     QTRY_VERIFY(m_sink.isNull());                     // it died with its connection
     QCOMPARE(server()->openStreams(), 0);
+}
+
+void tst_HttpSink::tellsTheServerOnceEach()
+{
+    RawHttpClient client(m_port);
+    client.send("POST", "/hold", {});
+    QTRY_VERIFY(m_sink);
+    QSignalSpy started(m_sink.data(), &HttpSink::streamingStarted);
+    QSignalSpy finished(m_sink.data(), &HttpSink::finished);
+    m_sink->sendEvent("e1", Body);
+    m_sink->sendEvent("e2", Body); // the same stream: started once
+    QCOMPARE(started.count(), 1);
+    QCOMPARE(started.first().first().value<HttpSink *>(), m_sink.data());
+    QCOMPARE(server()->openStreams(), 1);
+    m_sink->end();
+    QCOMPARE(finished.count(), 1);
+    QCOMPARE(server()->openStreams(), 0);
+    QTRY_VERIFY(m_sink.isNull()); // and not again when it goes away
+    QCOMPARE(finished.count(), 1);
 }
 
 QTEST_GUILESS_MAIN(tst_HttpSink)

@@ -37,6 +37,7 @@ private Q_SLOTS:
     void duplicateRequestIdIs400();
     void secondGetStreamIs409();
     void deleteEndsTheSession();
+    void refusalHonoursConnectionClose();
 
 private:
     // A new session of `user`; its id, or empty.
@@ -422,6 +423,24 @@ void tst_McpHttpServer::deleteEndsTheSession()
     QVERIFY(answer.body.isEmpty());
     QCOMPARE(ended.count(), 1);
     QCOMPARE(client.exchange("DELETE", "/mcp", headers).status, 404); // the spec's "initialize again"
+}
+
+void tst_McpHttpServer::refusalHonoursConnectionClose()
+{
+    // Every answer goes out through the exchange, so a refusal closes like
+    // a session's answer does when the client asked for it.
+    RawHttpClient client(m_port);
+    const RawResponse answer = client.exchange(
+        "POST", "/mcp", postHeaders("alice", {"Mcp-Session-Id: 0123456789abcdef", "Connection: close"}),
+        slowCallBody(2, 0));
+    QCOMPARE(answer.status, 404);
+    QCOMPARE(answer.header("connection"), QByteArray("close"));
+    QVERIFY(client.waitClosed());
+
+    RawHttpClient kept(m_port); // without it, the connection stays for the next request
+    QCOMPARE(kept.exchange("GET", "/healthz", {}).status, 200);
+    QVERIFY(kept.connected());
+    QCOMPARE(kept.exchange("GET", "/healthz", {}).status, 200);
 }
 
 QTEST_GUILESS_MAIN(tst_McpHttpServer)
