@@ -67,10 +67,9 @@ qsizetype topLevelCommas(QByteArrayView json)
     return commas;
 }
 
-Error invalidRequest(const QString &reason)
+BodyError invalidRequest(const QString &reason)
 {
-    return Error{ErrorCode::InvalidArgument, QString::number(JsonRpcError::InvalidRequest),
-                 QLatin1String("Invalid Request: ") + reason};
+    return BodyError{JsonRpcError::InvalidRequest, QLatin1String("Invalid Request: ") + reason};
 }
 
 // Why a message's id or progress token is too long to keep, or empty.
@@ -159,15 +158,15 @@ JsonRpcMessage parseLine(QByteArrayView line)
     return message;
 }
 
-Result<ParsedBody> parseBody(QByteArrayView body, int maxBatchMessages)
+Result<ParsedBody, BodyError> parseBody(QByteArrayView body, int maxBatchMessages)
 {
     // Qt skips a UTF-8 byte order mark before the JSON text, but the body goes
     // to the child raw, and a strict parser there (Go's) chokes on it with an
     // error the broker cannot route: the POST would hang (issue 11, 5a).
     // RFC 8259 §8.1 lets a parser refuse it.
     if (body.startsWith("\xEF\xBB\xBF")) {
-        return Error{ErrorCode::InvalidArgument, QString::number(JsonRpcError::ParseError),
-                     QStringLiteral("Parse error: a byte order mark (U+FEFF) before the JSON text")};
+        return BodyError{JsonRpcError::ParseError,
+                         QStringLiteral("Parse error: a byte order mark (U+FEFF) before the JSON text")};
     }
     if (const QByteArrayView trimmed = body.trimmed(); trimmed.startsWith('[')) {
         const qsizetype elements = topLevelCommas(trimmed) + 1;
@@ -184,25 +183,25 @@ Result<ParsedBody> parseBody(QByteArrayView body, int maxBatchMessages)
         QJsonParseError wrapped{};
         (void)QJsonDocument::fromJson('[' + body.toByteArray() + ']', &wrapped);
         if (!body.trimmed().isEmpty() && wrapped.error == QJsonParseError::NoError) {
-            return Error{ErrorCode::InvalidArgument, QString::number(JsonRpcError::InvalidRequest),
-                         QStringLiteral("Invalid Request: body is not a JSON-RPC message")};
+            return BodyError{JsonRpcError::InvalidRequest,
+                             QStringLiteral("Invalid Request: body is not a JSON-RPC message")};
         }
-        return Error{
-            ErrorCode::InvalidArgument, QString::number(JsonRpcError::ParseError),
+        return BodyError{
+            JsonRpcError::ParseError,
             QStringLiteral("Parse error: %1 at offset %2").arg(error.errorString()).arg(error.offset)};
     }
     if (const qsizetype offset = rawControlInString(body); offset >= 0) {
-        return Error{
-            ErrorCode::InvalidArgument, QString::number(JsonRpcError::ParseError),
+        return BodyError{
+            JsonRpcError::ParseError,
             QStringLiteral("Parse error: unescaped control character in a string at offset %1").arg(offset)};
     }
     // Qt 6.4 drops a raw U+FEFF at the start of a string, so the broker would
     // classify a name the child never sees ("\uFEFF" escaped is kept).
     if (const qsizetype offset = body.indexOf("\"\xEF\xBB\xBF"); offset >= 0) {
-        return Error{ErrorCode::InvalidArgument, QString::number(JsonRpcError::ParseError),
-                     QStringLiteral("Parse error: a byte order mark (U+FEFF) at the start of a string at "
-                                    "offset %1")
-                         .arg(offset + 1)};
+        return BodyError{JsonRpcError::ParseError,
+                         QStringLiteral("Parse error: a byte order mark (U+FEFF) at the start of a string at "
+                                        "offset %1")
+                             .arg(offset + 1)};
     }
     ParsedBody parsed;
     if (document.isObject()) {
@@ -215,8 +214,7 @@ Result<ParsedBody> parseBody(QByteArrayView body, int maxBatchMessages)
     } else if (document.isArray()) {
         const QJsonArray array = document.array();
         if (array.isEmpty()) {
-            return Error{ErrorCode::InvalidArgument, QString::number(JsonRpcError::InvalidRequest),
-                         QStringLiteral("Invalid Request: empty batch")};
+            return BodyError{JsonRpcError::InvalidRequest, QStringLiteral("Invalid Request: empty batch")};
         }
         if (array.size() > maxBatchMessages) {
             return invalidRequest(
@@ -226,14 +224,14 @@ Result<ParsedBody> parseBody(QByteArrayView body, int maxBatchMessages)
         parsed.messages.reserve(array.size());
         for (const QJsonValue &element : array) {
             if (!element.isObject()) {
-                return Error{ErrorCode::InvalidArgument, QString::number(JsonRpcError::InvalidRequest),
-                             QStringLiteral("Invalid Request: batch element is not an object")};
+                return BodyError{JsonRpcError::InvalidRequest,
+                                 QStringLiteral("Invalid Request: batch element is not an object")};
             }
             parsed.messages.append(classify(element.toObject()));
         }
     } else {
-        return Error{ErrorCode::InvalidArgument, QString::number(JsonRpcError::InvalidRequest),
-                     QStringLiteral("Invalid Request: body is not a JSON-RPC message")};
+        return BodyError{JsonRpcError::InvalidRequest,
+                         QStringLiteral("Invalid Request: body is not a JSON-RPC message")};
     }
     for (const JsonRpcMessage &message : std::as_const(parsed.messages)) {
         if (message.kind == MessageKind::Invalid)

@@ -77,12 +77,18 @@ struct ParsedBody {
     bool batch = false;
 };
 
-// Parses an HTTP POST body: one message or a batch (2025-03-26). Errors carry
-// subject "-32700" (not JSON) or "-32600" (not a JSON-RPC message / empty
+// Why a POST body is refused: its JSON-RPC error code and a message for people.
+struct BodyError {
+    int code = JsonRpcError::ParseError; // ParseError or InvalidRequest
+    QString message;
+};
+
+// Parses an HTTP POST body: one message or a batch (2025-03-26). Fails with
+// ParseError (not JSON) or InvalidRequest (not a JSON-RPC message / empty
 // batch / a batch of more than maxBatchMessages / an id or progress token
 // longer than MaxIdLength).
-[[nodiscard]] Result<ParsedBody> parseBody(QByteArrayView body,
-                                           int maxBatchMessages = DefaultMaxBatchMessages);
+[[nodiscard]] Result<ParsedBody, BodyError> parseBody(QByteArrayView body,
+                                                      int maxBatchMessages = DefaultMaxBatchMessages);
 
 [[nodiscard]] QJsonObject makeErrorResponse(const QJsonValue &id, int code, const QString &message);
 [[nodiscard]] QByteArray encode(const QJsonObject &object);

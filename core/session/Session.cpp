@@ -230,7 +230,7 @@ Result<bool> Session::post(const QList<JsonRpcMessage> &messages, bool batch, St
                     message.requestId,
                     errorLine(message.id, JsonRpcError::BackendUnavailable,
                               QStringLiteral("the MCP server of this session is not accepting input")),
-                    pending.initialize ? 502 : 0);
+                    pending.initialize ? AnswerKind::InitializeFailed : AnswerKind::Answered);
             }
             break;
         }
@@ -453,7 +453,7 @@ Session::Stream *Session::routeFor(const JsonRpcMessage &message)
     return it->second.get();
 }
 
-void Session::deliverResponse(const RequestId &id, const QByteArray &data, int failureStatus)
+void Session::deliverResponse(const RequestId &id, const QByteArray &data, AnswerKind failure)
 {
     auto node = m_pending.find(id);
     if (node == m_pending.end())
@@ -471,11 +471,11 @@ void Session::deliverResponse(const RequestId &id, const QByteArray &data, int f
         if (!stream.sse) {
             stream.jsonReplies.append(data);
             if (stream.openRequests == 0) {
-                const bool failed = failureStatus != 0 && !stream.batch;
+                const bool failed = failure != AnswerKind::Answered && !stream.batch;
                 QByteArray body =
                     stream.batch ? '[' + stream.jsonReplies.join(',') + ']' : stream.jsonReplies.first();
                 if (stream.sink && stream.sink->isOpen())
-                    stream.sink->sendJson(failed ? failureStatus : 200, body);
+                    stream.sink->sendJson(failed ? failure : AnswerKind::Answered, body);
                 else
                     qCDebug(lcSession)
                         << "session" << m_id.left(8) << ": the client left before its answer; dropped";
@@ -518,7 +518,7 @@ QPointer<Backend> Session::forgetCancelled(const JsonRpcMessage &message)
         // A batch whose other requests were answered: those answers are still owed.
         const QByteArray body = '[' + stream.jsonReplies.join(',') + ']';
         if (stream.sink && stream.sink->isOpen())
-            stream.sink->sendJson(200, body);
+            stream.sink->sendJson(AnswerKind::Answered, body);
         m_streams.erase(found);
         return pending.backend;
     }
@@ -611,7 +611,8 @@ void Session::failPending(Backend *backend, const QString &reason)
         deliverResponse(id,
                         errorLine(id.toJson(), JsonRpcError::BackendExited,
                                   QStringLiteral("the MCP server ended before answering (%1)").arg(reason)),
-                        initialize && m_state == SessionState::Starting ? 502 : 0);
+                        initialize && m_state == SessionState::Starting ? AnswerKind::InitializeFailed
+                                                                        : AnswerKind::Answered);
     }
 }
 

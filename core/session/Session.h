@@ -13,6 +13,7 @@
 
 #include "EventBuffer.h"
 #include "ReplayLog.h"
+#include "StreamSink.h"
 #include "base/Result.h"
 #include "base/SessionOwner.h"
 #include "base/TokenBucket.h"
@@ -20,8 +21,6 @@
 #include "jsonrpc/JsonRpc.h"
 
 namespace fmb {
-
-class StreamSink;
 
 struct StreamLimits {
     qsizetype maxEvents = 256;            // per SSE stream, for redelivery
@@ -155,7 +154,7 @@ private:
     [[nodiscard]] QString refusalFor(const JsonRpcMessage &message) const;
     void swapToNext();
     void abandonNext(const QString &reason);
-    void deliverResponse(const RequestId &id, const QByteArray &data, int failureStatus = 0);
+    void deliverResponse(const RequestId &id, const QByteArray &data, AnswerKind failure = AnswerKind::Answered);
     void deliverMessage(Stream &stream, const QByteArray &data);
     // Releases a cancelled request; returns the backend that was running it.
     QPointer<Backend> forgetCancelled(const JsonRpcMessage &message);

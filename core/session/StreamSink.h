@@ -5,6 +5,13 @@
 
 namespace fmb {
 
+// What a JSON answer says about its request; the transport picks the HTTP
+// status from it (core never picks one).
+enum class AnswerKind {
+    Answered,         // the server's answer, a result or a JSON-RPC error
+    InitializeFailed, // the backend could not start or answer initialize: no session was made
+};
+
 // One HTTP response that a session writes to: a POST waiting for its
 // answer, or a GET's SSE stream. Implemented by the transport; the session
 // only observes it (QPointer) — the sink goes away when its client does.
@@ -15,7 +22,7 @@ public:
     ~StreamSink() override;
 
     // The whole answer as one JSON body; the response is complete afterwards.
-    virtual void sendJson(int httpStatus, const QByteArray &body) = 0;
+    virtual void sendJson(AnswerKind kind, const QByteArray &body) = 0;
     // Starts the SSE response (status and headers) if it has not started.
     virtual void begin() = 0;
     // Starts the SSE response on first use, then writes one event. An empty

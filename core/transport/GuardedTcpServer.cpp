@@ -10,6 +10,7 @@
 
 #include "HttpSink.h"
 #include "Logging.h"
+#include "SocketChannel.h"
 #include "http/HttpHeaders.h"
 #include "jsonrpc/JsonRpc.h"
 
@@ -106,9 +107,9 @@ void GuardedTcpServer::refuse(qintptr descriptor, const QHostAddress &address, c
     // Written without reading, so it never waits for the client; the kernel
     // takes it into the empty send buffer at once. A client that has sent
     // bytes already may see a reset instead (RFC 9112 §9.6): closed either way.
-    const QByteArray answer =
-        "HTTP/1.1 503 Service Unavailable\r\nRetry-After: " + QByteArray::number(m_guards.retryAfterSeconds) +
-        "\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+    // No socket object exists yet, so the bytes go straight to the descriptor.
+    const QByteArray answer = Http::response(
+        503, {{"Retry-After", QByteArray::number(m_guards.retryAfterSeconds)}, {"Connection", "close"}}, {});
     (void)::send(int(descriptor), answer.constData(), size_t(answer.size()), MSG_DONTWAIT | MSG_NOSIGNAL);
     ::close(int(descriptor));
     // Once per power of two, so a flood cannot flood the log.
@@ -288,16 +289,16 @@ void GuardedTcpServer::reject(QTcpSocket *socket, int status, const QByteArray &
         if (dropped > LingerBytes)
             socket->abort();
     });
-    const QByteArray body =
-        encode(makeErrorResponse(QJsonValue(), JsonRpcError::ServerError, QString::fromLatin1(message)));
-    socket->write(
-        Http::response(status, {{"Content-Type", "application/json"}, {"Connection", "close"}}, body));
     auto halfClose = [socket] {
         if (socket->bytesToWrite() == 0 && socket->state() == QAbstractSocket::ConnectedState)
             ::shutdown(int(socket->socketDescriptor()), SHUT_WR);
     };
     connect(socket, &QTcpSocket::bytesWritten, socket, halfClose);
-    socket->flush();
+    // Says "Connection: close" but does not close: the half-close below does.
+    const QByteArray body =
+        encode(makeErrorResponse(QJsonValue(), JsonRpcError::ServerError, QString::fromLatin1(message)));
+    SocketChannel(socket).write(status, {{"Content-Type", "application/json"}, {"Connection", "close"}}, body,
+                                false);
     halfClose();
     QTimer::singleShot(LingerMs, socket, [socket] { socket->abort(); });
 }

@@ -1,9 +1,8 @@
 #include "HttpSink.h"
 
 #include "Logging.h"
-#include "McpHttpServer.h"
-#include "SocketChannel.h"
 #include "SseEncoder.h"
+#include "StatusTable.h"
 
 namespace fmb {
 namespace {
@@ -15,62 +14,59 @@ constexpr qint64 MaxUnsentBytes = 8 * 1024 * 1024;
 
 } // namespace
 
-HttpSink::HttpSink(QTcpSocket *socket, Http::HeaderList headers, QByteArray sessionId, bool closeAfter,
-                   McpHttpServer *server)
+HttpSink::HttpSink(QTcpSocket *socket, Http::HeaderList headers, QByteArray sessionId, bool closeAfter)
     : StreamSink(socket)
-    , m_socket(socket)
+    , m_channel(socket)
     , m_headers(std::move(headers))
     , m_sessionId(std::move(sessionId))
-    , m_server(server)
     , m_closeAfter(closeAfter)
 {}
 
-HttpSink *HttpSink::start(const HttpExchange &exchange, Http::HeaderList headers, QByteArray sessionId,
-                          McpHttpServer *server)
+HttpSink *HttpSink::start(const HttpExchange &exchange, Http::HeaderList headers, QByteArray sessionId)
 {
     const auto *channel = dynamic_cast<const SocketChannel *>(exchange.channel());
     QTcpSocket *socket = channel ? channel->socket() : nullptr;
     if (!socket || !exchange.isOpen())
         return nullptr;
-    return new HttpSink(socket, std::move(headers), std::move(sessionId), exchange.closesAfter(), server);
+    return new HttpSink(socket, std::move(headers), std::move(sessionId), exchange.closesAfter());
 }
 
 HttpSink::~HttpSink()
 {
-    if (m_server)
-        m_server->forgetSink(this);
+    notifyFinished();
 }
 
 bool HttpSink::isOpen() const
 {
-    return !m_done && m_socket && m_socket->state() == QAbstractSocket::ConnectedState;
+    return !m_done && m_channel.isOpen();
 }
 
 void HttpSink::write(const QByteArray &bytes)
 {
     if (!isOpen())
         return;
-    if (m_socket->bytesToWrite() + bytes.size() > MaxUnsentBytes) {
-        qCWarning(lcHttp) << "client" << m_socket->peerAddress().toString() << "is not reading its stream ("
-                          << m_socket->bytesToWrite() << "bytes unsent); dropping the connection";
+    if (m_channel.unsent() + bytes.size() > MaxUnsentBytes) {
+        qCWarning(lcHttp) << "client" << m_channel.peerAddress().toString() << "is not reading its stream ("
+                          << m_channel.unsent() << "bytes unsent); dropping the connection";
         m_done = true;
-        m_socket->abort();
+        m_channel.abort();
         return;
     }
-    m_socket->write(bytes);
+    m_channel.send(bytes);
 }
 
-void HttpSink::sendJson(int httpStatus, const QByteArray &body)
+void HttpSink::sendJson(AnswerKind kind, const QByteArray &body)
 {
     if (!isOpen() || m_streaming)
         return;
     Http::HeaderList headers{{"Content-Type", "application/json"}};
     headers.append(m_headers);
-    if (httpStatus >= 200 && httpStatus < 300 && !m_sessionId.isEmpty())
+    const int status = StatusTable::statusOf(kind);
+    if (kind == AnswerKind::Answered && !m_sessionId.isEmpty())
         headers.emplaceBack("Mcp-Session-Id", m_sessionId);
     if (m_closeAfter)
         headers.emplaceBack("Connection", "close");
-    write(Http::response(httpStatus, headers, body));
+    write(Http::response(status, headers, body));
     finish();
 }
 
@@ -88,8 +84,7 @@ void HttpSink::begin()
     if (m_closeAfter)
         headers.emplaceBack("Connection", "close");
     write(Http::chunkedHead(200, headers));
-    if (m_server)
-        m_server->rememberStreamingSink(this);
+    Q_EMIT streamingStarted(this);
 }
 
 void HttpSink::sendEvent(const QByteArray &id, const QByteArray &data, int retryMs)
@@ -119,15 +114,17 @@ void HttpSink::end()
 void HttpSink::finish()
 {
     m_done = true;
-    if (m_server)
-        m_server->forgetSink(this);
-    // The response is complete: hand it to the kernel now instead of on the
-    // next write notification, one event-loop iteration later (issue 6).
-    if (m_socket)
-        m_socket->flush();
-    if (m_socket && m_closeAfter)
-        m_socket->disconnectFromHost();
+    notifyFinished();
+    m_channel.complete(m_closeAfter);
     deleteLater();
+}
+
+void HttpSink::notifyFinished()
+{
+    if (m_finishedEmitted)
+        return;
+    m_finishedEmitted = true;
+    Q_EMIT finished(this);
 }
 
 } // namespace fmb

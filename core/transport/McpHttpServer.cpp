@@ -8,6 +8,7 @@
 #include "HttpSink.h"
 #include "Logging.h"
 #include "SocketChannel.h"
+#include "StatusTable.h"
 #include "jsonrpc/JsonRpc.h"
 #include "session/SessionRegistry.h"
 
@@ -29,12 +30,22 @@ bool wantsClose(const QHttpServerRequest &request)
     return Http::hasToken(request.value("connection"), "close");
 }
 
-void writeResponse(QTcpSocket *socket, int status, const Http::HeaderList &headers, QByteArrayView body)
+// An exchange over a channel that lives on the caller's stack: no allocation
+// per request. Only for answers given before the caller returns (what
+// outlives the call, an HttpSink, holds the socket itself).
+HttpExchange borrowedExchange(SocketChannel &channel, const QHttpServerRequest &request)
 {
-    if (socket->state() != QAbstractSocket::ConnectedState)
-        return;
-    socket->write(Http::response(status, headers, body));
-    socket->flush(); // now, not one event-loop iteration later (issue 6)
+    return HttpExchange(std::shared_ptr<HttpChannel>(std::shared_ptr<HttpChannel>(), &channel),
+                        wantsClose(request));
+}
+
+// A JSON-RPC error answer (id null) with the given status.
+void answerError(const HttpExchange &exchange, int status, int rpcCode, const QString &message,
+                 const Http::HeaderList &headers)
+{
+    Http::HeaderList all{{"Content-Type", "application/json"}};
+    all.append(headers);
+    exchange.answer(status, std::move(all), encode(makeErrorResponse(QJsonValue(), rpcCode, message)));
 }
 
 } // namespace
@@ -55,7 +66,8 @@ McpHttpServer::McpHttpServer(HttpConfig config, OriginPolicy policy, SessionRegi
 McpHttpServer::~McpHttpServer()
 {
     // Sinks outlive us only as children of sockets that die with us; stop them calling back.
-    for (HttpSink *sink : std::as_const(m_streamingSinks))
+    const QList<HttpSink *> sinks = findChildren<HttpSink *>();
+    for (HttpSink *sink : sinks)
         sink->disconnect(this);
     m_streamingSinks.clear();
 }
@@ -102,14 +114,25 @@ void McpHttpServer::addRoutes(const QList<HttpRoute> &routes)
         addRoute(route.path, route.handler);
 }
 
-void McpHttpServer::rememberStreamingSink(HttpSink *sink)
+HttpSink *McpHttpServer::openSink(const HttpExchange &exchange, Http::HeaderList headers,
+                                  QByteArray sessionId)
+{
+    HttpSink *sink = HttpSink::start(exchange, std::move(headers), std::move(sessionId));
+    if (sink) {
+        connect(sink, &HttpSink::streamingStarted, this, &McpHttpServer::onStreamingStarted);
+        connect(sink, &HttpSink::finished, this, &McpHttpServer::onSinkFinished);
+    }
+    return sink;
+}
+
+void McpHttpServer::onStreamingStarted(HttpSink *sink)
 {
     m_streamingSinks.insert(sink);
     if (!m_keepAlive->isActive())
         m_keepAlive->start();
 }
 
-void McpHttpServer::forgetSink(HttpSink *sink)
+void McpHttpServer::onSinkFinished(HttpSink *sink)
 {
     m_streamingSinks.remove(sink);
     if (m_streamingSinks.isEmpty())
@@ -123,12 +146,25 @@ void McpHttpServer::sendKeepAlives()
         sink->keepAlive();
 }
 
-void McpHttpServer::writeError(QTcpSocket *socket, int status, int rpcCode, const QString &message,
-                               const Http::HeaderList &headers)
+void McpHttpServer::refuse(const HttpExchange &exchange, McpFailure failure, const QString &message,
+                           Http::HeaderList headers, const QByteArray &challenge) const
 {
-    Http::HeaderList all{{"Content-Type", "application/json"}};
-    all.append(headers);
-    writeResponse(socket, status, all, encode(makeErrorResponse(QJsonValue(), rpcCode, message)));
+    const FailureStatus entry = StatusTable::of(failure);
+    switch (entry.header) {
+    case FailureHeader::None:
+        break;
+    case FailureHeader::Challenge:
+        if (!challenge.isEmpty() || entry.status == 401)
+            headers.emplaceBack("WWW-Authenticate", challenge);
+        break;
+    case FailureHeader::RetryAfter:
+        headers.emplaceBack("Retry-After", QByteArray::number(m_config.retryAfterSeconds));
+        break;
+    case FailureHeader::Allow:
+        headers.emplaceBack("Allow", StatusTable::allowedMethods());
+        break;
+    }
+    answerError(exchange, entry.status, entry.rpcCode, message, headers);
 }
 
 bool McpHttpServer::handleRequest(const QHttpServerRequest &request, QTcpSocket *socket)
@@ -141,12 +177,14 @@ bool McpHttpServer::handleRequest(const QHttpServerRequest &request, QTcpSocket 
     if (route != m_routes.constEnd() &&
         (*route)(request, HttpExchange(std::make_shared<SocketChannel>(socket), wantsClose(request))))
         return true;
+    SocketChannel channel(socket);
     if (path == QLatin1String("/healthz")) {
-        writeResponse(socket, 200, {{"Content-Type", "text/plain"}, {"Cache-Control", "no-store"}}, "ok\n");
+        borrowedExchange(channel, request)
+            .answer(200, {{"Content-Type", "text/plain"}, {"Cache-Control", "no-store"}}, "ok\n");
         return true;
     }
     if (path == m_config.mcpPath) {
-        handleMcp(request, socket);
+        handleMcp(request, borrowedExchange(channel, request));
         return true;
     }
     return false;
@@ -155,7 +193,8 @@ bool McpHttpServer::handleRequest(const QHttpServerRequest &request, QTcpSocket 
 void McpHttpServer::missingHandler(const QHttpServerRequest &request, QTcpSocket *socket)
 {
     qCDebug(lcHttp) << "no route for" << request.url().path();
-    writeResponse(socket, 404, {{"Content-Type", "text/plain"}}, "Not Found\n");
+    SocketChannel channel(socket);
+    borrowedExchange(channel, request).answer(404, {{"Content-Type", "text/plain"}}, "Not Found\n");
 }
 
 Http::HeaderList McpHttpServer::corsHeaders(const QHttpServerRequest &request) const
@@ -168,137 +207,120 @@ Http::HeaderList McpHttpServer::corsHeaders(const QHttpServerRequest &request) c
             {"Vary", "Origin"}};
 }
 
-void McpHttpServer::handleMcp(const QHttpServerRequest &request, QTcpSocket *socket)
+void McpHttpServer::handleMcp(const QHttpServerRequest &request, const HttpExchange &exchange)
 {
     // DNS rebinding protection first: nothing about the server is told to a
     // page that a foreign Host or Origin gives away.
     if (!m_policy.hostAllowed(request.value("host"))) {
         qCInfo(lcHttp) << "refused Host" << request.value("host") << "from"
-                       << socket->peerAddress().toString();
-        writeError(socket, 403, JsonRpcError::ServerError, QStringLiteral("Forbidden: Host not allowed"));
+                       << exchange.peerAddress().toString();
+        refuse(exchange, McpFailure::HostRefused, QStringLiteral("Forbidden: Host not allowed"));
         return;
     }
     if (!m_policy.originAllowed(request.value("origin"))) {
         qCInfo(lcHttp) << "refused Origin" << request.value("origin") << "from"
-                       << socket->peerAddress().toString();
-        writeError(socket, 403, JsonRpcError::ServerError, QStringLiteral("Forbidden: Origin not allowed"));
+                       << exchange.peerAddress().toString();
+        refuse(exchange, McpFailure::OriginRefused, QStringLiteral("Forbidden: Origin not allowed"));
         return;
     }
     const Http::HeaderList cors = corsHeaders(request);
     if (request.method() == QHttpServerRequest::Method::Options) {
         Http::HeaderList headers = cors;
-        headers.emplaceBack("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS");
+        headers.emplaceBack("Access-Control-Allow-Methods", StatusTable::allowedMethods());
         headers.emplaceBack(
             "Access-Control-Allow-Headers",
             "Authorization, Content-Type, Accept, Mcp-Session-Id, MCP-Protocol-Version, Last-Event-ID");
         headers.emplaceBack("Access-Control-Max-Age", "600");
-        writeResponse(socket, 204, headers, {});
+        exchange.answer(204, std::move(headers), {});
         return;
     }
 
     Result<SessionOwner, AuthFailure> owner = m_authenticator(request);
     if (!owner) {
         const AuthFailure &error = owner.error();
-        Http::HeaderList headers = cors;
-        if (error.code == ErrorCode::Unauthorized) {
-            headers.emplaceBack("WWW-Authenticate", error.challenge);
-            writeError(socket, 401, JsonRpcError::ServerError, error.message, headers);
-        } else if (error.code == ErrorCode::InvalidArgument) {
-            // e.g. a token in the query string (OAuth 2.1 §5.1.2 forbids it)
-            if (!error.challenge.isEmpty())
-                headers.emplaceBack("WWW-Authenticate", error.challenge);
-            writeError(socket, 400, JsonRpcError::ServerError, error.message, headers);
-        } else if (error.code == ErrorCode::Unavailable) {
-            // e.g. the token store failed: the caller may well be entitled, so try later
-            headers.emplaceBack("Retry-After", QByteArray::number(m_config.retryAfterSeconds));
-            writeError(socket, 503, JsonRpcError::ServerError, error.message, headers);
-        } else {
-            writeError(socket, 403, JsonRpcError::ServerError, error.message, headers);
-        }
+        refuse(exchange, StatusTable::failureOf(error), error.message, cors, error.challenge);
         return;
     }
 
     switch (request.method()) {
     case QHttpServerRequest::Method::Post:
-        handlePost(request, socket, owner.value());
+        handlePost(request, exchange, owner.value());
         return;
     case QHttpServerRequest::Method::Get:
-        handleGet(request, socket, owner.value());
+        handleGet(request, exchange, owner.value());
         return;
     case QHttpServerRequest::Method::Delete:
-        handleDelete(request, socket, owner.value());
+        handleDelete(request, exchange, owner.value());
         return;
     default: {
-        Http::HeaderList headers = cors;
-        headers.emplaceBack("Allow", "GET, POST, DELETE, OPTIONS");
-        writeError(socket, 405, JsonRpcError::ServerError, QStringLiteral("Method not allowed"), headers);
+        refuse(exchange, McpFailure::MethodNotAllowed, QStringLiteral("Method not allowed"), cors);
         return;
     }
     }
 }
 
-Session *McpHttpServer::sessionFor(const QHttpServerRequest &request, QTcpSocket *socket,
+Session *McpHttpServer::sessionFor(const QHttpServerRequest &request, const HttpExchange &exchange,
                                    const SessionOwner &owner)
 {
     const Http::HeaderList cors = corsHeaders(request);
     const QByteArray version = request.value("mcp-protocol-version");
     if (!version.isEmpty() && !supportedProtocolVersion(version)) {
-        writeError(socket, 400, JsonRpcError::ServerError,
-                   QStringLiteral("Bad Request: unsupported MCP-Protocol-Version %1")
-                       .arg(QString::fromLatin1(version)),
-                   cors);
+        refuse(exchange, McpFailure::UnsupportedProtocolVersion,
+               QStringLiteral("Bad Request: unsupported MCP-Protocol-Version %1")
+                   .arg(QString::fromLatin1(version)),
+               cors);
         return nullptr;
     }
     const QString id = QString::fromLatin1(request.value("mcp-session-id"));
     if (id.isEmpty()) {
-        writeError(socket, 400, JsonRpcError::ServerError,
-                   QStringLiteral("Bad Request: Mcp-Session-Id header is required"), cors);
+        refuse(exchange, McpFailure::MissingSessionId,
+               QStringLiteral("Bad Request: Mcp-Session-Id header is required"), cors);
         return nullptr;
     }
     Session *session = m_registry ? m_registry->find(id) : nullptr;
     if (!session) {
-        writeError(socket, 404, JsonRpcError::ServerError, QStringLiteral("Session not found"), cors);
+        refuse(exchange, McpFailure::UnknownSession, QStringLiteral("Session not found"), cors);
         return nullptr;
     }
     if (session->owner().key() != owner.key()) {
         qCWarning(lcHttp).noquote() << "session" << id.left(8) << "of" << session->owner().user
                                     << "was presented by" << owner.user << "; refused";
-        writeError(socket, 403, JsonRpcError::ServerError,
-                   QStringLiteral("Forbidden: this session belongs to another user or grant"), cors);
+        refuse(exchange, McpFailure::ForeignSession,
+               QStringLiteral("Forbidden: this session belongs to another user or grant"), cors);
         return nullptr;
     }
     return session;
 }
 
-void McpHttpServer::handlePost(const QHttpServerRequest &request, QTcpSocket *socket,
+void McpHttpServer::handlePost(const QHttpServerRequest &request, const HttpExchange &exchange,
                                const SessionOwner &owner)
 {
     const Http::HeaderList cors = corsHeaders(request);
     const QByteArray accept = request.value("accept");
     if (!Http::accepts(accept, "application/json") || !Http::accepts(accept, "text/event-stream")) {
-        writeError(socket, 406, JsonRpcError::ServerError,
-                   QStringLiteral(
-                       "Not Acceptable: the client must accept both application/json and text/event-stream"),
-                   cors);
+        refuse(exchange, McpFailure::NotAcceptable,
+               QStringLiteral(
+                   "Not Acceptable: the client must accept both application/json and text/event-stream"),
+               cors);
         return;
     }
     if (Http::mediaType(request.value("content-type")) != "application/json") {
-        writeError(socket, 415, JsonRpcError::ServerError,
-                   QStringLiteral("Unsupported Media Type: Content-Type must be application/json"), cors);
+        refuse(exchange, McpFailure::UnsupportedMediaType,
+               QStringLiteral("Unsupported Media Type: Content-Type must be application/json"), cors);
         return;
     }
     const QByteArray body = request.body();
     if (body.size() > m_config.maxBodyBytes) {
-        writeError(socket, 413, JsonRpcError::ServerError,
-                   QStringLiteral("Payload Too Large: %1 bytes, the limit is %2")
-                       .arg(body.size())
-                       .arg(m_config.maxBodyBytes),
-                   cors);
+        refuse(exchange, McpFailure::PayloadTooLarge,
+               QStringLiteral("Payload Too Large: %1 bytes, the limit is %2")
+                   .arg(body.size())
+                   .arg(m_config.maxBodyBytes),
+               cors);
         return;
     }
-    Result<ParsedBody> parsed = parseBody(body, m_config.maxBatchMessages);
+    Result<ParsedBody, BodyError> parsed = parseBody(body, m_config.maxBatchMessages);
     if (!parsed) {
-        writeError(socket, 400, parsed.error().subject.toInt(), parsed.error().message, cors);
+        refuse(exchange, StatusTable::failureOf(parsed.error()), parsed.error().message, cors);
         return;
     }
     const QList<JsonRpcMessage> &messages = parsed.value().messages;
@@ -310,91 +332,95 @@ void McpHttpServer::handlePost(const QHttpServerRequest &request, QTcpSocket *so
             initialize = initialize || message.method == QLatin1String("initialize");
         }
     }
-    const bool close = wantsClose(request);
 
     if (initialize) {
         if (messages.size() > 1) {
-            writeError(socket, 400, JsonRpcError::InvalidRequest,
-                       QStringLiteral("Invalid Request: initialize must be sent on its own"), cors);
+            refuse(exchange, McpFailure::InvalidRequest,
+                   QStringLiteral("Invalid Request: initialize must be sent on its own"), cors);
             return;
         }
         if (!request.value("mcp-session-id").isEmpty()) {
-            writeError(
-                socket, 400, JsonRpcError::InvalidRequest,
-                QStringLiteral(
-                    "Invalid Request: initialize starts a new session and must not carry Mcp-Session-Id"),
-                cors);
+            refuse(exchange, McpFailure::InvalidRequest,
+                   QStringLiteral(
+                       "Invalid Request: initialize starts a new session and must not carry Mcp-Session-Id"),
+                   cors);
             return;
         }
         Result<Session *> created = m_registry->create(owner);
         if (!created) {
-            Http::HeaderList headers = cors;
-            headers.emplaceBack("Retry-After", QByteArray::number(m_config.retryAfterSeconds));
             qCWarning(lcHttp).noquote() << "no session for" << owner.user << ":" << created.error().message;
-            writeError(socket, 503, JsonRpcError::ServerError,
-                       QStringLiteral("Service Unavailable: %1").arg(created.error().message), headers);
+            refuse(exchange, McpFailure::SessionCapReached,
+                   QStringLiteral("Service Unavailable: %1").arg(created.error().message), cors);
             return;
         }
         Session *session = created.value();
-        auto *sink = new HttpSink(socket, cors, session->id().toLatin1(), close, this);
+        HttpSink *sink = openSink(exchange, cors, session->id().toLatin1());
+        if (!sink)
+            return; // the client left
         Result<bool> posted = session->post(messages, parsed.value().batch, sink);
         if (!posted) {
             delete sink;
-            writeError(socket, 502, JsonRpcError::ServerError, posted.error().message, cors);
+            refuse(exchange, McpFailure::InitializeFailed, posted.error().message, cors);
         }
         return;
     }
 
-    Session *session = sessionFor(request, socket, owner);
+    Session *session = sessionFor(request, exchange, owner);
     if (!session)
         return;
-    HttpSink *sink = requests > 0 ? new HttpSink(socket, cors, QByteArray(), close, this) : nullptr;
+    HttpSink *sink = requests > 0 ? openSink(exchange, cors, QByteArray()) : nullptr;
+    if (requests > 0 && !sink)
+        return; // the client left
     Result<bool> posted = session->post(messages, parsed.value().batch, sink);
     if (!posted) {
         delete sink;
+        // Conflict: the id of a request that is still pending.
         if (posted.error().code == ErrorCode::Conflict)
-            writeError(socket, 400, JsonRpcError::InvalidRequest,
-                       QLatin1String("Invalid Request: ") + posted.error().message, cors);
+            refuse(exchange, McpFailure::DuplicateRequestId,
+                   QLatin1String("Invalid Request: ") + posted.error().message, cors);
         else
-            writeError(socket, 404, JsonRpcError::ServerError, QStringLiteral("Session not found"), cors);
+            refuse(exchange, McpFailure::UnknownSession, QStringLiteral("Session not found"), cors);
         return;
     }
     if (!posted.value())
-        writeResponse(socket, 202, cors, {});
+        exchange.answer(202, cors, {});
 }
 
-void McpHttpServer::handleGet(const QHttpServerRequest &request, QTcpSocket *socket,
+void McpHttpServer::handleGet(const QHttpServerRequest &request, const HttpExchange &exchange,
                               const SessionOwner &owner)
 {
     const Http::HeaderList cors = corsHeaders(request);
     if (!Http::accepts(request.value("accept"), "text/event-stream")) {
-        writeError(socket, 406, JsonRpcError::ServerError,
-                   QStringLiteral("Not Acceptable: the client must accept text/event-stream"), cors);
+        refuse(exchange, McpFailure::NotAcceptable,
+               QStringLiteral("Not Acceptable: the client must accept text/event-stream"), cors);
         return;
     }
-    Session *session = sessionFor(request, socket, owner);
+    Session *session = sessionFor(request, exchange, owner);
     if (!session)
         return;
-    auto *sink = new HttpSink(socket, cors, QByteArray(), wantsClose(request), this);
+    HttpSink *sink = openSink(exchange, cors, QByteArray());
+    if (!sink)
+        return; // the client left
     Result<void> opened = session->openStream(sink, request.value("last-event-id"));
     if (!opened) {
         delete sink;
+        // Conflict: the session has its GET stream open already.
         if (opened.error().code == ErrorCode::Conflict)
-            writeError(socket, 409, JsonRpcError::ServerError,
-                       QLatin1String("Conflict: ") + opened.error().message, cors);
+            refuse(exchange, McpFailure::StreamAlreadyOpen,
+                   QLatin1String("Conflict: ") + opened.error().message, cors);
         else
-            writeError(socket, 404, JsonRpcError::ServerError, QStringLiteral("Session not found"), cors);
+            refuse(exchange, McpFailure::UnknownSession, QStringLiteral("Session not found"), cors);
     }
 }
 
-void McpHttpServer::handleDelete(const QHttpServerRequest &request, QTcpSocket *socket,
+void McpHttpServer::handleDelete(const QHttpServerRequest &request, const HttpExchange &exchange,
                                  const SessionOwner &owner)
 {
-    Session *session = sessionFor(request, socket, owner);
+    Session *session = sessionFor(request, exchange, owner);
     if (!session)
         return;
     m_registry->evict(session->id(), QStringLiteral("the client ended the session"));
-    writeResponse(socket, 200, corsHeaders(request), {});
+    exchange.answer(200, corsHeaders(request), {});
 }
 
 } // namespace fmb

@@ -9,6 +9,7 @@
 #include <QSet>
 
 #include "OriginPolicy.h"
+#include "StatusTable.h"
 #include "base/Result.h"
 #include "http/HttpHeaders.h"
 #include "http/HttpRoutes.h"
@@ -60,26 +61,34 @@ public:
 
     [[nodiscard]] int openStreams() const { return int(m_streamingSinks.size()); }
 
-    // Called by HttpSink.
-    void rememberStreamingSink(HttpSink *sink);
-    void forgetSink(HttpSink *sink);
-
-    // Writes a complete JSON-RPC error answer (id null) with the given status.
-    static void writeError(QTcpSocket *socket, int status, int rpcCode, const QString &message,
-                           const Http::HeaderList &headers = {});
+    // A sink on an exchange (see HttpSink::start) whose stream, once it
+    // starts, gets keep-alive comments and counts in openStreams(); null
+    // when the client is gone.
+    [[nodiscard]] HttpSink *openSink(const HttpExchange &exchange, Http::HeaderList headers,
+                                     QByteArray sessionId);
 
 protected:
     bool handleRequest(const QHttpServerRequest &request, QTcpSocket *socket) override;
     void missingHandler(const QHttpServerRequest &request, QTcpSocket *socket) override;
 
 private:
-    void handleMcp(const QHttpServerRequest &request, QTcpSocket *socket);
-    void handlePost(const QHttpServerRequest &request, QTcpSocket *socket, const SessionOwner &owner);
-    void handleGet(const QHttpServerRequest &request, QTcpSocket *socket, const SessionOwner &owner);
-    void handleDelete(const QHttpServerRequest &request, QTcpSocket *socket, const SessionOwner &owner);
+    void handleMcp(const QHttpServerRequest &request, const HttpExchange &exchange);
+    void handlePost(const QHttpServerRequest &request, const HttpExchange &exchange,
+                    const SessionOwner &owner);
+    void handleGet(const QHttpServerRequest &request, const HttpExchange &exchange,
+                   const SessionOwner &owner);
+    void handleDelete(const QHttpServerRequest &request, const HttpExchange &exchange,
+                      const SessionOwner &owner);
     // The session named by Mcp-Session-Id, or null after answering 400/403/404.
-    Session *sessionFor(const QHttpServerRequest &request, QTcpSocket *socket, const SessionOwner &owner);
+    Session *sessionFor(const QHttpServerRequest &request, const HttpExchange &exchange,
+                        const SessionOwner &owner);
+    // Answers `failure` as the status table says, with `headers` and, for a
+    // failure that carries one, the WWW-Authenticate `challenge`.
+    void refuse(const HttpExchange &exchange, McpFailure failure, const QString &message,
+                Http::HeaderList headers = {}, const QByteArray &challenge = {}) const;
     [[nodiscard]] Http::HeaderList corsHeaders(const QHttpServerRequest &request) const;
+    void onStreamingStarted(fmb::HttpSink *sink);
+    void onSinkFinished(fmb::HttpSink *sink);
     void sendKeepAlives();
 
     HttpConfig m_config;

@@ -20,10 +20,34 @@ void SocketChannel::write(int status, const Http::HeaderList &headers, QByteArra
 {
     if (!isOpen())
         return;
-    m_socket->write(Http::response(status, headers, body));
-    m_socket->flush(); // now, not one event-loop iteration later (issue 6)
+    send(Http::response(status, headers, body));
+    complete(close);
+}
+
+void SocketChannel::send(const QByteArray &bytes)
+{
+    if (isOpen())
+        m_socket->write(bytes);
+}
+
+void SocketChannel::complete(bool close)
+{
+    if (!m_socket)
+        return;
+    m_socket->flush();
     if (close)
         m_socket->disconnectFromHost();
+}
+
+qint64 SocketChannel::unsent() const
+{
+    return m_socket ? m_socket->bytesToWrite() : 0;
+}
+
+void SocketChannel::abort()
+{
+    if (m_socket)
+        m_socket->abort();
 }
 
 } // namespace fmb

@@ -77,7 +77,7 @@ private:
 class FakeSink final : public StreamSink {
 public:
     using StreamSink::StreamSink;
-    void sendJson(int, const QByteArray &body) override
+    void sendJson(AnswerKind, const QByteArray &body) override
     {
         bodies.append(body);
         open = false;

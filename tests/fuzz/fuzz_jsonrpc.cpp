@@ -79,7 +79,8 @@ void checkLine(QByteArrayView input, bool reencodes)
 
     // Indented JSON spans lines: as a POST body it must still reach the child
     // as one line that says the same.
-    const Result<ParsedBody> body = parseBody(QJsonDocument(message.object).toJson(QJsonDocument::Indented));
+    const Result<ParsedBody, BodyError> body =
+        parseBody(QJsonDocument(message.object).toJson(QJsonDocument::Indented));
     FMB_FUZZ_CHECK(body.ok());
     const ParsedBody &parsed = body.value();
     FMB_FUZZ_CHECK(!parsed.batch && parsed.messages.size() == 1);
@@ -89,11 +90,10 @@ void checkLine(QByteArrayView input, bool reencodes)
 
 void checkBody(QByteArrayView input, bool reencodes)
 {
-    const Result<ParsedBody> body = parseBody(input);
+    const Result<ParsedBody, BodyError> body = parseBody(input);
     if (!body.ok()) {
-        const QString subject = body.error().subject;
-        FMB_FUZZ_CHECK(subject == QString::number(JsonRpcError::ParseError) ||
-                       subject == QString::number(JsonRpcError::InvalidRequest));
+        const int code = body.error().code;
+        FMB_FUZZ_CHECK(code == JsonRpcError::ParseError || code == JsonRpcError::InvalidRequest);
         return;
     }
     const ParsedBody &parsed = body.value();

@@ -35,14 +35,14 @@ public:
 
     using StreamSink::StreamSink;
 
-    void sendJson(int httpStatus, const QByteArray &body) override
+    void sendJson(AnswerKind kind, const QByteArray &body) override
     {
         if (!isOpen() || streaming) {
             ++misuse;
             return;
         }
         ++jsonCount;
-        status = httpStatus;
+        answer = kind;
         json = body;
         complete = true;
     }
@@ -96,7 +96,7 @@ public:
         return events.isEmpty() ? QByteArray() : events.last().id;
     }
 
-    int status = 0;
+    AnswerKind answer = AnswerKind::Answered;
     QByteArray json;
     int jsonCount = 0;
     int beginCount = 0;
@@ -177,17 +177,17 @@ inline QJsonObject initializeParams(const QString &protocolVersion)
 // One POST body through the same parser the transport uses.
 inline Result<bool> post(Session &session, const QJsonObject &message, StreamSink *sink)
 {
-    Result<ParsedBody> parsed = parseBody(encode(message));
+    Result<ParsedBody, BodyError> parsed = parseBody(encode(message));
     if (!parsed.ok())
-        return parsed.error();
+        return Error{ErrorCode::InvalidArgument, QString(), parsed.error().message};
     return session.post(parsed.value().messages, parsed.value().batch, sink);
 }
 
 inline Result<bool> postBatch(Session &session, const QJsonArray &messages, StreamSink *sink)
 {
-    Result<ParsedBody> parsed = parseBody(QJsonDocument(messages).toJson(QJsonDocument::Compact));
+    Result<ParsedBody, BodyError> parsed = parseBody(QJsonDocument(messages).toJson(QJsonDocument::Compact));
     if (!parsed.ok())
-        return parsed.error();
+        return Error{ErrorCode::InvalidArgument, QString(), parsed.error().message};
     return session.post(parsed.value().messages, parsed.value().batch, sink);
 }
 
@@ -223,7 +223,7 @@ inline int errorCode(const QJsonObject &reply)
         post(session, request(0, QStringLiteral("initialize"), initializeParams(protocolVersion)), sink);
     if (!posted.ok() || !QTest::qWaitFor([sink] { return sink->complete; }, 10000))
         return false;
-    if (sink->status != 200 || session.state() != SessionState::Ready)
+    if (sink->answer != AnswerKind::Answered || session.state() != SessionState::Ready)
         return false;
     return post(session, notification(QStringLiteral("notifications/initialized")), nullptr).ok();
 }

@@ -154,7 +154,7 @@ std::unique_ptr<McpHttpServer> tst_GuardedTcpServer::makeServer(HttpConfig confi
     McpHttpServer *raw = server.get();
     server->addRoute(QStringLiteral("/stream"),
                      [raw](const QHttpServerRequest &, const fmb::HttpExchange &exchange) {
-                         if (HttpSink *sink = HttpSink::start(exchange, {}, {}, raw))
+                         if (HttpSink *sink = raw->openSink(exchange, {}, {}))
                              sink->begin();
                          return true;
                      });

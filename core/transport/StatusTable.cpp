@@ -1,0 +1,76 @@
+#include "StatusTable.h"
+
+namespace fmb::StatusTable {
+
+FailureStatus of(McpFailure failure)
+{
+    constexpr int Server = JsonRpcError::ServerError;
+    switch (failure) {
+    case McpFailure::HostRefused:
+    case McpFailure::OriginRefused:
+    case McpFailure::CallerForbidden:
+    case McpFailure::ForeignSession:
+        return {403, Server, FailureHeader::None};
+    case McpFailure::Unauthenticated:
+        return {401, Server, FailureHeader::Challenge};
+    case McpFailure::CredentialsMisplaced:
+        return {400, Server, FailureHeader::Challenge};
+    case McpFailure::AuthenticationUnavailable:
+    case McpFailure::SessionCapReached:
+        return {503, Server, FailureHeader::RetryAfter};
+    case McpFailure::MethodNotAllowed:
+        return {405, Server, FailureHeader::Allow};
+    case McpFailure::NotAcceptable:
+        return {406, Server, FailureHeader::None};
+    case McpFailure::UnsupportedMediaType:
+        return {415, Server, FailureHeader::None};
+    case McpFailure::PayloadTooLarge:
+        return {413, Server, FailureHeader::None};
+    case McpFailure::ParseError:
+        return {400, JsonRpcError::ParseError, FailureHeader::None};
+    case McpFailure::InvalidRequest:
+    case McpFailure::DuplicateRequestId:
+        return {400, JsonRpcError::InvalidRequest, FailureHeader::None};
+    case McpFailure::UnsupportedProtocolVersion:
+    case McpFailure::MissingSessionId:
+        return {400, Server, FailureHeader::None};
+    case McpFailure::UnknownSession:
+        return {404, Server, FailureHeader::None};
+    case McpFailure::StreamAlreadyOpen:
+        return {409, Server, FailureHeader::None};
+    case McpFailure::InitializeFailed:
+        return {502, Server, FailureHeader::None};
+    }
+    return {};
+}
+
+McpFailure failureOf(const AuthFailure &failure)
+{
+    switch (failure.code) {
+    case ErrorCode::Unauthorized:
+        return McpFailure::Unauthenticated;
+    case ErrorCode::InvalidArgument:
+        return McpFailure::CredentialsMisplaced;
+    case ErrorCode::Unavailable:
+        return McpFailure::AuthenticationUnavailable;
+    default:
+        return McpFailure::CallerForbidden;
+    }
+}
+
+McpFailure failureOf(const BodyError &error)
+{
+    return error.code == JsonRpcError::ParseError ? McpFailure::ParseError : McpFailure::InvalidRequest;
+}
+
+int statusOf(AnswerKind kind)
+{
+    return kind == AnswerKind::InitializeFailed ? of(McpFailure::InitializeFailed).status : 200;
+}
+
+QByteArray allowedMethods()
+{
+    return QByteArrayLiteral("GET, POST, DELETE, OPTIONS");
+}
+
+} // namespace fmb::StatusTable

@@ -1,0 +1,447 @@
+#include <memory>
+
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QSignalSpy>
+#include <QTest>
+
+#include "RawHttpClient.h"
+#include "child/ChildProcess.h"
+#include "jsonrpc/JsonRpc.h"
+#include "session/SessionRegistry.h"
+#include "transport/McpHttpServer.h"
+
+using namespace fmb;
+using fmb::test::RawHttpClient;
+using fmb::test::RawResponse;
+
+// /mcp over a real socket, with a real SessionRegistry whose sessions run the
+// test MCP server (tests/fakes): the status code, the JSON-RPC error code and
+// the headers of every answer the endpoint gives, failures above all (the
+// table in ARCHITECTURE.md). The authenticator is a stand-in that reads the
+// bearer token as the user's name, so each of its failures can be asked for.
+class tst_McpHttpServer : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void init();
+    void cleanup();
+
+    void refused_data();
+    void refused();
+    void initializeAnswersWithSessionId();
+    void failedInitializeIs502();
+    void sessionCapIs503();
+    void sessionOfAnotherOwnerIs403();
+    void notificationOnlyPostIs202();
+    void duplicateRequestIdIs400();
+    void secondGetStreamIs409();
+    void deleteEndsTheSession();
+    void refusalHonoursConnectionClose();
+
+private:
+    // A new session of `user`; its id, or empty.
+    QByteArray initialize(const QByteArray &user);
+
+    std::unique_ptr<SessionRegistry> m_registry;
+    std::unique_ptr<McpHttpServer> m_server;
+    quint16 m_port = 0;
+};
+
+namespace {
+
+constexpr qint64 MaxBodyBytes = 64 * 1024;
+constexpr int RetryAfterSeconds = 7;
+constexpr int MaxSessionsPerOwner = 2;
+const QByteArray Challenge =
+    R"(Bearer resource_metadata="http://127.0.0.1/.well-known/oauth-protected-resource/mcp")";
+
+// Stands in for the bearer guard: "Bearer <user>" is that user; a few
+// names are the guard's failures.
+Result<SessionOwner, AuthFailure> authenticate(const QHttpServerRequest &request)
+{
+    if (request.url().query().contains(QLatin1String("access_token")))
+        return AuthFailure{ErrorCode::InvalidArgument, R"(Bearer error="invalid_request")",
+                           QStringLiteral("Bad Request: token in the query")};
+    const QByteArray authorization = request.value("authorization");
+    if (!authorization.startsWith("Bearer "))
+        return AuthFailure{ErrorCode::Unauthorized, Challenge, QStringLiteral("Unauthorized")};
+    const QString user = QString::fromLatin1(authorization.mid(7));
+    if (user == QLatin1String("store-down"))
+        return AuthFailure{ErrorCode::Unavailable, {}, QStringLiteral("Service Unavailable: store")};
+    if (user == QLatin1String("banned"))
+        return AuthFailure{ErrorCode::Forbidden, {}, QStringLiteral("Forbidden: banned")};
+    return SessionOwner{user, QStringLiteral("grant-") + user};
+}
+
+QByteArray message(const QJsonObject &object)
+{
+    return QJsonDocument(object).toJson(QJsonDocument::Compact);
+}
+
+QJsonObject request(int id, const QString &method, const QJsonObject &params = {})
+{
+    return {{QStringLiteral("jsonrpc"), QStringLiteral("2.0")},
+            {QStringLiteral("id"), id},
+            {QStringLiteral("method"), method},
+            {QStringLiteral("params"), params}};
+}
+
+QByteArray initializeBody()
+{
+    return message(request(
+        1, QStringLiteral("initialize"),
+        {{QStringLiteral("protocolVersion"), QStringLiteral("2025-06-18")},
+         {QStringLiteral("capabilities"), QJsonObject{}},
+         {QStringLiteral("clientInfo"), QJsonObject{{QStringLiteral("name"), QStringLiteral("tst")},
+                                                    {QStringLiteral("version"), QStringLiteral("1")}}}}));
+}
+
+QByteArray initializedBody()
+{
+    return message({{QStringLiteral("jsonrpc"), QStringLiteral("2.0")},
+                    {QStringLiteral("method"), QStringLiteral("notifications/initialized")}});
+}
+
+QByteArray slowCallBody(int id, int ms)
+{
+    return message(request(id, QStringLiteral("tools/call"),
+                           {{QStringLiteral("name"), QStringLiteral("slow")},
+                            {QStringLiteral("arguments"), QJsonObject{{QStringLiteral("ms"), ms}}}}));
+}
+
+// The headers of a well-formed POST by `user`, plus `extra`.
+QList<QByteArray> postHeaders(const QByteArray &user, const QList<QByteArray> &extra = {})
+{
+    QList<QByteArray> headers{"Authorization: Bearer " + user, "Accept: application/json, text/event-stream",
+                              "Content-Type: application/json"};
+    headers.append(extra);
+    return headers;
+}
+
+int rpcCode(const RawResponse &response)
+{
+    return QJsonDocument::fromJson(response.body)
+        .object()
+        .value(QLatin1String("error"))
+        .toObject()
+        .value(QLatin1String("code"))
+        .toInt();
+}
+
+QString testServerPath()
+{
+    return QStringLiteral(FMB_TEST_BIN_DIR "/fmb-test-mcp-server");
+}
+
+} // namespace
+
+void tst_McpHttpServer::init()
+{
+    RegistryLimits limits;
+    limits.maxSessionsPerOwner = MaxSessionsPerOwner;
+    m_registry = std::make_unique<SessionRegistry>(
+        limits, [](const SessionOwner &owner, const QString &) -> std::unique_ptr<Backend> {
+            ChildSpec spec;
+            // "broken" gets a program that cannot start: initialize fails.
+            spec.program = owner.user == QLatin1String("broken")
+                               ? QStringLiteral("/nonexistent/fmb-no-server")
+                               : testServerPath();
+            spec.environment.insert(QStringLiteral("PATH"), QStringLiteral("/usr/bin:/bin"));
+            spec.stopGrace = std::chrono::milliseconds(2000);
+            spec.label = QStringLiteral("test child");
+            return std::make_unique<ChildProcess>(spec);
+        });
+    HttpConfig config;
+    config.maxBodyBytes = MaxBodyBytes;
+    config.retryAfterSeconds = RetryAfterSeconds;
+    m_server = std::make_unique<McpHttpServer>(
+        config, OriginPolicy({}, QStringLiteral("127.0.0.1"), QString()), m_registry.get(), authenticate);
+    const Result<quint16> port = m_server->listenOn(QHostAddress::LocalHost, 0);
+    QVERIFY(port.ok());
+    m_port = port.value();
+}
+
+void tst_McpHttpServer::cleanup()
+{
+    m_server.reset();
+    if (m_registry) {
+        QSignalSpy allStopped(m_registry.get(), &SessionRegistry::allStopped);
+        m_registry->shutdown();
+        QTRY_VERIFY_WITH_TIMEOUT(allStopped.count() > 0, 10000);
+    }
+    m_registry.reset();
+}
+
+QByteArray tst_McpHttpServer::initialize(const QByteArray &user)
+{
+    RawHttpClient client(m_port);
+    const RawResponse answer = client.exchange("POST", "/mcp", postHeaders(user), initializeBody());
+    if (answer.status != 200)
+        return {};
+    const QByteArray id = answer.header("mcp-session-id");
+    const RawResponse initialized =
+        client.exchange("POST", "/mcp", postHeaders(user, {"Mcp-Session-Id: " + id}), initializedBody());
+    return initialized.status == 202 ? id : QByteArray();
+}
+
+void tst_McpHttpServer::refused_data()
+{
+    QTest::addColumn<QByteArray>("method");
+    QTest::addColumn<QByteArray>("target");
+    QTest::addColumn<QList<QByteArray>>("headers");
+    QTest::addColumn<QByteArray>("body");
+    QTest::addColumn<int>("status");
+    QTest::addColumn<int>("rpcCode");       // 0: no body
+    QTest::addColumn<QByteArray>("header"); // a header the answer must carry
+    QTest::addColumn<QByteArray>("value");  // its value; empty: any
+
+    const QByteArray init = initializeBody();
+    const QByteArray call = slowCallBody(2, 0);
+    const int server = JsonRpcError::ServerError;
+    const int invalid = JsonRpcError::InvalidRequest;
+    QTest::newRow("foreign Host") << QByteArray("POST") << QByteArray("/mcp")
+                                  << postHeaders("alice", {"Host: evil.example"}) << init << 403 << server
+                                  << QByteArray() << QByteArray();
+    QTest::newRow("foreign Origin") << QByteArray("POST") << QByteArray("/mcp")
+                                    << postHeaders("alice", {"Origin: http://evil.example"}) << init << 403
+                                    << server << QByteArray() << QByteArray();
+    QTest::newRow("OPTIONS preflight")
+        << QByteArray("OPTIONS") << QByteArray("/mcp") << QList<QByteArray>{"Origin: http://127.0.0.1:3000"}
+        << QByteArray() << 204 << 0 << QByteArray("Access-Control-Allow-Methods")
+        << QByteArray("GET, POST, DELETE, OPTIONS");
+    QTest::newRow("no bearer") << QByteArray("POST") << QByteArray("/mcp")
+                               << QList<QByteArray>{"Accept: application/json, text/event-stream",
+                                                    "Content-Type: application/json"}
+                               << init << 401 << server << QByteArray("WWW-Authenticate") << Challenge;
+    QTest::newRow("token in the query")
+        << QByteArray("POST") << QByteArray("/mcp?access_token=secret") << postHeaders("alice") << init << 400
+        << server << QByteArray("WWW-Authenticate") << QByteArray(R"(Bearer error="invalid_request")");
+    QTest::newRow("the check failed")
+        << QByteArray("POST") << QByteArray("/mcp") << postHeaders("store-down") << init << 503 << server
+        << QByteArray("Retry-After") << QByteArray::number(RetryAfterSeconds);
+    QTest::newRow("refused caller") << QByteArray("POST") << QByteArray("/mcp") << postHeaders("banned")
+                                    << init << 403 << server << QByteArray() << QByteArray();
+    QTest::newRow("PUT") << QByteArray("PUT") << QByteArray("/mcp") << postHeaders("alice") << init << 405
+                         << server << QByteArray("Allow") << QByteArray("GET, POST, DELETE, OPTIONS");
+    QTest::newRow("POST accepting JSON only")
+        << QByteArray("POST") << QByteArray("/mcp")
+        << QList<QByteArray>{"Authorization: Bearer alice", "Accept: application/json",
+                             "Content-Type: application/json"}
+        << init << 406 << server << QByteArray() << QByteArray();
+    QTest::newRow("GET not accepting SSE")
+        << QByteArray("GET") << QByteArray("/mcp")
+        << QList<QByteArray>{"Authorization: Bearer alice", "Accept: application/json"} << QByteArray() << 406
+        << server << QByteArray() << QByteArray();
+    QTest::newRow("not JSON media type")
+        << QByteArray("POST") << QByteArray("/mcp")
+        << QList<QByteArray>{"Authorization: Bearer alice", "Accept: application/json, text/event-stream",
+                             "Content-Type: text/plain"}
+        << init << 415 << server << QByteArray() << QByteArray();
+    QTest::newRow("body over the limit")
+        << QByteArray("POST") << QByteArray("/mcp") << postHeaders("alice")
+        << QByteArray(MaxBodyBytes + 1, ' ') << 413 << server << QByteArray() << QByteArray();
+    QTest::newRow("not JSON") << QByteArray("POST") << QByteArray("/mcp") << postHeaders("alice")
+                              << QByteArray("{not json") << 400 << int(JsonRpcError::ParseError)
+                              << QByteArray() << QByteArray();
+    QTest::newRow("not JSON-RPC") << QByteArray("POST") << QByteArray("/mcp") << postHeaders("alice")
+                                  << QByteArray(R"({"hello":"world"})") << 400 << invalid << QByteArray()
+                                  << QByteArray();
+    QTest::newRow("initialize in a batch")
+        << QByteArray("POST") << QByteArray("/mcp") << postHeaders("alice") << '[' + init + ',' + call + ']'
+        << 400 << invalid << QByteArray() << QByteArray();
+    QTest::newRow("initialize with a session id")
+        << QByteArray("POST") << QByteArray("/mcp") << postHeaders("alice", {"Mcp-Session-Id: abc"}) << init
+        << 400 << invalid << QByteArray() << QByteArray();
+    QTest::newRow("no session id") << QByteArray("POST") << QByteArray("/mcp") << postHeaders("alice") << call
+                                   << 400 << server << QByteArray() << QByteArray();
+    QTest::newRow("unsupported protocol version")
+        << QByteArray("POST") << QByteArray("/mcp")
+        << postHeaders("alice", {"Mcp-Session-Id: abc", "MCP-Protocol-Version: 1999-01-01"}) << call << 400
+        << server << QByteArray() << QByteArray();
+    QTest::newRow("unknown session") << QByteArray("POST") << QByteArray("/mcp")
+                                     << postHeaders("alice", {"Mcp-Session-Id: 0123456789abcdef"}) << call
+                                     << 404 << server << QByteArray() << QByteArray();
+    QTest::newRow("GET of an unknown session")
+        << QByteArray("GET") << QByteArray("/mcp")
+        << QList<QByteArray>{"Authorization: Bearer alice", "Accept: text/event-stream",
+                             "Mcp-Session-Id: 0123456789abcdef"}
+        << QByteArray() << 404 << server << QByteArray() << QByteArray();
+    QTest::newRow("DELETE of an unknown session")
+        << QByteArray("DELETE") << QByteArray("/mcp")
+        << QList<QByteArray>{"Authorization: Bearer alice", "Mcp-Session-Id: 0123456789abcdef"}
+        << QByteArray() << 404 << server << QByteArray() << QByteArray();
+}
+
+void tst_McpHttpServer::refused()
+{
+    QFETCH(QByteArray, method);
+    QFETCH(QByteArray, target);
+    QFETCH(QList<QByteArray>, headers);
+    QFETCH(QByteArray, body);
+    QFETCH(int, status);
+    QFETCH(int, rpcCode);
+    QFETCH(QByteArray, header);
+    QFETCH(QByteArray, value);
+
+    RawHttpClient client(m_port);
+    QVERIFY(client.connected());
+    const RawResponse answer = client.exchange(method, target, headers, body);
+    QCOMPARE(answer.status, status);
+    if (rpcCode != 0) {
+        QCOMPARE(answer.header("content-type"), QByteArray("application/json"));
+        QCOMPARE(::rpcCode(answer), rpcCode);
+        QVERIFY(!answer.hasHeader("mcp-session-id"));
+    } else {
+        QVERIFY(answer.body.isEmpty());
+    }
+    if (!header.isEmpty()) {
+        QVERIFY2(answer.hasHeader(header), answer.head.constData());
+        if (!value.isEmpty())
+            QCOMPARE(answer.header(header), value);
+    }
+    QCOMPARE(m_registry->count(), 0); // nothing was started
+}
+
+void tst_McpHttpServer::initializeAnswersWithSessionId()
+{
+    RawHttpClient client(m_port);
+    const RawResponse answer = client.exchange("POST", "/mcp", postHeaders("alice"), initializeBody());
+    QCOMPARE(answer.status, 200);
+    QCOMPARE(answer.header("content-type"), QByteArray("application/json"));
+    const QByteArray id = answer.header("mcp-session-id");
+    QCOMPARE(id.size(), 48);
+    QVERIFY(m_registry->find(QString::fromLatin1(id)));
+    const QJsonObject reply = QJsonDocument::fromJson(answer.body).object();
+    QCOMPARE(reply.value(QLatin1String("id")).toInt(), 1);
+    QVERIFY(reply.contains(QLatin1String("result")));
+}
+
+void tst_McpHttpServer::failedInitializeIs502()
+{
+    RawHttpClient client(m_port);
+    const RawResponse answer = client.exchange("POST", "/mcp", postHeaders("broken"), initializeBody());
+    QCOMPARE(answer.status, 502);
+    QVERIFY(!answer.hasHeader("mcp-session-id")); // only a success names the session
+    const int code = rpcCode(answer);
+    QVERIFY2(code == JsonRpcError::BackendExited || code == JsonRpcError::BackendUnavailable,
+             qPrintable(QString::number(code)));
+}
+
+void tst_McpHttpServer::sessionCapIs503()
+{
+    for (int i = 0; i < MaxSessionsPerOwner; ++i)
+        QVERIFY(!initialize("carol").isEmpty());
+    RawHttpClient client(m_port);
+    const RawResponse answer = client.exchange("POST", "/mcp", postHeaders("carol"), initializeBody());
+    QCOMPARE(answer.status, 503);
+    QCOMPARE(answer.header("retry-after"), QByteArray::number(RetryAfterSeconds));
+    QCOMPARE(rpcCode(answer), int(JsonRpcError::ServerError));
+    QCOMPARE(m_registry->countFor(QStringLiteral("carol")), MaxSessionsPerOwner);
+}
+
+void tst_McpHttpServer::sessionOfAnotherOwnerIs403()
+{
+    const QByteArray id = initialize("alice");
+    QVERIFY(!id.isEmpty());
+    RawHttpClient client(m_port);
+    const RawResponse answer =
+        client.exchange("POST", "/mcp", postHeaders("bob", {"Mcp-Session-Id: " + id}), slowCallBody(2, 0));
+    QCOMPARE(answer.status, 403);
+    QCOMPARE(rpcCode(answer), int(JsonRpcError::ServerError));
+    const RawResponse get = client.exchange(
+        "GET", "/mcp", {"Authorization: Bearer bob", "Accept: text/event-stream", "Mcp-Session-Id: " + id});
+    QCOMPARE(get.status, 403);
+    QVERIFY(m_registry->find(QString::fromLatin1(id))); // still alice's
+}
+
+void tst_McpHttpServer::notificationOnlyPostIs202()
+{
+    const QByteArray id = initialize("alice");
+    QVERIFY(!id.isEmpty());
+    RawHttpClient client(m_port);
+    const RawResponse answer =
+        client.exchange("POST", "/mcp", postHeaders("alice", {"Mcp-Session-Id: " + id}), initializedBody());
+    QCOMPARE(answer.status, 202);
+    QVERIFY(answer.body.isEmpty());
+    // A request on the same connection is answered after it (keep-alive).
+    const RawResponse call =
+        client.exchange("POST", "/mcp", postHeaders("alice", {"Mcp-Session-Id: " + id}), slowCallBody(3, 0));
+    QCOMPARE(call.status, 200);
+    QCOMPARE(QJsonDocument::fromJson(call.body).object().value(QLatin1String("id")).toInt(), 3);
+}
+
+void tst_McpHttpServer::duplicateRequestIdIs400()
+{
+    const QByteArray id = initialize("alice");
+    QVERIFY(!id.isEmpty());
+    RawHttpClient first(m_port);
+    first.send("POST", "/mcp", postHeaders("alice", {"Mcp-Session-Id: " + id}), slowCallBody(7, 3000));
+    Session *session = m_registry->find(QString::fromLatin1(id));
+    QVERIFY(session);
+    RawHttpClient second(m_port);
+    // Retried until the first has reached the session: then its id is pending.
+    RawResponse answer;
+    QTRY_VERIFY_WITH_TIMEOUT(
+        (answer = second.exchange("POST", "/mcp", postHeaders("alice", {"Mcp-Session-Id: " + id}),
+                                  slowCallBody(7, 0)))
+                .status == 400,
+        10000);
+    QCOMPARE(rpcCode(answer), int(JsonRpcError::InvalidRequest));
+    QCOMPARE(first.read().status, 200); // the first is still answered
+}
+
+void tst_McpHttpServer::secondGetStreamIs409()
+{
+    const QByteArray id = initialize("alice");
+    QVERIFY(!id.isEmpty());
+    const QList<QByteArray> get{"Authorization: Bearer alice", "Accept: text/event-stream",
+                                "Mcp-Session-Id: " + id};
+    RawHttpClient first(m_port);
+    const RawResponse stream = first.exchange("GET", "/mcp", get);
+    QCOMPARE(stream.status, 200);
+    QCOMPARE(stream.header("content-type"), QByteArray("text/event-stream"));
+    QCOMPARE(stream.header("transfer-encoding"), QByteArray("chunked"));
+    QTRY_COMPARE(m_server->openStreams(), 1);
+
+    RawHttpClient second(m_port);
+    const RawResponse refused = second.exchange("GET", "/mcp", get);
+    QCOMPARE(refused.status, 409);
+    QCOMPARE(rpcCode(refused), int(JsonRpcError::ServerError));
+    QVERIFY(first.connected()); // the first stream is untouched
+}
+
+void tst_McpHttpServer::deleteEndsTheSession()
+{
+    const QByteArray id = initialize("alice");
+    QVERIFY(!id.isEmpty());
+    QSignalSpy ended(m_registry.get(), &SessionRegistry::sessionEnded);
+    RawHttpClient client(m_port);
+    const QList<QByteArray> headers{"Authorization: Bearer alice", "Mcp-Session-Id: " + id};
+    const RawResponse answer = client.exchange("DELETE", "/mcp", headers);
+    QCOMPARE(answer.status, 200);
+    QVERIFY(answer.body.isEmpty());
+    QCOMPARE(ended.count(), 1);
+    QCOMPARE(client.exchange("DELETE", "/mcp", headers).status, 404); // the spec's "initialize again"
+}
+
+void tst_McpHttpServer::refusalHonoursConnectionClose()
+{
+    // Every answer goes out through the exchange, so a refusal closes like
+    // a session's answer does when the client asked for it.
+    RawHttpClient client(m_port);
+    const RawResponse answer = client.exchange(
+        "POST", "/mcp", postHeaders("alice", {"Mcp-Session-Id: 0123456789abcdef", "Connection: close"}),
+        slowCallBody(2, 0));
+    QCOMPARE(answer.status, 404);
+    QCOMPARE(answer.header("connection"), QByteArray("close"));
+    QVERIFY(client.waitClosed());
+
+    RawHttpClient kept(m_port); // without it, the connection stays for the next request
+    QCOMPARE(kept.exchange("GET", "/healthz", {}).status, 200);
+    QVERIFY(kept.connected());
+    QCOMPARE(kept.exchange("GET", "/healthz", {}).status, 200);
+}
+
+QTEST_GUILESS_MAIN(tst_McpHttpServer)
+#include "tst_mcphttpserver.moc"
