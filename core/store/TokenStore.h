@@ -31,14 +31,15 @@ namespace fmb {
 // requests (or two brokers) cannot both spend one code or one refresh
 // token. Nothing spans two calls.
 //
-// Errors: InvalidArgument for bad input (checked before the store is
-// touched); Unavailable when the store is not open or another writer held it
-// too long; Io for any other failure of the database itself; Unauthorized for
-// an unknown, expired, revoked or wrong-client credential (OAuth's
-// invalid_grant / invalid_token); Conflict when a spent authorization code
-// or a rotated refresh token comes back, after the store has revoked what it
-// protects (the subject is then the grant id) or when a client id is taken;
-// NotFound for unknown clients, grants and consents; Forbidden for another
+// Errors: InvalidArgument for bad input (what needs no lookup, such as a
+// missing expiry, is checked first, even on a closed store). Unavailable
+// when the store is not open or another writer held it too long. Io for
+// any other failure of the database itself. Unauthorized for an unknown,
+// expired, revoked or wrong-client credential (OAuth's invalid_grant /
+// invalid_token). Conflict when a client id is taken, or when a spent
+// authorization code or a rotated refresh token comes back, after the
+// store has revoked what it protects (the subject is then the grant id).
+// NotFound for unknown clients, grants and consents. Forbidden for another
 // client's token.
 //
 // Times are UTC with millisecond precision; "now" is the implementation's
