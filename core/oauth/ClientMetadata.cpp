@@ -11,13 +11,13 @@
 namespace fmb {
 namespace {
 
-const QString InvalidRedirectUri = QStringLiteral("invalid_redirect_uri");
-const QString InvalidClientMetadata = QStringLiteral("invalid_client_metadata");
-const QString InvalidClient = QStringLiteral("invalid_client");
+const QByteArray InvalidRedirectUri = QByteArrayLiteral("invalid_redirect_uri");
+const QByteArray InvalidClientMetadata = QByteArrayLiteral("invalid_client_metadata");
+const QByteArray InvalidClient = QByteArrayLiteral("invalid_client");
 
-Error invalid(const QString &oauthError, const QString &message)
+OAuthError invalid(const QByteArray &oauthError, const QString &message)
 {
-    return Error{ErrorCode::InvalidArgument, oauthError, message};
+    return OAuthError{400, oauthError, message};
 }
 
 QString quoted(const QString &value, int limit = 200)
@@ -33,8 +33,8 @@ bool hasControlCharacters(const QString &text)
 }
 
 // Reads an optional array of strings; `present` tells whether the key was there.
-Result<QStringList> stringArray(const QJsonObject &object, const QString &key, const QString &oauthError,
-                                bool *present)
+Result<QStringList, OAuthError> stringArray(const QJsonObject &object, const QString &key,
+                                            const QByteArray &oauthError, bool *present)
 {
     const QJsonValue value = object.value(key);
     *present = !value.isUndefined() && !value.isNull();
@@ -54,13 +54,15 @@ Result<QStringList> stringArray(const QJsonObject &object, const QString &key, c
 
 // The fields registration and metadata documents share (RFC 7591 §2).
 // `metadataError` is the error code for everything but the redirect URIs.
-Result<ClientMetadata> parseCommon(const QJsonObject &object, const ClientMetadataLimits &limits,
-                                   const QString &uriError, const QString &metadataError, bool allowSecrets)
+Result<ClientMetadata, OAuthError> parseCommon(const QJsonObject &object, const ClientMetadataLimits &limits,
+                                               const QByteArray &uriError, const QByteArray &metadataError,
+                                               bool allowSecrets)
 {
     ClientMetadata metadata;
     bool present = false;
 
-    Result<QStringList> uris = stringArray(object, QStringLiteral("redirect_uris"), uriError, &present);
+    Result<QStringList, OAuthError> uris =
+        stringArray(object, QStringLiteral("redirect_uris"), uriError, &present);
     if (!uris)
         return uris.error();
     if (!present || uris.value().isEmpty())
@@ -71,8 +73,8 @@ Result<ClientMetadata> parseCommon(const QJsonObject &object, const ClientMetada
                                      .arg(limits.maxRedirectUris));
     }
     for (const QString &uri : std::as_const(uris.value())) {
-        if (Result<void> checked = checkRedirectUri(uri, limits); !checked)
-            return invalid(uriError, checked.error().message);
+        if (Result<void, OAuthError> checked = checkRedirectUri(uri, limits); !checked)
+            return invalid(uriError, checked.error().description);
         if (!metadata.redirectUris.contains(uri))
             metadata.redirectUris.append(uri);
     }
@@ -94,7 +96,8 @@ Result<ClientMetadata> parseCommon(const QJsonObject &object, const ClientMetada
         metadata.tokenEndpointAuthMethod = method.toString();
     }
 
-    Result<QStringList> grants = stringArray(object, QStringLiteral("grant_types"), metadataError, &present);
+    Result<QStringList, OAuthError> grants =
+        stringArray(object, QStringLiteral("grant_types"), metadataError, &present);
     if (!grants)
         return grants.error();
     if (present) {
@@ -116,7 +119,7 @@ Result<ClientMetadata> parseCommon(const QJsonObject &object, const ClientMetada
         }
     }
 
-    Result<QStringList> responses =
+    Result<QStringList, OAuthError> responses =
         stringArray(object, QStringLiteral("response_types"), metadataError, &present);
     if (!responses)
         return responses.error();
@@ -190,7 +193,7 @@ QString loopbackPath(const QUrl &url)
 
 } // namespace
 
-Result<void> checkRedirectUri(const QString &uri, const ClientMetadataLimits &limits)
+Result<void, OAuthError> checkRedirectUri(const QString &uri, const ClientMetadataLimits &limits)
 {
     if (uri.size() > limits.maxUriLength) {
         return invalid(InvalidRedirectUri,
@@ -251,7 +254,8 @@ bool redirectUriMatches(const QStringList &registered, const QString &requested)
     });
 }
 
-Result<ClientMetadata> parseRegistration(const QJsonObject &request, const ClientMetadataLimits &limits)
+Result<ClientMetadata, OAuthError> parseRegistration(const QJsonObject &request,
+                                                     const ClientMetadataLimits &limits)
 {
     return parseCommon(request, limits, InvalidRedirectUri, InvalidClientMetadata, true);
 }
@@ -262,7 +266,7 @@ bool isMetadataDocumentUrl(const QString &clientId, bool allowHttp)
            (allowHttp && clientId.startsWith(QLatin1String("http://"), Qt::CaseInsensitive));
 }
 
-Result<QUrl> checkMetadataDocumentUrl(const QString &clientId, bool allowHttp)
+Result<QUrl, OAuthError> checkMetadataDocumentUrl(const QString &clientId, bool allowHttp)
 {
     const QUrl url(clientId, QUrl::StrictMode);
     const QString scheme = url.scheme().toLower();
@@ -288,8 +292,8 @@ Result<QUrl> checkMetadataDocumentUrl(const QString &clientId, bool allowHttp)
     return url;
 }
 
-Result<ClientMetadata> parseMetadataDocument(const QByteArray &document, const QString &clientId,
-                                             const ClientMetadataLimits &limits)
+Result<ClientMetadata, OAuthError> parseMetadataDocument(const QByteArray &document, const QString &clientId,
+                                                         const ClientMetadataLimits &limits)
 {
     QJsonParseError parseError;
     const QJsonDocument json = QJsonDocument::fromJson(document, &parseError);
@@ -313,10 +317,11 @@ Result<ClientMetadata> parseMetadataDocument(const QByteArray &document, const Q
                                                      "secret, which the metadata document draft forbids")
                                           .arg(quoted(clientId)));
     }
-    Result<ClientMetadata> metadata = parseCommon(object, limits, InvalidClient, InvalidClient, false);
+    Result<ClientMetadata, OAuthError> metadata =
+        parseCommon(object, limits, InvalidClient, InvalidClient, false);
     if (!metadata)
         return invalid(InvalidClient, QStringLiteral("the client metadata document at %1: %2")
-                                          .arg(quoted(clientId), metadata.error().message));
+                                          .arg(quoted(clientId), metadata.error().description));
     return metadata;
 }
 

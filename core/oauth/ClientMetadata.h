@@ -6,6 +6,7 @@
 #include <QStringList>
 #include <QUrl>
 
+#include "OAuthError.h"
 #include "base/HostNames.h"
 #include "base/Result.h"
 
@@ -14,9 +15,9 @@
 // MCP 2025-11-25 "Client ID Metadata Documents"), redirect URIs and RFC 8707
 // resource identifiers. Pure: no I/O.
 //
-// Errors are InvalidArgument with the OAuth error code as subject
+// Errors are OAuth errors (status 400) with the RFC 7591 §3.2.2 code
 // ("invalid_redirect_uri", "invalid_client_metadata", "invalid_client") and
-// a message that names the field and the value.
+// a description that names the field and the value.
 namespace fmb {
 
 struct ClientMetadataLimits {
@@ -41,9 +42,10 @@ struct ClientMetadata {
 // private-use scheme (RFC 8252 §7.1, e.g. cursor://…), which PKCE protects.
 // Never a scheme that runs code or reads local data in a browser
 // (javascript, data, file, vbscript, about, blob) or another network
-// protocol (ftp, ws, wss). Absolute, no fragment, no user info. Subject
+// protocol (ftp, ws, wss). Absolute, no fragment, no user info. Error
 // "invalid_redirect_uri".
-[[nodiscard]] Result<void> checkRedirectUri(const QString &uri, const ClientMetadataLimits &limits = {});
+[[nodiscard]] Result<void, OAuthError> checkRedirectUri(const QString &uri,
+                                                        const ClientMetadataLimits &limits = {});
 
 // Whether an authorization request's redirect_uri matches one of the
 // client's. Exact string match, except for http on a loopback host, where
@@ -56,8 +58,8 @@ struct ClientMetadata {
 // token_endpoint_auth_method "none" (the default), "client_secret_post" or
 // "client_secret_basic"; grant_types within authorization_code and
 // refresh_token; response_types ["code"]; client_name optional.
-[[nodiscard]] Result<ClientMetadata> parseRegistration(const QJsonObject &request,
-                                                       const ClientMetadataLimits &limits = {});
+[[nodiscard]] Result<ClientMetadata, OAuthError> parseRegistration(const QJsonObject &request,
+                                                                   const ClientMetadataLimits &limits = {});
 
 // Whether `clientId` names a client ID metadata document (an https URL; with
 // `allowHttp`, also http, for tests against a local document server).
@@ -65,16 +67,16 @@ struct ClientMetadata {
 
 // The URL rules of the metadata document draft §3: https, a host, a path
 // other than "/", no fragment, no user info, no "." or ".." segments.
-// Subject "invalid_client".
-[[nodiscard]] Result<QUrl> checkMetadataDocumentUrl(const QString &clientId, bool allowHttp);
+// Error "invalid_client".
+[[nodiscard]] Result<QUrl, OAuthError> checkMetadataDocumentUrl(const QString &clientId, bool allowHttp);
 
 // A fetched metadata document: valid JSON object, "client_id" exactly equal
 // to the URL it came from, redirect_uris present and valid, no client secret
 // and token_endpoint_auth_method "none" (the draft forbids shared secrets).
-// Subject "invalid_client".
-[[nodiscard]] Result<ClientMetadata> parseMetadataDocument(const QByteArray &document,
-                                                           const QString &clientId,
-                                                           const ClientMetadataLimits &limits = {});
+// Error "invalid_client".
+[[nodiscard]] Result<ClientMetadata, OAuthError>
+parseMetadataDocument(const QByteArray &document, const QString &clientId,
+                      const ClientMetadataLimits &limits = {});
 
 // RFC 8707 resource identifiers compared the way the MCP spec asks: scheme
 // and host case-insensitive, default port and a trailing slash ignored. A

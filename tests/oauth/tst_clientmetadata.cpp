@@ -5,6 +5,7 @@
 #include "oauth/ClientMetadata.h"
 
 using fmb::ClientMetadata;
+using fmb::OAuthError;
 using fmb::Result;
 
 class tst_ClientMetadata : public QObject {
@@ -76,11 +77,11 @@ void tst_ClientMetadata::redirectUri()
 {
     QFETCH(QString, uri);
     QFETCH(bool, ok);
-    const Result<void> checked = fmb::checkRedirectUri(uri);
+    const Result<void, OAuthError> checked = fmb::checkRedirectUri(uri);
     QCOMPARE(checked.ok(), ok);
     if (!ok) {
-        QCOMPARE(checked.error().subject, QStringLiteral("invalid_redirect_uri"));
-        QVERIFY(!checked.error().message.isEmpty());
+        QCOMPARE(checked.error().error, QByteArrayLiteral("invalid_redirect_uri"));
+        QVERIFY(!checked.error().description.isEmpty());
     }
 }
 
@@ -210,15 +211,18 @@ void tst_ClientMetadata::registration()
 {
     QFETCH(QByteArray, json);
     QFETCH(QString, error);
-    const Result<ClientMetadata> parsed = fmb::parseRegistration(QJsonDocument::fromJson(json).object());
+    const Result<ClientMetadata, OAuthError> parsed =
+        fmb::parseRegistration(QJsonDocument::fromJson(json).object());
     QCOMPARE(parsed.ok(), error.isEmpty());
-    if (!error.isEmpty())
-        QCOMPARE(parsed.error().subject, error);
+    if (!error.isEmpty()) {
+        QCOMPARE(QString::fromLatin1(parsed.error().error), error);
+        QCOMPARE(parsed.error().status, 400);
+    }
 }
 
 void tst_ClientMetadata::registrationDefaults()
 {
-    const Result<ClientMetadata> parsed = fmb::parseRegistration(
+    const Result<ClientMetadata, OAuthError> parsed = fmb::parseRegistration(
         QJsonDocument::fromJson(R"({"redirect_uris":["https://a.example/cb","https://a.example/cb"],)"
                                 R"("client_name":"  Spaced  "})")
             .object());
@@ -229,7 +233,7 @@ void tst_ClientMetadata::registrationDefaults()
              (QStringList{QStringLiteral("authorization_code"), QStringLiteral("refresh_token")}));
     QCOMPARE(parsed.value().responseTypes, QStringList{QStringLiteral("code")});
     QCOMPARE(parsed.value().tokenEndpointAuthMethod, QStringLiteral("none"));
-    const Result<ClientMetadata> confidential = fmb::parseRegistration(
+    const Result<ClientMetadata, OAuthError> confidential = fmb::parseRegistration(
         QJsonDocument::fromJson(R"({"redirect_uris":["https://claude.ai/api/mcp/auth_callback"],)"
                                 R"("token_endpoint_auth_method":"client_secret_post"})")
             .object());
@@ -263,10 +267,10 @@ void tst_ClientMetadata::metadataDocumentUrl()
     QFETCH(QString, clientId);
     QFETCH(bool, allowHttp);
     QFETCH(bool, ok);
-    const Result<QUrl> checked = fmb::checkMetadataDocumentUrl(clientId, allowHttp);
+    const Result<QUrl, OAuthError> checked = fmb::checkMetadataDocumentUrl(clientId, allowHttp);
     QCOMPARE(checked.ok(), ok);
     if (!ok)
-        QCOMPARE(checked.error().subject, QStringLiteral("invalid_client"));
+        QCOMPARE(checked.error().error, QByteArrayLiteral("invalid_client"));
 }
 
 void tst_ClientMetadata::metadataDocument_data()
@@ -319,11 +323,11 @@ void tst_ClientMetadata::metadataDocument()
 {
     QFETCH(QByteArray, document);
     QFETCH(bool, ok);
-    const Result<ClientMetadata> parsed =
+    const Result<ClientMetadata, OAuthError> parsed =
         fmb::parseMetadataDocument(document, QStringLiteral("https://app.example/client.json"));
-    QVERIFY2(parsed.ok() == ok, parsed.ok() ? "accepted" : qPrintable(parsed.error().message));
+    QVERIFY2(parsed.ok() == ok, parsed.ok() ? "accepted" : qPrintable(parsed.error().description));
     if (!ok)
-        QCOMPARE(parsed.error().subject, QStringLiteral("invalid_client"));
+        QCOMPARE(parsed.error().error, QByteArrayLiteral("invalid_client"));
 }
 
 void tst_ClientMetadata::sameResource_data()

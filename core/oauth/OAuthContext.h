@@ -1,0 +1,51 @@
+#pragma once
+
+#include <QDateTime>
+#include <QString>
+#include <QStringList>
+
+#include "OAuthConfig.h"
+#include "OAuthError.h"
+#include "base/Result.h"
+#include "store/StoreRecords.h"
+
+namespace fmb {
+
+class TokenStore;
+
+// What every part of the authorization server shares: the configuration
+// (normalised: no trailing slash on the issuer, the resource filled in),
+// the token store, the clock, and the checks more than one endpoint makes.
+// The store must outlive this object.
+class OAuthContext final {
+public:
+    OAuthContext(OAuthConfig config, TokenStore *store);
+
+    [[nodiscard]] const OAuthConfig &config() const { return m_config; }
+    [[nodiscard]] TokenStore *store() const { return m_store; }
+    [[nodiscard]] QString issuer() const { return m_config.publicUrl; }
+    // The issuer's URL of one of our endpoints ("/oauth/token").
+    [[nodiscard]] QString endpoint(const char *path) const;
+    // RFC 9728 §3.1: the well-known segment between host and the resource's path.
+    [[nodiscard]] QString resourceMetadataUrl() const;
+    [[nodiscard]] QDateTime now() const;
+
+    // A registered client; a store failure (anything but NotFound) is logged.
+    [[nodiscard]] Result<ClientRecord> findClient(const QString &clientId) const;
+    // The RFC 8707 resource parameters of a request: at most one, and ours
+    // when there is one; else invalid_target.
+    [[nodiscard]] Result<void, OAuthError> checkResource(const QStringList &requested) const;
+    // Seconds until the oldest pending client is purged (Retry-After at the
+    // cap, issue 11), or 0 below the cap: registration and metadata-document
+    // clients both count.
+    [[nodiscard]] qint64 pendingClientsFull() const;
+
+private:
+    OAuthConfig m_config;
+    TokenStore *m_store = nullptr;
+};
+
+// Whether two secrets (tokens, hashes) are equal, in constant time; an empty one never matches.
+[[nodiscard]] bool equalSecrets(QByteArrayView a, QByteArrayView b);
+
+} // namespace fmb
