@@ -154,7 +154,8 @@ private:
     [[nodiscard]] QString refusalFor(const JsonRpcMessage &message) const;
     void swapToNext();
     void abandonNext(const QString &reason);
-    void deliverResponse(const RequestId &id, const QByteArray &data, AnswerKind failure = AnswerKind::Answered);
+    void deliverResponse(const RequestId &id, const QByteArray &data,
+                         AnswerKind failure = AnswerKind::Answered);
     void deliverMessage(Stream &stream, const QByteArray &data);
     // Releases a cancelled request; returns the backend that was running it.
     QPointer<Backend> forgetCancelled(const JsonRpcMessage &message);
