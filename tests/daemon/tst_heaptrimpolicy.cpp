@@ -6,7 +6,7 @@
 #include <QSignalSpy>
 #include <QTest>
 
-#include "../session/TestSink.h"
+#include "TestSink.h"
 #include "HeapTrimPolicy.h"
 #include "session/SessionRegistry.h"
 
