@@ -6,8 +6,8 @@
 #include <QSignalSpy>
 #include <QTest>
 
-#include "TestSink.h"
 #include "HeapTrimPolicy.h"
+#include "TestSink.h"
 #include "session/SessionRegistry.h"
 
 using namespace std::chrono_literals;
