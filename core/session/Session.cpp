@@ -157,16 +157,20 @@ Result<bool> Session::post(const QList<JsonRpcMessage> &messages, bool batch, St
         return Error{ErrorCode::Unavailable, m_id, QStringLiteral("the session is ending")};
 
     int requests = 0;
+    // Ids repeated inside one batch; a single message (the common case) needs
+    // no set, so none is built for it.
+    const bool batchOfMany = messages.size() > 1;
     QSet<RequestId> seen;
     for (const JsonRpcMessage &message : messages) {
         if (message.kind != MessageKind::Request)
             continue;
-        if (m_pending.contains(message.requestId) || seen.contains(message.requestId)) {
+        if (m_pending.contains(message.requestId) || (batchOfMany && seen.contains(message.requestId))) {
             return Error{ErrorCode::Conflict, message.requestId.text(),
                          QStringLiteral("request id %1 is already in use in this session")
                              .arg(message.requestId.text())};
         }
-        seen.insert(message.requestId);
+        if (batchOfMany)
+            seen.insert(message.requestId);
         ++requests;
     }
     Q_ASSERT(requests == 0 || sink);

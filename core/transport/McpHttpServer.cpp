@@ -118,15 +118,17 @@ HttpSink *McpHttpServer::openSink(const HttpExchange &exchange, Http::HeaderList
                                   QByteArray sessionId)
 {
     HttpSink *sink = HttpSink::start(exchange, std::move(headers), std::move(sessionId));
-    if (sink) {
+    // Most sinks answer with one JSON body and never stream: only a stream
+    // needs keep-alives, so only a stream is watched until it finishes
+    // (one connection per request instead of two on the hot path).
+    if (sink)
         connect(sink, &HttpSink::streamingStarted, this, &McpHttpServer::onStreamingStarted);
-        connect(sink, &HttpSink::finished, this, &McpHttpServer::onSinkFinished);
-    }
     return sink;
 }
 
 void McpHttpServer::onStreamingStarted(HttpSink *sink)
 {
+    connect(sink, &HttpSink::finished, this, &McpHttpServer::onSinkFinished);
     m_streamingSinks.insert(sink);
     if (!m_keepAlive->isActive())
         m_keepAlive->start();
