@@ -20,12 +20,22 @@
 #include "base/Redactor.h"
 #include "child/ChildEnvironment.h"
 #include "child/ChildProcess.h"
+#include "observability/BrokerMetrics.h"
+#include "observability/MetricsServer.h"
 #include "session/SessionRegistry.h"
 #include "transport/Logging.h"
 #include "transport/McpHttpServer.h"
 
 namespace fmb {
 namespace {
+
+QString urlOf(const QHostAddress &address, quint16 port)
+{
+    const QString host = address.protocol() == QAbstractSocket::IPv6Protocol
+                             ? QLatin1Char('[') + address.toString() + QLatin1Char(']')
+                             : address.toString();
+    return QStringLiteral("http://%1:%2").arg(host).arg(port);
+}
 
 Q_LOGGING_CATEGORY(lcDaemon, "fmb.daemon", QtInfoMsg)
 
@@ -241,10 +251,15 @@ Result<void> Daemon::start()
         m_admin->stopListening();
         return port.error();
     }
-    const QString host = address.protocol() == QAbstractSocket::IPv6Protocol
-                             ? QLatin1Char('[') + address.toString() + QLatin1Char(']')
-                             : address.toString();
-    const QString listenUrl = QStringLiteral("http://%1:%2").arg(host).arg(port.value());
+    const QString listenUrl = urlOf(address, port.value());
+    if (!m_config.metricsHost.isEmpty()) {
+        // Before "listening on": whoever waits for that line may scrape at once.
+        if (Result<void> metrics = startMetrics(); !metrics) {
+            m_server->stopListening();
+            m_admin->stopListening();
+            return metrics.error();
+        }
+    }
 
     DaemonInfo info;
     info.version = QStringLiteral(FMB_VERSION);
@@ -260,6 +275,28 @@ Result<void> Daemon::start()
                                << m_config.maxSessions << "; idle timeout" << m_config.idleTimeout.count()
                                << "s; event loop"
                                << QCoreApplication::eventDispatcher()->metaObject()->className();
+    return {};
+}
+
+Result<void> Daemon::startMetrics()
+{
+    const QHostAddress address = m_config.metricsHost == QLatin1String("localhost")
+                                     ? QHostAddress(QHostAddress::LocalHost)
+                                     : QHostAddress(m_config.metricsHost);
+    const double startedSeconds = double(QDateTime::currentMSecsSinceEpoch()) / 1000.0;
+    m_metrics = new MetricsServer(
+        [this, startedSeconds] {
+            return renderMetrics(readGauges(*m_registry, startedSeconds), QStringLiteral(FMB_VERSION));
+        },
+        this);
+    Result<quint16> port = m_metrics->listen(address, m_config.metricsPort);
+    if (!port)
+        return port.error();
+    if (!address.isLoopback())
+        qCWarning(lcDaemon).noquote() << "metrics_listen" << address.toString()
+                                      << "is not a loopback address: /metrics is not authenticated, so "
+                                         "only the scraper should reach it";
+    qCInfo(lcDaemon).noquote() << QStringLiteral("metrics on %1/metrics").arg(urlOf(address, port.value()));
     return {};
 }
 

@@ -16,6 +16,7 @@ namespace fmb {
 
 class AdminServer;
 class McpHttpServer;
+class MetricsServer;
 class OAuthMode;
 class SessionRegistry;
 
@@ -41,12 +42,14 @@ Q_SIGNALS:
 private:
     // The children's Landlock ruleset, per child_sandbox; an error stops the start.
     [[nodiscard]] Result<void> prepareSandbox();
+    [[nodiscard]] Result<void> startMetrics();
 
     BrokerConfig m_config;
     SessionRegistry *m_registry = nullptr;               // child
     McpHttpServer *m_server = nullptr;                   // child
     OAuthMode *m_oauth = nullptr;                        // child; null in local mode
     AdminServer *m_admin = nullptr;                      // child
+    MetricsServer *m_metrics = nullptr;                  // child; null without metrics_listen
     QTimer *m_shutdownDeadline = nullptr;                // child
     ChildStdioKind m_childStdio = ChildStdioKind::Pipes; // chosen in start()
     std::shared_ptr<const ChildSandbox> m_sandbox;       // null: children run unconfined

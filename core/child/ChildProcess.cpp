@@ -7,6 +7,7 @@
 #include <QTimer>
 
 #include "Logging.h"
+#include "base/Metrics.h"
 
 namespace fmb {
 
@@ -83,7 +84,9 @@ ChildProcess::~ChildProcess()
 void ChildProcess::start()
 {
     // A failed start reaches exited() from the event loop, so nothing is
-    // emitted before we return.
+    // emitted before we return. Every start counts, so spawned children are
+    // the exited ones (failed starts included) plus those running.
+    metrics::add(metrics::Counter::ChildrenSpawned);
     if (!m_stdio->open()) {
         failStart(m_stdio->errorString());
         return;
@@ -121,6 +124,7 @@ bool ChildProcess::write(const QByteArray &line)
     QByteArray framed;
     framed.reserve(line.size() + 1);
     framed.append(line).append('\n');
+    metrics::add(metrics::Counter::BytesToChildren, quint64(framed.size()));
     // Sent at once, without a trip through the event loop (docs/benchmarks.md,
     // problem 4); what the kernel does not take now goes when it can.
     return m_stdio->write(framed);
@@ -191,6 +195,7 @@ void ChildProcess::readStdout(qsizetype budget)
                     << m_spec.maxLineBytes << "; dropped";
                 continue;
             }
+            metrics::add(metrics::Counter::BytesFromChildren, quint64(event.line.size()) + 1);
             Q_EMIT lineReceived(event.line);
         }
     }
@@ -220,6 +225,10 @@ void ChildProcess::finish(ExitInfo info)
     if (m_stopStage > 0 && !info.failedToStart)
         info.reason = QStringLiteral("stopped (%1)").arg(info.reason);
     qCDebug(lcChild).noquote() << m_spec.label << info.reason;
+    metrics::add(info.failedToStart   ? metrics::Counter::ChildrenFailedToStart
+                 : info.crashed       ? metrics::Counter::ChildrenExitedSignal
+                 : info.exitCode == 0 ? metrics::Counter::ChildrenExitedClean
+                                      : metrics::Counter::ChildrenExitedError);
     Q_EMIT exited(info);
 }
 

@@ -31,7 +31,9 @@ enum class ChildSandboxMode { Auto, Require, Off };
 struct BrokerConfig {
     // [network]
     QString listenHost = QStringLiteral("127.0.0.1");
-    quint16 listenPort = 8080;             // 0 = let the OS pick
+    quint16 listenPort = 8080; // 0 = let the OS pick
+    QString metricsHost;       // empty: no /metrics listener
+    quint16 metricsPort = 0;
     QStringList allowedOrigins;            // exact "scheme://host[:port]"
     qint64 maxBodyBytes = 4 * 1024 * 1024; // POST /mcp body limit (413 above)
     QString publicUrl;                     // external base URL, e.g. https://mcp.example.org

@@ -485,6 +485,25 @@ Binder hostAndPort(QString BrokerConfig::*hostMember, quint16 BrokerConfig::*por
         });
 }
 
+// HOST:PORT, or "off" (the default: an empty host) for a listener that is optional.
+Binder optionalHostAndPort(QString BrokerConfig::*hostMember, quint16 BrokerConfig::*portMember)
+{
+    Binder binder = hostAndPort(hostMember, portMember);
+    binder.apply = [hostMember, portMember, apply = binder.apply](const QString &key, BrokerConfig &config,
+                                                                  const QStringList &values) -> Result<void> {
+        if (values.constLast() == QLatin1String("off")) {
+            config.*hostMember = QString();
+            config.*portMember = 0;
+            return {};
+        }
+        return apply(key, config, values);
+    };
+    binder.describe = [hostMember, describe = binder.describe](const BrokerConfig &config) {
+        return (config.*hostMember).isEmpty() ? QStringLiteral("off") : describe(config);
+    };
+    return binder;
+}
+
 // The first word is the program, the rest its arguments, split like a shell would.
 Binder command(QString BrokerConfig::*programMember, QStringList BrokerConfig::*argumentsMember)
 {
@@ -714,6 +733,11 @@ QList<ConfigSetting> buildSettings()
                           text(&B::configFile, "FILE", "none"))),
         setting("listen", "Address to serve /mcp on; port 0 picks a free port; IPv6 as [::1]:8080.",
                 hostAndPort(&B::listenHost, &B::listenPort)),
+        setting("metrics_listen",
+                "Address to serve Prometheus /metrics on, apart from /mcp (a loopback\n"
+                "address, or one only the scraper reaches: the page is not\n"
+                "authenticated); \"off\" serves none. docs/metrics.md lists the series.",
+                optionalHostAndPort(&B::metricsHost, &B::metricsPort)),
         setting("auth",
                 "How MCP clients authenticate. \"oauth\": the broker is their OAuth 2.1\n"
                 "server and signs users in with Forgejo; needs public_url,\n"

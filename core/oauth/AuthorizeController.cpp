@@ -9,6 +9,7 @@
 #include "MetadataClients.h"
 #include "Pkce.h"
 #include "UpstreamClient.h"
+#include "base/Metrics.h"
 #include "store/TokenHash.h"
 #include "store/TokenStore.h"
 
@@ -366,6 +367,7 @@ void AuthorizeController::handleConsent(const QHttpServerRequest &request, const
     }
     const QString decision = Form::value(fields, u"decision");
     if (decision == QLatin1String("deny")) {
+        metrics::add(metrics::Counter::SignInsDenied);
         redirectError(exchange, consent.auth, "access_denied", QStringLiteral("the user denied access"));
         return;
     }
@@ -421,6 +423,7 @@ void AuthorizeController::handleCallback(const QHttpServerRequest &request, cons
     // Single use: the state leaves the table on its first return.
     const std::optional<UpstreamPending> taken = take(m_upstreamPending, Form::value(fields, u"state"));
     if (!taken) {
+        metrics::add(metrics::Counter::SignInsFailed);
         OAuthHttp::sendErrorPage(
             exchange.http, 400, QStringLiteral("Sign-in expired"),
             QStringLiteral("This sign-in is unknown, expired or was completed already. Start it again "
@@ -431,6 +434,7 @@ void AuthorizeController::handleCallback(const QHttpServerRequest &request, cons
     if (!equalSecrets(Cookies::find(exchange.cookies, BrowserCookie), pending.browser)) {
         qCWarning(lcOAuth).noquote() << "upstream callback for client" << pending.auth.clientId
                                      << "arrived in another browser than the one that started it; refused";
+        metrics::add(metrics::Counter::SignInsFailed);
         OAuthHttp::sendErrorPage(
             exchange.http, 400, QStringLiteral("Sign-in refused"),
             QStringLiteral("This sign-in was started in another browser. Start it again from your MCP "
@@ -441,6 +445,8 @@ void AuthorizeController::handleCallback(const QHttpServerRequest &request, cons
     if (!upstreamError.isNull()) {
         const QString code = cleanErrorCode(upstreamError);
         qCInfo(lcOAuth).noquote() << config().upstreamName << "answered the sign-in with" << code;
+        metrics::add(code == QLatin1String("access_denied") ? metrics::Counter::SignInsDenied
+                                                            : metrics::Counter::SignInsFailed);
         redirectError(exchange, pending.auth,
                       code == QLatin1String("access_denied") ? "access_denied" : "server_error",
                       QStringLiteral("%1 answered %2").arg(config().upstreamName, code));
@@ -448,6 +454,7 @@ void AuthorizeController::handleCallback(const QHttpServerRequest &request, cons
     }
     const QString code = Form::value(fields, u"code");
     if (code.isEmpty() || !m_upstreamClient) {
+        metrics::add(metrics::Counter::SignInsFailed);
         redirectError(exchange, pending.auth, "server_error",
                       QStringLiteral("%1 sent no authorization code").arg(config().upstreamName));
         return;
@@ -460,6 +467,7 @@ void AuthorizeController::handleCallback(const QHttpServerRequest &request, cons
             if (!self)
                 return;
             if (!tokens) {
+                metrics::add(metrics::Counter::SignInsFailed);
                 self->redirectError(exchange, pending.auth, "server_error",
                                     tokens.error().code == ErrorCode::Unavailable
                                         ? QStringLiteral("%1 could not be reached").arg(upstreamName)
@@ -474,6 +482,7 @@ void AuthorizeController::handleCallback(const QHttpServerRequest &request, cons
                     if (!self)
                         return;
                     if (!user) {
+                        metrics::add(metrics::Counter::SignInsFailed);
                         self->redirectError(exchange, pending.auth, "server_error",
                                             QStringLiteral("%1 did not say who signed in").arg(upstreamName));
                         return;
@@ -519,6 +528,7 @@ void AuthorizeController::finishCallback(const Exchange &exchange, const Upstrea
     if (!created) {
         qCWarning(lcOAuth).noquote() << "cannot store the grant of" << user.login << "for client"
                                      << auth.clientId << ":" << created.error().message;
+        metrics::add(metrics::Counter::SignInsFailed);
         redirectError(exchange, auth, "server_error", QStringLiteral("the sign-in could not be stored"));
         return;
     }
@@ -540,6 +550,7 @@ void AuthorizeController::finishCallback(const Exchange &exchange, const Upstrea
     if (!code) {
         qCWarning(lcOAuth).noquote() << "cannot create an authorization code for grant"
                                      << created.value().grantId << ":" << code.error().message;
+        metrics::add(metrics::Counter::SignInsFailed);
         redirectError(exchange, auth, "server_error", QStringLiteral("the sign-in could not be stored"));
         return;
     }
@@ -552,6 +563,7 @@ void AuthorizeController::finishCallback(const Exchange &exchange, const Upstrea
                                            config().loginTtl.count())}};
     qCInfo(lcOAuth).noquote() << "user" << user.login << "signed in for client" << auth.clientId << "; grant"
                               << created.value().grantId;
+    metrics::add(metrics::Counter::SignInsSucceeded);
     Q_EMIT grantCreated(created.value().grantId, user.login);
     Form::Fields result{{QStringLiteral("code"), QString::fromLatin1(code.value())}};
     if (!auth.state.isNull())

@@ -11,6 +11,7 @@
 #include "ClientMetadata.h"
 #include "Logging.h"
 #include "OAuthHttp.h"
+#include "base/Metrics.h"
 #include "store/TokenHash.h"
 #include "store/TokenStore.h"
 
@@ -111,6 +112,7 @@ bool RegistrationController::admitRegistration(const QHttpServerRequest &request
     };
     const QHostAddress peer = exchange.peerAddress();
     if (const qint64 waitMs = m_limiter.take(peer); waitMs > 0) {
+        metrics::add(metrics::Counter::RefusedRegistrations);
         return refuse(429, "slow_down",
                       QStringLiteral("more than %1 registrations a minute from %2; try again later")
                           .arg(config().registerRatePerMinute)

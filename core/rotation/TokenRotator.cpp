@@ -5,6 +5,7 @@
 
 #include "Logging.h"
 #include "TokenSource.h"
+#include "base/Metrics.h"
 #include "session/SessionRegistry.h"
 
 namespace fmb {
@@ -103,6 +104,7 @@ bool TokenRotator::refreshGrant(const QString &grantId)
                 // Forgejo unreachable: the token may still be good; the next sweep tries again.
                 qCWarning(lcRotation).noquote()
                     << "refresh of grant" << grantId.left(8) << "failed for now:" << error.message;
+                metrics::add(metrics::Counter::RefreshesUnavailable);
                 Q_EMIT grantFailed(grantId, error.message);
                 return;
             }
@@ -112,11 +114,13 @@ bool TokenRotator::refreshGrant(const QString &grantId)
             if (!dead.contains(grantId))
                 dead.append(grantId);
             const int evicted =
-                m_registry ? m_registry->evictGrants(dead, QStringLiteral("upstream token refresh failed"))
+                m_registry ? m_registry->evictGrants(dead, QStringLiteral("upstream token refresh failed"),
+                                                     EndCause::RefreshFailed)
                            : 0;
             qCWarning(lcRotation).noquote()
                 << "refresh of grant" << grantId.left(8) << "refused:" << error.message << "; evicting"
                 << evicted << "sessions";
+            metrics::add(metrics::Counter::RefreshesRefused);
             Q_EMIT grantFailed(grantId, error.message);
             return;
         }
@@ -129,6 +133,7 @@ bool TokenRotator::refreshGrant(const QString &grantId)
         }
         qCInfo(lcRotation).noquote() << "grant" << grantId.left(8) << "refreshed;" << sessions.size()
                                      << "sessions respawning";
+        metrics::add(metrics::Counter::RefreshesSucceeded);
         Q_EMIT grantRefreshed(grantId, int(sessions.size()));
     });
     return true;

@@ -214,7 +214,9 @@ Result<bool> Session::post(const QList<JsonRpcMessage> &messages, bool batch, St
             Pending pending;
             pending.streamId = stream->id;
             pending.backend = m_backend;
-            pending.initialize = message.method == QLatin1String("initialize");
+            pending.method = metrics::methodOf(message.method);
+            pending.initialize = pending.method == metrics::Method::Initialize;
+            pending.forwarded = std::chrono::steady_clock::now();
             if (!message.progressToken.isUndefined()) {
                 pending.progressToken = RequestId::fromJson(message.progressToken);
                 if (!pending.progressToken.isNull())
@@ -464,6 +466,7 @@ void Session::deliverResponse(const RequestId &id, const QByteArray &data, Answe
         return;
     const Pending pending = *node;
     m_pending.erase(node);
+    metrics::observeOperation(pending.method, std::chrono::steady_clock::now() - pending.forwarded);
     if (!pending.progressToken.isNull())
         m_progress.remove(pending.progressToken);
     releasePendingIfEmpty();
@@ -509,6 +512,7 @@ QPointer<Backend> Session::forgetCancelled(const JsonRpcMessage &message)
         return nullptr;
     const Pending pending = *node;
     m_pending.erase(node);
+    metrics::observeOperation(pending.method, std::chrono::steady_clock::now() - pending.forwarded);
     if (!pending.progressToken.isNull())
         m_progress.remove(pending.progressToken);
     releasePendingIfEmpty();

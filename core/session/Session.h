@@ -14,6 +14,7 @@
 #include "EventBuffer.h"
 #include "ReplayLog.h"
 #include "StreamSink.h"
+#include "base/Metrics.h"
 #include "base/Result.h"
 #include "base/SessionOwner.h"
 #include "base/TokenBucket.h"
@@ -142,6 +143,8 @@ private:
         QPointer<Backend> backend;
         RequestId progressToken;
         bool initialize = false;
+        metrics::Method method = metrics::Method::Other;
+        std::chrono::steady_clock::time_point forwarded; // for the operation-duration histogram
     };
 
     void attachBackend(Backend *backend);

@@ -1,11 +1,39 @@
 #include "SessionRegistry.h"
 
+#include <utility>
+
 #include <QRandomGenerator>
 #include <QTimer>
 
 #include "Logging.h"
+#include "base/Metrics.h"
 
 namespace fmb {
+
+namespace {
+
+metrics::Counter endedCounter(EndCause cause)
+{
+    switch (cause) {
+    case EndCause::ChildExit:
+        return metrics::Counter::SessionsEndedChildExit;
+    case EndCause::Client:
+        return metrics::Counter::SessionsEndedClient;
+    case EndCause::Idle:
+        return metrics::Counter::SessionsEndedIdle;
+    case EndCause::Operator:
+        return metrics::Counter::SessionsEndedOperator;
+    case EndCause::Revoked:
+        return metrics::Counter::SessionsEndedRevoked;
+    case EndCause::RefreshFailed:
+        return metrics::Counter::SessionsEndedRefreshFailed;
+    case EndCause::Shutdown:
+        return metrics::Counter::SessionsEndedShutdown;
+    }
+    return metrics::Counter::SessionsEndedChildExit;
+}
+
+} // namespace
 
 SessionRegistry::SessionRegistry(RegistryLimits limits, BackendFactory factory, QObject *parent)
     : QObject(parent)
@@ -66,6 +94,7 @@ Result<Session *> SessionRegistry::create(const SessionOwner &owner)
             [this, session](const QString &, const QString &reason) { onEnded(session, reason); });
     connect(session, &Session::finished, this, [this, session] { onFinished(session); });
     session->start(std::move(backend));
+    metrics::add(metrics::Counter::SessionsStarted);
     qCInfo(lcSession).noquote() << "session" << id.left(8) << "created for" << owner.user << "(" << count()
                                 << "open)";
     Q_EMIT sessionCreated(session);
@@ -82,31 +111,41 @@ QList<Session *> SessionRegistry::sessions() const
     return m_sessions.values();
 }
 
-bool SessionRegistry::evict(const QString &id, const QString &reason)
+bool SessionRegistry::evict(const QString &id, const QString &reason, EndCause cause)
 {
     Session *session = m_sessions.value(id);
     if (!session)
         return false;
-    session->stop(reason);
+    stopSession(session, reason, cause);
     return true;
+}
+
+void SessionRegistry::stopSession(Session *session, const QString &reason, EndCause cause)
+{
+    // stop() ends the session at once: onEnded() runs inside it.
+    const EndCause outer = std::exchange(m_endingCause, cause);
+    session->stop(reason);
+    m_endingCause = outer;
 }
 
 int SessionRegistry::evictOwner(const QString &user, const QString &reason)
 {
-    return evictWhere([&user](const Session &session) { return session.owner().user == user; }, reason);
+    return evictWhere([&user](const Session &session) { return session.owner().user == user; }, reason,
+                      EndCause::Operator);
 }
 
-int SessionRegistry::evictGrants(const QStringList &grantIds, const QString &reason)
+int SessionRegistry::evictGrants(const QStringList &grantIds, const QString &reason, EndCause cause)
 {
     return evictWhere(
         [&grantIds](const Session &session) {
             const QString &grantId = session.owner().grantId;
             return !grantId.isEmpty() && grantIds.contains(grantId);
         },
-        reason);
+        reason, cause);
 }
 
-int SessionRegistry::evictWhere(const std::function<bool(const Session &)> &matches, const QString &reason)
+int SessionRegistry::evictWhere(const std::function<bool(const Session &)> &matches, const QString &reason,
+                                EndCause cause)
 {
     // Collected first: stop() ends the session, which takes it out of m_sessions.
     QList<Session *> victims;
@@ -115,15 +154,15 @@ int SessionRegistry::evictWhere(const std::function<bool(const Session &)> &matc
             victims.append(session);
     }
     for (Session *session : std::as_const(victims))
-        session->stop(reason);
+        stopSession(session, reason, cause);
     return int(victims.size());
 }
 
-int SessionRegistry::evictAll(const QString &reason)
+int SessionRegistry::evictAll(const QString &reason, EndCause cause)
 {
     const QList<Session *> victims = m_sessions.values();
     for (Session *session : victims)
-        session->stop(reason);
+        stopSession(session, reason, cause);
     return int(victims.size());
 }
 
@@ -138,7 +177,7 @@ int SessionRegistry::reapIdle()
     for (Session *session : std::as_const(idle)) {
         qCInfo(lcSession).noquote() << "session" << session->id().left(8) << "idle for"
                                     << session->idleMs() / 1000 << "s; evicting";
-        session->stop(QStringLiteral("idle timeout"));
+        stopSession(session, QStringLiteral("idle timeout"), EndCause::Idle);
     }
     return int(idle.size());
 }
@@ -163,6 +202,7 @@ void SessionRegistry::onEnded(Session *session, const QString &reason)
     if (--m_perOwner[user] <= 0)
         m_perOwner.remove(user);
     m_stopping.insert(session, true);
+    metrics::add(endedCounter(m_endingCause));
     qCInfo(lcSession).noquote() << "session" << session->id().left(8) << "ended:" << reason << "(" << count()
                                 << "open)";
     Q_EMIT sessionEnded(session->id(), reason);
@@ -181,7 +221,7 @@ void SessionRegistry::shutdown()
 {
     m_shuttingDown = true;
     m_reaper->stop();
-    evictAll(QStringLiteral("broker shutting down"));
+    evictAll(QStringLiteral("broker shutting down"), EndCause::Shutdown);
     if (m_sessions.isEmpty() && m_stopping.isEmpty())
         QMetaObject::invokeMethod(this, &SessionRegistry::allStopped, Qt::QueuedConnection);
 }

@@ -24,6 +24,11 @@ struct RegistryLimits {
     StreamLimits streams;
 };
 
+// Why a session ended, counted in /metrics (the reason text says more in
+// the log). A session that ends by itself (its child exited, a respawn
+// failed) is ChildExit.
+enum class EndCause { ChildExit, Client, Idle, Operator, Revoked, RefreshFailed, Shutdown };
+
 // Makes the backend of a new session (or of a respawn): a child process
 // started with the owner's token, in the daemon.
 using BackendFactory =
@@ -55,12 +60,12 @@ public:
     void setFileCeiling(int sessions) { m_limits.fileCeiling = sessions; }
 
     // True when the session existed. Its children stop in the background.
-    bool evict(const QString &id, const QString &reason);
+    bool evict(const QString &id, const QString &reason, EndCause cause = EndCause::Operator);
     int evictOwner(const QString &user, const QString &reason);
     // Every session of these grants (a revoked grant, a refused refresh);
     // sessions without a grant (local mode) never match. Returns how many.
-    int evictGrants(const QStringList &grantIds, const QString &reason);
-    int evictAll(const QString &reason);
+    int evictGrants(const QStringList &grantIds, const QString &reason, EndCause cause = EndCause::Revoked);
+    int evictAll(const QString &reason, EndCause cause = EndCause::Operator);
 
     // Runs one idle sweep now (the timer calls this every reap interval).
     int reapIdle();
@@ -80,7 +85,9 @@ Q_SIGNALS:
     void allStopped();
 
 private:
-    int evictWhere(const std::function<bool(const Session &)> &matches, const QString &reason);
+    int evictWhere(const std::function<bool(const Session &)> &matches, const QString &reason,
+                   EndCause cause);
+    void stopSession(Session *session, const QString &reason, EndCause cause);
     void onEnded(Session *session, const QString &reason);
     void onFinished(Session *session);
     [[nodiscard]] QString newId() const;
@@ -92,6 +99,9 @@ private:
     QHash<Session *, bool> m_stopping;    // ended, children still exiting
     QTimer *m_reaper = nullptr;
     bool m_shuttingDown = false;
+    // The cause of the stop() under way; a session that ends on its own ends
+    // outside any, as ChildExit.
+    EndCause m_endingCause = EndCause::ChildExit;
 };
 
 } // namespace fmb

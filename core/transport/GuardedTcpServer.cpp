@@ -1,6 +1,7 @@
 #include "GuardedTcpServer.h"
 
 #include <algorithm>
+#include <memory>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include "HttpSink.h"
 #include "Logging.h"
 #include "SocketChannel.h"
+#include "base/Metrics.h"
 #include "http/HttpHeaders.h"
 #include "jsonrpc/JsonRpc.h"
 
@@ -101,9 +103,26 @@ void GuardedTcpServer::incomingConnection(qintptr descriptor)
     addPendingConnection(socket);
 }
 
+Result<GuardedTcpServer *> GuardedTcpServer::open(ConnectionGuards guards, const QHostAddress &address,
+                                                  quint16 port, QObject *parent, const QString &what)
+{
+    auto server = std::make_unique<GuardedTcpServer>(guards, parent);
+    if (!server->listen(address, port)) {
+        const QString message = QStringLiteral("cannot listen%1 on %2:%3: %4")
+                                    .arg(what.isEmpty() ? QString() : QLatin1Char(' ') + what)
+                                    .arg(address.toString())
+                                    .arg(port)
+                                    .arg(server->errorString());
+        return Error{ErrorCode::Io, QStringLiteral("listen"), message};
+    }
+    return server.release();
+}
+
 void GuardedTcpServer::refuse(qintptr descriptor, const QHostAddress &address, const char *cap)
 {
     ++m_refused;
+    metrics::add(metrics::Counter::RefusedConnections);
+    metrics::countResponse(503);
     // Written without reading, so it never waits for the client; the kernel
     // takes it into the empty send buffer at once. A client that has sent
     // bytes already may see a reset instead (RFC 9112 §9.6): closed either way.

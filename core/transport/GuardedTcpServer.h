@@ -6,6 +6,7 @@
 #include <QTcpServer>
 
 #include "HttpFraming.h"
+#include "base/Result.h"
 
 class QTcpSocket;
 class QTimer;
@@ -48,6 +49,11 @@ public:
     static constexpr qint64 MaxHeadBytes = Http::RequestScanner::MaxHeadBytes;
 
     explicit GuardedTcpServer(ConnectionGuards guards, QObject *parent = nullptr);
+    // A new server listening on address:port, or the error "cannot listen
+    // <what> on HOST:PORT: REASON" (`what` may be empty).
+    [[nodiscard]] static Result<GuardedTcpServer *> open(ConnectionGuards guards, const QHostAddress &address,
+                                                         quint16 port, QObject *parent,
+                                                         const QString &what = {});
 
     [[nodiscard]] int connectionCount() const { return int(m_connections.size()); }
     [[nodiscard]] quint64 refusedConnections() const { return m_refused; }

@@ -3,6 +3,7 @@
 #include "Logging.h"
 #include "SseEncoder.h"
 #include "StatusTable.h"
+#include "base/Metrics.h"
 
 namespace fmb {
 namespace {
@@ -66,6 +67,7 @@ void HttpSink::sendJson(AnswerKind kind, const QByteArray &body)
         headers.emplaceBack("Mcp-Session-Id", m_sessionId);
     if (m_closeAfter)
         headers.emplaceBack("Connection", "close");
+    metrics::countResponse(status);
     write(Http::response(status, headers, body));
     finish();
 }
@@ -83,6 +85,7 @@ void HttpSink::begin()
         headers.emplaceBack("Mcp-Session-Id", m_sessionId);
     if (m_closeAfter)
         headers.emplaceBack("Connection", "close");
+    metrics::countResponse(200);
     write(Http::chunkedHead(200, headers));
     Q_EMIT streamingStarted(this);
 }

@@ -9,6 +9,7 @@
 #include "Logging.h"
 #include "SocketChannel.h"
 #include "StatusTable.h"
+#include "base/Metrics.h"
 #include "jsonrpc/JsonRpc.h"
 #include "session/SessionRegistry.h"
 
@@ -81,15 +82,10 @@ Result<quint16> McpHttpServer::listenOn(const QHostAddress &address, quint16 por
     guards.maxConnections = m_config.maxConnections;
     guards.maxPerAddress = m_config.maxConnectionsPerAddress;
     guards.retryAfterSeconds = m_config.retryAfterSeconds;
-    auto *server = new GuardedTcpServer(guards, this);
-    if (!server->listen(address, port)) {
-        const QString message = QStringLiteral("cannot listen on %1:%2: %3")
-                                    .arg(address.toString())
-                                    .arg(port)
-                                    .arg(server->errorString());
-        delete server;
-        return Error{ErrorCode::Io, QStringLiteral("listen"), message};
-    }
+    Result<GuardedTcpServer *> opened = GuardedTcpServer::open(guards, address, port, this);
+    if (!opened)
+        return opened.error();
+    GuardedTcpServer *server = opened.value();
     bind(server);
     m_listeners.append(server);
     return server->serverPort();
@@ -151,6 +147,8 @@ void McpHttpServer::sendKeepAlives()
 void McpHttpServer::refuse(const HttpExchange &exchange, McpFailure failure, const QString &message,
                            Http::HeaderList headers, const QByteArray &challenge) const
 {
+    if (failure == McpFailure::SessionCapReached)
+        metrics::add(metrics::Counter::RefusedSessions);
     const FailureStatus entry = StatusTable::of(failure);
     switch (entry.header) {
     case FailureHeader::None:
@@ -421,7 +419,7 @@ void McpHttpServer::handleDelete(const QHttpServerRequest &request, const HttpEx
     Session *session = sessionFor(request, exchange, owner);
     if (!session)
         return;
-    m_registry->evict(session->id(), QStringLiteral("the client ended the session"));
+    m_registry->evict(session->id(), QStringLiteral("the client ended the session"), EndCause::Client);
     exchange.answer(200, corsHeaders(request), {});
 }
 

@@ -1,5 +1,7 @@
 #include "SocketChannel.h"
 
+#include "base/Metrics.h"
+
 namespace fmb {
 
 SocketChannel::SocketChannel(QTcpSocket *socket)
@@ -20,6 +22,7 @@ void SocketChannel::write(int status, const Http::HeaderList &headers, QByteArra
 {
     if (!isOpen())
         return;
+    metrics::countResponse(status);
     send(Http::response(status, headers, body));
     complete(close);
 }

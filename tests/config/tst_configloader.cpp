@@ -71,6 +71,14 @@ QString field(const BrokerConfig &config, const QString &key)
                                  : config.listenHost;
         return host + QLatin1Char(':') + QString::number(config.listenPort);
     }
+    if (key == QLatin1String("metrics_listen")) {
+        if (config.metricsHost.isEmpty())
+            return QStringLiteral("off");
+        const QString host = config.metricsHost.contains(QLatin1Char(':'))
+                                 ? QLatin1Char('[') + config.metricsHost + QLatin1Char(']')
+                                 : config.metricsHost;
+        return host + QLatin1Char(':') + QString::number(config.metricsPort);
+    }
     if (key == QLatin1String("auth"))
         return config.authMode == AuthMode::OAuth ? QStringLiteral("oauth") : QStringLiteral("none");
     if (key == QLatin1String("child_command"))
@@ -268,6 +276,8 @@ void tst_ConfigLoader::defaults_data()
 
     QTest::newRow("listen: 127.0.0.1:8080") << "listen"
                                             << "127.0.0.1:8080";
+    QTest::newRow("metrics_listen: off") << "metrics_listen"
+                                         << "off";
     QTest::newRow("auth: oauth") << "auth"
                                  << "oauth";
     QTest::newRow("child_env: empty") << "child_env"
@@ -383,6 +393,16 @@ void tst_ConfigLoader::setting_data()
     QTest::newRow("--listen=VALUE form")
         << withChild({"--listen=127.0.0.1:9001"}) << noEnv << noIni << "listen"
         << "127.0.0.1:9001";
+    QTest::newRow("--metrics-listen")
+        << withChild({"--metrics-listen", "127.0.0.1:9464"}) << noEnv << noIni << "metrics_listen"
+        << "127.0.0.1:9464";
+    QTest::newRow("--metrics-listen IPv6")
+        << withChild({"--metrics-listen", "[::1]:0"}) << noEnv << noIni << "metrics_listen"
+        << "[::1]:0";
+    QTest::newRow("--metrics-listen off after an address")
+        << withChild({"--metrics-listen", "127.0.0.1:9464", "--metrics-listen", "off"}) << noEnv << noIni
+        << "metrics_listen"
+        << "off";
     QTest::newRow("--auth none") << withChild({"--auth", "none"}) << noEnv << noIni << "auth"
                                  << "none";
     QTest::newRow("--auth oauth on any address")
@@ -699,6 +719,9 @@ void tst_ConfigLoader::setting_data()
     // Each FMB_* variable.
     QTest::newRow("FMB_LISTEN") << withChild() << words({"FMB_LISTEN=127.0.0.1:9100"}) << noIni << "listen"
                                 << "127.0.0.1:9100";
+    QTest::newRow("FMB_METRICS_LISTEN")
+        << withChild() << words({"FMB_METRICS_LISTEN=127.0.0.1:9465"}) << noIni << "metrics_listen"
+        << "127.0.0.1:9465";
     QTest::newRow("FMB_EVENT_LOOP") << withChild() << words({"FMB_EVENT_LOOP=qt"}) << noIni << "event_loop"
                                     << "qt";
     QTest::newRow("FMB_AUTH none") << childOnly() << words({"FMB_AUTH=none"}) << noIni << "auth"
@@ -942,6 +965,7 @@ void tst_ConfigLoader::iniEveryKey_data()
     const QList<QPair<const char *, const char *>> expected{
         {"config", "%FILE%"},
         {"listen", "[::1]:9200"},
+        {"metrics_listen", "127.0.0.1:9466"},
         {"auth", "oauth"},
         {"child_command", "node|server.js|--stdio"},
         {"child_env", "A=1|B=2"},
@@ -1003,6 +1027,7 @@ void tst_ConfigLoader::iniEveryKey()
     QFETCH(QString, expected);
 
     const QByteArray ini("listen = [::1]:9200\n"
+                         "metrics_listen = 127.0.0.1:9466\n"
                          "auth = oauth\n"
                          "child_command = node server.js --stdio\n"
                          "child_env = A=1, B=2\n"
@@ -1090,6 +1115,13 @@ void tst_ConfigLoader::rejected_data()
                           QLatin1String(
                               "\" is too long for a Unix socket address (needs 120 bytes, at most 107)")),
                   "; from --admin-socket"});
+
+    QTest::newRow("metrics_listen: no port")
+        << withChild({"--metrics-listen", "127.0.0.1"}) << noEnv << noIni << invalid << "metrics_listen"
+        << words({"metrics_listen: \"127.0.0.1\" is not HOST:PORT", "; from --metrics-listen"});
+    QTest::newRow("metrics_listen: empty")
+        << withChild({"--metrics-listen", ""}) << noEnv << noIni << invalid << "metrics_listen"
+        << words({"metrics_listen: \"\" is not HOST:PORT"});
 
     // listen
     QTest::newRow("listen: no port") << withChild({"--listen", "127.0.0.1"}) << noEnv << noIni << invalid

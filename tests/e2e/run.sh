@@ -16,6 +16,7 @@
 #   FMB_E2E_TIMEOUT       limit in seconds for the node tests (default 600)
 #   FMB_E2E_SESSIONS      sessions in the concurrency test (default 50)
 #   FMB_E2E_DAEMON_ARGS   extra arguments for forgejo-mcp-brokerd (split on spaces)
+#   (brokerd serves /metrics on a port of its own: FMB_E2E_METRICS_URL for test/metrics.test.mjs)
 #   FMB_E2E_KEEP_LOGS=1   keep the scratch folder with the gateway log (kept anyway on failure)
 #
 # With brokerd, a second daemon runs in OAuth mode in front of fmb-test-mcp-server,
@@ -85,6 +86,9 @@ trap 'exit 143' TERM
 
 # --- the gateway in front of server-everything (its stdio mode: `index.js stdio`)
 daemon_args=(--max-sessions 200)
+if [[ "$TARGET" == brokerd ]]; then
+  daemon_args+=(--metrics-listen 127.0.0.1:0) # test/metrics.test.mjs
+fi
 if [[ -n "${FMB_E2E_DAEMON_ARGS:-}" ]]; then
   read -r -a extra <<<"$FMB_E2E_DAEMON_ARGS"
   daemon_args+=("${extra[@]}")
@@ -94,6 +98,12 @@ if ! gateway_start "$NODE_BIN $EVERYTHING stdio" "${daemon_args[@]}"; then
   exit 1
 fi
 echo "e2e: $TARGET (pid $GATEWAY_PID) at $GATEWAY_URL; log: $GATEWAY_LOG" >&2
+metrics_env=()
+if [[ "$TARGET" == brokerd ]]; then
+  # Printed before "listening on", so it is in the log by now.
+  metrics_url="$(grep -oE 'metrics on http://[^[:space:]]+' "$GATEWAY_LOG" | head -n1 || true)"
+  metrics_env=(FMB_E2E_METRICS_URL="${metrics_url#metrics on }")
+fi
 
 # --- the OAuth-mode daemon and the fake Forgejo (brokerd only)
 oauth_env=()
@@ -113,7 +123,7 @@ test_status=0
 (
   cd "$E2E_HOME"
   FMB_E2E_URL="$GATEWAY_URL" FMB_E2E_TARGET="$TARGET" FMB_E2E_MARKER="$MARKER" \
-    exec env "${oauth_env[@]}" timeout --kill-after=10 "$TEST_TIMEOUT" node --test --test-concurrency=1 \
+    exec env "${oauth_env[@]}" "${metrics_env[@]}" timeout --kill-after=10 "$TEST_TIMEOUT" node --test --test-concurrency=1 \
     --test-reporter=spec --test-reporter-destination=stdout \
     --test-reporter=tap --test-reporter-destination="$TAP" \
     "${tests[@]}"

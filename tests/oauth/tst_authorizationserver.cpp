@@ -14,6 +14,7 @@
 #include <QTest>
 
 #include "OAuthTestSupport.h"
+#include "base/Metrics.h"
 #include "child/ChildProcess.h"
 #include "oauth/AuthorizationServer.h"
 #include "oauth/Pkce.h"
@@ -699,12 +700,15 @@ void tst_AuthorizationServer::registrationRateLimit()
         return logCapture().lines.filter(QStringLiteral("refused a client registration (429")).size();
     };
     const qsizetype loggedBefore = loggedRefusals();
+    const quint64 countedBefore = fmb::metrics::value(fmb::metrics::Counter::RefusedRegistrations);
     const HttpResult refused = postRegistration(m_network, url, SmallRegistration);
     for (int i = 0; i < 20; ++i)
         QCOMPARE(postRegistration(m_network, url, SmallRegistration).status, 429);
     m_server->addRoutes(m_auth->routes());
     // 21 refusals, but a flood must not flood the log: 5 lines, then one per 10 s.
     QCOMPARE(loggedRefusals() - loggedBefore, 5);
+    // ... while /metrics counts every one.
+    QCOMPARE(fmb::metrics::value(fmb::metrics::Counter::RefusedRegistrations), countedBefore + 21);
     QVERIFY2(refused.status == 429, refused.describe().constData());
     QCOMPARE(refused.json().value(QStringLiteral("error")).toString(), QStringLiteral("slow_down"));
     QVERIFY(
@@ -911,6 +915,7 @@ void tst_AuthorizationServer::metadataDocumentCache()
 
 void tst_AuthorizationServer::fullFlow()
 {
+    const quint64 signInsBefore = fmb::metrics::value(fmb::metrics::Counter::SignInsSucceeded);
     QSignalSpy created(m_auth, &AuthorizationServer::grantCreated);
     const QString clientId = registerClient();
     QVERIFY(!clientId.isEmpty());
@@ -953,6 +958,7 @@ void tst_AuthorizationServer::fullFlow()
     QVERIFY(!code.isEmpty());
     remember(code);
     QCOMPARE(created.count(), 1);
+    QCOMPARE(fmb::metrics::value(fmb::metrics::Counter::SignInsSucceeded), signInsBefore + 1);
 
     const HttpResult tokens = tokenRequest(codeExchangeFields(clientId, code, verifier));
     QVERIFY2(tokens.status == 200, tokens.describe().constData());
@@ -1278,6 +1284,7 @@ void tst_AuthorizationServer::consentRejects()
 
 void tst_AuthorizationServer::consentDenied()
 {
+    const quint64 deniedBefore = fmb::metrics::value(fmb::metrics::Counter::SignInsDenied);
     const QString clientId = registerClient();
     const HttpResult page = m_browser->get(authorizeUrl(authorizeFields(
         clientId, QString::fromLatin1(fmb::Pkce::generateVerifier()), QStringLiteral("st-d"))));
@@ -1290,6 +1297,7 @@ void tst_AuthorizationServer::consentDenied()
     const auto query = fmbtest::queryOf(answer.location());
     QCOMPARE(query.value(QStringLiteral("error")), QStringLiteral("access_denied"));
     QCOMPARE(query.value(QStringLiteral("state")), QStringLiteral("st-d"));
+    QCOMPARE(fmb::metrics::value(fmb::metrics::Counter::SignInsDenied), deniedBefore + 1);
     QCOMPARE(query.value(QStringLiteral("iss")), m_publicUrl);
 }
 

@@ -16,6 +16,7 @@
 #include <QTest>
 
 #include "TestSink.h"
+#include "base/Metrics.h"
 #include "child/ChildProcess.h"
 #include "rotation/TokenRotator.h"
 #include "rotation/TokenSource.h"
@@ -213,6 +214,7 @@ void tst_TokenRotator::refreshRespawnsEverySessionOfTheRefreshedGrants()
     TokenRotator *rotator = makeRotator();
     QSignalSpy refreshed(rotator, &TokenRotator::grantRefreshed);
     QSignalSpy failed(rotator, &TokenRotator::grantFailed);
+    const quint64 succeededBefore = metrics::value(metrics::Counter::RefreshesSucceeded);
 
     QVERIFY(rotator->refreshGrant(QStringLiteral("g1")));
     QCOMPARE(m_source.calls.size(), 1);
@@ -223,6 +225,7 @@ void tst_TokenRotator::refreshRespawnsEverySessionOfTheRefreshedGrants()
     QCOMPARE(refreshed.at(0).at(0).toString(), QStringLiteral("g1"));
     QCOMPARE(refreshed.at(0).at(1).toInt(), 3);
     QCOMPARE(failed.count(), 0);
+    QCOMPARE(metrics::value(metrics::Counter::RefreshesSucceeded), succeededBefore + 1);
     for (Session *session : {a, b, c}) {
         QCOMPARE(backendsMade(session), 2); // created, then respawned once
         QCOMPARE(session->tokenExpiresMs(), expiry.toMSecsSinceEpoch());
@@ -244,6 +247,8 @@ void tst_TokenRotator::refusalEvictsTheRevokedGrants()
     TokenRotator *rotator = makeRotator();
     QSignalSpy failed(rotator, &TokenRotator::grantFailed);
     QSignalSpy ended(m_registry.get(), &SessionRegistry::sessionEnded);
+    const quint64 refusedBefore = metrics::value(metrics::Counter::RefreshesRefused);
+    const quint64 endedBefore = metrics::value(metrics::Counter::SessionsEndedRefreshFailed);
 
     QVERIFY(rotator->refreshGrant(QStringLiteral("g1")));
     // The source revoked both grants of the user that shared the spent token.
@@ -259,6 +264,8 @@ void tst_TokenRotator::refusalEvictsTheRevokedGrants()
     QCOMPARE(m_registry->find(b), nullptr);
     QVERIFY(m_registry->find(c));
     QCOMPARE(ended.count(), 2);
+    QCOMPARE(metrics::value(metrics::Counter::RefreshesRefused), refusedBefore + 1);
+    QCOMPARE(metrics::value(metrics::Counter::SessionsEndedRefreshFailed), endedBefore + 2);
     QVERIFY(!rotator->isRefreshing(QStringLiteral("g1")));
 }
 

@@ -13,6 +13,7 @@
 #include <QTest>
 
 #include "TestSink.h"
+#include "base/Metrics.h"
 #include "child/ChildProcess.h"
 #include "session/Session.h"
 #include "session/SessionRegistry.h"
@@ -75,6 +76,8 @@ private Q_SLOTS:
     void shutdown_data();
     void shutdown();
     void fileCeilingCountsStoppingSessions();
+    void endCausesAreCounted_data();
+    void endCausesAreCounted();
 
 private:
     SessionRegistry *makeRegistry(RegistryLimits limits = {});
@@ -542,3 +545,82 @@ void tst_SessionRegistry::fileCeilingCountsStoppingSessions()
 
 QTEST_GUILESS_MAIN(tst_SessionRegistry)
 #include "tst_sessionregistry.moc"
+
+void tst_SessionRegistry::endCausesAreCounted_data()
+{
+    QTest::addColumn<int>("how");
+    QTest::addColumn<int>("counter");
+
+    QTest::newRow("evict: operator") << 0 << int(metrics::Counter::SessionsEndedOperator);
+    QTest::newRow("evict by the client") << 1 << int(metrics::Counter::SessionsEndedClient);
+    QTest::newRow("evictOwner: operator") << 2 << int(metrics::Counter::SessionsEndedOperator);
+    QTest::newRow("evictGrants: revoked") << 3 << int(metrics::Counter::SessionsEndedRevoked);
+    QTest::newRow("evictGrants after a refused refresh")
+        << 4 << int(metrics::Counter::SessionsEndedRefreshFailed);
+    QTest::newRow("reaped when idle") << 5 << int(metrics::Counter::SessionsEndedIdle);
+    QTest::newRow("shutdown") << 6 << int(metrics::Counter::SessionsEndedShutdown);
+    QTest::newRow("the child exited") << 7 << int(metrics::Counter::SessionsEndedChildExit);
+}
+
+void tst_SessionRegistry::endCausesAreCounted()
+{
+    QFETCH(int, how);
+    QFETCH(int, counter);
+    RegistryLimits limits;
+    limits.idleTimeout = std::chrono::milliseconds(0);
+    limits.reapInterval = std::chrono::hours(1); // this test sweeps by hand
+    SessionRegistry *registry = makeRegistry(limits);
+    SessionOwner who = owner(QStringLiteral("alice"));
+    who.grantId = QStringLiteral("grant-1");
+    Session *session = create(who);
+    QVERIFY(session);
+    QVERIFY(initializeSession(*session, QStringLiteral("2025-11-25"), m_scope.get()));
+    std::array<quint64, int(metrics::Counter::Count)> before{};
+    for (int i = 0; i < int(metrics::Counter::Count); ++i)
+        before[size_t(i)] = metrics::value(metrics::Counter(i));
+    QSignalSpy ended(registry, &SessionRegistry::sessionEnded);
+    QSignalSpy allStopped(registry, &SessionRegistry::allStopped);
+
+    switch (how) {
+    case 0:
+        QVERIFY(registry->evict(session->id(), QStringLiteral("test")));
+        break;
+    case 1:
+        QVERIFY(registry->evict(session->id(), QStringLiteral("test"), EndCause::Client));
+        break;
+    case 2:
+        QCOMPARE(registry->evictOwner(QStringLiteral("alice"), QStringLiteral("test")), 1);
+        break;
+    case 3:
+        QCOMPARE(registry->evictGrants({QStringLiteral("grant-1")}, QStringLiteral("test")), 1);
+        break;
+    case 4:
+        QCOMPARE(registry->evictGrants({QStringLiteral("grant-1")}, QStringLiteral("test"),
+                                       EndCause::RefreshFailed),
+                 1);
+        break;
+    case 5:
+        // Idle for more than 0 ms from the next millisecond on (QTRY_COMPARE would sweep twice).
+        QVERIFY(QTest::qWaitFor([session] { return session->idleMs() > 0; }, 5000));
+        QCOMPARE(registry->reapIdle(), 1);
+        break;
+    case 6:
+        registry->shutdown();
+        m_shutDown = true;
+        QTRY_VERIFY_WITH_TIMEOUT(allStopped.count() > 0, 10000);
+        break;
+    case 7: {
+        TestSink *sink = newSink();
+        QVERIFY(
+            post(*session, toolCall(1, QStringLiteral("crash"), {{QStringLiteral("code"), 3}}), sink).ok());
+        break;
+    }
+    }
+    QTRY_COMPARE(ended.count(), 1);
+    // Exactly one "ended" counter moved, the expected one, by one.
+    for (int i = int(metrics::Counter::SessionsEndedClient);
+         i <= int(metrics::Counter::SessionsEndedShutdown); ++i) {
+        const quint64 moved = metrics::value(metrics::Counter(i)) - before[size_t(i)];
+        QCOMPARE(moved, quint64(i == counter ? 1 : 0));
+    }
+}

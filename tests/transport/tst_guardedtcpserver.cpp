@@ -8,6 +8,7 @@
 #include <QTcpSocket>
 #include <QTest>
 
+#include "base/Metrics.h"
 #include "transport/GuardedTcpServer.h"
 #include "transport/HttpSink.h"
 #include "transport/McpHttpServer.h"
@@ -350,10 +351,14 @@ void tst_GuardedTcpServer::refusedWith503WhenAllBusy()
     GuardedTcpServer *guard = server->findChildren<GuardedTcpServer *>().constFirst();
     // Each request has reached its handler: the connections are busy.
     QTRY_COMPARE_WITH_TIMEOUT(m_hangs, 3, WaitMs);
+    const quint64 refusedBefore = metrics::value(metrics::Counter::RefusedConnections);
+    const quint64 fiveHundredsBefore = metrics::value(metrics::Counter::Responses5xx);
     auto late = connectTo(m_port);
     QVERIFY(late);
     const QByteArray answer = readUntilClosed(late.get());
     QCOMPARE(statusOf(answer), 503);
+    QCOMPARE(metrics::value(metrics::Counter::RefusedConnections), refusedBefore + 1);
+    QCOMPARE(metrics::value(metrics::Counter::Responses5xx), fiveHundredsBefore + 1);
     QVERIFY(answer.contains("Retry-After: 7\r\n"));
     QVERIFY(answer.contains("Connection: close\r\n"));
     QVERIFY(closedByPeer(late.get()));

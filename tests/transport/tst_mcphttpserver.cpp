@@ -6,6 +6,7 @@
 #include <QTest>
 
 #include "RawHttpClient.h"
+#include "base/Metrics.h"
 #include "child/ChildProcess.h"
 #include "jsonrpc/JsonRpc.h"
 #include "session/SessionRegistry.h"
@@ -332,9 +333,11 @@ void tst_McpHttpServer::sessionCapIs503()
 {
     for (int i = 0; i < MaxSessionsPerOwner; ++i)
         QVERIFY(!initialize("carol").isEmpty());
+    const quint64 refusedBefore = metrics::value(metrics::Counter::RefusedSessions);
     RawHttpClient client(m_port);
     const RawResponse answer = client.exchange("POST", "/mcp", postHeaders("carol"), initializeBody());
     QCOMPARE(answer.status, 503);
+    QCOMPARE(metrics::value(metrics::Counter::RefusedSessions), refusedBefore + 1);
     QCOMPARE(answer.header("retry-after"), QByteArray::number(RetryAfterSeconds));
     QCOMPARE(rpcCode(answer), int(JsonRpcError::ServerError));
     QCOMPARE(m_registry->countFor(QStringLiteral("carol")), MaxSessionsPerOwner);
