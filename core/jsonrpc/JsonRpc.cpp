@@ -252,6 +252,17 @@ QJsonObject makeErrorResponse(const QJsonValue &id, int code, const QString &mes
     };
 }
 
+QJsonObject makeErrorResponse(const QJsonValue &id, int code, const QString &message, const QJsonValue &data)
+{
+    QJsonObject response = makeErrorResponse(id, code, message);
+    if (!data.isUndefined()) {
+        QJsonObject error = response.value(QLatin1String("error")).toObject();
+        error.insert(QLatin1String("data"), data);
+        response.insert(QLatin1String("error"), error);
+    }
+    return response;
+}
+
 QByteArray encode(const QJsonObject &object)
 {
     return QJsonDocument(object).toJson(QJsonDocument::Compact);

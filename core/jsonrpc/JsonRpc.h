@@ -41,6 +41,10 @@ constexpr int ServerError = -32000;        // generic transport-level failure (S
 constexpr int BackendExited = -32001;      // the child ended before answering
 constexpr int BackendUnavailable = -32002; // the child's input is full or it is gone
 constexpr int LimitReached = -32003;       // a per-session cap (subscriptions, pending requests)
+// Reserved for the MCP specification (-32020..-32099; 2026-07-28 basic/index, "Error Codes").
+constexpr int HeaderMismatch = -32020;                  // HTTP headers missing or not the body's
+constexpr int MissingRequiredClientCapability = -32021; // data.requiredCapabilities
+constexpr int UnsupportedProtocolVersion = -32022;      // data.supported, data.requested
 } // namespace JsonRpcError
 
 struct JsonRpcMessage {
@@ -91,6 +95,9 @@ struct BodyError {
                                                       int maxBatchMessages = DefaultMaxBatchMessages);
 
 [[nodiscard]] QJsonObject makeErrorResponse(const QJsonValue &id, int code, const QString &message);
+// The same with the error's `data` member; an Undefined `data` leaves it out.
+[[nodiscard]] QJsonObject makeErrorResponse(const QJsonValue &id, int code, const QString &message,
+                                            const QJsonValue &data);
 [[nodiscard]] QByteArray encode(const QJsonObject &object);
 
 } // namespace fmb

@@ -16,14 +16,25 @@
 namespace fmb {
 namespace {
 
-bool supportedProtocolVersion(QByteArrayView version)
+// What the unsupported-version error lists (2026-07-28 basic/versioning):
+// every revision this endpoint serves. 2026-07-28 joins once the per-user
+// child serves it (issue 13).
+const QStringList &servedRevisions()
 {
-    static const QByteArrayView known[] = {"2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"};
-    for (QByteArrayView candidate : known) {
-        if (candidate == version)
-            return true;
-    }
-    return false;
+    return McpRevision::sessionRevisions();
+}
+
+StatelessHeaders statelessHeaders(const QHttpServerRequest &request)
+{
+    return StatelessHeaders{request.value("mcp-protocol-version"), request.value("mcp-method"),
+                            request.value("mcp-name")};
+}
+
+// A GET or DELETE of 2026-07-28: its header and no session to name.
+bool sessionlessStreamOrDelete(const QHttpServerRequest &request)
+{
+    return request.value("mcp-session-id").isEmpty() &&
+           QLatin1String(request.value("mcp-protocol-version")) == McpRevision::Stateless;
 }
 
 bool wantsClose(const QHttpServerRequest &request)
@@ -40,13 +51,13 @@ HttpExchange borrowedExchange(SocketChannel &channel, const QHttpServerRequest &
                         wantsClose(request));
 }
 
-// A JSON-RPC error answer (id null) with the given status.
-void answerError(const HttpExchange &exchange, int status, int rpcCode, const QString &message,
+// A JSON-RPC error answer with the given status.
+void answerError(const HttpExchange &exchange, int status, const QJsonObject &error,
                  const Http::HeaderList &headers)
 {
     Http::HeaderList all{{"Content-Type", "application/json"}};
     all.append(headers);
-    exchange.answer(status, std::move(all), encode(makeErrorResponse(QJsonValue(), rpcCode, message)));
+    exchange.answer(status, std::move(all), encode(error));
 }
 
 } // namespace
@@ -147,6 +158,20 @@ void McpHttpServer::sendKeepAlives()
 void McpHttpServer::refuse(const HttpExchange &exchange, McpFailure failure, const QString &message,
                            Http::HeaderList headers, const QByteArray &challenge) const
 {
+    refuse(exchange, failure, RpcErrorDetail{QJsonValue(), message, QJsonValue(QJsonValue::Undefined)},
+           std::move(headers), challenge);
+}
+
+void McpHttpServer::refuse(const HttpExchange &exchange, const StatelessFailure &failure,
+                           Http::HeaderList headers) const
+{
+    refuse(exchange, StatusTable::failureOf(failure.kind),
+           RpcErrorDetail{failure.id, failure.message, failure.data}, std::move(headers), {});
+}
+
+void McpHttpServer::refuse(const HttpExchange &exchange, McpFailure failure, const RpcErrorDetail &detail,
+                           Http::HeaderList headers, const QByteArray &challenge) const
+{
     if (failure == McpFailure::SessionCapReached)
         metrics::add(metrics::Counter::RefusedSessions);
     const FailureStatus entry = StatusTable::of(failure);
@@ -164,7 +189,8 @@ void McpHttpServer::refuse(const HttpExchange &exchange, McpFailure failure, con
         headers.emplaceBack("Allow", StatusTable::allowedMethods());
         break;
     }
-    answerError(exchange, entry.status, entry.rpcCode, message, headers);
+    answerError(exchange, entry.status,
+                makeErrorResponse(detail.id, entry.rpcCode, detail.message, detail.data), headers);
 }
 
 bool McpHttpServer::handleRequest(const QHttpServerRequest &request, QTcpSocket *socket)
@@ -229,7 +255,8 @@ void McpHttpServer::handleMcp(const QHttpServerRequest &request, const HttpExcha
         headers.emplaceBack("Access-Control-Allow-Methods", StatusTable::allowedMethods());
         headers.emplaceBack(
             "Access-Control-Allow-Headers",
-            "Authorization, Content-Type, Accept, Mcp-Session-Id, MCP-Protocol-Version, Last-Event-ID");
+            "Authorization, Content-Type, Accept, Mcp-Session-Id, MCP-Protocol-Version, Last-Event-ID, "
+            "Mcp-Method, Mcp-Name");
         headers.emplaceBack("Access-Control-Max-Age", "600");
         exchange.answer(204, std::move(headers), {});
         return;
@@ -242,6 +269,14 @@ void McpHttpServer::handleMcp(const QHttpServerRequest &request, const HttpExcha
         return;
     }
 
+    if (request.method() != QHttpServerRequest::Method::Post && sessionlessStreamOrDelete(request)) {
+        // 2026-07-28 has no GET stream and no session to end (streamable-http,
+        // "Backward Compatibility"): 405, as a server of that revision alone answers.
+        refuse(exchange, McpFailure::MethodNotAllowed,
+               QStringLiteral("Method Not Allowed: 2026-07-28 has no GET stream and no session to delete"),
+               cors);
+        return;
+    }
     switch (request.method()) {
     case QHttpServerRequest::Method::Post:
         handlePost(request, exchange, owner.value());
@@ -264,10 +299,14 @@ Session *McpHttpServer::sessionFor(const QHttpServerRequest &request, const Http
 {
     const Http::HeaderList cors = corsHeaders(request);
     const QByteArray version = request.value("mcp-protocol-version");
-    if (!version.isEmpty() && !supportedProtocolVersion(version)) {
-        refuse(exchange, McpFailure::UnsupportedProtocolVersion,
-               QStringLiteral("Bad Request: unsupported MCP-Protocol-Version %1")
-                   .arg(QString::fromLatin1(version)),
+    if (!version.isEmpty() && !McpRevision::isSessionRevision(version)) {
+        // The revision's own error (-32022 with the list), so a client can
+        // pick another instead of reporting a generic failure (issue 13).
+        const QString requested = QString::fromLatin1(version);
+        refuse(exchange,
+               unsupportedVersion(
+                   requested, servedRevisions(), QJsonValue(),
+                   QStringLiteral("Bad Request: unsupported MCP-Protocol-Version %1").arg(requested)),
                cors);
         return nullptr;
     }
@@ -324,6 +363,10 @@ void McpHttpServer::handlePost(const QHttpServerRequest &request, const HttpExch
         return;
     }
     const QList<JsonRpcMessage> &messages = parsed.value().messages;
+    if (isStatelessPost(statelessHeaders(request), !request.value("mcp-session-id").isEmpty(), messages)) {
+        handleStateless(request, exchange, parsed.value());
+        return;
+    }
     int requests = 0;
     bool initialize = false;
     for (const JsonRpcMessage &message : messages) {
@@ -384,6 +427,32 @@ void McpHttpServer::handlePost(const QHttpServerRequest &request, const HttpExch
     }
     if (!posted.value())
         exchange.answer(202, cors, {});
+}
+
+void McpHttpServer::handleStateless(const QHttpServerRequest &request, const HttpExchange &exchange,
+                                    const ParsedBody &body)
+{
+    const Http::HeaderList cors = corsHeaders(request);
+    Result<StatelessRequest, StatelessFailure> parsed =
+        parseStatelessRequest(statelessHeaders(request), body, servedRevisions());
+    if (!parsed) {
+        qCDebug(lcHttp).noquote() << "refused a 2026-07-28 request:" << parsed.error().message;
+        refuse(exchange, parsed.error(), cors);
+        return;
+    }
+    // A valid 2026-07-28 request, but no per-user child serves that revision
+    // yet (issue 13). Its own unsupported-version error says so in the form
+    // the SDK v2 client reads: one in auto mode finds no 2026 revision in the
+    // list and falls back to initialize; one pinned to 2026-07-28 reports the
+    // mismatch with the list.
+    const StatelessRequest &stateless = parsed.value();
+    refuse(
+        exchange,
+        unsupportedVersion(stateless.protocolVersion, servedRevisions(), stateless.id,
+                           QStringLiteral("Unsupported protocol version: this broker does not serve %1 yet; "
+                                          "initialize a session with one of %2")
+                               .arg(stateless.protocolVersion, servedRevisions().join(QLatin1String(", ")))),
+        cors);
 }
 
 void McpHttpServer::handleGet(const QHttpServerRequest &request, const HttpExchange &exchange,

@@ -13,6 +13,7 @@
 #include "base/Result.h"
 #include "http/HttpHeaders.h"
 #include "http/HttpRoutes.h"
+#include "revision/StatelessRequest.h"
 #include "session/Session.h"
 
 class QTimer;
@@ -37,10 +38,10 @@ struct HttpConfig {
     int maxBatchMessages = DefaultMaxBatchMessages;
 };
 
-// The MCP Streamable HTTP endpoint (revisions 2025-03-26 .. 2025-11-25) and
-// /healthz, on QAbstractHttpServer. Maps core errors to status codes (the
-// table in ARCHITECTURE.md) in this one place. Runs on its thread's event
-// loop; never blocks.
+// The MCP Streamable HTTP endpoint (revisions 2025-03-26 .. 2025-11-25; a
+// 2026-07-28 request is told apart and validated, issue 13) and /healthz, on QAbstractHttpServer. Maps core
+// errors to status codes (the table in ARCHITECTURE.md) in this one place. Runs on its thread's event loop;
+// never blocks.
 class McpHttpServer final : public QAbstractHttpServer {
     Q_OBJECT
 public:
@@ -75,6 +76,9 @@ private:
     void handleMcp(const QHttpServerRequest &request, const HttpExchange &exchange);
     void handlePost(const QHttpServerRequest &request, const HttpExchange &exchange,
                     const SessionOwner &owner);
+    // A 2026-07-28 POST (isStatelessPost): validated, then answered.
+    void handleStateless(const QHttpServerRequest &request, const HttpExchange &exchange,
+                         const ParsedBody &body);
     void handleGet(const QHttpServerRequest &request, const HttpExchange &exchange,
                    const SessionOwner &owner);
     void handleDelete(const QHttpServerRequest &request, const HttpExchange &exchange,
@@ -86,6 +90,17 @@ private:
     // failure that carries one, the WWW-Authenticate `challenge`.
     void refuse(const HttpExchange &exchange, McpFailure failure, const QString &message,
                 Http::HeaderList headers = {}, const QByteArray &challenge = {}) const;
+    // A refused 2026-07-28 request: its kind's status, its id and the error's data.
+    void refuse(const HttpExchange &exchange, const StatelessFailure &failure,
+                Http::HeaderList headers) const;
+    // The error body of a refusal: the id it answers (null when none), the message, data (Undefined: none).
+    struct RpcErrorDetail {
+        QJsonValue id;
+        QString message;
+        QJsonValue data;
+    };
+    void refuse(const HttpExchange &exchange, McpFailure failure, const RpcErrorDetail &detail,
+                Http::HeaderList headers, const QByteArray &challenge) const;
     [[nodiscard]] Http::HeaderList corsHeaders(const QHttpServerRequest &request) const;
     void onStreamingStarted(fmb::HttpSink *sink);
     void onSinkFinished(fmb::HttpSink *sink);

@@ -32,6 +32,13 @@ FailureStatus of(McpFailure failure)
     case McpFailure::DuplicateRequestId:
         return {400, JsonRpcError::InvalidRequest, FailureHeader::None};
     case McpFailure::UnsupportedProtocolVersion:
+        return {400, JsonRpcError::UnsupportedProtocolVersion, FailureHeader::None};
+    case McpFailure::HeaderMismatch:
+        return {400, JsonRpcError::HeaderMismatch, FailureHeader::None};
+    case McpFailure::InvalidRequestMeta:
+        return {400, JsonRpcError::InvalidParams, FailureHeader::None};
+    case McpFailure::UnknownMethod:
+        return {404, JsonRpcError::MethodNotFound, FailureHeader::None};
     case McpFailure::MissingSessionId:
         return {400, Server, FailureHeader::None};
     case McpFailure::UnknownSession:
@@ -61,6 +68,23 @@ McpFailure failureOf(const AuthFailure &failure)
 McpFailure failureOf(const BodyError &error)
 {
     return error.code == JsonRpcError::ParseError ? McpFailure::ParseError : McpFailure::InvalidRequest;
+}
+
+McpFailure failureOf(StatelessFailureKind kind)
+{
+    switch (kind) {
+    case StatelessFailureKind::InvalidRequest:
+        return McpFailure::InvalidRequest;
+    case StatelessFailureKind::UnsupportedVersion:
+        return McpFailure::UnsupportedProtocolVersion;
+    case StatelessFailureKind::HeaderMismatch:
+        return McpFailure::HeaderMismatch;
+    case StatelessFailureKind::InvalidMeta:
+        return McpFailure::InvalidRequestMeta;
+    case StatelessFailureKind::MethodNotFound:
+        return McpFailure::UnknownMethod;
+    }
+    return McpFailure::InvalidRequest;
 }
 
 int statusOf(AnswerKind kind)

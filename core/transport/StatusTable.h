@@ -5,6 +5,7 @@
 #include "http/HttpHeaders.h"
 #include "http/HttpRoutes.h"
 #include "jsonrpc/JsonRpc.h"
+#include "revision/StatelessRequest.h"
 #include "session/StreamSink.h"
 
 namespace fmb {
@@ -27,7 +28,10 @@ enum class McpFailure {
     ParseError,                 // 400, -32700: the body is not JSON
     InvalidRequest,             // 400, -32600: not JSON-RPC, or initialize misplaced
     DuplicateRequestId,         // 400, -32600: a POST reuses an id still pending
-    UnsupportedProtocolVersion, // 400
+    UnsupportedProtocolVersion, // 400, -32022 + data.supported/requested: a revision not served here
+    HeaderMismatch,             // 400, -32020: 2026-07-28 mirrored headers missing or not the body's
+    InvalidRequestMeta,         // 400, -32602: 2026-07-28 _meta without its required fields
+    UnknownMethod,              // 404, -32601: 2026-07-28 method removed or unknown
     MissingSessionId,           // 400
     UnknownSession,             // 404: the spec's signal to initialize again
     ForeignSession,             // 403: the session is another owner's
@@ -53,6 +57,8 @@ namespace StatusTable {
 [[nodiscard]] McpFailure failureOf(const AuthFailure &failure);
 // The kind of a refused POST body.
 [[nodiscard]] McpFailure failureOf(const BodyError &error);
+// The kind of a refused 2026-07-28 request.
+[[nodiscard]] McpFailure failureOf(StatelessFailureKind kind);
 // The status of a session's JSON answer.
 [[nodiscard]] int statusOf(AnswerKind kind);
 // The methods /mcp answers (Allow, Access-Control-Allow-Methods).

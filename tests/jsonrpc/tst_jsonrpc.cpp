@@ -78,6 +78,7 @@ private Q_SLOTS:
     void parseLine();
     void makeErrorResponse_data();
     void makeErrorResponse();
+    void errorResponseWithData();
     void line_data();
     void line();
 };
@@ -648,6 +649,19 @@ void tst_JsonRpc::makeErrorResponse()
     // What we send must itself be a valid error response.
     const JsonRpcMessage message = fmb::classify(response);
     QCOMPARE(message.kind, MessageKind::Response);
+}
+
+void tst_JsonRpc::errorResponseWithData()
+{
+    const QJsonObject data{{QStringLiteral("requested"), QStringLiteral("1999-01-01")}};
+    QCOMPARE(encode(fmb::makeErrorResponse(QJsonValue(7), JsonRpcError::UnsupportedProtocolVersion,
+                                           QStringLiteral("Unsupported protocol version"), data)),
+             QByteArray(R"({"error":{"code":-32022,"data":{"requested":"1999-01-01"},)"
+                        R"("message":"Unsupported protocol version"},"id":7,"jsonrpc":"2.0"})"));
+    // No data: the member is left out, as without the argument.
+    QCOMPARE(encode(fmb::makeErrorResponse(QJsonValue(7), JsonRpcError::HeaderMismatch, QStringLiteral("x"),
+                                           QJsonValue(QJsonValue::Undefined))),
+             QByteArray(R"({"error":{"code":-32020,"message":"x"},"id":7,"jsonrpc":"2.0"})"));
 }
 
 void tst_JsonRpc::line_data()

@@ -1,5 +1,6 @@
 #include <memory>
 
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QSignalSpy>
@@ -39,6 +40,8 @@ private Q_SLOTS:
     void secondGetStreamIs409();
     void deleteEndsTheSession();
     void refusalHonoursConnectionClose();
+    void statelessAnswerListsServedRevisions_data();
+    void statelessAnswerListsServedRevisions();
 
 private:
     // A new session of `user`; its id, or empty.
@@ -128,6 +131,26 @@ int rpcCode(const RawResponse &response)
         .toObject()
         .value(QLatin1String("code"))
         .toInt();
+}
+
+// A tools/call as @modelcontextprotocol/client 2.4.0 pinned to 2026-07-28
+// sends it (captured from the wire), with `version` as its revision.
+QByteArray statelessCallBody(const QByteArray &version = "2026-07-28")
+{
+    return R"({"method":"tools/call","params":{"name":"echo","arguments":{"message":"hi"},"_meta":{)"
+           R"("io.modelcontextprotocol/protocolVersion":")" +
+           version +
+           R"(","io.modelcontextprotocol/clientInfo":{"name":"cap","version":"1.0.0"},)"
+           R"("io.modelcontextprotocol/clientCapabilities":{}}},"jsonrpc":"2.0","id":0})";
+}
+
+// Its headers: MCP-Protocol-Version, Mcp-Method, Mcp-Name, and `extra`.
+QList<QByteArray> statelessHeaders(const QList<QByteArray> &extra = {},
+                                   const QList<QByteArray> &mirrored = {"MCP-Protocol-Version: 2026-07-28",
+                                                                        "Mcp-Method: tools/call",
+                                                                        "Mcp-Name: echo"})
+{
+    return postHeaders("alice", mirrored + extra);
 }
 
 QString testServerPath()
@@ -259,7 +282,71 @@ void tst_McpHttpServer::refused_data()
     QTest::newRow("unsupported protocol version")
         << QByteArray("POST") << QByteArray("/mcp")
         << postHeaders("alice", {"Mcp-Session-Id: abc", "MCP-Protocol-Version: 1999-01-01"}) << call << 400
-        << server << QByteArray() << QByteArray();
+        << int(JsonRpcError::UnsupportedProtocolVersion) << QByteArray() << QByteArray();
+
+    // 2026-07-28 (issue 13): told apart per request and validated in the
+    // revision's order; a valid one is not served yet (-32022, the list).
+    const QByteArray stateless = statelessCallBody();
+    const int unsupported = JsonRpcError::UnsupportedProtocolVersion;
+    const int mismatch = JsonRpcError::HeaderMismatch;
+    QTest::newRow("2026: a valid tools/call is not served yet")
+        << QByteArray("POST") << QByteArray("/mcp") << statelessHeaders() << stateless << 400 << unsupported
+        << QByteArray() << QByteArray();
+    QTest::newRow("2026: the _meta claim alone routes it")
+        << QByteArray("POST") << QByteArray("/mcp") << statelessHeaders({}, {"Mcp-Method: tools/call"})
+        << stateless << 400 << mismatch << QByteArray() << QByteArray();
+    QTest::newRow("2026: unknown version")
+        << QByteArray("POST") << QByteArray("/mcp")
+        << statelessHeaders({},
+                            {"MCP-Protocol-Version: 2099-01-01", "Mcp-Method: tools/call", "Mcp-Name: echo"})
+        << statelessCallBody("2099-01-01") << 400 << unsupported << QByteArray() << QByteArray();
+    QTest::newRow("2026: Mcp-Method missing")
+        << QByteArray("POST") << QByteArray("/mcp")
+        << statelessHeaders({}, {"MCP-Protocol-Version: 2026-07-28", "Mcp-Name: echo"}) << stateless << 400
+        << mismatch << QByteArray() << QByteArray();
+    QTest::newRow("2026: Mcp-Name not the body's")
+        << QByteArray("POST") << QByteArray("/mcp")
+        << statelessHeaders({},
+                            {"MCP-Protocol-Version: 2026-07-28", "Mcp-Method: tools/call", "Mcp-Name: add"})
+        << stateless << 400 << mismatch << QByteArray() << QByteArray();
+    QTest::newRow("2026: Mcp-Name in base64")
+        << QByteArray("POST") << QByteArray("/mcp")
+        << statelessHeaders({}, {"MCP-Protocol-Version: 2026-07-28", "Mcp-Method: tools/call",
+                                 "Mcp-Name: =?base64?ZWNobw==?="})
+        << stateless << 400 << unsupported << QByteArray() << QByteArray();
+    QTest::newRow("2026: _meta without clientCapabilities")
+        << QByteArray("POST") << QByteArray("/mcp") << statelessHeaders()
+        << QByteArray(stateless).replace(R"(,"io.modelcontextprotocol/clientCapabilities":{})", "") << 400
+        << int(JsonRpcError::InvalidParams) << QByteArray() << QByteArray();
+    QTest::newRow("2026: the header alone, no _meta")
+        << QByteArray("POST") << QByteArray("/mcp")
+        << statelessHeaders({}, {"MCP-Protocol-Version: 2026-07-28", "Mcp-Method: tools/list"})
+        << message(request(3, QStringLiteral("tools/list"))) << 400 << int(JsonRpcError::InvalidParams)
+        << QByteArray() << QByteArray();
+    QTest::newRow("2026: removed method")
+        << QByteArray("POST") << QByteArray("/mcp")
+        << statelessHeaders({}, {"MCP-Protocol-Version: 2026-07-28", "Mcp-Method: ping"})
+        << QByteArray(stateless).replace(R"("tools/call")", R"("ping")") << 404
+        << int(JsonRpcError::MethodNotFound) << QByteArray() << QByteArray();
+    QTest::newRow("2026: a batch") << QByteArray("POST") << QByteArray("/mcp") << statelessHeaders()
+                                   << '[' + stateless + ']' << 400 << invalid << QByteArray() << QByteArray();
+    QTest::newRow("2026: GET without a session")
+        << QByteArray("GET") << QByteArray("/mcp")
+        << QList<QByteArray>{"Authorization: Bearer alice", "Accept: text/event-stream",
+                             "MCP-Protocol-Version: 2026-07-28"}
+        << QByteArray() << 405 << server << QByteArray("Allow") << QByteArray();
+    QTest::newRow("2026: DELETE without a session")
+        << QByteArray("DELETE") << QByteArray("/mcp")
+        << QList<QByteArray>{"Authorization: Bearer alice", "MCP-Protocol-Version: 2026-07-28"}
+        << QByteArray() << 405 << server << QByteArray("Allow") << QByteArray();
+    // With Mcp-Session-Id the _meta claim is the session's business: not a
+    // 2026-07-28 request (which would be a header mismatch here), but a session
+    // request, and that session is unknown.
+    QTest::newRow("2026 claim with a session id: the session's")
+        << QByteArray("POST") << QByteArray("/mcp")
+        << statelessHeaders({"Mcp-Session-Id: 0123456789abcdef"},
+                            {"MCP-Protocol-Version: 2025-11-25", "Mcp-Method: tools/call", "Mcp-Name: echo"})
+        << stateless << 404 << server << QByteArray() << QByteArray();
     QTest::newRow("unknown session") << QByteArray("POST") << QByteArray("/mcp")
                                      << postHeaders("alice", {"Mcp-Session-Id: 0123456789abcdef"}) << call
                                      << 404 << server << QByteArray() << QByteArray();
@@ -444,6 +531,45 @@ void tst_McpHttpServer::refusalHonoursConnectionClose()
     QCOMPARE(kept.exchange("GET", "/healthz", {}).status, 200);
     QVERIFY(kept.connected());
     QCOMPARE(kept.exchange("GET", "/healthz", {}).status, 200);
+}
+
+void tst_McpHttpServer::statelessAnswerListsServedRevisions_data()
+{
+    QTest::addColumn<QList<QByteArray>>("headers");
+    QTest::addColumn<QByteArray>("body");
+    QTest::addColumn<QByteArray>("error"); // the answer's id and error.data, compact
+
+    const QByteArray served = R"("supported":["2025-11-25","2025-06-18","2025-03-26","2024-11-05"])";
+    QTest::newRow("2026-07-28 request: not served yet")
+        << statelessHeaders() << statelessCallBody()
+        << QByteArray(R"(0 {"requested":"2026-07-28",)" + served + '}');
+    QTest::newRow("session request with an unknown revision")
+        << postHeaders("alice", {"Mcp-Session-Id: abc", "MCP-Protocol-Version: 1999-01-01"})
+        << slowCallBody(2, 0) << QByteArray(R"(null {"requested":"1999-01-01",)" + served + '}');
+}
+
+// -32022 as 2026-07-28 basic/versioning gives it: the request's id,
+// data.requested and data.supported (every revision served), the shape on
+// which the SDK v2 client falls back (auto) or reports the list (pinned).
+void tst_McpHttpServer::statelessAnswerListsServedRevisions()
+{
+    QFETCH(QList<QByteArray>, headers);
+    QFETCH(QByteArray, body);
+    QFETCH(QByteArray, error);
+
+    RawHttpClient client(m_port);
+    const RawResponse answer = client.exchange("POST", "/mcp", headers, body);
+    QCOMPARE(answer.status, 400);
+    const QJsonObject reply = QJsonDocument::fromJson(answer.body).object();
+    const QJsonObject rpcError = reply.value(QLatin1String("error")).toObject();
+    QCOMPARE(rpcError.value(QLatin1String("code")).toInt(), int(JsonRpcError::UnsupportedProtocolVersion));
+    const QByteArray id =
+        QJsonDocument(QJsonArray{reply.value(QLatin1String("id"))}).toJson(QJsonDocument::Compact);
+    QCOMPARE(
+        id.mid(1, id.size() - 2) + ' ' +
+            QJsonDocument(rpcError.value(QLatin1String("data")).toObject()).toJson(QJsonDocument::Compact),
+        error);
+    QCOMPARE(m_registry->count(), 0);
 }
 
 QTEST_GUILESS_MAIN(tst_McpHttpServer)

@@ -15,11 +15,14 @@ private Q_SLOTS:
     void authFailures_data();
     void authFailures();
     void bodyErrors();
+    void statelessFailures_data();
+    void statelessFailures();
     void answers();
 };
 
 Q_DECLARE_METATYPE(fmb::McpFailure)
 Q_DECLARE_METATYPE(fmb::FailureHeader)
+Q_DECLARE_METATYPE(fmb::StatelessFailureKind)
 
 void tst_StatusTable::table_data()
 {
@@ -47,7 +50,14 @@ void tst_StatusTable::table_data()
         FailureHeader::None);
     row("duplicate request id", McpFailure::DuplicateRequestId, 400, JsonRpcError::InvalidRequest,
         FailureHeader::None);
-    row("protocol version", McpFailure::UnsupportedProtocolVersion, 400, server, FailureHeader::None);
+    row("protocol version", McpFailure::UnsupportedProtocolVersion, 400,
+        JsonRpcError::UnsupportedProtocolVersion, FailureHeader::None);
+    row("2026-07-28 header mismatch", McpFailure::HeaderMismatch, 400, JsonRpcError::HeaderMismatch,
+        FailureHeader::None);
+    row("2026-07-28 _meta incomplete", McpFailure::InvalidRequestMeta, 400, JsonRpcError::InvalidParams,
+        FailureHeader::None);
+    row("2026-07-28 unknown method", McpFailure::UnknownMethod, 404, JsonRpcError::MethodNotFound,
+        FailureHeader::None);
     row("no session id", McpFailure::MissingSessionId, 400, server, FailureHeader::None);
     row("unknown session", McpFailure::UnknownSession, 404, server, FailureHeader::None);
     row("foreign session", McpFailure::ForeignSession, 403, server, FailureHeader::None);
@@ -93,6 +103,37 @@ void tst_StatusTable::bodyErrors()
 {
     QCOMPARE(StatusTable::failureOf(BodyError{JsonRpcError::ParseError, {}}), McpFailure::ParseError);
     QCOMPARE(StatusTable::failureOf(BodyError{JsonRpcError::InvalidRequest, {}}), McpFailure::InvalidRequest);
+}
+
+void tst_StatusTable::statelessFailures_data()
+{
+    QTest::addColumn<StatelessFailureKind>("kind");
+    QTest::addColumn<McpFailure>("failure");
+    QTest::addColumn<int>("status");
+
+    QTest::newRow("not one request") << StatelessFailureKind::InvalidRequest << McpFailure::InvalidRequest
+                                     << 400;
+    QTest::newRow("unsupported version")
+        << StatelessFailureKind::UnsupportedVersion << McpFailure::UnsupportedProtocolVersion << 400;
+    QTest::newRow("header mismatch") << StatelessFailureKind::HeaderMismatch << McpFailure::HeaderMismatch
+                                     << 400;
+    QTest::newRow("_meta incomplete")
+        << StatelessFailureKind::InvalidMeta << McpFailure::InvalidRequestMeta << 400;
+    QTest::newRow("method not found")
+        << StatelessFailureKind::MethodNotFound << McpFailure::UnknownMethod << 404;
+}
+
+// 2026-07-28 refusals: the status the revision prescribes, and the same
+// JSON-RPC code the validator gives (the table writes it on the wire).
+void tst_StatusTable::statelessFailures()
+{
+    QFETCH(StatelessFailureKind, kind);
+    QFETCH(McpFailure, failure);
+    QFETCH(int, status);
+
+    QCOMPARE(StatusTable::failureOf(kind), failure);
+    QCOMPARE(StatusTable::of(failure).status, status);
+    QCOMPARE(StatusTable::of(failure).rpcCode, rpcCodeOf(kind));
 }
 
 void tst_StatusTable::answers()
