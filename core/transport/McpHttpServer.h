@@ -86,6 +86,9 @@ private:
     // failure that carries one, the WWW-Authenticate `challenge`.
     void refuse(const HttpExchange &exchange, McpFailure failure, const QString &message,
                 Http::HeaderList headers = {}, const QByteArray &challenge = {}) const;
+    // Answers a session's refusal of a POST or GET as its kind says.
+    void refuse(const HttpExchange &exchange, const SessionRefusal &refusal,
+                const Http::HeaderList &headers) const;
     [[nodiscard]] Http::HeaderList corsHeaders(const QHttpServerRequest &request) const;
     void onStreamingStarted(fmb::HttpSink *sink);
     void onSinkFinished(fmb::HttpSink *sink);

@@ -5,6 +5,7 @@
 #include "http/HttpHeaders.h"
 #include "http/HttpRoutes.h"
 #include "jsonrpc/JsonRpc.h"
+#include "session/Session.h"
 #include "session/StreamSink.h"
 
 namespace fmb {
@@ -53,6 +54,8 @@ namespace StatusTable {
 [[nodiscard]] McpFailure failureOf(const AuthFailure &failure);
 // The kind of a refused POST body.
 [[nodiscard]] McpFailure failureOf(const BodyError &error);
+// The kind of a session's refusal of a POST or GET.
+[[nodiscard]] McpFailure failureOf(const SessionRefusal &refusal);
 // The status of a session's JSON answer.
 [[nodiscard]] int statusOf(AnswerKind kind);
 // The methods /mcp answers (Allow, Access-Control-Allow-Methods).

@@ -231,7 +231,7 @@ Session *tst_AdminServer::createSession(const QString &user, const QString &clie
                                                         {QStringLiteral("version"), QStringLiteral("1")}}}}}};
     auto *sink = new FakeSink;
     m_sinks.append(sink);
-    const Result<bool> posted = session->post({classify(initialize)}, false, sink);
+    const Result<bool, SessionRefusal> posted = session->post({classify(initialize)}, false, sink);
     if (!posted)
         return nullptr;
     return session;

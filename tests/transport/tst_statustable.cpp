@@ -15,6 +15,8 @@ private Q_SLOTS:
     void authFailures_data();
     void authFailures();
     void bodyErrors();
+    void sessionRefusals_data();
+    void sessionRefusals();
     void answers();
 };
 
@@ -93,6 +95,31 @@ void tst_StatusTable::bodyErrors()
 {
     QCOMPARE(StatusTable::failureOf(BodyError{JsonRpcError::ParseError, {}}), McpFailure::ParseError);
     QCOMPARE(StatusTable::failureOf(BodyError{JsonRpcError::InvalidRequest, {}}), McpFailure::InvalidRequest);
+}
+
+// Session::post and openStream say why they refused; the kind, and so the
+// status, follows from that alone.
+void tst_StatusTable::sessionRefusals_data()
+{
+    QTest::addColumn<Refusal>("refusal");
+    QTest::addColumn<McpFailure>("failure");
+    QTest::addColumn<int>("status");
+
+    QTest::newRow("POST: a request id still pending")
+        << Refusal::DuplicateRequestId << McpFailure::DuplicateRequestId << 400;
+    QTest::newRow("GET: the stream has a reader")
+        << Refusal::StreamHasReader << McpFailure::StreamAlreadyOpen << 409;
+    QTest::newRow("the session is ending") << Refusal::Ending << McpFailure::UnknownSession << 404;
+}
+
+void tst_StatusTable::sessionRefusals()
+{
+    QFETCH(Refusal, refusal);
+    QFETCH(McpFailure, failure);
+    QFETCH(int, status);
+
+    QCOMPARE(StatusTable::failureOf(SessionRefusal{refusal, {}, {}}), failure);
+    QCOMPARE(StatusTable::of(failure).status, status);
 }
 
 void tst_StatusTable::answers()
