@@ -94,7 +94,7 @@ ConsoleWindow::ConsoleWindow(QWidget *parent)
             [this](const QString &message) { onConnectionLost(message, false); });
     connect(m_client, &AdminClient::disconnected, this,
             [this](const QString &reason) { onConnectionLost(reason, true); });
-    connect(m_client, &AdminClient::eventReceived, this, &ConsoleWindow::onEvent);
+    connect(m_client, &AdminClient::sessionEvent, this, &ConsoleWindow::onEvent);
 
     m_tick->setInterval(TickMs);
     connect(m_tick, &QTimer::timeout, this, &ConsoleWindow::tick);
@@ -336,21 +336,19 @@ void ConsoleWindow::onConnectionLost(const QString &reason, bool wasConnected)
         Q_EMIT connectionChanged(false);
 }
 
-void ConsoleWindow::onEvent(const QString &event, const QJsonObject &message)
+void ConsoleWindow::onEvent(const AdminEvent &event)
 {
-    const std::optional<SessionInfo> info =
-        SessionInfo::fromJson(message.value(QLatin1String("session")).toObject());
+    const std::optional<SessionInfo> &info = event.session;
     if (!info)
         return;
-    if (event == AdminEventName::SessionEnded) {
+    if (event.name == AdminEventName::SessionEnded) {
         m_model->remove(info->id);
         statusBar()->showMessage(tr("Session %1 of %2 ended: %3")
-                                     .arg(SessionTableModel::shortId(info->id), info->user,
-                                          message.value(QLatin1String("reason")).toString()),
+                                     .arg(SessionTableModel::shortId(info->id), info->user, event.reason),
                                  5000);
     } else {
         m_model->upsert(*info);
-        if (event == AdminEventName::SessionRotated)
+        if (event.name == AdminEventName::SessionRotated)
             statusBar()->showMessage(tr("Session %1 runs a new MCP server (pid %2) after a token refresh")
                                          .arg(SessionTableModel::shortId(info->id))
                                          .arg(info->childPid),

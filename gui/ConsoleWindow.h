@@ -75,7 +75,7 @@ private:
     void startConnect();
     void onConnected();
     void onConnectionLost(const QString &reason, bool wasConnected);
-    void onEvent(const QString &event, const QJsonObject &message);
+    void onEvent(const fmb::AdminEvent &event);
     void requestInfo();
     void tick();
     void updateActions();

@@ -264,6 +264,7 @@ void AdminClient::handleLine(const QByteArray &line)
         return;
     case AdminMessage::Kind::Event:
         Q_EMIT eventReceived(message.event, message.object);
+        Q_EMIT sessionEvent(AdminEvent::fromJson(message.event, message.object));
         return;
     case AdminMessage::Kind::Reply:
         break;

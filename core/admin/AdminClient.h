@@ -68,7 +68,9 @@ Q_SIGNALS:
     void connected();
     void connectionFailed(const QString &message); // instead of connected()
     void disconnected(const QString &reason);      // after connected()
+    // A pushed event as sent (brokerctl --json), then the same decoded.
     void eventReceived(const QString &event, const QJsonObject &message);
+    void sessionEvent(const fmb::AdminEvent &event);
 
 private:
     qint64 requestSessions(const QString &command, SessionsHandler handler);

@@ -319,6 +319,12 @@ QJsonObject SessionInfo::toJson() const
     };
 }
 
+AdminEvent AdminEvent::fromJson(const QString &name, const QJsonObject &message)
+{
+    return {name, SessionInfo::fromJson(message.value(QLatin1String("session")).toObject()),
+            message.value(QLatin1String("reason")).toString()};
+}
+
 std::optional<SessionInfo> SessionInfo::fromJson(const QJsonObject &object)
 {
     const QJsonValue id = object.value(QLatin1String("id"));

@@ -137,6 +137,16 @@ struct SessionInfo {
     friend bool operator==(const SessionInfo &, const SessionInfo &) = default;
 };
 
+// A pushed event (after "subscribe"), decoded once for the console and
+// brokerctl alike: {"event":NAME,"session":{...},"reason":"..."}.
+struct AdminEvent {
+    QString name;                       // AdminEventName::...
+    std::optional<SessionInfo> session; // null when the event carries none with an "id"
+    QString reason;                     // session.ended: why; else empty
+
+    [[nodiscard]] static AdminEvent fromJson(const QString &name, const QJsonObject &message);
+};
+
 // What "list" and "subscribe" answer: {"sessions":[...]}, oldest first.
 [[nodiscard]] QJsonObject sessionListToJson(const QList<SessionInfo> &sessions);
 // Entries without a string "id" are skipped.

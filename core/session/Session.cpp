@@ -151,10 +151,11 @@ void Session::start(std::unique_ptr<Backend> backend)
     raw->start();
 }
 
-Result<bool> Session::post(const QList<JsonRpcMessage> &messages, bool batch, StreamSink *sink)
+Result<bool, SessionRefusal> Session::post(const QList<JsonRpcMessage> &messages, bool batch,
+                                           StreamSink *sink)
 {
     if (m_ended)
-        return Error{ErrorCode::Unavailable, m_id, QStringLiteral("the session is ending")};
+        return SessionRefusal{Refusal::Ending, m_id, QStringLiteral("the session is ending")};
 
     int requests = 0;
     // Ids repeated inside one batch; a single message (the common case) needs
@@ -165,9 +166,9 @@ Result<bool> Session::post(const QList<JsonRpcMessage> &messages, bool batch, St
         if (message.kind != MessageKind::Request)
             continue;
         if (m_pending.contains(message.requestId) || (batchOfMany && seen.contains(message.requestId))) {
-            return Error{ErrorCode::Conflict, message.requestId.text(),
-                         QStringLiteral("request id %1 is already in use in this session")
-                             .arg(message.requestId.text())};
+            return SessionRefusal{Refusal::DuplicateRequestId, message.requestId.text(),
+                                  QStringLiteral("request id %1 is already in use in this session")
+                                      .arg(message.requestId.text())};
         }
         if (batchOfMany)
             seen.insert(message.requestId);
@@ -312,10 +313,10 @@ void Session::noteServerRequest(Backend *from, const JsonRpcMessage &message)
         deliverMessage(*stream, message.raw);
 }
 
-Result<void> Session::openStream(StreamSink *sink, const QByteArray &lastEventId)
+Result<void, SessionRefusal> Session::openStream(StreamSink *sink, const QByteArray &lastEventId)
 {
     if (m_ended)
-        return Error{ErrorCode::Unavailable, m_id, QStringLiteral("the session is ending")};
+        return SessionRefusal{Refusal::Ending, m_id, QStringLiteral("the session is ending")};
 
     int streamId = StandaloneStream;
     qint64 resumeAfter = -1;
@@ -335,10 +336,10 @@ Result<void> Session::openStream(StreamSink *sink, const QByteArray &lastEventId
         it = m_streams.emplace(streamId, std::make_unique<Stream>(streamId, m_limits)).first;
     Stream &stream = *it->second;
     if (stream.sink && stream.sink->isOpen()) {
-        return Error{ErrorCode::Conflict, m_id,
-                     streamId == StandaloneStream
-                         ? QStringLiteral("this session already has a GET stream open")
-                         : QStringLiteral("that stream already has a reader")};
+        return SessionRefusal{Refusal::StreamHasReader, m_id,
+                              streamId == StandaloneStream
+                                  ? QStringLiteral("this session already has a GET stream open")
+                                  : QStringLiteral("that stream already has a reader")};
     }
     touch();
     watchSink(sink);

@@ -41,8 +41,23 @@ namespace session {
 Q_NAMESPACE
 enum class SessionState { Starting, Ready, Respawning, Stopping };
 Q_ENUM_NS(SessionState)
+// Why a session refused a client's POST or GET. Transport maps each to its
+// HTTP status (StatusTable::failureOf); the session never picks one.
+enum class Refusal {
+    Ending,             // the session is stopping
+    DuplicateRequestId, // a POST reuses a request id that is still pending
+    StreamHasReader,    // a GET names a stream that has a reader already
+};
+Q_ENUM_NS(Refusal)
 } // namespace session
+using session::Refusal;
 using session::SessionState;
+
+struct SessionRefusal {
+    Refusal kind = Refusal::Ending;
+    QString subject; // the session or request id
+    QString message; // for people
+};
 
 // One MCP session: its id, owner, current backend (child process), the
 // client's pending requests and SSE streams, and the replay log used to
@@ -95,13 +110,15 @@ public:
     // Client -> server messages of one POST. Requests are answered on sink,
     // which must be non-null when there is a request; returns true when a
     // stream took the sink (false: only notifications/responses, answer 202).
-    // Conflict: a request id that is still pending. Unavailable: stopping.
-    [[nodiscard]] Result<bool> post(const QList<JsonRpcMessage> &messages, bool batch, StreamSink *sink);
+    // Refused with DuplicateRequestId (a request id that is still pending)
+    // or Ending.
+    [[nodiscard]] Result<bool, SessionRefusal> post(const QList<JsonRpcMessage> &messages, bool batch,
+                                                    StreamSink *sink);
 
     // GET: the standalone stream, or with Last-Event-ID the stream that id
-    // belongs to, replaying what followed it. Conflict: that stream already
-    // has a reader.
-    [[nodiscard]] Result<void> openStream(StreamSink *sink, const QByteArray &lastEventId);
+    // belongs to, replaying what followed it. Refused with StreamHasReader
+    // (that stream has a reader already) or Ending.
+    [[nodiscard]] Result<void, SessionRefusal> openStream(StreamSink *sink, const QByteArray &lastEventId);
 
     // Starts `next`, replays the client's initialize (and initialized, logging
     // level, subscriptions) to it with broker-owned ids, and swaps it in once

@@ -193,6 +193,18 @@ void McpHttpServer::refuse(const HttpExchange &exchange, McpFailure failure, con
                 makeErrorResponse(detail.id, entry.rpcCode, detail.message, detail.data), headers);
 }
 
+void McpHttpServer::refuse(const HttpExchange &exchange, const SessionRefusal &refusal,
+                           const Http::HeaderList &headers) const
+{
+    const McpFailure failure = StatusTable::failureOf(refusal);
+    QString message = QStringLiteral("Session not found");
+    if (failure == McpFailure::DuplicateRequestId)
+        message = QLatin1String("Invalid Request: ") + refusal.message;
+    else if (failure == McpFailure::StreamAlreadyOpen)
+        message = QLatin1String("Conflict: ") + refusal.message;
+    refuse(exchange, failure, message, headers);
+}
+
 bool McpHttpServer::handleRequest(const QHttpServerRequest &request, QTcpSocket *socket)
 {
     if (socket->state() != QAbstractSocket::ConnectedState)
@@ -400,9 +412,10 @@ void McpHttpServer::handlePost(const QHttpServerRequest &request, const HttpExch
         HttpSink *sink = openSink(exchange, cors, session->id().toLatin1());
         if (!sink)
             return; // the client left
-        Result<bool> posted = session->post(messages, parsed.value().batch, sink);
+        Result<bool, SessionRefusal> posted = session->post(messages, parsed.value().batch, sink);
         if (!posted) {
             delete sink;
+            // A new session that refuses its first POST failed to initialize.
             refuse(exchange, McpFailure::InitializeFailed, posted.error().message, cors);
         }
         return;
@@ -414,15 +427,10 @@ void McpHttpServer::handlePost(const QHttpServerRequest &request, const HttpExch
     HttpSink *sink = requests > 0 ? openSink(exchange, cors, QByteArray()) : nullptr;
     if (requests > 0 && !sink)
         return; // the client left
-    Result<bool> posted = session->post(messages, parsed.value().batch, sink);
+    Result<bool, SessionRefusal> posted = session->post(messages, parsed.value().batch, sink);
     if (!posted) {
         delete sink;
-        // Conflict: the id of a request that is still pending.
-        if (posted.error().code == ErrorCode::Conflict)
-            refuse(exchange, McpFailure::DuplicateRequestId,
-                   QLatin1String("Invalid Request: ") + posted.error().message, cors);
-        else
-            refuse(exchange, McpFailure::UnknownSession, QStringLiteral("Session not found"), cors);
+        refuse(exchange, posted.error(), cors);
         return;
     }
     if (!posted.value())
@@ -470,15 +478,10 @@ void McpHttpServer::handleGet(const QHttpServerRequest &request, const HttpExcha
     HttpSink *sink = openSink(exchange, cors, QByteArray());
     if (!sink)
         return; // the client left
-    Result<void> opened = session->openStream(sink, request.value("last-event-id"));
+    Result<void, SessionRefusal> opened = session->openStream(sink, request.value("last-event-id"));
     if (!opened) {
         delete sink;
-        // Conflict: the session has its GET stream open already.
-        if (opened.error().code == ErrorCode::Conflict)
-            refuse(exchange, McpFailure::StreamAlreadyOpen,
-                   QLatin1String("Conflict: ") + opened.error().message, cors);
-        else
-            refuse(exchange, McpFailure::UnknownSession, QStringLiteral("Session not found"), cors);
+        refuse(exchange, opened.error(), cors);
     }
 }
 

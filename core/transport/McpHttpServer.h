@@ -101,6 +101,9 @@ private:
     };
     void refuse(const HttpExchange &exchange, McpFailure failure, const RpcErrorDetail &detail,
                 Http::HeaderList headers, const QByteArray &challenge) const;
+    // Answers a session's refusal of a POST or GET as its kind says.
+    void refuse(const HttpExchange &exchange, const SessionRefusal &refusal,
+                const Http::HeaderList &headers) const;
     [[nodiscard]] Http::HeaderList corsHeaders(const QHttpServerRequest &request) const;
     void onStreamingStarted(fmb::HttpSink *sink);
     void onSinkFinished(fmb::HttpSink *sink);

@@ -87,6 +87,19 @@ McpFailure failureOf(StatelessFailureKind kind)
     return McpFailure::InvalidRequest;
 }
 
+McpFailure failureOf(const SessionRefusal &refusal)
+{
+    switch (refusal.kind) {
+    case Refusal::DuplicateRequestId:
+        return McpFailure::DuplicateRequestId;
+    case Refusal::StreamHasReader:
+        return McpFailure::StreamAlreadyOpen;
+    case Refusal::Ending:
+        break;
+    }
+    return McpFailure::UnknownSession; // the spec's signal to initialize again
+}
+
 int statusOf(AnswerKind kind)
 {
     return kind == AnswerKind::InitializeFailed ? of(McpFailure::InitializeFailed).status : 200;

@@ -6,6 +6,7 @@
 #include "http/HttpRoutes.h"
 #include "jsonrpc/JsonRpc.h"
 #include "revision/StatelessRequest.h"
+#include "session/Session.h"
 #include "session/StreamSink.h"
 
 namespace fmb {
@@ -59,6 +60,8 @@ namespace StatusTable {
 [[nodiscard]] McpFailure failureOf(const BodyError &error);
 // The kind of a refused 2026-07-28 request.
 [[nodiscard]] McpFailure failureOf(StatelessFailureKind kind);
+// The kind of a session's refusal of a POST or GET.
+[[nodiscard]] McpFailure failureOf(const SessionRefusal &refusal);
 // The status of a session's JSON answer.
 [[nodiscard]] int statusOf(AnswerKind kind);
 // The methods /mcp answers (Allow, Access-Control-Allow-Methods).

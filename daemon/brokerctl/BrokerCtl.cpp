@@ -283,15 +283,17 @@ void BrokerCtl::runEvict()
 
 void BrokerCtl::runWatch()
 {
-    connect(m_client, &AdminClient::eventReceived, this,
-            [this](const QString &event, const QJsonObject &message) {
-                if (m_options.json)
+    if (m_options.json) {
+        connect(m_client, &AdminClient::eventReceived, this,
+                [this](const QString &, const QJsonObject &message) {
                     out(QString::fromUtf8(QJsonDocument(message).toJson(QJsonDocument::Compact)) +
                         QLatin1Char('\n'));
-                else
-                    out(ctl::formatEvent(event, message, QDateTime::currentMSecsSinceEpoch()) +
-                        QLatin1Char('\n'));
-            });
+                });
+    } else {
+        connect(m_client, &AdminClient::sessionEvent, this, [this](const AdminEvent &event) {
+            out(ctl::formatEvent(event, QDateTime::currentMSecsSinceEpoch()) + QLatin1Char('\n'));
+        });
+    }
     m_client->subscribe([this](const AdminReply &reply, const QList<SessionInfo> &sessions) {
         if (!reply.ok)
             return fail(reply.error.code == QLatin1String("disconnected") ? CtlExit::Unreachable

@@ -115,12 +115,11 @@ QString formatDaemonInfo(const DaemonInfo &info)
     return render(rows);
 }
 
-QString formatEvent(const QString &event, const QJsonObject &message, qint64 nowMs)
+QString formatEvent(const AdminEvent &event, qint64 nowMs)
 {
-    const std::optional<SessionInfo> session =
-        SessionInfo::fromJson(message.value(QLatin1String("session")).toObject());
+    const std::optional<SessionInfo> &session = event.session;
     QString line = QDateTime::fromMSecsSinceEpoch(nowMs).toString(QStringLiteral("yyyy-MM-dd HH:mm:ss")) +
-                   QLatin1Char(' ') + event;
+                   QLatin1Char(' ') + event.name;
     if (!session)
         return line;
     line += QLatin1Char(' ') + session->id;
@@ -131,9 +130,8 @@ QString formatEvent(const QString &event, const QJsonObject &message, qint64 now
     if (session->childPid > 0)
         line += QStringLiteral(" pid=%1").arg(session->childPid);
     line += QStringLiteral(" token=\"%1\"").arg(formatTokenExpiry(session->tokenExpiresMs, nowMs));
-    const QString reason = message.value(QLatin1String("reason")).toString();
-    if (!reason.isEmpty())
-        line += QStringLiteral(" reason=\"%1\"").arg(reason);
+    if (!event.reason.isEmpty())
+        line += QStringLiteral(" reason=\"%1\"").arg(event.reason);
     return line;
 }
 

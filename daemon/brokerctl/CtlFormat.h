@@ -17,6 +17,6 @@ namespace fmb::ctl {
 // "key: value" lines for info.
 [[nodiscard]] QString formatDaemonInfo(const DaemonInfo &info);
 // One line for watch: time, event, id and the session's fields.
-[[nodiscard]] QString formatEvent(const QString &event, const QJsonObject &message, qint64 nowMs);
+[[nodiscard]] QString formatEvent(const AdminEvent &event, qint64 nowMs);
 
 } // namespace fmb::ctl

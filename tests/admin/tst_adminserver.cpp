@@ -231,7 +231,7 @@ Session *tst_AdminServer::createSession(const QString &user, const QString &clie
                                                         {QStringLiteral("version"), QStringLiteral("1")}}}}}};
     auto *sink = new FakeSink;
     m_sinks.append(sink);
-    const Result<bool> posted = session->post({classify(initialize)}, false, sink);
+    const Result<bool, SessionRefusal> posted = session->post({classify(initialize)}, false, sink);
     if (!posted)
         return nullptr;
     return session;
@@ -529,6 +529,7 @@ void tst_AdminServer::subscribeStreamsEvents()
     AdminClient client;
     QSignalSpy connected(&client, &AdminClient::connected);
     QSignalSpy events(&client, &AdminClient::eventReceived);
+    QSignalSpy decoded(&client, &AdminClient::sessionEvent);
     client.connectTo(AdminTarget::local(m_socketPath));
     QTRY_COMPARE(connected.count(), 1);
     const AdminReply subscribed = ask(client, QStringLiteral("subscribe"));
@@ -581,6 +582,21 @@ void tst_AdminServer::subscribeStreamsEvents()
     QCOMPARE(sessionOf(ended).user, QStringLiteral("bob"));
     QCOMPARE(sessionOf(ended).state, QStringLiteral("ended"));
     QTRY_VERIFY_WITH_TIMEOUT(!processExists(secondPid), 10000);
+
+    // sessionEvent carries every event again, decoded as the console and brokerctl use it.
+    QCOMPARE(decoded.count(), events.count());
+    for (qsizetype i = 0; i < events.count(); ++i) {
+        const AdminEvent event = decoded.at(i).at(0).value<AdminEvent>();
+        QCOMPARE(event.name, events.at(i).at(0).toString());
+        QCOMPARE(event.session,
+                 SessionInfo::fromJson(
+                     events.at(i).at(1).toJsonObject().value(QLatin1String("session")).toObject()));
+    }
+    const AdminEvent endedEvent = decoded.constLast().at(0).value<AdminEvent>();
+    QCOMPARE(endedEvent.name, AdminEventName::SessionEnded);
+    QCOMPARE(endedEvent.reason, QStringLiteral("test over"));
+    QVERIFY(endedEvent.session.has_value());
+    QCOMPARE(endedEvent.session->id, id);
 
     // Unsubscribed: nothing more arrives.
     QVERIFY(ask(client, QStringLiteral("unsubscribe")).ok);

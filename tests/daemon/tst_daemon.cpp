@@ -3,6 +3,7 @@
 // raw QTcpSocket so that the tests choose every header byte (Host, Origin),
 // read SSE streams event by event and drop connections mid-stream.
 #include <csignal>
+#include <functional>
 #include <memory>
 #include <utility>
 
@@ -23,7 +24,6 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QProcess>
 #include <QRegularExpression>
 #include <QSignalSpy>
 #include <QTcpSocket>
@@ -31,10 +31,12 @@
 #include <QTest>
 
 #include "ChildProbe.h"
+#include "DaemonProcess.h"
 #include "ProcessProbe.h"
 #include "base/Redactor.h"
 #include "child/ChildSandbox.h"
 
+using fmbtest::DaemonProcess;
 using fmbtest::landlockMissing;
 
 namespace {
@@ -46,16 +48,6 @@ constexpr int WaitMs = 10000;
 
 const QString Version = QStringLiteral("2025-11-25");
 const QByteArray Secret = QByteArrayLiteral("s3cr3t-value-123456");
-
-QString daemonPath()
-{
-    return QStringLiteral(FMB_BIN_DIR "/forgejo-mcp-brokerd");
-}
-
-QString childPath()
-{
-    return QStringLiteral(FMB_TEST_BIN_DIR "/fmb-test-mcp-server");
-}
 
 // A "VmRSS:"-style field of /proc/PID/status in KiB, or -1.
 qint64 statusKiB(qint64 pid, QByteArrayView field)
@@ -71,126 +63,33 @@ qint64 statusKiB(qint64 pid, QByteArrayView field)
     return -1;
 }
 
-// ---------------------------------------------------------------------------
-// The daemon as a child process of the test, with its stderr log captured.
-class DaemonProcess {
-public:
-    DaemonProcess()
-    {
-        QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
-        const QStringList keys = environment.keys();
-        for (const QString &key : keys) {
-            if (key.startsWith(QLatin1String("FMB_")))
-                environment.remove(key); // settings come from the flags below only
-        }
-        environment.insert(QStringLiteral("LANG"), QStringLiteral("C.UTF-8"));
-        environment.insert(QStringLiteral("LC_ALL"), QStringLiteral("C.UTF-8"));
-        environment.insert(QStringLiteral("QT_LOGGING_RULES"), QStringLiteral("fmb.*.debug=false"));
-        m_process.setProcessEnvironment(environment);
-        m_process.setProgram(daemonPath());
-    }
+// A child process modifier that gives the daemon an open-file limit of
+// `files` (soft and hard), without the capability to raise it
+// (CAP_SYS_RESOURCE), as an unprivileged service under LimitNOFILE= runs.
+std::function<void()> openFileLimit(rlim_t files)
+{
+    return [files] {
+        (void)::prctl(PR_CAPBSET_DROP, CAP_SYS_RESOURCE, 0, 0, 0); // gone after exec; fails unless root
+        const struct rlimit limit = {files, files};
+        (void)::setrlimit(RLIMIT_NOFILE, &limit);
+    };
+}
 
-    ~DaemonProcess()
-    {
-        if (m_process.state() == QProcess::NotRunning)
-            return;
-        m_process.terminate();
-        if (!QTest::qWaitFor([this] { return m_process.state() == QProcess::NotRunning; }, WaitMs))
-            m_process.kill(); // QProcess's destructor reaps it
-    }
-
-    void setEnvironmentValue(const QString &name, const QString &value)
-    {
-        QProcessEnvironment environment = m_process.processEnvironment();
-        environment.insert(name, value);
-        m_process.setProcessEnvironment(environment);
-    }
-
-    // Starts the daemon with an open-file limit of `files` (soft and hard),
-    // and without the capability to raise it (CAP_SYS_RESOURCE), as an
-    // unprivileged service under LimitNOFILE= would run.
-    void limitOpenFiles(rlim_t files)
-    {
-        m_process.setChildProcessModifier([files] {
-            (void)::prctl(PR_CAPBSET_DROP, CAP_SYS_RESOURCE, 0, 0, 0); // gone after exec; fails unless root
-            const struct rlimit limit = {files, files};
-            (void)::setrlimit(RLIMIT_NOFILE, &limit);
-        });
-    }
-
-    // Starts the daemon on a kernel that seems to have no Landlock: a seccomp
-    // filter answers landlock_create_ruleset with ENOSYS, as Linux < 5.13 does.
-    void hideLandlock()
-    {
-        m_process.setChildProcessModifier([] {
-            static struct sock_filter filter[] = {
-                {BPF_LD | BPF_W | BPF_ABS, 0, 0, offsetof(struct seccomp_data, nr)},
-                {BPF_JMP | BPF_JEQ | BPF_K, 0, 1, SYS_landlock_create_ruleset},
-                {BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ERRNO | ENOSYS},
-                {BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ALLOW},
-            };
-            static struct sock_fprog program = {sizeof filter / sizeof filter[0], filter};
-            if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
-                ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) != 0)
-                ::_exit(125);
-        });
-    }
-
-    void setWorkingDirectory(const QString &directory) { m_process.setWorkingDirectory(directory); }
-
-    // Serves on a free loopback port without auth; port() is non-zero once
-    // the daemon has logged "listening on". False if it could not be run.
-    [[nodiscard]] bool start(const QStringList &extra, const QString &childCommand = childPath())
-    {
-        return run(QStringList{QStringLiteral("--auth"), QStringLiteral("none"), QStringLiteral("--listen"),
-                               QStringLiteral("127.0.0.1:0"), QStringLiteral("--child-command"),
-                               childCommand} +
-                   extra);
-    }
-
-    // Exactly these arguments (config errors, --help).
-    [[nodiscard]] bool run(const QStringList &arguments)
-    {
-        m_process.setArguments(arguments);
-        m_process.start();
-        return QTest::qWaitFor([this] { return m_process.state() != QProcess::Starting; }, WaitMs) &&
-               m_process.state() == QProcess::Running;
-    }
-
-    [[nodiscard]] quint16 port()
-    {
-        if (m_port == 0) {
-            static const QRegularExpression listening(
-                QStringLiteral("listening on http://127\\.0\\.0\\.1:(\\d+)"));
-            const QRegularExpressionMatch match = listening.match(QString::fromUtf8(log()));
-            if (match.hasMatch())
-                m_port = match.captured(1).toUShort();
-        }
-        return m_port;
-    }
-
-    // Everything the daemon has written to stderr so far.
-    [[nodiscard]] const QByteArray &log()
-    {
-        m_log += m_process.readAllStandardError();
-        return m_log;
-    }
-    [[nodiscard]] QByteArray standardOutput() { return m_stdout += m_process.readAllStandardOutput(); }
-
-    [[nodiscard]] QProcess &process() { return m_process; }
-    [[nodiscard]] bool isRunning() const { return m_process.state() != QProcess::NotRunning; }
-    [[nodiscard]] qint64 pid() const { return m_process.processId(); }
-    [[nodiscard]] int exitCode() const { return m_process.exitCode(); }
-    [[nodiscard]] QProcess::ExitStatus exitStatus() const { return m_process.exitStatus(); }
-    void terminate() { m_process.terminate(); } // SIGTERM
-    void sendSignal(int signalNumber) { ::kill(pid_t(m_process.processId()), signalNumber); }
-
-private:
-    QProcess m_process;
-    QByteArray m_log;
-    QByteArray m_stdout;
-    quint16 m_port = 0;
-};
+// A child process modifier for a kernel that seems to have no Landlock: a
+// seccomp filter answers landlock_create_ruleset with ENOSYS, as Linux < 5.13 does.
+void hideLandlock()
+{
+    static struct sock_filter filter[] = {
+        {BPF_LD | BPF_W | BPF_ABS, 0, 0, offsetof(struct seccomp_data, nr)},
+        {BPF_JMP | BPF_JEQ | BPF_K, 0, 1, SYS_landlock_create_ruleset},
+        {BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ERRNO | ENOSYS},
+        {BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ALLOW},
+    };
+    static struct sock_fprog program = {sizeof filter / sizeof filter[0], filter};
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+        ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) != 0)
+        ::_exit(125);
+}
 
 // ---------------------------------------------------------------------------
 // HTTP/1.1 over a raw socket: one request at a time, Content-Length or
@@ -685,12 +584,12 @@ private:
 
 void tst_Daemon::initTestCase()
 {
-    QVERIFY2(QFile::exists(daemonPath()), qPrintable(daemonPath()));
-    QVERIFY2(QFile::exists(childPath()), qPrintable(childPath()));
+    QVERIFY2(QFile::exists(DaemonProcess::daemonPath()), qPrintable(DaemonProcess::daemonPath()));
+    QVERIFY2(QFile::exists(DaemonProcess::testServerPath()), qPrintable(DaemonProcess::testServerPath()));
     m_shared = std::make_unique<DaemonProcess>();
     QVERIFY(m_shared->start({QStringLiteral("--max-body-bytes"), QStringLiteral("64KiB"),
                              QStringLiteral("--allowed-origin"), QStringLiteral("http://good.example.com")}));
-    QTRY_VERIFY2_WITH_TIMEOUT(m_shared->port() != 0, m_shared->log().constData(), WaitMs);
+    QVERIFY2(m_shared->waitForListening(), qPrintable(m_shared->failure()));
     m_port = m_shared->port();
     m_session = openSession(m_port);
     QVERIFY2(!m_session.isEmpty(), m_shared->log().constData());
@@ -832,7 +731,7 @@ void tst_Daemon::oversizedBodyKeepsMemoryFlat()
 {
     DaemonProcess daemon;
     QVERIFY(daemon.start({QStringLiteral("--max-body-bytes"), QStringLiteral("64KiB")}));
-    QTRY_VERIFY2_WITH_TIMEOUT(daemon.port() != 0, daemon.log().constData(), WaitMs);
+    QVERIFY2(daemon.waitForListening(), qPrintable(daemon.failure()));
     const quint16 port = daemon.port();
     QCOMPARE(exchange(port, "GET", "/healthz", baseHeaders(port)).status, 200);
 
@@ -1089,7 +988,7 @@ void tst_Daemon::sessionCap()
 {
     DaemonProcess daemon;
     QVERIFY(daemon.start({QStringLiteral("--max-sessions"), QStringLiteral("2")}));
-    QTRY_VERIFY2_WITH_TIMEOUT(daemon.port() != 0, daemon.log().constData(), WaitMs);
+    QVERIFY2(daemon.waitForListening(), qPrintable(daemon.failure()));
     const quint16 port = daemon.port();
 
     const QByteArray first = openSession(port);
@@ -1112,7 +1011,7 @@ void tst_Daemon::perSessionLimits()
     DaemonProcess daemon;
     QVERIFY(daemon.start({QStringLiteral("--max-batch-messages"), QStringLiteral("2"),
                           QStringLiteral("--max-subscriptions-per-session"), QStringLiteral("1")}));
-    QTRY_VERIFY2_WITH_TIMEOUT(daemon.port() != 0, daemon.log().constData(), WaitMs);
+    QVERIFY2(daemon.waitForListening(), qPrintable(daemon.failure()));
     const quint16 port = daemon.port();
     const QByteArray session = openSession(port);
     QVERIFY(!session.isEmpty());
@@ -1186,7 +1085,7 @@ void tst_Daemon::childOutputProblems()
 
     DaemonProcess daemon;
     QVERIFY(daemon.start({QStringLiteral("--child-max-line-bytes"), QStringLiteral("1KiB")}));
-    QTRY_VERIFY2_WITH_TIMEOUT(daemon.port() != 0, daemon.log().constData(), WaitMs);
+    QVERIFY2(daemon.waitForListening(), qPrintable(daemon.failure()));
     const quint16 port = daemon.port();
     const QByteArray session = openSession(port);
     const QByteArray other = openSession(port);
@@ -1210,7 +1109,8 @@ void tst_Daemon::childStartFailure_data()
     QTest::addColumn<QString>("childCommand");
 
     QTest::newRow("child program does not exist") << QStringLiteral("/nonexistent/fmb-no-such-mcp-server");
-    QTest::newRow("child exits with status 3 at start") << childPath() + QLatin1String(" --exit-at-start 3");
+    QTest::newRow("child exits with status 3 at start")
+        << DaemonProcess::testServerPath() + QLatin1String(" --exit-at-start 3");
 }
 
 void tst_Daemon::childStartFailure()
@@ -1220,7 +1120,7 @@ void tst_Daemon::childStartFailure()
     DaemonProcess daemon;
     // With room for one session, a second attempt shows that the failed one was let go.
     QVERIFY(daemon.start({QStringLiteral("--max-sessions"), QStringLiteral("1")}, childCommand));
-    QTRY_VERIFY2_WITH_TIMEOUT(daemon.port() != 0, daemon.log().constData(), WaitMs);
+    QVERIFY2(daemon.waitForListening(), qPrintable(daemon.failure()));
     const quint16 port = daemon.port();
 
     for (int attempt = 0; attempt < 2; ++attempt) { // a failed start leaves nothing behind
@@ -1241,7 +1141,7 @@ void tst_Daemon::idleReaper()
     DaemonProcess daemon;
     QVERIFY(daemon.start({QStringLiteral("--idle-timeout"), QStringLiteral("1"),
                           QStringLiteral("--reap-interval"), QStringLiteral("1")}));
-    QTRY_VERIFY2_WITH_TIMEOUT(daemon.port() != 0, daemon.log().constData(), WaitMs);
+    QVERIFY2(daemon.waitForListening(), qPrintable(daemon.failure()));
     const quint16 port = daemon.port();
 
     const QByteArray streaming = openSession(port);
@@ -1284,7 +1184,7 @@ void tst_Daemon::idleTimeCountsFromStreamClose()
     DaemonProcess daemon;
     QVERIFY(daemon.start({QStringLiteral("--idle-timeout"), QStringLiteral("3"),
                           QStringLiteral("--reap-interval"), QStringLiteral("1")}));
-    QTRY_VERIFY2_WITH_TIMEOUT(daemon.port() != 0, daemon.log().constData(), WaitMs);
+    QVERIFY2(daemon.waitForListening(), qPrintable(daemon.failure()));
     const quint16 port = daemon.port();
 
     const QByteArray streaming = openSession(port);
@@ -1320,7 +1220,7 @@ void tst_Daemon::secretsStayOutOfTheLog()
     daemon.setEnvironmentValue(QStringLiteral("QT_LOGGING_RULES"), QStringLiteral("fmb.*.debug=true"));
     QVERIFY(daemon.start(
         {QStringLiteral("--child-env"), QStringLiteral("FMB_SECRET_TOKEN=") + QString::fromLatin1(Secret)}));
-    QTRY_VERIFY2_WITH_TIMEOUT(daemon.port() != 0, daemon.log().constData(), WaitMs);
+    QVERIFY2(daemon.waitForListening(), qPrintable(daemon.failure()));
     const quint16 port = daemon.port();
     const QByteArray session = openSession(port);
     QVERIFY(!session.isEmpty());
@@ -1368,7 +1268,7 @@ void tst_Daemon::stopSignalEndsEveryChild()
 
     DaemonProcess daemon;
     QVERIFY(daemon.start({}));
-    QTRY_VERIFY2_WITH_TIMEOUT(daemon.port() != 0, daemon.log().constData(), WaitMs);
+    QVERIFY2(daemon.waitForListening(), qPrintable(daemon.failure()));
     const quint16 port = daemon.port();
 
     QList<qint64> pids;
@@ -1394,7 +1294,7 @@ void tst_Daemon::stopSignalEndsEveryChild()
     };
     QTRY_COMPARE_WITH_TIMEOUT(pendingSlow(), 1, WaitMs);
 
-    QSignalSpy finished(&daemon.process(), &QProcess::finished);
+    QSignalSpy finished(&daemon, &DaemonProcess::finished);
     daemon.sendSignal(signalNumber);
     QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, WaitMs);
     QCOMPARE(finished.at(0).at(1).value<QProcess::ExitStatus>(), QProcess::NormalExit);
@@ -1439,7 +1339,7 @@ void tst_Daemon::oversizedRequestRefusedAtOnce()
 
     DaemonProcess daemon;
     QVERIFY(daemon.start({QStringLiteral("--max-body-bytes"), QStringLiteral("1MiB")}));
-    QTRY_VERIFY2_WITH_TIMEOUT(daemon.port() != 0, daemon.log().constData(), WaitMs);
+    QVERIFY2(daemon.waitForListening(), qPrintable(daemon.failure()));
     const quint16 port = daemon.port();
 
     HttpConnection connection(port);
@@ -1468,9 +1368,9 @@ void tst_Daemon::oversizedRequestRefusedAtOnce()
 void tst_Daemon::sessionsBeyondTheFileLimitGet503()
 {
     DaemonProcess daemon;
-    daemon.limitOpenFiles(160);
+    daemon.setChildProcessModifier(openFileLimit(160));
     QVERIFY(daemon.start({QStringLiteral("--max-sessions"), QStringLiteral("100")}));
-    QTRY_VERIFY2_WITH_TIMEOUT(daemon.port() != 0, daemon.log().constData(), WaitMs);
+    QVERIFY2(daemon.waitForListening(), qPrintable(daemon.failure()));
     const quint16 port = daemon.port();
     static const QRegularExpression room(
         QStringLiteral("open-file limit of 160 has room for (\\d+) sessions"));
@@ -1535,9 +1435,9 @@ void tst_Daemon::childStdioFollowsTheFileLimit()
     QFETCH(int, ceiling);
 
     DaemonProcess daemon;
-    daemon.limitOpenFiles(160);
+    daemon.setChildProcessModifier(openFileLimit(160));
     QVERIFY(daemon.start(arguments));
-    QTRY_VERIFY2_WITH_TIMEOUT(daemon.port() != 0, daemon.log().constData(), WaitMs);
+    QVERIFY2(daemon.waitForListening(), qPrintable(daemon.failure()));
     const QByteArray logged =
         QStringLiteral("children's stdin and stdout: %1 (%2 descriptors per session")
             .arg(stdio == QLatin1String("socket") ? QStringLiteral("one socket") : stdio)
@@ -1570,7 +1470,7 @@ void tst_Daemon::relativeAdminSocketPath()
     DaemonProcess daemon;
     daemon.setWorkingDirectory(directory.path());
     QVERIFY(daemon.start({QStringLiteral("--admin-socket"), QStringLiteral("rel/admin.sock")}));
-    QTRY_VERIFY2_WITH_TIMEOUT(daemon.port() != 0, daemon.log().constData(), WaitMs);
+    QVERIFY2(daemon.waitForListening(), qPrintable(daemon.failure()));
     const QString socket = directory.filePath(QStringLiteral("rel/admin.sock"));
     QVERIFY2(daemon.log().contains(QByteArray("admin socket listening on " + socket.toUtf8())),
              daemon.log().constData());
@@ -1589,7 +1489,7 @@ void tst_Daemon::childEnvironmentIsAnAllowList()
     daemon.setEnvironmentValue(QStringLiteral("PASSED_VARIABLE"), QStringLiteral("passed"));
     QVERIFY(daemon.start({QStringLiteral("--child-pass-env"), QStringLiteral("PASSED_VARIABLE"),
                           QStringLiteral("--child-env"), QStringLiteral("SET_VARIABLE=set")}));
-    QTRY_VERIFY2_WITH_TIMEOUT(daemon.port() != 0, daemon.log().constData(), WaitMs);
+    QVERIFY2(daemon.waitForListening(), qPrintable(daemon.failure()));
     const quint16 port = daemon.port();
     const QByteArray session = openSession(port);
     QVERIFY(!session.isEmpty());
@@ -1642,7 +1542,7 @@ void tst_Daemon::childCannotReachTheState()
                           QStringLiteral("--state-dir"), root.filePath(QStringLiteral("state")),
                           QStringLiteral("--child-allow-write"), root.path(),
                           QStringLiteral("--child-sandbox"), QStringLiteral("require")}));
-    QTRY_VERIFY2_WITH_TIMEOUT(daemon.port() != 0, daemon.log().constData(), WaitMs);
+    QVERIFY2(daemon.waitForListening(), qPrintable(daemon.failure()));
     QVERIFY2(daemon.log().contains("children run in a Landlock sandbox"), daemon.log().constData());
     const quint16 port = daemon.port();
     const QByteArray session = openSession(port);
@@ -1719,10 +1619,10 @@ void tst_Daemon::withoutLandlock()
     QFETCH(QByteArray, logged);
 
     DaemonProcess daemon;
-    daemon.hideLandlock();
+    daemon.setChildProcessModifier(hideLandlock);
     QVERIFY(daemon.start({QStringLiteral("--child-sandbox"), mode}));
     if (serves) {
-        QTRY_VERIFY2_WITH_TIMEOUT(daemon.port() != 0, daemon.log().constData(), WaitMs);
+        QVERIFY2(daemon.waitForListening(), qPrintable(daemon.failure()));
         QVERIFY(!openSession(daemon.port()).isEmpty());
         QCOMPARE(daemon.log().count(logged), 1); // once, at start
     } else {
@@ -1739,7 +1639,7 @@ void tst_Daemon::configErrors_data()
     QTest::addColumn<int>("exitCode"); // -1: any non-zero
     QTest::addColumn<QByteArray>("named");
 
-    const QStringList child{QStringLiteral("--child-command"), childPath()};
+    const QStringList child{QStringLiteral("--child-command"), DaemonProcess::testServerPath()};
     QTest::newRow("child_stdio is not a choice")
         << QStringList{QStringLiteral("--child-stdio"), QStringLiteral("fifo")} + child << 2
         << QByteArray("child_stdio");
@@ -1829,7 +1729,7 @@ void tst_Daemon::sessionIdsLoggedAsPrefix()
     daemon.setEnvironmentValue(QStringLiteral("QT_LOGGING_RULES"), QStringLiteral("fmb.*.debug=true"));
     QVERIFY(daemon.start({QStringLiteral("--idle-timeout"), QStringLiteral("1s"),
                           QStringLiteral("--reap-interval"), QStringLiteral("1s")}));
-    QTRY_VERIFY2_WITH_TIMEOUT(daemon.port() != 0, daemon.log().constData(), WaitMs);
+    QVERIFY2(daemon.waitForListening(), qPrintable(daemon.failure()));
     const quint16 port = daemon.port();
     const QByteArray ended = openSession(port);
     const QByteArray reaped = openSession(port);

@@ -14,8 +14,6 @@
 #include <QNetworkAccessManager>
 #include <QNetworkReply>
 #include <QNetworkRequest>
-#include <QProcess>
-#include <QProcessEnvironment>
 #include <QRandomGenerator>
 #include <QRegularExpression>
 #include <QSignalSpy>
@@ -25,9 +23,11 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include "DaemonProcess.h"
 #include "OAuthTestSupport.h"
 #include "ProcessProbe.h"
 
+using fmbtest::DaemonProcess;
 using fmbtest::HttpResult;
 using fmbtest::UserAgent;
 
@@ -63,82 +63,18 @@ struct Tokens {
     QString failure; // why there are none
 };
 
-// The daemon as a child process of the test, with its stderr log captured.
-class Broker {
-public:
-    Broker()
-    {
-        QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
-        const QStringList keys = environment.keys();
-        for (const QString &key : keys) {
-            if (key.startsWith(QLatin1String("FMB_")))
-                environment.remove(key); // settings come from the flags only
-        }
-        environment.insert(QStringLiteral("QT_LOGGING_RULES"), QStringLiteral("fmb.*.debug=false"));
-        m_process.setProcessEnvironment(environment);
-        m_process.setStandardOutputFile(QProcess::nullDevice());
-    }
-    ~Broker() { stop(); }
-    Broker(const Broker &) = delete;
-    Broker &operator=(const Broker &) = delete;
-
-    // Waits for "listening on" and the admin socket; false with log() telling why.
-    [[nodiscard]] bool start(const QStringList &arguments)
-    {
-        m_process.start(QStringLiteral(FMB_BIN_DIR "/forgejo-mcp-brokerd"), arguments);
-        if (!m_process.waitForStarted(WaitMs))
-            return false;
-        return QTest::qWaitFor(
-                   [this] {
-                       const QByteArray &text = log();
-                       return (text.contains("fmb.http: listening on") &&
-                               text.contains("admin socket listening on")) ||
-                              m_process.state() == QProcess::NotRunning;
-                   },
-                   WaitMs) &&
-               m_process.state() == QProcess::Running;
-    }
-
-    // SIGTERM and wait; the exit code, or -1 when it crashed or did not exit.
-    int stop()
-    {
-        if (m_process.state() == QProcess::NotRunning)
-            return m_process.exitStatus() == QProcess::NormalExit ? m_process.exitCode() : -1;
-        m_process.terminate();
-        if (!QTest::qWaitFor([this] { return m_process.state() == QProcess::NotRunning; }, WaitMs)) {
-            m_process.kill();
-            m_process.waitForFinished(5000);
-            return -1;
-        }
-        (void)log();
-        return m_process.exitStatus() == QProcess::NormalExit ? m_process.exitCode() : -1;
-    }
-
-    [[nodiscard]] const QByteArray &log()
-    {
-        m_log += m_process.readAllStandardError();
-        return m_log;
-    }
-
-    // The pid the newest "session ID respawned: new pid N" line names; 0 if
-    // none. The log shows only the id's first 8 hex digits.
-    [[nodiscard]] qint64 respawnedPid(const QString &sessionId)
-    {
-        const QRegularExpression line(QStringLiteral("session %1 respawned: new pid (\\d+)")
-                                          .arg(QRegularExpression::escape(sessionId.left(8))));
-        qint64 pid = 0;
-        auto matches = line.globalMatch(QString::fromUtf8(log()));
-        while (matches.hasNext())
-            pid = matches.next().captured(1).toLongLong();
-        return pid;
-    }
-
-    [[nodiscard]] int countOf(const QByteArray &needle) { return int(log().count(needle)); }
-
-private:
-    QProcess m_process;
-    QByteArray m_log;
-};
+// The pid the newest "session ID respawned: new pid N" line names; 0 if
+// none. The log shows only the id's first 8 hex digits.
+qint64 respawnedPid(DaemonProcess &daemon, const QString &sessionId)
+{
+    const QRegularExpression line(QStringLiteral("session %1 respawned: new pid (\\d+)")
+                                      .arg(QRegularExpression::escape(sessionId.left(8))));
+    qint64 pid = 0;
+    auto matches = line.globalMatch(QString::fromUtf8(daemon.log()));
+    while (matches.hasNext())
+        pid = matches.next().captured(1).toLongLong();
+    return pid;
+}
 
 } // namespace
 
@@ -194,7 +130,7 @@ private:
     QNetworkAccessManager *m_network = nullptr;
     std::unique_ptr<QTemporaryDir> m_dir;
     std::unique_ptr<fmbtest::FakeForgejo> m_fake;
-    std::unique_ptr<Broker> m_broker;
+    std::unique_ptr<DaemonProcess> m_broker;
     QStringList m_brokerArguments;
     QString m_publicUrl;
     int m_nextId = 1;
@@ -271,9 +207,9 @@ bool tst_Rotation::startStack(int upstreamTtl, const QStringList &brokerArgument
 
 bool tst_Rotation::startBroker()
 {
-    m_broker = std::make_unique<Broker>();
-    if (!m_broker->start(m_brokerArguments)) {
-        qWarning().noquote() << "forgejo-mcp-brokerd did not come up:\n" << m_broker->log();
+    m_broker = std::make_unique<DaemonProcess>();
+    if (!m_broker->startListening(m_brokerArguments)) {
+        qWarning().noquote() << m_broker->failure();
         return false;
     }
     return true;
@@ -507,10 +443,10 @@ void tst_Rotation::rotationKeepsSession()
     QVERIFY(firstPid > 0);
     QCOMPARE(forgejoUser(firstToken), QStringLiteral("alice"));
 
-    QTRY_VERIFY_WITH_TIMEOUT(m_broker->respawnedPid(sessionId) > 0, WaitMs);
+    QTRY_VERIFY_WITH_TIMEOUT(respawnedPid(*m_broker, sessionId) > 0, WaitMs);
     // The very next request, with the same session id and no new initialize,
     // is answered by the new child.
-    const qint64 newPid = m_broker->respawnedPid(sessionId);
+    const qint64 newPid = respawnedPid(*m_broker, sessionId);
     QCOMPARE(childPid(tokens.access, sessionId), newPid);
     QVERIFY(newPid != firstPid);
     const QString newToken = childToken(tokens.access, sessionId);
@@ -558,9 +494,9 @@ void tst_Rotation::callInFlightCompletes()
     std::unique_ptr<QNetworkReply, void (*)(QNetworkReply *)> guard(
         slow, [](QNetworkReply *r) { r->deleteLater(); });
 
-    QTRY_VERIFY_WITH_TIMEOUT(m_broker->respawnedPid(sessionId) > 0, WaitMs);
+    QTRY_VERIFY_WITH_TIMEOUT(respawnedPid(*m_broker, sessionId) > 0, WaitMs);
     QVERIFY2(!slow->isFinished(), "the slow call ended before the respawn; the test proves nothing");
-    const qint64 newPid = m_broker->respawnedPid(sessionId);
+    const qint64 newPid = respawnedPid(*m_broker, sessionId);
     QCOMPARE(childPid(tokens.access, sessionId), newPid); // new requests go to the new child meanwhile
     QVERIFY(fmbtest::processAlive(firstPid));             // the old one still runs the slow call
 
@@ -581,7 +517,7 @@ void tst_Rotation::callInFlightCompletes()
     QTRY_VERIFY_WITH_TIMEOUT(!fmbtest::processAlive(firstPid), WaitMs); // drained, then stopped
     // Tokens live 4 s, so another respawn may have come meanwhile: the newest
     // child answers. Its log line may reach us after its answer: ask again.
-    QTRY_COMPARE_WITH_TIMEOUT(childPid(tokens.access, sessionId), m_broker->respawnedPid(sessionId), WaitMs);
+    QTRY_COMPARE_WITH_TIMEOUT(childPid(tokens.access, sessionId), respawnedPid(*m_broker, sessionId), WaitMs);
 }
 
 void tst_Rotation::refreshFailureEvicts()
@@ -653,7 +589,7 @@ void tst_Rotation::oneRefreshPerUser()
     QCOMPARE(childToken(second.access, sessionB), before);
     const int refreshesBefore = m_fake->stats(m_network).value(QStringLiteral("refreshes")).toInt();
 
-    QTRY_VERIFY_WITH_TIMEOUT(m_broker->respawnedPid(sessionA) > 0 && m_broker->respawnedPid(sessionB) > 0,
+    QTRY_VERIFY_WITH_TIMEOUT(respawnedPid(*m_broker, sessionA) > 0 && respawnedPid(*m_broker, sessionB) > 0,
                              WaitMs);
     const QJsonObject stats = m_fake->stats(m_network);
     QCOMPARE(stats.value(QStringLiteral("refreshes")).toInt() - refreshesBefore, 1);
@@ -719,7 +655,7 @@ void tst_Rotation::revokedGrantKeepsNothing()
     const QString session = initialize(alive.access);
     QVERIFY(!session.isEmpty());
     const int refreshesBefore = m_fake->stats(m_network).value(QStringLiteral("refreshes")).toInt();
-    QTRY_VERIFY_WITH_TIMEOUT(m_broker->respawnedPid(session) > 0, WaitMs);
+    QTRY_VERIFY_WITH_TIMEOUT(respawnedPid(*m_broker, session) > 0, WaitMs);
     QVERIFY(m_fake->stats(m_network).value(QStringLiteral("refreshes")).toInt() > refreshesBefore);
     QVERIFY(upstreamBytes(aliveClient) > 0);
     QCOMPARE(upstreamBytes(revokedClient), 0); // the refreshed tokens were not shared with it
@@ -751,11 +687,11 @@ void tst_Rotation::idleEviction()
     const qint64 pid = childPid(tokens.access, sessionId);
 
     const QByteArray ended = "session " + sessionId.left(8).toLatin1() + " ended:";
-    QTRY_VERIFY_WITH_TIMEOUT(m_broker->countOf(ended) == 1, WaitMs);
-    QVERIFY2(m_broker->countOf("session " + sessionId.left(8).toLatin1() + " idle for") == 1,
-             m_broker->log().constData());
+    QTRY_VERIFY_WITH_TIMEOUT(m_broker->log().count(ended) == 1, WaitMs);
+    const QByteArray idle = "session " + sessionId.left(8).toLatin1() + " idle for";
+    QVERIFY2(m_broker->log().count(idle) == 1, m_broker->log().constData());
     QTRY_VERIFY_WITH_TIMEOUT(
-        !fmbtest::processAlive(pid) && !fmbtest::processAlive(m_broker->respawnedPid(sessionId)), WaitMs);
+        !fmbtest::processAlive(pid) && !fmbtest::processAlive(respawnedPid(*m_broker, sessionId)), WaitMs);
     QCOMPARE(ping(tokens.access, sessionId).status, 404);
     QVERIFY(!initialize(tokens.access).isEmpty()); // idle eviction does not sign the user out
 }

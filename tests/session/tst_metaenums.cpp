@@ -47,6 +47,7 @@ void tst_MetaEnums::metaEnum_data()
     addRow("base ErrorCode", fmb::ErrorCode::Unauthorized, "ErrorCode", "Unauthorized");
     addRow("jsonrpc MessageKind", fmb::MessageKind::Response, "MessageKind", "Response");
     addRow("session SessionState", fmb::SessionState::Respawning, "SessionState", "Respawning");
+    addRow("session Refusal", fmb::Refusal::StreamHasReader, "Refusal", "StreamHasReader");
 }
 
 void tst_MetaEnums::metaEnum()

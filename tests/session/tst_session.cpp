@@ -215,7 +215,7 @@ void tst_Session::initialize()
     QCOMPARE(session->state(), SessionState::Starting);
 
     TestSink *sink = newSink();
-    const Result<bool> posted =
+    const PostResult posted =
         post(*session, request(1, QStringLiteral("initialize"), initializeParams(requested)), sink);
     QVERIFY(posted.ok());
     QVERIFY(posted.value()); // the session took the sink
@@ -247,7 +247,7 @@ void tst_Session::plainJsonWhenOnlyAResponse()
     QVERIFY(initializeSession(*session, Latest, m_scope.get()));
 
     TestSink *sink = newSink();
-    const Result<bool> posted =
+    const PostResult posted =
         post(*session,
              toolCall(2, QStringLiteral("echo"), {{QStringLiteral("text"), QStringLiteral("hello")}}), sink);
     QVERIFY(posted.ok());
@@ -264,7 +264,7 @@ void tst_Session::plainJsonWhenOnlyAResponse()
     QCOMPARE(sink->misuse, 0);
 
     // Notifications and responses alone take no stream (202 at the edge).
-    const Result<bool> notified =
+    const PostResult notified =
         post(*session, notification(QStringLiteral("notifications/roots/list_changed")), nullptr);
     QVERIFY(notified.ok());
     QVERIFY(!notified.value());
@@ -283,7 +283,7 @@ void tst_Session::batchAnsweredAsOneJsonArray()
                  {{QStringLiteral("text"), QStringLiteral("second")}}),
         notification(QStringLiteral("notifications/roots/list_changed")),
     };
-    const Result<bool> posted = postBatch(*session, batch, sink);
+    const PostResult posted = postBatch(*session, batch, sink);
     QVERIFY(posted.ok());
     QVERIFY(posted.value());
 
@@ -448,7 +448,7 @@ void tst_Session::serverRequestRoundTrip()
         {QStringLiteral("content"), QJsonObject{{QStringLiteral("type"), QStringLiteral("text")},
                                                 {QStringLiteral("text"), QStringLiteral("sampled words")}}},
         {QStringLiteral("model"), QStringLiteral("tst-model")}};
-    const Result<bool> answered = post(*session, response(askedId, sampled), nullptr);
+    const PostResult answered = post(*session, response(askedId, sampled), nullptr);
     QVERIFY(answered.ok());
     QVERIFY(!answered.value()); // a response takes no stream (202)
 
@@ -491,7 +491,7 @@ void tst_Session::clientResponseToNoServerRequestIsDropped()
         QTRY_COMPARE(call->endCount, 1);
     }
 
-    const Result<bool> stray = post(*session, response(strayId, sampled), nullptr);
+    const PostResult stray = post(*session, response(strayId, sampled), nullptr);
     QVERIFY(stray.ok());
     QVERIFY(!stray.value()); // still 202 at the edge
 
@@ -778,9 +778,9 @@ void tst_Session::secondGetStreamConflicts()
     TestSink *first = newSink();
     QVERIFY(session->openStream(first, {}).ok());
     TestSink *second = newSink();
-    const Result<void> refused = session->openStream(second, {});
+    const Result<void, SessionRefusal> refused = session->openStream(second, {});
     QVERIFY(!refused.ok());
-    QCOMPARE(refused.error().code, ErrorCode::Conflict);
+    QCOMPARE(refused.error().kind, Refusal::StreamHasReader);
     QCOMPARE(second->beginCount, 0);
     QVERIFY(second->events.isEmpty());
     QVERIFY(first->isOpen());
@@ -832,11 +832,8 @@ void tst_Session::duplicateRequestIdConflicts()
     Session *session = newSession();
     QVERIFY(initializeSession(*session, Latest, m_scope.get()));
 
-    const auto send = [session](const QByteArray &body, StreamSink *sink) -> Result<bool> {
-        Result<ParsedBody, BodyError> parsed = parseBody(body);
-        if (!parsed.ok())
-            return Error{ErrorCode::InvalidArgument, QString(), parsed.error().message};
-        return session->post(parsed.value().messages, parsed.value().batch, sink);
+    const auto send = [session](const QByteArray &body, StreamSink *sink) {
+        return postBody(*session, body, sink);
     };
 
     TestSink *firstSink = newSink();
@@ -849,10 +846,10 @@ void tst_Session::duplicateRequestIdConflicts()
     }
 
     TestSink *secondSink = newSink();
-    const Result<bool> posted = send(second, secondSink);
+    const PostResult posted = send(second, secondSink);
     QCOMPARE(!posted.ok(), conflict);
     if (conflict) {
-        QCOMPARE(posted.error().code, ErrorCode::Conflict);
+        QCOMPARE(posted.error().kind, Refusal::DuplicateRequestId);
         QCOMPARE(session->pendingRequests(), pendingBefore); // nothing of it went to the server
         QCOMPARE(secondSink->jsonCount, 0);
         QVERIFY(secondSink->events.isEmpty());
@@ -901,12 +898,12 @@ void tst_Session::childCrashFailsPending()
     QCOMPARE(session->state(), SessionState::Stopping);
     QVERIFY(processGone(pid));
 
-    const Result<bool> late = post(*session, request(3, QStringLiteral("ping")), newSink());
+    const PostResult late = post(*session, request(3, QStringLiteral("ping")), newSink());
     QVERIFY(!late.ok());
-    QCOMPARE(late.error().code, ErrorCode::Unavailable);
-    const Result<void> lateStream = session->openStream(newSink(), {});
+    QCOMPARE(late.error().kind, Refusal::Ending);
+    const Result<void, SessionRefusal> lateStream = session->openStream(newSink(), {});
     QVERIFY(!lateStream.ok());
-    QCOMPARE(lateStream.error().code, ErrorCode::Unavailable);
+    QCOMPARE(lateStream.error().kind, Refusal::Ending);
 
     session->stop(QStringLiteral("again"));
     QCOMPARE(order.size(), 2); // ended and finished came once each
@@ -1329,9 +1326,8 @@ void tst_Session::stopIsIdempotent()
     QCOMPARE(ended.count(), 1);
     QCOMPARE(finished.count(), 1);
 
-    QCOMPARE(post(*session, request(2, QStringLiteral("ping")), newSink()).error().code,
-             ErrorCode::Unavailable);
-    QCOMPARE(session->openStream(newSink(), {}).error().code, ErrorCode::Unavailable);
+    QCOMPARE(post(*session, request(2, QStringLiteral("ping")), newSink()).error().kind, Refusal::Ending);
+    QCOMPARE(session->openStream(newSink(), {}).error().kind, Refusal::Ending);
     QCOMPARE(get->misuse + slow->misuse, 0);
 }
 

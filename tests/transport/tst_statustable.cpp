@@ -17,6 +17,8 @@ private Q_SLOTS:
     void bodyErrors();
     void statelessFailures_data();
     void statelessFailures();
+    void sessionRefusals_data();
+    void sessionRefusals();
     void answers();
 };
 
@@ -134,6 +136,31 @@ void tst_StatusTable::statelessFailures()
     QCOMPARE(StatusTable::failureOf(kind), failure);
     QCOMPARE(StatusTable::of(failure).status, status);
     QCOMPARE(StatusTable::of(failure).rpcCode, rpcCodeOf(kind));
+}
+
+// Session::post and openStream say why they refused; the kind, and so the
+// status, follows from that alone.
+void tst_StatusTable::sessionRefusals_data()
+{
+    QTest::addColumn<Refusal>("refusal");
+    QTest::addColumn<McpFailure>("failure");
+    QTest::addColumn<int>("status");
+
+    QTest::newRow("POST: a request id still pending")
+        << Refusal::DuplicateRequestId << McpFailure::DuplicateRequestId << 400;
+    QTest::newRow("GET: the stream has a reader")
+        << Refusal::StreamHasReader << McpFailure::StreamAlreadyOpen << 409;
+    QTest::newRow("the session is ending") << Refusal::Ending << McpFailure::UnknownSession << 404;
+}
+
+void tst_StatusTable::sessionRefusals()
+{
+    QFETCH(Refusal, refusal);
+    QFETCH(McpFailure, failure);
+    QFETCH(int, status);
+
+    QCOMPARE(StatusTable::failureOf(SessionRefusal{refusal, {}, {}}), failure);
+    QCOMPARE(StatusTable::of(failure).status, status);
 }
 
 void tst_StatusTable::answers()

@@ -1,6 +1,5 @@
 #include "DaemonHarness.h"
 
-#include <QDeadlineTimer>
 #include <QEventLoop>
 #include <QFileInfo>
 #include <QJsonDocument>
@@ -9,12 +8,9 @@
 #include <QRegularExpression>
 #include <QTimer>
 
-#include "admin/AdminPaths.h"
-
 namespace fmb::test {
 namespace {
 
-constexpr int StartTimeoutMs = 15000;
 constexpr int RequestTimeoutMs = 15000;
 
 } // namespace
@@ -23,63 +19,29 @@ DaemonHarness::DaemonHarness(QString adminSocket)
     : m_adminSocket(std::move(adminSocket))
 {}
 
-DaemonHarness::~DaemonHarness()
-{
-    stop();
-}
-
 QString DaemonHarness::log()
 {
-    m_log += m_process.readAllStandardError();
-    return QString::fromUtf8(m_log);
+    return QString::fromUtf8(m_daemon.log());
 }
 
 bool DaemonHarness::start(const QStringList &extraArguments)
 {
-    QStringList arguments = {QStringLiteral("--auth"),
-                             QStringLiteral("none"),
-                             QStringLiteral("--listen"),
-                             QStringLiteral("127.0.0.1:0"),
-                             QStringLiteral("--child-command"),
-                             QStringLiteral(FMB_TEST_BIN_DIR "/fmb-test-mcp-server"),
-                             QStringLiteral("--child-stop-grace"),
-                             QStringLiteral("1s"),
-                             QStringLiteral("--admin-socket"),
-                             m_adminSocket};
-    arguments += extraArguments;
-    m_process.setProcessChannelMode(QProcess::SeparateChannels);
-    m_process.setStandardOutputFile(QProcess::nullDevice());
-    m_process.start(QStringLiteral(FMB_BIN_DIR "/forgejo-mcp-brokerd"), arguments);
-    if (!m_process.waitForStarted(StartTimeoutMs)) {
-        m_error = QStringLiteral("forgejo-mcp-brokerd did not start: %1").arg(m_process.errorString());
+    const QStringList arguments = QStringList{QStringLiteral("--child-stop-grace"), QStringLiteral("1s"),
+                                              QStringLiteral("--admin-socket"), m_adminSocket} +
+                                  extraArguments;
+    static const QRegularExpression adminListening(QStringLiteral("admin socket listening on "));
+    if (!m_daemon.start(arguments) || !m_daemon.waitForListening() ||
+        !m_daemon.waitForLine(adminListening).hasMatch()) {
+        m_error = m_daemon.failure();
         return false;
     }
-    static const QRegularExpression listening(QStringLiteral("listening on (http://[^\\s/]+)"));
-    const QDeadlineTimer deadline(StartTimeoutMs);
-    while (!deadline.hasExpired()) {
-        const QString text = log();
-        const QRegularExpressionMatch match = listening.match(text);
-        if (match.hasMatch() && text.contains(QLatin1String("admin socket listening on"))) {
-            m_mcpUrl = QUrl(match.captured(1) + QLatin1String("/mcp"));
-            return true;
-        }
-        if (m_process.state() == QProcess::NotRunning)
-            break;
-        m_process.waitForReadyRead(100);
-    }
-    m_error = QStringLiteral("forgejo-mcp-brokerd did not come up; its log:\n%1").arg(log());
-    return false;
+    m_mcpUrl = QUrl(m_daemon.url().toString() + QLatin1String("/mcp"));
+    return true;
 }
 
 void DaemonHarness::stop()
 {
-    if (m_process.state() == QProcess::NotRunning)
-        return;
-    m_process.terminate();
-    if (!m_process.waitForFinished(10000)) {
-        m_process.kill();
-        m_process.waitForFinished(2000);
-    }
+    (void)m_daemon.stop();
 }
 
 QString DaemonHarness::createSession(const QString &clientName)

@@ -1,20 +1,21 @@
 #pragma once
 
 #include <QNetworkAccessManager>
-#include <QProcess>
 #include <QString>
 #include <QStringList>
 #include <QUrl>
 
+#include "DaemonProcess.h"
+
 namespace fmb::test {
 
 // A real forgejo-mcp-brokerd (local mode, children = fmb-test-mcp-server)
-// started by a test, with its admin socket at a path the test chooses.
-// Shared by the admin, gui and ssh tests.
+// started by a test through DaemonProcess, with its admin socket at a path
+// the test chooses. Shared by the admin, gui and ssh tests.
 class DaemonHarness final {
 public:
     explicit DaemonHarness(QString adminSocket);
-    ~DaemonHarness(); // SIGTERM, then waits for the daemon to exit
+    ~DaemonHarness() = default; // the DaemonProcess stops the daemon
 
     // Starts the daemon and waits until both the HTTP port and the admin
     // socket listen. False (with the log in error()) when it does not come up.
@@ -23,7 +24,7 @@ public:
 
     [[nodiscard]] QUrl mcpUrl() const { return m_mcpUrl; }
     [[nodiscard]] const QString &adminSocket() const { return m_adminSocket; }
-    [[nodiscard]] qint64 pid() const { return m_process.processId(); }
+    [[nodiscard]] qint64 pid() const { return m_daemon.pid(); }
     [[nodiscard]] QString log();
     [[nodiscard]] const QString &error() const { return m_error; }
 
@@ -35,8 +36,7 @@ public:
 
 private:
     QString m_adminSocket;
-    QProcess m_process;
-    QByteArray m_log;
+    fmbtest::DaemonProcess m_daemon;
     QUrl m_mcpUrl;
     QString m_error;
     QNetworkAccessManager m_network;
