@@ -8,9 +8,11 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 packages=(cmake ninja-build g++ pkg-config qt6-base-dev qt6-httpserver-dev qt6-websockets-dev
-          qt6-tools-dev qt6-tools-dev-tools qt6-l10n-tools libqt6sql6-sqlite libssl-dev nodejs npm)
+          qt6-tools-dev qt6-tools-dev-tools qt6-l10n-tools libqt6sql6-sqlite libqt6sql6-psql libssl-dev nodejs npm)
 if [[ "${1:-}" == "--test" ]]; then
     packages+=(openssh-server openssh-client xvfb xauth clang-format procps)
+    # A throwaway PostgreSQL cluster for the store tests (tests/support/PgCluster).
+    packages+=(postgresql)
     # libFuzzer ships in libclang-rt-14-dev, which clang only recommends.
     packages+=(clang libclang-rt-14-dev llvm)
 fi

@@ -1,15 +1,18 @@
 #include "OAuthMode.h"
 
+#include <QDir>
 #include <QFile>
 #include <QFileDevice>
 #include <QLoggingCategory>
 
 #include "base/Redactor.h"
+#include "config/DatabaseUrl.h"
 #include "oauth/AuthorizationServer.h"
 #include "oauth/UpstreamClient.h"
 #include "rotation/StoreTokenSource.h"
 #include "rotation/TokenRotator.h"
 #include "session/SessionRegistry.h"
+#include "store/PostgresTokenStore.h"
 #include "store/SqliteTokenStore.h"
 
 namespace fmb {
@@ -17,24 +20,59 @@ namespace {
 
 Q_LOGGING_CATEGORY(lcDaemonOAuth, "fmb.daemon", QtInfoMsg)
 
-Result<QByteArray> readSecretFile(const QString &path)
+// A secret kept in a file named by setting `key` (never printed).
+Result<QByteArray> readSecretFile(const QString &path, const QString &key)
 {
     QFile file(path);
     if (!file.open(QIODevice::ReadOnly)) {
-        return Error{
-            ErrorCode::Io, QStringLiteral("forgejo_client_secret_file"),
-            QStringLiteral("forgejo_client_secret_file: cannot read %1: %2").arg(path, file.errorString())};
+        return Error{ErrorCode::Io, key,
+                     QStringLiteral("%1: cannot read %2: %3").arg(key, path, file.errorString())};
     }
-    if (file.permissions() & (QFileDevice::ReadOther | QFileDevice::WriteOther)) {
-        qCWarning(lcDaemonOAuth).noquote()
-            << "forgejo_client_secret_file" << path << "is readable by other users; chmod 600 it";
-    }
+    if (file.permissions() & (QFileDevice::ReadOther | QFileDevice::WriteOther))
+        qCWarning(lcDaemonOAuth).noquote() << key << path << "is readable by other users; chmod 600 it";
     const QByteArray secret = file.read(4096).trimmed();
-    if (secret.isEmpty()) {
-        return Error{ErrorCode::InvalidArgument, QStringLiteral("forgejo_client_secret_file"),
-                     QStringLiteral("forgejo_client_secret_file: %1 is empty").arg(path)};
-    }
+    if (secret.isEmpty())
+        return Error{ErrorCode::InvalidArgument, key, QStringLiteral("%1: %2 is empty").arg(key, path)};
     return secret;
+}
+
+// --database (issue 14): SQLite in state_dir by default, or PostgreSQL.
+// The upstream-token key stays in state_dir either way.
+Result<std::unique_ptr<TokenStore>> openStore(const BrokerConfig &config)
+{
+    const QString key = config.database.isEmpty() ? QStringLiteral("state_dir") : QStringLiteral("database");
+    Result<DatabaseUrl> url =
+        config.database.isEmpty() ? Result<DatabaseUrl>(DatabaseUrl{}) : parseDatabaseUrl(config.database);
+    if (!url)
+        return url.error();
+    Result<void> opened;
+    std::unique_ptr<TokenStore> store;
+    if (url.value().kind == DatabaseUrl::Kind::Postgres) {
+        PostgresParams params;
+        params.host = url.value().host;
+        params.port = url.value().port;
+        params.user = url.value().user;
+        params.database = url.value().database;
+        if (!config.databasePasswordFile.isEmpty()) {
+            Result<QByteArray> password =
+                readSecretFile(config.databasePasswordFile, QStringLiteral("database_password_file"));
+            if (!password)
+                return password.error();
+            Redactor::addSecret(password.value());
+            params.password = QString::fromUtf8(password.value());
+        }
+        auto postgres = std::make_unique<PostgresTokenStore>();
+        opened = postgres->open(params, QDir(config.stateDir).filePath(SqliteTokenStore::keyFileName()));
+        store = std::move(postgres);
+    } else {
+        auto sqlite = std::make_unique<SqliteTokenStore>();
+        opened = url.value().sqlitePath.isEmpty() ? sqlite->open(config.stateDir)
+                                                  : sqlite->open(config.stateDir, url.value().sqlitePath);
+        store = std::move(sqlite);
+    }
+    if (!opened)
+        return Error{opened.error().code, key, QStringLiteral("%1: %2").arg(key, opened.error().message)};
+    return store;
 }
 
 } // namespace
@@ -49,18 +87,16 @@ OAuthMode::~OAuthMode() = default;
 
 Result<void> OAuthMode::open()
 {
-    Result<QByteArray> secret = readSecretFile(m_config.forgejoClientSecretFile);
+    Result<QByteArray> secret =
+        readSecretFile(m_config.forgejoClientSecretFile, QStringLiteral("forgejo_client_secret_file"));
     if (!secret)
         return secret.error();
     Redactor::addSecret(secret.value());
 
-    auto store = std::make_unique<SqliteTokenStore>();
-    Result<void> opened = store->open(m_config.stateDir);
-    if (!opened) {
-        return Error{opened.error().code, QStringLiteral("state_dir"),
-                     QStringLiteral("state_dir: %1").arg(opened.error().message)};
-    }
-    m_store = std::move(store);
+    Result<std::unique_ptr<TokenStore>> store = openStore(m_config);
+    if (!store)
+        return store.error();
+    m_store = std::move(store).value();
 
     UpstreamConfig upstream;
     upstream.authorizeUrl = QUrl(m_config.upstreamAuthorizeUrl);

@@ -73,6 +73,8 @@ struct BrokerConfig {
     QString forgejoClientId;
     QString forgejoClientSecretFile; // read at start; the secret is never logged
     QString stateDir;                // SQLite store + keys; empty = default (see --help)
+    QString database;                // sqlite:PATH or postgresql://...; empty = SQLite in stateDir (issue 14)
+    QString databasePasswordFile;    // PostgreSQL password, read at start, never logged
     QString upstreamAuthorizeUrl;    // empty = <forgejo>/login/oauth/authorize
     QString upstreamTokenUrl;        // empty = <forgejo>/login/oauth/access_token
     QString upstreamUserUrl;         // empty = <forgejo>/api/v1/user

@@ -17,6 +17,8 @@
 #include <QSet>
 #include <QUrl>
 
+#include "DatabaseUrl.h"
+
 namespace fmb {
 namespace {
 
@@ -679,6 +681,13 @@ QString notPrintableAscii(const QString &text)
     return {};
 }
 
+QString notDatabaseUrl(const QString &text)
+{
+    Result<DatabaseUrl> url = parseDatabaseUrl(text);
+    // The message starts with "database: "; the caller puts the key first again.
+    return url.ok() ? QString() : url.error().message.mid(10);
+}
+
 QString notVariableName(const QString &text)
 {
     if (isVariableName(text))
@@ -859,6 +868,14 @@ QList<ConfigSetting> buildSettings()
                 text(&B::stateDir, "DIR",
                      "/var/lib/forgejo-mcp-broker when running as root, else\n"
                      "$XDG_DATA_HOME/forgejo-mcp-broker (~/.local/share/...)")),
+        setting("database",
+                "Where the token store lives: sqlite:PATH (one broker) or\n"
+                "postgresql://USER@HOST:PORT/DBNAME (?host=/socket/dir) shared by a cluster.",
+                text(&B::database, "URL", "sqlite: the file in state_dir", notDatabaseUrl)),
+        setting("database_password_file",
+                "File holding the PostgreSQL password; read at start, never printed\n"
+                "(default: libpq's ~/.pgpass or none).",
+                text(&B::databasePasswordFile, "FILE", "none")),
         setting("upstream_authorize_url",
                 "Forgejo's authorization endpoint, where users are sent to sign in\n"
                 "(http or https, no query).",

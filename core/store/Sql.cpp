@@ -33,13 +33,29 @@ Result<QSqlQuery> run(const QSqlDatabase &db, const QString &sql, Bind bind)
 
 Error sqlError(const QSqlError &error, const QString &what)
 {
-    // SQLITE_BUSY (5) and SQLITE_LOCKED (6): another writer held the database
-    // for longer than busy_timeout.
+    // SQLite: SQLITE_BUSY (5) and SQLITE_LOCKED (6), another writer held the
+    // database for longer than busy_timeout. PostgreSQL (the SQLSTATE):
+    // serialization failure, deadlock, lock timeout, shutdown and connection
+    // exceptions (class 08) are Unavailable, a unique violation is Conflict.
     const QString native = error.nativeErrorCode();
-    const ErrorCode code = (native == QLatin1String("5") || native == QLatin1String("6"))
-                               ? ErrorCode::Unavailable
-                               : ErrorCode::Io;
+    ErrorCode code = ErrorCode::Io;
+    if (native == QLatin1String("5") || native == QLatin1String("6") || native == QLatin1String("40001") ||
+        native == QLatin1String("40P01") || native == QLatin1String("55P03") ||
+        native.startsWith(QLatin1String("57P")) || native.startsWith(QLatin1String("08")) ||
+        error.type() == QSqlError::ConnectionError) {
+        code = ErrorCode::Unavailable;
+    } else if (native == QLatin1String("23505")) {
+        code = ErrorCode::Conflict;
+    }
     return Error{code, what, QStringLiteral("database error: ") + error.text()};
+}
+
+Result<void> execSql(const QSqlDatabase &db, const QString &sql)
+{
+    QSqlQuery query(db);
+    if (!query.exec(sql))
+        return sqlError(query.lastError(), sql.simplified().left(60));
+    return {};
 }
 
 Result<QSqlQuery> runSql(const QSqlDatabase &db, const QString &sql, const QVariantList &values)
@@ -71,22 +87,26 @@ SqlTransaction::~SqlTransaction()
 {
     if (!m_active)
         return;
-    if (Result<QSqlQuery> r = runSql(m_db, QStringLiteral("ROLLBACK")); !r.ok())
+    if (Result<void> r = execSql(m_db, QStringLiteral("ROLLBACK")); !r.ok())
         qCWarning(lcStore, "rollback failed: %s", qPrintable(r.error().message));
 }
 
 Result<void> SqlTransaction::begin()
 {
-    if (Result<QSqlQuery> r = runSql(m_db, QStringLiteral("BEGIN IMMEDIATE")); !r.ok())
-        return r.error();
+    // PostgreSQL has no IMMEDIATE: its read-then-write calls lock rows instead.
+    const bool postgres = m_db.driverName() == QLatin1String("QPSQL");
+    if (Result<void> r =
+            execSql(m_db, postgres ? QStringLiteral("BEGIN") : QStringLiteral("BEGIN IMMEDIATE"));
+        !r.ok())
+        return r;
     m_active = true;
     return {};
 }
 
 Result<void> SqlTransaction::commit()
 {
-    if (Result<QSqlQuery> r = runSql(m_db, QStringLiteral("COMMIT")); !r.ok())
-        return r.error();
+    if (Result<void> r = execSql(m_db, QStringLiteral("COMMIT")); !r.ok())
+        return r;
     m_active = false;
     return {};
 }

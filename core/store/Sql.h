@@ -19,8 +19,13 @@ namespace fmb {
 using SqlNamedValues = QList<std::pair<QString, QVariant>>;
 
 // The error for a failed statement. Never carries bound values: SQLite's
-// messages name tables and columns, not data.
+// messages name tables and columns, not data (PostgreSQL's detail may quote
+// a key: the text is for the log of the broker that owns the data).
 [[nodiscard]] Error sqlError(const QSqlError &error, const QString &what);
+
+// Runs `sql` without preparing it: transaction control and DDL, which
+// PostgreSQL cannot PREPARE. No values.
+[[nodiscard]] Result<void> execSql(const QSqlDatabase &db, const QString &sql);
 
 // Prepares `sql` on `db`, binds `values` (positional `?` in order, or named
 // `:name`; a null QString binds as the empty string: no text column takes
@@ -34,6 +39,7 @@ using SqlNamedValues = QList<std::pair<QString, QVariant>>;
 // BEGIN IMMEDIATE ... COMMIT on one connection; rolls back when destroyed
 // uncommitted. IMMEDIATE takes the write lock up front, so a read-then-write
 // (consume a code, rotate a token) cannot interleave with another writer.
+// On PostgreSQL (QPSQL) a plain BEGIN: the caller locks the rows it reads.
 // Queries run inside must be finished or destroyed before commit().
 class SqlTransaction final {
 public:

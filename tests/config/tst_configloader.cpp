@@ -155,6 +155,10 @@ QString field(const BrokerConfig &config, const QString &key)
         return config.forgejoClientSecretFile;
     if (key == QLatin1String("state_dir"))
         return config.stateDir;
+    if (key == QLatin1String("database"))
+        return config.database;
+    if (key == QLatin1String("database_password_file"))
+        return config.databasePasswordFile;
     if (key == QLatin1String("upstream_authorize_url"))
         return config.upstreamAuthorizeUrl;
     if (key == QLatin1String("upstream_token_url"))
@@ -597,6 +601,21 @@ void tst_ConfigLoader::setting_data()
         << "/nonexistent/secret";
     QTest::newRow("--state-dir") << withChild({"--state-dir", "/srv/fmb"}) << noEnv << noIni << "state_dir"
                                  << "/srv/fmb";
+    QTest::newRow("--database sqlite:PATH")
+        << withChild({"--database", "sqlite:/srv/fmb/broker.sqlite3"}) << noEnv << noIni << "database"
+        << "sqlite:/srv/fmb/broker.sqlite3";
+    QTest::newRow("--database postgresql over TCP")
+        << withChild({"--database", "postgresql://broker@db.example.org:5433/fmb"}) << noEnv << noIni
+        << "database"
+        << "postgresql://broker@db.example.org:5433/fmb";
+    QTest::newRow("--database postgresql over a Unix socket")
+        << withChild({"--database", "postgresql://broker@/fmb?host=/run/postgresql"}) << noEnv << noIni
+        << "database"
+        << "postgresql://broker@/fmb?host=/run/postgresql";
+    QTest::newRow("--database-password-file is only a path")
+        << withChild({"--database-password-file", "/nonexistent/pg-password"}) << noEnv << noIni
+        << "database_password_file"
+        << "/nonexistent/pg-password";
     QTest::newRow("--upstream-authorize-url wins over the derived one")
         << withOAuth({"--upstream-authorize-url", "https://sso.example.org/oauth/authorize/"}) << noEnv
         << noIni << "upstream_authorize_url"
@@ -781,6 +800,9 @@ void tst_ConfigLoader::setting_data()
     QTest::newRow("FMB_STATE_DIR") << withChild() << words({"FMB_STATE_DIR=/srv/fmb-state"}) << noIni
                                    << "state_dir"
                                    << "/srv/fmb-state";
+    QTest::newRow("FMB_DATABASE") << withChild() << words({"FMB_DATABASE=postgresql://b@pg:5432/fmb"})
+                                  << noIni << "database"
+                                  << "postgresql://b@pg:5432/fmb";
     QTest::newRow("FMB_UPSTREAM_AUTHORIZE_URL")
         << withChild() << words({"FMB_UPSTREAM_AUTHORIZE_URL=https://sso.example.org/a"}) << noIni
         << "upstream_authorize_url"
@@ -994,6 +1016,8 @@ void tst_ConfigLoader::iniEveryKey_data()
         {"forgejo_client_id", "fmb-client"},
         {"forgejo_client_secret_file", "/etc/fmb/client-secret"},
         {"state_dir", "/var/lib/fmb-test"},
+        {"database", "postgresql://broker@db.example.org:5432/fmb"},
+        {"database_password_file", "/etc/fmb/pg-password"},
         {"upstream_authorize_url", "https://sso.example.org/authorize"},
         {"upstream_token_url", "https://sso.example.org/token"},
         {"upstream_user_url", "https://sso.example.org/user"},
@@ -1056,6 +1080,8 @@ void tst_ConfigLoader::iniEveryKey()
                          "forgejo_client_id = fmb-client\n"
                          "forgejo_client_secret_file = /etc/fmb/client-secret\n"
                          "state_dir = /var/lib/fmb-test\n"
+                         "database = postgresql://broker@db.example.org:5432/fmb\n"
+                         "database_password_file = /etc/fmb/pg-password\n"
                          "upstream_authorize_url = https://sso.example.org/authorize\n"
                          "upstream_token_url = https://sso.example.org/token\n"
                          "upstream_user_url = https://sso.example.org/user\n"
@@ -1098,6 +1124,29 @@ void tst_ConfigLoader::rejected_data()
                                       << words({"-listen: unknown flag"});
     QTest::newRow("stray argument") << withChild({"serve"}) << noEnv << noIni << invalid << "command line"
                                     << words({"argument 5 is not a flag"});
+
+    // --database (issue 14): what a URL lacks, said with the forms that work.
+    QTest::newRow("database: unknown scheme")
+        << withChild({"--database", "mysql://b@db/fmb"}) << noEnv << noIni << invalid << "database"
+        << words({"database:", "\"mysql://b@db/fmb\"", "neither sqlite:PATH nor postgresql://", "try"});
+    QTest::newRow("database: relative sqlite path")
+        << withChild({"--database", "sqlite:broker.sqlite3"}) << noEnv << noIni << invalid << "database"
+        << words({"database:", "absolute path"});
+    QTest::newRow("database: no database name")
+        << withChild({"--database", "postgresql://b@db.example.org:5432"}) << noEnv << noIni << invalid
+        << "database" << words({"database:", "names no database"});
+    QTest::newRow("database: no host")
+        << withChild({"--database", "postgresql://b@/fmb"}) << noEnv << noIni << invalid << "database"
+        << words({"database:", "names no host", "?host=/run/postgresql"});
+    QTest::newRow("database: host= not a directory")
+        << withChild({"--database", "postgresql://b@/fmb?host=db.example.org"}) << noEnv << noIni << invalid
+        << "database" << words({"database:", "socket directory"});
+    QTest::newRow("database: unsupported parameter")
+        << withChild({"--database", "postgresql://b@db/fmb?sslmode=disable"}) << noEnv << noIni << invalid
+        << "database" << words({"database:", "sslmode"});
+    QTest::newRow("database: password in the URL")
+        << withChild({"--database", "postgresql://b:hunter2@db/fmb"}) << noEnv << noIni << invalid
+        << "database" << words({"database:", "holds a password", "--database-password-file"});
     QTest::newRow("argument after --") << withChild({"--", "x"}) << noEnv << noIni << invalid
                                        << "command line" << words({"argument 6 is not a flag"});
     QTest::newRow("flag without its value")
@@ -1744,6 +1793,10 @@ void tst_ConfigLoader::secretsNeverShown_data()
     QTest::newRow("password in public_url")
         << withChild(
                {"--public-url", QString(QLatin1String("https://me:") + Secret + QLatin1String("@x.example"))})
+        << noEnv << noIni;
+    QTest::newRow("password in the database URL")
+        << withChild({"--database", QString(QLatin1String("postgresql://broker:") + Secret +
+                                            QLatin1String("@db.example.org/fmb"))})
         << noEnv << noIni;
     QTest::newRow("password in forgejo_url")
         << withChild({"--forgejo-url",

@@ -16,7 +16,9 @@
 #include <QTest>
 #include <QThread>
 
+#include "PgCluster.h"
 #include "base/Redactor.h"
+#include "store/PostgresTokenStore.h"
 #include "store/Schema.h"
 #include "store/SqliteTokenStore.h"
 
@@ -26,8 +28,10 @@ using fmb::ClientRecord;
 using fmb::ErrorCode;
 using fmb::GrantRecord;
 using fmb::IssuedTokens;
+using fmb::PostgresTokenStore;
 using fmb::Result;
 using fmb::SqliteTokenStore;
+using fmb::SqlTokenStore;
 using fmb::TokenHash;
 using fmb::TokenRequest;
 using fmb::TokenStore;
@@ -96,12 +100,25 @@ QByteArray stateBytes(const QString &dir)
 class RawDb final {
 public:
     explicit RawDb(const QString &path)
+        : RawDb(QStringLiteral("QSQLITE"), [&path](QSqlDatabase &db) { db.setDatabaseName(path); })
+    {}
+    explicit RawDb(const fmb::PostgresParams &params)
+        : RawDb(QStringLiteral("QPSQL"), [&params](QSqlDatabase &db) {
+            db.setHostName(params.host);
+            db.setPort(params.port);
+            db.setUserName(params.user);
+            db.setDatabaseName(params.database);
+        })
+    {}
+    RawDb(const QString &driver, const std::function<void(QSqlDatabase &)> &setup)
         : m_name(QStringLiteral("tst.raw.%1").arg(++s_counter))
     {
-        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), m_name);
-        db.setDatabaseName(path);
+        QSqlDatabase db = QSqlDatabase::addDatabase(driver, m_name);
+        setup(db);
         db.open();
     }
+    RawDb(const RawDb &) = delete;
+    RawDb &operator=(const RawDb &) = delete;
     ~RawDb()
     {
         QSqlDatabase::database(m_name, false).close();
@@ -166,7 +183,10 @@ struct Seed {
     QByteArray code;
 };
 
-using StoreCall = std::function<Result<void>(SqliteTokenStore &, const Seed &)>;
+using StoreCall = std::function<Result<void>(SqlTokenStore &, const Seed &)>;
+
+// The engines every contract test runs against (initTestCase_data).
+enum class Backend { Sqlite, Postgres };
 
 enum class RotateCase { OtherClient, AccessToken, Expired, Revoked, WiderScope, OtherResource };
 enum class RevokeCase { Access, Refresh };
@@ -177,6 +197,9 @@ class tst_TokenStore : public QObject {
     Q_OBJECT
 
 private Q_SLOTS:
+    void initTestCase_data();
+    void initTestCase();
+    void cleanupTestCase();
     void init();
     void cleanup();
 
@@ -241,6 +264,11 @@ private Q_SLOTS:
     void restartKeepsEverything();
     void logsNeverShowSecrets();
 
+    void twoBrokersRedeemOnce_data();
+    void twoBrokersRedeemOnce();
+    void twoBrokersDetectRefreshReuse();
+    void brokersStartAtOnce();
+
 private:
     [[nodiscard]] QString stateDir() const { return m_tmp->filePath(QStringLiteral("state")); }
     [[nodiscard]] QString dbPath() const
@@ -251,23 +279,100 @@ private:
     {
         return stateDir() + QLatin1Char('/') + SqliteTokenStore::keyFileName();
     }
-    [[nodiscard]] Result<void> openStore(SqliteTokenStore &store, const QString &dir = {});
-    [[nodiscard]] Result<GrantRecord> addGrant(SqliteTokenStore &store, const QString &clientId,
-                                               qint64 userId, const QString &login,
-                                               const UpstreamTokens &upstream);
-    [[nodiscard]] Result<Seed> seed(SqliteTokenStore &store, const QString &clientId = ClientA);
+    [[nodiscard]] static Backend backend();
+    // A store of the row's engine, not yet open; openStore() opens it on the
+    // test's database (SQLite: `dir` or the state directory; PostgreSQL: the
+    // test's own database, with the key file in the state directory).
+    [[nodiscard]] static std::unique_ptr<SqlTokenStore> newStore();
+    [[nodiscard]] Result<void> openStore(SqlTokenStore &store, const QString &dir = {});
+    // A second connection to the test's database, for looking under the store.
+    [[nodiscard]] std::unique_ptr<RawDb> rawDb() const;
+    [[nodiscard]] Result<GrantRecord> addGrant(SqlTokenStore &store, const QString &clientId, qint64 userId,
+                                               const QString &login, const UpstreamTokens &upstream);
+    [[nodiscard]] Result<Seed> seed(SqlTokenStore &store, const QString &clientId = ClientA);
     [[nodiscard]] TokenRequest lifetimes(const QString &scope = {}, const QString &resource = Resource) const;
     [[nodiscard]] UpstreamTokens newUpstream(const QDateTime &expiry) const;
 
     std::unique_ptr<QTemporaryDir> m_tmp;
     QDateTime m_now;
+    std::unique_ptr<fmbtest::PgCluster> m_cluster;
+    QString m_clusterError;
+    fmb::PostgresParams m_pg; // this test's database
 };
+
+// A store of the row's engine named `name`, owned by the scope.
+#define OWN_STORE(name)                                                                                      \
+    const std::unique_ptr<SqlTokenStore> name##Owner_ = newStore();                                          \
+    SqlTokenStore &name = *name##Owner_
+
+#define RAW_DB(name)                                                                                         \
+    const std::unique_ptr<RawDb> name##Owner_ = rawDb();                                                     \
+    const RawDb &name = *name##Owner_
+
+// For a test of SQLite's own files (modes, WAL, secure_delete, PRAGMAs, old
+// schema versions): PostgreSQL has none of them.
+#define SQLITE_ONLY(why)                                                                                     \
+    do {                                                                                                     \
+        if (backend() != Backend::Sqlite)                                                                    \
+            QSKIP("SQLite only: " why);                                                                      \
+    } while (false)
+
+void tst_TokenStore::initTestCase_data()
+{
+    QTest::addColumn<Backend>("backend");
+    QTest::newRow("sqlite") << Backend::Sqlite;
+    QTest::newRow("postgresql") << Backend::Postgres;
+}
+
+void tst_TokenStore::initTestCase()
+{
+    // One cluster for the whole run (initdb takes seconds); each test gets a
+    // database of its own. Skipped only where the binaries are missing.
+    m_clusterError = fmbtest::PgCluster::unavailableReason();
+    if (!m_clusterError.isEmpty())
+        return;
+    m_cluster = std::make_unique<fmbtest::PgCluster>();
+    if (Result<void> r = m_cluster->start(); !r.ok())
+        QFAIL(qPrintable(r.error().message));
+}
+
+void tst_TokenStore::cleanupTestCase()
+{
+    m_cluster.reset();
+}
 
 void tst_TokenStore::init()
 {
     m_tmp = std::make_unique<QTemporaryDir>();
     QVERIFY(m_tmp->isValid());
     m_now = QDateTime(QDate(2026, 3, 1), QTime(12, 0), Qt::UTC);
+    if (backend() == Backend::Postgres) {
+        if (!m_cluster)
+            QSKIP(qPrintable(QStringLiteral("no PostgreSQL cluster: ") + m_clusterError));
+        Result<fmb::PostgresParams> database = m_cluster->createDatabase();
+        VERIFY_OK(database);
+        m_pg = database.value();
+    }
+}
+
+Backend tst_TokenStore::backend()
+{
+    QFETCH_GLOBAL(Backend, backend);
+    return backend;
+}
+
+std::unique_ptr<SqlTokenStore> tst_TokenStore::newStore()
+{
+    if (backend() == Backend::Postgres)
+        return std::make_unique<PostgresTokenStore>();
+    return std::make_unique<SqliteTokenStore>();
+}
+
+std::unique_ptr<RawDb> tst_TokenStore::rawDb() const
+{
+    if (backend() == Backend::Postgres)
+        return std::make_unique<RawDb>(m_pg);
+    return std::make_unique<RawDb>(dbPath());
 }
 
 void tst_TokenStore::cleanup()
@@ -275,10 +380,16 @@ void tst_TokenStore::cleanup()
     m_tmp.reset();
 }
 
-Result<void> tst_TokenStore::openStore(SqliteTokenStore &store, const QString &dir)
+Result<void> tst_TokenStore::openStore(SqlTokenStore &store, const QString &dir)
 {
     store.setClock([this] { return m_now; });
-    return store.open(dir.isEmpty() ? stateDir() : dir);
+    const QString state = dir.isEmpty() ? stateDir() : dir;
+    if (auto *postgres = dynamic_cast<PostgresTokenStore *>(&store)) {
+        if (!QDir().mkpath(state))
+            return fmb::Error{ErrorCode::Io, state, QStringLiteral("cannot create")};
+        return postgres->open(m_pg, QDir(state).filePath(SqliteTokenStore::keyFileName()));
+    }
+    return static_cast<SqliteTokenStore &>(store).open(state);
 }
 
 UpstreamTokens tst_TokenStore::newUpstream(const QDateTime &expiry) const
@@ -290,7 +401,7 @@ UpstreamTokens tst_TokenStore::newUpstream(const QDateTime &expiry) const
     return upstream;
 }
 
-Result<GrantRecord> tst_TokenStore::addGrant(SqliteTokenStore &store, const QString &clientId, qint64 userId,
+Result<GrantRecord> tst_TokenStore::addGrant(SqlTokenStore &store, const QString &clientId, qint64 userId,
                                              const QString &login, const UpstreamTokens &upstream)
 {
     if (!store.findClient(clientId).ok()) {
@@ -319,7 +430,7 @@ TokenRequest tst_TokenStore::lifetimes(const QString &scope, const QString &reso
     return request;
 }
 
-Result<Seed> tst_TokenStore::seed(SqliteTokenStore &store, const QString &clientId)
+Result<Seed> tst_TokenStore::seed(SqlTokenStore &store, const QString &clientId)
 {
     Seed seed;
     seed.upstream = newUpstream(m_now.addSecs(3600));
@@ -407,6 +518,7 @@ void tst_TokenStore::openCreatesPrivateFiles_data()
 
 void tst_TokenStore::openCreatesPrivateFiles()
 {
+    SQLITE_ONLY("file and directory modes");
     QFETCH(int, umask);
     const QString dir = m_tmp->filePath(QStringLiteral("var/lib/fmb"));
     SqliteTokenStore store;
@@ -427,6 +539,7 @@ void tst_TokenStore::openCreatesPrivateFiles()
 
 void tst_TokenStore::openTightensLoosePermissions()
 {
+    SQLITE_ONLY("file and directory modes");
     QVERIFY(QDir().mkpath(stateDir()));
     QVERIFY(QFile::setPermissions(stateDir(), QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner |
                                                   QFile::ReadGroup | QFile::ExeGroup | QFile::ReadOther |
@@ -463,6 +576,7 @@ void tst_TokenStore::openRefusesBadKeyFile_data()
 
 void tst_TokenStore::openRefusesBadKeyFile()
 {
+    SQLITE_ONLY("covered once; the key file is read the same way for both");
     QFETCH(QByteArray, key);
     QFETCH(int, permissions);
     QFETCH(ErrorCode, code);
@@ -488,7 +602,7 @@ void tst_TokenStore::openRefusesBadKeyFile()
 void tst_TokenStore::openRefusesAnotherKey()
 {
     {
-        SqliteTokenStore store;
+        OWN_STORE(store);
         VERIFY_OK(openStore(store));
         VERIFY_OK(seed(store));
     }
@@ -499,7 +613,7 @@ void tst_TokenStore::openRefusesAnotherKey()
     QCOMPARE(file.write(QByteArray(32, 'n')), 32);
     file.close();
 
-    SqliteTokenStore store;
+    OWN_STORE(store);
     Result<void> opened = openStore(store);
     QVERIFY(!opened.ok());
     QCOMPARE(opened.error().code, ErrorCode::Forbidden);
@@ -510,6 +624,7 @@ void tst_TokenStore::openRefusesAnotherKey()
 
 void tst_TokenStore::openRefusesMissingKey()
 {
+    SQLITE_ONLY("the database file next to the key");
     {
         SqliteTokenStore store;
         VERIFY_OK(openStore(store));
@@ -527,14 +642,14 @@ void tst_TokenStore::openRefusesMissingKey()
 void tst_TokenStore::openRefusesNewerSchema()
 {
     {
-        SqliteTokenStore store;
+        OWN_STORE(store);
         VERIFY_OK(openStore(store));
     }
     {
-        RawDb raw(dbPath());
+        RAW_DB(raw);
         QVERIFY(raw.exec(QStringLiteral("UPDATE schema_version SET version = 99")));
     }
-    SqliteTokenStore store;
+    OWN_STORE(store);
     Result<void> opened = openStore(store);
     QVERIFY(!opened.ok());
     QCOMPARE(opened.error().code, ErrorCode::InvalidArgument);
@@ -545,6 +660,7 @@ void tst_TokenStore::openRefusesNewerSchema()
 // without is pending. The version 1 file is made by taking the columns away.
 void tst_TokenStore::migrationMarksAuthorizedClients()
 {
+    SQLITE_ONLY("migration from schema version 1");
     {
         SqliteTokenStore store;
         VERIFY_OK(openStore(store));
@@ -581,6 +697,7 @@ void tst_TokenStore::migrationMarksAuthorizedClients()
 
 void tst_TokenStore::schemaVersionRecorded()
 {
+    SQLITE_ONLY("WAL journal mode");
     for (int run = 0; run < 2; ++run) {
         SqliteTokenStore store;
         VERIFY_OK(openStore(store));
@@ -594,6 +711,7 @@ void tst_TokenStore::schemaVersionRecorded()
 
 void tst_TokenStore::connectionsAreSeparate()
 {
+    SQLITE_ONLY("one database file per state directory");
     const QStringList before = QSqlDatabase::connectionNames();
     {
         SqliteTokenStore first;
@@ -618,9 +736,9 @@ void tst_TokenStore::connectionsAreSeparate()
 // what the SQLite store does.
 void tst_TokenStore::brokerUsesTheInterface()
 {
-    auto sqlite = std::make_unique<SqliteTokenStore>();
-    VERIFY_OK(openStore(*sqlite));
-    const std::unique_ptr<TokenStore> store = std::move(sqlite);
+    std::unique_ptr<SqlTokenStore> opened = newStore();
+    VERIFY_OK(openStore(*opened));
+    const std::unique_ptr<TokenStore> store = std::move(opened);
     QVERIFY(store->isOpen());
     ClientRecord client;
     client.clientId = ClientB;
@@ -643,7 +761,7 @@ void addClosedStoreRows()
 {
     const auto closed = [](const char *name, StoreCall call) {
         QTest::newRow(qPrintable(QStringLiteral("store closed: ") + QLatin1String(name)))
-            << StoreCall([call](SqliteTokenStore &s, const Seed &seed) {
+            << StoreCall([call](SqlTokenStore &s, const Seed &seed) {
                    s.close();
                    return call(s, seed);
                })
@@ -656,41 +774,40 @@ void addClosedStoreRows()
         request.refreshExpiresAt = seed.tokens.refreshExpiresAt;
         return request;
     };
-    closed("registerClient", [](SqliteTokenStore &s, const Seed &) {
+    closed("registerClient", [](SqlTokenStore &s, const Seed &) {
         ClientRecord client;
         client.clientId = ClientB + QStringLiteral("-new");
         return s.registerClient(client);
     });
-    closed("updateClient", [](SqliteTokenStore &s, const Seed &) {
+    closed("updateClient", [](SqlTokenStore &s, const Seed &) {
         ClientRecord client;
         client.clientId = ClientA;
         return s.updateClient(client);
     });
-    closed("findClient", [](SqliteTokenStore &s, const Seed &) { return status(s.findClient(ClientA)); });
-    closed("deleteClient", [](SqliteTokenStore &s, const Seed &) { return s.deleteClient(ClientA); });
-    closed("pendingClients", [](SqliteTokenStore &s, const Seed &) { return status(s.pendingClients()); });
-    closed("purgePendingClients", [](SqliteTokenStore &s, const Seed &) {
+    closed("findClient", [](SqlTokenStore &s, const Seed &) { return status(s.findClient(ClientA)); });
+    closed("deleteClient", [](SqlTokenStore &s, const Seed &) { return s.deleteClient(ClientA); });
+    closed("pendingClients", [](SqlTokenStore &s, const Seed &) { return status(s.pendingClients()); });
+    closed("purgePendingClients", [](SqlTokenStore &s, const Seed &) {
         return status(s.purgePendingClients(QDateTime::currentDateTimeUtc()));
     });
-    closed("createGrant", [](SqliteTokenStore &s, const Seed &seed) {
+    closed("createGrant", [](SqlTokenStore &s, const Seed &seed) {
         return status(s.createGrant(seed.grant, seed.upstream));
     });
     closed("findGrant",
-           [](SqliteTokenStore &s, const Seed &seed) { return status(s.findGrant(seed.grant.grantId)); });
+           [](SqlTokenStore &s, const Seed &seed) { return status(s.findGrant(seed.grant.grantId)); });
     closed("grantsForUser",
-           [](SqliteTokenStore &s, const Seed &seed) { return status(s.grantsForUser(seed.grant.userId)); });
-    closed("grantsExpiringBefore", [](SqliteTokenStore &s, const Seed &) {
+           [](SqlTokenStore &s, const Seed &seed) { return status(s.grantsForUser(seed.grant.userId)); });
+    closed("grantsExpiringBefore", [](SqlTokenStore &s, const Seed &) {
         return status(s.grantsExpiringBefore(QDateTime::currentDateTimeUtc().addDays(1)));
     });
-    closed("upstreamTokens", [](SqliteTokenStore &s, const Seed &seed) {
-        return status(s.upstreamTokens(seed.grant.grantId));
-    });
-    closed("saveUpstreamTokens", [](SqliteTokenStore &s, const Seed &seed) {
+    closed("upstreamTokens",
+           [](SqlTokenStore &s, const Seed &seed) { return status(s.upstreamTokens(seed.grant.grantId)); });
+    closed("saveUpstreamTokens", [](SqlTokenStore &s, const Seed &seed) {
         return s.saveUpstreamTokens(seed.grant.grantId, seed.upstream);
     });
     closed("revokeGrant",
-           [](SqliteTokenStore &s, const Seed &seed) { return s.revokeGrant(seed.grant.grantId); });
-    closed("createAuthCode", [](SqliteTokenStore &s, const Seed &seed) {
+           [](SqlTokenStore &s, const Seed &seed) { return s.revokeGrant(seed.grant.grantId); });
+    closed("createAuthCode", [](SqlTokenStore &s, const Seed &seed) {
         AuthCodeRequest request;
         request.grantId = seed.grant.grantId;
         request.clientId = seed.grant.clientId;
@@ -698,28 +815,28 @@ void addClosedStoreRows()
         request.expiresAt = seed.tokens.accessExpiresAt;
         return status(s.createAuthCode(request));
     });
-    closed("consumeAuthCode", [](SqliteTokenStore &s, const Seed &seed) {
+    closed("consumeAuthCode", [](SqlTokenStore &s, const Seed &seed) {
         return status(s.consumeAuthCode(TokenHash::of(seed.code)));
     });
-    closed("issueTokenPair", [tokenRequest](SqliteTokenStore &s, const Seed &seed) {
+    closed("issueTokenPair", [tokenRequest](SqlTokenStore &s, const Seed &seed) {
         return status(s.issueTokenPair(seed.grant.grantId, tokenRequest(seed)));
     });
-    closed("findAccessToken", [](SqliteTokenStore &s, const Seed &seed) {
+    closed("findAccessToken", [](SqlTokenStore &s, const Seed &seed) {
         return status(s.findAccessToken(TokenHash::of(seed.tokens.accessToken)));
     });
-    closed("rotateRefreshToken", [tokenRequest](SqliteTokenStore &s, const Seed &seed) {
+    closed("rotateRefreshToken", [tokenRequest](SqlTokenStore &s, const Seed &seed) {
         return status(s.rotateRefreshToken(TokenHash::of(seed.tokens.refreshToken), seed.grant.clientId,
                                            tokenRequest(seed)));
     });
-    closed("revokeToken", [](SqliteTokenStore &s, const Seed &seed) {
+    closed("revokeToken", [](SqlTokenStore &s, const Seed &seed) {
         return s.revokeToken(TokenHash::of(seed.tokens.accessToken), seed.grant.clientId);
     });
     closed("recordConsent",
-           [](SqliteTokenStore &s, const Seed &) { return s.recordConsent(42, ClientA, Scope); });
+           [](SqlTokenStore &s, const Seed &) { return s.recordConsent(42, ClientA, Scope); });
     closed("hasConsent",
-           [](SqliteTokenStore &s, const Seed &) { return status(s.hasConsent(42, ClientA, Scope)); });
-    closed("revokeConsent", [](SqliteTokenStore &s, const Seed &) { return s.revokeConsent(42, ClientA); });
-    closed("purgeExpired", [](SqliteTokenStore &s, const Seed &) { return status(s.purgeExpired()); });
+           [](SqlTokenStore &s, const Seed &) { return status(s.hasConsent(42, ClientA, Scope)); });
+    closed("revokeConsent", [](SqlTokenStore &s, const Seed &) { return s.revokeConsent(42, ClientA); });
+    closed("purgeExpired", [](SqlTokenStore &s, const Seed &) { return status(s.purgeExpired()); });
 }
 
 } // namespace
@@ -731,59 +848,57 @@ void tst_TokenStore::errors_data()
 
     const auto unknownHash = [] { return TokenHash::of(fmb::generateOpaqueToken()); };
 
-    QTest::newRow("store closed") << StoreCall([](SqliteTokenStore &s, const Seed &) {
+    QTest::newRow("store closed") << StoreCall([](SqlTokenStore &s, const Seed &) {
         s.close();
         return status(s.findClient(ClientA));
     }) << ErrorCode::Unavailable;
     addClosedStoreRows();
-    QTest::newRow("findClient: unknown id") << StoreCall([](SqliteTokenStore &s, const Seed &) {
+    QTest::newRow("findClient: unknown id") << StoreCall([](SqlTokenStore &s, const Seed &) {
         return status(s.findClient(QStringLiteral("nope")));
     }) << ErrorCode::NotFound;
-    QTest::newRow("registerClient: id taken") << StoreCall([](SqliteTokenStore &s, const Seed &) {
+    QTest::newRow("registerClient: id taken") << StoreCall([](SqlTokenStore &s, const Seed &) {
         ClientRecord client;
         client.clientId = ClientA;
         client.clientName = QStringLiteral("impostor");
         return s.registerClient(client);
     }) << ErrorCode::Conflict;
     QTest::newRow("registerClient: empty id")
-        << StoreCall([](SqliteTokenStore &s, const Seed &) { return s.registerClient(ClientRecord{}); })
+        << StoreCall([](SqlTokenStore &s, const Seed &) { return s.registerClient(ClientRecord{}); })
         << ErrorCode::InvalidArgument;
-    QTest::newRow("updateClient: unknown id") << StoreCall([](SqliteTokenStore &s, const Seed &) {
+    QTest::newRow("updateClient: unknown id") << StoreCall([](SqlTokenStore &s, const Seed &) {
         ClientRecord client;
         client.clientId = QStringLiteral("nope");
         return s.updateClient(client);
     }) << ErrorCode::NotFound;
     QTest::newRow("deleteClient: unknown id")
-        << StoreCall([](SqliteTokenStore &s, const Seed &) { return s.deleteClient(QStringLiteral("nope")); })
+        << StoreCall([](SqlTokenStore &s, const Seed &) { return s.deleteClient(QStringLiteral("nope")); })
         << ErrorCode::NotFound;
-    QTest::newRow("createGrant: unknown client") << StoreCall([](SqliteTokenStore &s, const Seed &seed) {
+    QTest::newRow("createGrant: unknown client") << StoreCall([](SqlTokenStore &s, const Seed &seed) {
         GrantRecord grant = seed.grant;
         grant.clientId = QStringLiteral("nope");
         return status(s.createGrant(grant, seed.upstream));
     }) << ErrorCode::NotFound;
     QTest::newRow("createGrant: no upstream access token")
-        << StoreCall([](SqliteTokenStore &s, const Seed &seed) {
+        << StoreCall([](SqlTokenStore &s, const Seed &seed) {
                return status(s.createGrant(seed.grant, UpstreamTokens{}));
            })
         << ErrorCode::InvalidArgument;
-    QTest::newRow("findGrant: unknown id") << StoreCall([](SqliteTokenStore &s, const Seed &) {
+    QTest::newRow("findGrant: unknown id") << StoreCall([](SqlTokenStore &s, const Seed &) {
         return status(s.findGrant(fmb::generateRecordId()));
     }) << ErrorCode::NotFound;
-    QTest::newRow("upstreamTokens: unknown grant") << StoreCall([](SqliteTokenStore &s, const Seed &) {
+    QTest::newRow("upstreamTokens: unknown grant") << StoreCall([](SqlTokenStore &s, const Seed &) {
         return status(s.upstreamTokens(fmb::generateRecordId()));
     }) << ErrorCode::NotFound;
-    QTest::newRow("saveUpstreamTokens: unknown grant")
-        << StoreCall([](SqliteTokenStore &s, const Seed &seed) {
-               return s.saveUpstreamTokens(fmb::generateRecordId(), seed.upstream);
-           })
-        << ErrorCode::NotFound;
+    QTest::newRow("saveUpstreamTokens: unknown grant") << StoreCall([](SqlTokenStore &s, const Seed &seed) {
+        return s.saveUpstreamTokens(fmb::generateRecordId(), seed.upstream);
+    }) << ErrorCode::NotFound;
     QTest::newRow("saveUpstreamTokens: empty access token")
-        << StoreCall([](SqliteTokenStore &s, const Seed &seed) {
+        << StoreCall([](SqlTokenStore &s, const Seed &seed) {
                return s.saveUpstreamTokens(seed.grant.grantId, UpstreamTokens{});
            })
         << ErrorCode::InvalidArgument;
     QTest::newRow("revokeGrant: unknown id")
-        << StoreCall([](SqliteTokenStore &s, const Seed &) { return s.revokeGrant(fmb::generateRecordId()); })
+        << StoreCall([](SqlTokenStore &s, const Seed &) { return s.revokeGrant(fmb::generateRecordId()); })
         << ErrorCode::NotFound;
 
     const auto codeRequest = [](const Seed &seed) {
@@ -796,52 +911,52 @@ void tst_TokenStore::errors_data()
         return request;
     };
     QTest::newRow("createAuthCode: no PKCE challenge")
-        << StoreCall([codeRequest](SqliteTokenStore &s, const Seed &seed) {
+        << StoreCall([codeRequest](SqlTokenStore &s, const Seed &seed) {
                AuthCodeRequest request = codeRequest(seed);
                request.codeChallenge.clear();
                return status(s.createAuthCode(request));
            })
         << ErrorCode::InvalidArgument;
     QTest::newRow("createAuthCode: no expiry")
-        << StoreCall([codeRequest](SqliteTokenStore &s, const Seed &seed) {
+        << StoreCall([codeRequest](SqlTokenStore &s, const Seed &seed) {
                AuthCodeRequest request = codeRequest(seed);
                request.expiresAt = QDateTime();
                return status(s.createAuthCode(request));
            })
         << ErrorCode::InvalidArgument;
     QTest::newRow("createAuthCode: grant of another client")
-        << StoreCall([codeRequest](SqliteTokenStore &s, const Seed &seed) {
+        << StoreCall([codeRequest](SqlTokenStore &s, const Seed &seed) {
                AuthCodeRequest request = codeRequest(seed);
                request.clientId = ClientB;
                return status(s.createAuthCode(request));
            })
         << ErrorCode::InvalidArgument;
     QTest::newRow("createAuthCode: unknown grant")
-        << StoreCall([codeRequest](SqliteTokenStore &s, const Seed &seed) {
+        << StoreCall([codeRequest](SqlTokenStore &s, const Seed &seed) {
                AuthCodeRequest request = codeRequest(seed);
                request.grantId = fmb::generateRecordId();
                return status(s.createAuthCode(request));
            })
         << ErrorCode::NotFound;
     QTest::newRow("consumeAuthCode: unknown code")
-        << StoreCall([unknownHash](SqliteTokenStore &s, const Seed &) {
+        << StoreCall([unknownHash](SqlTokenStore &s, const Seed &) {
                return status(s.consumeAuthCode(unknownHash()));
            })
         << ErrorCode::Unauthorized;
     QTest::newRow("consumeAuthCode: an access token's hash")
-        << StoreCall([](SqliteTokenStore &s, const Seed &seed) {
+        << StoreCall([](SqlTokenStore &s, const Seed &seed) {
                return status(s.consumeAuthCode(TokenHash::of(seed.tokens.accessToken)));
            })
         << ErrorCode::Unauthorized;
 
-    QTest::newRow("issueTokenPair: unknown grant") << StoreCall([](SqliteTokenStore &s, const Seed &seed) {
+    QTest::newRow("issueTokenPair: unknown grant") << StoreCall([](SqlTokenStore &s, const Seed &seed) {
         TokenRequest request;
         request.accessExpiresAt = seed.tokens.accessExpiresAt;
         request.refreshExpiresAt = seed.tokens.refreshExpiresAt;
         return status(s.issueTokenPair(fmb::generateRecordId(), request));
     }) << ErrorCode::NotFound;
     QTest::newRow("issueTokenPair: scope wider than the grant")
-        << StoreCall([](SqliteTokenStore &s, const Seed &seed) {
+        << StoreCall([](SqlTokenStore &s, const Seed &seed) {
                TokenRequest request;
                request.scope = Scope + QStringLiteral(" write:admin");
                request.accessExpiresAt = seed.tokens.accessExpiresAt;
@@ -849,55 +964,53 @@ void tst_TokenStore::errors_data()
                return status(s.issueTokenPair(seed.grant.grantId, request));
            })
         << ErrorCode::InvalidArgument;
-    QTest::newRow("issueTokenPair: no expiry") << StoreCall([](SqliteTokenStore &s, const Seed &seed) {
+    QTest::newRow("issueTokenPair: no expiry") << StoreCall([](SqlTokenStore &s, const Seed &seed) {
         return status(s.issueTokenPair(seed.grant.grantId, TokenRequest{}));
     }) << ErrorCode::InvalidArgument;
     QTest::newRow("findAccessToken: unknown token")
-        << StoreCall([unknownHash](SqliteTokenStore &s, const Seed &) {
+        << StoreCall([unknownHash](SqlTokenStore &s, const Seed &) {
                return status(s.findAccessToken(unknownHash()));
            })
         << ErrorCode::Unauthorized;
-    QTest::newRow("findAccessToken: a refresh token") << StoreCall([](SqliteTokenStore &s, const Seed &seed) {
+    QTest::newRow("findAccessToken: a refresh token") << StoreCall([](SqlTokenStore &s, const Seed &seed) {
         return status(s.findAccessToken(TokenHash::of(seed.tokens.refreshToken)));
     }) << ErrorCode::Unauthorized;
     QTest::newRow("findAccessToken: an authorization code")
-        << StoreCall([](SqliteTokenStore &s, const Seed &seed) {
+        << StoreCall([](SqlTokenStore &s, const Seed &seed) {
                return status(s.findAccessToken(TokenHash::of(seed.code)));
            })
         << ErrorCode::Unauthorized;
-    QTest::newRow("findAccessToken: revoked") << StoreCall([](SqliteTokenStore &s, const Seed &seed) {
+    QTest::newRow("findAccessToken: revoked") << StoreCall([](SqlTokenStore &s, const Seed &seed) {
         const TokenHash hash = TokenHash::of(seed.tokens.accessToken);
         if (Result<void> r = s.revokeToken(hash, seed.grant.clientId); !r.ok())
             return r;
         return status(s.findAccessToken(hash));
     }) << ErrorCode::Unauthorized;
     QTest::newRow("rotateRefreshToken: unknown token")
-        << StoreCall([unknownHash](SqliteTokenStore &s, const Seed &seed) {
+        << StoreCall([unknownHash](SqlTokenStore &s, const Seed &seed) {
                TokenRequest request;
                request.accessExpiresAt = seed.tokens.accessExpiresAt;
                request.refreshExpiresAt = seed.tokens.refreshExpiresAt;
                return status(s.rotateRefreshToken(unknownHash(), seed.grant.clientId, request));
            })
         << ErrorCode::Unauthorized;
-    QTest::newRow("rotateRefreshToken: no expiry") << StoreCall([](SqliteTokenStore &s, const Seed &seed) {
+    QTest::newRow("rotateRefreshToken: no expiry") << StoreCall([](SqlTokenStore &s, const Seed &seed) {
         return status(s.rotateRefreshToken(TokenHash::of(seed.tokens.refreshToken), seed.grant.clientId,
                                            TokenRequest{}));
     }) << ErrorCode::InvalidArgument;
     QTest::newRow("revokeToken: unknown token")
-        << StoreCall([unknownHash](SqliteTokenStore &s, const Seed &seed) {
+        << StoreCall([unknownHash](SqlTokenStore &s, const Seed &seed) {
                return s.revokeToken(unknownHash(), seed.grant.clientId);
            })
         << ErrorCode::NotFound;
-    QTest::newRow("revokeToken: another client's token")
-        << StoreCall([](SqliteTokenStore &s, const Seed &seed) {
-               return s.revokeToken(TokenHash::of(seed.tokens.accessToken), ClientB);
-           })
-        << ErrorCode::Forbidden;
-    QTest::newRow("recordConsent: unknown client") << StoreCall([](SqliteTokenStore &s, const Seed &) {
+    QTest::newRow("revokeToken: another client's token") << StoreCall([](SqlTokenStore &s, const Seed &seed) {
+        return s.revokeToken(TokenHash::of(seed.tokens.accessToken), ClientB);
+    }) << ErrorCode::Forbidden;
+    QTest::newRow("recordConsent: unknown client") << StoreCall([](SqlTokenStore &s, const Seed &) {
         return s.recordConsent(42, QStringLiteral("nope"), Scope);
     }) << ErrorCode::NotFound;
     QTest::newRow("revokeConsent: none recorded")
-        << StoreCall([](SqliteTokenStore &s, const Seed &) { return s.revokeConsent(42, ClientA); })
+        << StoreCall([](SqlTokenStore &s, const Seed &) { return s.revokeConsent(42, ClientA); })
         << ErrorCode::NotFound;
 }
 
@@ -905,7 +1018,7 @@ void tst_TokenStore::errors()
 {
     QFETCH(StoreCall, call);
     QFETCH(ErrorCode, code);
-    SqliteTokenStore store;
+    OWN_STORE(store);
     VERIFY_OK(openStore(store));
     Result<Seed> seeded = seed(store);
     VERIFY_OK(seeded);
@@ -935,7 +1048,7 @@ void tst_TokenStore::clientRoundTrip()
     QFETCH(QString, clientId);
     QFETCH(ClientKind, kind);
     QFETCH(QStringList, redirectUris);
-    SqliteTokenStore store;
+    OWN_STORE(store);
     VERIFY_OK(openStore(store));
     ClientRecord client;
     client.clientId = clientId;
@@ -969,7 +1082,7 @@ void tst_TokenStore::clientSecretStoredAsHash()
 {
     const QByteArray secret = fmb::generateOpaqueToken();
     {
-        SqliteTokenStore store;
+        OWN_STORE(store);
         VERIFY_OK(openStore(store));
         ClientRecord client;
         client.clientId = ClientB;
@@ -995,11 +1108,13 @@ void tst_TokenStore::clientSecretStoredAsHash()
         client.secretHash = fmb::TokenHash::of(secret);
         VERIFY_OK(store.updateClient(client));
     }
-    QFile file(dbPath());
-    QVERIFY(file.open(QIODevice::ReadOnly));
-    const QByteArray bytes = file.readAll();
-    QVERIFY(!bytes.contains(secret));
-    RawDb raw(dbPath());
+    if (backend() == Backend::Sqlite) {
+        QFile file(dbPath());
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        const QByteArray bytes = file.readAll();
+        QVERIFY(!bytes.contains(secret));
+    }
+    RAW_DB(raw);
     QCOMPARE(
         raw.column(QStringLiteral("SELECT client_secret_hash FROM clients WHERE client_id = ?"), {ClientB}),
         QVariantList{QString::fromLatin1(fmb::TokenHash::of(secret).hex())});
@@ -1007,6 +1122,7 @@ void tst_TokenStore::clientSecretStoredAsHash()
 
 void tst_TokenStore::olderClientsBecomePublic()
 {
+    SQLITE_ONLY("migration from schema version 2");
     {
         SqliteTokenStore store;
         VERIFY_OK(openStore(store));
@@ -1037,7 +1153,7 @@ void tst_TokenStore::nullStringsStoreAsEmpty()
 {
     // A null QString binds as SQL NULL and every text column is NOT NULL:
     // a client without a name or a grant without scopes must still store.
-    SqliteTokenStore store;
+    OWN_STORE(store);
     VERIFY_OK(openStore(store));
     ClientRecord client;
     client.clientId = QStringLiteral("nameless");
@@ -1063,7 +1179,7 @@ void tst_TokenStore::nullStringsStoreAsEmpty()
 
 void tst_TokenStore::tokensStoredOnlyAsHashes()
 {
-    SqliteTokenStore store;
+    OWN_STORE(store);
     VERIFY_OK(openStore(store));
     Result<Seed> seeded = seed(store);
     VERIFY_OK(seeded);
@@ -1080,7 +1196,7 @@ void tst_TokenStore::tokensStoredOnlyAsHashes()
                                        s.upstream.accessToken,
                                        s.upstream.refreshToken};
     {
-        RawDb raw(dbPath());
+        RAW_DB(raw);
         QVariantList expected = {QString::fromLatin1(TokenHash::of(s.tokens.accessToken).hex()),
                                  QString::fromLatin1(TokenHash::of(s.tokens.refreshToken).hex()),
                                  QString::fromLatin1(TokenHash::of(rotated.value().accessToken).hex()),
@@ -1099,7 +1215,7 @@ void tst_TokenStore::tokensStoredOnlyAsHashes()
     }
 
     // While open (data in the -wal file) and after close (checkpointed into the database).
-    for (int pass = 0; pass < 2; ++pass) {
+    for (int pass = 0; pass < 2 && backend() == Backend::Sqlite; ++pass) {
         const QByteArray bytes = stateBytes(stateDir());
         QVERIFY(bytes.contains(TokenHash::of(s.tokens.accessToken).hex())); // the scan does see the data
         for (const QByteArray &secret : secrets)
@@ -1111,7 +1227,7 @@ void tst_TokenStore::tokensStoredOnlyAsHashes()
 
 void tst_TokenStore::authCodeSingleUse()
 {
-    SqliteTokenStore store;
+    OWN_STORE(store);
     VERIFY_OK(openStore(store));
     Result<Seed> seeded = seed(store);
     VERIFY_OK(seeded);
@@ -1167,7 +1283,7 @@ void tst_TokenStore::authCodeExpiry()
 {
     QFETCH(qint64, elapsedMs);
     QFETCH(bool, accepted);
-    SqliteTokenStore store;
+    OWN_STORE(store);
     VERIFY_OK(openStore(store));
     Result<Seed> seeded = seed(store); // the code expires after 300 s
     VERIFY_OK(seeded);
@@ -1197,7 +1313,7 @@ void tst_TokenStore::accessTokenExpiry()
 {
     QFETCH(qint64, elapsedMs);
     QFETCH(bool, valid);
-    SqliteTokenStore store;
+    OWN_STORE(store);
     VERIFY_OK(openStore(store));
     Result<Seed> seeded = seed(store); // access tokens live 1 h
     VERIFY_OK(seeded);
@@ -1239,7 +1355,7 @@ void tst_TokenStore::concurrentConsumeOnce()
     constexpr int Racers = 6;
     Seed s;
     {
-        SqliteTokenStore store;
+        OWN_STORE(store);
         VERIFY_OK(openStore(store));
         Result<Seed> seeded = seed(store);
         VERIFY_OK(seeded);
@@ -1256,7 +1372,7 @@ void tst_TokenStore::concurrentConsumeOnce()
     QList<QThread *> threads;
     for (int i = 0; i < Racers; ++i) {
         threads.append(QThread::create([&, i] {
-            SqliteTokenStore store;
+            OWN_STORE(store);
             opened[i] = openStore(store).ok();
             ++ready;
             while (ready.load() < Racers)
@@ -1287,7 +1403,7 @@ void tst_TokenStore::concurrentConsumeOnce()
 
 void tst_TokenStore::refreshRotation()
 {
-    SqliteTokenStore store;
+    OWN_STORE(store);
     VERIFY_OK(openStore(store));
     Result<Seed> seeded = seed(store);
     VERIFY_OK(seeded);
@@ -1315,7 +1431,7 @@ void tst_TokenStore::refreshRotation()
 
 void tst_TokenStore::refreshReuseRevokesFamily()
 {
-    SqliteTokenStore store;
+    OWN_STORE(store);
     VERIFY_OK(openStore(store));
     Result<Seed> seeded = seed(store);
     VERIFY_OK(seeded);
@@ -1374,7 +1490,7 @@ void tst_TokenStore::rotateRejected()
     QFETCH(RotateCase, which);
     QFETCH(ErrorCode, code);
     QFETCH(bool, refreshStillWorks);
-    SqliteTokenStore store;
+    OWN_STORE(store);
     VERIFY_OK(openStore(store));
     Result<Seed> seeded = seed(store);
     VERIFY_OK(seeded);
@@ -1414,7 +1530,7 @@ void tst_TokenStore::rotateRejected()
 
 void tst_TokenStore::rotateNarrowsScope()
 {
-    SqliteTokenStore store;
+    OWN_STORE(store);
     VERIFY_OK(openStore(store));
     Result<Seed> seeded = seed(store);
     VERIFY_OK(seeded);
@@ -1442,7 +1558,7 @@ void tst_TokenStore::revokeToken_data()
 void tst_TokenStore::revokeToken()
 {
     QFETCH(RevokeCase, which);
-    SqliteTokenStore store;
+    OWN_STORE(store);
     VERIFY_OK(openStore(store));
     Result<Seed> seeded = seed(store);
     VERIFY_OK(seeded);
@@ -1462,7 +1578,7 @@ void tst_TokenStore::revokeToken()
 
 void tst_TokenStore::revokeGrantRemovesEverything()
 {
-    SqliteTokenStore store;
+    OWN_STORE(store);
     VERIFY_OK(openStore(store));
     Result<Seed> seeded = seed(store);
     VERIFY_OK(seeded);
@@ -1480,7 +1596,7 @@ void tst_TokenStore::revokeGrantRemovesEverything()
     VERIFY_ERROR(store.consumeAuthCode(TokenHash::of(s.code)), ErrorCode::Unauthorized);
     VERIFY_ERROR(store.revokeGrant(s.grant.grantId), ErrorCode::NotFound);
     {
-        RawDb raw(dbPath());
+        RAW_DB(raw);
         QCOMPARE(raw.column(QStringLiteral("SELECT count(*) FROM tokens")), QVariantList{0});
         QCOMPARE(raw.column(QStringLiteral("SELECT count(*) FROM auth_codes")), QVariantList{0});
         QCOMPARE(raw.column(QStringLiteral("SELECT grant_id FROM grants")),
@@ -1507,7 +1623,7 @@ void tst_TokenStore::upstreamTokensSaved()
 {
     QFETCH(bool, newRefresh);
     QFETCH(bool, withExpiry);
-    SqliteTokenStore store;
+    OWN_STORE(store);
     VERIFY_OK(openStore(store));
     Result<Seed> seeded = seed(store);
     VERIFY_OK(seeded);
@@ -1551,7 +1667,7 @@ void tst_TokenStore::upstreamCiphertextBoundToRow_data()
 void tst_TokenStore::upstreamCiphertextBoundToRow()
 {
     QFETCH(SwapCase, which);
-    SqliteTokenStore store;
+    OWN_STORE(store);
     VERIFY_OK(openStore(store));
     Result<GrantRecord> mallory =
         addGrant(store, ClientA, 7, QStringLiteral("mallory"), newUpstream(m_now.addSecs(3600)));
@@ -1560,7 +1676,7 @@ void tst_TokenStore::upstreamCiphertextBoundToRow()
         addGrant(store, ClientA, 42, QStringLiteral("alice"), newUpstream(m_now.addSecs(3600)));
     VERIFY_OK(alice);
     {
-        RawDb raw(dbPath());
+        RAW_DB(raw);
         if (which == SwapCase::AccessFromOtherGrant) {
             QVERIFY(raw.exec(
                 QStringLiteral("UPDATE grants SET upstream_access = (SELECT upstream_access FROM grants "
@@ -1597,7 +1713,7 @@ void tst_TokenStore::grantsExpiringBefore()
 {
     QFETCH(qint64, beforeSecs);
     QFETCH(QStringList, logins);
-    SqliteTokenStore store;
+    OWN_STORE(store);
     VERIFY_OK(openStore(store));
     const QList<std::pair<QString, QDateTime>> users = {{QStringLiteral("alice"), m_now.addSecs(120)},
                                                         {QStringLiteral("bob"), m_now.addSecs(600)},
@@ -1638,7 +1754,7 @@ void tst_TokenStore::consentCovers()
     QFETCH(QString, approved);
     QFETCH(QString, asked);
     QFETCH(bool, covered);
-    SqliteTokenStore store;
+    OWN_STORE(store);
     VERIFY_OK(openStore(store));
     VERIFY_OK(seed(store));
     VERIFY_OK(store.recordConsent(42, ClientA, approved));
@@ -1649,7 +1765,7 @@ void tst_TokenStore::consentCovers()
 
 void tst_TokenStore::consentLifecycle()
 {
-    SqliteTokenStore store;
+    OWN_STORE(store);
     VERIFY_OK(openStore(store));
     VERIFY_OK(seed(store, ClientA));
     VERIFY_OK(seed(store, ClientB));
@@ -1692,7 +1808,7 @@ void tst_TokenStore::revokedGrantKeepsNothing_data()
 void tst_TokenStore::revokedGrantKeepsNothing()
 {
     QFETCH(KillCase, kill);
-    SqliteTokenStore store;
+    OWN_STORE(store);
     VERIFY_OK(openStore(store));
     Result<Seed> seeded = seed(store);
     VERIFY_OK(seeded);
@@ -1702,11 +1818,12 @@ void tst_TokenStore::revokedGrantKeepsNothing()
     Result<GrantRecord> sibling = addGrant(store, ClientB, 42, QStringLiteral("alice"), s.upstream);
     VERIFY_OK(sibling);
     VERIFY_OK(store.issueTokenPair(sibling.value().grantId, lifetimes()));
-    RawDb raw(dbPath());
+    RAW_DB(raw);
     const QString sealedSql = QStringLiteral("SELECT upstream_access FROM grants WHERE grant_id = ?");
     const QByteArray sealed = raw.column(sealedSql, {s.grant.grantId}).value(0).toByteArray();
     QVERIFY(sealed.size() > 16);
-    QVERIFY(stateBytes(stateDir()).contains(sealed));
+    const bool inFiles = backend() == Backend::Sqlite; // PostgreSQL keeps old row versions until VACUUM
+    QVERIFY(!inFiles || stateBytes(stateDir()).contains(sealed));
 
     QTest::ignoreMessage(
         QtInfoMsg,
@@ -1735,7 +1852,8 @@ void tst_TokenStore::revokedGrantKeepsNothing()
                                        "upstream_refresh IS NULL AND upstream_expires_ms IS NULL"),
                         {s.grant.grantId}),
              QVariantList{1});
-    QVERIFY2(!stateBytes(stateDir()).contains(sealed), "the sealed upstream token is still in the files");
+    QVERIFY2(!inFiles || !stateBytes(stateDir()).contains(sealed),
+             "the sealed upstream token is still in the files");
     VERIFY_ERROR(store.upstreamTokens(s.grant.grantId), ErrorCode::Unauthorized);
     Result<GrantRecord> grant = store.findGrant(s.grant.grantId);
     VERIFY_OK(grant);
@@ -1761,7 +1879,7 @@ void tst_TokenStore::revokedGrantKeepsNothing()
 
 void tst_TokenStore::pendingClientsCountedAndPurged()
 {
-    SqliteTokenStore store;
+    OWN_STORE(store);
     VERIFY_OK(openStore(store));
     const QDateTime start = m_now;
     for (const QString &id : {QStringLiteral("first"), QStringLiteral("second"), QStringLiteral("third")}) {
@@ -1800,7 +1918,7 @@ void tst_TokenStore::pendingClientsCountedAndPurged()
 
 void tst_TokenStore::purgeExpired()
 {
-    SqliteTokenStore store;
+    OWN_STORE(store);
     VERIFY_OK(openStore(store));
     Result<Seed> seeded = seed(store); // access 1 h, refresh 30 d, code 5 min
     VERIFY_OK(seeded);
@@ -1830,7 +1948,7 @@ void tst_TokenStore::purgeExpired()
     VERIFY_OK(counts);
     QCOMPARE(counts.value().tokens, 2); // both refresh tokens
     QCOMPARE(counts.value().grants, 1); // revoked by the replay, and now without tokens
-    RawDb raw(dbPath());
+    RAW_DB(raw);
     QCOMPARE(raw.column(QStringLiteral("SELECT count(*) FROM tokens")), QVariantList{0});
     QCOMPARE(raw.column(QStringLiteral("SELECT count(*) FROM grants")), QVariantList{0});
 }
@@ -1840,7 +1958,7 @@ void tst_TokenStore::restartKeepsEverything()
     Seed s;
     QString connectionName;
     {
-        SqliteTokenStore store;
+        OWN_STORE(store);
         VERIFY_OK(openStore(store));
         Result<Seed> seeded = seed(store);
         VERIFY_OK(seeded);
@@ -1852,7 +1970,7 @@ void tst_TokenStore::restartKeepsEverything()
     QVERIFY(!QSqlDatabase::contains(connectionName));
 
     m_now = m_now.addSecs(60);
-    SqliteTokenStore store;
+    OWN_STORE(store);
     VERIFY_OK(openStore(store));
     Result<ClientRecord> client = store.findClient(ClientA);
     VERIFY_OK(client);
@@ -1890,7 +2008,7 @@ void tst_TokenStore::logsNeverShowSecrets()
     const QtMessageHandler previous = qInstallMessageHandler(captureMessage);
     QList<QByteArray> secrets;
     {
-        SqliteTokenStore store;
+        OWN_STORE(store);
         Result<void> opened = openStore(store);
         Result<Seed> seeded = opened.ok() ? seed(store) : Result<Seed>(opened.error());
         if (seeded.ok()) {
@@ -1925,6 +2043,106 @@ void tst_TokenStore::logsNeverShowSecrets()
     QVERIFY(!log.toLatin1().contains(key));
     QVERIFY(!log.contains(QString::fromLatin1(key.toHex())));
     QVERIFY(!log.contains(QString::fromLatin1(key.toBase64())));
+}
+
+// --- several brokers on one database ---------------------------------------------
+
+void tst_TokenStore::twoBrokersRedeemOnce_data()
+{
+    QTest::addColumn<bool>("rotate");
+    QTest::newRow("authorization code") << false;
+    QTest::newRow("refresh token") << true;
+}
+
+// Broker A issues, broker B (its own store and connection on the same
+// database) spends; A then presents the same credential: a replay, caught.
+void tst_TokenStore::twoBrokersRedeemOnce()
+{
+    QFETCH(bool, rotate);
+    OWN_STORE(a);
+    OWN_STORE(b);
+    VERIFY_OK(openStore(a));
+    VERIFY_OK(openStore(b));
+    Result<Seed> seeded = seed(a);
+    VERIFY_OK(seeded);
+    const Seed &s = seeded.value();
+
+    const auto spend = [&](SqlTokenStore &store) {
+        return rotate ? status(store.rotateRefreshToken(TokenHash::of(s.tokens.refreshToken), ClientA,
+                                                        lifetimes()))
+                      : status(store.consumeAuthCode(TokenHash::of(s.code)));
+    };
+    VERIFY_OK(spend(b));
+    QTest::ignoreMessage(
+        QtWarningMsg, QRegularExpression(QStringLiteral("was (presented again|used again after rotation)")));
+    Result<void> again = spend(a);
+    VERIFY_ERROR(again, ErrorCode::Conflict);
+    QCOMPARE(again.error().subject, s.grant.grantId);
+    // The replay revoked what B's spend led to, for both brokers.
+    VERIFY_ERROR(a.findAccessToken(TokenHash::of(s.tokens.accessToken)), ErrorCode::Unauthorized);
+    VERIFY_ERROR(b.findAccessToken(TokenHash::of(s.tokens.accessToken)), ErrorCode::Unauthorized);
+}
+
+// A refresh token rotated at broker A and replayed at broker B revokes the
+// family at both: the token A just issued stops working everywhere.
+void tst_TokenStore::twoBrokersDetectRefreshReuse()
+{
+    OWN_STORE(a);
+    OWN_STORE(b);
+    VERIFY_OK(openStore(a));
+    VERIFY_OK(openStore(b));
+    Result<Seed> seeded = seed(a);
+    VERIFY_OK(seeded);
+    const Seed &s = seeded.value();
+
+    Result<IssuedTokens> next =
+        a.rotateRefreshToken(TokenHash::of(s.tokens.refreshToken), ClientA, lifetimes());
+    VERIFY_OK(next);
+    VERIFY_OK(b.findAccessToken(TokenHash::of(next.value().accessToken))); // B sees A's rotation
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("used again after rotation")));
+    VERIFY_ERROR(b.rotateRefreshToken(TokenHash::of(s.tokens.refreshToken), ClientA, lifetimes()),
+                 ErrorCode::Conflict);
+    VERIFY_ERROR(a.findAccessToken(TokenHash::of(next.value().accessToken)), ErrorCode::Unauthorized);
+    VERIFY_ERROR(a.rotateRefreshToken(TokenHash::of(next.value().refreshToken), ClientA, lifetimes()),
+                 ErrorCode::Unauthorized);
+}
+
+// Brokers started together on an empty database: one creates the schema,
+// the others wait for it (the advisory lock) and all open. The key file is
+// provisioned first, as it is for every broker of a cluster.
+void tst_TokenStore::brokersStartAtOnce()
+{
+    if (backend() == Backend::Sqlite)
+        QSKIP("PostgreSQL only: a SQLite file belongs to one broker");
+    QVERIFY(QDir().mkpath(stateDir()));
+    VERIFY_OK(fmb::SecretBox::loadOrCreateKeyFile(keyPath()));
+    constexpr int Brokers = 4;
+    std::array<QString, Brokers> outcomes;
+    std::array<int, Brokers> versions{};
+    std::atomic<int> ready{0};
+    QList<QThread *> threads;
+    for (int i = 0; i < Brokers; ++i) {
+        threads.append(QThread::create([&, i] {
+            const std::unique_ptr<SqlTokenStore> store = newStore();
+            ++ready;
+            while (ready.load() < Brokers)
+                QThread::yieldCurrentThread();
+            const Result<void> r = openStore(*store);
+            outcomes[i] = r.ok() ? QStringLiteral("ok") : r.error().message;
+            versions[i] = store->schemaVersion();
+        }));
+        threads.last()->start();
+    }
+    for (QThread *thread : std::as_const(threads)) {
+        QVERIFY(thread->wait(60000));
+        delete thread;
+    }
+    for (int i = 0; i < Brokers; ++i) {
+        QCOMPARE(outcomes[i], QStringLiteral("ok"));
+        QCOMPARE(versions[i], fmb::Schema::latestVersion());
+    }
+    RAW_DB(raw);
+    QCOMPARE(raw.column(QStringLiteral("SELECT count(*) FROM meta")), QVariantList{1});
 }
 
 QTEST_GUILESS_MAIN(tst_TokenStore)

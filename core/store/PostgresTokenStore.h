@@ -1,0 +1,49 @@
+#pragma once
+
+#include <QString>
+
+#include "base/Result.h"
+#include "store/SqlTokenStore.h"
+
+namespace fmb {
+
+// Where a PostgreSQL store lives: the parts of a libpq URI
+// postgresql://USER@HOST:PORT/DBNAME (?host=/socket/dir for a Unix socket).
+// An empty password leaves it to libpq (~/.pgpass, PGPASSFILE, peer auth).
+struct PostgresParams {
+    QString host; // a name, an address, or an absolute Unix socket directory
+    int port = 5432;
+    QString user; // empty: libpq's default (the OS user)
+    QString database;
+    QString password; // never logged
+    int connectTimeoutSeconds = 10;
+
+    // postgresql://user@host:port/database, without the password: for logs.
+    [[nodiscard]] QString display() const;
+};
+
+// The TokenStore of a cluster: several brokers share one PostgreSQL database
+// (QPSQL, libqt6sql6-psql). Upstream tokens are sealed with the key file
+// `keyPath`, which every broker of the cluster must share: a broker with
+// another key refuses to start (the sealed key check in `meta`).
+//
+// The schema is created and migrated by open() under an advisory lock
+// (PostgresSchema), so brokers may start at once. Read-then-write calls lock
+// the code or token row they read (SELECT ... FOR UPDATE), so a code is
+// redeemed once and a refresh token rotated once across all brokers, and
+// reuse of a rotated one is detected by every broker. Each store owns one
+// connection; use it from the thread that called open(). Queries block that
+// thread for a network round trip (docs/store.md: not on the HTTP thread in
+// a cluster; a later slice).
+class PostgresTokenStore final : public SqlTokenStore {
+public:
+    PostgresTokenStore() = default;
+
+    [[nodiscard]] Result<void> open(const PostgresParams &params, const QString &keyPath);
+
+protected:
+    [[nodiscard]] QString lockRows(const QString &alias) const override;
+    [[nodiscard]] QString emptyBlob() const override { return QStringLiteral("decode('', 'hex')"); }
+};
+
+} // namespace fmb
