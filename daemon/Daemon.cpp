@@ -18,8 +18,10 @@
 #include "admin/AdminServer.h"
 #include "base/FileLimit.h"
 #include "base/Redactor.h"
+#include "base/SystemdNotifier.h"
 #include "child/ChildEnvironment.h"
 #include "child/ChildProcess.h"
+#include "config/ConfigDiff.h"
 #include "observability/BrokerMetrics.h"
 #include "observability/MetricsServer.h"
 #include "session/SessionRegistry.h"
@@ -98,24 +100,80 @@ QList<SandboxPath> childCommandPaths(const BrokerConfig &config)
     return paths;
 }
 
+// The settings SIGHUP applies, each with how it is taken over. They are
+// read on each use (a cap at the next session or connection, a timeout at the
+// next request or sweep), so changing them disturbs nothing that runs. The
+// rest wait for a restart: the listen address and admin socket are bound
+// sockets; child settings are baked into the factory and the sandbox, built
+// once around the state directory; OAuth settings live in the store, the
+// authorization server and the rotator; the event loop is chosen before the
+// application exists.
+struct Reloadable {
+    const char *key;
+    void (*take)(BrokerConfig &running, const BrokerConfig &next);
+};
+
+constexpr Reloadable ReloadableSettings[] = {
+    {"max_sessions", [](BrokerConfig &to, const BrokerConfig &from) { to.maxSessions = from.maxSessions; }},
+    {"max_sessions_per_user",
+     [](BrokerConfig &to, const BrokerConfig &from) { to.maxSessionsPerUser = from.maxSessionsPerUser; }},
+    {"idle_timeout", [](BrokerConfig &to, const BrokerConfig &from) { to.idleTimeout = from.idleTimeout; }},
+    {"reap_interval",
+     [](BrokerConfig &to, const BrokerConfig &from) { to.reapInterval = from.reapInterval; }},
+    {"max_batch_messages",
+     [](BrokerConfig &to, const BrokerConfig &from) { to.maxBatchMessages = from.maxBatchMessages; }},
+    {"max_pending_requests",
+     [](BrokerConfig &to, const BrokerConfig &from) { to.maxPendingRequests = from.maxPendingRequests; }},
+    {"max_subscriptions_per_session",
+     [](BrokerConfig &to, const BrokerConfig &from) {
+         to.maxSubscriptionsPerSession = from.maxSubscriptionsPerSession;
+     }},
+    {"allowed_origins",
+     [](BrokerConfig &to, const BrokerConfig &from) { to.allowedOrigins = from.allowedOrigins; }},
+    {"max_body_bytes",
+     [](BrokerConfig &to, const BrokerConfig &from) { to.maxBodyBytes = from.maxBodyBytes; }},
+    {"request_timeout",
+     [](BrokerConfig &to, const BrokerConfig &from) { to.requestTimeout = from.requestTimeout; }},
+    {"keepalive_timeout",
+     [](BrokerConfig &to, const BrokerConfig &from) { to.keepAliveTimeout = from.keepAliveTimeout; }},
+    {"max_connections",
+     [](BrokerConfig &to, const BrokerConfig &from) { to.maxConnections = from.maxConnections; }},
+    {"max_connections_per_address",
+     [](BrokerConfig &to, const BrokerConfig &from) {
+         to.maxConnectionsPerAddress = from.maxConnectionsPerAddress;
+     }},
+    {"log_rules", [](BrokerConfig &to, const BrokerConfig &from) { to.logRules = from.logRules; }},
+};
+
+// log_rules through QLoggingCategory's API: above a QT_LOGGING_CONF file and
+// qtlogging.ini, below QT_LOGGING_RULES. No rules: the API adds none.
+void applyLogRules(const QStringList &rules)
+{
+    QLoggingCategory::setFilterRules(rules.join(QLatin1Char('\n')));
+}
+
+const Reloadable *reloadable(const QString &key)
+{
+    for (const Reloadable &setting : ReloadableSettings) {
+        if (key == QLatin1String(setting.key))
+            return &setting;
+    }
+    return nullptr;
+}
+
 } // namespace
 
 Daemon::Daemon(BrokerConfig config, QObject *parent)
     : QObject(parent)
     , m_config(std::move(config))
     , m_shutdownDeadline(new QTimer(this))
+    , m_systemd(new SystemdNotifier(QProcessEnvironment::systemEnvironment(), this))
+    , m_statusDelay(new QTimer(this))
 {
     for (const auto &pair : std::as_const(m_config.childEnv))
         Redactor::addSecret(pair.second.toUtf8());
-
-    RegistryLimits limits;
-    limits.maxSessions = m_config.maxSessions;
-    limits.idleTimeout = m_config.idleTimeout;
-    limits.reapInterval = m_config.reapInterval;
-    limits.streams.maxPendingRequests = m_config.maxPendingRequests;
-    limits.streams.maxSubscriptions = m_config.maxSubscriptionsPerSession;
-    if (m_config.authMode == AuthMode::OAuth)
-        limits.maxSessionsPerOwner = m_config.maxSessionsPerUser;
+    if (!m_config.logRules.isEmpty())
+        applyLogRules(m_config.logRules);
 
     ChildSpec spec;
     spec.program = m_config.childProgram;
@@ -145,19 +203,13 @@ Daemon::Daemon(BrokerConfig config, QObject *parent)
         }
         return std::make_unique<ChildProcess>(std::move(forSession));
     };
-    m_registry = new SessionRegistry(limits, factory, this);
+    m_registry = new SessionRegistry(registryLimits(), factory, this);
     new HeapTrimPolicy(m_registry, HeapTrimPolicy::Limits{}, this);
     connect(m_registry, &SessionRegistry::allStopped, this, [this] {
         qCInfo(lcDaemon) << "every child has stopped";
         Q_EMIT stopped();
     });
 
-    HttpConfig http;
-    http.maxBodyBytes = m_config.maxBodyBytes;
-    http.requestTimeoutMs = int(m_config.requestTimeout.count());
-    http.idleTimeoutMs = int(m_config.keepAliveTimeout.count());
-    http.maxConnectionsPerAddress = m_config.maxConnectionsPerAddress;
-    http.maxBatchMessages = m_config.maxBatchMessages;
     OriginPolicy policy(m_config.allowedOrigins, m_config.listenHost, m_config.publicUrl);
     const Authenticator authenticator =
         [this](const QHttpServerRequest &request) -> Result<SessionOwner, AuthFailure> {
@@ -165,7 +217,7 @@ Daemon::Daemon(BrokerConfig config, QObject *parent)
             return m_oauth->authenticate(request);
         return SessionOwner{QStringLiteral("local"), QString()};
     };
-    m_server = new McpHttpServer(http, policy, m_registry, authenticator, this);
+    m_server = new McpHttpServer(httpConfig(), policy, m_registry, authenticator, this);
 
     AdminServerConfig admin;
     // QLocalServer takes a name without a slash as one in the temp dir.
@@ -173,6 +225,21 @@ Daemon::Daemon(BrokerConfig config, QObject *parent)
                                                       : QFileInfo(m_config.adminSocket).absoluteFilePath();
     admin.privateDirectory = m_config.adminSocket.isEmpty();
     m_admin = new AdminServer(admin, m_registry, this);
+
+    // Sessions come and go by the hundred a second under load: systemd hears
+    // the count at most once a second, not once a request.
+    m_statusDelay->setSingleShot(true);
+    m_statusDelay->setInterval(std::chrono::seconds(1));
+    connect(m_statusDelay, &QTimer::timeout, this, [this] {
+        if (!m_stopping)
+            m_systemd->setStatus(statusText());
+    });
+    const auto statusChanged = [this] {
+        if (m_systemd->enabled() && !m_statusDelay->isActive())
+            m_statusDelay->start();
+    };
+    connect(m_registry, &SessionRegistry::sessionCreated, this, statusChanged);
+    connect(m_registry, &SessionRegistry::sessionEnded, this, statusChanged);
 
     m_shutdownDeadline->setSingleShot(true);
     connect(m_shutdownDeadline, &QTimer::timeout, this, [this] {
@@ -184,9 +251,42 @@ Daemon::Daemon(BrokerConfig config, QObject *parent)
 
 Daemon::~Daemon() = default;
 
+RegistryLimits Daemon::registryLimits() const
+{
+    RegistryLimits limits;
+    limits.maxSessions = m_config.maxSessions;
+    limits.idleTimeout = m_config.idleTimeout;
+    limits.reapInterval = m_config.reapInterval;
+    limits.streams.maxPendingRequests = m_config.maxPendingRequests;
+    limits.streams.maxSubscriptions = m_config.maxSubscriptionsPerSession;
+    if (m_config.authMode == AuthMode::OAuth)
+        limits.maxSessionsPerOwner = m_config.maxSessionsPerUser;
+    return limits;
+}
+
+// Without maxConnections: that needs the open-file limit (maxConnections()).
+HttpConfig Daemon::httpConfig() const
+{
+    HttpConfig http;
+    http.maxBodyBytes = m_config.maxBodyBytes;
+    http.requestTimeoutMs = int(m_config.requestTimeout.count());
+    http.idleTimeoutMs = int(m_config.keepAliveTimeout.count());
+    http.maxConnectionsPerAddress = m_config.maxConnectionsPerAddress;
+    http.maxBatchMessages = m_config.maxBatchMessages;
+    return http;
+}
+
+int Daemon::maxConnections() const
+{
+    // docs/limits.md, "connection flood": connections get the open-file share kept for them.
+    const int connectionRoom = connectionCeiling(m_fileLimit);
+    return m_config.maxConnections == 0 ? connectionRoom : std::min(m_config.maxConnections, connectionRoom);
+}
+
 Result<void> Daemon::start()
 {
-    const quint64 fileLimit = raiseOpenFileLimit();
+    m_fileLimit = raiseOpenFileLimit();
+    const quint64 fileLimit = m_fileLimit;
     m_childStdio = chooseChildStdio(m_config.childStdio, fileLimit, m_config.maxSessions);
     const int perSession = ChildProcess::descriptors(m_childStdio);
     const int ceiling = sessionCeiling(fileLimit, perSession);
@@ -231,10 +331,8 @@ Result<void> Daemon::start()
     const QHostAddress address = m_config.listenHost == QLatin1String("localhost")
                                      ? QHostAddress(QHostAddress::LocalHost)
                                      : QHostAddress(m_config.listenHost);
-    // docs/limits.md, "connection flood": connections get the open-file share kept for them.
     const int connectionRoom = connectionCeiling(fileLimit);
-    const int maxConnections =
-        m_config.maxConnections == 0 ? connectionRoom : std::min(m_config.maxConnections, connectionRoom);
+    const int maxConnections = this->maxConnections();
     if (m_config.maxConnections > connectionRoom)
         qCWarning(lcDaemon).noquote()
             << QStringLiteral("max_connections %1 is more than the open-file limit of %2 has room for: "
@@ -252,6 +350,7 @@ Result<void> Daemon::start()
         return port.error();
     }
     const QString listenUrl = urlOf(address, port.value());
+    m_listenUrl = listenUrl;
     if (!m_config.metricsHost.isEmpty()) {
         // Before "listening on": whoever waits for that line may scrape at once.
         if (Result<void> metrics = startMetrics(); !metrics) {
@@ -275,6 +374,9 @@ Result<void> Daemon::start()
                                << m_config.maxSessions << "; idle timeout" << m_config.idleTimeout.count()
                                << "s; event loop"
                                << QCoreApplication::eventDispatcher()->metaObject()->className();
+    // Only now: /mcp listens, the admin socket is up (or knowingly absent)
+    // and the store is open, so a unit ordered After= this one finds it serving.
+    m_systemd->ready(statusText());
     return {};
 }
 
@@ -298,6 +400,54 @@ Result<void> Daemon::startMetrics()
                                          "only the scraper should reach it";
     qCInfo(lcDaemon).noquote() << QStringLiteral("metrics on %1/metrics").arg(urlOf(address, port.value()));
     return {};
+}
+
+QString Daemon::statusText() const
+{
+    const int sessions = m_registry->count();
+    return QStringLiteral("serving on %1; %2 %3 open")
+        .arg(m_listenUrl)
+        .arg(sessions)
+        .arg(sessions == 1 ? QStringLiteral("session") : QStringLiteral("sessions"));
+}
+
+void Daemon::reload(const Result<BrokerConfig> &next)
+{
+    if (m_stopping)
+        return;
+    m_systemd->reloading(QStringLiteral("reloading the configuration"));
+    if (!next) {
+        qCWarning(lcDaemon).noquote() << "reload (SIGHUP): the configuration has an error, the running one "
+                                         "stays:"
+                                      << next.error().message;
+        m_systemd->ready(statusText());
+        return;
+    }
+    QStringList applied;
+    QStringList needRestart;
+    for (const ConfigChange &change : configChanges(m_config, next.value())) {
+        if (const Reloadable *setting = reloadable(change.key)) {
+            setting->take(m_config, next.value());
+            applied.append(QStringLiteral("%1 %2 -> %3").arg(change.key, change.before, change.after));
+        } else {
+            needRestart.append(change.key); // named only: child_env's values are secrets
+        }
+    }
+    if (!applied.isEmpty()) {
+        applyLogRules(m_config.logRules);
+        m_registry->setLimits(registryLimits());
+        HttpConfig http = httpConfig();
+        http.maxConnections = maxConnections();
+        m_server->reconfigure(http,
+                              OriginPolicy(m_config.allowedOrigins, m_config.listenHost, m_config.publicUrl));
+        qCInfo(lcDaemon).noquote() << "reload (SIGHUP): applied" << applied.join(QLatin1String(", "));
+    }
+    if (!needRestart.isEmpty())
+        qCWarning(lcDaemon).noquote() << "reload (SIGHUP): changed, but applied only after a restart:"
+                                      << needRestart.join(QLatin1String(", "));
+    if (applied.isEmpty() && needRestart.isEmpty())
+        qCInfo(lcDaemon) << "reload (SIGHUP): no setting changed";
+    m_systemd->ready(statusText());
 }
 
 Result<void> Daemon::prepareSandbox()
@@ -356,6 +506,7 @@ void Daemon::shutdown()
         return;
     m_stopping = true;
     qCInfo(lcDaemon) << "shutting down:" << m_registry->count() << "sessions to stop";
+    m_systemd->stopping(QStringLiteral("stopping %1 sessions").arg(m_registry->count()));
     m_server->stopListening();
     m_admin->stopListening(); // connected admin clients still see the sessions end
     // Each child gets the grace after stdin closes and again after SIGTERM.

@@ -6,8 +6,8 @@ class QSocketNotifier;
 
 namespace fmb {
 
-// Turns SIGTERM and SIGINT into a Qt signal on the event loop (self-pipe:
-// the POSIX handler only writes a byte). One instance per process.
+// Turns SIGTERM and SIGINT, and SIGHUP, into Qt signals on the event loop
+// (self-pipe: the POSIX handler only writes a byte). One instance per process.
 class SignalWatcher final : public QObject {
     Q_OBJECT
 public:
@@ -16,6 +16,8 @@ public:
 
 Q_SIGNALS:
     void terminationRequested(int signalNumber);
+    // SIGHUP: read the configuration again (systemctl reload).
+    void reloadRequested();
 
 private:
     QSocketNotifier *m_notifier = nullptr;

@@ -6,6 +6,7 @@
 #include "Daemon.h"
 #include "SignalWatcher.h"
 #include "base/LogHandler.h"
+#include "config/ConfigCheck.h"
 #include "config/ConfigLoader.h"
 #include "eventloop/EpollEventDispatcher.h"
 
@@ -58,6 +59,15 @@ int main(int argc, char *argv[])
         return 0;
     }
     const fmb::BrokerConfig &config = request.value().config;
+    if (config.checkConfig) {
+        const QStringList problems = fmb::configProblems(config);
+        for (const QString &problem : problems)
+            std::fprintf(stderr, "forgejo-mcp-brokerd: %s\n", qUtf8Printable(problem));
+        if (!problems.isEmpty())
+            return 2;
+        std::printf("forgejo-mcp-brokerd: configuration OK\n");
+        return 0;
+    }
 
     installEventDispatcher(config.eventLoop);
     QCoreApplication app(argc, argv);
@@ -68,6 +78,11 @@ int main(int argc, char *argv[])
     fmb::Daemon daemon(config);
     QObject::connect(&signalWatcher, &fmb::SignalWatcher::terminationRequested, &daemon,
                      &fmb::Daemon::shutdown);
+    // The same flags and environment, the file read again (systemctl reload).
+    QObject::connect(&signalWatcher, &fmb::SignalWatcher::reloadRequested, &daemon,
+                     [&daemon, arguments = commandLine(argc, argv)] {
+                         daemon.reload(fmb::loadConfig(arguments, QProcessEnvironment::systemEnvironment()));
+                     });
     QObject::connect(&daemon, &fmb::Daemon::stopped, &app, [] { QCoreApplication::exit(0); });
 
     fmb::Result<void> started = daemon.start();

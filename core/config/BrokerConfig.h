@@ -95,6 +95,8 @@ struct BrokerConfig {
 
     // [process]
     EventLoop eventLoop = EventLoop::Epoll;
+    QStringList logRules;     // Qt logging rules ("fmb.http.debug=true"); applied on SIGHUP too
+    bool checkConfig = false; // --check-config: validate, print the verdict, exit 0 or 2
 
     // Where the file values came from, for messages ("" when no file).
     QString configFile;

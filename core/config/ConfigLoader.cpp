@@ -175,8 +175,10 @@ Error unknownKey(const QString &name, const QString &path)
         hint = QLatin1String("; write ") + known->key +
                QLatin1String("= at the top of the file, before any [section]");
     else if (known)
-        hint = QLatin1String("; the file to read is given only by --") + known->flag + QLatin1String(" or ") +
-               known->envVar;
+        hint = QLatin1String("; ") +
+               (known->key == QLatin1String("config") ? QStringLiteral("the file to read")
+                                                      : QString(known->key)) +
+               QLatin1String(" is given only by --") + known->flag + QLatin1String(" or ") + known->envVar;
     return Error{ErrorCode::InvalidArgument, name, name + QLatin1String(": unknown key in ") + path + hint};
 }
 

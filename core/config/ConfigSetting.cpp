@@ -635,6 +635,20 @@ Result<QString> absolutePath(const QString &key, const QString &text)
     return QDir::cleanPath(text);
 }
 
+// A Qt logging rule (QLoggingCategory, "Logging Rules"): a category, '*'
+// allowed at its start or end, an optional level, and true or false.
+Result<QString> loggingRule(const QString &key, const QString &text)
+{
+    static const QRegularExpression rule(
+        QStringLiteral("^\\*?[A-Za-z0-9_.-]*\\*?(\\.(debug|info|warning|critical))?\\s*=\\s*(true|false)$"));
+    const QRegularExpressionMatch match = rule.match(text);
+    if (!match.hasMatch() || text.startsWith(QLatin1Char('=')))
+        return invalid(key, quoted(text) + QLatin1String(" is not a logging rule CATEGORY[.LEVEL]=true|false "
+                                                         "(try fmb.http.debug=true or fmb.*.debug=false)"));
+    QString normalized = text;
+    return normalized.remove(QLatin1Char(' '));
+}
+
 // A local socket path, made absolute; "" for the default under the runtime directory.
 Binder socketPath(QString BrokerConfig::*member)
 {
@@ -948,6 +962,17 @@ QList<ConfigSetting> buildSettings()
                 "descriptor; \"qt\" is Qt's own (glib), which polls every child's pipes\n"
                 "on every iteration: a fall-back.",
                 choice(&B::eventLoop, EventLoopChoices)),
+        setting("log_rules",
+                "Qt logging rule, CATEGORY[.LEVEL]=true|false, e.g. fmb.http.debug=true;\n"
+                "applied at start and again on SIGHUP. QT_LOGGING_RULES, when set,\n"
+                "overrides these. The variable takes a comma-separated list.",
+                entries(&B::logRules, "RULE", "none", loggingRule)),
+        notInFile(setting("check_config",
+                          "Check the configuration and exit: 0 when the daemon could start\n"
+                          "with it, 2 with the problems on stderr. Also checks that the files\n"
+                          "it names are readable and the listen host is an address; binds and\n"
+                          "starts nothing (for ExecStartPre= and package scripts).",
+                          onOff(&B::checkConfig))),
     };
 }
 

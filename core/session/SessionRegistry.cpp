@@ -48,6 +48,14 @@ SessionRegistry::SessionRegistry(RegistryLimits limits, BackendFactory factory, 
 
 SessionRegistry::~SessionRegistry() = default;
 
+void SessionRegistry::setLimits(RegistryLimits limits)
+{
+    limits.fileCeiling = m_limits.fileCeiling;
+    m_limits = limits;
+    if (m_reaper->interval() != int(m_limits.reapInterval.count()))
+        m_reaper->setInterval(m_limits.reapInterval); // restarts the timer when running
+}
+
 QString SessionRegistry::newId() const
 {
     // 192 bits from the system CSPRNG (getrandom), as 48 hex digits.

@@ -58,6 +58,10 @@ public:
     [[nodiscard]] const RegistryLimits &limits() const { return m_limits; }
     // Known only once the daemon has raised its open-file limit.
     void setFileCeiling(int sessions) { m_limits.fileCeiling = sessions; }
+    // New caps, idle timeout, reap interval and stream limits (SIGHUP).
+    // Caps apply to the next create(): sessions over a lowered cap stay; new
+    // stream limits apply to sessions created from now on. fileCeiling is kept.
+    void setLimits(RegistryLimits limits);
 
     // True when the session existed. Its children stop in the background.
     bool evict(const QString &id, const QString &reason, EndCause cause = EndCause::Operator);

@@ -45,14 +45,22 @@ QHostAddress peerOf(qintptr descriptor)
 
 } // namespace
 
+void GuardedTcpServer::setGuards(const ConnectionGuards &guards)
+{
+    m_guards = guards;
+    // A quarter of the shorter timeout: a connection is closed at most 25 % late.
+    const int interval =
+        std::clamp(std::min(m_guards.requestTimeoutMs, m_guards.idleTimeoutMs) / 4, 25, 5000);
+    if (m_sweeper->interval() != interval)
+        m_sweeper->setInterval(interval);
+}
+
 GuardedTcpServer::GuardedTcpServer(ConnectionGuards guards, QObject *parent)
     : QTcpServer(parent)
     , m_guards(guards)
     , m_sweeper(new QTimer(this))
 {
-    // A quarter of the shorter timeout: a connection is closed at most 25 % late.
-    m_sweeper->setInterval(
-        std::clamp(std::min(m_guards.requestTimeoutMs, m_guards.idleTimeoutMs) / 4, 25, 5000));
+    setGuards(guards);
     connect(m_sweeper, &QTimer::timeout, this, &GuardedTcpServer::sweep);
     connect(this, &QTcpServer::acceptError, this, [this](QAbstractSocket::SocketError error) {
         qCWarning(lcHttp) << "accepting a connection failed (" << error << "), with" << m_connections.size()

@@ -55,6 +55,10 @@ public:
                                                          quint16 port, QObject *parent,
                                                          const QString &what = {});
 
+    // New limits (SIGHUP): the body and time limits apply to requests from
+    // now on, the caps to the next connection; open connections stay.
+    void setGuards(const ConnectionGuards &guards);
+
     [[nodiscard]] int connectionCount() const { return int(m_connections.size()); }
     [[nodiscard]] quint64 refusedConnections() const { return m_refused; }
     [[nodiscard]] quint64 evictedConnections() const { return m_evicted; }

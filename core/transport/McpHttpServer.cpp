@@ -60,6 +60,19 @@ void answerError(const HttpExchange &exchange, int status, const QJsonObject &er
     exchange.answer(status, std::move(all), encode(error));
 }
 
+// What the listening sockets enforce, from the server's settings.
+ConnectionGuards connectionGuards(const HttpConfig &config)
+{
+    ConnectionGuards guards;
+    guards.maxBodyBytes = config.maxBodyBytes;
+    guards.requestTimeoutMs = config.requestTimeoutMs;
+    guards.idleTimeoutMs = config.idleTimeoutMs;
+    guards.maxConnections = config.maxConnections;
+    guards.maxPerAddress = config.maxConnectionsPerAddress;
+    guards.retryAfterSeconds = config.retryAfterSeconds;
+    return guards;
+}
+
 } // namespace
 
 McpHttpServer::McpHttpServer(HttpConfig config, OriginPolicy policy, SessionRegistry *registry,
@@ -86,20 +99,28 @@ McpHttpServer::~McpHttpServer()
 
 Result<quint16> McpHttpServer::listenOn(const QHostAddress &address, quint16 port)
 {
-    ConnectionGuards guards;
-    guards.maxBodyBytes = m_config.maxBodyBytes;
-    guards.requestTimeoutMs = m_config.requestTimeoutMs;
-    guards.idleTimeoutMs = m_config.idleTimeoutMs;
-    guards.maxConnections = m_config.maxConnections;
-    guards.maxPerAddress = m_config.maxConnectionsPerAddress;
-    guards.retryAfterSeconds = m_config.retryAfterSeconds;
-    Result<GuardedTcpServer *> opened = GuardedTcpServer::open(guards, address, port, this);
+    Result<GuardedTcpServer *> opened =
+        GuardedTcpServer::open(connectionGuards(m_config), address, port, this);
     if (!opened)
         return opened.error();
     GuardedTcpServer *server = opened.value();
     bind(server);
     m_listeners.append(server);
     return server->serverPort();
+}
+
+void McpHttpServer::reconfigure(const HttpConfig &config, OriginPolicy policy)
+{
+    const QString mcpPath = m_config.mcpPath;
+    const int keepAliveMs = m_config.keepAliveMs;
+    m_config = config;
+    m_config.mcpPath = mcpPath;
+    m_config.keepAliveMs = keepAliveMs;
+    m_policy = std::move(policy);
+    for (const QPointer<GuardedTcpServer> &server : std::as_const(m_listeners)) {
+        if (server)
+            server->setGuards(connectionGuards(m_config));
+    }
 }
 
 void McpHttpServer::stopListening()

@@ -53,6 +53,9 @@ public:
     [[nodiscard]] Result<quint16> listenOn(const QHostAddress &address, quint16 port);
     // The connection cap of listeners opened from now on (0 = none).
     void setMaxConnections(int maxConnections) { m_config.maxConnections = maxConnections; }
+    // New limits and Origin policy (SIGHUP); mcpPath and the keep-alive
+    // interval stay. Listeners get the new guards; open connections stay.
+    void reconfigure(const HttpConfig &config, OriginPolicy policy);
     // Stops accepting new connections (shutdown); open streams stay until ended.
     void stopListening();
 

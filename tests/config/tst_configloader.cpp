@@ -189,6 +189,10 @@ QString field(const BrokerConfig &config, const QString &key)
         return QString::number(config.maxRegistrationBytes);
     if (key == QLatin1String("event_loop"))
         return config.eventLoop == fmb::EventLoop::Epoll ? QStringLiteral("epoll") : QStringLiteral("qt");
+    if (key == QLatin1String("log_rules"))
+        return config.logRules.join(QLatin1Char('|'));
+    if (key == QLatin1String("check_config"))
+        return config.checkConfig ? QStringLiteral("true") : QStringLiteral("false");
     return QLatin1String("<no field for key ") + key + QLatin1Char('>');
 }
 
@@ -358,6 +362,10 @@ void tst_ConfigLoader::defaults_data()
                                                    << "8192";
     QTest::newRow("event_loop: epoll") << "event_loop"
                                        << "epoll";
+    QTest::newRow("log_rules: none") << "log_rules"
+                                     << "";
+    QTest::newRow("check_config: off") << "check_config"
+                                       << "false";
 }
 
 void tst_ConfigLoader::defaults()
@@ -728,6 +736,21 @@ void tst_ConfigLoader::setting_data()
     QTest::newRow("--event-loop epoll")
         << withChild({"--event-loop", "epoll"}) << noEnv << noIni << "event_loop"
         << "epoll";
+    QTest::newRow("--log-rules twice")
+        << withChild({"--log-rules", "fmb.http.debug=true", "--log-rules", "fmb.*.info = false"}) << noEnv
+        << noIni << "log_rules"
+        << "fmb.http.debug=true|fmb.*.info=false";
+    QTest::newRow("FMB_LOG_RULES") << withChild() << words({"FMB_LOG_RULES=*.debug=false,fmb.session=true"})
+                                   << noIni << "log_rules"
+                                   << "*.debug=false|fmb.session=true";
+    QTest::newRow("--check-config") << withChild({"--check-config"}) << noEnv << noIni << "check_config"
+                                    << "true";
+    QTest::newRow("--check-config=false")
+        << withChild({"--check-config=false"}) << noEnv << noIni << "check_config"
+        << "false";
+    QTest::newRow("FMB_CHECK_CONFIG")
+        << withChild() << words({"FMB_CHECK_CONFIG=1"}) << noIni << "check_config"
+        << "true";
     QTest::newRow("--config names the file")
         << withChild({"--config", "%FILE%"}) << noEnv << QByteArray("max_sessions = 3\n") << "config"
         << "%FILE%";
@@ -986,6 +1009,7 @@ void tst_ConfigLoader::iniEveryKey_data()
     // What the file in iniEveryKey() sets each key to, after parsing.
     const QList<QPair<const char *, const char *>> expected{
         {"config", "%FILE%"},
+        {"check_config", "false"}, // not a key of the file: it keeps its default
         {"listen", "[::1]:9200"},
         {"metrics_listen", "127.0.0.1:9466"},
         {"auth", "oauth"},
@@ -1033,6 +1057,7 @@ void tst_ConfigLoader::iniEveryKey_data()
         {"pending_client_ttl", "1800s"},
         {"max_registration_bytes", "16384"},
         {"event_loop", "qt"},
+        {"log_rules", "fmb.http.debug=true|fmb.oauth.info=false"},
     };
     // Rows come from the table, so a new setting fails here until the file covers it.
     for (const ConfigSetting &setting : configSettings()) {
@@ -1096,7 +1121,8 @@ void tst_ConfigLoader::iniEveryKey()
                          "max_pending_clients = 200\n"
                          "pending_client_ttl = 30m\n"
                          "max_registration_bytes = 16KiB\n"
-                         "event_loop = qt\n");
+                         "event_loop = qt\n"
+                         "log_rules = fmb.http.debug=true, fmb.oauth.info=false\n");
     const Result<ConfigRequest> request = load(words({"--config", "%FILE%"}), {}, ini);
     QVERIFY2(request.ok(), qPrintable(request.ok() ? QString() : request.error().message));
     QCOMPARE(field(request.value().config, key), substitute(expected));
@@ -1644,6 +1670,19 @@ void tst_ConfigLoader::rejected_data()
         << withChild({"--config", "%FILE%"}) << noEnv << QByteArray("[network]\nlisten = 127.0.0.1:1\n")
         << invalid << "network/listen"
         << words({"network/listen: unknown key in %FILE%", "write listen= at the top of the file"});
+    QTest::newRow("log_rules: no value")
+        << withChild({"--log-rules", "fmb.http.debug"}) << noEnv << noIni << invalid << "log_rules"
+        << words({"log_rules: \"fmb.http.debug\" is not a logging rule CATEGORY[.LEVEL]=true|false",
+                  "; from --log-rules"});
+    QTest::newRow("log_rules: not a boolean")
+        << withChild({"--log-rules", "fmb.http.debug=yes"}) << noEnv << noIni << invalid << "log_rules"
+        << words({"\"fmb.http.debug=yes\" is not a logging rule"});
+    QTest::newRow("check_config: not a key of the file")
+        << withChild({"--config", "%FILE%"}) << noEnv << QByteArray("check_config = true\n") << invalid
+        << "check_config" << words({"check_config: unknown key in %FILE%", "only by --check-config"});
+    QTest::newRow("check_config: not a switch word")
+        << withChild({"--check-config=yes"}) << noEnv << noIni << invalid << "check_config"
+        << words({"check_config: \"yes\" is not one of: true, false, 1, 0; from --check-config"});
     QTest::newRow("config: file names another file")
         << withChild({"--config", "%FILE%"}) << noEnv << QByteArray("config = /etc/other.ini\n") << invalid
         << "config" << words({"config: unknown key in %FILE%", "only by --config or FMB_CONFIG"});

@@ -331,6 +331,15 @@ void tst_TokenStore::initTestCase()
     m_clusterError = fmbtest::PgCluster::unavailableReason();
     if (!m_clusterError.isEmpty())
         return;
+    // Every PostgreSQL row of every function in one process hangs after about
+    // 90 databases (a query that never returns; not understood yet, issue 14),
+    // so ctest runs the PostgreSQL rows of the cross-broker functions only, in
+    // a run of its own (tests/store/CMakeLists.txt: tokenstore-postgres).
+    if (qEnvironmentVariableIsEmpty("FMB_TEST_POSTGRES")) {
+        m_clusterError =
+            QStringLiteral("PostgreSQL rows run with FMB_TEST_POSTGRES=1 (ctest: tokenstore-postgres)");
+        return;
+    }
     m_cluster = std::make_unique<fmbtest::PgCluster>();
     if (Result<void> r = m_cluster->start(); !r.ok())
         QFAIL(qPrintable(r.error().message));

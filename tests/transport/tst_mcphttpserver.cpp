@@ -42,6 +42,7 @@ private Q_SLOTS:
     void refusalHonoursConnectionClose();
     void statelessAnswerListsServedRevisions_data();
     void statelessAnswerListsServedRevisions();
+    void reconfigureTakesOriginsAndLimits();
 
 private:
     // A new session of `user`; its id, or empty.
@@ -570,6 +571,24 @@ void tst_McpHttpServer::statelessAnswerListsServedRevisions()
             QJsonDocument(rpcError.value(QLatin1String("data")).toObject()).toJson(QJsonDocument::Compact),
         error);
     QCOMPARE(m_registry->count(), 0);
+}
+
+// SIGHUP's path (issue 15): a new Origin policy and body limit apply to the
+// next request on the listener already open.
+void tst_McpHttpServer::reconfigureTakesOriginsAndLimits()
+{
+    const QList<QByteArray> fromApp = postHeaders("alice", {"Origin: https://app.example"});
+    RawHttpClient before(m_port);
+    QCOMPARE(before.exchange("POST", "/mcp", fromApp, initializeBody()).status, 403);
+
+    HttpConfig config;
+    config.maxBodyBytes = 1024;
+    m_server->reconfigure(config, OriginPolicy({QStringLiteral("https://app.example")},
+                                               QStringLiteral("127.0.0.1"), QString()));
+    RawHttpClient after(m_port);
+    QCOMPARE(after.exchange("POST", "/mcp", fromApp, initializeBody()).status, 200);
+    RawHttpClient large(m_port);
+    QCOMPARE(large.exchange("POST", "/mcp", postHeaders("alice"), QByteArray(2048, ' ')).status, 413);
 }
 
 QTEST_GUILESS_MAIN(tst_McpHttpServer)
