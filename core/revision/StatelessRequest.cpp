@@ -115,8 +115,8 @@ std::optional<StatelessFailure> checkHeaders(const StatelessHeaders &headers, co
     }
     const std::optional<QString> name = decodeMirroredHeader(headers.name);
     if (!name)
-        return mismatch(id,
-                        QStringLiteral("Mcp-Name header value %1 is malformed").arg(quotedBytes(headers.name)));
+        return mismatch(
+            id, QStringLiteral("Mcp-Name header value %1 is malformed").arg(quotedBytes(headers.name)));
     if (!bodyName.isString() || *name != bodyName.toString())
         return mismatch(id, QStringLiteral("Mcp-Name header value %1 does not match body value %2")
                                 .arg(quoted(*name), bodyName.isString() ? quoted(bodyName.toString())

@@ -303,7 +303,9 @@ void tst_StatelessRequest::decode_data()
         << QByteArray("=?base64?bGluZTEKbGluZTI=?=") << true << QStringLiteral("line1\nline2");
     QTest::newRow("base64 of the sentinel")
         << QByteArray("=?base64?PT9iYXNlNjQ/bGl0ZXJhbD89?=") << true << QStringLiteral("=?base64?literal?=");
-    QTest::newRow("base64 of nothing") << QByteArray("=?base64?" "?=") << true << QString();
+    QTest::newRow("base64 of nothing") << QByteArray("=?base64?"
+                                                     "?=")
+                                       << true << QString();
     QTest::newRow("inner space") << QByteArray("a b") << true << QStringLiteral("a b");
     QTest::newRow("empty") << QByteArray() << false << QString();
     QTest::newRow("leading space") << QByteArray(" a") << false << QString();
