@@ -396,7 +396,10 @@ void McpHttpServer::handlePost(const QHttpServerRequest &request, const HttpExch
         return;
     }
     const QList<JsonRpcMessage> &messages = parsed.value().messages;
-    if (isStatelessPost(statelessHeaders(request), !request.value("mcp-session-id").isEmpty(), messages)) {
+    // A session's request (the common case) is never 2026-07-28: its other
+    // headers are read only without a session id (docs/benchmarks.md, "Metrics").
+    if (request.value("mcp-session-id").isEmpty() &&
+        isStatelessPost(statelessHeaders(request), false, messages)) {
         handleStateless(request, exchange, parsed.value());
         return;
     }
