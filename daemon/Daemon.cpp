@@ -31,6 +31,12 @@
 namespace fmb {
 namespace {
 
+// A listen host as the config holds it (an address, or "localhost") as the address to bind.
+QHostAddress listenAddress(const QString &host)
+{
+    return host == QLatin1String("localhost") ? QHostAddress(QHostAddress::LocalHost) : QHostAddress(host);
+}
+
 QString urlOf(const QHostAddress &address, quint16 port)
 {
     const QString host = address.protocol() == QAbstractSocket::IPv6Protocol
@@ -328,9 +334,7 @@ Result<void> Daemon::start()
         qCWarning(lcDaemon).noquote()
             << admin.error().message << "; running without an admin socket (pass --admin-socket PATH)";
     }
-    const QHostAddress address = m_config.listenHost == QLatin1String("localhost")
-                                     ? QHostAddress(QHostAddress::LocalHost)
-                                     : QHostAddress(m_config.listenHost);
+    const QHostAddress address = listenAddress(m_config.listenHost);
     const int connectionRoom = connectionCeiling(fileLimit);
     const int maxConnections = this->maxConnections();
     if (m_config.maxConnections > connectionRoom)
@@ -382,9 +386,7 @@ Result<void> Daemon::start()
 
 Result<void> Daemon::startMetrics()
 {
-    const QHostAddress address = m_config.metricsHost == QLatin1String("localhost")
-                                     ? QHostAddress(QHostAddress::LocalHost)
-                                     : QHostAddress(m_config.metricsHost);
+    const QHostAddress address = listenAddress(m_config.metricsHost);
     const double startedSeconds = double(QDateTime::currentMSecsSinceEpoch()) / 1000.0;
     m_metrics = new MetricsServer(
         [this, startedSeconds] {

@@ -327,8 +327,8 @@ void McpHttpServer::handleMcp(const QHttpServerRequest &request, const HttpExcha
     }
 }
 
-Session *McpHttpServer::sessionFor(const QHttpServerRequest &request, const HttpExchange &exchange,
-                                   const SessionOwner &owner)
+Session *McpHttpServer::sessionFor(const QHttpServerRequest &request, const QByteArray &sessionId,
+                                   const HttpExchange &exchange, const SessionOwner &owner)
 {
     const Http::HeaderList cors = corsHeaders(request);
     const QByteArray version = request.value("mcp-protocol-version");
@@ -343,7 +343,7 @@ Session *McpHttpServer::sessionFor(const QHttpServerRequest &request, const Http
                cors);
         return nullptr;
     }
-    const QString id = QString::fromLatin1(request.value("mcp-session-id"));
+    const QString id = QString::fromLatin1(sessionId);
     if (id.isEmpty()) {
         refuse(exchange, McpFailure::MissingSessionId,
                QStringLiteral("Bad Request: Mcp-Session-Id header is required"), cors);
@@ -398,8 +398,8 @@ void McpHttpServer::handlePost(const QHttpServerRequest &request, const HttpExch
     const QList<JsonRpcMessage> &messages = parsed.value().messages;
     // A session's request (the common case) is never 2026-07-28: its other
     // headers are read only without a session id (docs/benchmarks.md, "Metrics").
-    if (request.value("mcp-session-id").isEmpty() &&
-        isStatelessPost(statelessHeaders(request), false, messages)) {
+    const QByteArray sessionId = request.value("mcp-session-id"); // read once: Qt scans every header
+    if (sessionId.isEmpty() && isStatelessPost(statelessHeaders(request), false, messages)) {
         handleStateless(request, exchange, parsed.value());
         return;
     }
@@ -418,7 +418,7 @@ void McpHttpServer::handlePost(const QHttpServerRequest &request, const HttpExch
                    QStringLiteral("Invalid Request: initialize must be sent on its own"), cors);
             return;
         }
-        if (!request.value("mcp-session-id").isEmpty()) {
+        if (!sessionId.isEmpty()) {
             refuse(exchange, McpFailure::InvalidRequest,
                    QStringLiteral(
                        "Invalid Request: initialize starts a new session and must not carry Mcp-Session-Id"),
@@ -445,7 +445,7 @@ void McpHttpServer::handlePost(const QHttpServerRequest &request, const HttpExch
         return;
     }
 
-    Session *session = sessionFor(request, exchange, owner);
+    Session *session = sessionFor(request, sessionId, exchange, owner);
     if (!session)
         return;
     HttpSink *sink = requests > 0 ? openSink(exchange, cors, QByteArray()) : nullptr;
@@ -496,7 +496,7 @@ void McpHttpServer::handleGet(const QHttpServerRequest &request, const HttpExcha
                QStringLiteral("Not Acceptable: the client must accept text/event-stream"), cors);
         return;
     }
-    Session *session = sessionFor(request, exchange, owner);
+    Session *session = sessionFor(request, request.value("mcp-session-id"), exchange, owner);
     if (!session)
         return;
     HttpSink *sink = openSink(exchange, cors, QByteArray());
@@ -512,7 +512,7 @@ void McpHttpServer::handleGet(const QHttpServerRequest &request, const HttpExcha
 void McpHttpServer::handleDelete(const QHttpServerRequest &request, const HttpExchange &exchange,
                                  const SessionOwner &owner)
 {
-    Session *session = sessionFor(request, exchange, owner);
+    Session *session = sessionFor(request, request.value("mcp-session-id"), exchange, owner);
     if (!session)
         return;
     m_registry->evict(session->id(), QStringLiteral("the client ended the session"), EndCause::Client);

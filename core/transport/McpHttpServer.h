@@ -86,9 +86,10 @@ private:
                    const SessionOwner &owner);
     void handleDelete(const QHttpServerRequest &request, const HttpExchange &exchange,
                       const SessionOwner &owner);
-    // The session named by Mcp-Session-Id, or null after answering 400/403/404.
-    Session *sessionFor(const QHttpServerRequest &request, const HttpExchange &exchange,
-                        const SessionOwner &owner);
+    // The session named by Mcp-Session-Id (the header's value, read by the
+    // caller), or null after answering 400/403/404.
+    Session *sessionFor(const QHttpServerRequest &request, const QByteArray &sessionId,
+                        const HttpExchange &exchange, const SessionOwner &owner);
     // Answers `failure` as the status table says, with `headers` and, for a
     // failure that carries one, the WWW-Authenticate `challenge`.
     void refuse(const HttpExchange &exchange, McpFailure failure, const QString &message,
