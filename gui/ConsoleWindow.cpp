@@ -23,6 +23,7 @@
 #include <QVBoxLayout>
 
 #include "ConnectDialog.h"
+#include "LiveChart.h"
 #include "RecentTargets.h"
 #include "SessionTableModel.h"
 #include "admin/AdminClient.h"
@@ -31,7 +32,7 @@ namespace fmb {
 namespace {
 
 constexpr int TickMs = 1000;
-constexpr int InfoRefreshMs = 15000;
+constexpr int InfoRefreshMs = 2000; // also the charts' resolution
 constexpr int MaxBackoffSeconds = 30;
 constexpr int MaxNamedInConfirmation = 10;
 
@@ -249,9 +250,27 @@ void ConsoleWindow::buildUi()
     filterRow->addWidget(filterLabel);
     filterRow->addWidget(m_filter);
     filterRow->addStretch(1);
+    using Series = ActivityHistory::Series;
+    const std::array<std::pair<Series, QString>, std::size_t(Series::Count)> charts = {{
+        {Series::Sessions, tr("Sessions open")},
+        {Series::RequestsPerSecond, tr("Requests per second")},
+        {Series::RefreshesPerMinute, tr("Token refreshes per minute")},
+        {Series::ErrorsPerMinute, tr("Errors per minute")},
+    }};
+    auto *chartRow = new QHBoxLayout;
+    for (const auto &[series, title] : charts) {
+        auto *chart = new LiveChart(title, this);
+        chart->setDecimals(series == Series::Sessions ? 0 : 1);
+        chartRow->addWidget(chart);
+        m_charts[std::size_t(series)] = chart;
+    }
+    m_charts[std::size_t(Series::ErrorsPerMinute)]->setExplanation(
+        tr("HTTP responses with a 5xx status and failed token refreshes"));
+
     auto *central = new QWidget(this);
     auto *layout = new QVBoxLayout(central);
     layout->setContentsMargins(8, 8, 8, 4);
+    layout->addLayout(chartRow);
     layout->addLayout(filterRow);
     layout->addWidget(m_view, 1);
     setCentralWidget(central);
@@ -274,6 +293,8 @@ void ConsoleWindow::connectTo(const AdminTarget &target)
     m_attempt = 0;
     m_haveInfo = false;
     m_model->clear();
+    m_history.clear();
+    updateCharts();
     setWindowTitle(tr("%1 — Forgejo MCP Broker Console").arg(target.displayName()));
     startConnect();
 }
@@ -324,6 +345,7 @@ void ConsoleWindow::onConnectionLost(const QString &reason, bool wasConnected)
 {
     m_lastProblem = reason;
     m_infoRefresh->stop();
+    m_history.breakRates();
     // Keep the rows (greyed) so the selection survives a reconnect.
     m_view->setEnabled(false);
     const int delay = std::min(MaxBackoffSeconds, 1 << std::min(m_attempt, 5));
@@ -366,14 +388,26 @@ void ConsoleWindow::requestInfo()
         m_info = info;
         m_haveInfo = true;
         m_model->setRefreshLeadSeconds(m_info.refreshLeadSeconds);
+        m_history.add(QDateTime::currentMSecsSinceEpoch(), info.sessions, info.counters);
+        updateCharts();
         updateStatus();
+        Q_EMIT activitySampled();
     });
 }
 
 void ConsoleWindow::tick()
 {
     m_model->setNow(QDateTime::currentMSecsSinceEpoch());
+    updateCharts();
     updateStatus();
+}
+
+void ConsoleWindow::updateCharts()
+{
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    for (int series = 0; series < int(ActivityHistory::Series::Count); ++series)
+        m_charts[std::size_t(series)]->setPoints(m_history.points(ActivityHistory::Series(series)), now,
+                                                 m_history.spanMs());
 }
 
 bool ConsoleWindow::isConnected() const

@@ -1,9 +1,11 @@
 #pragma once
 
+#include <array>
 #include <functional>
 
 #include <QMainWindow>
 
+#include "ActivityHistory.h"
 #include "admin/AdminProtocol.h"
 #include "admin/AdminTarget.h"
 
@@ -17,10 +19,12 @@ class QTimer;
 namespace fmb {
 
 class AdminClient;
+class LiveChart;
 class SessionTableModel;
 
-// The admin console's main window: the broker's sessions, live from the admin
-// socket (subscribe), with a token-expiry countdown, filtering, sorting and
+// The admin console's main window: live charts of the last minutes (from
+// "info", polled), the broker's sessions, live from the admin socket
+// (subscribe), with a token-expiry countdown, filtering, sorting and
 // eviction; reconnects with backoff when the broker goes away.
 class ConsoleWindow final : public QMainWindow {
     Q_OBJECT
@@ -43,6 +47,11 @@ public:
     [[nodiscard]] QTableView *view() const { return m_view; }
     [[nodiscard]] QLineEdit *filterEdit() const { return m_filter; }
     [[nodiscard]] QAction *evictAction() const { return m_evictAction; }
+    [[nodiscard]] const ActivityHistory &history() const { return m_history; }
+    [[nodiscard]] LiveChart *chart(ActivityHistory::Series series) const
+    {
+        return m_charts[std::size_t(series)];
+    }
     [[nodiscard]] QString connectionText() const;
     [[nodiscard]] QString infoText() const;
     [[nodiscard]] bool isConnected() const;
@@ -64,6 +73,8 @@ public Q_SLOTS:
 Q_SIGNALS:
     // After each (re)connect, once the session list has arrived.
     void sessionsLoaded();
+    // Each time an "info" answer has reached the charts.
+    void activitySampled();
     void connectionChanged(bool connected);
 
 protected:
@@ -82,6 +93,7 @@ private:
     void updateStatus();
     void showContextMenu(const QPoint &position);
     void evict(const EvictSelector &selector, int count);
+    void updateCharts();
 
     AdminClient *m_client = nullptr;
     SessionTableModel *m_model = nullptr;
@@ -93,6 +105,8 @@ private:
     QTimer *m_tick = nullptr;
     QTimer *m_reconnect = nullptr;
     QTimer *m_infoRefresh = nullptr;
+    ActivityHistory m_history;
+    std::array<LiveChart *, std::size_t(ActivityHistory::Series::Count)> m_charts{};
 
     QAction *m_connectAction = nullptr;
     QAction *m_reconnectAction = nullptr;

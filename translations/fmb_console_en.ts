@@ -265,6 +265,47 @@
         <source>Evict All Sessions of %1</source>
         <translation type="unfinished"></translation>
     </message>
+    <message>
+        <source>Sessions open</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Requests per second</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Token refreshes per minute</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Errors per minute</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>HTTP responses with a 5xx status and failed token refreshes</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>fmb::LiveChart</name>
+    <message numerus="yes">
+        <source>%1: %2 (the last %n minute(s))</source>
+        <translation>
+            <numerusform>%1: %2 (the last minute)</numerusform>
+            <numerusform>%1: %2 (the last %n minutes)</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>max %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <source>%n min</source>
+        <translation>
+            <numerusform>%n min</numerusform>
+            <numerusform>%n min</numerusform>
+        </translation>
+    </message>
 </context>
 <context>
     <name>fmb::SessionTableModel</name>

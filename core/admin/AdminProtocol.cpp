@@ -381,6 +381,7 @@ QJsonObject DaemonInfo::toJson() const
         {QStringLiteral("admin_clients"), adminClients},
         {QStringLiteral("subscribers"), subscribers},
         {QStringLiteral("refresh_lead_seconds"), refreshLeadSeconds},
+        {QStringLiteral("counters"), counters.toJson()},
     };
 }
 
@@ -401,7 +402,29 @@ DaemonInfo DaemonInfo::fromJson(const QJsonObject &object)
     info.adminClients = object.value(QLatin1String("admin_clients")).toInt();
     info.subscribers = object.value(QLatin1String("subscribers")).toInt();
     info.refreshLeadSeconds = object.value(QLatin1String("refresh_lead_seconds")).toInt(300);
+    info.counters = ActivityCounters::fromJson(object.value(QLatin1String("counters")).toObject());
     return info;
+}
+
+QJsonObject ActivityCounters::toJson() const
+{
+    // JSON numbers are doubles: exact up to 2^53, far beyond any daemon's life.
+    return QJsonObject{
+        {QStringLiteral("requests"), double(requests)},
+        {QStringLiteral("refreshes"), double(refreshes)},
+        {QStringLiteral("refresh_failures"), double(refreshFailures)},
+        {QStringLiteral("errors"), double(errors)},
+    };
+}
+
+ActivityCounters ActivityCounters::fromJson(const QJsonObject &object)
+{
+    const auto count = [&object](QLatin1String key) -> quint64 {
+        const double value = object.value(key).toDouble();
+        return value > 0 ? quint64(value) : 0;
+    };
+    return ActivityCounters{count(QLatin1String("requests")), count(QLatin1String("refreshes")),
+                            count(QLatin1String("refresh_failures")), count(QLatin1String("errors"))};
 }
 
 QJsonObject EvictOutcome::toJson() const

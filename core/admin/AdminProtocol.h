@@ -152,6 +152,19 @@ struct AdminEvent {
 // Entries without a string "id" are skipped.
 [[nodiscard]] QList<SessionInfo> sessionListFromJson(const QJsonValue &result);
 
+// Counts since the daemon started, for rates (the console's charts): the
+// same process-wide counters /metrics serves, so the two never disagree.
+struct ActivityCounters {
+    quint64 requests = 0;        // MCP requests relayed to children (every method)
+    quint64 refreshes = 0;       // upstream token refreshes that succeeded
+    quint64 refreshFailures = 0; // refused by the forge or the forge unreachable
+    quint64 errors = 0;          // HTTP responses with a 5xx status
+
+    [[nodiscard]] QJsonObject toJson() const;
+    [[nodiscard]] static ActivityCounters fromJson(const QJsonObject &object);
+    friend bool operator==(const ActivityCounters &, const ActivityCounters &) = default;
+};
+
 // What "info" answers.
 struct DaemonInfo {
     QString version;
@@ -168,6 +181,7 @@ struct DaemonInfo {
     int adminClients = 0;
     int subscribers = 0;
     int refreshLeadSeconds = 300; // token rotation lead: the console marks expiry within it
+    ActivityCounters counters;    // "counters"; all zero from a daemon that predates them
 
     [[nodiscard]] QJsonObject toJson() const;
     [[nodiscard]] static DaemonInfo fromJson(const QJsonObject &object);

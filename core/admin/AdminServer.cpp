@@ -22,6 +22,7 @@
 #include "AdminPeer.h"
 #include "Logging.h"
 #include "PeerCredentials.h"
+#include "base/Metrics.h"
 #include "session/SessionRegistry.h"
 
 namespace fmb {
@@ -183,6 +184,7 @@ DaemonInfo AdminServer::daemonInfo() const
         info.uptimeSeconds = (QDateTime::currentMSecsSinceEpoch() - info.startedMs) / 1000;
     info.adminClients = clientCount();
     info.subscribers = subscriberCount();
+    info.counters = activityCounters();
     if (m_registry) {
         info.sessions = m_registry->count();
         info.stoppingSessions = m_registry->stoppingCount();
@@ -194,6 +196,19 @@ DaemonInfo AdminServer::daemonInfo() const
         info.users = int(users.size());
     }
     return info;
+}
+
+ActivityCounters AdminServer::activityCounters()
+{
+    using metrics::Counter;
+    ActivityCounters counters;
+    for (int method = 0; method < int(metrics::Method::Count); ++method)
+        counters.requests += metrics::operation(metrics::Method(method)).count;
+    counters.refreshes = metrics::value(Counter::RefreshesSucceeded);
+    counters.refreshFailures =
+        metrics::value(Counter::RefreshesRefused) + metrics::value(Counter::RefreshesUnavailable);
+    counters.errors = metrics::value(Counter::Responses5xx);
+    return counters;
 }
 
 void AdminServer::onNewConnection()

@@ -60,6 +60,8 @@ public:
     [[nodiscard]] int clientCount() const { return int(m_peers.size()); }
     [[nodiscard]] int subscriberCount() const;
     [[nodiscard]] DaemonInfo daemonInfo() const;
+    // This process's counters since it started (base/Metrics).
+    [[nodiscard]] static ActivityCounters activityCounters();
     // session.activity events the rate limit holds back, owed to subscribers.
     [[nodiscard]] bool holdsActivity() const { return m_activity.hasHeld(); }
 

@@ -31,6 +31,7 @@ private Q_SLOTS:
     void lineReaderOverflow();
     void sessionInfoJson();
     void sessionInfoNoToken();
+    void daemonInfoCounters();
     void sessionListJson();
     void evictSelectorWire_data();
     void evictSelectorWire();
@@ -286,6 +287,26 @@ void tst_AdminProtocol::sessionInfoNoToken()
     QVERIFY(json.value(QLatin1String("client")).isNull());
     QCOMPARE(SessionInfo::fromJson(json)->tokenExpiresMs, 0);
     QVERIFY(!SessionInfo::fromJson(QJsonObject{}));
+}
+
+// "info" carries the activity counters both ways; a daemon that predates them
+// (no "counters") reads as all zero, and negative or junk values as zero.
+void tst_AdminProtocol::daemonInfoCounters()
+{
+    DaemonInfo info;
+    info.sessions = 3;
+    info.counters = ActivityCounters{123456789012, 7, 2, 5};
+    const QJsonObject json = info.toJson();
+    const QJsonObject counters = json.value(QLatin1String("counters")).toObject();
+    QCOMPARE(counters.value(QLatin1String("requests")).toDouble(), 123456789012.0);
+    QCOMPARE(counters.value(QLatin1String("refresh_failures")).toInt(), 2);
+    QCOMPARE(DaemonInfo::fromJson(json).counters, info.counters);
+
+    QJsonObject old = json;
+    old.remove(QLatin1String("counters"));
+    QCOMPARE(DaemonInfo::fromJson(old).counters, ActivityCounters{});
+    const QJsonObject junk{{QStringLiteral("requests"), -4}, {QStringLiteral("errors"), QStringLiteral("x")}};
+    QCOMPARE(ActivityCounters::fromJson(junk), ActivityCounters{});
 }
 
 // What list and subscribe answer, both ways; entries without an id are skipped.

@@ -23,6 +23,7 @@
 #include "ConsoleTranslations.h"
 #include "ConsoleWindow.h"
 #include "DaemonHarness.h"
+#include "LiveChart.h"
 #include "SessionTableModel.h"
 #include "admin/AdminClient.h"
 
@@ -42,6 +43,7 @@ private Q_SLOTS:
     void cancelledEvictKeepsSession();
     void filter();
     void reconnectsWhenDaemonReturns();
+    void chartsShowActivity();
 
 private:
     [[nodiscard]] bool connectWindow();
@@ -260,6 +262,31 @@ void tst_ConsoleWindow::reconnectsWhenDaemonReturns()
     QTRY_COMPARE(m_window->model()->rowOf(before), -1);
     const QString after = m_daemon->createSession(QStringLiteral("after-restart"));
     QTRY_VERIFY(m_window->model()->rowOf(after) >= 0);
+}
+
+// The charts draw what the daemon counts: sessions open, and a request rate
+// that rises when a client sends requests.
+void tst_ConsoleWindow::chartsShowActivity()
+{
+    using Series = ActivityHistory::Series;
+    QVERIFY(connectWindow());
+    QSignalSpy sampled(m_window.get(), &ConsoleWindow::activitySampled);
+    QVERIFY(sampled.wait(10000));
+    QCOMPARE(m_window->chart(Series::Sessions)->valueText(),
+             QString::number(m_window->history().latest(Series::Sessions).value_or(-1)));
+
+    const QString id = m_daemon->createSession(QStringLiteral("chart-client"));
+    QVERIFY2(!id.isEmpty(), qPrintable(m_daemon->error()));
+    // Requests keep coming until a sample counts them: a rate is measured
+    // between two samples.
+    QTRY_VERIFY_WITH_TIMEOUT(
+        m_daemon->ping(id) && m_window->history().latest(Series::RequestsPerSecond).value_or(0) > 0, 15000);
+    QTRY_VERIFY(m_window->history().latest(Series::Sessions).value_or(0) >= 1);
+    QVERIFY(m_window->chart(Series::RequestsPerSecond)->valueText() != QStringLiteral("–"));
+    QVERIFY(m_window->chart(Series::Sessions)->scaleTop() >= 1);
+    // Connecting anew (another broker, maybe) starts the charts over.
+    m_window->connectTo(AdminTarget::local(m_daemon->adminSocket()));
+    QVERIFY(m_window->history().points(Series::RequestsPerSecond).empty());
 }
 
 QTEST_MAIN(tst_ConsoleWindow)
