@@ -50,6 +50,7 @@ cleanup() {
     local added=""
     [[ -f "$WORK/before.pkgs" ]] && added="$(dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' | awk '$1 ~ /^ii/ {print $2}' |
              LC_ALL=C sort | LC_ALL=C comm -13 "$WORK/before.pkgs" -)"
+    # shellcheck disable=SC2086 # one word a package
     [[ -n "$added" ]] && DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq $added >/dev/null 2>&1
     rm -rf "$RUNTIME"
     # Debian policy keeps a package's system user after purge; CI leaves no trace of it.
