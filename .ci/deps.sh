@@ -15,6 +15,8 @@ if [[ "${1:-}" == "--test" ]]; then
     packages+=(postgresql)
     # libFuzzer ships in libclang-rt-14-dev, which clang only recommends.
     packages+=(clang libclang-rt-14-dev llvm)
+    # The Debian packages (.ci/packages.sh): build, lint, validate.
+    packages+=(debhelper dpkg-dev fakeroot help2man lintian appstream desktop-file-utils ccache)
 fi
 
 missing=()
