@@ -31,6 +31,7 @@ private Q_SLOTS:
     void lineReaderOverflow();
     void sessionInfoJson();
     void sessionInfoNoToken();
+    void sessionInfoKind();
     void sessionListJson();
     void evictSelectorWire_data();
     void evictSelectorWire();
@@ -286,6 +287,24 @@ void tst_AdminProtocol::sessionInfoNoToken()
     QVERIFY(json.value(QLatin1String("client")).isNull());
     QCOMPARE(SessionInfo::fromJson(json)->tokenExpiresMs, 0);
     QVERIFY(!SessionInfo::fromJson(QJsonObject{}));
+}
+
+// issue 13: a user child is listed with its kind; an entry from a daemon
+// that predates kinds is a session.
+void tst_AdminProtocol::sessionInfoKind()
+{
+    SessionInfo info;
+    info.id = QStringLiteral("u");
+    info.kind = QStringLiteral("user child");
+    info.pendingRequests = 3;
+    const QJsonObject json = info.toJson();
+    QCOMPARE(json.value(QLatin1String("kind")).toString(), QStringLiteral("user child"));
+    QCOMPARE(*SessionInfo::fromJson(json), info);
+    QVERIFY(SessionInfo::fromJson(json)->isUserChild());
+    QJsonObject old = json;
+    old.remove(QLatin1String("kind"));
+    QCOMPARE(SessionInfo::fromJson(old)->kind, QStringLiteral("session"));
+    QVERIFY(!SessionInfo::fromJson(old)->isUserChild());
 }
 
 // What list and subscribe answer, both ways; entries without an id are skipped.
