@@ -257,6 +257,20 @@ describe('OAuth mode with the MCP SDK client', { skip, timeout: 90_000 }, () => 
         assert.equal(JSON.parse(await pinnedTool(alicePinnedAgain, 'state')).pid, aliceChild.pid, 'one child for alice');
         assert.notEqual(JSON.parse(await pinnedTool(bobPinned, 'state')).pid, aliceChild.pid, 'never shared across users');
         assert.notEqual((await childState(session)).pid, aliceChild.pid, "not alice's session child");
+
+        // Its Forgejo token rotates like a session's: a new child under the
+        // same clients, and every call in between answered (pinnedTool fails on an error).
+        const rotated = await waitFor(
+          async () => {
+            const env = JSON.parse(await pinnedTool(alicePinned, 'env', { names: [TOKEN_ENV] }));
+            return env[TOKEN_ENV] !== aliceEnv[TOKEN_ENV] ? env : undefined;
+          },
+          { timeoutMs: 25_000, intervalMs: 300, what: "alice's user child shows a new Forgejo token" },
+        );
+        assert.equal(await forgejoUser(rotated[TOKEN_ENV]), 'alice');
+        const respawned = JSON.parse(await pinnedTool(alicePinnedAgain, 'state'));
+        assert.notEqual(respawned.pid, aliceChild.pid, 'a new user child');
+        assert.equal(respawned.initializeParams?.clientInfo?.name, 'forgejo-mcp-broker', 'the broker initialized it again');
       } finally {
         for (const pinned of [alicePinned, alicePinnedAgain, bobPinned]) {
           await withTimeout(pinned.client.close(), 10_000, 'close').catch(() => {});
