@@ -39,9 +39,10 @@ struct HttpConfig {
 };
 
 // The MCP Streamable HTTP endpoint (revisions 2025-03-26 .. 2025-11-25 in
-// sessions; 2026-07-28 validated and served by one child per user, issue 13) and /healthz, on QAbstractHttpServer. Maps core
-// errors to status codes (the table in ARCHITECTURE.md) in this one place. Runs on its thread's event loop;
-// never blocks.
+// sessions; 2026-07-28 validated and served by one child per user, issue 13)
+// and /healthz, on QAbstractHttpServer. Maps core errors to status codes (the
+// table in ARCHITECTURE.md) in this one place. Runs on its thread's event
+// loop; never blocks.
 class McpHttpServer final : public QAbstractHttpServer {
     Q_OBJECT
 public:
