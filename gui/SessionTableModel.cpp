@@ -164,6 +164,8 @@ QVariant SessionTableModel::display(const Row &row, int column) const
     case UserColumn:
         return info.user;
     case ClientColumn:
+        if (info.isUserChild())
+            return tr("user child (%1 in flight)").arg(info.pendingRequests);
         return info.client.isEmpty() ? tr("(not yet known)") : info.client;
     case CreatedColumn:
         return info.createdMs > 0 ? QLocale().toString(local(info.createdMs), QLocale::ShortFormat)

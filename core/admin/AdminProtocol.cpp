@@ -316,6 +316,7 @@ QJsonObject SessionInfo::toJson() const
         {QStringLiteral("token_expires"), adminTimestamp(tokenExpiresMs)},
         {QStringLiteral("child_pid"), pidValue(childPid)},
         {QStringLiteral("pending_requests"), pendingRequests},
+        {QStringLiteral("kind"), kind},
     };
 }
 
@@ -342,6 +343,8 @@ std::optional<SessionInfo> SessionInfo::fromJson(const QJsonObject &object)
     info.tokenExpiresMs = parseAdminTimestamp(object.value(QLatin1String("token_expires")));
     info.childPid = qint64(object.value(QLatin1String("child_pid")).toDouble());
     info.pendingRequests = object.value(QLatin1String("pending_requests")).toInt();
+    // A daemon from before issue 13 sends no kind: all its entries are sessions.
+    info.kind = object.value(QLatin1String("kind")).toString(info.kind);
     return info;
 }
 

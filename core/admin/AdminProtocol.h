@@ -130,7 +130,11 @@ struct SessionInfo {
     qint64 tokenExpiresMs = 0; // 0: no upstream token (local mode) -> JSON null
     qint64 childPid = 0;       // 0: none -> JSON null
     int pendingRequests = 0;
+    // "session", or "user child": the child serving every 2026-07-28 request
+    // of one user (issue 13); its pendingRequests are the requests in flight.
+    QString kind = QStringLiteral("session");
 
+    [[nodiscard]] bool isUserChild() const { return kind == QLatin1String("user child"); }
     [[nodiscard]] QJsonObject toJson() const;
     // Null when the object has no string "id".
     [[nodiscard]] static std::optional<SessionInfo> fromJson(const QJsonObject &object);

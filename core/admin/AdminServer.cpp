@@ -94,6 +94,8 @@ SessionInfo AdminServer::describe(const Session &session)
     info.tokenExpiresMs = session.tokenExpiresMs();
     info.childPid = session.backendPid();
     info.pendingRequests = session.pendingRequests();
+    if (session.kind() == SessionKind::UserChild)
+        info.kind = QStringLiteral("user child");
     return info;
 }
 

@@ -125,7 +125,7 @@ bool Session::wantsPriming() const
     // Priming events (empty data) are a 2025-11-25 feature; older clients may
     // try to parse the empty data as JSON, so the SDK server only sends them
     // from that revision on. So do we.
-    return m_protocolVersion >= QLatin1String("2025-11-25");
+    return m_kind == SessionKind::Client && m_protocolVersion >= QLatin1String("2025-11-25");
 }
 
 QByteArray Session::eventId(const Stream &stream, qint64 seq) const
@@ -294,6 +294,19 @@ void Session::forwardClientResponse(const JsonRpcMessage &message)
 
 void Session::noteServerRequest(Backend *from, const JsonRpcMessage &message)
 {
+    if (m_kind == SessionKind::UserChild) {
+        // Nobody can answer yet: multi-round-trip requests (input_required)
+        // are a later slice of issue 13. Refused at once so the server's
+        // call never waits for an answer that cannot come.
+        qCDebug(lcSession).noquote() << "user child" << m_id.left(8) << ": server request" << message.method
+                                     << "refused";
+        (void)from->write(
+            errorLine(message.id, JsonRpcError::MethodNotFound,
+                      QStringLiteral("%1 is not available: the broker does not relay server requests to "
+                                     "2026-07-28 clients yet")
+                          .arg(message.method)));
+        return;
+    }
     if (m_serverRequests.size() >= m_limits.maxServerRequests &&
         !m_serverRequests.contains(message.requestId)) {
         // The client does not answer: tell the server, whose request would
@@ -387,6 +400,7 @@ void Session::onLine(Backend *from, const QByteArray &line)
                 initializeFailed = true;
             } else {
                 m_protocolVersion = result.value(QLatin1String("protocolVersion")).toString();
+                m_initializeResult = result;
                 m_state = SessionState::Ready;
                 qCInfo(lcSession).noquote() << "session" << m_id.left(8) << "ready: client" << clientName()
                                             << "protocol" << m_protocolVersion << "pid" << backendPid();
@@ -447,7 +461,8 @@ Session::Stream *Session::routeFor(const JsonRpcMessage &message)
     // 2. Sent while a request is pending: stdio carries no link, so the
     //    newest open request stream is the best guess (MCP 2025-11-25,
     //    transports: messages on a POST stream SHOULD relate to its request).
-    for (auto it = m_streams.rbegin(); it != m_streams.rend(); ++it) {
+    //    Not for a user child, whose requests are different clients'.
+    for (auto it = m_streams.rbegin(); m_kind == SessionKind::Client && it != m_streams.rend(); ++it) {
         if (it->first != StandaloneStream && it->second->openRequests > 0)
             return it->second.get();
     }

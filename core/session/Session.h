@@ -41,6 +41,11 @@ namespace session {
 Q_NAMESPACE
 enum class SessionState { Starting, Ready, Respawning, Stopping };
 Q_ENUM_NS(SessionState)
+// A client's session (one child per MCP session), or the child the broker
+// runs for all 2026-07-28 requests of one user (issue 13): the broker is its
+// only client, so its ids are broker-owned and it has no GET stream.
+enum class SessionKind { Client, UserChild };
+Q_ENUM_NS(SessionKind)
 // Why a session refused a client's POST or GET. Transport maps each to its
 // HTTP status (StatusTable::failureOf); the session never picks one.
 enum class Refusal {
@@ -51,6 +56,7 @@ enum class Refusal {
 Q_ENUM_NS(Refusal)
 } // namespace session
 using session::Refusal;
+using session::SessionKind;
 using session::SessionState;
 
 struct SessionRefusal {
@@ -82,6 +88,15 @@ public:
     [[nodiscard]] const QString &id() const { return m_id; }
     [[nodiscard]] const SessionOwner &owner() const { return m_owner; }
     [[nodiscard]] SessionState state() const { return m_state; }
+    [[nodiscard]] SessionKind kind() const { return m_kind; }
+    // A user child routes server messages by progress token only (other
+    // requests in flight belong to other clients) and answers the server's
+    // own requests (sampling, elicitation, roots) with an error itself: no
+    // client can answer them before multi-round-trip requests land. Set
+    // before start().
+    void setKind(SessionKind kind) { m_kind = kind; }
+    // The backend's answer to the first initialize (empty until ready()).
+    [[nodiscard]] const QJsonObject &initializeResult() const { return m_initializeResult; }
     [[nodiscard]] qint64 createdMs() const { return m_createdMs; } // wall clock, ms since epoch
     // Rises with every Session made in this process: orders sessions made in one millisecond.
     [[nodiscard]] quint64 creationOrder() const { return m_creationOrder; }
@@ -198,6 +213,8 @@ private:
     SessionOwner m_owner;
     StreamLimits m_limits;
     SessionState m_state = SessionState::Starting;
+    SessionKind m_kind = SessionKind::Client;
+    QJsonObject m_initializeResult;
     qint64 m_createdMs = 0;
     quint64 m_creationOrder = 0;
     qint64 m_lastActiveMs = 0;

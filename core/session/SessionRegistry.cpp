@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include <QCoreApplication>
 #include <QRandomGenerator>
 #include <QTimer>
 
@@ -32,6 +33,21 @@ metrics::Counter endedCounter(EndCause cause)
     }
     return metrics::Counter::SessionsEndedChildExit;
 }
+
+// Takes the answer to the broker's own initialize of a user child: the
+// session keeps the result (Session::initializeResult), nobody else waits.
+class BrokerSink final : public StreamSink {
+public:
+    using StreamSink::StreamSink;
+    void sendJson(AnswerKind, const QByteArray &) override { m_open = false; }
+    void begin() override {}
+    void sendEvent(const QByteArray &, const QByteArray &, int) override {}
+    void end() override { m_open = false; }
+    [[nodiscard]] bool isOpen() const override { return m_open; }
+
+private:
+    bool m_open = true;
+};
 
 } // namespace
 
@@ -64,7 +80,7 @@ QString SessionRegistry::newId() const
     return QString::fromLatin1(QByteArray(reinterpret_cast<const char *>(words), sizeof(words)).toHex());
 }
 
-Result<Session *> SessionRegistry::create(const SessionOwner &owner)
+Result<Session *> SessionRegistry::create(const SessionOwner &owner, SessionKind kind)
 {
     if (m_shuttingDown)
         return Error{ErrorCode::Unavailable, QString(), QStringLiteral("the broker is shutting down")};
@@ -96,6 +112,7 @@ Result<Session *> SessionRegistry::create(const SessionOwner &owner)
         return Error{ErrorCode::Unavailable, id, QStringLiteral("no backend could be made for this session")};
 
     auto *session = new Session(id, owner, m_limits.streams, this);
+    session->setKind(kind);
     m_sessions.insert(id, session);
     ++m_perOwner[owner.user];
     connect(session, &Session::ended, this,
@@ -106,6 +123,47 @@ Result<Session *> SessionRegistry::create(const SessionOwner &owner)
     qCInfo(lcSession).noquote() << "session" << id.left(8) << "created for" << owner.user << "(" << count()
                                 << "open)";
     Q_EMIT sessionCreated(session);
+    return session;
+}
+
+QJsonObject SessionRegistry::userChildInitialize(const QJsonValue &id)
+{
+    QString version = QCoreApplication::applicationVersion();
+    if (version.isEmpty())
+        version = QStringLiteral("0");
+    const QJsonObject params{
+        {QStringLiteral("protocolVersion"), QStringLiteral("2025-11-25")},
+        {QStringLiteral("capabilities"), QJsonObject{{QStringLiteral("sampling"), QJsonObject()},
+                                                     {QStringLiteral("elicitation"), QJsonObject()},
+                                                     {QStringLiteral("roots"), QJsonObject()}}},
+        {QStringLiteral("clientInfo"),
+         QJsonObject{{QStringLiteral("name"), QStringLiteral("forgejo-mcp-broker")},
+                     {QStringLiteral("version"), version}}},
+    };
+    return QJsonObject{{QStringLiteral("jsonrpc"), QStringLiteral("2.0")},
+                       {QStringLiteral("id"), id},
+                       {QStringLiteral("method"), QStringLiteral("initialize")},
+                       {QStringLiteral("params"), params}};
+}
+
+Result<Session *> SessionRegistry::userChild(const SessionOwner &owner)
+{
+    if (Session *running = m_userChildren.value(owner.user))
+        return running;
+    Result<Session *> created = create(owner, SessionKind::UserChild);
+    if (!created)
+        return created;
+    Session *session = created.value();
+    m_userChildren.insert(owner.user, session);
+    // Written before any client request (stdin is ordered): the server sees
+    // the handshake first, as from a client of its own revision.
+    const QList<JsonRpcMessage> handshake{
+        classify(userChildInitialize(QStringLiteral("fmb-init"))),
+        classify(QJsonObject{{QStringLiteral("jsonrpc"), QStringLiteral("2.0")},
+                             {QStringLiteral("method"), QStringLiteral("notifications/initialized")}}),
+    };
+    (void)session->post(handshake, false, new BrokerSink(session));
+    qCInfo(lcSession).noquote() << "user child" << session->id().left(8) << "started for" << owner.user;
     return session;
 }
 
@@ -207,6 +265,8 @@ void SessionRegistry::onEnded(Session *session, const QString &reason)
     if (m_sessions.remove(session->id()) == 0)
         return;
     const QString user = session->owner().user;
+    if (m_userChildren.value(user) == session)
+        m_userChildren.remove(user);
     if (--m_perOwner[user] <= 0)
         m_perOwner.remove(user);
     m_stopping.insert(session, true);

@@ -47,7 +47,17 @@ public:
 
     // A new session with a started backend. LimitReached at a cap (sessions
     // still stopping count against fileCeiling: their children hold descriptors).
-    [[nodiscard]] Result<Session *> create(const SessionOwner &owner);
+    [[nodiscard]] Result<Session *> create(const SessionOwner &owner, SessionKind kind = SessionKind::Client);
+    // The user child of owner.user (issue 13): the one running, else a new
+    // one (counted like a session against the caps) that the registry
+    // initializes itself with userChildInitialize() and
+    // notifications/initialized. Its backend gets the token of owner's grant.
+    [[nodiscard]] Result<Session *> userChild(const SessionOwner &owner);
+    // Null when the user has none running.
+    [[nodiscard]] Session *findUserChild(const QString &user) const { return m_userChildren.value(user); }
+    // The initialize a user child gets: protocol 2025-11-25, the broker's
+    // client info, and every client capability a 2026-07-28 client may declare.
+    [[nodiscard]] static QJsonObject userChildInitialize(const QJsonValue &id);
     // Null for unknown or ended ids.
     [[nodiscard]] Session *find(const QString &id) const;
     [[nodiscard]] QList<Session *> sessions() const;
@@ -98,9 +108,10 @@ private:
 
     RegistryLimits m_limits;
     BackendFactory m_factory;
-    QHash<QString, Session *> m_sessions; // children of this registry
-    QHash<QString, int> m_perOwner;       // by user
-    QHash<Session *, bool> m_stopping;    // ended, children still exiting
+    QHash<QString, Session *> m_sessions;     // children of this registry
+    QHash<QString, int> m_perOwner;           // by user
+    QHash<QString, Session *> m_userChildren; // by user; also in m_sessions
+    QHash<Session *, bool> m_stopping;        // ended, children still exiting
     QTimer *m_reaper = nullptr;
     bool m_shuttingDown = false;
     // The cause of the stop() under way; a session that ends on its own ends

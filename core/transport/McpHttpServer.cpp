@@ -8,20 +8,22 @@
 #include "HttpSink.h"
 #include "Logging.h"
 #include "SocketChannel.h"
+#include "StatelessSink.h"
 #include "StatusTable.h"
 #include "base/Metrics.h"
 #include "jsonrpc/JsonRpc.h"
+#include "revision/StatelessTranslation.h"
 #include "session/SessionRegistry.h"
 
 namespace fmb {
 namespace {
 
-// What the unsupported-version error lists (2026-07-28 basic/versioning):
-// every revision this endpoint serves. 2026-07-28 joins once the per-user
-// child serves it (issue 13).
+// What the unsupported-version error and server/discover list (2026-07-28
+// basic/versioning): every revision this endpoint serves, newest first.
 const QStringList &servedRevisions()
 {
-    return McpRevision::sessionRevisions();
+    static const QStringList served = QStringList{McpRevision::Stateless} + McpRevision::sessionRevisions();
+    return served;
 }
 
 StatelessHeaders statelessHeaders(const QHttpServerRequest &request)
@@ -354,6 +356,11 @@ Session *McpHttpServer::sessionFor(const QHttpServerRequest &request, const QByt
         refuse(exchange, McpFailure::UnknownSession, QStringLiteral("Session not found"), cors);
         return nullptr;
     }
+    if (session->kind() != SessionKind::Client) {
+        // A user child's id is the broker's, never a client's session (issue 13).
+        refuse(exchange, McpFailure::UnknownSession, QStringLiteral("Session not found"), cors);
+        return nullptr;
+    }
     if (session->owner().key() != owner.key()) {
         qCWarning(lcHttp).noquote() << "session" << id.left(8) << "of" << session->owner().user
                                     << "was presented by" << owner.user << "; refused";
@@ -400,7 +407,7 @@ void McpHttpServer::handlePost(const QHttpServerRequest &request, const HttpExch
     // headers are read only without a session id (docs/benchmarks.md, "Metrics").
     const QByteArray sessionId = request.value("mcp-session-id"); // read once: Qt scans every header
     if (sessionId.isEmpty() && isStatelessPost(statelessHeaders(request), false, messages)) {
-        handleStateless(request, exchange, parsed.value());
+        handleStateless(request, exchange, parsed.value(), owner);
         return;
     }
     int requests = 0;
@@ -462,7 +469,7 @@ void McpHttpServer::handlePost(const QHttpServerRequest &request, const HttpExch
 }
 
 void McpHttpServer::handleStateless(const QHttpServerRequest &request, const HttpExchange &exchange,
-                                    const ParsedBody &body)
+                                    const ParsedBody &body, const SessionOwner &owner)
 {
     const Http::HeaderList cors = corsHeaders(request);
     Result<StatelessRequest, StatelessFailure> parsed =
@@ -472,19 +479,87 @@ void McpHttpServer::handleStateless(const QHttpServerRequest &request, const Htt
         refuse(exchange, parsed.error(), cors);
         return;
     }
-    // A valid 2026-07-28 request, but no per-user child serves that revision
-    // yet (issue 13). Its own unsupported-version error says so in the form
-    // the SDK v2 client reads: one in auto mode finds no 2026 revision in the
-    // list and falls back to initialize; one pinned to 2026-07-28 reports the
-    // mismatch with the list.
     const StatelessRequest &stateless = parsed.value();
-    refuse(
-        exchange,
-        unsupportedVersion(stateless.protocolVersion, servedRevisions(), stateless.id,
-                           QStringLiteral("Unsupported protocol version: this broker does not serve %1 yet; "
-                                          "initialize a session with one of %2")
-                               .arg(stateless.protocolVersion, servedRevisions().join(QLatin1String(", ")))),
-        cors);
+    const bool discover = stateless.method == QLatin1String("server/discover");
+    if (!discover && !StatelessTranslation::isForwarded(stateless.method)) {
+        refuse(
+            exchange, McpFailure::UnknownMethod,
+            RpcErrorDetail{
+                stateless.id,
+                QStringLiteral("Method not found: this broker does not serve %1 yet").arg(stateless.method),
+                QJsonValue(QJsonValue::Undefined)},
+            cors, {});
+        return;
+    }
+    Result<Session *> child = m_registry->userChild(owner);
+    if (!child) {
+        qCWarning(lcHttp).noquote() << "no user child for" << owner.user << ":" << child.error().message;
+        refuse(exchange, McpFailure::SessionCapReached,
+               RpcErrorDetail{stateless.id,
+                              QStringLiteral("Service Unavailable: %1").arg(child.error().message),
+                              QJsonValue(QJsonValue::Undefined)},
+               cors, {});
+        return;
+    }
+    if (discover) {
+        answerDiscover(exchange, stateless, child.value(), cors);
+        return;
+    }
+
+    // Broker-owned id and progress token: many clients share the child, and
+    // each picks its own ids and tokens.
+    const QString brokerId = QStringLiteral("fmb-%1").arg(++m_statelessRequests);
+    StatelessSink::Ids ids{stateless.method, stateless.id, brokerId};
+    if (stateless.meta.contains(QLatin1String("progressToken"))) {
+        ids.clientToken = stateless.meta.value(QLatin1String("progressToken"));
+        ids.brokerToken = QString(brokerId + QLatin1String("-progress"));
+    }
+    const JsonRpcMessage message =
+        classify(StatelessTranslation::childRequest(stateless, brokerId, ids.brokerToken));
+    HttpSink *http = openSink(exchange, cors, QByteArray());
+    if (!http)
+        return; // the client left
+    auto *sink = new StatelessSink(http, child.value(), std::move(ids));
+    Result<bool, SessionRefusal> posted = child.value()->post({message}, false, sink);
+    if (!posted) {
+        sink->abandon();
+        delete http;
+        refuse(exchange, posted.error(), cors);
+    }
+}
+
+void McpHttpServer::answerDiscover(const HttpExchange &exchange, const StatelessRequest &request,
+                                   Session *child, const Http::HeaderList &cors)
+{
+    const QJsonValue id = request.id;
+    auto answer = [id](StreamSink *sink, Session *from) {
+        sink->sendJson(AnswerKind::Answered,
+                       encode(QJsonObject{{QStringLiteral("jsonrpc"), QStringLiteral("2.0")},
+                                          {QStringLiteral("id"), id},
+                                          {QStringLiteral("result"),
+                                           StatelessTranslation::discoverResult(from->initializeResult(),
+                                                                                servedRevisions())}}));
+    };
+    HttpSink *sink = openSink(exchange, cors, QByteArray());
+    if (!sink)
+        return; // the client left
+    if (!child->initializeResult().isEmpty()) {
+        answer(sink, child);
+        return;
+    }
+    // A new child: its initialize result is what discover tells.
+    connect(
+        child, &Session::ready, sink, [sink, child, answer] { answer(sink, child); },
+        Qt::SingleShotConnection);
+    connect(
+        child, &Session::ended, sink,
+        [sink, id](const QString &, const QString &reason) {
+            sink->sendJson(AnswerKind::Answered,
+                           encode(makeErrorResponse(
+                               id, JsonRpcError::BackendExited,
+                               QStringLiteral("the MCP server ended before answering (%1)").arg(reason))));
+        },
+        Qt::SingleShotConnection);
 }
 
 void McpHttpServer::handleGet(const QHttpServerRequest &request, const HttpExchange &exchange,

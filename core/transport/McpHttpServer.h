@@ -38,10 +38,11 @@ struct HttpConfig {
     int maxBatchMessages = DefaultMaxBatchMessages;
 };
 
-// The MCP Streamable HTTP endpoint (revisions 2025-03-26 .. 2025-11-25; a
-// 2026-07-28 request is told apart and validated, issue 13) and /healthz, on QAbstractHttpServer. Maps core
-// errors to status codes (the table in ARCHITECTURE.md) in this one place. Runs on its thread's event loop;
-// never blocks.
+// The MCP Streamable HTTP endpoint (revisions 2025-03-26 .. 2025-11-25 in
+// sessions; 2026-07-28 validated and served by one child per user, issue 13)
+// and /healthz, on QAbstractHttpServer. Maps core errors to status codes (the
+// table in ARCHITECTURE.md) in this one place. Runs on its thread's event
+// loop; never blocks.
 class McpHttpServer final : public QAbstractHttpServer {
     Q_OBJECT
 public:
@@ -79,9 +80,12 @@ private:
     void handleMcp(const QHttpServerRequest &request, const HttpExchange &exchange);
     void handlePost(const QHttpServerRequest &request, const HttpExchange &exchange,
                     const SessionOwner &owner);
-    // A 2026-07-28 POST (isStatelessPost): validated, then answered.
+    // A 2026-07-28 POST (isStatelessPost): validated, then answered by the
+    // user child of `owner` (server/discover from its initialize result).
     void handleStateless(const QHttpServerRequest &request, const HttpExchange &exchange,
-                         const ParsedBody &body);
+                         const ParsedBody &body, const SessionOwner &owner);
+    void answerDiscover(const HttpExchange &exchange, const StatelessRequest &request, Session *child,
+                        const Http::HeaderList &cors);
     void handleGet(const QHttpServerRequest &request, const HttpExchange &exchange,
                    const SessionOwner &owner);
     void handleDelete(const QHttpServerRequest &request, const HttpExchange &exchange,
@@ -121,6 +125,7 @@ private:
     QList<QPointer<GuardedTcpServer>> m_listeners;
     QSet<HttpSink *> m_streamingSinks;
     QTimer *m_keepAlive = nullptr;
+    quint64 m_statelessRequests = 0; // numbers the broker-owned ids of 2026-07-28 requests
 };
 
 } // namespace fmb

@@ -46,6 +46,14 @@ QString render(const QList<QStringList> &rows)
     return text;
 }
 
+// A user child has no client of its own: it says what it is and how busy.
+QString clientText(const SessionInfo &session)
+{
+    if (session.isUserChild())
+        return QStringLiteral("user child (%1 in flight)").arg(session.pendingRequests);
+    return session.client.isEmpty() ? QStringLiteral("-") : session.client;
+}
+
 } // namespace
 
 QString formatDuration(qint64 seconds)
@@ -82,8 +90,7 @@ QString formatSessionTable(const QList<SessionInfo> &sessions, qint64 nowMs)
                  QStringLiteral("CREATED"), QStringLiteral("LAST ACTIVE"), QStringLiteral("IDLE"),
                  QStringLiteral("TOKEN EXPIRES"), QStringLiteral("PID"), QStringLiteral("STATE")});
     for (const SessionInfo &session : sessions) {
-        rows.append({session.id.left(ShortIdLength), session.user,
-                     session.client.isEmpty() ? QStringLiteral("-") : session.client,
+        rows.append({session.id.left(ShortIdLength), session.user, clientText(session),
                      localTime(session.createdMs), ago(session.lastActiveMs, nowMs),
                      session.active ? QStringLiteral("active") : formatDuration(session.idleMs / 1000),
                      formatTokenExpiry(session.tokenExpiresMs, nowMs),

@@ -32,6 +32,7 @@ private Q_SLOTS:
     void sessionInfoJson();
     void sessionInfoNoToken();
     void daemonInfoCounters();
+    void sessionInfoKind();
     void sessionListJson();
     void evictSelectorWire_data();
     void evictSelectorWire();
@@ -307,6 +308,22 @@ void tst_AdminProtocol::daemonInfoCounters()
     QCOMPARE(DaemonInfo::fromJson(old).counters, ActivityCounters{});
     const QJsonObject junk{{QStringLiteral("requests"), -4}, {QStringLiteral("errors"), QStringLiteral("x")}};
     QCOMPARE(ActivityCounters::fromJson(junk), ActivityCounters{});
+// issue 13: a user child is listed with its kind; an entry from a daemon
+// that predates kinds is a session.
+void tst_AdminProtocol::sessionInfoKind()
+{
+    SessionInfo info;
+    info.id = QStringLiteral("u");
+    info.kind = QStringLiteral("user child");
+    info.pendingRequests = 3;
+    const QJsonObject json = info.toJson();
+    QCOMPARE(json.value(QLatin1String("kind")).toString(), QStringLiteral("user child"));
+    QCOMPARE(*SessionInfo::fromJson(json), info);
+    QVERIFY(SessionInfo::fromJson(json)->isUserChild());
+    QJsonObject old = json;
+    old.remove(QLatin1String("kind"));
+    QCOMPARE(SessionInfo::fromJson(old)->kind, QStringLiteral("session"));
+    QVERIFY(!SessionInfo::fromJson(old)->isUserChild());
 }
 
 // What list and subscribe answer, both ways; entries without an id are skipped.

@@ -65,6 +65,7 @@ private Q_SLOTS:
     void socketOfAnotherUser();
     void listJson();
     void listTable();
+    void listUserChild();
     void info();
     void evictById();
     void evictUnknown();
@@ -213,6 +214,24 @@ void tst_BrokerCtl::listTable()
     QVERIFY2(out.contains(id.left(12)), qPrintable(out));
     QVERIFY2(out.contains(QLatin1String("table-client")), qPrintable(out));
     QVERIFY2(out.contains(QLatin1String("no token")), qPrintable(out));
+    QVERIFY(runCtl(socketArgs() << QStringLiteral("evict") << id).exitCode == 0);
+}
+
+// issue 13: the child serving 2026-07-28 requests is listed as a user child
+// with its requests in flight (table) and its kind (--json).
+void tst_BrokerCtl::listUserChild()
+{
+    QVERIFY2(m_daemon->discover(), qPrintable(m_daemon->log()));
+    const CtlRun table = runCtl(socketArgs() << QStringLiteral("list"));
+    QCOMPARE(table.exitCode, 0);
+    QVERIFY2(table.out.contains("user child (0 in flight)"), table.out.constData());
+    const CtlRun json = runCtl(socketArgs() << QStringLiteral("list") << QStringLiteral("--json"));
+    QString id;
+    for (const QJsonValue &value : QJsonDocument::fromJson(json.out).array()) {
+        if (value.toObject().value(QLatin1String("kind")).toString() == QLatin1String("user child"))
+            id = value.toObject().value(QLatin1String("id")).toString();
+    }
+    QVERIFY2(!id.isEmpty(), json.out.constData());
     QVERIFY(runCtl(socketArgs() << QStringLiteral("evict") << id).exitCode == 0);
 }
 

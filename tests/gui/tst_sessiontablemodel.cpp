@@ -80,6 +80,7 @@ private Q_SLOTS:
     void durationText();
     void noTokenSortsLast();
     void shortIdAndTooltip();
+    void userChildShowsRequestsInFlight();
     void norwegianBokmal();
 };
 
@@ -298,6 +299,19 @@ void tst_SessionTableModel::shortIdAndTooltip()
     QCOMPARE(f.model.index(1, SessionTableModel::PidColumn).data().toString(), QStringLiteral("\u2014"));
     QCOMPARE(f.model.index(1, SessionTableModel::ClientColumn).data().toString(),
              QStringLiteral("(not yet known)"));
+}
+
+// issue 13: a user child has no client of its own; the console says what it
+// is and how many requests it runs.
+void tst_SessionTableModel::userChildShowsRequestsInFlight()
+{
+    Fixture f;
+    SessionInfo child = session(QStringLiteral("u"), QStringLiteral("alice"));
+    child.kind = QStringLiteral("user child");
+    child.pendingRequests = 4;
+    f.model.upsert(child);
+    QCOMPARE(f.model.index(0, SessionTableModel::ClientColumn).data().toString(),
+             QStringLiteral("user child (4 in flight)"));
 }
 
 void tst_SessionTableModel::norwegianBokmal()

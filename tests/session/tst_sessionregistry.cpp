@@ -78,6 +78,10 @@ private Q_SLOTS:
     void fileCeilingCountsStoppingSessions();
     void endCausesAreCounted_data();
     void endCausesAreCounted();
+    void userChildIsOnePerUser();
+    void userChildRefusesServerRequests();
+    void userChildExitEndsItAndAnotherStarts();
+    void userChildIsReapedWhenIdle();
 
 private:
     SessionRegistry *makeRegistry(RegistryLimits limits = {});
@@ -623,4 +627,78 @@ void tst_SessionRegistry::endCausesAreCounted()
         const quint64 moved = metrics::value(metrics::Counter(i)) - before[size_t(i)];
         QCOMPARE(moved, quint64(i == counter ? 1 : 0));
     }
+}
+
+// issue 13: one user child per user, across their grants, counted once
+// against the caps beside their sessions.
+void tst_SessionRegistry::userChildIsOnePerUser()
+{
+    RegistryLimits limits;
+    limits.maxSessionsPerOwner = 2;
+    SessionRegistry *registry = makeRegistry(limits);
+    const Result<Session *> first = registry->userChild(owner(QStringLiteral("alice"), QStringLiteral("g1")));
+    QVERIFY(first.ok());
+    QCOMPARE(first.value()->kind(), SessionKind::UserChild);
+    const Result<Session *> again = registry->userChild(owner(QStringLiteral("alice"), QStringLiteral("g2")));
+    QVERIFY(again.ok());
+    QCOMPARE(again.value(), first.value());
+    QCOMPARE(registry->countFor(QStringLiteral("alice")), 1);
+    QVERIFY(create(owner(QStringLiteral("alice"))));
+    QCOMPARE(registry->countFor(QStringLiteral("alice")), 2);
+    QVERIFY(!create(owner(QStringLiteral("alice")))); // the user child took one of the two
+    const Result<Session *> bobs = registry->userChild(owner(QStringLiteral("bob")));
+    QVERIFY(bobs.ok());
+    QVERIFY(bobs.value() != first.value());
+    QTRY_VERIFY(!first.value()->initializeResult().isEmpty());
+    QCOMPARE(first.value()->clientName(), QStringLiteral("forgejo-mcp-broker"));
+}
+
+// No client can answer the child's sampling/elicitation/roots request yet:
+// the user child answers it with an error, and the call ends instead of hanging.
+void tst_SessionRegistry::userChildRefusesServerRequests()
+{
+    SessionRegistry *registry = makeRegistry();
+    Session *child = registry->userChild(owner(QStringLiteral("alice"))).value();
+    TestSink *sink = newSink();
+    QVERIFY(post(*child,
+                 toolCall(QStringLiteral("fmb-1"), QStringLiteral("sample"),
+                          {{QStringLiteral("prompt"), QStringLiteral("hi")}}),
+                 sink)
+                .ok());
+    QTRY_VERIFY(sink->complete);
+    const QJsonObject reply = parseObject(sink->json);
+    QVERIFY2(reply.value(QLatin1String("result")).toObject().value(QLatin1String("isError")).toBool(),
+             sink->json.constData());
+    QVERIFY(sink->dataEvents().isEmpty()); // the request never reached a client
+}
+
+// A user child whose server exits fails what it ran; the next request
+// starts another.
+void tst_SessionRegistry::userChildExitEndsItAndAnotherStarts()
+{
+    SessionRegistry *registry = makeRegistry();
+    QPointer<Session> child = registry->userChild(owner(QStringLiteral("alice"))).value();
+    TestSink *sink = newSink();
+    QVERIFY(post(*child, toolCall(QStringLiteral("fmb-1"), QStringLiteral("crash")), sink).ok());
+    QTRY_VERIFY(sink->complete);
+    QCOMPARE(errorCode(parseObject(sink->json)), JsonRpcError::BackendExited);
+    QCOMPARE(registry->findUserChild(QStringLiteral("alice")), nullptr);
+    const Result<Session *> next = registry->userChild(owner(QStringLiteral("alice")));
+    QVERIFY(next.ok());
+    QVERIFY(next.value() != child.data());
+    QCOMPARE(registry->findUserChild(QStringLiteral("alice")), next.value());
+}
+
+void tst_SessionRegistry::userChildIsReapedWhenIdle()
+{
+    RegistryLimits limits;
+    limits.idleTimeout = 1ms;
+    limits.reapInterval = std::chrono::hours(1); // swept by hand
+    SessionRegistry *registry = makeRegistry(limits);
+    Session *child = registry->userChild(owner(QStringLiteral("alice"))).value();
+    QTRY_VERIFY(!child->initializeResult().isEmpty());
+    int reaped = 0;
+    QTRY_VERIFY((reaped += registry->reapIdle()) > 0);
+    QCOMPARE(reaped, 1);
+    QCOMPARE(registry->findUserChild(QStringLiteral("alice")), nullptr);
 }

@@ -79,13 +79,32 @@ QString DaemonHarness::createSession(const QString &clientName)
 bool DaemonHarness::ping(const QString &sessionId)
 {
     QNetworkRequest request(m_mcpUrl);
-    request.setHeader(QNetworkRequest::ContentTypeHeader, QStringLiteral("application/json"));
-    request.setRawHeader("Accept", "application/json, text/event-stream");
     request.setRawHeader("Mcp-Session-Id", sessionId.toLatin1());
     request.setRawHeader("MCP-Protocol-Version", "2025-06-18");
-    const QJsonObject body{{QStringLiteral("jsonrpc"), QStringLiteral("2.0")},
-                           {QStringLiteral("id"), m_nextRequestId++},
-                           {QStringLiteral("method"), QStringLiteral("ping")}};
+    return postOk(request, QJsonObject{{QStringLiteral("jsonrpc"), QStringLiteral("2.0")},
+                                       {QStringLiteral("id"), m_nextRequestId++},
+                                       {QStringLiteral("method"), QStringLiteral("ping")}});
+}
+
+bool DaemonHarness::discover()
+{
+    QNetworkRequest request(m_mcpUrl);
+    request.setRawHeader("MCP-Protocol-Version", "2026-07-28");
+    request.setRawHeader("Mcp-Method", "server/discover");
+    const QJsonObject meta{
+        {QStringLiteral("io.modelcontextprotocol/protocolVersion"), QStringLiteral("2026-07-28")},
+        {QStringLiteral("io.modelcontextprotocol/clientCapabilities"), QJsonObject()}};
+    return postOk(request,
+                  QJsonObject{{QStringLiteral("jsonrpc"), QStringLiteral("2.0")},
+                              {QStringLiteral("id"), m_nextRequestId++},
+                              {QStringLiteral("method"), QStringLiteral("server/discover")},
+                              {QStringLiteral("params"), QJsonObject{{QStringLiteral("_meta"), meta}}}});
+}
+
+bool DaemonHarness::postOk(QNetworkRequest request, const QJsonObject &body)
+{
+    request.setHeader(QNetworkRequest::ContentTypeHeader, QStringLiteral("application/json"));
+    request.setRawHeader("Accept", "application/json, text/event-stream");
     QNetworkReply *reply = m_network.post(request, QJsonDocument(body).toJson(QJsonDocument::Compact));
     QEventLoop loop;
     QObject::connect(reply, &QNetworkReply::finished, &loop, &QEventLoop::quit);

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <QJsonObject>
 #include <QNetworkAccessManager>
+#include <QNetworkRequest>
 #include <QString>
 #include <QStringList>
 #include <QUrl>
@@ -33,8 +35,14 @@ public:
     [[nodiscard]] QString createSession(const QString &clientName);
     // POSTs tools/call echo in a session: activity for the session.
     [[nodiscard]] bool ping(const QString &sessionId);
+    // POSTs a 2026-07-28 server/discover (issue 13): the local user's user
+    // child starts. True when it was answered 200.
+    [[nodiscard]] bool discover();
 
 private:
+    // POSTs `body` and waits for the whole answer: true on a 2xx.
+    [[nodiscard]] bool postOk(QNetworkRequest request, const QJsonObject &body);
+
     QString m_adminSocket;
     fmbtest::DaemonProcess m_daemon;
     QUrl m_mcpUrl;

@@ -7,6 +7,7 @@
 #include <QTest>
 
 #include "RawHttpClient.h"
+#include "TestSink.h"
 #include "base/Metrics.h"
 #include "child/ChildProcess.h"
 #include "jsonrpc/JsonRpc.h"
@@ -16,6 +17,7 @@
 using namespace fmb;
 using fmb::test::RawHttpClient;
 using fmb::test::RawResponse;
+using fmb::test::toolText;
 
 // /mcp over a real socket, with a real SessionRegistry whose sessions run the
 // test MCP server (tests/fakes): the status code, the JSON-RPC error code and
@@ -43,6 +45,11 @@ private Q_SLOTS:
     void statelessAnswerListsServedRevisions_data();
     void statelessAnswerListsServedRevisions();
     void reconfigureTakesOriginsAndLimits();
+    void statelessDiscoverFromTheUserChild();
+    void statelessRequestsOfOneUserShareAChild();
+    void statelessProgressTokensAreRewritten();
+    void statelessClosedStreamCancels();
+    void userChildIsNoSession();
 
 private:
     // A new session of `user`; its id, or empty.
@@ -152,6 +159,49 @@ QList<QByteArray> statelessHeaders(const QList<QByteArray> &extra = {},
                                                                         "Mcp-Name: echo"})
 {
     return postHeaders("alice", mirrored + extra);
+}
+
+// A 2026-07-28 request of `method` with `params` and the _meta every such
+// request carries, plus `meta`.
+QByteArray statelessBody(const QJsonValue &id, const QString &method, QJsonObject params,
+                         const QJsonObject &meta = {})
+{
+    QJsonObject all = meta;
+    all.insert(QStringLiteral("io.modelcontextprotocol/protocolVersion"), QStringLiteral("2026-07-28"));
+    all.insert(QStringLiteral("io.modelcontextprotocol/clientCapabilities"), QJsonObject());
+    params.insert(QStringLiteral("_meta"), all);
+    return message({{QStringLiteral("jsonrpc"), QStringLiteral("2.0")},
+                    {QStringLiteral("id"), id},
+                    {QStringLiteral("method"), method},
+                    {QStringLiteral("params"), params}});
+}
+
+QByteArray statelessTool(const QJsonValue &id, const QString &tool, const QJsonObject &arguments,
+                         const QJsonObject &meta = {})
+{
+    return statelessBody(id, QStringLiteral("tools/call"),
+                         {{QStringLiteral("name"), tool}, {QStringLiteral("arguments"), arguments}}, meta);
+}
+
+QList<QByteArray> statelessHeadersOf(const QByteArray &user, const QByteArray &method,
+                                     const QByteArray &name = {})
+{
+    QList<QByteArray> mirrored{"MCP-Protocol-Version: 2026-07-28", "Mcp-Method: " + method};
+    if (!name.isEmpty())
+        mirrored.append("Mcp-Name: " + name);
+    return postHeaders(user, mirrored);
+}
+
+// The JSON-RPC messages of an SSE response read raw (chunk framing included).
+QList<QJsonObject> sseMessages(const QByteArray &raw)
+{
+    QList<QJsonObject> out;
+    const QList<QByteArray> lines = raw.split('\n');
+    for (const QByteArray &line : lines) {
+        if (line.startsWith("data: "))
+            out.append(QJsonDocument::fromJson(line.mid(6).trimmed()).object());
+    }
+    return out;
 }
 
 QString testServerPath()
@@ -286,13 +336,15 @@ void tst_McpHttpServer::refused_data()
         << int(JsonRpcError::UnsupportedProtocolVersion) << QByteArray() << QByteArray();
 
     // 2026-07-28 (issue 13): told apart per request and validated in the
-    // revision's order; a valid one is not served yet (-32022, the list).
+    // revision's order; subscriptions/listen is not served yet.
     const QByteArray stateless = statelessCallBody();
     const int unsupported = JsonRpcError::UnsupportedProtocolVersion;
     const int mismatch = JsonRpcError::HeaderMismatch;
-    QTest::newRow("2026: a valid tools/call is not served yet")
-        << QByteArray("POST") << QByteArray("/mcp") << statelessHeaders() << stateless << 400 << unsupported
-        << QByteArray() << QByteArray();
+    QTest::newRow("2026: subscriptions/listen is not served yet")
+        << QByteArray("POST") << QByteArray("/mcp")
+        << statelessHeaders({}, {"MCP-Protocol-Version: 2026-07-28", "Mcp-Method: subscriptions/listen"})
+        << QByteArray(stateless).replace(R"("tools/call")", R"("subscriptions/listen")") << 404
+        << int(JsonRpcError::MethodNotFound) << QByteArray() << QByteArray();
     QTest::newRow("2026: the _meta claim alone routes it")
         << QByteArray("POST") << QByteArray("/mcp") << statelessHeaders({}, {"Mcp-Method: tools/call"})
         << stateless << 400 << mismatch << QByteArray() << QByteArray();
@@ -310,11 +362,11 @@ void tst_McpHttpServer::refused_data()
         << statelessHeaders({},
                             {"MCP-Protocol-Version: 2026-07-28", "Mcp-Method: tools/call", "Mcp-Name: add"})
         << stateless << 400 << mismatch << QByteArray() << QByteArray();
-    QTest::newRow("2026: Mcp-Name in base64")
+    QTest::newRow("2026: Mcp-Name in base64, not the body's")
         << QByteArray("POST") << QByteArray("/mcp")
         << statelessHeaders({}, {"MCP-Protocol-Version: 2026-07-28", "Mcp-Method: tools/call",
-                                 "Mcp-Name: =?base64?ZWNobw==?="})
-        << stateless << 400 << unsupported << QByteArray() << QByteArray();
+                                 "Mcp-Name: =?base64?YWRk?="})
+        << stateless << 400 << mismatch << QByteArray() << QByteArray();
     QTest::newRow("2026: _meta without clientCapabilities")
         << QByteArray("POST") << QByteArray("/mcp") << statelessHeaders()
         << QByteArray(stateless).replace(R"(,"io.modelcontextprotocol/clientCapabilities":{})", "") << 400
@@ -540,10 +592,12 @@ void tst_McpHttpServer::statelessAnswerListsServedRevisions_data()
     QTest::addColumn<QByteArray>("body");
     QTest::addColumn<QByteArray>("error"); // the answer's id and error.data, compact
 
-    const QByteArray served = R"("supported":["2025-11-25","2025-06-18","2025-03-26","2024-11-05"])";
-    QTest::newRow("2026-07-28 request: not served yet")
-        << statelessHeaders() << statelessCallBody()
-        << QByteArray(R"(0 {"requested":"2026-07-28",)" + served + '}');
+    const QByteArray served =
+        R"("supported":["2026-07-28","2025-11-25","2025-06-18","2025-03-26","2024-11-05"])";
+    QTest::newRow("a revision after 2026-07-28")
+        << statelessHeaders({},
+                            {"MCP-Protocol-Version: 2099-01-01", "Mcp-Method: tools/call", "Mcp-Name: echo"})
+        << statelessCallBody("2099-01-01") << QByteArray(R"(0 {"requested":"2099-01-01",)" + served + '}');
     QTest::newRow("session request with an unknown revision")
         << postHeaders("alice", {"Mcp-Session-Id: abc", "MCP-Protocol-Version: 1999-01-01"})
         << slowCallBody(2, 0) << QByteArray(R"(null {"requested":"1999-01-01",)" + served + '}');
@@ -589,6 +643,167 @@ void tst_McpHttpServer::reconfigureTakesOriginsAndLimits()
     QCOMPARE(after.exchange("POST", "/mcp", fromApp, initializeBody()).status, 200);
     RawHttpClient large(m_port);
     QCOMPARE(large.exchange("POST", "/mcp", postHeaders("alice"), QByteArray(2048, ' ')).status, 413);
+}
+
+// issue 13: server/discover is built from the initialize result of the
+// child the broker started for the user, and lists 2026-07-28 as served.
+void tst_McpHttpServer::statelessDiscoverFromTheUserChild()
+{
+    RawHttpClient client(m_port);
+    const RawResponse answer =
+        client.exchange("POST", "/mcp", statelessHeadersOf("alice", "server/discover"),
+                        statelessBody(QStringLiteral("probe"), QStringLiteral("server/discover"), {}));
+    QCOMPARE(answer.status, 200);
+    QVERIFY(!answer.hasHeader("mcp-session-id"));
+    const QJsonObject reply = QJsonDocument::fromJson(answer.body).object();
+    QCOMPARE(reply.value(QLatin1String("id")).toString(), QStringLiteral("probe"));
+    const QJsonObject result = reply.value(QLatin1String("result")).toObject();
+    QCOMPARE(result.value(QLatin1String("supportedVersions")).toArray().first().toString(),
+             QStringLiteral("2026-07-28"));
+    QCOMPARE(result.value(QLatin1String("resultType")).toString(), QStringLiteral("complete"));
+    QCOMPARE(result.value(QLatin1String("cacheScope")).toString(), QStringLiteral("private"));
+    QVERIFY(result.value(QLatin1String("capabilities")).toObject().contains(QLatin1String("tools")));
+    QCOMPARE(result.value(QLatin1String("_meta"))
+                 .toObject()
+                 .value(QLatin1String("io.modelcontextprotocol/serverInfo"))
+                 .toObject()
+                 .value(QLatin1String("name"))
+                 .toString(),
+             QStringLiteral("fmb-test-mcp-server"));
+    Session *child = m_registry->findUserChild(QStringLiteral("alice"));
+    QVERIFY(child);
+    QCOMPARE(child->kind(), SessionKind::UserChild);
+    QCOMPARE(m_registry->count(), 1);
+}
+
+// Several 2026-07-28 clients of one user, with the same request id at the
+// same time, share one child and each get their own answer; another user
+// gets a child of their own. The child saw the broker's initialize.
+void tst_McpHttpServer::statelessRequestsOfOneUserShareAChild()
+{
+    RawHttpClient first(m_port);
+    RawHttpClient second(m_port);
+    first.send("POST", "/mcp", statelessHeadersOf("alice", "tools/call", "slow"),
+               statelessTool(7, QStringLiteral("slow"),
+                             {{QStringLiteral("ms"), 300}, {QStringLiteral("text"), QStringLiteral("one")}}));
+    second.send("POST", "/mcp", statelessHeadersOf("alice", "tools/call", "=?base64?c2xvdw==?="),
+                statelessTool(7, QStringLiteral("slow"),
+                              {{QStringLiteral("ms"), 10}, {QStringLiteral("text"), QStringLiteral("two")}}));
+    const RawResponse two = second.read();
+    const RawResponse one = first.read();
+    QCOMPARE(one.status, 200);
+    QCOMPARE(two.status, 200);
+    const QJsonObject oneReply = QJsonDocument::fromJson(one.body).object();
+    const QJsonObject twoReply = QJsonDocument::fromJson(two.body).object();
+    QCOMPARE(oneReply.value(QLatin1String("id")).toInt(), 7);
+    QCOMPARE(twoReply.value(QLatin1String("id")).toInt(), 7);
+    QCOMPARE(toolText(oneReply), QStringLiteral("one"));
+    QCOMPARE(toolText(twoReply), QStringLiteral("two"));
+    QCOMPARE(oneReply.value(QLatin1String("result")).toObject().value(QLatin1String("resultType")).toString(),
+             QStringLiteral("complete"));
+    QCOMPARE(m_registry->count(), 1);
+
+    const RawResponse state =
+        first.exchange("POST", "/mcp", statelessHeadersOf("alice", "tools/call", "state"),
+                       statelessTool(8, QStringLiteral("state"), {}));
+    const QJsonObject seen =
+        QJsonDocument::fromJson(toolText(QJsonDocument::fromJson(state.body).object()).toUtf8()).object();
+    const QJsonObject init = seen.value(QLatin1String("initializeParams")).toObject();
+    QCOMPARE(init.value(QLatin1String("protocolVersion")).toString(), QStringLiteral("2025-11-25"));
+    QCOMPARE(init.value(QLatin1String("clientInfo")).toObject().value(QLatin1String("name")).toString(),
+             QStringLiteral("forgejo-mcp-broker"));
+    for (const QLatin1String capability :
+         {QLatin1String("sampling"), QLatin1String("elicitation"), QLatin1String("roots")})
+        QVERIFY2(init.value(QLatin1String("capabilities")).toObject().contains(capability),
+                 capability.data());
+    QCOMPARE(seen.value(QLatin1String("initializedCount")).toInt(), 1);
+
+    RawHttpClient bob(m_port);
+    const RawResponse bobs = bob.exchange(
+        "POST", "/mcp", statelessHeadersOf("bob", "tools/call", "echo"),
+        statelessTool(1, QStringLiteral("echo"), {{QStringLiteral("text"), QStringLiteral("b")}}));
+    QCOMPARE(toolText(QJsonDocument::fromJson(bobs.body).object()), QStringLiteral("b"));
+    QCOMPARE(m_registry->count(), 2);
+    QVERIFY(m_registry->findUserChild(QStringLiteral("alice")) !=
+            m_registry->findUserChild(QStringLiteral("bob")));
+}
+
+// Two clients pick the same progress token for requests in flight at once:
+// each stream gets its own progress, with the token it chose.
+void tst_McpHttpServer::statelessProgressTokensAreRewritten()
+{
+    RawHttpClient first(m_port);
+    RawHttpClient second(m_port);
+    const QJsonObject token{{QStringLiteral("progressToken"), QStringLiteral("mine")}};
+    const QJsonObject arguments{{QStringLiteral("count"), 3}, {QStringLiteral("intervalMs"), 50}};
+    first.send("POST", "/mcp", statelessHeadersOf("alice", "tools/call", "notify"),
+               statelessTool(1, QStringLiteral("notify"), arguments, token));
+    second.send("POST", "/mcp", statelessHeadersOf("alice", "tools/call", "notify"),
+                statelessTool(2, QStringLiteral("notify"), arguments, token));
+    for (RawHttpClient *client : {&first, &second}) {
+        const RawResponse head = client->read();
+        QCOMPARE(head.status, 200);
+        QCOMPARE(head.header("content-type"), QByteArray("text/event-stream"));
+    }
+    const QList<QJsonObject> ones = sseMessages(first.readStream("\r\n0\r\n"));
+    const QList<QJsonObject> twos = sseMessages(second.readStream("\r\n0\r\n"));
+    for (const QList<QJsonObject> &stream : {ones, twos}) {
+        int progress = 0;
+        for (const QJsonObject &event : stream) {
+            if (event.value(QLatin1String("method")).toString() != QLatin1String("notifications/progress"))
+                continue;
+            ++progress;
+            QCOMPARE(event.value(QLatin1String("params"))
+                         .toObject()
+                         .value(QLatin1String("progressToken"))
+                         .toString(),
+                     QStringLiteral("mine"));
+        }
+        QCOMPARE(progress, 3);
+        // No notification without a token (the server's log message) lands on a client's stream.
+        QCOMPARE(stream.size(), 4);
+    }
+    QCOMPARE(ones.last().value(QLatin1String("id")).toInt(), 1);
+    QCOMPARE(twos.last().value(QLatin1String("id")).toInt(), 2);
+}
+
+// 2026-07-28 cancels by closing the request's stream: the child gets
+// notifications/cancelled for the broker's id of that request.
+void tst_McpHttpServer::statelessClosedStreamCancels()
+{
+    {
+        RawHttpClient leaving(m_port);
+        leaving.send("POST", "/mcp", statelessHeadersOf("alice", "tools/call", "slow"),
+                     statelessTool(1, QStringLiteral("slow"), {{QStringLiteral("ms"), 30000}}));
+        Session *child = nullptr;
+        QTRY_VERIFY((child = m_registry->findUserChild(QStringLiteral("alice"))) &&
+                    child->pendingRequests() == 1);
+    } // the client goes
+    Session *child = m_registry->findUserChild(QStringLiteral("alice"));
+    QTRY_COMPARE(child->pendingRequests(), 0);
+    RawHttpClient client(m_port);
+    const RawResponse state =
+        client.exchange("POST", "/mcp", statelessHeadersOf("alice", "tools/call", "state"),
+                        statelessTool(2, QStringLiteral("state"), {}));
+    const QJsonObject seen =
+        QJsonDocument::fromJson(toolText(QJsonDocument::fromJson(state.body).object()).toUtf8()).object();
+    QCOMPARE(seen.value(QLatin1String("cancelled")).toArray().size(), 1);
+    QCOMPARE(seen.value(QLatin1String("pendingSlow")).toInt(), 0);
+}
+
+// A user child's id is never a session a client can name.
+void tst_McpHttpServer::userChildIsNoSession()
+{
+    RawHttpClient client(m_port);
+    QCOMPARE(client
+                 .exchange("POST", "/mcp", statelessHeadersOf("alice", "tools/list"),
+                           statelessBody(1, QStringLiteral("tools/list"), {}))
+                 .status,
+             200);
+    const QByteArray id = m_registry->findUserChild(QStringLiteral("alice"))->id().toLatin1();
+    const RawResponse answer =
+        client.exchange("POST", "/mcp", postHeaders("alice", {"Mcp-Session-Id: " + id}), slowCallBody(2, 0));
+    QCOMPARE(answer.status, 404);
 }
 
 QTEST_GUILESS_MAIN(tst_McpHttpServer)

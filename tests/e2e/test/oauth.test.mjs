@@ -9,6 +9,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 
+import { Client as ClientV2, StreamableHTTPClientTransport as TransportV2 } from '@modelcontextprotocol/client';
+
 import {
   closeClient,
   connectWithOAuth,
@@ -17,6 +19,7 @@ import {
   HTTP_TIMEOUT_MS,
   waitFor,
 } from '../lib/oauth.mjs';
+import { withTimeout } from '../lib/timeout.mjs';
 
 const BROKER = process.env.FMB_E2E_OAUTH_URL; // http://127.0.0.1:PORT: the issuer
 const FORGEJO = process.env.FMB_E2E_FORGEJO_URL; // fmb-fake-forgejo
@@ -59,6 +62,21 @@ async function childEnv(session) {
 
 async function childState(session) {
   return JSON.parse(await tool(session, 'state'));
+}
+
+// The SDK v2 client pinned to 2026-07-28 (issue 13), signed in with the
+// provider's tokens (it refreshes them as the v1 client does).
+async function connectPinned(provider) {
+  const client = new ClientV2({ name: `${provider.clientName}-2026`, version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+  const transport = new TransportV2(new URL(MCP_URL), { authProvider: provider });
+  await withTimeout(client.connect(transport, CALL), 35_000, 'v2 pinned connect');
+  return { client, transport };
+}
+
+async function pinnedTool(pinned, name, args = {}) {
+  const result = await pinned.client.callTool({ name, arguments: args }, CALL);
+  assert.notEqual(result.isError, true, `${name}: ${firstText(result)}`);
+  return firstText(result);
 }
 
 // A raw JSON-RPC POST to /mcp with a bearer token and a session id.
@@ -222,6 +240,42 @@ describe('OAuth mode with the MCP SDK client', { skip, timeout: 90_000 }, () => 
       assert.equal(get.status, 403, "bob's GET of alice's stream");
       const del = await rawMcp(bobToken, sessionId, 'DELETE');
       assert.equal(del.status, 403, "bob's DELETE of alice's session");
+
+      // 2026-07-28 (issue 13): a pinned client of each user is served by a
+      // child of that user, with that user's token; alice's pinned clients share one.
+      const alicePinned = await connectPinned(alice);
+      const alicePinnedAgain = await connectPinned(alice);
+      const bobPinned = await connectPinned(bob);
+      try {
+        const aliceEnv = JSON.parse(await pinnedTool(alicePinned, 'env', { names: [TOKEN_ENV] }));
+        assert.equal(await forgejoUser(aliceEnv[TOKEN_ENV]), 'alice', "alice's user child has alice's token");
+        const bobEnv = JSON.parse(await pinnedTool(bobPinned, 'env', { names: [TOKEN_ENV] }));
+        assert.equal(await forgejoUser(bobEnv[TOKEN_ENV]), 'bob', "bob's user child has bob's token");
+        const aliceChild = JSON.parse(await pinnedTool(alicePinned, 'state'));
+        assert.equal(aliceChild.initializeParams?.clientInfo?.name, 'forgejo-mcp-broker', 'the broker initialized it');
+        assert.equal(aliceChild.initializeParams?.protocolVersion, '2025-11-25');
+        assert.equal(JSON.parse(await pinnedTool(alicePinnedAgain, 'state')).pid, aliceChild.pid, 'one child for alice');
+        assert.notEqual(JSON.parse(await pinnedTool(bobPinned, 'state')).pid, aliceChild.pid, 'never shared across users');
+        assert.notEqual((await childState(session)).pid, aliceChild.pid, "not alice's session child");
+
+        // Its Forgejo token rotates like a session's: a new child under the
+        // same clients, and every call in between answered (pinnedTool fails on an error).
+        const rotated = await waitFor(
+          async () => {
+            const env = JSON.parse(await pinnedTool(alicePinned, 'env', { names: [TOKEN_ENV] }));
+            return env[TOKEN_ENV] !== aliceEnv[TOKEN_ENV] ? env : undefined;
+          },
+          { timeoutMs: 25_000, intervalMs: 300, what: "alice's user child shows a new Forgejo token" },
+        );
+        assert.equal(await forgejoUser(rotated[TOKEN_ENV]), 'alice');
+        const respawned = JSON.parse(await pinnedTool(alicePinnedAgain, 'state'));
+        assert.notEqual(respawned.pid, aliceChild.pid, 'a new user child');
+        assert.equal(respawned.initializeParams?.clientInfo?.name, 'forgejo-mcp-broker', 'the broker initialized it again');
+      } finally {
+        for (const pinned of [alicePinned, alicePinnedAgain, bobPinned]) {
+          await withTimeout(pinned.client.close(), 10_000, 'close').catch(() => {});
+        }
+      }
 
       // Alice's session is untouched.
       const text = `still alice ${randomBytes(4).toString('hex')}`;
