@@ -308,6 +308,8 @@ void tst_AdminProtocol::daemonInfoCounters()
     QCOMPARE(DaemonInfo::fromJson(old).counters, ActivityCounters{});
     const QJsonObject junk{{QStringLiteral("requests"), -4}, {QStringLiteral("errors"), QStringLiteral("x")}};
     QCOMPARE(ActivityCounters::fromJson(junk), ActivityCounters{});
+}
+
 // issue 13: a user child is listed with its kind; an entry from a daemon
 // that predates kinds is a session.
 void tst_AdminProtocol::sessionInfoKind()
