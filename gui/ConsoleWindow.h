@@ -1,6 +1,8 @@
 #pragma once
 
 #include <functional>
+#include <optional>
+#include <utility>
 
 #include <QMainWindow>
 
@@ -43,6 +45,7 @@ public:
     [[nodiscard]] QTableView *view() const { return m_view; }
     [[nodiscard]] QLineEdit *filterEdit() const { return m_filter; }
     [[nodiscard]] QAction *evictAction() const { return m_evictAction; }
+    [[nodiscard]] QAction *revokeAction() const { return m_revokeAction; }
     [[nodiscard]] QString connectionText() const;
     [[nodiscard]] QString infoText() const;
     [[nodiscard]] bool isConnected() const;
@@ -57,6 +60,9 @@ public:
 public Q_SLOTS:
     void evictSelected();
     void evictSelectedUser();
+    // "Revoke access…" (issue 15): after a confirmation naming what goes, the
+    // selected session's user loses their sessions, grants and tokens.
+    void revokeSelectedUser();
     void showConnectDialog();
     void reconnectNow();
     void copySelectedIds();
@@ -82,6 +88,9 @@ private:
     void updateStatus();
     void showContextMenu(const QPoint &position);
     void evict(const EvictSelector &selector, int count);
+    // The first selected session's user and how many sessions they have;
+    // null when nothing is selected or the window is not connected.
+    [[nodiscard]] std::optional<std::pair<QString, int>> selectedUser() const;
 
     AdminClient *m_client = nullptr;
     SessionTableModel *m_model = nullptr;
@@ -98,6 +107,7 @@ private:
     QAction *m_reconnectAction = nullptr;
     QAction *m_evictAction = nullptr;
     QAction *m_evictUserAction = nullptr;
+    QAction *m_revokeAction = nullptr;
     QAction *m_copyAction = nullptr;
     QAction *m_findAction = nullptr;
     QAction *m_quitAction = nullptr;
