@@ -321,6 +321,16 @@ Result<void> Daemon::start()
         if (!opened)
             return opened.error();
         m_server->addRoutes(m_oauth->routes());
+        m_admin->setUserRevoker([this](const QString &user) -> Result<RevokeOutcome> {
+            Result<UserRevocation> taken = m_oauth->revokeUser(user);
+            if (!taken)
+                return taken.error();
+            RevokeOutcome outcome;
+            outcome.grants = taken.value().grants;
+            outcome.brokerTokens = taken.value().brokerTokens;
+            outcome.upstreamTokens = taken.value().upstreamTokens;
+            return outcome;
+        });
     }
     // After the state directory exists: the sandbox is built around it.
     if (Result<void> sandbox = prepareSandbox(); !sandbox)

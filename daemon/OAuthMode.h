@@ -9,6 +9,7 @@
 #include "config/BrokerConfig.h"
 #include "http/HttpRoutes.h"
 #include "session/Session.h"
+#include "store/StoreRecords.h"
 
 class QHttpServerRequest;
 
@@ -38,6 +39,9 @@ public:
     // What a child of this owner gets on top of the base environment: the
     // user's current Forgejo token (in token_env) and FORGEJO_URL.
     [[nodiscard]] Result<QList<QPair<QString, QString>>> childEnvironment(const SessionOwner &owner) const;
+    // Issue 15, for the admin socket's revoke: takes the user's grants,
+    // broker tokens and stored Forgejo tokens (TokenStore::revokeUser).
+    [[nodiscard]] Result<UserRevocation> revokeUser(const QString &login);
 
 private:
     BrokerConfig m_config;
