@@ -33,6 +33,8 @@ public:
 
     // Reads the client secret, opens the store, builds everything; errors name the key.
     [[nodiscard]] Result<void> open();
+    // Its signals feed the audit trail.
+    [[nodiscard]] AuthorizationServer *authorization() const { return m_server; }
     // The authorization server's routes, for the HTTP server.
     [[nodiscard]] QList<HttpRoute> routes();
     [[nodiscard]] Result<SessionOwner, AuthFailure> authenticate(const QHttpServerRequest &request) const;

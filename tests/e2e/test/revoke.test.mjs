@@ -3,9 +3,12 @@
 // their session, and the same bearer gets 401 with the resource metadata
 // challenge, their refresh token is refused (invalid_grant), and signing in
 // again works. A user of their own (carol) keeps the other tests' users out.
+// The broker's audit trail (--audit-log) then holds carol's story in order,
+// and no secret of the whole flow appears anywhere in it.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 
@@ -15,6 +18,8 @@ const BROKER = process.env.FMB_E2E_OAUTH_URL;
 const FORGEJO = process.env.FMB_E2E_FORGEJO_URL;
 const SOCKET = process.env.FMB_E2E_OAUTH_ADMIN_SOCKET;
 const BROKERCTL = process.env.FMB_E2E_BROKERCTL;
+const AUDIT_LOG = process.env.FMB_E2E_OAUTH_AUDIT_LOG;
+const CLIENT_SECRET_FILE = process.env.FMB_E2E_OAUTH_CLIENT_SECRET_FILE;
 const skip = !BROKER || !FORGEJO || !SOCKET || !BROKERCTL
   ? 'FMB_E2E_OAUTH_URL / FMB_E2E_FORGEJO_URL / FMB_E2E_OAUTH_ADMIN_SOCKET / FMB_E2E_BROKERCTL are not set (run.sh brokerd only)'
   : false;
@@ -76,6 +81,7 @@ describe('revoking a user', { skip, timeout: 90_000 }, () => {
   const carol = new HeadlessOAuthProvider({ clientName: 'fmb-e2e-carol' });
   let session;
   let again;
+  let upstream; // carol's Forgejo access token, as her child got it
 
   before(async () => {
     await fakeLogin('carol', 3);
@@ -90,6 +96,9 @@ describe('revoking a user', { skip, timeout: 90_000 }, () => {
   test('revoke ends the session; the old bearer gets 401, the refresh token invalid_grant', async () => {
     session = await connectWithOAuth(MCP_URL, carol);
     await echo(session);
+    const env = await session.client.callTool({ name: 'env', arguments: { names: ['FORGEJO_ACCESS_TOKEN'] } });
+    upstream = JSON.parse(firstText(env)).FORGEJO_ACCESS_TOKEN;
+    assert.ok(upstream, 'the child has a Forgejo token');
     const sessionId = session.transport.sessionId;
     const bearer = carol.tokens().access_token;
     assert.equal((await ping(bearer, sessionId)).status, 200);
@@ -116,6 +125,50 @@ describe('revoking a user', { skip, timeout: 90_000 }, () => {
     // A second revoke finds nothing left.
     const second = JSON.parse((await run(BROKERCTL, ['--admin-socket', SOCKET, 'revoke', '--user', 'carol', '--yes', '--json'])).stdout);
     assert.deepEqual(second, { user: 'carol', sessions: 0, grants: 0, broker_tokens: 0, upstream_tokens: 0 });
+  });
+
+  test("the audit trail tells carol's story and holds no secret", async () => {
+    assert.ok(AUDIT_LOG, 'FMB_E2E_OAUTH_AUDIT_LOG');
+    assert.equal((await stat(AUDIT_LOG)).mode & 0o777, 0o600);
+    const text = await readFile(AUDIT_LOG, 'utf8');
+    const lines = text.trimEnd().split('\n').map((line) => JSON.parse(line));
+    for (const line of lines) {
+      assert.match(line.ts, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      assert.equal(Object.keys(line)[0], 'ts');
+      assert.equal(Object.keys(line)[1], 'event');
+      if (line.session !== undefined) {
+        assert.match(line.session, /^[0-9a-f]{8}$/, 'a session id prefix, never the id');
+      }
+    }
+    const prefix = session.transport.sessionId.slice(0, 8);
+    const story = lines
+      .filter((line) => line.user === 'carol')
+      .map((line) => `${line.event}${line.reason ? `:${line.reason}` : ''}${line.outcome ? `:${line.outcome}` : ''}`);
+    assert.deepEqual(story.slice(0, 5), [
+      'sign_in:ok',
+      'session.start',
+      'session.ready',
+      'session.end:revoked', // the sessions end inside the revoke, which is logged once done
+      'user.revoked',
+    ], text);
+    const ready = lines.find((line) => line.event === 'session.ready' && line.session === prefix);
+    assert.equal(ready?.client_name, 'fmb-e2e-carol');
+    const revoked = lines.find((line) => line.event === 'user.revoked' && line.user === 'carol');
+    assert.equal(revoked.sessions, 1);
+    assert.equal(revoked.grants, 1);
+
+    const secrets = [
+      (await readFile(CLIENT_SECRET_FILE, 'utf8')).trim(),
+      session.transport.sessionId,
+      carol.verifier,
+      upstream,
+      ...carol.savedTokens.flatMap((tokens) => [tokens.access_token, tokens.refresh_token]),
+      ...carol.authorizations.map((authorization) => authorization.code),
+    ].filter(Boolean);
+    assert.ok(secrets.length >= 6, `${secrets.length} secrets to look for`);
+    for (const secret of secrets) {
+      assert.ok(!text.includes(secret), `a secret (${secret.slice(0, 4)}…) is in the audit trail`);
+    }
   });
 
   test('the same client signs in again and works', async () => {
