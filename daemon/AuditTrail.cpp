@@ -63,6 +63,17 @@ void AuditTrail::onSessionCreated(Session *session)
     m_log->record(QStringLiteral("session.start"),
                   {{QStringLiteral("user"), session->owner().user},
                    {QStringLiteral("session"), AuditLog::sessionPrefix(id)}});
+    connect(session, &Session::toolCallFinished, this,
+            [this](const QString &callId, const QString &tool, qint64 durationMs, const QString &outcome) {
+                const Known known = m_sessions.value(callId);
+                m_log->record(QStringLiteral("tools.call"),
+                              {{QStringLiteral("user"), known.user},
+                               {QStringLiteral("client_name"), known.client},
+                               {QStringLiteral("session"), AuditLog::sessionPrefix(callId)},
+                               {QStringLiteral("tool"), tool},
+                               {QStringLiteral("duration_ms"), durationMs},
+                               {QStringLiteral("outcome"), outcome}});
+            });
     connect(session, &Session::ready, this, [this, session](const QString &readyId) {
         auto known = m_sessions.find(readyId);
         if (known == m_sessions.end())

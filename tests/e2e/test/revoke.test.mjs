@@ -36,8 +36,11 @@ async function fakeLogin(login, id) {
   assert.equal(response.status, 200, await response.text());
 }
 
+const echoed = []; // what carol's calls carried: arguments never reach the audit trail
+
 async function echo(session) {
   const text = `revoke ${randomBytes(4).toString('hex')}`;
+  echoed.push(text);
   const result = await session.client.callTool({ name: 'echo', arguments: { text } }, undefined, { timeout: 30_000 });
   assert.equal(firstText(result), text);
 }
@@ -142,7 +145,7 @@ describe('revoking a user', { skip, timeout: 90_000 }, () => {
     }
     const prefix = session.transport.sessionId.slice(0, 8);
     const story = lines
-      .filter((line) => line.user === 'carol')
+      .filter((line) => line.user === 'carol' && line.event !== 'tools.call')
       .map((line) => `${line.event}${line.reason ? `:${line.reason}` : ''}${line.outcome ? `:${line.outcome}` : ''}`);
     assert.deepEqual(story.slice(0, 5), [
       'sign_in:ok',
@@ -156,6 +159,17 @@ describe('revoking a user', { skip, timeout: 90_000 }, () => {
     const revoked = lines.find((line) => line.event === 'user.revoked' && line.user === 'carol');
     assert.equal(revoked.sessions, 1);
     assert.equal(revoked.grants, 1);
+
+    const calls = lines.filter((line) => line.event === 'tools.call' && line.session === prefix);
+    assert.deepEqual(calls.map((line) => `${line.tool}:${line.outcome}`), ['echo:ok', 'env:ok'], text);
+    for (const call of calls) {
+      assert.equal(call.user, 'carol');
+      assert.equal(call.client_name, 'fmb-e2e-carol');
+      assert.ok(Number.isInteger(call.duration_ms) && call.duration_ms >= 0, JSON.stringify(call));
+    }
+    for (const argument of echoed) {
+      assert.ok(!text.includes(argument), 'a tool argument is in the audit trail');
+    }
 
     const secrets = [
       (await readFile(CLIENT_SECRET_FILE, 'utf8')).trim(),
