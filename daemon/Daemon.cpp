@@ -12,6 +12,7 @@
 #include <QStandardPaths>
 #include <QTimer>
 
+#include "AuditTrail.h"
 #include "HeapTrimPolicy.h"
 #include "OAuthMode.h"
 #include "admin/AdminPaths.h"
@@ -315,12 +316,33 @@ Result<void> Daemon::start()
                    .arg(m_config.maxSessions)
                    .arg(ceiling);
     }
+    if (!m_config.auditLog.isEmpty() && m_config.auditLog != QLatin1String("off")) {
+        auto log = std::make_unique<AuditLog>(m_config.auditLog);
+        if (Result<void> opened = log->open(); !opened)
+            return opened.error();
+        m_audit = new AuditTrail(std::move(log), m_registry, m_admin, this);
+        qCInfo(lcDaemon).noquote() << "audit trail to"
+                                   << (m_config.auditLog == QLatin1String("-") ? QStringLiteral("journal")
+                                                                               : m_config.auditLog);
+    }
     if (m_config.authMode == AuthMode::OAuth) {
         m_oauth = new OAuthMode(m_config, m_registry, this);
         Result<void> opened = m_oauth->open();
         if (!opened)
             return opened.error();
         m_server->addRoutes(m_oauth->routes());
+        if (m_audit)
+            m_audit->watchAuthorization(m_oauth->authorization());
+        m_admin->setUserRevoker([this](const QString &user) -> Result<RevokeOutcome> {
+            Result<UserRevocation> taken = m_oauth->revokeUser(user);
+            if (!taken)
+                return taken.error();
+            RevokeOutcome outcome;
+            outcome.grants = taken.value().grants;
+            outcome.brokerTokens = taken.value().brokerTokens;
+            outcome.upstreamTokens = taken.value().upstreamTokens;
+            return outcome;
+        });
     }
     // After the state directory exists: the sandbox is built around it.
     if (Result<void> sandbox = prepareSandbox(); !sandbox)
@@ -418,6 +440,8 @@ void Daemon::reload(const Result<BrokerConfig> &next)
     if (m_stopping)
         return;
     m_systemd->reloading(QStringLiteral("reloading the configuration"));
+    if (m_audit)
+        m_audit->reopen(); // logrotate's postrotate sends SIGHUP
     if (!next) {
         qCWarning(lcDaemon).noquote() << "reload (SIGHUP): the configuration has an error, the running one "
                                          "stays:"

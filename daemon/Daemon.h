@@ -17,6 +17,7 @@ class QTimer;
 namespace fmb {
 
 class AdminServer;
+class AuditTrail;
 class MetricsServer;
 class OAuthMode;
 class SystemdNotifier;
@@ -63,6 +64,7 @@ private:
     McpHttpServer *m_server = nullptr;                   // child
     OAuthMode *m_oauth = nullptr;                        // child; null in local mode
     AdminServer *m_admin = nullptr;                      // child
+    AuditTrail *m_audit = nullptr;                       // child; null without audit_log
     MetricsServer *m_metrics = nullptr;                  // child; null without metrics_listen
     QTimer *m_shutdownDeadline = nullptr;                // child
     SystemdNotifier *m_systemd = nullptr;                // child

@@ -157,4 +157,9 @@ Result<QList<QPair<QString, QString>>> OAuthMode::childEnvironment(const Session
     };
 }
 
+Result<UserRevocation> OAuthMode::revokeUser(const QString &login)
+{
+    return m_store->revokeUser(login);
+}
+
 } // namespace fmb

@@ -9,6 +9,7 @@
 #include "config/BrokerConfig.h"
 #include "http/HttpRoutes.h"
 #include "session/Session.h"
+#include "store/StoreRecords.h"
 
 class QHttpServerRequest;
 
@@ -32,12 +33,17 @@ public:
 
     // Reads the client secret, opens the store, builds everything; errors name the key.
     [[nodiscard]] Result<void> open();
+    // Its signals feed the audit trail.
+    [[nodiscard]] AuthorizationServer *authorization() const { return m_server; }
     // The authorization server's routes, for the HTTP server.
     [[nodiscard]] QList<HttpRoute> routes();
     [[nodiscard]] Result<SessionOwner, AuthFailure> authenticate(const QHttpServerRequest &request) const;
     // What a child of this owner gets on top of the base environment: the
     // user's current Forgejo token (in token_env) and FORGEJO_URL.
     [[nodiscard]] Result<QList<QPair<QString, QString>>> childEnvironment(const SessionOwner &owner) const;
+    // Issue 15, for the admin socket's revoke: takes the user's grants,
+    // broker tokens and stored Forgejo tokens (TokenStore::revokeUser).
+    [[nodiscard]] Result<UserRevocation> revokeUser(const QString &login);
 
 private:
     BrokerConfig m_config;

@@ -63,7 +63,9 @@ protected:
 bool askWithMessageBox(QWidget *parent, const QString &title, const QString &text)
 {
     QMessageBox box(QMessageBox::Warning, title, text, QMessageBox::Yes | QMessageBox::Cancel, parent);
-    box.button(QMessageBox::Yes)->setText(ConsoleWindow::tr("&Evict"));
+    const bool revoke = title == ConsoleWindow::tr("Revoke Access");
+    box.button(QMessageBox::Yes)
+        ->setText(revoke ? ConsoleWindow::tr("&Revoke") : ConsoleWindow::tr("&Evict"));
     box.setDefaultButton(QMessageBox::Cancel);
     box.setEscapeButton(QMessageBox::Cancel);
     return box.exec() == QMessageBox::Yes;
@@ -141,6 +143,11 @@ void ConsoleWindow::buildActions()
     m_evictUserAction->setShortcutContext(Qt::WidgetWithChildrenShortcut);
     connect(m_evictUserAction, &QAction::triggered, this, &ConsoleWindow::evictSelectedUser);
 
+    m_revokeAction = new QAction(tr("&Revoke Access…"), this);
+    m_revokeAction->setToolTip(tr("End the user's sessions, revoke their sign-ins and delete their stored "
+                                  "Forgejo tokens (OAuth mode)"));
+    connect(m_revokeAction, &QAction::triggered, this, &ConsoleWindow::revokeSelectedUser);
+
     m_copyAction = new QAction(themed("edit-copy", QStyle::SP_FileIcon), tr("&Copy Session IDs"), this);
     m_copyAction->setShortcut(QKeySequence::Copy);
     m_copyAction->setShortcutContext(Qt::WidgetWithChildrenShortcut);
@@ -180,6 +187,7 @@ void ConsoleWindow::buildUi()
     QMenu *sessionMenu = menuBar()->addMenu(tr("&Session"));
     sessionMenu->addAction(m_evictAction);
     sessionMenu->addAction(m_evictUserAction);
+    sessionMenu->addAction(m_revokeAction);
     sessionMenu->addSeparator();
     sessionMenu->addAction(m_copyAction);
     sessionMenu->addAction(m_findAction);
@@ -229,6 +237,7 @@ void ConsoleWindow::buildUi()
     m_view->setAccessibleName(tr("Sessions"));
     m_view->addAction(m_evictAction);
     m_view->addAction(m_evictUserAction);
+    m_view->addAction(m_revokeAction);
     m_view->addAction(m_copyAction);
     QHeaderView *header = m_view->horizontalHeader();
     header->setHighlightSections(false);
@@ -465,6 +474,7 @@ void ConsoleWindow::updateActions()
     const bool selected = !selectedSessionIds().isEmpty();
     m_evictAction->setEnabled(connected && selected);
     m_evictUserAction->setEnabled(connected && selected);
+    m_revokeAction->setEnabled(connected && selected);
     m_copyAction->setEnabled(selected);
     m_reconnectAction->setEnabled(m_haveTarget);
 }
@@ -524,20 +534,58 @@ void ConsoleWindow::evictSelected()
     evict(EvictSelector::ofSessions(ids), int(ids.size()));
 }
 
-void ConsoleWindow::evictSelectedUser()
+std::optional<std::pair<QString, int>> ConsoleWindow::selectedUser() const
 {
     const QStringList ids = selectedSessionIds();
     if (ids.isEmpty() || !isConnected())
-        return;
+        return std::nullopt;
     const QString user = m_model->sessionAt(m_model->rowOf(ids.constFirst())).user;
     int count = 0;
     for (const SessionInfo &info : m_model->sessions())
         count += info.user == user ? 1 : 0;
+    return std::pair{user, count};
+}
+
+void ConsoleWindow::evictSelectedUser()
+{
+    const auto selected = selectedUser();
+    if (!selected)
+        return;
+    const auto &[user, count] = *selected;
     if (!m_confirm(this, tr("Evict Sessions"),
                    tr("Evict all %n session(s) of %1?", nullptr, count).arg(user) + QLatin1String("\n\n") +
                        tr("Their MCP servers are stopped; the clients have to start new sessions.")))
         return;
     evict(EvictSelector::ofUser(user), count);
+}
+
+void ConsoleWindow::revokeSelectedUser()
+{
+    const auto selected = selectedUser();
+    if (!selected)
+        return;
+    const auto &[user, count] = *selected;
+    if (!m_confirm(this, tr("Revoke Access"),
+                   tr("Revoke all access of %1?").arg(user) + QLatin1String("\n\n") +
+                       tr("This ends %n open session(s) of %1 and stops their MCP servers, revokes every "
+                          "grant and broker token of %1 and deletes the Forgejo tokens the broker keeps "
+                          "for %1. %1 has to sign in again.",
+                          nullptr, count)
+                           .arg(user)))
+        return;
+    statusBar()->showMessage(tr("Revoking the access of %1…").arg(user));
+    m_client->revoke(user, [this](const AdminReply &reply, const RevokeOutcome &outcome) {
+        if (!reply.ok) {
+            statusBar()->showMessage(tr("Revoking failed: %1").arg(reply.error.message), 10000);
+            return;
+        }
+        statusBar()->showMessage(tr("Revoked %1: %n session(s) ended, %2 grant(s) and %3 token(s) revoked.",
+                                    nullptr, outcome.sessions)
+                                     .arg(outcome.user)
+                                     .arg(outcome.grants)
+                                     .arg(outcome.brokerTokens),
+                                 10000);
+    });
 }
 
 void ConsoleWindow::evict(const EvictSelector &selector, int count)
@@ -579,6 +627,8 @@ void ConsoleWindow::showContextMenu(const QPoint &position)
         const QString user = m_model->sessionAt(m_model->rowOf(ids.constFirst())).user;
         m_evictUserAction->setText(tr("Evict All Sessions of %1").arg(user));
         menu.addAction(m_evictUserAction);
+        m_revokeAction->setText(tr("Revoke Access of %1…").arg(user));
+        menu.addAction(m_revokeAction);
     }
     menu.addSeparator();
     menu.addAction(m_copyAction);

@@ -2,6 +2,8 @@
 
 #include <array>
 #include <functional>
+#include <optional>
+#include <utility>
 
 #include <QMainWindow>
 
@@ -52,6 +54,7 @@ public:
     {
         return m_charts[std::size_t(series)];
     }
+    [[nodiscard]] QAction *revokeAction() const { return m_revokeAction; }
     [[nodiscard]] QString connectionText() const;
     [[nodiscard]] QString infoText() const;
     [[nodiscard]] bool isConnected() const;
@@ -66,6 +69,9 @@ public:
 public Q_SLOTS:
     void evictSelected();
     void evictSelectedUser();
+    // "Revoke access…" (issue 15): after a confirmation naming what goes, the
+    // selected session's user loses their sessions, grants and tokens.
+    void revokeSelectedUser();
     void showConnectDialog();
     void reconnectNow();
     void copySelectedIds();
@@ -94,6 +100,9 @@ private:
     void showContextMenu(const QPoint &position);
     void evict(const EvictSelector &selector, int count);
     void updateCharts();
+    // The first selected session's user and how many sessions they have;
+    // null when nothing is selected or the window is not connected.
+    [[nodiscard]] std::optional<std::pair<QString, int>> selectedUser() const;
 
     AdminClient *m_client = nullptr;
     SessionTableModel *m_model = nullptr;
@@ -112,6 +121,7 @@ private:
     QAction *m_reconnectAction = nullptr;
     QAction *m_evictAction = nullptr;
     QAction *m_evictUserAction = nullptr;
+    QAction *m_revokeAction = nullptr;
     QAction *m_copyAction = nullptr;
     QAction *m_findAction = nullptr;
     QAction *m_quitAction = nullptr;

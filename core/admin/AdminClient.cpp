@@ -238,6 +238,15 @@ qint64 AdminClient::evict(const EvictSelector &selector, EvictHandler handler)
         });
 }
 
+qint64 AdminClient::revoke(const QString &user, RevokeHandler handler)
+{
+    return request(QStringLiteral("revoke"), QJsonObject{{QStringLiteral("user"), user}},
+                   [handler = std::move(handler)](const AdminReply &reply) {
+                       handler(reply,
+                               reply.ok ? RevokeOutcome::fromJson(reply.result.toObject()) : RevokeOutcome());
+                   });
+}
+
 void AdminClient::onReadyRead()
 {
     while (m_socket && m_socket->bytesAvailable() > 0) {

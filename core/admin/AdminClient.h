@@ -57,11 +57,14 @@ public:
     using SessionsHandler = std::function<void(const AdminReply &reply, const QList<SessionInfo> &sessions)>;
     using InfoHandler = std::function<void(const AdminReply &reply, const DaemonInfo &info)>;
     using EvictHandler = std::function<void(const AdminReply &reply, const EvictOutcome &outcome)>;
+    using RevokeHandler = std::function<void(const AdminReply &reply, const RevokeOutcome &outcome)>;
     qint64 listSessions(SessionsHandler handler);
     // The sessions at this moment; eventReceived() carries what follows.
     qint64 subscribe(SessionsHandler handler);
     qint64 info(InfoHandler handler);
     qint64 evict(const EvictSelector &selector, EvictHandler handler);
+    // Ends the user's sessions and takes their grants and tokens (issue 15).
+    qint64 revoke(const QString &user, RevokeHandler handler);
 
 Q_SIGNALS:
     void stateChanged(fmb::AdminClient::State state);

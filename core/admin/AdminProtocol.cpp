@@ -46,6 +46,27 @@ QStringList toStringList(const QJsonValue &value)
     return list;
 }
 
+// "user": a non-empty string, into request.user; the problem, if any.
+std::optional<ParsedAdminRequest> takeUser(ParsedAdminRequest &parsed, const QJsonObject &object)
+{
+    const QJsonValue user = object.value(QLatin1String("user"));
+    if (!user.isString() || user.toString().isEmpty())
+        return problem(parsed.request.id, AdminErrorCode::BadRequest,
+                       QStringLiteral("\"user\" must be a non-empty string"));
+    parsed.request.user = user.toString();
+    return std::nullopt;
+}
+
+ParsedAdminRequest parseRevoke(ParsedAdminRequest parsed, const QJsonObject &object)
+{
+    if (!object.contains(QLatin1String("user")))
+        return problem(parsed.request.id, AdminErrorCode::MissingField,
+                       QStringLiteral("revoke needs \"user\" (a login)"));
+    if (std::optional<ParsedAdminRequest> bad = takeUser(parsed, object))
+        return *bad;
+    return parsed;
+}
+
 ParsedAdminRequest parseEvict(ParsedAdminRequest parsed, const QJsonObject &object)
 {
     const QJsonValue &id = parsed.request.id;
@@ -86,11 +107,8 @@ ParsedAdminRequest parseEvict(ParsedAdminRequest parsed, const QJsonObject &obje
                            QStringLiteral("\"session\" must be a non-empty string"));
         request.sessions.append(session.toString());
     } else if (hasUser) {
-        const QJsonValue user = object.value(QLatin1String("user"));
-        if (!user.isString() || user.toString().isEmpty())
-            return problem(id, AdminErrorCode::BadRequest,
-                           QStringLiteral("\"user\" must be a non-empty string"));
-        request.user = user.toString();
+        if (std::optional<ParsedAdminRequest> bad = takeUser(parsed, object))
+            return *bad;
     } else {
         if (object.value(QLatin1String("all")) != QJsonValue(true))
             return problem(id, AdminErrorCode::BadRequest, QStringLiteral("\"all\" must be true"));
@@ -155,10 +173,13 @@ ParsedAdminRequest parseAdminRequest(QByteArrayView bytes)
     } else if (name == QLatin1String("evict")) {
         parsed.request.command = AdminCommand::Evict;
         return parseEvict(std::move(parsed), object);
+    } else if (name == QLatin1String("revoke")) {
+        parsed.request.command = AdminCommand::Revoke;
+        return parseRevoke(std::move(parsed), object);
     } else {
         return problem(
             id, AdminErrorCode::UnknownCommand,
-            QStringLiteral("unknown command \"%1\" (try info, list, evict, subscribe, unsubscribe)")
+            QStringLiteral("unknown command \"%1\" (try info, list, evict, revoke, subscribe, unsubscribe)")
                 .arg(name.left(64)));
     }
     return parsed;
@@ -173,6 +194,8 @@ QString adminCommandName(AdminCommand command)
         return QStringLiteral("list");
     case AdminCommand::Evict:
         return QStringLiteral("evict");
+    case AdminCommand::Revoke:
+        return QStringLiteral("revoke");
     case AdminCommand::Subscribe:
         return QStringLiteral("subscribe");
     case AdminCommand::Unsubscribe:
@@ -442,6 +465,26 @@ EvictOutcome EvictOutcome::fromJson(const QJsonObject &object)
     return EvictOutcome{toStringList(object.value(QLatin1String("evicted"))),
                         toStringList(object.value(QLatin1String("not_found"))),
                         toStringList(object.value(QLatin1String("ambiguous")))};
+}
+
+QJsonObject RevokeOutcome::toJson() const
+{
+    return QJsonObject{{QStringLiteral("user"), user},
+                       {QStringLiteral("sessions"), sessions},
+                       {QStringLiteral("grants"), grants},
+                       {QStringLiteral("broker_tokens"), brokerTokens},
+                       {QStringLiteral("upstream_tokens"), upstreamTokens}};
+}
+
+RevokeOutcome RevokeOutcome::fromJson(const QJsonObject &object)
+{
+    RevokeOutcome outcome;
+    outcome.user = object.value(QLatin1String("user")).toString();
+    outcome.sessions = object.value(QLatin1String("sessions")).toInt();
+    outcome.grants = object.value(QLatin1String("grants")).toInt();
+    outcome.brokerTokens = object.value(QLatin1String("broker_tokens")).toInt();
+    outcome.upstreamTokens = object.value(QLatin1String("upstream_tokens")).toInt();
+    return outcome;
 }
 
 EvictSelector EvictSelector::ofSessions(const QStringList &ids)

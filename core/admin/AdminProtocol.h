@@ -20,8 +20,10 @@ namespace fmb {
 //   <- {"v":1,"event":"session.started","session":{...}}   (after "subscribe")
 //
 // Commands: info, list, evict ("sessions":[ids or unique prefixes] | "session":id
-// | "user":login | "all":true), subscribe (the reply holds the sessions at that
-// moment, then events follow), unsubscribe. Pure: no I/O here, so the parser and
+// | "user":login | "all":true), revoke ("user":login: evict with reason "revoked",
+// and take the user's grants, broker tokens and stored Forgejo tokens; added
+// in issue 15, older daemons answer unknown_command), subscribe (the reply
+// holds the sessions at that moment, then events follow), unsubscribe. Pure: no I/O here, so the parser and
 // encoder test without an event loop (STYLE.md §1).
 constexpr int AdminProtocolVersion = 1;
 // Longer request lines get "line_too_long" and the connection is closed.
@@ -37,6 +39,7 @@ inline constexpr QLatin1String LineTooLong("line_too_long"); // then the server 
 inline constexpr QLatin1String Forbidden("forbidden");       // another uid; then closed
 inline constexpr QLatin1String Busy("busy");                 // too many admin clients; then closed
 inline constexpr QLatin1String Disconnected("disconnected"); // client side: no answer came
+inline constexpr QLatin1String Unavailable("unavailable"); // revoke: no token store (local mode) or it failed
 } // namespace AdminErrorCode
 
 namespace AdminEventName {
@@ -48,13 +51,13 @@ inline constexpr QLatin1String SessionActivity("session.activity"); // rate-limi
 inline constexpr QLatin1String SessionEnded("session.ended");       // carries "reason"
 } // namespace AdminEventName
 
-enum class AdminCommand { Info, List, Evict, Subscribe, Unsubscribe };
+enum class AdminCommand { Info, List, Evict, Revoke, Subscribe, Unsubscribe };
 
 struct AdminRequest {
     QJsonValue id; // echoed in the reply; null when absent
     AdminCommand command = AdminCommand::Info;
     QStringList sessions; // evict: full ids or unique prefixes
-    QString user;         // evict: every session of this user
+    QString user;         // evict: every session of this user; revoke: the user
     bool all = false;     // evict: every session
 };
 
@@ -199,6 +202,19 @@ struct EvictOutcome {
 
     [[nodiscard]] QJsonObject toJson() const;
     [[nodiscard]] static EvictOutcome fromJson(const QJsonObject &object);
+};
+
+// What "revoke" answers: how much of the user went.
+struct RevokeOutcome {
+    QString user;
+    int sessions = 0;       // ended, with reason "revoked"
+    int grants = 0;         // revoked
+    int brokerTokens = 0;   // live access and refresh tokens revoked
+    int upstreamTokens = 0; // grants whose stored Forgejo tokens were deleted
+
+    [[nodiscard]] QJsonObject toJson() const;
+    [[nodiscard]] static RevokeOutcome fromJson(const QJsonObject &object);
+    friend bool operator==(const RevokeOutcome &, const RevokeOutcome &) = default;
 };
 
 // Whom an "evict" names: one of full ids or unique prefixes, a user, or everyone.

@@ -277,6 +277,12 @@ void AdminServer::onRequest(quint64 peerId, const ParsedAdminRequest &parsed)
     case AdminCommand::Evict:
         peer->send(encodeAdminResult(request.id, evict(request)));
         return;
+    case AdminCommand::Revoke:
+        if (Result<RevokeOutcome> outcome = revoke(request.user); outcome.ok())
+            peer->send(encodeAdminResult(request.id, outcome.value().toJson()));
+        else
+            peer->send(encodeAdminError(request.id, AdminErrorCode::Unavailable, outcome.error().message));
+        return;
     case AdminCommand::Subscribe:
         // The snapshot and the subscription are one step: no event is lost or
         // doubled between them.
@@ -329,6 +335,38 @@ QJsonValue AdminServer::evict(const AdminRequest &request)
         (void)m_registry->evict(id, reason);
     }
     return outcome.toJson();
+}
+
+Result<RevokeOutcome> AdminServer::revoke(const QString &user)
+{
+    if (!m_revoker) {
+        return Error{ErrorCode::Unavailable, user,
+                     QStringLiteral("this broker keeps no tokens (local mode): use evict --user to end "
+                                    "the sessions")};
+    }
+    // The store first: a client that re-initializes while its sessions end
+    // already meets a revoked bearer.
+    Result<RevokeOutcome> taken = m_revoker(user);
+    if (!taken.ok()) {
+        qCWarning(lcAdmin).noquote() << "revoking user" << user << "failed:" << taken.error().message;
+        return Error{taken.error().code, user,
+                     QStringLiteral("cannot revoke %1: %2").arg(user, taken.error().message)};
+    }
+    RevokeOutcome outcome = taken.value();
+    outcome.user = user;
+    if (m_registry) {
+        const QList<Session *> sessions = m_registry->sessions();
+        for (const Session *session : sessions) {
+            if (session->owner().user == user &&
+                m_registry->evict(session->id(), QStringLiteral("revoked"), EndCause::Revoked))
+                ++outcome.sessions;
+        }
+    }
+    qCInfo(lcAdmin).noquote() << "revoked user" << user << "at an operator's request:" << outcome.sessions
+                              << "sessions," << outcome.grants << "grants," << outcome.brokerTokens
+                              << "broker tokens," << outcome.upstreamTokens << "upstream tokens";
+    Q_EMIT userRevoked(outcome);
+    return outcome;
 }
 
 void AdminServer::watch(Session *session)

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 
 #include <QElapsedTimer>
 #include <QHash>
@@ -48,6 +49,13 @@ public:
     // The parts of "info" the registry does not know (version, listen URL, ...).
     void setDaemonInfo(const DaemonInfo &info) { m_info = info; }
 
+    // What "revoke" does to the store: takes the user's grants, broker
+    // tokens and stored Forgejo tokens and says how many (sessions is left
+    // to the server). The daemon's OAuth mode sets it; without one, revoke
+    // answers "unavailable" (local mode has no tokens to take).
+    using UserRevoker = std::function<Result<RevokeOutcome>(const QString &user)>;
+    void setUserRevoker(UserRevoker revoker) { m_revoker = std::move(revoker); }
+
     // Creates the directory, removes a stale socket file (only when nothing
     // listens on it), listens, and checks the mode. Conflict when another
     // process serves the path.
@@ -68,11 +76,16 @@ public:
     // One session as the protocol describes it.
     [[nodiscard]] static SessionInfo describe(const Session &session);
 
+Q_SIGNALS:
+    // After a revoke took what it could; outcome.user names the user.
+    void userRevoked(const fmb::RevokeOutcome &outcome);
+
 private:
     void onNewConnection();
     void onRequest(quint64 peerId, const ParsedAdminRequest &parsed);
     void onPeerClosed(quint64 peerId);
     [[nodiscard]] QJsonValue evict(const AdminRequest &request);
+    [[nodiscard]] Result<RevokeOutcome> revoke(const QString &user);
     [[nodiscard]] QList<SessionInfo> sessionList() const;
 
     void watch(Session *session);
@@ -86,6 +99,7 @@ private:
     QPointer<SessionRegistry> m_registry;
     QLocalServer *m_server = nullptr; // child
     DaemonInfo m_info;
+    UserRevoker m_revoker;
     QHash<quint64, AdminPeer *> m_peers; // children; deleted later once closed
     quint64 m_nextPeerId = 1;
     QHash<QString, SessionInfo> m_known; // last description of each live session, for session.ended

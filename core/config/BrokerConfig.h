@@ -92,6 +92,8 @@ struct BrokerConfig {
 
     // [admin]
     QString adminSocket; // empty = default under the runtime dir
+    QString
+        auditLog; // empty or "off" = none; "journal" or "-" = the fmb.audit category; else a file (issue 15)
 
     // [process]
     EventLoop eventLoop = EventLoop::Epoll;

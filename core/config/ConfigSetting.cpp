@@ -957,6 +957,12 @@ QList<ConfigSetting> buildSettings()
                 "Local socket the admin console and CLI connect to. A relative path is\n"
                 "taken from the working directory; at most 107 bytes (a Unix socket).",
                 socketPath(&B::adminSocket)),
+        setting("audit_log",
+                "Where the audit trail goes (sign-ins, sessions, revocations; one JSON\n"
+                "object per line, docs/audit.md): a file, appended to and created mode\n"
+                "0600 (reopened on SIGHUP, for logrotate), or \"journal\" (also \"-\")\n"
+                "for the log under the category fmb.audit.",
+                text(&B::auditLog, "PATH", "off")),
         setting("event_loop",
                 "Event dispatcher of the main thread. \"epoll\" costs per ready\n"
                 "descriptor; \"qt\" is Qt's own (glib), which polls every child's pipes\n"

@@ -2,6 +2,8 @@
 
 #include <QDateTime>
 #include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QTimer>
 
 #include "EventId.h"
@@ -10,6 +12,25 @@
 
 namespace fmb {
 namespace {
+
+qint64 millisecondsSince(std::chrono::steady_clock::time_point start)
+{
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start)
+        .count();
+}
+
+// "error" for a JSON-RPC error or a tool result with isError (MCP tools/call),
+// else "ok". Only tools/call answers are looked into.
+QString toolCallOutcome(const QByteArray &data, AnswerKind failure)
+{
+    if (failure != AnswerKind::Answered)
+        return QStringLiteral("error");
+    const QJsonObject answer = QJsonDocument::fromJson(data).object();
+    if (answer.contains(QLatin1String("error")) ||
+        answer.value(QLatin1String("result")).toObject().value(QLatin1String("isError")).toBool())
+        return QStringLiteral("error");
+    return QStringLiteral("ok");
+}
 
 constexpr int StandaloneStream = 0;
 
@@ -217,6 +238,13 @@ Result<bool, SessionRefusal> Session::post(const QList<JsonRpcMessage> &messages
             pending.backend = m_backend;
             pending.method = metrics::methodOf(message.method);
             pending.initialize = pending.method == metrics::Method::Initialize;
+            if (pending.method == metrics::Method::ToolsCall) {
+                pending.tool = message.object.value(QLatin1String("params"))
+                                   .toObject()
+                                   .value(QLatin1String("name"))
+                                   .toString()
+                                   .left(200);
+            }
             pending.forwarded = std::chrono::steady_clock::now();
             if (!message.progressToken.isUndefined()) {
                 pending.progressToken = RequestId::fromJson(message.progressToken);
@@ -515,6 +543,9 @@ void Session::deliverResponse(const RequestId &id, const QByteArray &data, Answe
     // A swapped-out backend stops once its last request is answered.
     if (pending.backend && pending.backend != m_backend && pending.backend != m_next)
         stopBackendWhenIdle(pending.backend);
+    if (pending.method == metrics::Method::ToolsCall)
+        Q_EMIT toolCallFinished(m_id, pending.tool, millisecondsSince(pending.forwarded),
+                                toolCallOutcome(data, failure));
 }
 
 QPointer<Backend> Session::forgetCancelled(const JsonRpcMessage &message)
@@ -529,6 +560,10 @@ QPointer<Backend> Session::forgetCancelled(const JsonRpcMessage &message)
     const Pending pending = *node;
     m_pending.erase(node);
     metrics::observeOperation(pending.method, std::chrono::steady_clock::now() - pending.forwarded);
+    // The audit trail's slot only writes a line: nothing here changes under us.
+    if (pending.method == metrics::Method::ToolsCall)
+        Q_EMIT toolCallFinished(m_id, pending.tool, millisecondsSince(pending.forwarded),
+                                QStringLiteral("cancelled"));
     if (!pending.progressToken.isNull())
         m_progress.remove(pending.progressToken);
     releasePendingIfEmpty();

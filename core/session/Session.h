@@ -153,6 +153,10 @@ Q_SIGNALS:
     void respawnFailed(const QString &id, const QString &reason);
     void activity(const QString &id);
     void tokenExpiryChanged(const QString &id);
+    // A tools/call was answered (outcome "ok", or "error" for a JSON-RPC error
+    // or a result with isError) or cancelled ("cancelled"), for the audit
+    // trail: the tool's name and how long it took, never arguments or results.
+    void toolCallFinished(const QString &id, const QString &tool, qint64 durationMs, const QString &outcome);
 
 private:
     struct Stream {
@@ -176,6 +180,7 @@ private:
         RequestId progressToken;
         bool initialize = false;
         metrics::Method method = metrics::Method::Other;
+        QString tool;                                    // tools/call: params.name
         std::chrono::steady_clock::time_point forwarded; // for the operation-duration histogram
     };
 

@@ -54,6 +54,7 @@ public:
     [[nodiscard]] Result<void> saveUpstreamTokens(const QString &grantId,
                                                   const UpstreamTokens &tokens) override;
     [[nodiscard]] Result<void> revokeGrant(const QString &grantId) override;
+    [[nodiscard]] Result<UserRevocation> revokeUser(const QString &userLogin) override;
     [[nodiscard]] Result<QByteArray> createAuthCode(const AuthCodeRequest &request) override;
     [[nodiscard]] Result<AuthCodeRecord> consumeAuthCode(const TokenHash &codeHash) override;
     [[nodiscard]] Result<IssuedTokens> issueTokenPair(const QString &grantId,

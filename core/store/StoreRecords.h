@@ -124,6 +124,16 @@ struct PurgeCounts {
     int grants = 0; // revoked grants whose last token expired
 };
 
+// What revokeUser took from one user (issue 15): their live grants, the
+// broker tokens of those grants that still worked, and the grants that
+// still held Forgejo tokens (now wiped). grantIds names the grants.
+struct UserRevocation {
+    int grants = 0;
+    int brokerTokens = 0;
+    int upstreamTokens = 0;
+    QStringList grantIds;
+};
+
 // Registered clients that have not completed an authorization yet.
 struct PendingClients {
     int count = 0;

@@ -26,7 +26,7 @@ namespace fmb {
 //
 // Atomicity. A call that writes commits whole or not at all. The calls that
 // read before they write (registerClient, createGrant, saveUpstreamTokens,
-// consumeAuthCode, issueTokenPair, rotateRefreshToken, revokeToken,
+// consumeAuthCode, issueTokenPair, rotateRefreshToken, revokeToken, revokeUser,
 // recordConsent, purgeExpired) take the write lock before the read, so two
 // requests (or two brokers) cannot both spend one code or one refresh
 // token. Nothing spans two calls.
@@ -83,6 +83,14 @@ public:
                                                           const UpstreamTokens &tokens) = 0;
     // Deletes the grant with its upstream tokens, broker tokens and codes.
     [[nodiscard]] virtual Result<void> revokeGrant(const QString &grantId) = 0;
+    // Everything a user (by Forgejo login) holds, in one transaction: every
+    // broker token of their grants is revoked, unused codes are spent, each
+    // grant is marked revoked with its upstream tokens wiped, and their
+    // consents are dropped, so the next request with an old bearer, refresh
+    // token or code fails and the user must sign in (and consent) again. The
+    // grant rows stay until their tokens expire, so that a replay is still
+    // recognised. An unknown user gives zero counts.
+    [[nodiscard]] virtual Result<UserRevocation> revokeUser(const QString &userLogin) = 0;
 
     // Authorization codes. createAuthCode returns the code in plain text, once.
     // consumeAuthCode marks the code used and returns it exactly once; the

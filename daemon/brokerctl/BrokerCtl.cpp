@@ -1,5 +1,6 @@
 #include "BrokerCtl.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include <QCommandLineParser>
@@ -22,9 +23,11 @@ void out(const QString &text)
     std::fflush(stdout);
 }
 
-void err(const QString &text)
+// `line`: prefixed and ended with a newline; else as it is (a question).
+void err(const QString &text, bool line = true)
 {
-    const QByteArray bytes = QByteArrayLiteral("forgejo-mcp-brokerctl: ") + text.toUtf8() + '\n';
+    const QByteArray bytes =
+        line ? QByteArrayLiteral("forgejo-mcp-brokerctl: ") + text.toUtf8() + '\n' : text.toUtf8();
     std::fwrite(bytes.constData(), 1, size_t(bytes.size()), stderr);
     std::fflush(stderr);
 }
@@ -66,6 +69,14 @@ QString ctlHelpText()
         "                        session id or a unique prefix of at least 6 characters.\n"
         "  evict --user LOGIN    End every session of a user.\n"
         "  evict --all           End every session.\n"
+        "  revoke --user LOGIN   Revoke all access of a user (OAuth mode): end their sessions\n"
+        "                        and children, revoke every grant and broker token of the\n"
+        "                        user and delete their stored Forgejo tokens, so their next\n"
+        "                        request gets 401 and they must sign in again. On a terminal\n"
+        "                        it names what goes and asks first; --yes skips the question\n"
+        "                        (required when stdin is not a terminal). --json prints the\n"
+        "                        counts (user, sessions, grants, broker_tokens,\n"
+        "                        upstream_tokens).\n"
         "  watch                 Print session events as they happen, one per line, until\n"
         "                        interrupted: session.started, session.updated,\n"
         "                        session.rotated (new child after a token refresh),\n"
@@ -88,8 +99,9 @@ QString ctlHelpText()
         "                        (a port, a key, known-hosts settings) come from\n"
         "                        FMB_SSH_OPTIONS, e.g. FMB_SSH_OPTIONS=\"-p 2222 -i ~/.ssh/k\".\n"
         "  --json                JSON output (see the commands).\n"
-        "  --user LOGIN          evict: every session of LOGIN.\n"
+        "  --user LOGIN          evict: every session of LOGIN; revoke: the user.\n"
         "  --all                 evict: every session.\n"
+        "  -y, --yes             revoke: do not ask for confirmation.\n"
         "  --timeout SECONDS     Give up when the broker has not answered in time\n"
         "                        (default 15; for watch it bounds connecting only).\n"
         "  -v, --verbose         Log connection details (fmb.admin) to stderr.\n"
@@ -99,7 +111,8 @@ QString ctlHelpText()
         "Exit status:\n"
         "  0  success\n"
         "  1  the broker answered with an error, or evict left something not evicted\n"
-        "     (an unknown or ambiguous id, a user without sessions)\n"
+        "     (an unknown or ambiguous id, a user without sessions), or revoke was\n"
+        "     declined at the question\n"
         "  2  bad usage\n"
         "  3  the broker could not be reached: not running, the socket belongs to another\n"
         "     user, ssh failed, or the timeout passed\n");
@@ -114,11 +127,12 @@ Result<CtlOptions> parseCtlArguments(const QStringList &args)
     const QCommandLineOption jsonOption(QStringLiteral("json"));
     const QCommandLineOption userOption(QStringLiteral("user"), QString(), QStringLiteral("LOGIN"));
     const QCommandLineOption allOption(QStringLiteral("all"));
+    const QCommandLineOption yesOption(QStringList{QStringLiteral("y"), QStringLiteral("yes")});
     const QCommandLineOption timeoutOption(QStringLiteral("timeout"), QString(), QStringLiteral("SECONDS"));
     const QCommandLineOption verboseOption(QStringList{QStringLiteral("v"), QStringLiteral("verbose")});
     const QCommandLineOption helpOption(QStringList{QStringLiteral("h"), QStringLiteral("help")});
     const QCommandLineOption versionOption(QStringLiteral("version"));
-    parser.addOptions({socketOption, sshOption, jsonOption, userOption, allOption, timeoutOption,
+    parser.addOptions({socketOption, sshOption, jsonOption, userOption, allOption, yesOption, timeoutOption,
                        verboseOption, helpOption, versionOption});
     if (!parser.parse(args))
         return usage(parser.errorText());
@@ -153,15 +167,18 @@ Result<CtlOptions> parseCtlArguments(const QStringList &args)
 
     QStringList positional = parser.positionalArguments();
     if (positional.isEmpty())
-        return usage(QStringLiteral("no command given (list, info, evict or watch)"));
+        return usage(QStringLiteral("no command given (list, info, evict, revoke or watch)"));
     options.command = positional.takeFirst();
     options.user = parser.value(userOption);
     options.all = parser.isSet(allOption);
+    options.yes = parser.isSet(yesOption);
     const QStringList known = {QStringLiteral("list"), QStringLiteral("info"), QStringLiteral("evict"),
-                               QStringLiteral("watch")};
+                               QStringLiteral("revoke"), QStringLiteral("watch")};
     if (!known.contains(options.command))
-        return usage(
-            QStringLiteral("unknown command \"%1\" (list, info, evict or watch)").arg(options.command));
+        return usage(QStringLiteral("unknown command \"%1\" (list, info, evict, revoke or watch)")
+                         .arg(options.command));
+    if (options.yes && options.command != QLatin1String("revoke"))
+        return usage(QStringLiteral("--yes belongs to revoke"));
     if (options.command == QLatin1String("evict")) {
         options.ids = positional;
         const int selectors = int(!options.ids.isEmpty()) + int(parser.isSet(userOption)) + int(options.all);
@@ -171,12 +188,17 @@ Result<CtlOptions> parseCtlArguments(const QStringList &args)
             return usage(QStringLiteral("evict takes session ids, --user LOGIN or --all: one of them"));
         if (parser.isSet(userOption) && options.user.isEmpty())
             return usage(QStringLiteral("--user needs a login"));
+    } else if (options.command == QLatin1String("revoke")) {
+        if (options.user.isEmpty())
+            return usage(QStringLiteral("revoke needs --user LOGIN"));
+        if (!positional.isEmpty() || options.all)
+            return usage(QStringLiteral("revoke takes --user LOGIN only: one user at a time"));
     } else {
         if (!positional.isEmpty())
             return usage(QStringLiteral("%1 takes no arguments (got \"%2\")")
                              .arg(options.command, positional.join(QLatin1Char(' '))));
         if (parser.isSet(userOption) || options.all)
-            return usage(QStringLiteral("--user and --all belong to evict"));
+            return usage(QStringLiteral("--user and --all belong to evict (and --user to revoke)"));
     }
     return options;
 }
@@ -204,6 +226,19 @@ BrokerCtl::~BrokerCtl() = default;
 
 void BrokerCtl::start()
 {
+    if (m_options.command == QLatin1String("revoke") && !m_options.yes && !m_options.interactive) {
+        // Nobody to ask: a script must say --yes rather than revoke by accident.
+        QMetaObject::invokeMethod(
+            this,
+            [this] {
+                fail(CtlExit::Usage,
+                     QStringLiteral("revoke asks for confirmation on a terminal; pass --yes to revoke %1 "
+                                    "without asking")
+                         .arg(m_options.user));
+            },
+            Qt::QueuedConnection);
+        return;
+    }
     m_timeout->start(m_options.timeout);
     m_client->connectTo(m_options.target);
 }
@@ -216,6 +251,8 @@ void BrokerCtl::onConnected()
         runInfo();
     else if (m_options.command == QLatin1String("evict"))
         runEvict();
+    else if (m_options.command == QLatin1String("revoke"))
+        m_options.yes ? runRevoke() : confirmRevoke();
     else
         runWatch();
 }
@@ -278,6 +315,42 @@ void BrokerCtl::runEvict()
             err(QStringLiteral("%1 matches several sessions; give more of the id").arg(id));
         const bool complete = outcome.notFound.isEmpty() && outcome.ambiguous.isEmpty();
         done(complete ? CtlExit::Ok : CtlExit::Failed);
+    });
+}
+
+void BrokerCtl::confirmRevoke()
+{
+    m_client->listSessions([this](const AdminReply &reply, const QList<SessionInfo> &sessions) {
+        if (!reply.ok)
+            return fail(reply.error.code == QLatin1String("disconnected") ? CtlExit::Unreachable
+                                                                          : CtlExit::Failed,
+                        reply.error.message);
+        const auto open = std::count_if(sessions.cbegin(), sessions.cend(),
+                                        [this](const SessionInfo &s) { return s.user == m_options.user; });
+        err(ctl::revokeQuestion(m_options.user, int(open)), false);
+        // The question waits for a person: the timeout is for the broker only.
+        m_timeout->stop();
+        char answer[64] = {};
+        const bool yes =
+            std::fgets(answer, sizeof answer, stdin) && ctl::isYes(QString::fromLocal8Bit(answer));
+        if (!yes) {
+            err(QStringLiteral("nothing revoked"));
+            return done(CtlExit::Failed);
+        }
+        m_timeout->start(m_options.timeout);
+        runRevoke();
+    });
+}
+
+void BrokerCtl::runRevoke()
+{
+    m_client->revoke(m_options.user, [this](const AdminReply &reply, const RevokeOutcome &outcome) {
+        if (!reply.ok)
+            return fail(reply.error.code == QLatin1String("disconnected") ? CtlExit::Unreachable
+                                                                          : CtlExit::Failed,
+                        reply.error.message);
+        out(m_options.json ? jsonText(reply.result) : ctl::formatRevokeOutcome(outcome));
+        done(CtlExit::Ok);
     });
 }
 

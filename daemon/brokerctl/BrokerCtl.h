@@ -17,7 +17,7 @@ class AdminClient;
 // forgejo-mcp-brokerctl's exit statuses (documented in --help).
 namespace CtlExit {
 constexpr int Ok = 0;
-constexpr int Failed = 1;      // the broker answered with an error, or evict found nothing to evict
+constexpr int Failed = 1;      // the broker answered with an error, evict found nothing, revoke declined
 constexpr int Usage = 2;       // bad arguments
 constexpr int Unreachable = 3; // no broker, socket not permitted, ssh failed, timeout
 } // namespace CtlExit
@@ -26,10 +26,12 @@ struct CtlOptions {
     bool help = false;
     bool version = false;
     AdminTarget target;
-    QString command; // list, info, evict, watch
+    QString command; // list, info, evict, revoke, watch
     QStringList ids;
     QString user;
     bool all = false;
+    bool yes = false;         // revoke: do not ask
+    bool interactive = false; // stdin and stderr are a terminal (main sets it): revoke may ask
     bool json = false;
     bool verbose = false;
     std::chrono::milliseconds timeout{15000};
@@ -58,6 +60,8 @@ private:
     void runList();
     void runInfo();
     void runEvict();
+    void runRevoke();
+    void confirmRevoke();
     void runWatch();
     void fail(int exitStatus, const QString &message);
     void done(int exitStatus);

@@ -142,4 +142,30 @@ QString formatEvent(const AdminEvent &event, qint64 nowMs)
     return line;
 }
 
+QString revokeQuestion(const QString &user, int openSessions)
+{
+    return QStringLiteral("Revoke all access of user %1? This ends %2 open session(s) of %1 with their "
+                          "children, revokes every grant and broker token of %1 and deletes the Forgejo "
+                          "tokens the broker keeps for %1; %1 must sign in again. [y/N] ")
+        .arg(user)
+        .arg(openSessions);
+}
+
+bool isYes(const QString &answer)
+{
+    const QString word = answer.trimmed().toLower();
+    return word == QLatin1String("y") || word == QLatin1String("yes");
+}
+
+QString formatRevokeOutcome(const RevokeOutcome &outcome)
+{
+    return QStringLiteral("revoked %1: %2 session(s) ended, %3 grant(s) and %4 broker token(s) revoked, "
+                          "Forgejo tokens of %5 grant(s) deleted\n")
+        .arg(outcome.user)
+        .arg(outcome.sessions)
+        .arg(outcome.grants)
+        .arg(outcome.brokerTokens)
+        .arg(outcome.upstreamTokens);
+}
+
 } // namespace fmb::ctl

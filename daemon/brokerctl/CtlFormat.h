@@ -18,5 +18,11 @@ namespace fmb::ctl {
 [[nodiscard]] QString formatDaemonInfo(const DaemonInfo &info);
 // One line for watch: time, event, id and the session's fields.
 [[nodiscard]] QString formatEvent(const AdminEvent &event, qint64 nowMs);
+// revoke's question on a terminal, naming what goes; ends with "[y/N] ".
+[[nodiscard]] QString revokeQuestion(const QString &user, int openSessions);
+// "y" or "yes" in any case, surrounding blanks ignored.
+[[nodiscard]] bool isYes(const QString &answer);
+// What revoke took, in one line.
+[[nodiscard]] QString formatRevokeOutcome(const RevokeOutcome &outcome);
 
 } // namespace fmb::ctl

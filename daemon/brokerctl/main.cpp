@@ -1,5 +1,6 @@
 // forgejo-mcp-brokerctl: the admin CLI. Wiring only; see BrokerCtl and core/admin.
 #include <cstdio>
+#include <unistd.h>
 
 #include <QCoreApplication>
 #include <QLoggingCategory>
@@ -34,6 +35,7 @@ int main(int argc, char *argv[])
     else
         QLoggingCategory::setFilterRules(QStringLiteral("fmb.*.debug=true"));
 
+    options.value().interactive = ::isatty(STDIN_FILENO) && ::isatty(STDERR_FILENO);
     fmb::BrokerCtl ctl(options.value());
     QObject::connect(&ctl, &fmb::BrokerCtl::finished, &app,
                      [](int status) { QCoreApplication::exit(status); });

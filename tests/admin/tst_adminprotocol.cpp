@@ -37,6 +37,7 @@ private Q_SLOTS:
     void evictSelectorWire_data();
     void evictSelectorWire();
     void daemonInfoJson();
+    void revokeOutcomeJson();
     void resolveEvict_data();
     void resolveEvict();
     void throttle();
@@ -82,6 +83,14 @@ void tst_AdminProtocol::parseRequest_data()
                                  << QStringLiteral("unknown_command") << QJsonValue(5);
     QTest::newRow("evict without selector")
         << QByteArray(R"({"v":1,"id":6,"cmd":"evict"})") << QStringLiteral("missing_field") << QJsonValue(6);
+    QTest::newRow("revoke a user") << QByteArray(R"({"v":1,"id":8,"cmd":"revoke","user":"alice"})")
+                                   << QString() << QJsonValue(8);
+    QTest::newRow("revoke without user")
+        << QByteArray(R"({"v":1,"id":8,"cmd":"revoke"})") << QStringLiteral("missing_field") << QJsonValue(8);
+    QTest::newRow("revoke, user empty") << QByteArray(R"({"v":1,"id":8,"cmd":"revoke","user":""})")
+                                        << QStringLiteral("bad_request") << QJsonValue(8);
+    QTest::newRow("revoke, user a number") << QByteArray(R"({"v":1,"id":8,"cmd":"revoke","user":7})")
+                                           << QStringLiteral("bad_request") << QJsonValue(8);
 }
 
 void tst_AdminProtocol::parseRequest()
@@ -382,6 +391,23 @@ void tst_AdminProtocol::evictSelectorWire()
     QCOMPARE(parsed.request.sessions, selector.sessions);
     QCOMPARE(parsed.request.user, selector.user);
     QCOMPARE(parsed.request.all, selector.all);
+}
+
+void tst_AdminProtocol::revokeOutcomeJson()
+{
+    const RevokeOutcome outcome{QStringLiteral("alice"), 2, 3, 8, 3};
+    const QJsonObject json = outcome.toJson();
+    QCOMPARE(json.value(QLatin1String("broker_tokens")).toInt(), 8);
+    QCOMPARE(json.value(QLatin1String("upstream_tokens")).toInt(), 3);
+    QCOMPARE(RevokeOutcome::fromJson(json), outcome);
+    const ParsedAdminRequest parsed =
+        parseAdminRequest(QByteArrayView(encodeAdminRequest(1, QStringLiteral("revoke"),
+                                                            {{QStringLiteral("user"), outcome.user}}))
+                              .chopped(1));
+    QVERIFY2(parsed.ok(), qPrintable(parsed.problem.message));
+    QCOMPARE(parsed.request.command, AdminCommand::Revoke);
+    QCOMPARE(parsed.request.user, outcome.user);
+    QCOMPARE(adminCommandName(parsed.request.command), QStringLiteral("revoke"));
 }
 
 void tst_AdminProtocol::daemonInfoJson()

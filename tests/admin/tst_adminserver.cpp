@@ -24,6 +24,7 @@
 #include "admin/AdminClient.h"
 #include "admin/AdminPaths.h"
 #include "admin/AdminServer.h"
+#include "base/Metrics.h"
 #include "child/ChildProcess.h"
 #include "jsonrpc/JsonRpc.h"
 #include "session/SessionRegistry.h"
@@ -144,6 +145,8 @@ private Q_SLOTS:
     void listKeepsCreationOrder();
     void evictByPrefixStopsChild();
     void evictUser();
+    void revokeUser();
+    void revokeNeedsAStore();
     void subscribeStreamsEvents();
     void activityIsRateLimited();
     void malformedInput_data();
@@ -477,6 +480,93 @@ void tst_AdminServer::evictUser()
     reply = ask(client, QStringLiteral("evict"), {{QStringLiteral("all"), true}});
     QVERIFY(reply.ok);
     QCOMPARE(m_registry->count(), 0);
+}
+
+// Issue 15: revoke takes the store's part first, then ends every session of
+// the user with reason "revoked" (in the events and the metrics).
+void tst_AdminServer::revokeUser()
+{
+    startServer();
+    QStringList asked;
+    m_server->setUserRevoker([&asked](const QString &user) -> Result<RevokeOutcome> {
+        asked.append(user);
+        if (user == QLatin1String("broken"))
+            return Error{ErrorCode::Io, user, QStringLiteral("disk on fire")};
+        RevokeOutcome taken;
+        taken.grants = 2;
+        taken.brokerTokens = 4;
+        taken.upstreamTokens = 2;
+        return taken;
+    });
+    QVERIFY(createSession(QStringLiteral("alice"), QStringLiteral("c1")));
+    QVERIFY(createSession(QStringLiteral("alice"), QStringLiteral("c2")));
+    Session *bob = createSession(QStringLiteral("bob"), QStringLiteral("c3"));
+    QVERIFY(bob);
+    QSignalSpy revoked(m_server.get(), &AdminServer::userRevoked);
+    AdminClient client;
+    QSignalSpy connected(&client, &AdminClient::connected);
+    QSignalSpy decoded(&client, &AdminClient::sessionEvent);
+    client.connectTo(AdminTarget::local(m_socketPath));
+    QTRY_COMPARE(connected.count(), 1);
+    QVERIFY(ask(client, QStringLiteral("subscribe")).ok);
+    const quint64 endedBefore = metrics::value(metrics::Counter::SessionsEndedRevoked);
+
+    std::optional<AdminReply> answer;
+    RevokeOutcome outcome;
+    client.revoke(QStringLiteral("alice"), [&](const AdminReply &reply, const RevokeOutcome &got) {
+        answer = reply;
+        outcome = got;
+    });
+    QTRY_VERIFY(answer.has_value());
+    QVERIFY(answer->ok);
+    QCOMPARE(outcome, (RevokeOutcome{QStringLiteral("alice"), 2, 2, 4, 2}));
+    QCOMPARE(asked, QStringList{QStringLiteral("alice")});
+    QCOMPARE(m_registry->count(), 1);
+    QVERIFY(m_registry->find(bob->id()));
+    QCOMPARE(metrics::value(metrics::Counter::SessionsEndedRevoked), endedBefore + 2);
+    QCOMPARE(revoked.count(), 1);
+    QCOMPARE(revoked.at(0).at(0).value<RevokeOutcome>(), outcome);
+    QTRY_COMPARE(std::count_if(decoded.cbegin(), decoded.cend(),
+                               [](const QList<QVariant> &args) {
+                                   const auto event = args.at(0).value<AdminEvent>();
+                                   return event.name == AdminEventName::SessionEnded &&
+                                          event.reason == QLatin1String("revoked");
+                               }),
+                 2);
+
+    // A user without sessions still loses what the store holds.
+    AdminReply reply =
+        ask(client, QStringLiteral("revoke"), {{QStringLiteral("user"), QStringLiteral("carol")}});
+    QVERIFY(reply.ok);
+    QCOMPARE(RevokeOutcome::fromJson(reply.result.toObject()),
+             (RevokeOutcome{QStringLiteral("carol"), 0, 2, 4, 2}));
+
+    // The store failed: the error says so and the sessions stay.
+    QVERIFY(createSession(QStringLiteral("broken"), QStringLiteral("c4")));
+    reply = ask(client, QStringLiteral("revoke"), {{QStringLiteral("user"), QStringLiteral("broken")}});
+    QVERIFY(!reply.ok);
+    QCOMPARE(reply.error.code, QStringLiteral("unavailable"));
+    QVERIFY(reply.error.message.contains(QLatin1String("disk on fire")));
+    QCOMPARE(m_registry->count(), 2);
+
+    reply = ask(client, QStringLiteral("revoke"));
+    QCOMPARE(reply.error.code, QStringLiteral("missing_field"));
+}
+
+void tst_AdminServer::revokeNeedsAStore()
+{
+    startServer();
+    QVERIFY(createSession(QStringLiteral("local"), QStringLiteral("c1")));
+    AdminClient client;
+    QSignalSpy connected(&client, &AdminClient::connected);
+    client.connectTo(AdminTarget::local(m_socketPath));
+    QTRY_COMPARE(connected.count(), 1);
+    const AdminReply reply =
+        ask(client, QStringLiteral("revoke"), {{QStringLiteral("user"), QStringLiteral("local")}});
+    QVERIFY(!reply.ok);
+    QCOMPARE(reply.error.code, QStringLiteral("unavailable"));
+    QVERIFY(reply.error.message.contains(QLatin1String("evict --user")));
+    QCOMPARE(m_registry->count(), 1);
 }
 
 // evict as brokerctl and the console call it: the selector goes out as they

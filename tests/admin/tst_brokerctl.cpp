@@ -9,6 +9,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
+#include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -70,6 +71,8 @@ private Q_SLOTS:
     void evictById();
     void evictUnknown();
     void evictUser();
+    void revokeInLocalMode();
+    void revokeAsksOnATerminal();
     void watch();
 
 private:
@@ -116,6 +119,18 @@ void tst_BrokerCtl::usageErrors_data()
     QTest::newRow("evict ids and --user") << QStringList{QStringLiteral("evict"), QStringLiteral("abcdef"),
                                                          QStringLiteral("--user"), QStringLiteral("x")}
                                           << QStringLiteral("one of them");
+    QTest::newRow("revoke without --user")
+        << QStringList{QStringLiteral("revoke"), QStringLiteral("--yes")} << QStringLiteral("needs --user");
+    QTest::newRow("revoke with an id") << QStringList{QStringLiteral("revoke"), QStringLiteral("abcdef"),
+                                                      QStringLiteral("--user"), QStringLiteral("x")}
+                                       << QStringLiteral("one user at a time");
+    QTest::newRow("--yes without revoke") << QStringList{QStringLiteral("list"), QStringLiteral("--yes")}
+                                          << QStringLiteral("--yes belongs to revoke");
+    // stdin is a pipe here: nobody to ask, so no revoke without --yes.
+    QTest::newRow("revoke off a terminal without --yes")
+        << QStringList{QStringLiteral("--admin-socket"), QStringLiteral("/nonexistent/admin.sock"),
+                       QStringLiteral("revoke"), QStringLiteral("--user"), QStringLiteral("x")}
+        << QStringLiteral("pass --yes");
     QTest::newRow("unknown option") << QStringList{QStringLiteral("list"), QStringLiteral("--frobnicate")}
                                     << QStringLiteral("frobnicate");
     QTest::newRow("bad ssh target") << QStringList{QStringLiteral("--ssh"),
@@ -296,6 +311,48 @@ void tst_BrokerCtl::evictUser()
                               << QStringLiteral("nobody-here"));
     QCOMPARE(run.exitCode, 1);
     QVERIFY2(run.err.contains("nobody-here has no sessions"), run.err.constData());
+}
+
+// Issue 15: a local-mode broker keeps no tokens; revoke says so and ends nothing.
+void tst_BrokerCtl::revokeInLocalMode()
+{
+    const QString id = m_daemon->createSession(QStringLiteral("r1"));
+    QVERIFY(!id.isEmpty());
+    CtlRun run = runCtl(socketArgs() << QStringLiteral("revoke") << QStringLiteral("--user")
+                                     << QStringLiteral("local") << QStringLiteral("--yes"));
+    QCOMPARE(run.exitCode, 1);
+    QVERIFY2(run.err.contains("local mode"), run.err.constData());
+    run = runCtl(socketArgs() << QStringLiteral("list") << QStringLiteral("--json"));
+    QCOMPARE(QJsonDocument::fromJson(run.out).array().size(), 1);
+    QVERIFY(runCtl(socketArgs() << QStringLiteral("evict") << QStringLiteral("--all")).exitCode == 0);
+}
+
+// On a terminal (script(1) gives it a pty) revoke names what goes and asks;
+// anything but yes revokes nothing.
+void tst_BrokerCtl::revokeAsksOnATerminal()
+{
+    const QString script = QStandardPaths::findExecutable(QStringLiteral("script"));
+    if (script.isEmpty())
+        QSKIP("script(1) (util-linux) is not installed");
+    QVERIFY(!m_daemon->createSession(QStringLiteral("r2")).isEmpty());
+    QStringList command{Ctl};
+    command << socketArgs() << QStringLiteral("revoke") << QStringLiteral("--user")
+            << QStringLiteral("local");
+    QProcess process;
+    process.start(script,
+                  {QStringLiteral("-qec"), command.join(QLatin1Char(' ')), QStringLiteral("/dev/null")});
+    QVERIFY(process.waitForStarted(20000));
+    process.write("n\n");
+    QVERIFY(process.waitForFinished(20000));
+    const QByteArray shown = process.readAllStandardOutput(); // the pty carries stdout and stderr
+    QCOMPARE(process.exitCode(), 1);
+    QVERIFY2(shown.contains("Revoke all access of user local?"), shown.constData());
+    QVERIFY2(shown.contains("ends 1 open session(s) of local"), shown.constData());
+    QVERIFY2(shown.contains("[y/N]"), shown.constData());
+    QVERIFY2(shown.contains("nothing revoked"), shown.constData());
+    const CtlRun run = runCtl(socketArgs() << QStringLiteral("list") << QStringLiteral("--json"));
+    QCOMPARE(QJsonDocument::fromJson(run.out).array().size(), 1);
+    QVERIFY(runCtl(socketArgs() << QStringLiteral("evict") << QStringLiteral("--all")).exitCode == 0);
 }
 
 void tst_BrokerCtl::watch()

@@ -147,6 +147,8 @@ QString field(const BrokerConfig &config, const QString &key)
         return config.publicUrl;
     if (key == QLatin1String("admin_socket"))
         return config.adminSocket;
+    if (key == QLatin1String("audit_log"))
+        return config.auditLog;
     if (key == QLatin1String("forgejo_url"))
         return config.forgejoUrl;
     if (key == QLatin1String("forgejo_client_id"))
@@ -587,6 +589,12 @@ void tst_ConfigLoader::setting_data()
     QTest::newRow("--admin-socket relative: from the working directory")
         << withChild({"--admin-socket", "run/../rel/admin.sock"}) << noEnv << noIni << "admin_socket"
         << QDir::currentPath() + QLatin1String("/rel/admin.sock");
+    QTest::newRow("--audit-log") << withChild({"--audit-log", "/var/log/fmb/audit.log"}) << noEnv << noIni
+                                 << "audit_log"
+                                 << "/var/log/fmb/audit.log";
+    QTest::newRow("--audit-log journal")
+        << withChild({"--audit-log", "journal"}) << noEnv << noIni << "audit_log"
+        << "journal";
     QTest::newRow("--forgejo-url") << withChild({"--forgejo-url", "https://forge.example.org"}) << noEnv
                                    << noIni << "forgejo_url"
                                    << "https://forge.example.org";
@@ -810,6 +818,8 @@ void tst_ConfigLoader::setting_data()
     QTest::newRow("FMB_ADMIN_SOCKET")
         << withChild() << words({"FMB_ADMIN_SOCKET=/run/a.sock"}) << noIni << "admin_socket"
         << "/run/a.sock";
+    QTest::newRow("FMB_AUDIT_LOG") << withChild() << words({"FMB_AUDIT_LOG=-"}) << noIni << "audit_log"
+                                   << "-";
     QTest::newRow("FMB_FORGEJO_URL") << withChild() << words({"FMB_FORGEJO_URL=https://forge.example.org/"})
                                      << noIni << "forgejo_url"
                                      << "https://forge.example.org";
@@ -1036,6 +1046,7 @@ void tst_ConfigLoader::iniEveryKey_data()
         {"child_allow_write", "/var/cache/fmb-child"},
         {"public_url", "https://mcp.example.org"},
         {"admin_socket", "/run/fmb/admin.sock"},
+        {"audit_log", "/var/log/fmb/audit.log"},
         {"forgejo_url", "https://forge.example.org"},
         {"forgejo_client_id", "fmb-client"},
         {"forgejo_client_secret_file", "/etc/fmb/client-secret"},
@@ -1101,6 +1112,7 @@ void tst_ConfigLoader::iniEveryKey()
                          "child_allow_write = /var/cache/fmb-child\n"
                          "public_url = https://mcp.example.org/\n"
                          "admin_socket = /run/fmb/admin.sock\n"
+                         "audit_log = /var/log/fmb/audit.log\n"
                          "forgejo_url = https://forge.example.org/\n"
                          "forgejo_client_id = fmb-client\n"
                          "forgejo_client_secret_file = /etc/fmb/client-secret\n"

@@ -113,7 +113,9 @@ if [[ "$TARGET" == brokerd ]]; then
     exit 1
   fi
   echo "e2e: OAuth brokerd (pid $OAUTH_PID) at $OAUTH_URL, fake Forgejo at $OAUTH_FORGEJO_URL" >&2
-  oauth_env=(FMB_E2E_OAUTH_URL="$OAUTH_URL" FMB_E2E_FORGEJO_URL="$OAUTH_FORGEJO_URL")
+  oauth_env=(FMB_E2E_OAUTH_URL="$OAUTH_URL" FMB_E2E_FORGEJO_URL="$OAUTH_FORGEJO_URL"
+    FMB_E2E_OAUTH_ADMIN_SOCKET="$WORK/oauth/admin.sock" FMB_E2E_BROKERCTL="${DAEMON%d}ctl"
+    FMB_E2E_OAUTH_AUDIT_LOG="$WORK/oauth/audit.log" FMB_E2E_OAUTH_CLIENT_SECRET_FILE="$WORK/oauth/client-secret")
 fi
 
 # --- the node tests, one file at a time (the concurrency test wants the machine to itself)

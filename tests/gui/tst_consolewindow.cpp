@@ -13,6 +13,7 @@
 #include <QSignalSpy>
 #include <QSortFilterProxyModel>
 #include <QStandardPaths>
+#include <QStatusBar>
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QTest>
@@ -41,6 +42,7 @@ private Q_SLOTS:
     void evictButtonWithConfirmation();
     void deleteKeyEvictsSeveral();
     void cancelledEvictKeepsSession();
+    void revokeNamesWhatGoes();
     void filter();
     void reconnectsWhenDaemonReturns();
     void chartsShowActivity();
@@ -223,6 +225,49 @@ void tst_ConsoleWindow::cancelledEvictKeepsSession()
     bool answered = false;
     m_window->client()->info([&answered](const AdminReply &, const DaemonInfo &) { answered = true; });
     QTRY_VERIFY(answered);
+    QVERIFY(m_window->model()->rowOf(id) >= 0);
+    QVERIFY(test::processExists(pidOf(id)));
+}
+
+// Issue 15: "Revoke access…" names the user and what goes; the local-mode
+// daemon here keeps no tokens, so its answer (unavailable) reaches the status
+// bar and the session stays. A cancelled question sends nothing.
+void tst_ConsoleWindow::revokeNamesWhatGoes()
+{
+    QStringList questions;
+    bool answer = false;
+    m_window->setConfirmFunction([&](QWidget *, const QString &title, const QString &text) {
+        questions.append(title + QLatin1Char('|') + text);
+        return answer;
+    });
+    QVERIFY(connectWindow());
+    const QString id = m_daemon->createSession(QStringLiteral("revoke-me"));
+    QTRY_VERIFY(m_window->model()->rowOf(id) >= 0);
+    m_window->selectSessions({id});
+    QVERIFY(m_window->revokeAction()->isEnabled());
+
+    m_window->revokeAction()->trigger();
+    QCOMPARE(questions.size(), 1);
+    const QString &asked = questions.constFirst();
+    QVERIFY2(asked.startsWith(QLatin1String("Revoke Access|Revoke all access of local?")), qPrintable(asked));
+    // Earlier tests' sessions (all of user "local") may still be open.
+    const QList<SessionInfo> open = m_window->model()->sessions();
+    QVERIFY2(asked.contains(QStringLiteral("ends %1 open session(s) of local").arg(open.size())),
+             qPrintable(asked));
+    QVERIFY2(asked.contains(QLatin1String("every grant and broker token")), qPrintable(asked));
+    QVERIFY2(asked.contains(QLatin1String("Forgejo tokens")), qPrintable(asked));
+    bool answered = false;
+    m_window->client()->info([&answered](const AdminReply &, const DaemonInfo &) { answered = true; });
+    QTRY_VERIFY(answered);
+    QVERIFY(m_window->statusBar()->currentMessage().isEmpty() ||
+            !m_window->statusBar()->currentMessage().contains(QLatin1String("Revok")));
+
+    answer = true;
+    m_window->revokeAction()->trigger();
+    QCOMPARE(questions.size(), 2);
+    QTRY_VERIFY2(m_window->statusBar()->currentMessage().contains(QLatin1String("Revoking failed")),
+                 qPrintable(m_window->statusBar()->currentMessage()));
+    QVERIFY(m_window->statusBar()->currentMessage().contains(QLatin1String("local mode")));
     QVERIFY(m_window->model()->rowOf(id) >= 0);
     QVERIFY(test::processExists(pidOf(id)));
 }

@@ -36,6 +36,7 @@ using fmb::TokenHash;
 using fmb::TokenRequest;
 using fmb::TokenStore;
 using fmb::UpstreamTokens;
+using fmb::UserRevocation;
 
 namespace {
 
@@ -245,6 +246,7 @@ private Q_SLOTS:
     void revokeToken_data();
     void revokeToken();
     void revokeGrantRemovesEverything();
+    void revokeUserTakesEverything();
     void revokedGrantKeepsNothing_data();
     void revokedGrantKeepsNothing();
     void pendingClientsCountedAndPurged();
@@ -816,6 +818,8 @@ void addClosedStoreRows()
     });
     closed("revokeGrant",
            [](SqlTokenStore &s, const Seed &seed) { return s.revokeGrant(seed.grant.grantId); });
+    closed("revokeUser",
+           [](SqlTokenStore &s, const Seed &seed) { return status(s.revokeUser(seed.grant.userLogin)); });
     closed("createAuthCode", [](SqlTokenStore &s, const Seed &seed) {
         AuthCodeRequest request;
         request.grantId = seed.grant.grantId;
@@ -1615,6 +1619,81 @@ void tst_TokenStore::revokeGrantRemovesEverything()
     VERIFY_OK(grants);
     QCOMPARE(grants.value().size(), 1);
     VERIFY_OK(store.upstreamTokens(otherGrant.value().grantId));
+}
+
+// Issue 15: revoking a user leaves nothing of theirs usable, and nobody
+// else's grant is touched.
+void tst_TokenStore::revokeUserTakesEverything()
+{
+    OWN_STORE(store);
+    VERIFY_OK(openStore(store));
+    Result<Seed> seeded = seed(store);
+    VERIFY_OK(seeded);
+    const Seed &s = seeded.value();
+    Result<GrantRecord> second =
+        addGrant(store, ClientB, 42, QStringLiteral("alice"), newUpstream(m_now.addSecs(60)));
+    VERIFY_OK(second);
+    Result<IssuedTokens> secondPair = store.issueTokenPair(second.value().grantId, lifetimes());
+    VERIFY_OK(secondPair);
+    Result<GrantRecord> bob =
+        addGrant(store, ClientA, 7, QStringLiteral("bob"), newUpstream(m_now.addSecs(60)));
+    VERIFY_OK(bob);
+    Result<IssuedTokens> bobPair = store.issueTokenPair(bob.value().grantId, lifetimes());
+    VERIFY_OK(bobPair);
+    VERIFY_OK(store.recordConsent(42, ClientA, Scope));
+    VERIFY_OK(store.recordConsent(7, ClientA, Scope));
+
+    Result<UserRevocation> taken = store.revokeUser(QStringLiteral("alice"));
+    VERIFY_OK(taken);
+    QCOMPARE(taken.value().grants, 2);
+    QCOMPARE(taken.value().brokerTokens, 4);
+    QCOMPARE(taken.value().upstreamTokens, 2);
+    QCOMPARE(taken.value().grantIds, (QStringList{s.grant.grantId, second.value().grantId}));
+
+    VERIFY_ERROR(store.findAccessToken(TokenHash::of(s.tokens.accessToken)), ErrorCode::Unauthorized);
+    VERIFY_ERROR(store.findAccessToken(TokenHash::of(secondPair.value().accessToken)),
+                 ErrorCode::Unauthorized);
+    QVERIFY(!store.rotateRefreshToken(TokenHash::of(s.tokens.refreshToken), ClientA, lifetimes()).ok());
+    QVERIFY(!store.consumeAuthCode(TokenHash::of(s.code)).ok());
+    VERIFY_ERROR(store.upstreamTokens(s.grant.grantId), ErrorCode::Unauthorized);
+    VERIFY_ERROR(store.upstreamTokens(second.value().grantId), ErrorCode::Unauthorized);
+    Result<QList<GrantRecord>> grants = store.grantsForUser(42);
+    VERIFY_OK(grants);
+    QVERIFY(grants.value().isEmpty());
+    Result<bool> consent = store.hasConsent(42, ClientA, Scope);
+    VERIFY_OK(consent);
+    QVERIFY(!consent.value());
+    {
+        RAW_DB(raw);
+        // Wiped, not only flagged: no ciphertext of alice's Forgejo tokens is left.
+        QCOMPARE(
+            raw.column(QStringLiteral("SELECT count(*) FROM grants WHERE user_login = 'alice' "
+                                      "AND (length(upstream_access) > 0 OR upstream_refresh IS NOT NULL)")),
+            QVariantList{0});
+    }
+
+    VERIFY_OK(store.findAccessToken(TokenHash::of(bobPair.value().accessToken)));
+    VERIFY_OK(store.upstreamTokens(bob.value().grantId));
+    consent = store.hasConsent(7, ClientA, Scope);
+    VERIFY_OK(consent);
+    QVERIFY(consent.value());
+
+    // Again, or for a user nobody knows: nothing left to take.
+    for (const QString &user : {QStringLiteral("alice"), QStringLiteral("nobody")}) {
+        Result<UserRevocation> again = store.revokeUser(user);
+        VERIFY_OK(again);
+        QCOMPARE(again.value().grants, 0);
+        QCOMPARE(again.value().brokerTokens, 0);
+        QCOMPARE(again.value().upstreamTokens, 0);
+    }
+    VERIFY_ERROR(store.revokeUser(QString()), ErrorCode::InvalidArgument);
+
+    // Signing in again works: a new grant for alice is live.
+    Result<GrantRecord> back =
+        addGrant(store, ClientA, 42, QStringLiteral("alice"), newUpstream(m_now.addSecs(60)));
+    VERIFY_OK(back);
+    VERIFY_OK(store.issueTokenPair(back.value().grantId, lifetimes()));
+    VERIFY_OK(store.upstreamTokens(back.value().grantId));
 }
 
 // --- upstream tokens ----------------------------------------------------------------

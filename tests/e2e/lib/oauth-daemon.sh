@@ -75,7 +75,7 @@ oauth_start() {
     --rotate-interval "$OAUTH_ROTATE_INTERVAL" --refresh-lead "$OAUTH_REFRESH_LEAD" \
     --access-token-ttl "$OAUTH_ACCESS_TOKEN_TTL" --child-stop-grace 1s \
     --child-command "$OAUTH_TEST_BIN/fmb-test-mcp-server" \
-    --child-env "FMB_E2E_MARKER=$MARKER" --admin-socket "$dir/admin.sock" \
+    --child-env "FMB_E2E_MARKER=$MARKER" --admin-socket "$dir/admin.sock" --audit-log "$dir/audit.log" \
     </dev/null >"$OAUTH_LOG" 2>&1 &
   OAUTH_PID=$!
   if ! url="$(oauth_wait_listening "$OAUTH_PID" "$OAUTH_LOG")"; then

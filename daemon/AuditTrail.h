@@ -1,0 +1,45 @@
+#pragma once
+
+#include <memory>
+
+#include <QHash>
+#include <QObject>
+
+#include "base/AuditLog.h"
+
+namespace fmb {
+
+class AdminServer;
+class AuthorizationServer;
+class Session;
+class SessionRegistry;
+
+// Feeds the audit trail (--audit-log, docs/audit.md) from the daemon's parts:
+// session start and end (with the reason) from the registry, sign-ins and
+// detected token reuse from the authorization server, user revocations from
+// the admin socket. Only names, reasons and 8-character session id prefixes
+// go in: never a token, code or secret.
+class AuditTrail final : public QObject {
+    Q_OBJECT
+public:
+    AuditTrail(std::unique_ptr<AuditLog> log, SessionRegistry *registry, AdminServer *admin,
+               QObject *parent = nullptr);
+    ~AuditTrail() override;
+
+    void watchAuthorization(AuthorizationServer *server);
+    // SIGHUP: the file again, after logrotate moved it.
+    void reopen();
+
+private:
+    void onSessionCreated(Session *session);
+    void onSessionEnded(const QString &id, const QString &reason);
+
+    struct Known {
+        QString user;
+        QString client;
+    };
+    std::unique_ptr<AuditLog> m_log;
+    QHash<QString, Known> m_sessions; // live sessions by id: who, for session.end
+};
+
+} // namespace fmb
