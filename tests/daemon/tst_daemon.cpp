@@ -26,6 +26,7 @@
 #include <QJsonObject>
 #include <QRegularExpression>
 #include <QSignalSpy>
+#include <QSysInfo>
 #include <QTcpSocket>
 #include <QTemporaryDir>
 #include <QTest>
@@ -35,6 +36,7 @@
 #include "ProcessProbe.h"
 #include "base/Redactor.h"
 #include "child/ChildSandbox.h"
+#include "config/NodeId.h"
 
 using fmbtest::DaemonProcess;
 using fmbtest::landlockMissing;
@@ -509,7 +511,7 @@ std::unique_ptr<HttpConnection> resume(quint16 port, const QByteArray &session, 
 // The daemon's log line for a session the reaper evicts.
 QByteArray evictionLine(const QByteArray &session)
 {
-    return "session " + session.left(8) + " idle for"; // only a prefix is logged
+    return "session " + session.right(48).left(8) + " idle for"; // only 8 hex of the random part are logged
 }
 
 // When that line was logged (its leading UTC timestamp), or an invalid time.
@@ -535,6 +537,7 @@ private Q_SLOTS:
     void cleanupTestCase();
 
     void healthz();
+    void nodeIdEverywhere();
     void statusTable_data();
     void statusTable();
     void oversizedBodyKeepsMemoryFlat();
@@ -609,7 +612,43 @@ void tst_Daemon::healthz()
 {
     const HttpResponse response = exchange(m_port, "GET", "/healthz", baseHeaders(m_port));
     QCOMPARE(response.status, 200);
-    QCOMPARE(response.body, QByteArray("ok\n"));
+    QCOMPARE(response.header("content-type"), QByteArray("application/json"));
+    // Issue 14: without --node-id, the host name and the port bound.
+    const QJsonObject body = QJsonDocument::fromJson(response.body).object();
+    QCOMPARE(body.value(QLatin1String("status")).toString(), QStringLiteral("ok"));
+    QCOMPARE(body.value(QLatin1String("node")).toString(),
+             fmb::defaultNodeId(QSysInfo::machineHostName(), m_port));
+}
+
+// Issue 14: --node-id names the broker in its log, /healthz, /metrics and the
+// session ids it hands out (an nginx map routes on that prefix).
+void tst_Daemon::nodeIdEverywhere()
+{
+    DaemonProcess daemon;
+    QVERIFY(daemon.start({QStringLiteral("--node-id"), QStringLiteral("broker-b.eu_1"),
+                          QStringLiteral("--metrics-listen"), QStringLiteral("127.0.0.1:0")}));
+    QVERIFY2(daemon.waitForListening(), qPrintable(daemon.failure()));
+    QVERIFY2(daemon.log().contains("node id broker-b.eu_1"), daemon.log().constData());
+    const quint16 port = daemon.port();
+
+    const HttpResponse health = exchange(port, "GET", "/healthz", baseHeaders(port));
+    QCOMPARE(QJsonDocument::fromJson(health.body).object().value(QLatin1String("node")).toString(),
+             QStringLiteral("broker-b.eu_1"));
+
+    const HttpResponse init = post(port, {}, initializeRequest());
+    QCOMPARE(init.status, 200);
+    static const QRegularExpression prefixed(QStringLiteral("^broker-b\\.eu_1-[0-9a-f]{48}$"));
+    QVERIFY2(prefixed.match(QString::fromLatin1(init.header("mcp-session-id"))).hasMatch(),
+             init.header("mcp-session-id").constData());
+
+    static const QRegularExpression metricsUrl(QStringLiteral("metrics on http://127\\.0\\.0\\.1:(\\d+)"));
+    const QRegularExpressionMatch metrics = metricsUrl.match(QString::fromUtf8(daemon.log()));
+    QVERIFY2(metrics.hasMatch(), daemon.log().constData());
+    const auto metricsPort = quint16(metrics.captured(1).toUInt());
+    const HttpResponse scraped = exchange(metricsPort, "GET", "/metrics", baseHeaders(metricsPort));
+    QCOMPARE(scraped.status, 200);
+    QVERIFY2(scraped.body.contains("forgejo_mcp_broker_node_info{node=\"broker-b.eu_1\"} 1\n"),
+             scraped.body.constData());
 }
 
 // Rows name a request that differs from a good POST /mcp by the listed
@@ -778,8 +817,12 @@ void tst_Daemon::sessionLifecycle()
     QCOMPARE(init.status, 200);
     QCOMPARE(init.mediaType(), QByteArray("application/json"));
     const QByteArray session = init.header("mcp-session-id");
-    static const QRegularExpression hex48(QStringLiteral("^[0-9a-f]{48}$"));
-    QVERIFY2(hex48.match(QString::fromLatin1(session)).hasMatch(), session.constData());
+    // The node id (here the default: host name and port), then 192 random bits.
+    const QRegularExpression id(
+        QLatin1Char('^') +
+        QRegularExpression::escape(fmb::defaultNodeId(QSysInfo::machineHostName(), m_port)) +
+        QStringLiteral("-[0-9a-f]{48}$"));
+    QVERIFY2(id.match(QString::fromLatin1(session)).hasMatch(), session.constData());
     const QJsonObject result = init.json().value(QLatin1String("result")).toObject();
     QCOMPARE(result.value(QLatin1String("protocolVersion")).toString(), Version);
     QCOMPARE(init.json().value(QLatin1String("id")).toInt(), 1);
@@ -1744,7 +1787,8 @@ void tst_Daemon::sessionIdsLoggedAsPrefix()
     daemon.terminate();
     QTRY_VERIFY_WITH_TIMEOUT(!daemon.isRunning(), WaitMs);
     for (const QByteArray &session : {ended, reaped}) {
-        QVERIFY2(daemon.log().contains(QByteArray("session " + session.left(8))), daemon.log().constData());
+        QVERIFY2(daemon.log().contains(QByteArray("session " + session.right(48).left(8))),
+                 daemon.log().constData());
         QVERIFY2(!daemon.log().contains(session), daemon.log().constData());
         QVERIFY2(!daemon.standardOutput().contains(session), daemon.standardOutput().constData());
     }
