@@ -25,6 +25,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QRegularExpression>
+#include <QScopeGuard>
 #include <QSignalSpy>
 #include <QSysInfo>
 #include <QTcpSocket>
@@ -554,6 +555,7 @@ private Q_SLOTS:
     void childOutputProblems();
     void childStartFailure_data();
     void childStartFailure();
+    void childrenDieWithAKilledBroker();
     void idleReaper();
     void idleTimeCountsFromStreamClose();
     void secretsStayOutOfTheLog();
@@ -1174,6 +1176,37 @@ void tst_Daemon::childStartFailure()
     }
     QCOMPARE(exchange(port, "GET", "/healthz", baseHeaders(port)).status, 200);
     QVERIFY(daemon.isRunning());
+}
+
+// Issue 14: a broker of a cluster that is killed (kill -9, OOM) leaves no
+// child behind, not even one that ignores the end of its stdin.
+void tst_Daemon::childrenDieWithAKilledBroker()
+{
+    DaemonProcess daemon;
+    QVERIFY(daemon.start({}, DaemonProcess::testServerPath() + QLatin1String(" --linger-after-eof")));
+    QVERIFY2(daemon.waitForListening(), qPrintable(daemon.failure()));
+    const quint16 port = daemon.port();
+    QList<qint64> children;
+    // Without the fix the children outlive the test: never leak them past it.
+    const auto reap = qScopeGuard([&children] {
+        for (const qint64 pid : std::as_const(children)) {
+            if (fmbtest::processAlive(pid))
+                ::kill(pid_t(pid), SIGKILL);
+        }
+    });
+    for (int i = 0; i < 2; ++i) {
+        const QByteArray session = openSession(port);
+        QVERIFY2(!session.isEmpty(), daemon.log().constData());
+        children.append(childPid(port, session));
+        QVERIFY(fmbtest::processAlive(children.last()));
+    }
+
+    daemon.kill();
+    QVERIFY(daemon.waitForExit());
+    for (const qint64 pid : std::as_const(children)) {
+        QTRY_VERIFY2_WITH_TIMEOUT(!fmbtest::processAlive(pid),
+                                  qPrintable(QStringLiteral("child %1 outlived its broker").arg(pid)), 10000);
+    }
 }
 
 // Idle sessions are evicted within a bounded wait; an open GET stream is
