@@ -900,6 +900,11 @@ QList<ConfigSetting> buildSettings()
                 "File holding the PostgreSQL password; read at start, never printed\n"
                 "(default: libpq's ~/.pgpass or none).",
                 text(&B::databasePasswordFile, "FILE", "none")),
+        // Only the path: the daemon reads the key, which is never printed.
+        setting("secret_key_file",
+                "The 32-byte AES-256-GCM key for upstream tokens, shared by every\n"
+                "broker of one forge; must exist, mode 0600. Never printed.",
+                text(&B::secretKeyFile, "FILE", "upstream-tokens.key in state_dir, created on first start")),
         setting("node_id",
                 "This broker's name in a cluster, unique per broker: prefixes its\n"
                 "session ids (for routing) and shows in logs, admin info, /healthz\n"

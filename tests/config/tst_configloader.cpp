@@ -161,6 +161,8 @@ QString field(const BrokerConfig &config, const QString &key)
         return config.databasePasswordFile;
     if (key == QLatin1String("node_id"))
         return config.nodeId;
+    if (key == QLatin1String("secret_key_file"))
+        return config.secretKeyFile;
     if (key == QLatin1String("upstream_authorize_url"))
         return config.upstreamAuthorizeUrl;
     if (key == QLatin1String("upstream_token_url"))
@@ -622,6 +624,10 @@ void tst_ConfigLoader::setting_data()
         << withChild({"--database", "postgresql://broker@/fmb?host=/run/postgresql"}) << noEnv << noIni
         << "database"
         << "postgresql://broker@/fmb?host=/run/postgresql";
+    QTest::newRow("--secret-key-file is only a path")
+        << withChild({"--secret-key-file", "/nonexistent/upstream.key"}) << noEnv << noIni
+        << "secret_key_file"
+        << "/nonexistent/upstream.key";
     QTest::newRow("--node-id") << withChild({"--node-id", "web-1.eu_2"}) << noEnv << noIni << "node_id"
                                << "web-1.eu_2";
     QTest::newRow("--node-id of 32 characters")
@@ -833,6 +839,9 @@ void tst_ConfigLoader::setting_data()
     QTest::newRow("FMB_DATABASE") << withChild() << words({"FMB_DATABASE=postgresql://b@pg:5432/fmb"})
                                   << noIni << "database"
                                   << "postgresql://b@pg:5432/fmb";
+    QTest::newRow("FMB_SECRET_KEY_FILE")
+        << withChild() << words({"FMB_SECRET_KEY_FILE=/etc/fmb/upstream.key"}) << noIni << "secret_key_file"
+        << "/etc/fmb/upstream.key";
     QTest::newRow("FMB_NODE_ID") << withChild() << words({"FMB_NODE_ID=broker-b"}) << noIni << "node_id"
                                  << "broker-b";
     QTest::newRow("FMB_UPSTREAM_AUTHORIZE_URL")
@@ -1052,6 +1061,7 @@ void tst_ConfigLoader::iniEveryKey_data()
         {"database", "postgresql://broker@db.example.org:5432/fmb"},
         {"database_password_file", "/etc/fmb/pg-password"},
         {"node_id", "web1-8080"},
+        {"secret_key_file", "/etc/fmb/upstream.key"},
         {"upstream_authorize_url", "https://sso.example.org/authorize"},
         {"upstream_token_url", "https://sso.example.org/token"},
         {"upstream_user_url", "https://sso.example.org/user"},
@@ -1118,6 +1128,7 @@ void tst_ConfigLoader::iniEveryKey()
                          "database = postgresql://broker@db.example.org:5432/fmb\n"
                          "database_password_file = /etc/fmb/pg-password\n"
                          "node_id = web1-8080\n"
+                         "secret_key_file = /etc/fmb/upstream.key\n"
                          "upstream_authorize_url = https://sso.example.org/authorize\n"
                          "upstream_token_url = https://sso.example.org/token\n"
                          "upstream_user_url = https://sso.example.org/user\n"

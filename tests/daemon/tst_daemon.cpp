@@ -556,6 +556,8 @@ private Q_SLOTS:
     void childStartFailure_data();
     void childStartFailure();
     void childrenDieWithAKilledBroker();
+    void secretKeyFileRefused_data();
+    void secretKeyFileRefused();
     void idleReaper();
     void idleTimeCountsFromStreamClose();
     void secretsStayOutOfTheLog();
@@ -1207,6 +1209,68 @@ void tst_Daemon::childrenDieWithAKilledBroker()
         QTRY_VERIFY2_WITH_TIMEOUT(!fmbtest::processAlive(pid),
                                   qPrintable(QStringLiteral("child %1 outlived its broker").arg(pid)), 10000);
     }
+}
+
+// Issue 14: --secret-key-file is the key a cluster's brokers share. A start
+// with a key file that is missing, too open or of the wrong size fails, names
+// the setting and the reason, and never prints the key.
+void tst_Daemon::secretKeyFileRefused_data()
+{
+    QTest::addColumn<QByteArray>("content"); // empty: no file
+    QTest::addColumn<int>("permissions");
+    QTest::addColumn<QString>("reason");
+    const int ownerRw = int(QFile::ReadOwner | QFile::WriteOwner);
+    const QByteArray key =
+        QByteArray::fromHex("5ec7e7b10cc5a1d3f00dfeed0123456789abcdef0123456789abcdef01234567");
+    QTest::newRow("missing") << QByteArray() << ownerRw << QStringLiteral("does not exist");
+    QTest::newRow("readable by others (0644)")
+        << key << int(ownerRw | QFile::ReadGroup | QFile::ReadOther) << QStringLiteral("mode is 0644");
+    QTest::newRow("readable by the group (0640)")
+        << key << int(ownerRw | QFile::ReadGroup) << QStringLiteral("mode is 0640");
+    QTest::newRow("31 bytes") << key.left(31) << ownerRw << QStringLiteral("31 bytes long");
+}
+
+void tst_Daemon::secretKeyFileRefused()
+{
+    QFETCH(QByteArray, content);
+    QFETCH(int, permissions);
+    QFETCH(QString, reason);
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString keyPath = dir.filePath(QStringLiteral("upstream.key"));
+    if (!content.isEmpty()) {
+        QFile file(keyPath);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        QCOMPARE(file.write(content), content.size());
+        file.close();
+        QVERIFY(file.setPermissions(QFile::Permissions(permissions)));
+    }
+    QFile secret(dir.filePath(QStringLiteral("client-secret")));
+    QVERIFY(secret.open(QIODevice::WriteOnly));
+    secret.write("client-secret-value");
+    secret.close();
+    QVERIFY(secret.setPermissions(QFile::ReadOwner | QFile::WriteOwner));
+
+    DaemonProcess daemon;
+    QVERIFY(daemon.run(
+        {QStringLiteral("--listen"), QStringLiteral("127.0.0.1:0"), QStringLiteral("--child-command"),
+         DaemonProcess::testServerPath(), QStringLiteral("--public-url"),
+         QStringLiteral("http://127.0.0.1:9"), QStringLiteral("--forgejo-url"),
+         QStringLiteral("http://127.0.0.1:9"), QStringLiteral("--forgejo-client-id"), QStringLiteral("fmb"),
+         QStringLiteral("--forgejo-client-secret-file"), secret.fileName(), QStringLiteral("--state-dir"),
+         dir.filePath(QStringLiteral("state")), QStringLiteral("--secret-key-file"), keyPath}));
+    QVERIFY(daemon.waitForExit());
+    QVERIFY(daemon.exitCode() != 0);
+    const QByteArray log = daemon.log();
+    QVERIFY2(log.contains("secret_key_file: key file: "), log.constData());
+    QVERIFY2(log.contains(reason.toUtf8()), log.constData());
+    QVERIFY(!log.contains("listening on"));
+    if (!content.isEmpty()) {
+        QVERIFY(!log.contains(content.toHex()));
+        QVERIFY(!log.contains(content.toBase64()));
+    }
+    // Refused, not made: a broker never writes a key of its own in a cluster.
+    QCOMPARE(QFileInfo::exists(keyPath), !content.isEmpty());
 }
 
 // Idle sessions are evicted within a bounded wait; an open GET stream is
