@@ -11,8 +11,9 @@ packages=(cmake ninja-build g++ pkg-config qt6-base-dev qt6-httpserver-dev qt6-w
           qt6-tools-dev qt6-tools-dev-tools qt6-l10n-tools libqt6sql6-sqlite libqt6sql6-psql libssl-dev nodejs npm)
 if [[ "${1:-}" == "--test" ]]; then
     packages+=(openssh-server openssh-client xvfb xauth clang-format procps)
-    # A throwaway PostgreSQL cluster for the store tests (tests/support/PgCluster).
-    packages+=(postgresql)
+    # A throwaway PostgreSQL cluster for the store tests (tests/support/PgCluster),
+    # HAProxy in front of two brokers for the cluster e2e test (tests/e2e/lib/cluster.sh).
+    packages+=(postgresql haproxy)
     # libFuzzer ships in libclang-rt-14-dev, which clang only recommends.
     packages+=(clang libclang-rt-14-dev llvm)
     # The Debian packages (.ci/packages.sh): build, lint, validate.

@@ -10,6 +10,7 @@
 #include <QLoggingCategory>
 #include <QProcessEnvironment>
 #include <QStandardPaths>
+#include <QSysInfo>
 #include <QTimer>
 
 #include "AuditTrail.h"
@@ -23,6 +24,7 @@
 #include "child/ChildEnvironment.h"
 #include "child/ChildProcess.h"
 #include "config/ConfigDiff.h"
+#include "config/NodeId.h"
 #include "observability/BrokerMetrics.h"
 #include "observability/MetricsServer.h"
 #include "session/SessionRegistry.h"
@@ -196,13 +198,13 @@ Daemon::Daemon(BrokerConfig config, QObject *parent)
         ChildSpec forSession = spec;
         forSession.stdio = m_childStdio; // chosen in start(), from the open-file limit
         forSession.sandbox = m_sandbox;  // made in start(); null when off or unavailable
-        forSession.label = QStringLiteral("session %1").arg(sessionId.left(8));
+        forSession.label = QStringLiteral("session %1").arg(shortSessionId(sessionId));
         if (m_oauth) {
             // The user's current Forgejo token: also what a respawn after a refresh picks up.
             Result<QList<QPair<QString, QString>>> extra = m_oauth->childEnvironment(owner);
             if (!extra) {
-                qCWarning(lcDaemon).noquote()
-                    << "no upstream token for session" << sessionId.left(8) << ":" << extra.error().message;
+                qCWarning(lcDaemon).noquote() << "no upstream token for session" << shortSessionId(sessionId)
+                                              << ":" << extra.error().message;
                 return nullptr;
             }
             for (const auto &[name, value] : extra.value())
@@ -377,6 +379,11 @@ Result<void> Daemon::start()
     }
     const QString listenUrl = urlOf(address, port.value());
     m_listenUrl = listenUrl;
+    // Known now: the default takes the port actually bound (--listen :0).
+    m_nodeId = m_config.nodeId.isEmpty() ? defaultNodeId(QSysInfo::machineHostName(), port.value())
+                                         : m_config.nodeId;
+    m_registry->setNodeId(m_nodeId);
+    m_server->setNodeId(m_nodeId);
     if (!m_config.metricsHost.isEmpty()) {
         // Before "listening on": whoever waits for that line may scrape at once.
         if (Result<void> metrics = startMetrics(); !metrics) {
@@ -388,12 +395,14 @@ Result<void> Daemon::start()
 
     DaemonInfo info;
     info.version = QStringLiteral(FMB_VERSION);
+    info.nodeId = m_nodeId;
     info.startedMs = QDateTime::currentMSecsSinceEpoch();
     info.listenUrl = listenUrl;
     info.authMode = m_config.authMode == AuthMode::None ? QStringLiteral("none") : QStringLiteral("oauth");
     info.refreshLeadSeconds = int(m_config.refreshLead.count());
     m_admin->setDaemonInfo(info);
     qCInfo(lcHttp).noquote() << QStringLiteral("listening on %1").arg(listenUrl);
+    qCInfo(lcDaemon).noquote() << "node id" << m_nodeId;
     qCInfo(lcDaemon).noquote() << "auth"
                                << (m_config.authMode == AuthMode::None ? "none (local mode)" : "oauth")
                                << "; child:" << m_config.childProgram << "; max sessions"
@@ -412,7 +421,8 @@ Result<void> Daemon::startMetrics()
     const double startedSeconds = double(QDateTime::currentMSecsSinceEpoch()) / 1000.0;
     m_metrics = new MetricsServer(
         [this, startedSeconds] {
-            return renderMetrics(readGauges(*m_registry, startedSeconds), QStringLiteral(FMB_VERSION));
+            return renderMetrics(readGauges(*m_registry, startedSeconds), QStringLiteral(FMB_VERSION),
+                                 m_nodeId);
         },
         this);
     Result<quint16> port = m_metrics->listen(address, m_config.metricsPort);

@@ -70,6 +70,7 @@ private:
     SystemdNotifier *m_systemd = nullptr;                // child
     QTimer *m_statusDelay = nullptr;                     // child: STATUS= at most once a second
     QString m_listenUrl;                                 // set in start()
+    QString m_nodeId;                                    // set in start(): --node-id or its default
     ChildStdioKind m_childStdio = ChildStdioKind::Pipes; // chosen in start()
     quint64 m_fileLimit = 0;                             // RLIMIT_NOFILE, raised in start()
     std::shared_ptr<const ChildSandbox> m_sandbox;       // null: children run unconfined

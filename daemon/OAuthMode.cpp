@@ -37,7 +37,8 @@ Result<QByteArray> readSecretFile(const QString &path, const QString &key)
 }
 
 // --database (issue 14): SQLite in state_dir by default, or PostgreSQL.
-// The upstream-token key stays in state_dir either way.
+// The upstream-token key is in state_dir unless --secret-key-file names one
+// (shared by a cluster's brokers, so it must exist: never created).
 Result<std::unique_ptr<TokenStore>> openStore(const BrokerConfig &config)
 {
     const QString key = config.database.isEmpty() ? QStringLiteral("state_dir") : QStringLiteral("database");
@@ -62,16 +63,27 @@ Result<std::unique_ptr<TokenStore>> openStore(const BrokerConfig &config)
             params.password = QString::fromUtf8(password.value());
         }
         auto postgres = std::make_unique<PostgresTokenStore>();
-        opened = postgres->open(params, QDir(config.stateDir).filePath(SqliteTokenStore::keyFileName()));
+        opened = config.secretKeyFile.isEmpty()
+                     ? postgres->open(params, QDir(config.stateDir).filePath(SqliteTokenStore::keyFileName()))
+                     : postgres->open(params, config.secretKeyFile, false);
         store = std::move(postgres);
     } else {
         auto sqlite = std::make_unique<SqliteTokenStore>();
-        opened = url.value().sqlitePath.isEmpty() ? sqlite->open(config.stateDir)
-                                                  : sqlite->open(config.stateDir, url.value().sqlitePath);
+        const QString path = url.value().sqlitePath.isEmpty()
+                                 ? QDir(config.stateDir).filePath(SqliteTokenStore::databaseFileName())
+                                 : url.value().sqlitePath;
+        opened = sqlite->open(config.stateDir, path, config.secretKeyFile);
         store = std::move(sqlite);
     }
-    if (!opened)
-        return Error{opened.error().code, key, QStringLiteral("%1: %2").arg(key, opened.error().message)};
+    if (!opened) {
+        // A key file's own problem names the setting that chose it.
+        const QString setting =
+            !config.secretKeyFile.isEmpty() && opened.error().subject == config.secretKeyFile
+                ? QStringLiteral("secret_key_file")
+                : key;
+        return Error{opened.error().code, setting,
+                     QStringLiteral("%1: %2").arg(setting, opened.error().message)};
+    }
     return store;
 }
 

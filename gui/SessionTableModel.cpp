@@ -9,6 +9,9 @@ namespace fmb {
 namespace {
 
 constexpr qsizetype ShortIdLength = 12;
+// A session id ends in 192 random bits as hex, after the broker's node id
+// (issue 14); the short form shows the random part, which tells sessions apart.
+constexpr qsizetype RandomIdHexDigits = 48;
 
 QDateTime local(qint64 ms)
 {
@@ -152,7 +155,8 @@ QString SessionTableModel::durationText(qint64 seconds)
 
 QString SessionTableModel::shortId(const QString &id)
 {
-    return id.size() > ShortIdLength ? id.left(ShortIdLength) + QChar(0x2026) : id;
+    const QString random = id.right(RandomIdHexDigits);
+    return random.size() > ShortIdLength ? random.left(ShortIdLength) + QChar(0x2026) : random;
 }
 
 QVariant SessionTableModel::display(const Row &row, int column) const

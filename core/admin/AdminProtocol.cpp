@@ -1,5 +1,7 @@
 #include "AdminProtocol.h"
 
+#include "session/Session.h"
+
 #include <QDateTime>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -394,6 +396,7 @@ QJsonObject DaemonInfo::toJson() const
 {
     return QJsonObject{
         {QStringLiteral("version"), version},
+        {QStringLiteral("node_id"), nodeId},
         {QStringLiteral("pid"), pid},
         {QStringLiteral("started"), adminTimestamp(startedMs)},
         {QStringLiteral("uptime_seconds"), uptimeSeconds},
@@ -415,6 +418,7 @@ DaemonInfo DaemonInfo::fromJson(const QJsonObject &object)
 {
     DaemonInfo info;
     info.version = object.value(QLatin1String("version")).toString();
+    info.nodeId = object.value(QLatin1String("node_id")).toString();
     info.pid = qint64(object.value(QLatin1String("pid")).toDouble());
     info.startedMs = parseAdminTimestamp(object.value(QLatin1String("started")));
     info.uptimeSeconds = qint64(object.value(QLatin1String("uptime_seconds")).toDouble());
@@ -529,7 +533,8 @@ EvictOutcome resolveEvictTargets(const QStringList &asked, const QStringList &li
         QStringList matches;
         if (wanted.size() >= EvictMinPrefix) {
             for (const QString &id : liveIds) {
-                if (id.startsWith(wanted))
+                // Also the random part after a node id (issue 14): what the log shows.
+                if (id.startsWith(wanted) || id.right(RandomIdHexDigits).startsWith(wanted))
                     matches.append(id);
             }
         }

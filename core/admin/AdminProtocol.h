@@ -175,6 +175,7 @@ struct ActivityCounters {
 // What "info" answers.
 struct DaemonInfo {
     QString version;
+    QString nodeId; // --node-id: which broker of a cluster (issue 14)
     qint64 pid = 0;
     qint64 startedMs = 0;
     qint64 uptimeSeconds = 0;

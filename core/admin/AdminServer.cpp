@@ -331,7 +331,7 @@ QJsonValue AdminServer::evict(const AdminRequest &request)
         outcome.notFound.append(request.user);
     outcome.evicted.sort();
     for (const QString &id : std::as_const(outcome.evicted)) {
-        qCInfo(lcAdmin).noquote() << "evicting session" << id.left(8) << "at an operator's request";
+        qCInfo(lcAdmin).noquote() << "evicting session" << shortSessionId(id) << "at an operator's request";
         (void)m_registry->evict(id, reason);
     }
     return outcome.toJson();

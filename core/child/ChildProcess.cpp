@@ -1,6 +1,9 @@
 #include "ChildProcess.h"
 
 #include <algorithm>
+#include <csignal>
+#include <sys/prctl.h>
+#include <unistd.h>
 
 #include <QPointer>
 #include <QProcess>
@@ -92,7 +95,16 @@ void ChildProcess::start()
         return;
     }
     const int ruleset = m_spec.sandbox ? m_spec.sandbox->rulesetDescriptor() : -1;
-    m_process->setChildProcessModifier([stdio = m_stdio->childProcessModifier(), ruleset] {
+    // The broker's pid, seen from the child after fork: if it is no longer the
+    // parent, the broker died before PR_SET_PDEATHSIG took hold.
+    const pid_t broker = ::getpid();
+    m_process->setChildProcessModifier([stdio = m_stdio->childProcessModifier(), ruleset, broker] {
+        // Children die with the broker, even on SIGKILL (issue 14): a broker of a
+        // cluster that is killed must not leave children holding its users' tokens.
+        // QProcess forks on this (the event loop's) thread, which lives as long as
+        // the process, so the signal comes only when the broker itself ends.
+        if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || ::getppid() != broker)
+            ::_exit(127);
         stdio();
         ChildSandbox::restrictChild(ruleset);
     });

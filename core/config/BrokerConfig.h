@@ -75,6 +75,8 @@ struct BrokerConfig {
     QString stateDir;                // SQLite store + keys; empty = default (see --help)
     QString database;                // sqlite:PATH or postgresql://...; empty = SQLite in stateDir (issue 14)
     QString databasePasswordFile;    // PostgreSQL password, read at start, never logged
+    QString nodeId;                  // unique per broker; empty = host name and listen port (issue 14)
+    QString secretKeyFile;           // upstream-token key shared by a cluster; empty = the one in stateDir
     QString upstreamAuthorizeUrl;    // empty = <forgejo>/login/oauth/authorize
     QString upstreamTokenUrl;        // empty = <forgejo>/login/oauth/access_token
     QString upstreamUserUrl;         // empty = <forgejo>/api/v1/user

@@ -18,6 +18,7 @@
 #include <QUrl>
 
 #include "DatabaseUrl.h"
+#include "NodeId.h"
 
 namespace fmb {
 namespace {
@@ -702,6 +703,15 @@ QString notDatabaseUrl(const QString &text)
     return url.ok() ? QString() : url.error().message.mid(10);
 }
 
+QString notNodeId(const QString &text)
+{
+    if (text.isEmpty() || isValidNodeId(text))
+        return {};
+    return quoted(text) + QStringLiteral(" is not a node id: up to %1 of A-Z, a-z, 0-9, '.', '_' and '-' "
+                                         "(try broker-1)")
+                              .arg(MaxNodeIdLength);
+}
+
 QString notVariableName(const QString &text)
 {
     if (isVariableName(text))
@@ -890,6 +900,16 @@ QList<ConfigSetting> buildSettings()
                 "File holding the PostgreSQL password; read at start, never printed\n"
                 "(default: libpq's ~/.pgpass or none).",
                 text(&B::databasePasswordFile, "FILE", "none")),
+        // Only the path: the daemon reads the key, which is never printed.
+        setting("secret_key_file",
+                "The 32-byte AES-256-GCM key for upstream tokens, shared by every\n"
+                "broker of one forge; must exist, mode 0600. Never printed.",
+                text(&B::secretKeyFile, "FILE", "upstream-tokens.key in state_dir, created on first start")),
+        setting("node_id",
+                "This broker's name in a cluster, unique per broker: prefixes its\n"
+                "session ids (for routing) and shows in logs, admin info, /healthz\n"
+                "and /metrics. Up to 32 of A-Z a-z 0-9 . _ -",
+                text(&B::nodeId, "NAME", "the host name and the listen port, e.g. web1-8080", notNodeId)),
         setting("upstream_authorize_url",
                 "Forgejo's authorization endpoint, where users are sent to sign in\n"
                 "(http or https, no query).",

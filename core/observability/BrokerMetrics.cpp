@@ -141,11 +141,16 @@ void writeOperations(PrometheusText &out)
 
 } // namespace
 
-QByteArray renderMetrics(const MetricsGauges &gauges, const QString &version)
+QByteArray renderMetrics(const MetricsGauges &gauges, const QString &version, const QString &nodeId)
 {
     PrometheusText out;
     out.family(name("build_info"), "gauge", "Always 1; the labels say which broker and Qt run.");
     out.sample(name("build_info"), {{"version", version.toUtf8()}, {"qt_version", qVersion()}}, quint64(1));
+    if (!nodeId.isEmpty()) {
+        out.family(name("node_info"), "gauge",
+                   "Always 1; the label names this broker of a cluster (--node-id).");
+        out.sample(name("node_info"), {{"node", nodeId.toUtf8()}}, quint64(1));
+    }
     out.family(name("sessions_open"), "gauge", "MCP sessions open.");
     out.sample(name("sessions_open"), quint64(gauges.sessionsOpen));
     out.family(name("sessions_stopping"), "gauge", "Sessions that ended whose children are still exiting.");

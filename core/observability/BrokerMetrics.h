@@ -18,8 +18,10 @@ struct MetricsGauges {
 };
 
 // Renders every series of docs/metrics.md: base/Metrics' counters and the
-// operation histogram, the gauges, and forgejo_mcp_broker_build_info.
-[[nodiscard]] QByteArray renderMetrics(const MetricsGauges &gauges, const QString &version);
+// operation histogram, the gauges, forgejo_mcp_broker_build_info and, with a
+// node id, forgejo_mcp_broker_node_info (issue 14).
+[[nodiscard]] QByteArray renderMetrics(const MetricsGauges &gauges, const QString &version,
+                                       const QString &nodeId = {});
 
 // The gauges of this process: the registry's sessions and ceiling, and the
 // open-file descriptors (/proc/self/fd) against RLIMIT_NOFILE.

@@ -1,5 +1,7 @@
 #include "Session.h"
 
+#include <algorithm>
+
 #include <QDateTime>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -11,6 +13,11 @@
 #include "StreamSink.h"
 
 namespace fmb {
+
+QString shortSessionId(const QString &id)
+{
+    return id.mid(std::max<qsizetype>(0, id.size() - RandomIdHexDigits), 8);
+}
 namespace {
 
 qint64 millisecondsSince(std::chrono::steady_clock::time_point start)
@@ -225,7 +232,7 @@ Result<bool, SessionRefusal> Session::post(const QList<JsonRpcMessage> &messages
                 runner = forgetCancelled(message);
             Backend *target = runner ? runner.data() : m_backend.data();
             if (!target || !target->write(message.line()))
-                qCDebug(lcSession) << "session" << m_id.left(8) << ": no backend took notification"
+                qCDebug(lcSession) << "session" << shortSessionId(m_id) << ": no backend took notification"
                                    << message.method;
             if (runner && runner != m_backend && runner != m_next)
                 stopBackendWhenIdle(runner);
@@ -253,7 +260,7 @@ Result<bool, SessionRefusal> Session::post(const QList<JsonRpcMessage> &messages
             }
             m_pending.insert(message.requestId, pending);
             if (!refusal.isEmpty()) {
-                qCDebug(lcSession).noquote() << "session" << m_id.left(8) << ": request"
+                qCDebug(lcSession).noquote() << "session" << shortSessionId(m_id) << ": request"
                                              << message.requestId.toString() << "refused:" << refusal;
                 deliverResponse(message.requestId,
                                 errorLine(message.id, JsonRpcError::LimitReached, refusal));
@@ -308,7 +315,7 @@ void Session::forwardClientResponse(const JsonRpcMessage &message)
     // already) would only confuse the server, so it stops here (issue 11).
     const auto asked = m_serverRequests.constFind(message.requestId);
     if (asked == m_serverRequests.constEnd()) {
-        qCDebug(lcSession).noquote() << "session" << m_id.left(8) << ": response"
+        qCDebug(lcSession).noquote() << "session" << shortSessionId(m_id) << ": response"
                                      << message.requestId.toString()
                                      << "answers no request of the MCP server; dropped";
         return;
@@ -316,7 +323,7 @@ void Session::forwardClientResponse(const JsonRpcMessage &message)
     const QPointer<Backend> asker = asked.value();
     m_serverRequests.erase(asked);
     if (!asker || !asker->write(message.line()))
-        qCDebug(lcSession).noquote() << "session" << m_id.left(8) << ": the MCP server that asked"
+        qCDebug(lcSession).noquote() << "session" << shortSessionId(m_id) << ": the MCP server that asked"
                                      << message.requestId.toString() << "did not take the client's response";
 }
 
@@ -339,7 +346,7 @@ void Session::noteServerRequest(Backend *from, const JsonRpcMessage &message)
         !m_serverRequests.contains(message.requestId)) {
         // The client does not answer: tell the server, whose request would
         // otherwise wait for ever, and keep no more of its ids.
-        qCDebug(lcSession).noquote() << "session" << m_id.left(8) << ": server request"
+        qCDebug(lcSession).noquote() << "session" << shortSessionId(m_id) << ": server request"
                                      << message.requestId.toString() << "refused;" << m_serverRequests.size()
                                      << "unanswered";
         (void)from->write(
@@ -367,7 +374,7 @@ Result<void, SessionRefusal> Session::openStream(StreamSink *sink, const QByteAr
             streamId = parsed->stream;
             resumeAfter = parsed->seq;
         } else {
-            qCDebug(lcSession) << "session" << m_id.left(8) << ": Last-Event-ID" << lastEventId
+            qCDebug(lcSession) << "session" << shortSessionId(m_id) << ": Last-Event-ID" << lastEventId
                                << "names no stream held; opening the standalone stream";
         }
     }
@@ -417,8 +424,9 @@ void Session::onLine(Backend *from, const QByteArray &line)
         }
         auto it = m_pending.find(message.requestId);
         if (it == m_pending.end() || (it->backend && it->backend != from)) {
-            qCDebug(lcSession).noquote() << "session" << m_id.left(8) << ": response to no pending request"
-                                         << message.requestId.toString() << "; dropped";
+            qCDebug(lcSession).noquote()
+                << "session" << shortSessionId(m_id) << ": response to no pending request"
+                << message.requestId.toString() << "; dropped";
             return;
         }
         bool initializeFailed = false;
@@ -430,8 +438,9 @@ void Session::onLine(Backend *from, const QByteArray &line)
                 m_protocolVersion = result.value(QLatin1String("protocolVersion")).toString();
                 m_initializeResult = result;
                 m_state = SessionState::Ready;
-                qCInfo(lcSession).noquote() << "session" << m_id.left(8) << "ready: client" << clientName()
-                                            << "protocol" << m_protocolVersion << "pid" << backendPid();
+                qCInfo(lcSession).noquote()
+                    << "session" << shortSessionId(m_id) << "ready: client" << clientName() << "protocol"
+                    << m_protocolVersion << "pid" << backendPid();
                 Q_EMIT ready(m_id);
             }
         }
@@ -460,7 +469,7 @@ void Session::reportJunk(const QByteArray &line, const QString &reason)
     if (!m_junkLog.take())
         return;
     flushJunkCount();
-    qCWarning(lcSession).noquote() << "session" << m_id.left(8)
+    qCWarning(lcSession).noquote() << "session" << shortSessionId(m_id)
                                    << ": the MCP server wrote a line that is not JSON-RPC (" << line.size()
                                    << "bytes," << reason << "); dropped";
 }
@@ -469,7 +478,7 @@ void Session::flushJunkCount()
 {
     const qint64 suppressed = m_junkLog.takeSuppressed();
     if (suppressed > 0) {
-        qCWarning(lcSession).noquote() << "session" << m_id.left(8) << ":" << suppressed
+        qCWarning(lcSession).noquote() << "session" << shortSessionId(m_id) << ":" << suppressed
                                        << "more lines that are not JSON-RPC dropped (rate-limited log)";
     }
 }
@@ -528,8 +537,8 @@ void Session::deliverResponse(const RequestId &id, const QByteArray &data, Answe
                 if (stream.sink && stream.sink->isOpen())
                     stream.sink->sendJson(failed ? failure : AnswerKind::Answered, body);
                 else
-                    qCDebug(lcSession)
-                        << "session" << m_id.left(8) << ": the client left before its answer; dropped";
+                    qCDebug(lcSession) << "session" << shortSessionId(m_id)
+                                       << ": the client left before its answer; dropped";
                 m_streams.erase(found);
             }
         } else {
@@ -650,7 +659,7 @@ void Session::onExited(Backend *from, const ExitInfo &info)
         if (!m_ended) {
             const QString reason =
                 info.failedToStart ? info.reason : QStringLiteral("the MCP server %1").arg(info.reason);
-            qCInfo(lcSession).noquote() << "session" << m_id.left(8) << "ends:" << reason;
+            qCInfo(lcSession).noquote() << "session" << shortSessionId(m_id) << "ends:" << reason;
             stop(reason);
         }
     }
@@ -723,7 +732,7 @@ void Session::handleReplayResponse(Backend *from, const JsonRpcMessage &message)
 {
     if (message.requestId != RequestId(m_replayPrefix + QLatin1String("-init"))) {
         if (message.object.contains(QLatin1String("error")))
-            qCWarning(lcSession).noquote() << "session" << m_id.left(8) << ": replayed request"
+            qCWarning(lcSession).noquote() << "session" << shortSessionId(m_id) << ": replayed request"
                                            << message.requestId.toString() << "failed";
         return;
     }
@@ -745,7 +754,7 @@ void Session::swapToNext()
     m_backend = m_next;
     m_next = nullptr;
     m_state = SessionState::Ready;
-    qCInfo(lcSession).noquote() << "session" << m_id.left(8) << "respawned: new pid" << backendPid();
+    qCInfo(lcSession).noquote() << "session" << shortSessionId(m_id) << "respawned: new pid" << backendPid();
     if (old) {
         m_draining.append(old);
         stopBackendWhenIdle(old);
@@ -762,7 +771,7 @@ void Session::abandonNext(const QString &reason)
         m_state = SessionState::Ready;
     if (next)
         next->stop();
-    qCWarning(lcSession).noquote() << "session" << m_id.left(8) << "respawn failed:" << reason;
+    qCWarning(lcSession).noquote() << "session" << shortSessionId(m_id) << "respawn failed:" << reason;
     Q_EMIT respawnFailed(m_id, reason);
 }
 

@@ -23,6 +23,14 @@
 
 namespace fmb {
 
+// The random part of a session id: 192 bits as hex, after "NODEID-" when the
+// registry has a node id (issue 14).
+inline constexpr qsizetype RandomIdHexDigits = 48;
+
+// How logs name a session: 8 hex digits of its random part (after any
+// node-id prefix), enough to grep for and no use to a reader of the log.
+[[nodiscard]] QString shortSessionId(const QString &id);
+
 struct StreamLimits {
     qsizetype maxEvents = 256;            // per SSE stream, for redelivery
     qsizetype maxBytes = 2 * 1024 * 1024; // per SSE stream

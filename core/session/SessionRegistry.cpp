@@ -77,7 +77,10 @@ QString SessionRegistry::newId() const
     // 192 bits from the system CSPRNG (getrandom), as 48 hex digits.
     quint32 words[6];
     QRandomGenerator::system()->fillRange(words);
-    return QString::fromLatin1(QByteArray(reinterpret_cast<const char *>(words), sizeof(words)).toHex());
+    static_assert(sizeof(words) * 2 == RandomIdHexDigits);
+    const QString random =
+        QString::fromLatin1(QByteArray(reinterpret_cast<const char *>(words), sizeof(words)).toHex());
+    return m_nodeId.isEmpty() ? random : m_nodeId + QLatin1Char('-') + random;
 }
 
 Result<Session *> SessionRegistry::create(const SessionOwner &owner, SessionKind kind)
@@ -120,8 +123,8 @@ Result<Session *> SessionRegistry::create(const SessionOwner &owner, SessionKind
     connect(session, &Session::finished, this, [this, session] { onFinished(session); });
     session->start(std::move(backend));
     metrics::add(metrics::Counter::SessionsStarted);
-    qCInfo(lcSession).noquote() << "session" << id.left(8) << "created for" << owner.user << "(" << count()
-                                << "open)";
+    qCInfo(lcSession).noquote() << "session" << shortSessionId(id) << "created for" << owner.user << "("
+                                << count() << "open)";
     Q_EMIT sessionCreated(session);
     return session;
 }
@@ -241,7 +244,7 @@ int SessionRegistry::reapIdle()
             idle.append(session);
     }
     for (Session *session : std::as_const(idle)) {
-        qCInfo(lcSession).noquote() << "session" << session->id().left(8) << "idle for"
+        qCInfo(lcSession).noquote() << "session" << shortSessionId(session->id()) << "idle for"
                                     << session->idleMs() / 1000 << "s; evicting";
         stopSession(session, QStringLiteral("idle timeout"), EndCause::Idle);
     }
@@ -271,8 +274,8 @@ void SessionRegistry::onEnded(Session *session, const QString &reason)
         m_perOwner.remove(user);
     m_stopping.insert(session, true);
     metrics::add(endedCounter(m_endingCause));
-    qCInfo(lcSession).noquote() << "session" << session->id().left(8) << "ended:" << reason << "(" << count()
-                                << "open)";
+    qCInfo(lcSession).noquote() << "session" << shortSessionId(session->id()) << "ended:" << reason << "("
+                                << count() << "open)";
     Q_EMIT sessionEnded(session->id(), reason);
 }
 

@@ -34,7 +34,8 @@ enum class EndCause { ChildExit, Client, Idle, Operator, Revoked, RefreshFailed,
 using BackendFactory =
     std::function<std::unique_ptr<Backend>(const SessionOwner &owner, const QString &sessionId)>;
 
-// Every live session by id; creates them (192-bit random hex ids), enforces
+// Every live session by id; creates them (192-bit random hex ids, after
+// "NODEID-" once setNodeId() was called), enforces
 // the caps, evicts, reaps idle sessions on a timer, and removes a session
 // when it ends (its Done watcher: a backend exit ends the session only while
 // that backend is current — see Session). Sessions that ended but whose
@@ -68,6 +69,9 @@ public:
     [[nodiscard]] const RegistryLimits &limits() const { return m_limits; }
     // Known only once the daemon has raised its open-file limit.
     void setFileCeiling(int sessions) { m_limits.fileCeiling = sessions; }
+    // Ids of sessions created from now on start with "NODEID-" (issue 14:
+    // nginx routes on it). Empty: bare hex, as before.
+    void setNodeId(const QString &nodeId) { m_nodeId = nodeId; }
     // New caps, idle timeout, reap interval and stream limits (SIGHUP).
     // Caps apply to the next create(): sessions over a lowered cap stay; new
     // stream limits apply to sessions created from now on. fileCeiling is kept.
@@ -107,6 +111,7 @@ private:
     [[nodiscard]] QString newId() const;
 
     RegistryLimits m_limits;
+    QString m_nodeId;
     BackendFactory m_factory;
     QHash<QString, Session *> m_sessions;     // children of this registry
     QHash<QString, int> m_perOwner;           // by user

@@ -14,7 +14,7 @@ QString PostgresParams::display() const
     return text + QStringLiteral("%1:%2/%3").arg(host).arg(port).arg(database);
 }
 
-Result<void> PostgresTokenStore::open(const PostgresParams &params, const QString &keyPath)
+Result<void> PostgresTokenStore::open(const PostgresParams &params, const QString &keyPath, bool createKey)
 {
     if (isAttached())
         return Error{ErrorCode::Conflict, where(), QStringLiteral("the token store is already open")};
@@ -25,7 +25,8 @@ Result<void> PostgresTokenStore::open(const PostgresParams &params, const QStrin
     if (params.database.isEmpty())
         return Error{ErrorCode::InvalidArgument, QStringLiteral("database"),
                      QStringLiteral("no database name")};
-    Result<SecretBox> box = SecretBox::loadOrCreateKeyFile(keyPath);
+    Result<SecretBox> box =
+        createKey ? SecretBox::loadOrCreateKeyFile(keyPath) : SecretBox::loadKeyFile(keyPath);
     if (!box.ok())
         return box.error();
 

@@ -39,7 +39,10 @@ class PostgresTokenStore final : public SqlTokenStore {
 public:
     PostgresTokenStore() = default;
 
-    [[nodiscard]] Result<void> open(const PostgresParams &params, const QString &keyPath);
+    // keyPath is created when missing unless createKey is false
+    // (--secret-key-file: every broker must load the same key).
+    [[nodiscard]] Result<void> open(const PostgresParams &params, const QString &keyPath,
+                                    bool createKey = true);
 
 protected:
     [[nodiscard]] QString lockRows(const QString &alias) const override;

@@ -182,14 +182,24 @@ Result<SecretBox> SecretBox::fromKey(const QByteArray &key)
 Result<SecretBox> SecretBox::loadOrCreateKeyFile(const QString &path)
 {
     const QByteArray native = QFile::encodeName(path);
-    int fd = ::open(native.constData(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0 && errno == ENOENT) {
+    if (::access(native.constData(), F_OK) != 0 && errno == ENOENT) {
         Result<QByteArray> created = createKeyFile(path);
         if (!created.ok())
             return created.error();
         if (!created.value().isEmpty())
             return SecretBox(std::move(created).value());
-        fd = ::open(native.constData(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    }
+    return loadKeyFile(path);
+}
+
+Result<SecretBox> SecretBox::loadKeyFile(const QString &path)
+{
+    const QByteArray native = QFile::encodeName(path);
+    const int fd = ::open(native.constData(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) {
+        return keyFileError(ErrorCode::NotFound, path,
+                            QStringLiteral("does not exist (make one: umask 077; head -c 32 /dev/urandom > "
+                                           "FILE, and copy it to every broker of the cluster)"));
     }
     if (fd < 0) {
         return keyFileIoError(path,

@@ -28,6 +28,10 @@ public:
     // symlink, not ours, readable or writable by group or others, or not
     // exactly 32 bytes long.
     [[nodiscard]] static Result<SecretBox> loadOrCreateKeyFile(const QString &path);
+    // The same checks on a key file that must exist already (--secret-key-file,
+    // shared by the brokers of a cluster: one that made its own key would
+    // seal tokens the others cannot open). NotFound when it is missing.
+    [[nodiscard]] static Result<SecretBox> loadKeyFile(const QString &path);
 
     SecretBox(SecretBox &&other) noexcept;
     SecretBox &operator=(SecretBox &&other) noexcept;

@@ -21,7 +21,8 @@ Result<void> SqliteTokenStore::open(const QString &stateDir)
     return open(stateDir, QDir(stateDir).filePath(databaseFileName()));
 }
 
-Result<void> SqliteTokenStore::open(const QString &stateDir, const QString &databasePath)
+Result<void> SqliteTokenStore::open(const QString &stateDir, const QString &databasePath,
+                                    const QString &keyFile)
 {
     if (isAttached())
         return Error{ErrorCode::Conflict, where(), QStringLiteral("the token store is already open")};
@@ -32,8 +33,8 @@ Result<void> SqliteTokenStore::open(const QString &stateDir, const QString &data
     if (Result<void> r = ensurePrivateDir(stateDir); !r.ok())
         return r;
     const QString &path = databasePath;
-    const QString keyPath = QDir(stateDir).filePath(keyFileName());
-    if (QFileInfo(path).size() > 0 && !QFileInfo::exists(keyPath)) {
+    const QString keyPath = keyFile.isEmpty() ? QDir(stateDir).filePath(keyFileName()) : keyFile;
+    if (keyFile.isEmpty() && QFileInfo(path).size() > 0 && !QFileInfo::exists(keyPath)) {
         // A new key could not open what the database holds; don't write one.
         return Error{
             ErrorCode::NotFound, keyPath,
@@ -41,7 +42,8 @@ Result<void> SqliteTokenStore::open(const QString &stateDir, const QString &data
                            "or start with an empty state directory")
                 .arg(path)};
     }
-    Result<SecretBox> box = SecretBox::loadOrCreateKeyFile(keyPath);
+    Result<SecretBox> box =
+        keyFile.isEmpty() ? SecretBox::loadOrCreateKeyFile(keyPath) : SecretBox::loadKeyFile(keyPath);
     if (!box.ok())
         return box.error();
     if (Result<void> r = ensurePrivateFile(path); !r.ok())
@@ -50,7 +52,7 @@ Result<void> SqliteTokenStore::open(const QString &stateDir, const QString &data
     Connection connection;
     connection.name = newConnectionName();
     connection.where = path;
-    connection.keyName = keyFileName();
+    connection.keyName = keyFile.isEmpty() ? keyFileName() : keyFile;
     connection.db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), connection.name);
     connection.db.setDatabaseName(path);
     connection.db.setConnectOptions(QStringLiteral("QSQLITE_BUSY_TIMEOUT=%1").arg(BusyTimeoutMs));

@@ -33,8 +33,10 @@ public:
     // database (it does not write a new key then).
     [[nodiscard]] Result<void> open(const QString &stateDir);
     // The same with the database file at `databasePath` (--database
-    // sqlite:PATH); the key stays in `stateDir`.
-    [[nodiscard]] Result<void> open(const QString &stateDir, const QString &databasePath);
+    // sqlite:PATH); the key stays in `stateDir`, or is the existing file
+    // `keyFile` (--secret-key-file; never created).
+    [[nodiscard]] Result<void> open(const QString &stateDir, const QString &databasePath,
+                                    const QString &keyFile = {});
     [[nodiscard]] QString databasePath() const { return where(); }
 
 protected:

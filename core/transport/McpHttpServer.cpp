@@ -1,6 +1,8 @@
 #include "McpHttpServer.h"
 
 #include <QHttpServerRequest>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QTcpSocket>
 #include <QTimer>
 
@@ -240,8 +242,14 @@ bool McpHttpServer::handleRequest(const QHttpServerRequest &request, QTcpSocket 
         return true;
     SocketChannel channel(socket);
     if (path == QLatin1String("/healthz")) {
+        // JSON so that a load balancer's check (and an operator) can see which
+        // broker of a cluster answered (issue 14).
+        const QByteArray body = QJsonDocument(QJsonObject{{QStringLiteral("status"), QStringLiteral("ok")},
+                                                          {QStringLiteral("node"), m_nodeId}})
+                                    .toJson(QJsonDocument::Compact) +
+                                '\n';
         borrowedExchange(channel, request)
-            .answer(200, {{"Content-Type", "text/plain"}, {"Cache-Control", "no-store"}}, "ok\n");
+            .answer(200, {{"Content-Type", "application/json"}, {"Cache-Control", "no-store"}}, body);
         return true;
     }
     if (path == m_config.mcpPath) {
@@ -362,7 +370,7 @@ Session *McpHttpServer::sessionFor(const QHttpServerRequest &request, const QByt
         return nullptr;
     }
     if (session->owner().key() != owner.key()) {
-        qCWarning(lcHttp).noquote() << "session" << id.left(8) << "of" << session->owner().user
+        qCWarning(lcHttp).noquote() << "session" << shortSessionId(id) << "of" << session->owner().user
                                     << "was presented by" << owner.user << "; refused";
         refuse(exchange, McpFailure::ForeignSession,
                QStringLiteral("Forbidden: this session belongs to another user or grant"), cors);

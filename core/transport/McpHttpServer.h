@@ -54,6 +54,8 @@ public:
     [[nodiscard]] Result<quint16> listenOn(const QHostAddress &address, quint16 port);
     // The connection cap of listeners opened from now on (0 = none).
     void setMaxConnections(int maxConnections) { m_config.maxConnections = maxConnections; }
+    // The broker's --node-id, shown by /healthz (issue 14).
+    void setNodeId(const QString &nodeId) { m_nodeId = nodeId; }
     // New limits and Origin policy (SIGHUP); mcpPath and the keep-alive
     // interval stay. Listeners get the new guards; open connections stay.
     void reconfigure(const HttpConfig &config, OriginPolicy policy);
@@ -118,6 +120,7 @@ private:
     void sendKeepAlives();
 
     HttpConfig m_config;
+    QString m_nodeId;
     OriginPolicy m_policy;
     QPointer<SessionRegistry> m_registry;
     Authenticator m_authenticator;

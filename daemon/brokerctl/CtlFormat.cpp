@@ -7,6 +7,10 @@ namespace fmb::ctl {
 namespace {
 
 constexpr qsizetype ShortIdLength = 12;
+// A session id ends in 192 random bits as hex, after the broker's node id
+// (issue 14): the ID column shows the start of the random part, which evict
+// accepts as a prefix too.
+constexpr qsizetype RandomIdHexDigits = 48;
 
 QString localTime(qint64 ms)
 {
@@ -90,8 +94,8 @@ QString formatSessionTable(const QList<SessionInfo> &sessions, qint64 nowMs)
                  QStringLiteral("CREATED"), QStringLiteral("LAST ACTIVE"), QStringLiteral("IDLE"),
                  QStringLiteral("TOKEN EXPIRES"), QStringLiteral("PID"), QStringLiteral("STATE")});
     for (const SessionInfo &session : sessions) {
-        rows.append({session.id.left(ShortIdLength), session.user, clientText(session),
-                     localTime(session.createdMs), ago(session.lastActiveMs, nowMs),
+        rows.append({session.id.right(RandomIdHexDigits).left(ShortIdLength), session.user,
+                     clientText(session), localTime(session.createdMs), ago(session.lastActiveMs, nowMs),
                      session.active ? QStringLiteral("active") : formatDuration(session.idleMs / 1000),
                      formatTokenExpiry(session.tokenExpiresMs, nowMs),
                      session.childPid > 0 ? QString::number(session.childPid) : QStringLiteral("-"),

@@ -414,12 +414,14 @@ void tst_AdminProtocol::daemonInfoJson()
 {
     DaemonInfo info;
     info.version = QStringLiteral("0.1.0");
+    info.nodeId = QStringLiteral("web1-8080");
     info.listenUrl = QStringLiteral("http://127.0.0.1:8080");
     info.authMode = QStringLiteral("none");
     info.sessions = 3;
     info.startedMs = 1767225600000;
     const DaemonInfo back = DaemonInfo::fromJson(info.toJson());
     QCOMPARE(back.version, info.version);
+    QCOMPARE(back.nodeId, QStringLiteral("web1-8080"));
     QCOMPARE(back.listenUrl, info.listenUrl);
     QCOMPARE(back.sessions, 3);
     QCOMPARE(back.startedMs, info.startedMs);
@@ -447,6 +449,12 @@ void tst_AdminProtocol::resolveEvict_data()
                                        << QStringList{QStringLiteral("zzzzzzzz")} << QStringList();
     QTest::newRow("same twice") << QStringList{a, QStringLiteral("aaaaaa1")} << QStringList{a}
                                 << QStringList() << QStringList();
+    // Issue 14: ids carry a node id; the log names them by their random part.
+    const QString prefixed = QStringLiteral("broker-a-") + QString(48, QLatin1Char('d'));
+    QTest::newRow("the logged part of a node-prefixed id")
+        << QStringList{QStringLiteral("dddddddd")} << QStringList{prefixed} << QStringList() << QStringList();
+    QTest::newRow("a node-prefixed id's prefix") << QStringList{QStringLiteral("broker-a-ddd")}
+                                                 << QStringList{prefixed} << QStringList() << QStringList();
 }
 
 void tst_AdminProtocol::resolveEvict()
@@ -456,7 +464,8 @@ void tst_AdminProtocol::resolveEvict()
     QFETCH(QStringList, notFound);
     QFETCH(QStringList, ambiguous);
     const QStringList live = {QStringLiteral("aaaaaa111111"), QStringLiteral("aaaaaa222222"),
-                              QStringLiteral("cccccc333333")};
+                              QStringLiteral("cccccc333333"),
+                              QStringLiteral("broker-a-") + QString(48, QLatin1Char('d'))};
     const EvictOutcome outcome = resolveEvictTargets(asked, live);
     QCOMPARE(outcome.evicted, evicted);
     QCOMPARE(outcome.notFound, notFound);

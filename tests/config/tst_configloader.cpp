@@ -161,6 +161,10 @@ QString field(const BrokerConfig &config, const QString &key)
         return config.database;
     if (key == QLatin1String("database_password_file"))
         return config.databasePasswordFile;
+    if (key == QLatin1String("node_id"))
+        return config.nodeId;
+    if (key == QLatin1String("secret_key_file"))
+        return config.secretKeyFile;
     if (key == QLatin1String("upstream_authorize_url"))
         return config.upstreamAuthorizeUrl;
     if (key == QLatin1String("upstream_token_url"))
@@ -628,6 +632,15 @@ void tst_ConfigLoader::setting_data()
         << withChild({"--database", "postgresql://broker@/fmb?host=/run/postgresql"}) << noEnv << noIni
         << "database"
         << "postgresql://broker@/fmb?host=/run/postgresql";
+    QTest::newRow("--secret-key-file is only a path")
+        << withChild({"--secret-key-file", "/nonexistent/upstream.key"}) << noEnv << noIni
+        << "secret_key_file"
+        << "/nonexistent/upstream.key";
+    QTest::newRow("--node-id") << withChild({"--node-id", "web-1.eu_2"}) << noEnv << noIni << "node_id"
+                               << "web-1.eu_2";
+    QTest::newRow("--node-id of 32 characters")
+        << withChild({"--node-id", QString(32, QLatin1Char('n'))}) << noEnv << noIni << "node_id"
+        << QString(32, QLatin1Char('n'));
     QTest::newRow("--database-password-file is only a path")
         << withChild({"--database-password-file", "/nonexistent/pg-password"}) << noEnv << noIni
         << "database_password_file"
@@ -836,6 +849,11 @@ void tst_ConfigLoader::setting_data()
     QTest::newRow("FMB_DATABASE") << withChild() << words({"FMB_DATABASE=postgresql://b@pg:5432/fmb"})
                                   << noIni << "database"
                                   << "postgresql://b@pg:5432/fmb";
+    QTest::newRow("FMB_SECRET_KEY_FILE")
+        << withChild() << words({"FMB_SECRET_KEY_FILE=/etc/fmb/upstream.key"}) << noIni << "secret_key_file"
+        << "/etc/fmb/upstream.key";
+    QTest::newRow("FMB_NODE_ID") << withChild() << words({"FMB_NODE_ID=broker-b"}) << noIni << "node_id"
+                                 << "broker-b";
     QTest::newRow("FMB_UPSTREAM_AUTHORIZE_URL")
         << withChild() << words({"FMB_UPSTREAM_AUTHORIZE_URL=https://sso.example.org/a"}) << noIni
         << "upstream_authorize_url"
@@ -1053,6 +1071,8 @@ void tst_ConfigLoader::iniEveryKey_data()
         {"state_dir", "/var/lib/fmb-test"},
         {"database", "postgresql://broker@db.example.org:5432/fmb"},
         {"database_password_file", "/etc/fmb/pg-password"},
+        {"node_id", "web1-8080"},
+        {"secret_key_file", "/etc/fmb/upstream.key"},
         {"upstream_authorize_url", "https://sso.example.org/authorize"},
         {"upstream_token_url", "https://sso.example.org/token"},
         {"upstream_user_url", "https://sso.example.org/user"},
@@ -1119,6 +1139,8 @@ void tst_ConfigLoader::iniEveryKey()
                          "state_dir = /var/lib/fmb-test\n"
                          "database = postgresql://broker@db.example.org:5432/fmb\n"
                          "database_password_file = /etc/fmb/pg-password\n"
+                         "node_id = web1-8080\n"
+                         "secret_key_file = /etc/fmb/upstream.key\n"
                          "upstream_authorize_url = https://sso.example.org/authorize\n"
                          "upstream_token_url = https://sso.example.org/token\n"
                          "upstream_user_url = https://sso.example.org/user\n"
@@ -1185,6 +1207,17 @@ void tst_ConfigLoader::rejected_data()
     QTest::newRow("database: password in the URL")
         << withChild({"--database", "postgresql://b:hunter2@db/fmb"}) << noEnv << noIni << invalid
         << "database" << words({"database:", "holds a password", "--database-password-file"});
+    // --node-id (issue 14): it goes into session ids, headers and an nginx regex.
+    QTest::newRow("node_id: a space")
+        << withChild({"--node-id", "web 1"}) << noEnv << noIni << invalid << "node_id"
+        << words({"node_id:", "\"web 1\"", "is not a node id", "try broker-1"});
+    QTest::newRow("node_id: a slash") << withChild({"--node-id", "a/b"}) << noEnv << noIni << invalid
+                                      << "node_id" << words({"node_id:", "A-Z, a-z, 0-9"});
+    QTest::newRow("node_id: not ASCII") << withChild({"--node-id", "kn\u00f6del"}) << noEnv << noIni
+                                        << invalid << "node_id" << words({"node_id:", "is not a node id"});
+    QTest::newRow("node_id: 33 characters")
+        << withChild({"--node-id", QString(33, QLatin1Char('n'))}) << noEnv << noIni << invalid << "node_id"
+        << words({"node_id:", "up to 32"});
     QTest::newRow("argument after --") << withChild({"--", "x"}) << noEnv << noIni << invalid
                                        << "command line" << words({"argument 6 is not a flag"});
     QTest::newRow("flag without its value")

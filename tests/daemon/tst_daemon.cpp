@@ -25,7 +25,9 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QRegularExpression>
+#include <QScopeGuard>
 #include <QSignalSpy>
+#include <QSysInfo>
 #include <QTcpSocket>
 #include <QTemporaryDir>
 #include <QTest>
@@ -35,6 +37,7 @@
 #include "ProcessProbe.h"
 #include "base/Redactor.h"
 #include "child/ChildSandbox.h"
+#include "config/NodeId.h"
 
 using fmbtest::DaemonProcess;
 using fmbtest::landlockMissing;
@@ -509,7 +512,7 @@ std::unique_ptr<HttpConnection> resume(quint16 port, const QByteArray &session, 
 // The daemon's log line for a session the reaper evicts.
 QByteArray evictionLine(const QByteArray &session)
 {
-    return "session " + session.left(8) + " idle for"; // only a prefix is logged
+    return "session " + session.right(48).left(8) + " idle for"; // only 8 hex of the random part are logged
 }
 
 // When that line was logged (its leading UTC timestamp), or an invalid time.
@@ -535,6 +538,7 @@ private Q_SLOTS:
     void cleanupTestCase();
 
     void healthz();
+    void nodeIdEverywhere();
     void statusTable_data();
     void statusTable();
     void oversizedBodyKeepsMemoryFlat();
@@ -551,6 +555,9 @@ private Q_SLOTS:
     void childOutputProblems();
     void childStartFailure_data();
     void childStartFailure();
+    void childrenDieWithAKilledBroker();
+    void secretKeyFileRefused_data();
+    void secretKeyFileRefused();
     void idleReaper();
     void idleTimeCountsFromStreamClose();
     void secretsStayOutOfTheLog();
@@ -609,7 +616,43 @@ void tst_Daemon::healthz()
 {
     const HttpResponse response = exchange(m_port, "GET", "/healthz", baseHeaders(m_port));
     QCOMPARE(response.status, 200);
-    QCOMPARE(response.body, QByteArray("ok\n"));
+    QCOMPARE(response.header("content-type"), QByteArray("application/json"));
+    // Issue 14: without --node-id, the host name and the port bound.
+    const QJsonObject body = QJsonDocument::fromJson(response.body).object();
+    QCOMPARE(body.value(QLatin1String("status")).toString(), QStringLiteral("ok"));
+    QCOMPARE(body.value(QLatin1String("node")).toString(),
+             fmb::defaultNodeId(QSysInfo::machineHostName(), m_port));
+}
+
+// Issue 14: --node-id names the broker in its log, /healthz, /metrics and the
+// session ids it hands out (an nginx map routes on that prefix).
+void tst_Daemon::nodeIdEverywhere()
+{
+    DaemonProcess daemon;
+    QVERIFY(daemon.start({QStringLiteral("--node-id"), QStringLiteral("broker-b.eu_1"),
+                          QStringLiteral("--metrics-listen"), QStringLiteral("127.0.0.1:0")}));
+    QVERIFY2(daemon.waitForListening(), qPrintable(daemon.failure()));
+    QVERIFY2(daemon.log().contains("node id broker-b.eu_1"), daemon.log().constData());
+    const quint16 port = daemon.port();
+
+    const HttpResponse health = exchange(port, "GET", "/healthz", baseHeaders(port));
+    QCOMPARE(QJsonDocument::fromJson(health.body).object().value(QLatin1String("node")).toString(),
+             QStringLiteral("broker-b.eu_1"));
+
+    const HttpResponse init = post(port, {}, initializeRequest());
+    QCOMPARE(init.status, 200);
+    static const QRegularExpression prefixed(QStringLiteral("^broker-b\\.eu_1-[0-9a-f]{48}$"));
+    QVERIFY2(prefixed.match(QString::fromLatin1(init.header("mcp-session-id"))).hasMatch(),
+             init.header("mcp-session-id").constData());
+
+    static const QRegularExpression metricsUrl(QStringLiteral("metrics on http://127\\.0\\.0\\.1:(\\d+)"));
+    const QRegularExpressionMatch metrics = metricsUrl.match(QString::fromUtf8(daemon.log()));
+    QVERIFY2(metrics.hasMatch(), daemon.log().constData());
+    const auto metricsPort = quint16(metrics.captured(1).toUInt());
+    const HttpResponse scraped = exchange(metricsPort, "GET", "/metrics", baseHeaders(metricsPort));
+    QCOMPARE(scraped.status, 200);
+    QVERIFY2(scraped.body.contains("forgejo_mcp_broker_node_info{node=\"broker-b.eu_1\"} 1\n"),
+             scraped.body.constData());
 }
 
 // Rows name a request that differs from a good POST /mcp by the listed
@@ -778,8 +821,12 @@ void tst_Daemon::sessionLifecycle()
     QCOMPARE(init.status, 200);
     QCOMPARE(init.mediaType(), QByteArray("application/json"));
     const QByteArray session = init.header("mcp-session-id");
-    static const QRegularExpression hex48(QStringLiteral("^[0-9a-f]{48}$"));
-    QVERIFY2(hex48.match(QString::fromLatin1(session)).hasMatch(), session.constData());
+    // The node id (here the default: host name and port), then 192 random bits.
+    const QRegularExpression id(
+        QLatin1Char('^') +
+        QRegularExpression::escape(fmb::defaultNodeId(QSysInfo::machineHostName(), m_port)) +
+        QStringLiteral("-[0-9a-f]{48}$"));
+    QVERIFY2(id.match(QString::fromLatin1(session)).hasMatch(), session.constData());
     const QJsonObject result = init.json().value(QLatin1String("result")).toObject();
     QCOMPARE(result.value(QLatin1String("protocolVersion")).toString(), Version);
     QCOMPARE(init.json().value(QLatin1String("id")).toInt(), 1);
@@ -1131,6 +1178,99 @@ void tst_Daemon::childStartFailure()
     }
     QCOMPARE(exchange(port, "GET", "/healthz", baseHeaders(port)).status, 200);
     QVERIFY(daemon.isRunning());
+}
+
+// Issue 14: a broker of a cluster that is killed (kill -9, OOM) leaves no
+// child behind, not even one that ignores the end of its stdin.
+void tst_Daemon::childrenDieWithAKilledBroker()
+{
+    DaemonProcess daemon;
+    QVERIFY(daemon.start({}, DaemonProcess::testServerPath() + QLatin1String(" --linger-after-eof")));
+    QVERIFY2(daemon.waitForListening(), qPrintable(daemon.failure()));
+    const quint16 port = daemon.port();
+    QList<qint64> children;
+    // Without the fix the children outlive the test: never leak them past it.
+    const auto reap = qScopeGuard([&children] {
+        for (const qint64 pid : std::as_const(children)) {
+            if (fmbtest::processAlive(pid))
+                ::kill(pid_t(pid), SIGKILL);
+        }
+    });
+    for (int i = 0; i < 2; ++i) {
+        const QByteArray session = openSession(port);
+        QVERIFY2(!session.isEmpty(), daemon.log().constData());
+        children.append(childPid(port, session));
+        QVERIFY(fmbtest::processAlive(children.last()));
+    }
+
+    daemon.kill();
+    QVERIFY(daemon.waitForExit());
+    for (const qint64 pid : std::as_const(children)) {
+        QTRY_VERIFY2_WITH_TIMEOUT(!fmbtest::processAlive(pid),
+                                  qPrintable(QStringLiteral("child %1 outlived its broker").arg(pid)), 10000);
+    }
+}
+
+// Issue 14: --secret-key-file is the key a cluster's brokers share. A start
+// with a key file that is missing, too open or of the wrong size fails, names
+// the setting and the reason, and never prints the key.
+void tst_Daemon::secretKeyFileRefused_data()
+{
+    QTest::addColumn<QByteArray>("content"); // empty: no file
+    QTest::addColumn<int>("permissions");
+    QTest::addColumn<QString>("reason");
+    const int ownerRw = int(QFile::ReadOwner | QFile::WriteOwner);
+    const QByteArray key =
+        QByteArray::fromHex("5ec7e7b10cc5a1d3f00dfeed0123456789abcdef0123456789abcdef01234567");
+    QTest::newRow("missing") << QByteArray() << ownerRw << QStringLiteral("does not exist");
+    QTest::newRow("readable by others (0644)")
+        << key << int(ownerRw | QFile::ReadGroup | QFile::ReadOther) << QStringLiteral("mode is 0644");
+    QTest::newRow("readable by the group (0640)")
+        << key << int(ownerRw | QFile::ReadGroup) << QStringLiteral("mode is 0640");
+    QTest::newRow("31 bytes") << key.left(31) << ownerRw << QStringLiteral("31 bytes long");
+}
+
+void tst_Daemon::secretKeyFileRefused()
+{
+    QFETCH(QByteArray, content);
+    QFETCH(int, permissions);
+    QFETCH(QString, reason);
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString keyPath = dir.filePath(QStringLiteral("upstream.key"));
+    if (!content.isEmpty()) {
+        QFile file(keyPath);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        QCOMPARE(file.write(content), content.size());
+        file.close();
+        QVERIFY(file.setPermissions(QFile::Permissions(permissions)));
+    }
+    QFile secret(dir.filePath(QStringLiteral("client-secret")));
+    QVERIFY(secret.open(QIODevice::WriteOnly));
+    secret.write("client-secret-value");
+    secret.close();
+    QVERIFY(secret.setPermissions(QFile::ReadOwner | QFile::WriteOwner));
+
+    DaemonProcess daemon;
+    QVERIFY(daemon.run(
+        {QStringLiteral("--listen"), QStringLiteral("127.0.0.1:0"), QStringLiteral("--child-command"),
+         DaemonProcess::testServerPath(), QStringLiteral("--public-url"),
+         QStringLiteral("http://127.0.0.1:9"), QStringLiteral("--forgejo-url"),
+         QStringLiteral("http://127.0.0.1:9"), QStringLiteral("--forgejo-client-id"), QStringLiteral("fmb"),
+         QStringLiteral("--forgejo-client-secret-file"), secret.fileName(), QStringLiteral("--state-dir"),
+         dir.filePath(QStringLiteral("state")), QStringLiteral("--secret-key-file"), keyPath}));
+    QVERIFY(daemon.waitForExit());
+    QVERIFY(daemon.exitCode() != 0);
+    const QByteArray log = daemon.log();
+    QVERIFY2(log.contains("secret_key_file: key file: "), log.constData());
+    QVERIFY2(log.contains(reason.toUtf8()), log.constData());
+    QVERIFY(!log.contains("listening on"));
+    if (!content.isEmpty()) {
+        QVERIFY(!log.contains(content.toHex()));
+        QVERIFY(!log.contains(content.toBase64()));
+    }
+    // Refused, not made: a broker never writes a key of its own in a cluster.
+    QCOMPARE(QFileInfo::exists(keyPath), !content.isEmpty());
 }
 
 // Idle sessions are evicted within a bounded wait; an open GET stream is
@@ -1744,7 +1884,8 @@ void tst_Daemon::sessionIdsLoggedAsPrefix()
     daemon.terminate();
     QTRY_VERIFY_WITH_TIMEOUT(!daemon.isRunning(), WaitMs);
     for (const QByteArray &session : {ended, reaped}) {
-        QVERIFY2(daemon.log().contains(QByteArray("session " + session.left(8))), daemon.log().constData());
+        QVERIFY2(daemon.log().contains(QByteArray("session " + session.right(48).left(8))),
+                 daemon.log().constData());
         QVERIFY2(!daemon.log().contains(session), daemon.log().constData());
         QVERIFY2(!daemon.standardOutput().contains(session), daemon.standardOutput().constData());
     }

@@ -22,6 +22,10 @@
 # With brokerd, a second daemon runs in OAuth mode in front of fmb-test-mcp-server,
 # with fmb-fake-forgejo as its Forgejo (lib/oauth-daemon.sh), for test/oauth.test.mjs
 # (FMB_E2E_OAUTH_URL, FMB_E2E_FORGEJO_URL). It must exit 0 on SIGTERM too.
+#
+# With brokerd, also a cluster for test/cluster.test.mjs (lib/cluster.sh): a
+# throwaway PostgreSQL, two brokers on it and HAProxy in front (skipped, and
+# said so, when postgresql or haproxy is not installed).
 set -euo pipefail
 
 E2E_HOME="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -31,6 +35,8 @@ TEST_TIMEOUT="${FMB_E2E_TIMEOUT:-600}"
 source "$E2E_HOME/lib/gateway.sh"
 # shellcheck source=lib/oauth-daemon.sh
 source "$E2E_HOME/lib/oauth-daemon.sh"
+# shellcheck source=lib/cluster.sh
+source "$E2E_HOME/lib/cluster.sh"
 
 case "$TARGET" in
   brokerd)
@@ -72,6 +78,7 @@ cleanup() {
     kill -TERM "$TEST_PID" 2>/dev/null || true
   fi
   oauth_cleanup
+  cluster_cleanup
   gateway_cleanup
   if [[ "${FMB_E2E_KEEP_LOGS:-0}" == 1 || $status -ne 0 ]]; then
     echo "e2e: logs kept in $WORK" >&2
@@ -118,6 +125,21 @@ if [[ "$TARGET" == brokerd ]]; then
     FMB_E2E_OAUTH_AUDIT_LOG="$WORK/oauth/audit.log" FMB_E2E_OAUTH_CLIENT_SECRET_FILE="$WORK/oauth/client-secret")
 fi
 
+# --- two brokers on PostgreSQL behind HAProxy (brokerd only)
+cluster_vars=()
+if [[ "$TARGET" == brokerd ]]; then
+  if ! cluster_start; then
+    echo "e2e: 0 passed, 1 failed"
+    exit 1
+  fi
+  if [[ -n "$CLUSTER_SKIP" ]]; then
+    echo "e2e: cluster test skipped: $CLUSTER_SKIP" >&2
+  else
+    echo "e2e: cluster: HAProxy (pid $CLUSTER_HAPROXY_PID) at $CLUSTER_URL, brokers $CLUSTER_A_URL and $CLUSTER_B_URL" >&2
+  fi
+  mapfile -t cluster_vars < <(cluster_env)
+fi
+
 # --- the node tests, one file at a time (the concurrency test wants the machine to itself)
 shopt -s nullglob
 tests=("$E2E_HOME"/test/*.test.mjs)
@@ -125,7 +147,7 @@ test_status=0
 (
   cd "$E2E_HOME"
   FMB_E2E_URL="$GATEWAY_URL" FMB_E2E_TARGET="$TARGET" FMB_E2E_MARKER="$MARKER" \
-    exec env "${oauth_env[@]}" "${metrics_env[@]}" timeout --kill-after=10 "$TEST_TIMEOUT" node --test --test-concurrency=1 \
+    exec env "${oauth_env[@]}" "${metrics_env[@]}" "${cluster_vars[@]}" timeout --kill-after=10 "$TEST_TIMEOUT" node --test --test-concurrency=1 \
     --test-reporter=spec --test-reporter-destination=stdout \
     --test-reporter=tap --test-reporter-destination="$TAP" \
     "${tests[@]}"
@@ -160,6 +182,18 @@ if [[ "$TARGET" == brokerd ]]; then
   else
     echo "e2e: FAIL the OAuth brokerd ended with $OAUTH_STATUS after SIGTERM; log tail:" >&2
     tail -n 20 "$OAUTH_LOG" >&2
+    failed=$((failed + 1))
+  fi
+fi
+if [[ "$TARGET" == brokerd && -z "$CLUSTER_SKIP" ]]; then
+  cluster_cleanup
+  sleep 0.5 # children that are already on their way out
+  leftover="$(grep -lzE "^FMB_E2E_MARKER=$MARKER-cluster-[ab]\$" /proc/[0-9]*/environ 2>/dev/null | tr '\n' ' ' || true)"
+  if [[ -z "${leftover// /}" ]]; then
+    echo "e2e: ok no child of the cluster's brokers outlived them" >&2
+    passed=$((passed + 1))
+  else
+    echo "e2e: FAIL children of the cluster's brokers still running: $leftover" >&2
     failed=$((failed + 1))
   fi
 fi

@@ -165,7 +165,7 @@ void tst_ConsoleWindow::evictButtonWithConfirmation()
     QTest::mouseClick(button, Qt::LeftButton);
 
     QTRY_VERIFY(answered);
-    QVERIFY2(shown.contains(id.left(12)), qPrintable(shown));
+    QVERIFY2(shown.contains(id.right(48).left(12)), qPrintable(shown));
     QVERIFY2(shown.contains(QLatin1String("local")), qPrintable(shown));
     QVERIFY2(shown.contains(QLatin1String("evict-by-button")), qPrintable(shown));
     QTRY_COMPARE(m_window->model()->rowOf(id), -1);
@@ -199,9 +199,9 @@ void tst_ConsoleWindow::deleteKeyEvictsSeveral()
 
     QCOMPARE(confirmations.size(), 1);
     QVERIFY2(confirmations.at(0).contains(QLatin1String("2 sessions")), qPrintable(confirmations.at(0)));
-    QVERIFY(confirmations.at(0).contains(a.left(12)));
-    QVERIFY(confirmations.at(0).contains(b.left(12)));
-    QVERIFY(!confirmations.at(0).contains(keep.left(12)));
+    QVERIFY(confirmations.at(0).contains(a.right(48).left(12)));
+    QVERIFY(confirmations.at(0).contains(b.right(48).left(12)));
+    QVERIFY(!confirmations.at(0).contains(keep.right(48).left(12)));
     QTRY_VERIFY(m_window->model()->rowOf(a) < 0 && m_window->model()->rowOf(b) < 0);
     QVERIFY(m_window->model()->rowOf(keep) >= 0);
     QTRY_VERIFY_WITH_TIMEOUT(!test::processExists(pidA) && !test::processExists(pidB), 10000);

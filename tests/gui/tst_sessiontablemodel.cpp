@@ -292,6 +292,15 @@ void tst_SessionTableModel::shortIdAndTooltip()
     QCOMPARE(cell.data().toString(), QStringLiteral("0123456789ab") + QChar(0x2026));
     QCOMPARE(cell.data(Qt::ToolTipRole).toString(), id);
     QCOMPARE(cell.data(SessionTableModel::SessionIdRole).toString(), id);
+    // Issue 14: after a node id, the short form is the random part's start.
+    const QString prefixed = QStringLiteral("broker-a-fedcba9876543210") + id.left(32);
+    f.model.upsert(session(prefixed, QStringLiteral("carol")));
+    QCOMPARE(f.model.index(f.model.rowCount() - 1, SessionTableModel::IdColumn).data().toString(),
+             QStringLiteral("fedcba987654") + QChar(0x2026));
+    QCOMPARE(
+        f.model.index(f.model.rowCount() - 1, SessionTableModel::IdColumn).data(Qt::ToolTipRole).toString(),
+        prefixed);
+    f.model.remove(prefixed);
     SessionInfo noChild = session(QStringLiteral("x"), QStringLiteral("bob"));
     noChild.childPid = 0;
     noChild.client.clear();

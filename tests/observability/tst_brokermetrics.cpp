@@ -15,6 +15,7 @@ private Q_SLOTS:
     void everyCounterIsShown();
     void histogramIsCumulative();
     void gaugesAndBuildInfo();
+    void nodeInfo();
     void everyFamilyHasHelpAndType();
 
 private:
@@ -51,6 +52,14 @@ void tst_BrokerMetrics::everyCounterIsShown()
              QByteArray::number(metrics::value(metrics::Counter::RefusedSessions)));
     QCOMPARE(sampleValue(text, "forgejo_mcp_broker_sign_ins_total{outcome=\"denied\"}"),
              QByteArray::number(metrics::value(metrics::Counter::SignInsDenied)));
+}
+
+// Issue 14: which broker of a cluster a scrape came from.
+void tst_BrokerMetrics::nodeInfo()
+{
+    const QByteArray text = renderMetrics(MetricsGauges{}, QStringLiteral("1"), QStringLiteral("web1-8080"));
+    QCOMPARE(sampleValue(text, "forgejo_mcp_broker_node_info{node=\"web1-8080\"}"), QByteArray("1"));
+    QVERIFY(text.contains("# TYPE forgejo_mcp_broker_node_info gauge\n"));
 }
 
 void tst_BrokerMetrics::histogramIsCumulative()

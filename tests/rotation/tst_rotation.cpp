@@ -68,7 +68,7 @@ struct Tokens {
 qint64 respawnedPid(DaemonProcess &daemon, const QString &sessionId)
 {
     const QRegularExpression line(QStringLiteral("session %1 respawned: new pid (\\d+)")
-                                      .arg(QRegularExpression::escape(sessionId.left(8))));
+                                      .arg(QRegularExpression::escape(sessionId.right(48).left(8))));
     qint64 pid = 0;
     auto matches = line.globalMatch(QString::fromUtf8(daemon.log()));
     while (matches.hasNext())
@@ -686,9 +686,9 @@ void tst_Rotation::idleEviction()
     QVERIFY(!sessionId.isEmpty());
     const qint64 pid = childPid(tokens.access, sessionId);
 
-    const QByteArray ended = "session " + sessionId.left(8).toLatin1() + " ended:";
+    const QByteArray ended = "session " + sessionId.right(48).left(8).toLatin1() + " ended:";
     QTRY_VERIFY_WITH_TIMEOUT(m_broker->log().count(ended) == 1, WaitMs);
-    const QByteArray idle = "session " + sessionId.left(8).toLatin1() + " idle for";
+    const QByteArray idle = "session " + sessionId.right(48).left(8).toLatin1() + " idle for";
     QVERIFY2(m_broker->log().count(idle) == 1, m_broker->log().constData());
     QTRY_VERIFY_WITH_TIMEOUT(
         !fmbtest::processAlive(pid) && !fmbtest::processAlive(respawnedPid(*m_broker, sessionId)), WaitMs);

@@ -63,6 +63,7 @@ private Q_SLOTS:
     void cleanup();
 
     void idsAreHexAndUnique();
+    void idsCarryTheNodeId();
     void caps_data();
     void caps();
     void evict();
@@ -148,6 +149,25 @@ void tst_SessionRegistry::idsAreHexAndUnique()
     QCOMPARE(registry->count(), 6);
     QCOMPARE(registry->sessions().size(), 6);
     QCOMPARE(registry->find(QString(48, QLatin1Char('0'))), nullptr);
+}
+
+// Issue 14: an nginx map routes on the prefix; the random part stays 192 bits.
+void tst_SessionRegistry::idsCarryTheNodeId()
+{
+    SessionRegistry *registry = makeRegistry();
+    registry->setNodeId(QStringLiteral("web-1.b_2"));
+    const QRegularExpression prefixed(QStringLiteral("^web-1\\.b_2-[0-9a-f]{48}$"));
+
+    Session *first = create(owner(QStringLiteral("alice")));
+    Session *second = create(owner(QStringLiteral("alice")));
+    QVERIFY(first && second);
+    QVERIFY2(prefixed.match(first->id()).hasMatch(), qPrintable(first->id()));
+    QVERIFY2(prefixed.match(second->id()).hasMatch(), qPrintable(second->id()));
+    QVERIFY(first->id() != second->id());
+    QCOMPARE(registry->find(first->id()), first);
+    // Logs name a session by its random part, not by the node id all share.
+    QCOMPARE(shortSessionId(first->id()), first->id().mid(first->id().size() - 48, 8));
+    QCOMPARE(shortSessionId(QStringLiteral("0123456789abcdef")), QStringLiteral("01234567"));
 }
 
 void tst_SessionRegistry::caps_data()

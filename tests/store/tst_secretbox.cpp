@@ -87,6 +87,8 @@ private Q_SLOTS:
     void keyFileRefused_data();
     void keyFileRefused();
     void keyFileRefusedSymlink();
+    void sharedKeyFileLoaded();
+    void sharedKeyFileNeverCreated();
 };
 
 void tst_SecretBox::roundTrip_data()
@@ -320,14 +322,48 @@ void tst_SecretBox::keyFileRefused()
     QVERIFY(writeFile(path, content, QFile::Permissions(permissions)));
     const int modeBefore = modeOf(path);
 
-    Result<SecretBox> box = SecretBox::loadOrCreateKeyFile(path);
-    QVERIFY(!box.ok());
-    QCOMPARE(box.error().code, code);
-    QCOMPARE(box.error().subject, path);
-    QVERIFY2(box.error().message.contains(messagePart), qPrintable(box.error().message));
+    // Both ways of loading refuse it: a state_dir key and --secret-key-file.
+    using Load = Result<SecretBox> (*)(const QString &);
+    for (const Load load : {&SecretBox::loadOrCreateKeyFile, &SecretBox::loadKeyFile}) {
+        const Result<SecretBox> box = load(path);
+        QVERIFY(!box.ok());
+        QCOMPARE(box.error().code, code);
+        QCOMPARE(box.error().subject, path);
+        QVERIFY2(box.error().message.contains(messagePart), qPrintable(box.error().message));
+    }
     // Refused, not repaired or replaced: the operator decides.
     QCOMPARE(readFile(path), content);
     QCOMPARE(modeOf(path), modeBefore);
+}
+
+// --secret-key-file (issue 14): the key of the file, as every broker of a cluster loads it.
+void tst_SecretBox::sharedKeyFileLoaded()
+{
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString path = dir.filePath(QStringLiteral("upstream.key"));
+    QVERIFY(writeFile(path, testKey('b'), OwnerRw));
+    Result<SecretBox> first = SecretBox::loadKeyFile(path);
+    Result<SecretBox> second = SecretBox::loadKeyFile(path);
+    QVERIFY2(first.ok(), describe(first).constData());
+    QVERIFY2(second.ok(), describe(second).constData());
+    Result<QByteArray> sealed = first.value().seal("grant token", "grant-1");
+    QVERIFY(sealed.ok());
+    QCOMPARE(second.value().open(sealed.value(), "grant-1").value(), QByteArray("grant token"));
+}
+
+// A broker that made its own key would seal tokens no other broker opens.
+void tst_SecretBox::sharedKeyFileNeverCreated()
+{
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString path = dir.filePath(QStringLiteral("upstream.key"));
+    Result<SecretBox> box = SecretBox::loadKeyFile(path);
+    QVERIFY(!box.ok());
+    QCOMPARE(box.error().code, ErrorCode::NotFound);
+    QCOMPARE(box.error().subject, path);
+    QVERIFY2(box.error().message.contains(QStringLiteral("does not exist")), qPrintable(box.error().message));
+    QVERIFY(!QFileInfo::exists(path));
 }
 
 void tst_SecretBox::keyFileRefusedSymlink()

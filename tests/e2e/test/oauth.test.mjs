@@ -125,7 +125,7 @@ describe('OAuth mode with the MCP SDK client', { skip, timeout: 90_000 }, () => 
 
     session = await connectWithOAuth(MCP_URL, alice);
     sessionId = session.transport.sessionId;
-    assert.match(sessionId ?? '', /^[0-9a-f]{32,}$/, 'an Mcp-Session-Id');
+    assert.match(sessionId ?? '', /^[A-Za-z0-9._-]{1,32}-[0-9a-f]{48}$/, 'an Mcp-Session-Id: node id, then 192 random bits');
     assert.equal(session.client.getServerVersion()?.name, 'fmb-test-mcp-server');
 
     // Registration: a public client, as asked.

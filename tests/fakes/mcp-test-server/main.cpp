@@ -30,7 +30,11 @@ int main(int argc, char *argv[])
     const QCommandLineOption stderrAtStart(QStringLiteral("stderr-at-start"),
                                            QStringLiteral("Write <text> to stderr at start."),
                                            QStringLiteral("text"));
-    parser.addOptions({exitAtStart, noInitializeReply, stderrAtStart});
+    const QCommandLineOption lingerAfterEof(
+        QStringLiteral("linger-after-eof"),
+        QStringLiteral("Keep running after stdin closes (only a signal ends it), as a careless "
+                       "MCP server would: for tests that a child never outlives its broker."));
+    parser.addOptions({exitAtStart, noInitializeReply, stderrAtStart, lingerAfterEof});
     parser.process(app);
 
     if (parser.isSet(stderrAtStart)) {
@@ -54,8 +58,10 @@ int main(int argc, char *argv[])
     QObject::connect(&reader, &fmb::testserver::StdinReader::lineReceived, &server,
                      &fmb::testserver::TestServer::handleLine);
     // MCP stdio transport: the client closing our stdin is the request to shut down.
-    QObject::connect(&reader, &fmb::testserver::StdinReader::finished, &app,
-                     [] { QCoreApplication::exit(0); });
+    if (!parser.isSet(lingerAfterEof)) {
+        QObject::connect(&reader, &fmb::testserver::StdinReader::finished, &app,
+                         [] { QCoreApplication::exit(0); });
+    }
     reader.start();
     return QCoreApplication::exec();
 }

@@ -1,0 +1,298 @@
+// Issue 14: two brokers on one PostgreSQL behind HAProxy (lib/cluster.sh starts
+// them with the configuration of docs/deployment.md). The SDK client signs in
+// once through HAProxy; its tokens work at either broker; session clients
+// spread over both; then the broker holding the SDK client's session ("A"
+// below) is killed with SIGKILL under load: its clients get 404 and initialize
+// again on the other ("B") with the same tokens (no sign-in), none of A's
+// children survives it, and B's clients see no error.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+
+import { closeClient, connectWithOAuth, firstText, HeadlessOAuthProvider, HTTP_TIMEOUT_MS, waitFor } from '../lib/oauth.mjs';
+
+const env = process.env;
+const CLUSTER = env.FMB_E2E_CLUSTER_URL; // HAProxy: the brokers' public URL
+const BROKER_A = env.FMB_E2E_CLUSTER_A_URL;
+const BROKER_B = env.FMB_E2E_CLUSTER_B_URL;
+const PIDS = { 'broker-a': Number(env.FMB_E2E_CLUSTER_A_PID), 'broker-b': Number(env.FMB_E2E_CLUSTER_B_PID) };
+const FORGEJO = env.FMB_E2E_CLUSTER_FORGEJO_URL;
+const MARKER = env.FMB_E2E_CLUSTER_MARKER; // broker X's children: FMB_E2E_MARKER=$MARKER-X
+const SESSIONS = 20;
+const CALL = { timeout: 30_000 };
+let skip = false;
+if (env.FMB_E2E_CLUSTER_SKIP) {
+  skip = `cluster test skipped: ${env.FMB_E2E_CLUSTER_SKIP}`;
+} else if (!CLUSTER) {
+  skip = 'FMB_E2E_CLUSTER_URL is not set (run.sh brokerd only)';
+}
+
+// Which broker holds a session: its id starts with the node id (--node-id broker-X).
+function nodeOf(sessionId) {
+  return /^(broker-[ab])-[0-9a-f]{48}$/.exec(sessionId ?? '')?.[1];
+}
+
+// Pids of processes whose environment carries FMB_E2E_MARKER=<marker>.
+function markedPids(marker) {
+  const entry = `FMB_E2E_MARKER=${marker}`;
+  const pids = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) {
+      continue;
+    }
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'latin1');
+      if (/^\d+ \(.*\) [ZX] /s.test(stat)) {
+        continue; // a zombie has ended; it only waits to be reaped
+      }
+      if (readFileSync(`/proc/${name}/environ`, 'latin1').split('\0').includes(entry)) {
+        pids.push(Number(name));
+      }
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return pids;
+}
+
+// One JSON-RPC POST to BASE/mcp; the answer's status, session id and JSON body
+// (the last `data:` of an SSE answer). Never throws on an HTTP status.
+async function mcpPost(base, token, sessionId, message) {
+  const headers = {
+    Accept: 'application/json, text/event-stream',
+    'Content-Type': 'application/json',
+    Authorization: `Bearer ${token}`,
+  };
+  if (sessionId) {
+    headers['Mcp-Session-Id'] = sessionId;
+    headers['MCP-Protocol-Version'] = '2025-06-18';
+  }
+  const response = await fetch(`${base}/mcp`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify(message),
+    signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
+  });
+  const text = await response.text();
+  let json;
+  const data = text.split('\n').filter((line) => line.startsWith('data:')).at(-1);
+  try {
+    json = JSON.parse(data ? data.slice(5) : text);
+  } catch {
+    json = undefined;
+  }
+  return { status: response.status, sessionId: response.headers.get('mcp-session-id'), json, text };
+}
+
+// A session client without the SDK: initialize, then pings.
+class RawSession {
+  constructor(base, token) {
+    this.base = base;
+    this.token = token;
+    this.sessionId = undefined;
+    this.next = 1;
+  }
+
+  async initialize() {
+    const init = await mcpPost(this.base, this.token, undefined, {
+      jsonrpc: '2.0',
+      id: this.next++,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'fmb-e2e-cluster', version: '1' } },
+    });
+    assert.equal(init.status, 200, `initialize at ${this.base}: HTTP ${init.status} ${init.text.slice(0, 200)}`);
+    this.sessionId = init.sessionId;
+    const initialized = await mcpPost(this.base, this.token, this.sessionId, { jsonrpc: '2.0', method: 'notifications/initialized' });
+    assert.equal(initialized.status, 202, `notifications/initialized: HTTP ${initialized.status}`);
+    return nodeOf(this.sessionId);
+  }
+
+  // The HTTP status of one ping (0: no HTTP answer at all).
+  async ping() {
+    const id = this.next++;
+    try {
+      const answer = await mcpPost(this.base, this.token, this.sessionId, { jsonrpc: '2.0', id, method: 'ping' });
+      if (answer.status === 200 && answer.json?.id !== id) {
+        return -1; // a 200 that is not the answer to this ping
+      }
+      return answer.status;
+    } catch {
+      return 0;
+    }
+  }
+
+  async close() {
+    if (this.sessionId) {
+      await fetch(`${this.base}/mcp`, {
+        method: 'DELETE',
+        headers: { Authorization: `Bearer ${this.token}`, 'Mcp-Session-Id': this.sessionId },
+        signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
+      }).catch(() => {});
+    }
+  }
+}
+
+async function fake(path, body) {
+  const response = await fetch(`${FORGEJO}${path}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
+  });
+  assert.equal(response.status, 200, `${path}: ${await response.text()}`);
+}
+
+describe('two brokers on PostgreSQL behind HAProxy', { skip, timeout: 180_000 }, () => {
+  const alice = new HeadlessOAuthProvider({ clientName: 'fmb-e2e-cluster-alice' });
+  let sdk; // alice's SDK session through HAProxy
+  let token; // her broker access token
+  const clients = []; // RawSession through HAProxy
+
+  before(async () => {
+    await fake('/_fake/login', { login: 'alice' });
+  });
+
+  after(async () => {
+    await closeClient(sdk);
+    await Promise.all(clients.map((c) => c.close()));
+  });
+
+  test('the SDK client signs in once through HAProxy and works', async () => {
+    sdk = await connectWithOAuth(`${CLUSTER}/mcp`, alice);
+    assert.equal(alice.authorizations.length, 1, 'one sign-in');
+    assert.ok(nodeOf(sdk.transport.sessionId), `a session of broker-a or broker-b: ${sdk.transport.sessionId}`);
+    // The whole sign-in went through HAProxy (the brokers' public URL).
+    for (const hop of alice.agent.hops.filter((h) => !h.url.startsWith(FORGEJO))) {
+      assert.ok(hop.url.startsWith(`${CLUSTER}/`), `${hop.method} ${hop.url}`);
+    }
+    const text = `hello ${randomBytes(4).toString('hex')}`;
+    const echoed = await sdk.client.callTool({ name: 'echo', arguments: { text } }, undefined, CALL);
+    assert.equal(firstText(echoed), text);
+    token = alice.tokens().access_token;
+    assert.ok(token);
+  });
+
+  test('the tokens of that sign-in work at either broker directly', async () => {
+    for (const [base, node] of [
+      [BROKER_A, 'broker-a'],
+      [BROKER_B, 'broker-b'],
+    ]) {
+      const direct = new RawSession(base, token);
+      assert.equal(await direct.initialize(), node, `a session of ${node} at ${base}`);
+      assert.equal(await direct.ping(), 200, `ping at ${node}`);
+      await direct.close();
+      const health = await (await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) })).json();
+      assert.deepEqual(health, { status: 'ok', node });
+    }
+  });
+
+  test(`${SESSIONS} session clients spread over both brokers`, async () => {
+    for (let i = 0; i < SESSIONS; ++i) {
+      clients.push(new RawSession(CLUSTER, token));
+    }
+    const nodes = await Promise.all(clients.map((c) => c.initialize()));
+    const counts = { 'broker-a': 0, 'broker-b': 0 };
+    for (const node of nodes) {
+      counts[node] += 1;
+    }
+    assert.ok(counts['broker-a'] > 0 && counts['broker-b'] > 0, `both brokers got sessions: ${JSON.stringify(counts)}`);
+    // HAProxy learned each id from its initialize answer: every later request lands on the same broker.
+    const statuses = await Promise.all(clients.map((c) => c.ping()));
+    assert.deepEqual(statuses, clients.map(() => 200));
+  });
+
+  test("kill -9 of broker A: its clients move to B without signing in, B's clients see no error", async () => {
+    // A: the broker of the SDK client's session, so that its reconnect is tested too.
+    const victim = nodeOf(sdk.transport.sessionId);
+    const survivor = victim === 'broker-a' ? 'broker-b' : 'broker-a';
+    const victimMarker = `${MARKER}-${victim.slice(-1)}`;
+    const childrenOfA = markedPids(victimMarker);
+    assert.ok(childrenOfA.length > 0, `${victim} has children before it is killed`);
+    const records = clients.map((c) => ({ client: c, node: nodeOf(c.sessionId), before: [], after: [], moved: false }));
+    let stop = false;
+    let killed = false;
+    const loop = async (record) => {
+      while (!stop) {
+        const status = await record.client.ping();
+        if (status === 200) {
+          (record.moved ? record.after : record.before).push(status);
+          continue;
+        }
+        if (record.node === victim && killed && !record.moved) {
+          record.before.push(status);
+          if (status === 404) {
+            // The spec's signal to start over: initialize again, same bearer token.
+            record.client.sessionId = undefined;
+            record.moved = (await record.client.initialize()) === survivor;
+            assert.ok(record.moved, `initialized again on ${survivor}`);
+          }
+          continue;
+        }
+        (record.moved ? record.after : record.before).push(status);
+      }
+    };
+    const loops = records.map((record) => loop(record));
+    // Under load: every client has answers before the kill.
+    await waitFor(() => records.every((r) => r.before.length >= 3), { timeoutMs: 20_000, intervalMs: 50, what: 'load before the kill' });
+    killed = true;
+    process.kill(PIDS[victim], 'SIGKILL');
+    const movedAll = waitFor(() => records.every((r) => r.node !== victim || r.moved), {
+      timeoutMs: 30_000,
+      intervalMs: 50,
+      what: "broker A's clients initialize again on B",
+    });
+    try {
+      await movedAll;
+      // And they keep working there.
+      await waitFor(() => records.every((r) => r.node !== victim || r.after.length >= 3), {
+        timeoutMs: 20_000,
+        intervalMs: 50,
+        what: 'calls after the move',
+      });
+    } finally {
+      stop = true;
+      await Promise.all(loops);
+    }
+
+    for (const record of records) {
+      const errors = [...record.before, ...record.after].filter((s) => s !== 200);
+      if (record.node === survivor) {
+        assert.deepEqual(errors, [], `a client of ${survivor} saw ${errors.join(', ')}`);
+        continue;
+      }
+      assert.ok(record.moved, 'moved');
+      assert.equal(record.before.at(-1), 404, `A's client got 404 before it moved (${record.before.filter((s) => s !== 200).join(', ')})`);
+      // Besides the 404, at most the request that was in flight when A died failed.
+      const others = record.before.filter((s) => s !== 200 && s !== 404);
+      assert.ok(others.length <= 1 && others.every((s) => s === 0 || s >= 500), `A's client saw ${others.join(', ')}`);
+      assert.deepEqual(record.after.filter((s) => s !== 200), [], 'no error after the move');
+    }
+    console.log(
+      `cluster: killed ${victim}; ${records.filter((r) => r.node === victim).length} clients moved to ${survivor}, ` +
+        `${records.filter((r) => r.node === survivor).length} stayed there; ` +
+        `pings: ${records.reduce((n, r) => n + r.before.length + r.after.length, 0)}; ` +
+        `A's clients saw before moving: ${JSON.stringify(
+          records.flatMap((r) => r.before.filter((status) => status !== 200)).reduce((m, status) => ({ ...m, [status]: (m[status] ?? 0) + 1 }), {}),
+        )}`,
+    );
+
+    // The SDK client was on A: its session is gone (404); it connects again with the tokens it has.
+    await assert.rejects(sdk.client.callTool({ name: 'echo', arguments: { text: 'x' } }, undefined, CALL));
+    await closeClient(sdk);
+    sdk = await connectWithOAuth(`${CLUSTER}/mcp`, alice);
+    assert.equal(nodeOf(sdk.transport.sessionId), survivor);
+    const echoed = await sdk.client.callTool({ name: 'echo', arguments: { text: 'still here' } }, undefined, CALL);
+    assert.equal(firstText(echoed), 'still here');
+    assert.equal(alice.authorizations.length, 1, 'nobody signed in again');
+
+    // No child of the dead broker survives it (PR_SET_PDEATHSIG), and HAProxy took it out of the pool.
+    await waitFor(() => markedPids(victimMarker).length === 0, {
+      timeoutMs: 10_000,
+      intervalMs: 100,
+      what: `no child of ${victim} left (had ${childrenOfA.join(' ')})`,
+    });
+    const health = await (await fetch(`${CLUSTER}/healthz`, { signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) })).json();
+    assert.deepEqual(health, { status: 'ok', node: survivor });
+  });
+});
