@@ -62,14 +62,14 @@ void AuditTrail::onSessionCreated(Session *session)
     m_sessions.insert(id, Known{session->owner().user, QString()});
     m_log->record(QStringLiteral("session.start"),
                   {{QStringLiteral("user"), session->owner().user},
-                   {QStringLiteral("session"), AuditLog::sessionPrefix(id)}});
+                   {QStringLiteral("session"), shortSessionId(id)}});
     connect(session, &Session::toolCallFinished, this,
             [this](const QString &callId, const QString &tool, qint64 durationMs, const QString &outcome) {
                 const Known known = m_sessions.value(callId);
                 m_log->record(QStringLiteral("tools.call"),
                               {{QStringLiteral("user"), known.user},
                                {QStringLiteral("client_name"), known.client},
-                               {QStringLiteral("session"), AuditLog::sessionPrefix(callId)},
+                               {QStringLiteral("session"), shortSessionId(callId)},
                                {QStringLiteral("tool"), tool},
                                {QStringLiteral("duration_ms"), durationMs},
                                {QStringLiteral("outcome"), outcome}});
@@ -82,7 +82,7 @@ void AuditTrail::onSessionCreated(Session *session)
         m_log->record(QStringLiteral("session.ready"),
                       {{QStringLiteral("user"), known->user},
                        {QStringLiteral("client_name"), known->client},
-                       {QStringLiteral("session"), AuditLog::sessionPrefix(readyId)}});
+                       {QStringLiteral("session"), shortSessionId(readyId)}});
     });
 }
 
@@ -91,7 +91,7 @@ void AuditTrail::onSessionEnded(const QString &id, const QString &reason)
     const Known known = m_sessions.take(id);
     m_log->record(QStringLiteral("session.end"), {{QStringLiteral("user"), known.user},
                                                   {QStringLiteral("client_name"), known.client},
-                                                  {QStringLiteral("session"), AuditLog::sessionPrefix(id)},
+                                                  {QStringLiteral("session"), shortSessionId(id)},
                                                   {QStringLiteral("reason"), reason}});
 }
 

@@ -36,9 +36,6 @@ public:
     // The line for one event, '\n' included; empty string fields are left out.
     [[nodiscard]] static QByteArray formatLine(const QString &event, const QJsonObject &fields,
                                                const QDateTime &when);
-    // The first 8 characters of a session id: enough to find it in the log,
-    // not enough to use it.
-    [[nodiscard]] static QString sessionPrefix(const QString &sessionId) { return sessionId.left(8); }
 
 private:
     QString m_path;

@@ -143,7 +143,8 @@ describe('revoking a user', { skip, timeout: 90_000 }, () => {
         assert.match(line.session, /^[0-9a-f]{8}$/, 'a session id prefix, never the id');
       }
     }
-    const prefix = session.transport.sessionId.slice(0, 8);
+    // The first 8 hex digits of the random part, after the node-id prefix.
+    const prefix = session.transport.sessionId.slice(-48).slice(0, 8);
     const story = lines
       .filter((line) => line.user === 'carol' && line.event !== 'tools.call')
       .map((line) => `${line.event}${line.reason ? `:${line.reason}` : ''}${line.outcome ? `:${line.outcome}` : ''}`);
