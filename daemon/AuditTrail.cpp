@@ -60,9 +60,8 @@ void AuditTrail::onSessionCreated(Session *session)
 {
     const QString id = session->id();
     m_sessions.insert(id, Known{session->owner().user, QString()});
-    m_log->record(QStringLiteral("session.start"),
-                  {{QStringLiteral("user"), session->owner().user},
-                   {QStringLiteral("session"), shortSessionId(id)}});
+    m_log->record(QStringLiteral("session.start"), {{QStringLiteral("user"), session->owner().user},
+                                                    {QStringLiteral("session"), shortSessionId(id)}});
     connect(session, &Session::toolCallFinished, this,
             [this](const QString &callId, const QString &tool, qint64 durationMs, const QString &outcome) {
                 const Known known = m_sessions.value(callId);
