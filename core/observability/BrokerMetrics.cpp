@@ -153,6 +153,8 @@ QByteArray renderMetrics(const MetricsGauges &gauges, const QString &version, co
     }
     out.family(name("sessions_open"), "gauge", "MCP sessions open.");
     out.sample(name("sessions_open"), quint64(gauges.sessionsOpen));
+    out.family(name("user_children_open"), "gauge", "Children serving 2026-07-28 clients, one per user.");
+    out.sample(name("user_children_open"), quint64(gauges.userChildrenOpen));
     out.family(name("sessions_stopping"), "gauge", "Sessions that ended whose children are still exiting.");
     out.sample(name("sessions_stopping"), quint64(gauges.sessionsStopping));
     out.family(name("sessions_max"), "gauge",
@@ -178,7 +180,8 @@ QByteArray renderMetrics(const MetricsGauges &gauges, const QString &version, co
 MetricsGauges readGauges(const SessionRegistry &registry, double startTimeSeconds)
 {
     MetricsGauges gauges;
-    gauges.sessionsOpen = registry.count();
+    gauges.userChildrenOpen = registry.userChildCount();
+    gauges.sessionsOpen = registry.count() - gauges.userChildrenOpen;
     gauges.sessionsStopping = registry.stoppingCount();
     const RegistryLimits &limits = registry.limits();
     gauges.sessionsMax = limits.fileCeiling > 0 && limits.fileCeiling < limits.maxSessions

@@ -9,7 +9,8 @@ class SessionRegistry;
 
 // What /metrics shows besides the counters: read when Prometheus scrapes.
 struct MetricsGauges {
-    int sessionsOpen = 0;
+    int sessionsOpen = 0;     // session-revision clients' sessions
+    int userChildrenOpen = 0; // 2026-07-28 children, one per user
     int sessionsStopping = 0; // ended, children still exiting
     int sessionsMax = 0;      // the session ceiling in force (configured cap or the open-file room)
     qint64 openFds = -1;      // -1: unknown

@@ -63,6 +63,8 @@ public:
     [[nodiscard]] Session *find(const QString &id) const;
     [[nodiscard]] QList<Session *> sessions() const;
     [[nodiscard]] int count() const { return int(m_sessions.size()); }
+    // Of count(): the 2026-07-28 children, one per user (issue 13).
+    [[nodiscard]] int userChildCount() const { return int(m_userChildren.size()); }
     // Sessions of one user (all of their grants): what the per-user cap counts.
     [[nodiscard]] int countFor(const QString &user) const { return m_perOwner.value(user); }
     [[nodiscard]] int stoppingCount() const { return int(m_stopping.size()); }

@@ -91,6 +91,7 @@ void tst_BrokerMetrics::gaugesAndBuildInfo()
 {
     MetricsGauges gauges;
     gauges.sessionsOpen = 7;
+    gauges.userChildrenOpen = 3;
     gauges.sessionsStopping = 2;
     gauges.sessionsMax = 900;
     gauges.openFds = 41;
@@ -98,6 +99,7 @@ void tst_BrokerMetrics::gaugesAndBuildInfo()
     gauges.startTimeSeconds = 1796462371.5;
     const QByteArray text = renderMetrics(gauges, QStringLiteral("0.9.1"));
     QCOMPARE(sampleValue(text, "forgejo_mcp_broker_sessions_open"), QByteArray("7"));
+    QCOMPARE(sampleValue(text, "forgejo_mcp_broker_user_children_open"), QByteArray("3"));
     QCOMPARE(sampleValue(text, "forgejo_mcp_broker_sessions_stopping"), QByteArray("2"));
     QCOMPARE(sampleValue(text, "forgejo_mcp_broker_sessions_max"), QByteArray("900"));
     QCOMPARE(sampleValue(text, "process_open_fds"), QByteArray("41"));

@@ -168,6 +168,12 @@ describe('SDK v2 client pinned to 2026-07-28', { timeout: 120_000, ...brokerOnly
       );
       const { resources } = await second.client.listResources(undefined, { timeout: REQUEST_TIMEOUT_MS });
       assert.ok(resources.some((r) => r.uri === `demo://resource/session/${name}`), 'the second client sees the first one\'s resource');
+      // One user ("local"), one child: /metrics counts it apart from sessions.
+      if (process.env.FMB_E2E_METRICS_URL) {
+        const text = await (await fetch(process.env.FMB_E2E_METRICS_URL, { signal: AbortSignal.timeout(10_000) })).text();
+        const open = text.match(/^forgejo_mcp_broker_user_children_open (\d+)$/m);
+        assert.equal(open?.[1], '1', 'one user child open');
+      }
     } finally {
       await closeV2(first);
       await closeV2(second);
