@@ -285,6 +285,52 @@
         <source>HTTP responses with a 5xx status and failed token refreshes</source>
         <translation type="unfinished"></translation>
     </message>
+    <message>
+        <source>Revoke Access</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Revoke</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Revoke Access…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>End the user&apos;s sessions, revoke their sign-ins and delete their stored Forgejo tokens (OAuth mode)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Revoke all access of %1?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <source>This ends %n open session(s) of %1 and stops their MCP servers, revokes every grant and broker token of %1 and deletes the Forgejo tokens the broker keeps for %1. %1 has to sign in again.</source>
+        <translation>
+            <numerusform>This ends the open session of %1 and stops its MCP server, revokes every grant and broker token of %1 and deletes the Forgejo tokens the broker keeps for %1. %1 has to sign in again.</numerusform>
+            <numerusform>This ends %n open sessions of %1 and stops their MCP servers, revokes every grant and broker token of %1 and deletes the Forgejo tokens the broker keeps for %1. %1 has to sign in again.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Revoking the access of %1…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Revoking failed: %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <source>Revoked %1: %n session(s) ended, %2 grant(s) and %3 token(s) revoked.</source>
+        <translation>
+            <numerusform>Revoked %1: %n session ended, %2 grant(s) and %3 token(s) revoked.</numerusform>
+            <numerusform>Revoked %1: %n sessions ended, %2 grant(s) and %3 token(s) revoked.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Revoke Access of %1…</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>fmb::LiveChart</name>
@@ -430,6 +476,10 @@
     </message>
     <message>
         <source>stopping</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>user child (%1 in flight)</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

@@ -285,6 +285,52 @@
         <source>HTTP responses with a 5xx status and failed token refreshes</source>
         <translation>HTTP-svar med 5xx-status og mislykkede tokenfornyelser</translation>
     </message>
+    <message>
+        <source>Revoke Access</source>
+        <translation>Trekk tilbake tilgang</translation>
+    </message>
+    <message>
+        <source>&amp;Revoke</source>
+        <translation>&amp;Trekk tilbake</translation>
+    </message>
+    <message>
+        <source>&amp;Revoke Access…</source>
+        <translation>&amp;Trekk tilbake tilgang …</translation>
+    </message>
+    <message>
+        <source>End the user&apos;s sessions, revoke their sign-ins and delete their stored Forgejo tokens (OAuth mode)</source>
+        <translation>Avslutt brukerens økter, trekk tilbake påloggingene og slett de lagrede Forgejo-tokenene (OAuth-modus)</translation>
+    </message>
+    <message>
+        <source>Revoke all access of %1?</source>
+        <translation>Trekke tilbake all tilgang for %1?</translation>
+    </message>
+    <message numerus="yes">
+        <source>This ends %n open session(s) of %1 and stops their MCP servers, revokes every grant and broker token of %1 and deletes the Forgejo tokens the broker keeps for %1. %1 has to sign in again.</source>
+        <translation>
+            <numerusform>Dette avslutter %n åpen økt for %1 og stopper MCP-tjeneren, trekker tilbake alle tillatelser og meglertokener for %1 og sletter Forgejo-tokenene megleren har lagret for %1. %1 må logge inn på nytt.</numerusform>
+            <numerusform>Dette avslutter %n åpne økter for %1 og stopper MCP-tjenerne deres, trekker tilbake alle tillatelser og meglertokener for %1 og sletter Forgejo-tokenene megleren har lagret for %1. %1 må logge inn på nytt.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Revoking the access of %1…</source>
+        <translation>Trekker tilbake tilgangen for %1 …</translation>
+    </message>
+    <message>
+        <source>Revoking failed: %1</source>
+        <translation>Tilbaketrekkingen mislyktes: %1</translation>
+    </message>
+    <message numerus="yes">
+        <source>Revoked %1: %n session(s) ended, %2 grant(s) and %3 token(s) revoked.</source>
+        <translation>
+            <numerusform>Trakk tilbake %1: %n økt avsluttet, %2 tillatelse(r) og %3 token trukket tilbake.</numerusform>
+            <numerusform>Trakk tilbake %1: %n økter avsluttet, %2 tillatelse(r) og %3 token trukket tilbake.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Revoke Access of %1…</source>
+        <translation>Trekk tilbake tilgangen for %1 …</translation>
+    </message>
 </context>
 <context>
     <name>fmb::LiveChart</name>
@@ -431,6 +477,10 @@
     <message>
         <source>stopping</source>
         <translation>stopper</translation>
+    </message>
+    <message>
+        <source>user child (%1 in flight)</source>
+        <translation>brukerbarn (%1 underveis)</translation>
     </message>
 </context>
 <context>
