@@ -53,6 +53,30 @@ QString secretFileProblem(const QString &key, const QString &path)
     return {};
 }
 
+// The shared AES-256-GCM key (issue 14): never created by the broker, so it
+// must be there, 32 bytes, and readable by its owner only. Its bytes are
+// not read here and never shown.
+QString secretKeyProblem(const QString &path)
+{
+    const QString key = QStringLiteral("secret_key_file");
+    const QFileInfo info(path);
+    if (!info.exists())
+        return key + QLatin1String(": ") + quoted(path) + QLatin1String(" does not exist");
+    if (!info.isFile())
+        return key + QLatin1String(": ") + quoted(path) + QLatin1String(" is not a regular file");
+    const QFile::Permissions others = QFile::ReadGroup | QFile::WriteGroup | QFile::ExeGroup |
+                                      QFile::ReadOther | QFile::WriteOther | QFile::ExeOther;
+    if (info.permissions() & others)
+        return key + QLatin1String(": ") + quoted(path) +
+               QLatin1String(" is open to its group or others (chmod 600 it)");
+    if (info.size() != 32)
+        return key + QLatin1String(": ") + quoted(path) + QLatin1String(" holds ") +
+               QString::number(info.size()) + QLatin1String(" bytes, not the 32 of an AES-256 key");
+    if (!QFile(path).open(QIODevice::ReadOnly))
+        return key + QLatin1String(": cannot read ") + quoted(path);
+    return {};
+}
+
 // The state directory is made at start when missing: the nearest existing
 // ancestor must then let us create it.
 QString stateDirProblem(const QString &path)
@@ -97,6 +121,11 @@ QStringList configProblems(const BrokerConfig &config)
         problems.append(
             secretFileProblem(QStringLiteral("forgejo_client_secret_file"), config.forgejoClientSecretFile));
         problems.append(stateDirProblem(config.stateDir));
+        if (!config.secretKeyFile.isEmpty())
+            problems.append(secretKeyProblem(config.secretKeyFile));
+        if (!config.databasePasswordFile.isEmpty())
+            problems.append(
+                secretFileProblem(QStringLiteral("database_password_file"), config.databasePasswordFile));
     }
     problems.removeAll(QString());
     return problems;

@@ -175,6 +175,23 @@ void tst_Systemd::checkConfig_data()
     QTest::newRow("the client secret file is empty")
         << oauth + QStringList{QStringLiteral("--forgejo-client-secret-file"), QStringLiteral("%DIR%/empty")}
         << 2 << "forgejo_client_secret_file: \"%DIR%/empty\" is empty";
+    const auto keyFile = [](const char *name) {
+        return QStringList{QStringLiteral("--secret-key-file"),
+                           QStringLiteral("%DIR%/") + QLatin1String(name)};
+    };
+    QTest::newRow("oauth: a good shared key") << oauth + secret + keyFile("key") << 0 << "configuration OK";
+    QTest::newRow("the shared key is missing")
+        << oauth + secret + keyFile("no-key") << 2 << "secret_key_file: \"%DIR%/no-key\" does not exist";
+    QTest::newRow("the shared key is short")
+        << oauth + secret + keyFile("short-key") << 2
+        << "secret_key_file: \"%DIR%/short-key\" holds 31 bytes, not the 32 of an AES-256 key";
+    QTest::newRow("the shared key is open to others")
+        << oauth + secret + keyFile("open-key") << 2
+        << "secret_key_file: \"%DIR%/open-key\" is open to its group or others";
+    QTest::newRow("the database password file is missing")
+        << oauth + secret +
+               QStringList{QStringLiteral("--database-password-file"), QStringLiteral("%DIR%/no-password")}
+        << 2 << "database_password_file: \"%DIR%/no-password\" does not exist";
     QTest::newRow("a listen host that is a name, not an address")
         << oauth + secret + QStringList{QStringLiteral("--listen"), QStringLiteral("mcp.example.org:8080")}
         << 2 << "listen: \"mcp.example.org\" is not an IP address";
@@ -197,6 +214,13 @@ void tst_Systemd::checkConfig()
     QVERIFY(dir.isValid());
     QVERIFY(writeFile(dir.filePath(QStringLiteral("secret")), "client-secret-value\n"));
     QVERIFY(writeFile(dir.filePath(QStringLiteral("empty")), "\n"));
+    const QFile::Permissions ownerOnly = QFile::ReadOwner | QFile::WriteOwner;
+    QVERIFY(writeFile(dir.filePath(QStringLiteral("key")), QByteArray(32, 'k')));
+    QVERIFY(QFile::setPermissions(dir.filePath(QStringLiteral("key")), ownerOnly));
+    QVERIFY(writeFile(dir.filePath(QStringLiteral("short-key")), QByteArray(31, 'k')));
+    QVERIFY(QFile::setPermissions(dir.filePath(QStringLiteral("short-key")), ownerOnly));
+    QVERIFY(writeFile(dir.filePath(QStringLiteral("open-key")), QByteArray(32, 'k')));
+    QVERIFY(QFile::setPermissions(dir.filePath(QStringLiteral("open-key")), ownerOnly | QFile::ReadGroup));
     arguments.replaceInStrings(QStringLiteral("%DIR%"), dir.path());
     output.replace(QStringLiteral("%DIR%"), dir.path());
 
