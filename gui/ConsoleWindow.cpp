@@ -17,6 +17,7 @@
 #include <QSettings>
 #include <QSortFilterProxyModel>
 #include <QStatusBar>
+#include <QTabWidget>
 #include <QTableView>
 #include <QTimer>
 #include <QToolBar>
@@ -26,6 +27,7 @@
 #include "LiveChart.h"
 #include "RecentTargets.h"
 #include "SessionTableModel.h"
+#include "UserTableModel.h"
 #include "admin/AdminClient.h"
 
 namespace fmb {
@@ -255,6 +257,39 @@ void ConsoleWindow::buildUi()
             &ConsoleWindow::updateActions);
     connect(m_view, &QAbstractItemView::doubleClicked, this, [this] { copySelectedIds(); });
 
+    m_users = new UserTableModel(m_model, this);
+    m_userProxy = new QSortFilterProxyModel(this);
+    m_userProxy->setSourceModel(m_users);
+    m_userProxy->setSortRole(UserTableModel::SortRole);
+    m_userProxy->setDynamicSortFilter(true);
+    m_userView = new QTableView(this);
+    m_userView->setObjectName(QStringLiteral("users"));
+    m_userView->setModel(m_userProxy);
+    m_userView->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_userView->setSelectionMode(QAbstractItemView::SingleSelection);
+    m_userView->setSortingEnabled(true);
+    m_userView->sortByColumn(UserTableModel::UserColumn, Qt::AscendingOrder);
+    m_userView->setAlternatingRowColors(true);
+    m_userView->setWordWrap(false);
+    m_userView->setContextMenuPolicy(Qt::CustomContextMenu);
+    m_userView->verticalHeader()->hide();
+    m_userView->verticalHeader()->setDefaultSectionSize(m_userView->fontMetrics().height() + 10);
+    m_userView->horizontalHeader()->setStretchLastSection(true);
+    m_userView->horizontalHeader()->setHighlightSections(false);
+    m_userView->horizontalHeader()->resizeSection(UserTableModel::UserColumn, 160);
+    m_userView->horizontalHeader()->resizeSection(UserTableModel::TokenColumn, 120);
+    m_userView->setAccessibleName(tr("Users"));
+    m_userView->addAction(m_evictUserAction);
+    m_userView->addAction(m_revokeAction);
+    connect(m_userView, &QWidget::customContextMenuRequested, this, &ConsoleWindow::showUserContextMenu);
+    connect(m_userView->selectionModel(), &QItemSelectionModel::selectionChanged, this,
+            &ConsoleWindow::updateActions);
+    m_tabs = new QTabWidget(this);
+    m_tabs->setDocumentMode(true);
+    m_tabs->addTab(m_view, tr("Sessions"));
+    m_tabs->addTab(m_userView, tr("Users"));
+    connect(m_tabs, &QTabWidget::currentChanged, this, &ConsoleWindow::updateActions);
+
     auto *filterRow = new QHBoxLayout;
     filterRow->addWidget(filterLabel);
     filterRow->addWidget(m_filter);
@@ -281,7 +316,7 @@ void ConsoleWindow::buildUi()
     layout->setContentsMargins(8, 8, 8, 4);
     layout->addLayout(chartRow);
     layout->addLayout(filterRow);
-    layout->addWidget(m_view, 1);
+    layout->addWidget(m_tabs, 1);
     setCentralWidget(central);
     setTabOrder(m_filter, m_view);
 
@@ -471,10 +506,11 @@ void ConsoleWindow::updateStatus()
 void ConsoleWindow::updateActions()
 {
     const bool connected = isConnected();
-    const bool selected = !selectedSessionIds().isEmpty();
+    const bool selected = !usersTabShown() && !selectedSessionIds().isEmpty();
+    const bool userSelected = selectedUser().has_value();
     m_evictAction->setEnabled(connected && selected);
-    m_evictUserAction->setEnabled(connected && selected);
-    m_revokeAction->setEnabled(connected && selected);
+    m_evictUserAction->setEnabled(userSelected);
+    m_revokeAction->setEnabled(userSelected);
     m_copyAction->setEnabled(selected);
     m_reconnectAction->setEnabled(m_haveTarget);
 }
@@ -534,8 +570,30 @@ void ConsoleWindow::evictSelected()
     evict(EvictSelector::ofSessions(ids), int(ids.size()));
 }
 
+bool ConsoleWindow::usersTabShown() const
+{
+    return m_tabs && m_tabs->currentWidget() == m_userView;
+}
+
+void ConsoleWindow::selectUser(const QString &user)
+{
+    const int row = m_users->rowOf(user);
+    if (row < 0)
+        return m_userView->clearSelection();
+    const QModelIndex index = m_userProxy->mapFromSource(m_users->index(row, 0));
+    m_userView->selectionModel()->select(index,
+                                         QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+}
+
 std::optional<std::pair<QString, int>> ConsoleWindow::selectedUser() const
 {
+    if (usersTabShown()) {
+        const QModelIndexList rows = m_userView->selectionModel()->selectedRows();
+        if (rows.isEmpty() || !isConnected())
+            return std::nullopt;
+        const UserTableModel::User user = m_users->userAt(m_userProxy->mapToSource(rows.constFirst()).row());
+        return std::pair{user.name, user.sessions + user.userChildren};
+    }
     const QStringList ids = selectedSessionIds();
     if (ids.isEmpty() || !isConnected())
         return std::nullopt;
@@ -634,6 +692,27 @@ void ConsoleWindow::showContextMenu(const QPoint &position)
     menu.addAction(m_copyAction);
     menu.exec(m_view->viewport()->mapToGlobal(position));
     m_evictUserAction->setText(tr("Evict All Sessions of This &User"));
+    m_revokeAction->setText(tr("&Revoke Access…"));
+}
+
+void ConsoleWindow::showUserContextMenu(const QPoint &position)
+{
+    const QModelIndex index = m_userView->indexAt(position);
+    if (index.isValid())
+        m_userView->selectionModel()->select(index,
+                                             QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+    updateActions();
+    const auto selected = selectedUser();
+    if (!selected)
+        return;
+    QMenu menu(this);
+    m_evictUserAction->setText(tr("Evict All Sessions of %1").arg(selected->first));
+    menu.addAction(m_evictUserAction);
+    m_revokeAction->setText(tr("Revoke Access of %1…").arg(selected->first));
+    menu.addAction(m_revokeAction);
+    menu.exec(m_userView->viewport()->mapToGlobal(position));
+    m_evictUserAction->setText(tr("Evict All Sessions of This &User"));
+    m_revokeAction->setText(tr("&Revoke Access…"));
 }
 
 void ConsoleWindow::showConnectDialog()

@@ -15,6 +15,7 @@ class QAction;
 class QLabel;
 class QLineEdit;
 class QSortFilterProxyModel;
+class QTabWidget;
 class QTableView;
 class QTimer;
 
@@ -23,6 +24,7 @@ namespace fmb {
 class AdminClient;
 class LiveChart;
 class SessionTableModel;
+class UserTableModel;
 
 // The admin console's main window: live charts of the last minutes (from
 // "info", polled), the broker's sessions, live from the admin socket
@@ -47,6 +49,11 @@ public:
     [[nodiscard]] SessionTableModel *model() const { return m_model; }
     [[nodiscard]] QSortFilterProxyModel *proxy() const { return m_proxy; }
     [[nodiscard]] QTableView *view() const { return m_view; }
+    // The Users tab (issue 15): one row per user, with Evict and Revoke.
+    [[nodiscard]] QTabWidget *tabs() const { return m_tabs; }
+    [[nodiscard]] UserTableModel *userModel() const { return m_users; }
+    [[nodiscard]] QTableView *userView() const { return m_userView; }
+    void selectUser(const QString &user);
     [[nodiscard]] QLineEdit *filterEdit() const { return m_filter; }
     [[nodiscard]] QAction *evictAction() const { return m_evictAction; }
     [[nodiscard]] const ActivityHistory &history() const { return m_history; }
@@ -98,6 +105,8 @@ private:
     void updateActions();
     void updateStatus();
     void showContextMenu(const QPoint &position);
+    void showUserContextMenu(const QPoint &position);
+    [[nodiscard]] bool usersTabShown() const;
     void evict(const EvictSelector &selector, int count);
     void updateCharts();
     // The first selected session's user and how many sessions they have;
@@ -108,6 +117,10 @@ private:
     SessionTableModel *m_model = nullptr;
     QSortFilterProxyModel *m_proxy = nullptr;
     QTableView *m_view = nullptr;
+    QTabWidget *m_tabs = nullptr;
+    UserTableModel *m_users = nullptr;
+    QSortFilterProxyModel *m_userProxy = nullptr;
+    QTableView *m_userView = nullptr;
     QLineEdit *m_filter = nullptr;
     QLabel *m_connectionLabel = nullptr;
     QLabel *m_infoLabel = nullptr;

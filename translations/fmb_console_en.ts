@@ -331,6 +331,10 @@
         <source>Revoke Access of %1…</source>
         <translation type="unfinished"></translation>
     </message>
+    <message>
+        <source>Users</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>fmb::LiveChart</name>
@@ -480,6 +484,33 @@
     </message>
     <message>
         <source>user child (%1 in flight)</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>fmb::UserTableModel</name>
+    <message>
+        <source>User</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Sessions</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>User children</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>In flight</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Token expires</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Clients</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

@@ -331,6 +331,10 @@
         <source>Revoke Access of %1…</source>
         <translation>Trekk tilbake tilgangen for %1 …</translation>
     </message>
+    <message>
+        <source>Users</source>
+        <translation>Brukere</translation>
+    </message>
 </context>
 <context>
     <name>fmb::LiveChart</name>
@@ -481,6 +485,33 @@
     <message>
         <source>user child (%1 in flight)</source>
         <translation>brukerbarn (%1 underveis)</translation>
+    </message>
+</context>
+<context>
+    <name>fmb::UserTableModel</name>
+    <message>
+        <source>User</source>
+        <translation>Bruker</translation>
+    </message>
+    <message>
+        <source>Sessions</source>
+        <translation>Økter</translation>
+    </message>
+    <message>
+        <source>User children</source>
+        <translation>Brukerbarn</translation>
+    </message>
+    <message>
+        <source>In flight</source>
+        <translation>Underveis</translation>
+    </message>
+    <message>
+        <source>Token expires</source>
+        <translation>Token utløper</translation>
+    </message>
+    <message>
+        <source>Clients</source>
+        <translation>Klienter</translation>
     </message>
 </context>
 <context>

@@ -14,6 +14,7 @@
 #include <QSortFilterProxyModel>
 #include <QStandardPaths>
 #include <QStatusBar>
+#include <QTabWidget>
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QTest>
@@ -26,6 +27,7 @@
 #include "DaemonHarness.h"
 #include "LiveChart.h"
 #include "SessionTableModel.h"
+#include "UserTableModel.h"
 #include "admin/AdminClient.h"
 
 using namespace fmb;
@@ -46,6 +48,7 @@ private Q_SLOTS:
     void filter();
     void reconnectsWhenDaemonReturns();
     void chartsShowActivity();
+    void usersTabRevokes();
 
 private:
     [[nodiscard]] bool connectWindow();
@@ -334,6 +337,40 @@ void tst_ConsoleWindow::chartsShowActivity()
     // Connecting anew (another broker, maybe) starts the charts over.
     m_window->connectTo(AdminTarget::local(m_daemon->adminSocket()));
     QVERIFY(m_window->history().points(Series::RequestsPerSecond).empty());
+}
+
+// The Users tab lists the user with their session count; Revoke from there
+// names that user and their sessions (cancelled here: local mode has no tokens).
+void tst_ConsoleWindow::usersTabRevokes()
+{
+    QStringList questions;
+    m_window->setConfirmFunction([&](QWidget *, const QString &title, const QString &text) {
+        questions.append(title + QLatin1Char('|') + text);
+        return false;
+    });
+    QVERIFY(connectWindow());
+    const QString id = m_daemon->createSession(QStringLiteral("users-tab"));
+    QVERIFY2(!id.isEmpty(), qPrintable(m_daemon->error()));
+    QTRY_VERIFY(m_window->model()->rowOf(id) >= 0);
+    UserTableModel *users = m_window->userModel();
+    QTRY_VERIFY(users->rowOf(QStringLiteral("local")) >= 0);
+    const int sessions = int(m_window->model()->sessions().size());
+    QCOMPARE(users->userAt(users->rowOf(QStringLiteral("local"))).sessions, sessions);
+
+    m_window->tabs()->setCurrentWidget(m_window->userView());
+    QVERIFY(!m_window->revokeAction()->isEnabled()); // no user selected yet
+    QVERIFY(!m_window->evictAction()->isEnabled());  // session eviction belongs to the Sessions tab
+    m_window->selectUser(QStringLiteral("local"));
+    QVERIFY(m_window->revokeAction()->isEnabled());
+    m_window->revokeAction()->trigger();
+    QCOMPARE(questions.size(), 1);
+    QVERIFY2(questions.constFirst().startsWith(QLatin1String("Revoke Access|Revoke all access of local?")),
+             qPrintable(questions.constFirst()));
+    QVERIFY2(questions.constFirst().contains(sessions == 1
+                                                 ? QStringLiteral("ends the open session of local")
+                                                 : QStringLiteral("ends %1 open sessions").arg(sessions)),
+             qPrintable(questions.constFirst()));
+    QTRY_VERIFY(m_window->model()->rowOf(id) >= 0); // cancelled: nothing went
 }
 
 QTEST_MAIN(tst_ConsoleWindow)
