@@ -220,7 +220,7 @@ start_daemon "$WORK/daemon2.log" FMB_CHILD_COMMAND="$(command -v node) $everythi
 sid=""
 mcp "$init" >"$WORK/init.out"
 grep -q '"serverInfo"' "$WORK/init.out" || { cat "$WORK/init.out" "$WORK/daemon2.log" >&2; fail "initialize"; }
-sid="$(sed -n 's/^[Mm]cp-[Ss]ession-[Ii]d: *\([0-9a-f]*\).*/\1/p' "$WORK/h")"
+sid="$(sed -n 's/^[Mm]cp-[Ss]ession-[Ii]d: *\([A-Za-z0-9._-]*\).*/\1/p' "$WORK/h")"
 [[ -n "$sid" ]] || fail "no Mcp-Session-Id"
 mcp '{"jsonrpc":"2.0","method":"notifications/initialized"}' >/dev/null
 mcp '{"jsonrpc":"2.0","id":2,"method":"tools/list"}' >"$WORK/tools.out"
@@ -228,7 +228,9 @@ grep -q '"name":"echo"' "$WORK/tools.out" || { cat "$WORK/tools.out" >&2; fail "
 say "initialize + tools/list through the installed daemon: $(grep -o '"inputSchema"' "$WORK/tools.out" | wc -l) tools"
 setpriv --reuid=fmb --regid=fmb --init-groups -- \
     forgejo-mcp-brokerctl --admin-socket "$RUNTIME/admin.sock" list | tee "$WORK/ctl.out"
-grep -q "${sid:0:8}" "$WORK/ctl.out" || fail "forgejo-mcp-brokerctl list does not show the session"
+# brokerctl shows the random part of the id, after the node-id prefix (NODE-<48 hex>).
+random_part="${sid: -48}"
+grep -q "${random_part:0:8}" "$WORK/ctl.out" || fail "forgejo-mcp-brokerctl list does not show the session"
 stop_daemon
 rm -rf "$RUNTIME" # systemd removes RuntimeDirectory= when the service stops
 
