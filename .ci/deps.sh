@@ -10,7 +10,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 packages=(cmake ninja-build g++ pkg-config qt6-base-dev qt6-httpserver-dev qt6-websockets-dev
           qt6-tools-dev qt6-tools-dev-tools qt6-l10n-tools libqt6sql6-sqlite libqt6sql6-psql libssl-dev nodejs npm)
 if [[ "${1:-}" == "--test" ]]; then
-    packages+=(openssh-server openssh-client xvfb xauth clang-format procps)
+    packages+=(openssh-server openssh-client xvfb xauth clang-format procps curl)
     # A throwaway PostgreSQL cluster for the store tests (tests/support/PgCluster),
     # HAProxy in front of two brokers for the cluster e2e test (tests/e2e/lib/cluster.sh).
     packages+=(postgresql haproxy)
