@@ -224,26 +224,13 @@ void ConsoleWindow::buildUi()
         updateStatus();
     });
 
-    m_view = new QTableView(this);
-    m_view->setObjectName(QStringLiteral("sessions"));
-    m_view->setModel(m_proxy);
-    m_view->setSelectionBehavior(QAbstractItemView::SelectRows);
-    m_view->setSelectionMode(QAbstractItemView::ExtendedSelection);
-    m_view->setSortingEnabled(true);
-    m_view->sortByColumn(SessionTableModel::CreatedColumn, Qt::AscendingOrder);
-    m_view->setAlternatingRowColors(true);
-    m_view->setWordWrap(false);
-    m_view->setContextMenuPolicy(Qt::CustomContextMenu);
-    m_view->verticalHeader()->hide();
-    m_view->verticalHeader()->setDefaultSectionSize(m_view->fontMetrics().height() + 10);
-    m_view->setAccessibleName(tr("Sessions"));
+    m_view = newTable(QStringLiteral("sessions"), tr("Sessions"), m_proxy,
+                      QAbstractItemView::ExtendedSelection, SessionTableModel::CreatedColumn);
     m_view->addAction(m_evictAction);
     m_view->addAction(m_evictUserAction);
     m_view->addAction(m_revokeAction);
     m_view->addAction(m_copyAction);
     QHeaderView *header = m_view->horizontalHeader();
-    header->setHighlightSections(false);
-    header->setStretchLastSection(true);
     const QList<QPair<int, int>> widths = {
         {SessionTableModel::IdColumn, 130},         {SessionTableModel::UserColumn, 110},
         {SessionTableModel::ClientColumn, 150},     {SessionTableModel::CreatedColumn, 150},
@@ -262,23 +249,10 @@ void ConsoleWindow::buildUi()
     m_userProxy->setSourceModel(m_users);
     m_userProxy->setSortRole(UserTableModel::SortRole);
     m_userProxy->setDynamicSortFilter(true);
-    m_userView = new QTableView(this);
-    m_userView->setObjectName(QStringLiteral("users"));
-    m_userView->setModel(m_userProxy);
-    m_userView->setSelectionBehavior(QAbstractItemView::SelectRows);
-    m_userView->setSelectionMode(QAbstractItemView::SingleSelection);
-    m_userView->setSortingEnabled(true);
-    m_userView->sortByColumn(UserTableModel::UserColumn, Qt::AscendingOrder);
-    m_userView->setAlternatingRowColors(true);
-    m_userView->setWordWrap(false);
-    m_userView->setContextMenuPolicy(Qt::CustomContextMenu);
-    m_userView->verticalHeader()->hide();
-    m_userView->verticalHeader()->setDefaultSectionSize(m_userView->fontMetrics().height() + 10);
-    m_userView->horizontalHeader()->setStretchLastSection(true);
-    m_userView->horizontalHeader()->setHighlightSections(false);
+    m_userView = newTable(QStringLiteral("users"), tr("Users"), m_userProxy,
+                          QAbstractItemView::SingleSelection, UserTableModel::UserColumn);
     m_userView->horizontalHeader()->resizeSection(UserTableModel::UserColumn, 160);
     m_userView->horizontalHeader()->resizeSection(UserTableModel::TokenColumn, 120);
-    m_userView->setAccessibleName(tr("Users"));
     m_userView->addAction(m_evictUserAction);
     m_userView->addAction(m_revokeAction);
     connect(m_userView, &QWidget::customContextMenuRequested, this, &ConsoleWindow::showUserContextMenu);
@@ -328,6 +302,28 @@ void ConsoleWindow::buildUi()
     m_infoLabel->setTextFormat(Qt::PlainText);
     statusBar()->addWidget(m_connectionLabel, 1);
     statusBar()->addPermanentWidget(m_infoLabel);
+}
+
+QTableView *ConsoleWindow::newTable(const QString &objectName, const QString &accessibleName,
+                                    QAbstractItemModel *model, QAbstractItemView::SelectionMode selection,
+                                    int sortColumn)
+{
+    auto *view = new QTableView(this);
+    view->setObjectName(objectName);
+    view->setModel(model);
+    view->setSelectionBehavior(QAbstractItemView::SelectRows);
+    view->setSelectionMode(selection);
+    view->setSortingEnabled(true);
+    view->sortByColumn(sortColumn, Qt::AscendingOrder);
+    view->setAlternatingRowColors(true);
+    view->setWordWrap(false);
+    view->setContextMenuPolicy(Qt::CustomContextMenu);
+    view->verticalHeader()->hide();
+    view->verticalHeader()->setDefaultSectionSize(view->fontMetrics().height() + 10);
+    view->horizontalHeader()->setHighlightSections(false);
+    view->horizontalHeader()->setStretchLastSection(true);
+    view->setAccessibleName(accessibleName);
+    return view;
 }
 
 void ConsoleWindow::connectTo(const AdminTarget &target)

@@ -5,6 +5,7 @@
 #include <optional>
 #include <utility>
 
+#include <QAbstractItemView>
 #include <QMainWindow>
 
 #include "ActivityHistory.h"
@@ -96,6 +97,10 @@ protected:
 private:
     void buildActions();
     void buildUi();
+    // A table as both tabs show one: whole rows, sortable, compact, a context menu.
+    [[nodiscard]] QTableView *newTable(const QString &objectName, const QString &accessibleName,
+                                       QAbstractItemModel *model, QAbstractItemView::SelectionMode selection,
+                                       int sortColumn);
     void startConnect();
     void onConnected();
     void onConnectionLost(const QString &reason, bool wasConnected);
