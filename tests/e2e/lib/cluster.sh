@@ -223,13 +223,19 @@ cluster_cleanup() {
   cluster_stop_pid "$CLUSTER_B_PID"
   cluster_stop_pid "$CLUSTER_FAKE_PID"
   if [[ -n "$CLUSTER_PG_PID" && -f "$CLUSTER_PG_DIR/data/postmaster.pid" ]]; then
-    # The postmaster itself (runuser may not pass signals on): SIGINT is its fast shutdown.
-    kill -INT "$(head -n1 "$CLUSTER_PG_DIR/data/postmaster.pid")" 2>/dev/null || true
+    # A fast shutdown that returns only once the postmaster and all its
+    # processes are gone: signalling the runuser wrapper alone can leave a
+    # checkpointer writing into pg_wal while we remove the directory.
+    cluster_as_pg_user "$(cluster_pg_bin)/pg_ctl" -D "$CLUSTER_PG_DIR/data" -m fast -w -t 30 stop \
+      >/dev/null 2>&1 || true
   fi
   cluster_stop_pid "$CLUSTER_PG_PID"
   CLUSTER_HAPROXY_PID="" CLUSTER_A_PID="" CLUSTER_B_PID="" CLUSTER_FAKE_PID="" CLUSTER_PG_PID=""
   if [[ -n "$CLUSTER_PG_DIR" ]]; then
-    rm -rf "$CLUSTER_PG_DIR"
+    rm -rf "$CLUSTER_PG_DIR" 2>/dev/null || {
+      sleep 1
+      rm -rf "$CLUSTER_PG_DIR" || echo "e2e: could not remove $CLUSTER_PG_DIR" >&2
+    }
     CLUSTER_PG_DIR=""
   fi
   return 0
