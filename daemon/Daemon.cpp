@@ -384,6 +384,8 @@ Result<void> Daemon::start()
                                          : m_config.nodeId;
     m_registry->setNodeId(m_nodeId);
     m_server->setNodeId(m_nodeId);
+    if (m_audit)
+        m_audit->setNode(m_nodeId);
     if (!m_config.metricsHost.isEmpty()) {
         // Before "listening on": whoever waits for that line may scrape at once.
         if (Result<void> metrics = startMetrics(); !metrics) {

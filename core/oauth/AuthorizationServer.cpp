@@ -31,6 +31,8 @@ AuthorizationServer::AuthorizationServer(OAuthConfig config, TokenStore *store, 
     connect(m_authorize.get(), &AuthorizeController::grantCreated, this, &AuthorizationServer::grantCreated);
     connect(m_token.get(), &TokenController::grantTokensRevoked, this,
             &AuthorizationServer::grantTokensRevoked);
+    connect(m_authorize.get(), &AuthorizeController::audited, this, &AuthorizationServer::audited);
+    connect(m_token.get(), &TokenController::audited, this, &AuthorizationServer::audited);
 
     if (m_context.config().purgeInterval.count() > 0) {
         m_purgeTimer->setInterval(m_context.config().purgeInterval);

@@ -9,6 +9,7 @@
 
 #include "OAuthConfig.h"
 #include "OAuthContext.h"
+#include "OAuthEvent.h"
 #include "base/Result.h"
 #include "base/SessionOwner.h"
 #include "http/HttpRoutes.h"
@@ -77,6 +78,9 @@ Q_SIGNALS:
     // The store revoked a grant's broker tokens (a replayed code or refresh
     // token): sessions of the grant should end.
     void grantTokensRevoked(const QString &grantId, const QString &reason);
+    // Consent, refused sign-ins and the life of broker tokens, for the audit
+    // trail (docs/audit.md); grantCreated and grantTokensRevoked are the rest.
+    void audited(const fmb::OAuthEvent &event);
 
 private:
     // Declared first: the parts below refer to it and go before it.

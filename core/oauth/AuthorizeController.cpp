@@ -109,6 +109,19 @@ void AuthorizeController::redirectError(const Exchange &exchange, const AuthRequ
     OAuthHttp::redirectError(exchange.http, m_context.issuer(), auth, error, description, std::move(headers));
 }
 
+void AuthorizeController::refuseSignIn(const AuthRequest &auth, bool denied, const QString &reason,
+                                       const QString &user)
+{
+    metrics::add(denied ? metrics::Counter::SignInsDenied : metrics::Counter::SignInsFailed);
+    Q_EMIT audited({.kind = OAuthEvent::Kind::SignInRefused,
+                    .user = user,
+                    .clientId = auth.clientId,
+                    .clientName = auth.clientName,
+                    .grantId = {},
+                    .detail = reason,
+                    .denied = denied});
+}
+
 QString AuthorizeController::grantedScope(const QString &requested) const
 {
     // RFC 6749 §3.3: scopes the broker does not know are ignored, not refused
@@ -367,7 +380,7 @@ void AuthorizeController::handleConsent(const QHttpServerRequest &request, const
     }
     const QString decision = Form::value(fields, u"decision");
     if (decision == QLatin1String("deny")) {
-        metrics::add(metrics::Counter::SignInsDenied);
+        refuseSignIn(consent.auth, true, QStringLiteral("the user denied access on the consent page"));
         redirectError(exchange, consent.auth, "access_denied", QStringLiteral("the user denied access"));
         return;
     }
@@ -434,7 +447,7 @@ void AuthorizeController::handleCallback(const QHttpServerRequest &request, cons
     if (!equalSecrets(Cookies::find(exchange.cookies, BrowserCookie), pending.browser)) {
         qCWarning(lcOAuth).noquote() << "upstream callback for client" << pending.auth.clientId
                                      << "arrived in another browser than the one that started it; refused";
-        metrics::add(metrics::Counter::SignInsFailed);
+        refuseSignIn(pending.auth, false, QStringLiteral("the sign-in came back in another browser"));
         OAuthHttp::sendErrorPage(
             exchange.http, 400, QStringLiteral("Sign-in refused"),
             QStringLiteral("This sign-in was started in another browser. Start it again from your MCP "
@@ -445,8 +458,8 @@ void AuthorizeController::handleCallback(const QHttpServerRequest &request, cons
     if (!upstreamError.isNull()) {
         const QString code = cleanErrorCode(upstreamError);
         qCInfo(lcOAuth).noquote() << config().upstreamName << "answered the sign-in with" << code;
-        metrics::add(code == QLatin1String("access_denied") ? metrics::Counter::SignInsDenied
-                                                            : metrics::Counter::SignInsFailed);
+        refuseSignIn(pending.auth, code == QLatin1String("access_denied"),
+                     QStringLiteral("%1 answered %2").arg(config().upstreamName, code));
         redirectError(exchange, pending.auth,
                       code == QLatin1String("access_denied") ? "access_denied" : "server_error",
                       QStringLiteral("%1 answered %2").arg(config().upstreamName, code));
@@ -454,7 +467,8 @@ void AuthorizeController::handleCallback(const QHttpServerRequest &request, cons
     }
     const QString code = Form::value(fields, u"code");
     if (code.isEmpty() || !m_upstreamClient) {
-        metrics::add(metrics::Counter::SignInsFailed);
+        refuseSignIn(pending.auth, false,
+                     QStringLiteral("%1 sent no authorization code").arg(config().upstreamName));
         redirectError(exchange, pending.auth, "server_error",
                       QStringLiteral("%1 sent no authorization code").arg(config().upstreamName));
         return;
@@ -467,11 +481,11 @@ void AuthorizeController::handleCallback(const QHttpServerRequest &request, cons
             if (!self)
                 return;
             if (!tokens) {
-                metrics::add(metrics::Counter::SignInsFailed);
-                self->redirectError(exchange, pending.auth, "server_error",
-                                    tokens.error().code == ErrorCode::Unavailable
-                                        ? QStringLiteral("%1 could not be reached").arg(upstreamName)
-                                        : QStringLiteral("%1 refused the sign-in").arg(upstreamName));
+                const QString reason = tokens.error().code == ErrorCode::Unavailable
+                                           ? QStringLiteral("%1 could not be reached").arg(upstreamName)
+                                           : QStringLiteral("%1 refused the sign-in").arg(upstreamName);
+                self->refuseSignIn(pending.auth, false, reason);
+                self->redirectError(exchange, pending.auth, "server_error", reason);
                 return;
             }
             if (!self->m_upstreamClient)
@@ -482,9 +496,10 @@ void AuthorizeController::handleCallback(const QHttpServerRequest &request, cons
                     if (!self)
                         return;
                     if (!user) {
-                        metrics::add(metrics::Counter::SignInsFailed);
-                        self->redirectError(exchange, pending.auth, "server_error",
-                                            QStringLiteral("%1 did not say who signed in").arg(upstreamName));
+                        const QString reason =
+                            QStringLiteral("%1 did not say who signed in").arg(upstreamName);
+                        self->refuseSignIn(pending.auth, false, reason);
+                        self->redirectError(exchange, pending.auth, "server_error", reason);
                         return;
                     }
                     self->finishCallback(exchange, pending, tokens, user.value());
@@ -528,7 +543,7 @@ void AuthorizeController::finishCallback(const Exchange &exchange, const Upstrea
     if (!created) {
         qCWarning(lcOAuth).noquote() << "cannot store the grant of" << user.login << "for client"
                                      << auth.clientId << ":" << created.error().message;
-        metrics::add(metrics::Counter::SignInsFailed);
+        refuseSignIn(auth, false, QStringLiteral("the grant could not be stored"), user.login);
         redirectError(exchange, auth, "server_error", QStringLiteral("the sign-in could not be stored"));
         return;
     }
@@ -550,7 +565,7 @@ void AuthorizeController::finishCallback(const Exchange &exchange, const Upstrea
     if (!code) {
         qCWarning(lcOAuth).noquote() << "cannot create an authorization code for grant"
                                      << created.value().grantId << ":" << code.error().message;
-        metrics::add(metrics::Counter::SignInsFailed);
+        refuseSignIn(auth, false, QStringLiteral("the authorization code could not be stored"), user.login);
         redirectError(exchange, auth, "server_error", QStringLiteral("the sign-in could not be stored"));
         return;
     }
@@ -564,6 +579,14 @@ void AuthorizeController::finishCallback(const Exchange &exchange, const Upstrea
     qCInfo(lcOAuth).noquote() << "user" << user.login << "signed in for client" << auth.clientId << "; grant"
                               << created.value().grantId;
     metrics::add(metrics::Counter::SignInsSucceeded);
+    if (pending.consentShown) { // given before the sign-in upstream, known to be this user's only now
+        Q_EMIT audited({.kind = OAuthEvent::Kind::Consent,
+                        .user = user.login,
+                        .clientId = auth.clientId,
+                        .clientName = auth.clientName,
+                        .grantId = created.value().grantId,
+                        .detail = auth.scope});
+    }
     Q_EMIT grantCreated(created.value().grantId, user.login);
     Form::Fields result{{QStringLiteral("code"), QString::fromLatin1(code.value())}};
     if (!auth.state.isNull())

@@ -97,6 +97,9 @@ private:
     // Back to the client with an OAuth error.
     void redirectError(const Exchange &exchange, const AuthRequest &auth, const QByteArray &error,
                        const QString &description, Http::HeaderList headers = {}) const;
+    // A sign-in of `auth` that ends without a grant: counted (denied by the
+    // user or failed) and audited with the reason; the caller answers.
+    void refuseSignIn(const AuthRequest &auth, bool denied, const QString &reason, const QString &user = {});
     // The scope to grant for a requested one: the supported scopes it names,
     // else all supported scopes (RFC 6749 §3.3); never null.
     [[nodiscard]] QString grantedScope(const QString &requested) const;

@@ -7,6 +7,7 @@
 #include <QString>
 
 #include "OAuthContext.h"
+#include "OAuthEvent.h"
 #include "http/HttpExchange.h"
 #include "http/HttpRoutes.h"
 
@@ -20,6 +21,10 @@ class OAuthController : public QObject {
 public:
     // The routes to install on the HTTP server; they pass once this object is gone.
     [[nodiscard]] virtual QList<HttpRoute> routes() = 0;
+
+Q_SIGNALS:
+    // For the audit trail (docs/audit.md).
+    void audited(const fmb::OAuthEvent &event);
 
 protected:
     explicit OAuthController(const OAuthContext &context, QObject *parent = nullptr)

@@ -237,6 +237,7 @@ Result<IssuedTokens, OAuthError> TokenController::exchangeCode(const Form::Field
                               << TokenHash::of(issued.value().accessToken).fingerprint() << "for grant"
                               << redeemed.grantId << "of" << redeemed.userLogin << "to client"
                               << client.clientId;
+    auditTokens(OAuthEvent::Kind::TokenIssued, client, redeemed.grantId, redeemed.userLogin);
     return issued.value();
 }
 
@@ -277,6 +278,10 @@ Result<IssuedTokens, OAuthError> TokenController::refreshTokens(const Form::Fiel
             return fail(500, "server_error", QStringLiteral("the refresh token could not be rotated"));
         }
     }
+    // One lookup per refresh (an hour or so per client), for the user's name in the audit trail.
+    const Result<GrantRecord> grant = m_context.store()->findGrant(issued.value().grantId);
+    auditTokens(OAuthEvent::Kind::TokenRefreshed, client, issued.value().grantId,
+                grant ? grant.value().userLogin : QString());
     return issued.value();
 }
 
@@ -308,7 +313,7 @@ void TokenController::handleRevoke(const QHttpServerRequest &request, const Http
     const QString clientId = client.value().clientId;
     // The hint only speeds up a lookup (RFC 7009 §2.1); one lookup finds either kind.
     const TokenHash hash = TokenHash::of(token.toUtf8());
-    Result<void> revoked = m_context.store()->revokeToken(hash, clientId);
+    Result<TokenRecord> revoked = m_context.store()->revokeToken(hash, clientId);
     if (!revoked) {
         switch (revoked.error().code) {
         case ErrorCode::NotFound:
@@ -327,9 +332,26 @@ void TokenController::handleRevoke(const QHttpServerRequest &request, const Http
             return;
         }
     }
+    if (revoked) {
+        auditTokens(OAuthEvent::Kind::TokenRevoked, client.value(), revoked.value().grantId,
+                    revoked.value().userLogin,
+                    revoked.value().kind == TokenKind::Refresh ? QStringLiteral("refresh")
+                                                               : QStringLiteral("access"));
+    }
     Http::HeaderList headers = OAuthHttp::corsHeaders();
     headers.emplaceBack("Cache-Control", "no-store");
     OAuthHttp::send(exchange, 200, headers, {});
+}
+
+void TokenController::auditTokens(OAuthEvent::Kind kind, const ClientRecord &client, const QString &grantId,
+                                  const QString &user, const QString &detail)
+{
+    Q_EMIT audited({.kind = kind,
+                    .user = user,
+                    .clientId = client.clientId,
+                    .clientName = client.clientName,
+                    .grantId = grantId,
+                    .detail = detail});
 }
 
 } // namespace fmb

@@ -37,6 +37,8 @@ private:
                                                                 const ClientRecord &client);
     [[nodiscard]] Result<IssuedTokens, OAuthError> refreshTokens(const Form::Fields &fields,
                                                                  const ClientRecord &client);
+    void auditTokens(OAuthEvent::Kind kind, const ClientRecord &client, const QString &grantId,
+                     const QString &user, const QString &detail = {});
 };
 
 } // namespace fmb

@@ -942,7 +942,7 @@ Result<int> SqlTokenStore::commitRevocation(SqlTransaction &transaction, Result<
     return revoked;
 }
 
-Result<void> SqlTokenStore::revokeToken(const TokenHash &hash, const QString &clientId)
+Result<TokenRecord> SqlTokenStore::revokeToken(const TokenHash &hash, const QString &clientId)
 {
     Result<SqlTransaction> transaction = begin();
     if (!transaction.ok())
@@ -968,13 +968,13 @@ Result<void> SqlTokenStore::revokeToken(const TokenHash &hash, const QString &cl
         return r.error();
     }
     if (Result<void> r = transaction.value().commit(); !r.ok())
-        return r;
+        return r.error();
     if (retired)
         afterRetire();
     qCInfo(lcStore, "revoked %s token %s of grant %s",
            token.value().kind == TokenKind::Refresh ? "refresh" : "access", qPrintable(hash.fingerprint()),
            qPrintable(token.value().grantId));
-    return {};
+    return token.value();
 }
 
 // --- consent ---------------------------------------------------------------

@@ -63,7 +63,7 @@ public:
     [[nodiscard]] Result<IssuedTokens> rotateRefreshToken(const TokenHash &refreshHash,
                                                           const QString &clientId,
                                                           const TokenRequest &request) override;
-    [[nodiscard]] Result<void> revokeToken(const TokenHash &hash, const QString &clientId) override;
+    [[nodiscard]] Result<TokenRecord> revokeToken(const TokenHash &hash, const QString &clientId) override;
     [[nodiscard]] Result<void> recordConsent(qint64 userId, const QString &clientId,
                                              const QString &scope) override;
     [[nodiscard]] Result<bool> hasConsent(qint64 userId, const QString &clientId,

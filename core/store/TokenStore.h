@@ -113,9 +113,9 @@ public:
                                                                   const QString &clientId,
                                                                   const TokenRequest &request) = 0;
     // RFC 7009: revoking a refresh token revokes its family; an access token
-    // only itself. NotFound for an unknown token, Forbidden for another
-    // client's.
-    [[nodiscard]] virtual Result<void> revokeToken(const TokenHash &hash, const QString &clientId) = 0;
+    // only itself. The revoked token's record (kind, grant, user), NotFound
+    // for an unknown token, Forbidden for another client's.
+    [[nodiscard]] virtual Result<TokenRecord> revokeToken(const TokenHash &hash, const QString &clientId) = 0;
 
     // Consent: the user approved this client for this scope. hasConsent is
     // true when a recorded approval covers every scope token asked for.

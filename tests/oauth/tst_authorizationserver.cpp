@@ -42,6 +42,28 @@ const QByteArray Initialize = R"({"jsonrpc":"2.0","id":1,"method":"initialize","
                               R"("2025-06-18","capabilities":{},"clientInfo":{"name":"tst","version":"1"}}})";
 const QByteArray ToolsList = R"({"jsonrpc":"2.0","id":2,"method":"tools/list"})";
 
+// The audited events a spy caught, one "kind user detail" line each (a
+// refused sign-in with "denied" or "failed"), with the client checked.
+QStringList auditedEvents(const QSignalSpy &spy, const QString &clientId)
+{
+    using Kind = fmb::OAuthEvent::Kind;
+    QStringList lines;
+    for (const QList<QVariant> &arguments : spy) {
+        const auto event = arguments.at(0).value<fmb::OAuthEvent>();
+        const char *kind = event.kind == Kind::SignInRefused    ? (event.denied ? "denied" : "failed")
+                           : event.kind == Kind::Consent        ? "consent"
+                           : event.kind == Kind::TokenIssued    ? "issued"
+                           : event.kind == Kind::TokenRefreshed ? "refreshed"
+                                                                : "revoked";
+        if (event.clientId != clientId)
+            lines << QStringLiteral("for another client: ") + event.clientId;
+        if (event.kind != Kind::SignInRefused && event.grantId.size() != 32)
+            lines << QStringLiteral("no grant id");
+        lines << QStringList{QLatin1String(kind), event.user, event.detail}.join(QLatin1Char(' ')).trimmed();
+    }
+    return lines;
+}
+
 // Every log line of the process, to prove no secret reaches one.
 struct LogCapture {
     std::mutex mutex;
@@ -917,6 +939,7 @@ void tst_AuthorizationServer::fullFlow()
 {
     const quint64 signInsBefore = fmb::metrics::value(fmb::metrics::Counter::SignInsSucceeded);
     QSignalSpy created(m_auth, &AuthorizationServer::grantCreated);
+    QSignalSpy audited(m_auth, &AuthorizationServer::audited);
     const QString clientId = registerClient();
     QVERIFY(!clientId.isEmpty());
     const QString verifier = QString::fromLatin1(fmb::Pkce::generateVerifier());
@@ -959,6 +982,7 @@ void tst_AuthorizationServer::fullFlow()
     remember(code);
     QCOMPARE(created.count(), 1);
     QCOMPARE(fmb::metrics::value(fmb::metrics::Counter::SignInsSucceeded), signInsBefore + 1);
+    QCOMPARE(auditedEvents(audited, clientId), QStringList{QStringLiteral("consent alice ") + Scope});
 
     const HttpResult tokens = tokenRequest(codeExchangeFields(clientId, code, verifier));
     QVERIFY2(tokens.status == 200, tokens.describe().constData());
@@ -970,6 +994,8 @@ void tst_AuthorizationServer::fullFlow()
     const QString access = answer.value(QStringLiteral("access_token")).toString();
     QVERIFY(!access.isEmpty());
     QVERIFY(!answer.value(QStringLiteral("refresh_token")).toString().isEmpty());
+    QCOMPARE(auditedEvents(audited, clientId),
+             (QStringList{QStringLiteral("consent alice ") + Scope, QStringLiteral("issued alice")}));
 
     const HttpResult initialized = mcp(access, Initialize);
     QVERIFY2(initialized.status == 200, initialized.describe().constData());
@@ -1013,8 +1039,10 @@ void tst_AuthorizationServer::refreshRotates()
     const QString clientId = registerClient();
     const Tokens first = tokensFor(*m_browser, clientId);
     QVERIFY(!first.refresh.isEmpty());
+    QSignalSpy audited(m_auth, &AuthorizationServer::audited);
     const HttpResult rotated = refresh(clientId, first.refresh);
     QVERIFY2(rotated.status == 200, rotated.describe().constData());
+    QCOMPARE(auditedEvents(audited, clientId), QStringList{QStringLiteral("refreshed alice")});
     const QString access = rotated.json().value(QStringLiteral("access_token")).toString();
     const QString refreshToken = rotated.json().value(QStringLiteral("refresh_token")).toString();
     QVERIFY(access != first.access);
@@ -1291,7 +1319,10 @@ void tst_AuthorizationServer::consentDenied()
     HtmlForm form;
     QVERIFY(fmbtest::parseForm(page.body, &form));
     form.fields.append({QStringLiteral("decision"), QStringLiteral("deny")});
+    QSignalSpy audited(m_auth, &AuthorizationServer::audited);
     const HttpResult answer = m_browser->postForm(QUrl(form.action), fmbtest::encodeForm(form.fields));
+    QCOMPARE(auditedEvents(audited, clientId),
+             QStringList{QStringLiteral("denied  the user denied access on the consent page")});
     QCOMPARE(answer.status, 302);
     QVERIFY(answer.location().toString().startsWith(ClientRedirect));
     const auto query = fmbtest::queryOf(answer.location());
@@ -1376,6 +1407,7 @@ void tst_AuthorizationServer::upstreamFailureReachesClient()
     config.stateDir.clear();
     AuthorizationServer other(config, m_store.get(), &brokenClient);
     m_server->addRoutes(other.routes());
+    QSignalSpy audited(&other, &AuthorizationServer::audited);
     const HttpResult back = authorizeAndApprove(
         *m_browser, authorizeUrl(authorizeFields(clientId, QString::fromLatin1(fmb::Pkce::generateVerifier()),
                                                  QStringLiteral("st-f"))));
@@ -1384,6 +1416,8 @@ void tst_AuthorizationServer::upstreamFailureReachesClient()
     const auto query = fmbtest::queryOf(back.location());
     QCOMPARE(query.value(QStringLiteral("error")), QStringLiteral("server_error"));
     QCOMPARE(query.value(QStringLiteral("state")), QStringLiteral("st-f"));
+    QCOMPARE(auditedEvents(audited, clientId),
+             QStringList{QStringLiteral("failed  Forgejo refused the sign-in")});
     QCOMPARE(query.value(QStringLiteral("iss")), m_publicUrl);
     QVERIFY(!query.contains(QStringLiteral("code")));
 
@@ -1464,8 +1498,10 @@ void tst_AuthorizationServer::revocation()
     QCOMPARE(revoke(QString(), clientId).status, 400);
     QCOMPARE(mcp(tokens.access, Initialize).status, 200);
 
+    QSignalSpy audited(m_auth, &AuthorizationServer::audited);
     QCOMPARE(revoke(tokens.access, clientId).status, 200);
     QCOMPARE(mcp(tokens.access, Initialize).status, 401);
+    QCOMPARE(auditedEvents(audited, clientId), QStringList{QStringLiteral("revoked alice access")});
     // RFC 7009 §2.2: unknown and already revoked tokens are fine too.
     QCOMPARE(revoke(tokens.access, clientId).status, 200);
     QCOMPARE(revoke(QString::fromLatin1(fmb::generateOpaqueToken()), clientId).status, 200);
@@ -1474,7 +1510,9 @@ void tst_AuthorizationServer::revocation()
     const HttpResult rotated = refresh(clientId, tokens.refresh);
     QCOMPARE(rotated.status, 200);
     const QString refreshToken = rotated.json().value(QStringLiteral("refresh_token")).toString();
+    audited.clear();
     QCOMPARE(revoke(refreshToken, clientId).status, 200);
+    QCOMPARE(auditedEvents(audited, clientId), QStringList{QStringLiteral("revoked alice refresh")});
     QCOMPARE(refresh(clientId, refreshToken).status, 400);
     QCOMPARE(mcp(rotated.json().value(QStringLiteral("access_token")).toString(), Initialize).status, 401);
 }

@@ -842,7 +842,7 @@ void addClosedStoreRows()
                                            tokenRequest(seed)));
     });
     closed("revokeToken", [](SqlTokenStore &s, const Seed &seed) {
-        return s.revokeToken(TokenHash::of(seed.tokens.accessToken), seed.grant.clientId);
+        return status(s.revokeToken(TokenHash::of(seed.tokens.accessToken), seed.grant.clientId));
     });
     closed("recordConsent",
            [](SqlTokenStore &s, const Seed &) { return s.recordConsent(42, ClientA, Scope); });
@@ -995,8 +995,8 @@ void tst_TokenStore::errors_data()
         << ErrorCode::Unauthorized;
     QTest::newRow("findAccessToken: revoked") << StoreCall([](SqlTokenStore &s, const Seed &seed) {
         const TokenHash hash = TokenHash::of(seed.tokens.accessToken);
-        if (Result<void> r = s.revokeToken(hash, seed.grant.clientId); !r.ok())
-            return r;
+        if (Result<fmb::TokenRecord> r = s.revokeToken(hash, seed.grant.clientId); !r.ok())
+            return status(r);
         return status(s.findAccessToken(hash));
     }) << ErrorCode::Unauthorized;
     QTest::newRow("rotateRefreshToken: unknown token")
@@ -1013,11 +1013,11 @@ void tst_TokenStore::errors_data()
     }) << ErrorCode::InvalidArgument;
     QTest::newRow("revokeToken: unknown token")
         << StoreCall([unknownHash](SqlTokenStore &s, const Seed &seed) {
-               return s.revokeToken(unknownHash(), seed.grant.clientId);
+               return status(s.revokeToken(unknownHash(), seed.grant.clientId));
            })
         << ErrorCode::NotFound;
     QTest::newRow("revokeToken: another client's token") << StoreCall([](SqlTokenStore &s, const Seed &seed) {
-        return s.revokeToken(TokenHash::of(seed.tokens.accessToken), ClientB);
+        return status(s.revokeToken(TokenHash::of(seed.tokens.accessToken), ClientB));
     }) << ErrorCode::Forbidden;
     QTest::newRow("recordConsent: unknown client") << StoreCall([](SqlTokenStore &s, const Seed &) {
         return s.recordConsent(42, QStringLiteral("nope"), Scope);
@@ -1580,7 +1580,14 @@ void tst_TokenStore::revokeToken()
     VERIFY_OK(other);
 
     const QByteArray revoked = which == RevokeCase::Access ? pair.accessToken : pair.refreshToken;
-    VERIFY_OK(store.revokeToken(TokenHash::of(revoked), ClientA));
+    Result<fmb::TokenRecord> record = store.revokeToken(TokenHash::of(revoked), ClientA);
+    VERIFY_OK(record);
+    // What went, for the audit trail.
+    QCOMPARE(record.value().kind,
+             which == RevokeCase::Access ? fmb::TokenKind::Access : fmb::TokenKind::Refresh);
+    QCOMPARE(record.value().grantId, seeded.value().grant.grantId);
+    QCOMPARE(record.value().userLogin, seeded.value().grant.userLogin);
+    QCOMPARE(record.value().clientId, ClientA);
     VERIFY_OK(store.revokeToken(TokenHash::of(revoked), ClientA)); // idempotent, as RFC 7009 wants
 
     VERIFY_ERROR(store.findAccessToken(TokenHash::of(pair.accessToken)), ErrorCode::Unauthorized);

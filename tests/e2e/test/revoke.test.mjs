@@ -139,6 +139,7 @@ describe('revoking a user', { skip, timeout: 90_000 }, () => {
       assert.match(line.ts, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
       assert.equal(Object.keys(line)[0], 'ts');
       assert.equal(Object.keys(line)[1], 'event');
+      assert.ok(typeof line.node === 'string' && line.node.length > 0, `no node: ${JSON.stringify(line)}`);
       if (line.session !== undefined) {
         assert.match(line.session, /^[0-9a-f]{8}$/, 'a session id prefix, never the id');
       }
@@ -148,13 +149,20 @@ describe('revoking a user', { skip, timeout: 90_000 }, () => {
     const story = lines
       .filter((line) => line.user === 'carol' && line.event !== 'tools.call')
       .map((line) => `${line.event}${line.reason ? `:${line.reason}` : ''}${line.outcome ? `:${line.outcome}` : ''}`);
-    assert.deepEqual(story.slice(0, 5), [
+    assert.deepEqual(story.slice(0, 7), [
+      'consent', // given on the consent page, known to be carol's once she signed in upstream
       'sign_in:ok',
+      'token.issued',
       'session.start',
       'session.ready',
       'session.end:revoked', // the sessions end inside the revoke, which is logged once done
       'user.revoked',
     ], text);
+    const consent = lines.find((line) => line.event === 'consent' && line.user === 'carol');
+    assert.equal(consent.client_id, carol.savedClient.client_id);
+    assert.equal(consent.client_name, 'fmb-e2e-carol');
+    const issued = lines.find((line) => line.event === 'token.issued' && line.user === 'carol');
+    assert.match(issued.grant, /^[0-9a-f]{8}$/, 'a grant id prefix');
     const ready = lines.find((line) => line.event === 'session.ready' && line.session === prefix);
     assert.equal(ready?.client_name, 'fmb-e2e-carol');
     const revoked = lines.find((line) => line.event === 'user.revoked' && line.user === 'carol');
@@ -193,5 +201,26 @@ describe('revoking a user', { skip, timeout: 90_000 }, () => {
     assert.equal(carol.authorizations.length, signInsBefore + 1, 'a new sign-in');
     assert.notEqual(again.transport.sessionId, session.transport.sessionId);
     await echo(again);
+  });
+
+  test('a refresh and an RFC 7009 revocation are in the audit trail', async () => {
+    const refreshed = await refresh(carol);
+    assert.equal(refreshed.status, 200, JSON.stringify(refreshed.body));
+    const response = await fetch(`${BROKER}/oauth/revoke`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: refreshed.body.refresh_token, client_id: carol.savedClient.client_id }),
+      signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
+    });
+    assert.equal(response.status, 200);
+    const text = await readFile(AUDIT_LOG, 'utf8');
+    const lines = text.trimEnd().split('\n').map((line) => JSON.parse(line));
+    const tokens = lines
+      .filter((line) => line.user === 'carol' && line.event.startsWith('token.'))
+      .map((line) => `${line.event}${line.token ? `:${line.token}` : ''}`);
+    assert.deepEqual(tokens.slice(-2), ['token.refreshed', 'token.revoked:refresh'], text);
+    for (const secret of [refreshed.body.access_token, refreshed.body.refresh_token]) {
+      assert.ok(!text.includes(secret), 'a token is in the audit trail');
+    }
   });
 });
