@@ -7,6 +7,7 @@
 #include <QDir>
 #include <QIcon>
 #include <QLocale>
+#include <QTabWidget>
 #include <QTimer>
 
 #include "ConsoleTranslations.h"
@@ -31,7 +32,7 @@ void arrangeScreenshot(fmb::ConsoleWindow &window, const QString &file, int dela
             });
         },
         Qt::SingleShotConnection);
-    QTimer::singleShot(30000, &window, [] {
+    QTimer::singleShot(30000 + delayMs, &window, [] {
         std::fprintf(stderr, "forgejo-mcp-broker-console: no session list within 30 s; no screenshot\n");
         QApplication::exit(1);
     });
@@ -79,7 +80,15 @@ int main(int argc, char *argv[])
     const QCommandLineOption sizeOption(QStringLiteral("size"),
                                         QApplication::translate("main", "Window size, e.g. 1120x420."),
                                         QStringLiteral("WxH"));
-    parser.addOptions({socketOption, sshOption, screenshotOption, sizeOption});
+    const QCommandLineOption delayOption(
+        QStringLiteral("screenshot-delay"),
+        QApplication::translate("main", "With --screenshot: wait this many seconds after the sessions are "
+                                        "listed, so the charts have something to draw (default 1.5)."),
+        QStringLiteral("SECONDS"));
+    const QCommandLineOption tabOption(
+        QStringLiteral("tab"), QApplication::translate("main", "Open on this tab: sessions or users."),
+        QStringLiteral("NAME"));
+    parser.addOptions({socketOption, sshOption, screenshotOption, sizeOption, tabOption, delayOption});
     parser.process(app);
 
     fmb::AdminTarget target;
@@ -100,8 +109,24 @@ int main(int argc, char *argv[])
         if (parts.size() == 2 && parts[0].toInt() > 0 && parts[1].toInt() > 0)
             window.resize(parts[0].toInt(), parts[1].toInt());
     }
-    if (parser.isSet(screenshotOption))
-        arrangeScreenshot(window, parser.value(screenshotOption), 1500);
+    if (parser.isSet(tabOption)) {
+        const QString tab = parser.value(tabOption);
+        if (tab != QLatin1String("sessions") && tab != QLatin1String("users")) {
+            std::fprintf(stderr, "forgejo-mcp-broker-console: --tab is sessions or users, not %s\n",
+                         qUtf8Printable(tab));
+            return 2;
+        }
+        window.tabs()->setCurrentIndex(tab == QLatin1String("users") ? 1 : 0);
+    }
+    if (parser.isSet(screenshotOption)) {
+        bool valid = true;
+        const double delay = parser.isSet(delayOption) ? parser.value(delayOption).toDouble(&valid) : 1.5;
+        if (!valid || delay < 0 || delay > 600) {
+            std::fprintf(stderr, "forgejo-mcp-broker-console: --screenshot-delay is 0 to 600 seconds\n");
+            return 2;
+        }
+        arrangeScreenshot(window, parser.value(screenshotOption), qRound(delay * 1000));
+    }
     window.show();
     window.connectTo(target);
     return QApplication::exec();

@@ -536,5 +536,13 @@
         <source>Window size, e.g. 1120x420.</source>
         <translation type="unfinished"></translation>
     </message>
+    <message>
+        <source>With --screenshot: wait this many seconds after the sessions are listed, so the charts have something to draw (default 1.5).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Open on this tab: sessions or users.</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 </TS>

@@ -536,5 +536,13 @@
         <source>Window size, e.g. 1120x420.</source>
         <translation>Vindusstørrelse, f.eks. 1120x420.</translation>
     </message>
+    <message>
+        <source>With --screenshot: wait this many seconds after the sessions are listed, so the charts have something to draw (default 1.5).</source>
+        <translation>Med --screenshot: vent så mange sekunder etter at øktene er listet opp, så diagrammene har noe å tegne (standard 1,5).</translation>
+    </message>
+    <message>
+        <source>Open on this tab: sessions or users.</source>
+        <translation>Åpne på denne fanen: sessions (økter) eller users (brukere).</translation>
+    </message>
 </context>
 </TS>
