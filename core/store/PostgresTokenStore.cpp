@@ -14,6 +14,18 @@ QString PostgresParams::display() const
     return text + QStringLiteral("%1:%2/%3").arg(host).arg(port).arg(database);
 }
 
+void PostgresParams::applyTo(QSqlDatabase &db) const
+{
+    db.setHostName(host);
+    db.setPort(port);
+    db.setDatabaseName(database);
+    db.setUserName(user);
+    if (!password.isEmpty())
+        db.setPassword(password);
+    db.setConnectOptions(
+        QStringLiteral("connect_timeout=%1;application_name=forgejo-mcp-broker").arg(connectTimeoutSeconds));
+}
+
 Result<void> PostgresTokenStore::open(const PostgresParams &params, const QString &keyPath, bool createKey)
 {
     if (isAttached())
@@ -35,14 +47,7 @@ Result<void> PostgresTokenStore::open(const PostgresParams &params, const QStrin
     connection.where = params.display();
     connection.keyName = keyPath;
     connection.db = QSqlDatabase::addDatabase(QStringLiteral("QPSQL"), connection.name);
-    connection.db.setHostName(params.host);
-    connection.db.setPort(params.port);
-    connection.db.setDatabaseName(params.database);
-    connection.db.setUserName(params.user);
-    if (!params.password.isEmpty())
-        connection.db.setPassword(params.password);
-    connection.db.setConnectOptions(QStringLiteral("connect_timeout=%1;application_name=forgejo-mcp-broker")
-                                        .arg(params.connectTimeoutSeconds));
+    params.applyTo(connection.db);
     return attach(connection, std::move(box).value(), &PostgresSchema::migrate);
 }
 

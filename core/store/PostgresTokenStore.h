@@ -1,5 +1,6 @@
 #pragma once
 
+#include <QSqlDatabase>
 #include <QString>
 
 #include "base/Result.h"
@@ -20,6 +21,9 @@ struct PostgresParams {
 
     // postgresql://user@host:port/database, without the password: for logs.
     [[nodiscard]] QString display() const;
+    // Sets host, port, database, user, password and connect options on a
+    // QPSQL connection that is not open yet.
+    void applyTo(QSqlDatabase &db) const;
 };
 
 // The TokenStore of a cluster: several brokers share one PostgreSQL database

@@ -12,6 +12,7 @@
 #include "CtlFormat.h"
 #include "admin/AdminClient.h"
 #include "admin/AdminPaths.h"
+#include "config/DatabaseUrl.h"
 
 namespace fmb {
 namespace {
@@ -42,6 +43,30 @@ QString jsonText(const QJsonValue &value)
 Error usage(const QString &message)
 {
     return Error{ErrorCode::InvalidArgument, QString(), message};
+}
+
+Result<void> checkMigrateArguments(const CtlOptions &options, const QStringList &positional,
+                                   bool evictOptions)
+{
+    if (!positional.isEmpty() || evictOptions)
+        return usage(QStringLiteral("migrate-store takes --from sqlite:PATH --to postgresql://... only"));
+    if (options.from.isEmpty() || options.to.isEmpty())
+        return usage(QStringLiteral("migrate-store needs --from sqlite:PATH and --to "
+                                    "postgresql://USER@HOST:PORT/DB"));
+    Result<DatabaseUrl> from = parseDatabaseUrl(options.from);
+    if (!from)
+        return usage(QStringLiteral("--from: ") + from.error().message);
+    if (from.value().kind != DatabaseUrl::Kind::Sqlite)
+        return usage(QStringLiteral("--from must be sqlite:PATH (the single broker's database)"));
+    Result<DatabaseUrl> to = parseDatabaseUrl(options.to);
+    if (!to) {
+        return usage(QStringLiteral("--to: ") + QString(to.error().message)
+                                                    .replace(QLatin1String("--database-password-file"),
+                                                             QLatin1String("--to-password-file")));
+    }
+    if (to.value().kind != DatabaseUrl::Kind::Postgres)
+        return usage(QStringLiteral("--to must be postgresql://USER@HOST:PORT/DB (the cluster's database)"));
+    return {};
 }
 
 } // namespace
@@ -83,6 +108,17 @@ QString ctlHelpText()
         "                        session.token_expiry, session.activity (at most one per\n"
         "                        session per second), session.ended (with the reason).\n"
         "                        --json prints each event as its JSON line.\n"
+        "  migrate-store --from sqlite:PATH --to postgresql://USER@HOST:PORT/DB\n"
+        "                        Copy a single broker's token store into a cluster's\n"
+        "                        PostgreSQL database, so that nobody signs in again:\n"
+        "                        clients, consents, grants with their Forgejo tokens (still\n"
+        "                        sealed: the cluster needs this broker's key file as\n"
+        "                        secret_key_file), broker tokens (as hashes) and unexpired\n"
+        "                        authorization codes; expired tokens and codes stay behind.\n"
+        "                        Stop the broker first (a running one is detected). The\n"
+        "                        source is only read; the copy is one transaction; a target\n"
+        "                        that holds data is refused. Prints the counts (--json: an\n"
+        "                        object). Needs no admin socket.\n"
         "\n"
         "Options:\n"
         "  --admin-socket PATH   The broker's admin socket. Default: $FMB_ADMIN_SOCKET, else\n"
@@ -104,6 +140,12 @@ QString ctlHelpText()
         "  -y, --yes             revoke: do not ask for confirmation.\n"
         "  --timeout SECONDS     Give up when the broker has not answered in time\n"
         "                        (default 15; for watch it bounds connecting only).\n"
+        "  --to-password-file FILE\n"
+        "                        migrate-store: the target's password (else ~/.pgpass or\n"
+        "                        PGPASSFILE, or none).\n"
+        "  --force               migrate-store: delete what the target holds (clients,\n"
+        "                        grants, tokens, codes, consents, key check) in the same\n"
+        "                        transaction, then copy.\n"
         "  -v, --verbose         Log connection details (fmb.admin) to stderr.\n"
         "  -h, --help            Show this help.\n"
         "  --version             Show the version.\n"
@@ -115,7 +157,11 @@ QString ctlHelpText()
         "     declined at the question\n"
         "  2  bad usage\n"
         "  3  the broker could not be reached: not running, the socket belongs to another\n"
-        "     user, ssh failed, or the timeout passed\n");
+        "     user, ssh failed, or the timeout passed; migrate-store: a database could not\n"
+        "     be opened\n"
+        "  4  migrate-store: the target holds data (nothing written; see --force)\n"
+        "  5  migrate-store: a running broker has the source open (nothing written)\n"
+        "  migrate-store exits 1 when the copy failed midway (rolled back: nothing written).\n");
 }
 
 Result<CtlOptions> parseCtlArguments(const QStringList &args)
@@ -132,8 +178,14 @@ Result<CtlOptions> parseCtlArguments(const QStringList &args)
     const QCommandLineOption verboseOption(QStringList{QStringLiteral("v"), QStringLiteral("verbose")});
     const QCommandLineOption helpOption(QStringList{QStringLiteral("h"), QStringLiteral("help")});
     const QCommandLineOption versionOption(QStringLiteral("version"));
+    const QCommandLineOption fromOption(QStringLiteral("from"), QString(), QStringLiteral("URL"));
+    const QCommandLineOption toOption(QStringLiteral("to"), QString(), QStringLiteral("URL"));
+    const QCommandLineOption toPasswordOption(QStringLiteral("to-password-file"), QString(),
+                                              QStringLiteral("FILE"));
+    const QCommandLineOption forceOption(QStringLiteral("force"));
     parser.addOptions({socketOption, sshOption, jsonOption, userOption, allOption, yesOption, timeoutOption,
-                       verboseOption, helpOption, versionOption});
+                       verboseOption, helpOption, versionOption, fromOption, toOption, toPasswordOption,
+                       forceOption});
     if (!parser.parse(args))
         return usage(parser.errorText());
 
@@ -167,18 +219,35 @@ Result<CtlOptions> parseCtlArguments(const QStringList &args)
 
     QStringList positional = parser.positionalArguments();
     if (positional.isEmpty())
-        return usage(QStringLiteral("no command given (list, info, evict, revoke or watch)"));
+        return usage(QStringLiteral("no command given (list, info, evict, revoke, watch or migrate-store)"));
     options.command = positional.takeFirst();
     options.user = parser.value(userOption);
     options.all = parser.isSet(allOption);
     options.yes = parser.isSet(yesOption);
-    const QStringList known = {QStringLiteral("list"), QStringLiteral("info"), QStringLiteral("evict"),
-                               QStringLiteral("revoke"), QStringLiteral("watch")};
+    const QStringList known = {QStringLiteral("list"),  QStringLiteral("info"),
+                               QStringLiteral("evict"), QStringLiteral("revoke"),
+                               QStringLiteral("watch"), QStringLiteral("migrate-store")};
     if (!known.contains(options.command))
-        return usage(QStringLiteral("unknown command \"%1\" (list, info, evict, revoke or watch)")
-                         .arg(options.command));
+        return usage(
+            QStringLiteral("unknown command \"%1\" (list, info, evict, revoke, watch or migrate-store)")
+                .arg(options.command));
     if (options.yes && options.command != QLatin1String("revoke"))
         return usage(QStringLiteral("--yes belongs to revoke"));
+    const bool migrate = options.command == QLatin1String("migrate-store");
+    if (!migrate && (parser.isSet(fromOption) || parser.isSet(toOption) || parser.isSet(toPasswordOption) ||
+                     parser.isSet(forceOption)))
+        return usage(QStringLiteral("--from, --to, --to-password-file and --force belong to migrate-store"));
+    if (migrate) {
+        options.from = parser.value(fromOption);
+        options.to = parser.value(toOption);
+        options.toPasswordFile = parser.value(toPasswordOption);
+        options.force = parser.isSet(forceOption);
+        if (Result<void> r =
+                checkMigrateArguments(options, positional, parser.isSet(userOption) || options.all);
+            !r.ok())
+            return r.error();
+        return options;
+    }
     if (options.command == QLatin1String("evict")) {
         options.ids = positional;
         const int selectors = int(!options.ids.isEmpty()) + int(parser.isSet(userOption)) + int(options.all);

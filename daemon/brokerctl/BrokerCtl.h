@@ -20,13 +20,16 @@ constexpr int Ok = 0;
 constexpr int Failed = 1;      // the broker answered with an error, evict found nothing, revoke declined
 constexpr int Usage = 2;       // bad arguments
 constexpr int Unreachable = 3; // no broker, socket not permitted, ssh failed, timeout
+// migrate-store only:
+constexpr int TargetNotEmpty = 4; // the target database holds data and --force was not given
+constexpr int SourceInUse = 5;    // a running broker has the source database open
 } // namespace CtlExit
 
 struct CtlOptions {
     bool help = false;
     bool version = false;
     AdminTarget target;
-    QString command; // list, info, evict, revoke, watch
+    QString command; // list, info, evict, revoke, watch, migrate-store
     QStringList ids;
     QString user;
     bool all = false;
@@ -35,6 +38,11 @@ struct CtlOptions {
     bool json = false;
     bool verbose = false;
     std::chrono::milliseconds timeout{15000};
+    // migrate-store
+    QString from;           // sqlite:PATH
+    QString to;             // postgresql://USER@HOST:PORT/DB
+    QString toPasswordFile; // the target's password (never printed)
+    bool force = false;     // empty a target that holds data first
 };
 
 // args: the full argv. InvalidArgument with a message for people.

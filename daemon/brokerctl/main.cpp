@@ -6,6 +6,7 @@
 #include <QLoggingCategory>
 
 #include "BrokerCtl.h"
+#include "MigrateStore.h"
 #include "base/LogHandler.h"
 
 int main(int argc, char *argv[])
@@ -34,6 +35,9 @@ int main(int argc, char *argv[])
         QLoggingCategory::setFilterRules(QStringLiteral("fmb.*.info=false\nfmb.*.warning=false"));
     else
         QLoggingCategory::setFilterRules(QStringLiteral("fmb.*.debug=true"));
+
+    if (options.value().command == QLatin1String("migrate-store"))
+        return fmb::runMigrateStore(options.value());
 
     options.value().interactive = ::isatty(STDIN_FILENO) && ::isatty(STDERR_FILENO);
     fmb::BrokerCtl ctl(options.value());

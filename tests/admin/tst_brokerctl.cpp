@@ -13,45 +13,15 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include "CtlRun.h"
 #include "DaemonHarness.h"
 
 using namespace fmb;
+using fmbtest::Ctl;
+using fmbtest::CtlRun;
+using fmbtest::runCtl;
 
-namespace {
-
-struct CtlRun {
-    int exitCode = -1;
-    QByteArray out;
-    QByteArray err;
-};
-
-const QString Ctl = QStringLiteral(FMB_BIN_DIR "/forgejo-mcp-brokerctl");
-
-CtlRun runCtl(const QStringList &arguments, const std::function<void()> &childModifier = {})
-{
-    QProcess process;
-    if (childModifier)
-        process.setChildProcessModifier(childModifier);
-    process.start(Ctl, arguments);
-    CtlRun run;
-    if (!process.waitForStarted(20000)) {
-        run.exitCode = -3; // never ran, e.g. the binary is out of the user's reach
-        run.err = process.errorString().toUtf8();
-        return run;
-    }
-    if (!process.waitForFinished(20000)) {
-        process.kill();
-        process.waitForFinished();
-        run.err = "timed out";
-        return run;
-    }
-    run.exitCode = process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -2;
-    run.out = process.readAllStandardOutput();
-    run.err = process.readAllStandardError();
-    return run;
-}
-
-} // namespace
+namespace {} // namespace
 
 class tst_BrokerCtl : public QObject {
     Q_OBJECT
