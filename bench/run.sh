@@ -7,7 +7,7 @@
 #
 # Options:
 #   --out DIR            where results go (default build-bench/bench-results/<time>)
-#   --only LIST          benchmarks to run: throughput,setup,idle,big (comma-separated)
+#   --only LIST          benchmarks to run: throughput,setup,idle,revisions,big (comma-separated)
 #   --no-faults          skip the fault drills
 #   --faults-only        only the fault drills
 #   --soak-minutes N     length of the soak (default 10; --quick: 0.2)

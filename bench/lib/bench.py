@@ -21,6 +21,10 @@ from benchlib import (ROOT, Child, IdleHolder, McpSession, Paths, Target, c_chil
                       ratio, rss_kib, run_load, zombies)
 
 TARGETS = ("stdio", "broker", "supergateway")
+# Issue 13: the same echo call as a session request and as a 2026-07-28 request.
+REVISIONS = {"session": "2025-11-25", "stateless": "2026-07-28"}
+REVISION_LABELS = {"session": "2025-11-25 session (a child per session)",
+                   "stateless": "2026-07-28 (one child per user)"}
 LABELS = {"stdio": "direct stdio", "broker": "broker", "supergateway": "supergateway"}
 
 PROFILES = {
@@ -166,6 +170,58 @@ class Bench:
             finally:
                 for t in targets.values():
                     t.stop()
+
+    def revisions(self) -> None:
+        """Issue 13: echo calls as 2025-11-25 session requests (a child per session) and as 2026-07-28
+        requests (no session; every client of the one local user on one child), on one broker, rounds
+        interleaved; then how many children 100 clients of each revision keep open."""
+        for child_name in self.p["children"]:
+            child = self.child(child_name)
+            key = f"revisions_{child_name}"
+            log(f"[{key}] starting the broker in front of {child.name}")
+            t = self.target("broker", child, f"{key}-broker")
+
+            def run(rev: str, concurrency: int, duration: float, calls: int) -> dict:
+                args = load_args(child, concurrency, duration=duration, calls=calls,
+                                 extra=["--timeout", "120", "--protocol", REVISIONS[rev]])
+                cpu0 = cpu_seconds(t.pid)
+                r = run_load(self.paths, "http", args, url=t.url)
+                r["target_cpu_s"] = cpu_seconds(t.pid) - cpu0
+                return r
+
+            try:
+                for rev in REVISIONS:
+                    run(rev, 16, self.p["warmup"], 200)
+                block: dict = {"child": child.name, "target": t.cmdline, "by_concurrency": {}, "hundred": {}}
+                for concurrency in (1, 16):
+                    runs: dict[str, list[dict]] = {k: [] for k in REVISIONS}
+                    for rnd in range(self.p["rounds"]):
+                        for rev in (list(REVISIONS) if rnd % 2 == 0 else list(reversed(REVISIONS))):
+                            r = run(rev, concurrency, self.p["duration"], self.p["calls"])
+                            runs[rev].append(r)
+                            log(f"[{key}] c={concurrency} round {rnd + 1} {rev}: {r['throughput']:.0f}/s, broker "
+                                f"{r['target_cpu_s'] * 1e6 / max(r['requests'], 1):.1f} us/request, "
+                                f"errors {r['error_count']}")
+                    block["by_concurrency"][str(concurrency)] = {k: self.summarize(v) for k, v in runs.items()}
+                # 100 clients at once: sessions keep a child each while open; 2026-07-28 clients share
+                # the user's child, which outlives them until the idle timeout.
+                # the user child of the runs above lives on (idle timeout): not a session's
+                before = {pid for pid, _ in child_states(t.pid)}
+                with IdleHolder(self.paths, t.url, 100) as holder:
+                    time.sleep(1)
+                    kids = [pid for pid, _ in child_states(t.pid) if pid not in before]
+                    block["hundred"]["session"] = {"children": len(kids),
+                                                   "children_rss_kib": sum(rss_kib(k) for k in kids),
+                                                   "cmd": holder.opened["cmd"]}
+                time.sleep(2)
+                r = run("stateless", 100, 2.0, 1_000_000)
+                kids = [pid for pid, _ in child_states(t.pid)]
+                block["hundred"]["stateless"] = {"children": len(kids),
+                                                 "children_rss_kib": sum(rss_kib(k) for k in kids),
+                                                 "cmd": r["cmd"], "errors": r["error_count"]}
+                self.results["scenarios"][key] = block
+            finally:
+                t.stop()
 
     def idle(self) -> None:
         """RSS with 0 / 200 / 1,000 idle sessions, and 16 active sessions with and without them."""
@@ -313,7 +369,8 @@ class Bench:
     # ---- report ----
 
     def run(self) -> None:
-        wanted = self.args.only.split(",") if self.args.only else ["throughput", "setup", "idle", "big"]
+        wanted = (self.args.only.split(",") if self.args.only
+                  else ["throughput", "setup", "idle", "revisions", "big"])
         for name in wanted:
             if name == "big" and not (self.p["big"] or self.args.only):
                 continue
@@ -382,6 +439,19 @@ def goals(results: dict) -> list[tuple[str, str, str, bool | None]]:
             out.append(("503 at the open-file ceiling, never a crash",
                         f"ceiling {c['logged']:,}: {c['sessions_ok']:,} opened; beyond/errors: {c['errors']}; "
                         f"{'alive' if c['alive'] else 'DEAD'}", "ceiling + 503s", ok))
+    rv = s.get("revisions_c", {}).get("by_concurrency", {})
+    for c in ("16", "1"):
+        if c not in rv:
+            continue
+        st, se = rv[c]["stateless"]["target_cpu_us_per_request"], rv[c]["session"]["target_cpu_us_per_request"]
+        r = st / se if st and se else None
+        out.append((f"broker CPU per 2026-07-28 echo call ≤ 1.2× a session call's ({c} client{'s' if c != '1' else ''})",
+                    f"{fmt(st)} vs {fmt(se)} µs = {fmt(r, 2)}×", "≤ 1.2×", r is not None and r <= 1.2))
+    hundred = s.get("revisions_c", {}).get("hundred", {}).get("stateless")
+    if hundred:
+        out.append(("100 concurrent 2026-07-28 clients of one user run on one child",
+                    f"{hundred['children']} child(ren), {hundred['errors']} errors", "1", hundred["children"] == 1
+                    and hundred["errors"] == 0))
     if idle:
         none, with_ = idle["active_none"]["throughput"], idle["active_idle"]["throughput"]
         r = with_ / none if none else None
@@ -460,6 +530,37 @@ def render(results: dict, paths: Paths) -> str:
             for kind in TARGETS:
                 lines.append(f"- {kind}: `{data[kind]['cmds'][0]}`")
             lines += ["", "</details>", ""]
+    for child_name in ("c", "node"):
+        block = s.get(f"revisions_{child_name}")
+        if not block:
+            continue
+        for conc, data in block["by_concurrency"].items():
+            lines += [f"### Revisions side by side, {block['child']}, {conc} concurrent client{'s' if conc != '1' else ''}",
+                      "", "One broker (local mode: every client is the user \"local\"). A 2025-11-25 client has a "
+                      "session and a child of its own; 2026-07-28 clients send no initialize and share the user's "
+                      "child.", "", "| | " + " | ".join(REVISION_LABELS[k] for k in REVISIONS) +
+                      " | 2026-07-28 ÷ session |", "|---|--:|--:|--:|"]
+            for label, key, digits in (("throughput (calls/s)", "throughput", 0), ("p50 latency (µs)", "p50", 1),
+                                       ("p99 latency (µs)", "p99", 1),
+                                       ("broker CPU per request (µs)", "target_cpu_us_per_request", 1),
+                                       ("errors", "errors", 0)):
+                a, b = data["session"][key], data["stateless"][key]
+                lines.append(f"| {label} | {fmt(a, digits)} | {fmt(b, digits)} | "
+                             f"{ratio(b, a) if key != 'errors' else ''} |")
+            lines += ["", "<details><summary>commands</summary>", "", f"- target `{block['target']}`"]
+            for rev in REVISIONS:
+                lines.append(f"- {rev}: `{data[rev]['cmds'][0]}`")
+            lines += ["", "</details>", ""]
+        h = block.get("hundred", {})
+        if h:
+            lines += [f"### Children for 100 concurrent clients of one user, {block['child']}", "",
+                      "| | children | their RSS (KiB) |", "|---|--:|--:|"]
+            for rev in REVISIONS:
+                if rev in h:
+                    lines.append(f"| {REVISION_LABELS[rev]} | {h[rev]['children']} | "
+                                 f"{fmt(h[rev]['children_rss_kib'], 0)} |")
+            lines += ["", "With 10 users the 2026-07-28 row becomes 10 children (one per user); the session row "
+                      "stays at one per client.", ""]
     idle = s.get("idle")
     if idle:
         counts = [str(c) for c in idle["counts"]]
@@ -569,7 +670,7 @@ def main() -> int:
     parser.add_argument("--tools", required=True)
     parser.add_argument("--node", default="node")
     parser.add_argument("--out", required=True)
-    parser.add_argument("--only", help="comma-separated: throughput,setup,idle,big")
+    parser.add_argument("--only", help="comma-separated: throughput,setup,idle,revisions,big")
     parser.add_argument("--rounds", type=int)
     parser.add_argument("--duration", type=float)
     parser.add_argument("--calls", type=int)

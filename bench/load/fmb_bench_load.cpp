@@ -10,8 +10,10 @@
 // Per session: initialize, notifications/initialized, --calls sequential
 // tools/call, DELETE (stdio: close the child's stdin). Sessions run
 // --concurrency at a time, either --sessions in total or for --duration
-// seconds. The last line on stdout is one JSON object with the results;
-// run with --help for the options.
+// seconds. With --protocol 2026-07-28 (http only) there is no session: each
+// worker is a client sending its tools/call POSTs as that revision wants
+// them (MCP-Protocol-Version, Mcp-Method, Mcp-Name, params._meta). The last line on stdout is one JSON object
+// with the results; run with --help for the options.
 #include <algorithm>
 #include <cerrno>
 #include <cinttypes>
@@ -317,11 +319,21 @@ std::string initializedBody()
     return "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}";
 }
 
+// MCP 2026-07-28 has no initialize: every request says who asks.
+bool stateless(const Options &o)
+{
+    return o.protocol >= "2026-07-28";
+}
+
 std::string callBody(const Options &o, long id, const std::string &marker)
 {
+    const std::string meta = stateless(o)
+                                 ? ",\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":\"" + o.protocol +
+                                       "\",\"io.modelcontextprotocol/clientCapabilities\":{}}"
+                                 : std::string();
     return "{\"jsonrpc\":\"2.0\",\"id\":" + std::to_string(id) +
            ",\"method\":\"tools/call\",\"params\":{\"name\":\"" + o.tool + "\",\"arguments\":{\"" +
-           o.argName + "\":\"" + jsonText(o, marker) + "\"}}}";
+           o.argName + "\":\"" + jsonText(o, marker) + "\"}" + meta + "}}";
 }
 
 // ---- the driver ------------------------------------------------------------
@@ -554,7 +566,11 @@ private:
         w.call = 0;
         w.sessionId.clear();
         w.sessionStartNs = nowNs();
-        if (http()) {
+        if (http() && stateless(m_o)) {
+            ++m_stats.sessionsOk; // nothing to set up
+            markReady(w);
+            sendCall(w);
+        } else if (http()) {
             sendHttp(w, "POST", initializeBody(m_o, 0), false);
         } else if (spawnChild(w)) {
             sendLine(w, initializeBody(m_o, 0));
@@ -618,7 +634,10 @@ private:
             return;
         }
         w.step = Step::Delete;
-        if (http()) {
+        if (http() && stateless(m_o)) {
+            ++m_stats.sessionsEnded; // nothing to end
+            startSession(w);
+        } else if (http()) {
             sendHttp(w, "DELETE", std::string(), true);
         } else {
             closeChild(w);
@@ -691,7 +710,10 @@ private:
             .append(" HTTP/1.1\r\nHost: ")
             .append(m_hostHeader);
         request.append("\r\nAccept: application/json, text/event-stream\r\n");
-        if (withSession) {
+        if (stateless(m_o)) {
+            request.append("MCP-Protocol-Version: ").append(m_o.protocol).append("\r\n");
+            request.append("Mcp-Method: tools/call\r\nMcp-Name: ").append(m_o.tool).append("\r\n");
+        } else if (withSession) {
             request.append("Mcp-Session-Id: ").append(w.sessionId).append("\r\n");
             request.append("MCP-Protocol-Version: ").append(m_o.protocol).append("\r\n");
         }
@@ -1116,7 +1138,8 @@ void usage()
                "  --payload BYTES     length of the echoed text (default 32)\n"
                "  --tool NAME         tool to call (default echo)\n"
                "  --arg-name NAME     its string argument (default text; server-everything: message)\n"
-               "  --protocol VERSION  MCP protocol version (default 2025-06-18)\n"
+               "  --protocol VERSION  MCP protocol version (default 2025-06-18; 2026-07-28: no\n"
+               "                      sessions, each worker a client of its own, http only)\n"
                "  --timeout SEC       per request (default 30)\n"
                "  --confirm-crash     after a JSON-RPC error, expect 404 on the session (fault drills)\n"
                "  --delete-on-exit    idle: DELETE the held sessions when stdin closes\n"
@@ -1219,6 +1242,11 @@ int main(int argc, char **argv)
     }
     if (o.mode != "stdio" && o.port == 0) {
         std::fprintf(stderr, "fmb-bench-load: %s needs --url\n", o.mode.c_str());
+        return 2;
+    }
+    if (stateless(o) && o.mode != "http") {
+        std::fprintf(stderr, "fmb-bench-load: --protocol %s has no sessions: http only\n",
+                     o.protocol.c_str());
         return 2;
     }
     if (o.sessions <= 0 && o.duration <= 0)
