@@ -46,6 +46,7 @@ class FakeTokenSource final : public TokenSource {
 public:
     struct Call {
         QString grantId;
+        QDateTime dueBefore;
         RefreshCallback done;
     };
 
@@ -59,10 +60,12 @@ public:
     {
         return keys.value(grantId, QStringLiteral("grant:") + grantId);
     }
-    void refresh(const QString &grantId, RefreshCallback done) override
+    void refresh(const QString &grantId, const QDateTime &dueBefore, RefreshCallback done) override
     {
-        calls.append(Call{grantId, std::move(done)});
+        calls.append(Call{grantId, dueBefore, std::move(done)});
     }
+    // What another broker's announcement does.
+    void announce(const QStringList &grantIds) { tokensChanged(grantIds); }
 
     QStringList refreshedGrants() const
     {
