@@ -37,6 +37,7 @@ const QSet<QString> kKnownPaths = {
     QStringLiteral("/_fake/login"),           QStringLiteral("/_fake/stats"),
     QStringLiteral("/_fake/tokens"),          QStringLiteral("/_fake/fail-refresh"),
     QStringLiteral("/_fake/expire-all"),      QStringLiteral("/_fake/revoke"),
+    QStringLiteral("/_fake/access-ttl"),
 };
 
 QByteArray headerValue(const QHttpServerRequest &request, const QByteArray &name)
@@ -288,6 +289,8 @@ void FakeForgejo::addRoutes()
                     [this](const QHttpServerRequest &) { return fakeExpireAll(); });
     m_server->route(QStringLiteral("/_fake/revoke"), Method::Post,
                     [this](const QHttpServerRequest &request) { return fakeRevoke(request); });
+    m_server->route(QStringLiteral("/_fake/access-ttl"), Method::Post,
+                    [this](const QHttpServerRequest &request) { return fakeAccessTtl(request); });
 
     m_server->setMissingHandler([](const QHttpServerRequest &request, QHttpServerResponder &&responder) {
         const bool known = kKnownPaths.contains(request.url().path());
@@ -695,6 +698,20 @@ QHttpServerResponse FakeForgejo::fakeFailRefresh(const QHttpServerRequest &reque
                                     << m_failRefreshError;
     return jsonResponse(
         {{QLatin1String("enabled"), m_failRefresh}, {QLatin1String("error"), m_failRefreshError}});
+}
+
+// Tokens issued from now on live this long (tokens already out keep theirs).
+QHttpServerResponse FakeForgejo::fakeAccessTtl(const QHttpServerRequest &request)
+{
+    QJsonObject body;
+    if (!controlBody(request, &body))
+        return controlError(Status::BadRequest, QStringLiteral("body is not a JSON object"));
+    const QJsonValue seconds = body.value(QLatin1String("seconds"));
+    if (!seconds.isDouble() || seconds.toDouble() < 0)
+        return controlError(Status::BadRequest, QStringLiteral("\"seconds\" is missing or negative"));
+    m_config.accessTtlSeconds = seconds.toInteger();
+    qCInfo(lcFakeForgejo) << "access tokens now live" << m_config.accessTtlSeconds << "s";
+    return jsonResponse({{QLatin1String("seconds"), m_config.accessTtlSeconds}});
 }
 
 QHttpServerResponse FakeForgejo::fakeExpireAll()

@@ -93,6 +93,7 @@ private:
     QHttpServerResponse fakeTokens() const;
     QHttpServerResponse fakeFailRefresh(const QHttpServerRequest &request);
     QHttpServerResponse fakeExpireAll();
+    QHttpServerResponse fakeAccessTtl(const QHttpServerRequest &request);
     QHttpServerResponse fakeRevoke(const QHttpServerRequest &request);
 
     [[nodiscard]] QJsonObject issueTokens(qint64 userId, const QString &via);
