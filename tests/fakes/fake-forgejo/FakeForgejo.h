@@ -122,6 +122,7 @@ private:
     QList<QByteArray> m_tokenOrder;          // issue order, for /_fake/tokens
     QHash<qint64, UserStats> m_userStats;    // by user id
 
+    int m_tokenAnswerDelayMs = 0; // /_fake/access-ttl answer_delay_ms
     bool m_failRefresh = false;
     QString m_failRefreshError;
     QString m_failRefreshDescription;
