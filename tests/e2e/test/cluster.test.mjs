@@ -177,11 +177,13 @@ describe('token rotation across two brokers (issue 14)', { skip, timeout: 120_00
 
   before(async () => {
     await fake('/_fake/login', { login: 'carol', id: 7 });
-    await fake('/_fake/access-ttl', { seconds: 35 });
+    // A slow Forgejo: each broker sweeps every second, so without the lock
+    // both would send the same refresh token while the first waits.
+    await fake('/_fake/access-ttl', { seconds: 35, answer_delay_ms: 1500 });
   });
 
   after(async () => {
-    await fake('/_fake/access-ttl', { seconds: 3600 });
+    await fake('/_fake/access-ttl', { seconds: 3600, answer_delay_ms: 0 });
     await closeClient(sdk);
     await Promise.all(sessions.map((s) => s.close()));
   });
@@ -211,7 +213,7 @@ describe('token rotation across two brokers (issue 14)', { skip, timeout: 120_00
     try {
       // Three rotations mid-traffic (one every ~5 s), then tokens that live an hour again.
       await waitFor(async () => (await carolStats()).refreshes >= 3, { timeoutMs: 60_000, intervalMs: 250, what: '3 refreshes of carol' });
-      await fake('/_fake/access-ttl', { seconds: 3600 });
+      await fake('/_fake/access-ttl', { seconds: 3600, answer_delay_ms: 0 });
       const rotations = (await carolStats()).refreshes;
       await waitFor(async () => (await carolStats()).refreshes > rotations, { timeoutMs: 30_000, intervalMs: 250, what: 'the last refresh' });
     } finally {
