@@ -11,7 +11,24 @@ StoreTokenSource::StoreTokenSource(TokenStore *store, UpstreamClient *upstream, 
     : QObject(parent)
     , m_store(store)
     , m_upstream(upstream)
-{}
+{
+    // The store may outlive us or go first: a guard, no reset in a destructor.
+    m_store->setUpstreamTokensListener([this, guard = QPointer<StoreTokenSource>(this)](qint64 userId) {
+        if (!guard)
+            return;
+        Result<QList<GrantRecord>> grants = m_store->grantsForUser(userId);
+        if (!grants || grants.value().isEmpty())
+            return;
+        QStringList grantIds;
+        for (const GrantRecord &grant : grants.value())
+            grantIds.append(grant.grantId);
+        qCInfo(lcRotation).noquote() << "another broker stored new upstream tokens for" << grantIds.size()
+                                     << "grants of user" << userId;
+        tokensChanged(grantIds);
+    });
+}
+
+StoreTokenSource::~StoreTokenSource() = default;
 
 Result<QDateTime> StoreTokenSource::expiryOf(const QString &grantId) const
 {
@@ -27,70 +44,118 @@ QString StoreTokenSource::refreshKey(const QString &grantId) const
     return grant ? QStringLiteral("user:%1").arg(grant.value().userId) : QStringLiteral("grant:") + grantId;
 }
 
-void StoreTokenSource::refresh(const QString &grantId, RefreshCallback done)
+QStringList StoreTokenSource::grantsSharing(const QString &grantId, qint64 userId) const
+{
+    QStringList grantIds{grantId};
+    Result<QList<GrantRecord>> siblings = m_store->grantsForUser(userId);
+    if (siblings) {
+        for (const GrantRecord &sibling : siblings.value()) {
+            if (!grantIds.contains(sibling.grantId))
+                grantIds.append(sibling.grantId);
+        }
+    }
+    return grantIds;
+}
+
+void StoreTokenSource::fail(const RefreshCallback &done, const Error &error)
+{
+    // Never before refresh() returns.
+    QMetaObject::invokeMethod(
+        this,
+        [done, error] {
+            done(RefreshFailure{error, {}});
+        },
+        Qt::QueuedConnection);
+}
+
+void StoreTokenSource::refresh(const QString &grantId, const QDateTime &dueBefore, RefreshCallback done)
 {
     Result<GrantRecord> grant = m_store->findGrant(grantId);
-    Result<UpstreamTokens> current =
-        grant ? m_store->upstreamTokens(grantId) : Result<UpstreamTokens>(grant.error());
-    if (!current || current.value().refreshToken.isEmpty() || !m_upstream) {
-        const Error error = !current ? current.error()
-                                     : Error{ErrorCode::Unauthorized, grantId,
-                                             QStringLiteral("the grant has no upstream refresh token")};
-        QMetaObject::invokeMethod(
-            this,
-            [done, error] {
-                done(RefreshFailure{error, {}});
-            },
-            Qt::QueuedConnection);
+    if (!grant) {
+        fail(done, grant.error());
         return;
     }
     const qint64 userId = grant.value().userId;
+    // Issue 14: one refresh per user across the brokers of a cluster. The lock
+    // never waits: a broker that finds it taken adopts the holder's tokens
+    // when they are announced.
+    Result<bool> locked = m_store->tryLockUpstreamRefresh(userId);
+    if (!locked) {
+        fail(done, locked.error());
+        return;
+    }
+    if (!locked.value()) {
+        fail(done, Error{ErrorCode::Conflict, grantId,
+                         QStringLiteral("another broker is refreshing the upstream tokens of this grant")});
+        return;
+    }
+    // Re-read under the lock: another broker may have refreshed since the
+    // caller looked at the expiry.
+    Result<UpstreamTokens> current = m_store->upstreamTokens(grantId);
+    if (current && current.value().accessExpiresAt.isValid() && dueBefore.isValid() &&
+        current.value().accessExpiresAt > dueBefore) {
+        m_store->unlockUpstreamRefresh(userId);
+        const Refreshed adopted{current.value().accessExpiresAt, grantsSharing(grantId, userId), true};
+        QMetaObject::invokeMethod(
+            this, [done, adopted] { done(adopted); }, Qt::QueuedConnection);
+        return;
+    }
+    if (!current || current.value().refreshToken.isEmpty() || !m_upstream) {
+        m_store->unlockUpstreamRefresh(userId);
+        fail(done, !current ? current.error()
+                            : Error{ErrorCode::Unauthorized, grantId,
+                                    QStringLiteral("the grant has no upstream refresh token")});
+        return;
+    }
     const UpstreamTokens old = current.value();
-    m_upstream->refresh(
-        old.refreshToken, [this, grantId, userId, done, old,
-                           guard = QPointer<StoreTokenSource>(this)](Result<UpstreamTokens> result) {
-            if (!guard)
-                return;
-            Result<QList<GrantRecord>> siblings = m_store->grantsForUser(userId);
-            QStringList grantIds{grantId};
-            if (siblings) {
-                for (const GrantRecord &sibling : siblings.value()) {
-                    if (!grantIds.contains(sibling.grantId))
-                        grantIds.append(sibling.grantId);
-                }
-            }
-            if (!result) {
-                RefreshFailure failure{result.error(), {}};
-                if (failure.refused()) {
-                    // The refresh token is spent or revoked, and every grant of
-                    // this user shares it: nobody can use them any more, so their
-                    // broker tokens go too (clean 401, the client logs in again).
-                    for (const QString &id : std::as_const(grantIds))
-                        (void)m_store->revokeGrant(id);
-                    failure.revokedGrantIds = grantIds;
-                }
-                done(failure);
-                return;
-            }
-            const UpstreamTokens &tokens = result.value();
-            Redactor::addSecret(tokens.accessToken);
-            Redactor::addSecret(tokens.refreshToken);
-            // Stored before anything else happens: the old refresh token is spent now.
-            for (const QString &id : std::as_const(grantIds)) {
-                Result<void> saved = m_store->saveUpstreamTokens(id, tokens);
-                if (!saved) {
-                    qCCritical(lcRotation).noquote() << "could not store the refreshed tokens of grant"
-                                                     << id.left(8) << ":" << saved.error().message;
-                    done(RefreshFailure{saved.error(), {}});
-                    return;
-                }
-            }
-            // The old pair is replaced: keep the redactor's list from growing.
-            Redactor::removeSecret(old.accessToken);
-            if (!tokens.refreshToken.isEmpty() && tokens.refreshToken != old.refreshToken)
-                Redactor::removeSecret(old.refreshToken);
-            done(TokenSource::Refreshed{tokens.accessExpiresAt, grantIds});
-        });
+    // The upstream call is bounded by UpstreamConfig::timeoutMs; the lock is
+    // released on every outcome (and by PostgreSQL if this broker dies).
+    m_upstream->refresh(old.refreshToken,
+                        [this, grantId, userId, done, old,
+                         guard = QPointer<StoreTokenSource>(this)](Result<UpstreamTokens> result) {
+                            if (!guard)
+                                return;
+                            auto outcome = finishRefresh(grantId, userId, old, std::move(result));
+                            m_store->unlockUpstreamRefresh(userId);
+                            done(std::move(outcome));
+                        });
+}
+
+Result<TokenSource::Refreshed, TokenSource::RefreshFailure>
+StoreTokenSource::finishRefresh(const QString &grantId, qint64 userId, const UpstreamTokens &old,
+                                Result<UpstreamTokens> result)
+{
+    const QStringList grantIds = grantsSharing(grantId, userId);
+    if (!result) {
+        RefreshFailure failure{result.error(), {}};
+        if (failure.refused()) {
+            // The refresh token is spent or revoked, and every grant of
+            // this user shares it: nobody can use them any more, so their
+            // broker tokens go too (clean 401, the client logs in again).
+            for (const QString &id : grantIds)
+                (void)m_store->revokeGrant(id);
+            failure.revokedGrantIds = grantIds;
+        }
+        return failure;
+    }
+    const UpstreamTokens &tokens = result.value();
+    Redactor::addSecret(tokens.accessToken);
+    Redactor::addSecret(tokens.refreshToken);
+    // Stored before anything else happens: the old refresh token is spent now.
+    for (const QString &id : grantIds) {
+        Result<void> saved = m_store->saveUpstreamTokens(id, tokens);
+        if (!saved) {
+            qCCritical(lcRotation).noquote() << "could not store the refreshed tokens of grant" << id.left(8)
+                                             << ":" << saved.error().message;
+            return RefreshFailure{saved.error(), {}};
+        }
+    }
+    m_store->announceUpstreamTokens(userId);
+    // The old pair is replaced: keep the redactor's list from growing.
+    Redactor::removeSecret(old.accessToken);
+    if (!tokens.refreshToken.isEmpty() && tokens.refreshToken != old.refreshToken)
+        Redactor::removeSecret(old.refreshToken);
+    return Refreshed{tokens.accessExpiresAt, grantIds};
 }
 
 void StoreTokenSource::shareNewLogin(const QString &grantId)

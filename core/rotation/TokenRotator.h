@@ -6,13 +6,14 @@
 #include <QPointer>
 #include <QSet>
 
+#include "TokenSource.h"
+
 class QTimer;
 
 namespace fmb {
 
 class SessionRegistry;
 class Session;
-class TokenSource;
 
 // Keeps the upstream tokens of live sessions fresh. Every rotate interval it
 // looks at the grants that have sessions; a grant whose upstream token
@@ -23,6 +24,13 @@ class TokenSource;
 // the client keeps its session id and stream). A refresh that fails for
 // good evicts the grant's sessions; the source has revoked the grant, so the
 // client's next request gets a clean 401 and it logs in again.
+//
+// Several brokers (issue 14): the source serializes refreshes across them
+// and adopts what another broker stored. Sessions whose grant got new
+// tokens elsewhere are respawned when the source reports it
+// (tokens-changed handler, i.e. NOTIFY) and, as a fallback, at the next
+// sweep when the stored expiry is newer than the one the session started
+// with: within one rotate interval.
 class TokenRotator final : public QObject {
     Q_OBJECT
 public:
@@ -35,13 +43,20 @@ public:
     // Refreshes one grant now if it is not already being refreshed.
     bool refreshGrant(const QString &grantId);
     [[nodiscard]] bool isRefreshing(const QString &grantId) const;
+    // Respawns the sessions of these grants that still run on older tokens
+    // than the stored ones; returns how many.
+    int adopt(const QStringList &grantIds);
 
 Q_SIGNALS:
     void grantRefreshed(const QString &grantId, int respawned); // once per refresh
     void grantFailed(const QString &grantId, const QString &reason);
+    // Sessions moved to tokens another broker refreshed (or this one adopted).
+    void tokensAdopted(const QStringList &grantIds, int respawned);
 
 private:
     void onSessionCreated(Session *session);
+    void onRefreshed(const QString &grantId, const TokenSource::Refreshed &refreshed);
+    void onFailed(const QString &grantId, const TokenSource::RefreshFailure &failure);
     [[nodiscard]] QList<Session *> sessionsOf(const QStringList &grantIds) const;
 
     QPointer<SessionRegistry> m_registry;

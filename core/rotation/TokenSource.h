@@ -23,16 +23,21 @@ public:
     struct Refreshed {
         QDateTime expiry;     // the new access token's expiry (invalid: unknown)
         QStringList grantIds; // every grant that now holds the new tokens
+        bool adopted = false; // another broker had refreshed them: no upstream call
     };
     // Why a refresh failed. Refused (error.code Unauthorized): the grant is
     // dead (its refresh token spent or revoked) and the source has revoked
     // it, with revokedGrantIds, the grants that shared its tokens. Anything
-    // else: the tokens may still be good; try again later.
+    // else: the tokens may still be good; try again later. Busy (error.code
+    // Conflict): another broker is refreshing them right now; its tokens
+    // arrive through the tokens-changed handler (or the next sweep).
     struct RefreshFailure {
         Error error;
         QStringList revokedGrantIds; // empty unless refused
         [[nodiscard]] bool refused() const { return error.code == ErrorCode::Unauthorized; }
+        [[nodiscard]] bool busy() const { return error.code == ErrorCode::Conflict; }
     };
+    using TokensChangedHandler = std::function<void(const QStringList &grantIds)>;
     using RefreshCallback = std::function<void(Result<Refreshed, RefreshFailure> result)>;
 
     virtual ~TokenSource();
@@ -42,9 +47,25 @@ public:
     [[nodiscard]] virtual QString refreshKey(const QString &grantId) const = 0;
     // Refreshes the grant's upstream tokens and stores them before calling
     // back (a crash after the upstream answered must not lose the new
-    // refresh token). A failure says whether it was refused (see
-    // RefreshFailure).
-    virtual void refresh(const QString &grantId, RefreshCallback done) = 0;
+    // refresh token). Serialized across brokers sharing the store: when the
+    // stored expiry is no longer before `dueBefore` (another broker
+    // refreshed meanwhile), the stored tokens are adopted instead
+    // (Refreshed::adopted). A failure says whether it was refused or busy
+    // (see RefreshFailure).
+    virtual void refresh(const QString &grantId, const QDateTime &dueBefore, RefreshCallback done) = 0;
+
+    // Called with the grants whose upstream tokens another broker replaced.
+    void setTokensChangedHandler(TokensChangedHandler handler) { m_tokensChanged = std::move(handler); }
+
+protected:
+    void tokensChanged(const QStringList &grantIds) const
+    {
+        if (m_tokensChanged)
+            m_tokensChanged(grantIds);
+    }
+
+private:
+    TokensChangedHandler m_tokensChanged;
 };
 
 } // namespace fmb

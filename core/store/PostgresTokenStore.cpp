@@ -1,8 +1,25 @@
 #include "PostgresTokenStore.h"
 
+#include <QSqlDriver>
+
+#include "Logging.h"
 #include "PostgresSchema.h"
 
 namespace fmb {
+namespace {
+
+// pg_try_advisory_lock(key1, key2) class of the upstream refresh locks:
+// "fmbR" in ASCII; the schema lock uses the one-key form, so they never meet.
+constexpr int RefreshLockClass = 0x666d6252;
+const QString TokensChannel = QStringLiteral("fmb_upstream_tokens");
+
+// Forgejo user ids are int64; two users folding to one key only share a lock.
+int refreshLockKey(qint64 userId)
+{
+    return static_cast<int>(static_cast<quint32>(userId) ^ static_cast<quint32>(quint64(userId) >> 32));
+}
+
+} // namespace
 
 QString PostgresParams::display() const
 {
@@ -48,7 +65,66 @@ Result<void> PostgresTokenStore::open(const PostgresParams &params, const QStrin
     connection.keyName = keyPath;
     connection.db = QSqlDatabase::addDatabase(QStringLiteral("QPSQL"), connection.name);
     params.applyTo(connection.db);
-    return attach(connection, std::move(box).value(), &PostgresSchema::migrate);
+    Result<void> attached = attach(connection, std::move(box).value(), &PostgresSchema::migrate);
+    if (attached.ok())
+        listen();
+    return attached;
+}
+
+void PostgresTokenStore::listen()
+{
+    QSqlDriver *driver = database().driver();
+    if (!driver->subscribeToNotification(TokensChannel)) {
+        // Not fatal: the rotator's sweep still adopts what other brokers stored.
+        qCWarning(lcStore, "cannot LISTEN %s on %s: %s", qPrintable(TokensChannel), qPrintable(where()),
+                  qPrintable(driver->lastError().text()));
+        return;
+    }
+    QObject::connect(
+        driver, &QSqlDriver::notification, driver,
+        [this](const QString &name, QSqlDriver::NotificationSource source, const QVariant &payload) {
+            if (name != TokensChannel || source == QSqlDriver::SelfSource || !m_listener)
+                return;
+            bool ok = false;
+            const qint64 userId = payload.toString().toLongLong(&ok);
+            if (ok)
+                m_listener(userId);
+        });
+}
+
+Result<bool> PostgresTokenStore::tryLockUpstreamRefresh(qint64 userId)
+{
+    Result<QSqlQuery> locked =
+        run(QStringLiteral("SELECT pg_try_advisory_lock(CAST(? AS integer), CAST(? AS integer))"),
+            {RefreshLockClass, refreshLockKey(userId)});
+    if (!locked.ok())
+        return locked.error();
+    return locked.value().next() && locked.value().value(0).toBool();
+}
+
+void PostgresTokenStore::unlockUpstreamRefresh(qint64 userId)
+{
+    Result<QSqlQuery> unlocked =
+        run(QStringLiteral("SELECT pg_advisory_unlock(CAST(? AS integer), CAST(? AS integer))"),
+            {RefreshLockClass, refreshLockKey(userId)});
+    if (!unlocked.ok())
+        qCWarning(lcStore, "cannot release the upstream refresh lock of user %lld: %s", userId,
+                  qPrintable(unlocked.error().message));
+}
+
+void PostgresTokenStore::announceUpstreamTokens(qint64 userId)
+{
+    // The payload is a user id, never a token.
+    Result<QSqlQuery> sent =
+        run(QStringLiteral("SELECT pg_notify(?, ?)"), {TokensChannel, QString::number(userId)});
+    if (!sent.ok())
+        qCWarning(lcStore, "cannot announce new upstream tokens of user %lld: %s", userId,
+                  qPrintable(sent.error().message));
+}
+
+void PostgresTokenStore::setUpstreamTokensListener(std::function<void(qint64 userId)> listener)
+{
+    m_listener = std::move(listener);
 }
 
 QString PostgresTokenStore::lockRows(const QString &alias) const

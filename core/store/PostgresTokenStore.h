@@ -1,5 +1,7 @@
 #pragma once
 
+#include <functional>
+
 #include <QSqlDatabase>
 #include <QString>
 
@@ -39,6 +41,14 @@ struct PostgresParams {
 // connection; use it from the thread that called open(). Queries block that
 // thread for a network round trip (docs/store.md: not on the HTTP thread in
 // a cluster; a later slice).
+//
+// Upstream refreshes (issue 14): the refresh lock is a session-level
+// advisory lock on this store's connection, so it is held across the
+// asynchronous call to Forgejo without holding a transaction open (other
+// calls keep using the connection meanwhile), and PostgreSQL releases it
+// when the connection ends. Announcements are NOTIFY fmb_upstream_tokens
+// with the user id as payload, heard through the QPSQL driver's
+// notification signal while the event loop runs.
 class PostgresTokenStore final : public SqlTokenStore {
 public:
     PostgresTokenStore() = default;
@@ -48,9 +58,19 @@ public:
     [[nodiscard]] Result<void> open(const PostgresParams &params, const QString &keyPath,
                                     bool createKey = true);
 
+    [[nodiscard]] Result<bool> tryLockUpstreamRefresh(qint64 userId) override;
+    void unlockUpstreamRefresh(qint64 userId) override;
+    void announceUpstreamTokens(qint64 userId) override;
+    void setUpstreamTokensListener(std::function<void(qint64 userId)> listener) override;
+
 protected:
     [[nodiscard]] QString lockRows(const QString &alias) const override;
     [[nodiscard]] QString emptyBlob() const override { return QStringLiteral("decode('', 'hex')"); }
+
+private:
+    void listen();
+
+    std::function<void(qint64 userId)> m_listener;
 };
 
 } // namespace fmb

@@ -91,6 +91,7 @@ protected:
     [[nodiscard]] Result<void> attach(const Connection &connection, SecretBox box, const Migrate &migrate);
     [[nodiscard]] bool isAttached() const { return !m_connectionName.isEmpty(); }
     [[nodiscard]] QString where() const { return m_where; }
+    [[nodiscard]] QSqlDatabase database() const { return m_db; }
 
     // Every statement goes through run(): it checks that the store is open
     // (Unavailable otherwise), prepares, binds and runs. runNamed() binds

@@ -4,4 +4,18 @@ namespace fmb {
 
 TokenStore::~TokenStore() = default;
 
+Result<bool> TokenStore::tryLockUpstreamRefresh(qint64 /*userId*/)
+{
+    return true;
+}
+
+void TokenStore::unlockUpstreamRefresh(qint64 /*userId*/)
+{}
+
+void TokenStore::announceUpstreamTokens(qint64 /*userId*/)
+{}
+
+void TokenStore::setUpstreamTokensListener(std::function<void(qint64 userId)> /*listener*/)
+{}
+
 } // namespace fmb

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <functional>
+
 #include <QDateTime>
 #include <QList>
 #include <QString>
@@ -129,6 +131,23 @@ public:
     // with no token left. Rotated and revoked tokens stay until they expire
     // so that a replay is still recognised.
     [[nodiscard]] virtual Result<PurgeCounts> purgeExpired() = 0;
+
+    // Refreshing a user's upstream tokens, once across every broker sharing
+    // the store (issue 14: Forgejo spends a refresh token on use). A broker
+    // takes the user's refresh lock, re-reads the stored tokens (another
+    // broker may have refreshed meanwhile), refreshes, saves, announces, and
+    // unlocks. tryLockUpstreamRefresh never waits: false when another broker
+    // holds the lock. The lock dies with the store's connection (a broker
+    // that dies mid-refresh frees it). The defaults are for one broker: the
+    // lock is always free and nobody else listens.
+    [[nodiscard]] virtual Result<bool> tryLockUpstreamRefresh(qint64 userId);
+    virtual void unlockUpstreamRefresh(qint64 userId);
+    // Tells the other brokers that the user's upstream tokens changed
+    // (after the save committed).
+    virtual void announceUpstreamTokens(qint64 userId);
+    // Called, on the store's thread, with the user id of every other
+    // broker's announcement.
+    virtual void setUpstreamTokensListener(std::function<void(qint64 userId)> listener);
 
 protected:
     TokenStore() = default;

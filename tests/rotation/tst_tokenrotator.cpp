@@ -46,6 +46,7 @@ class FakeTokenSource final : public TokenSource {
 public:
     struct Call {
         QString grantId;
+        QDateTime dueBefore;
         RefreshCallback done;
     };
 
@@ -59,10 +60,12 @@ public:
     {
         return keys.value(grantId, QStringLiteral("grant:") + grantId);
     }
-    void refresh(const QString &grantId, RefreshCallback done) override
+    void refresh(const QString &grantId, const QDateTime &dueBefore, RefreshCallback done) override
     {
-        calls.append(Call{grantId, std::move(done)});
+        calls.append(Call{grantId, dueBefore, std::move(done)});
     }
+    // What another broker's announcement does.
+    void announce(const QStringList &grantIds) { tokensChanged(grantIds); }
 
     QStringList refreshedGrants() const
     {
@@ -93,10 +96,13 @@ private Q_SLOTS:
     void refreshRespawnsEverySessionOfTheRefreshedGrants();
     void refusalEvictsTheRevokedGrants();
     void refusalSubjectIsNotAGrantList();
+    void transientFailureKeepsSessionsAndRetries_data();
     void transientFailureKeepsSessionsAndRetries();
     void newSessionNearExpiryRefreshesAtOnce();
     void timerSweeps();
     void lateAnswerAfterTheRotatorIsGone();
+    void announcementRespawnsSessionsOnOlderTokens();
+    void adoptedRefreshRespawnsOnlyOlderSessions();
 
 private:
     TokenRotator *makeRotator(std::chrono::milliseconds interval = 1h);
@@ -287,21 +293,38 @@ void tst_TokenRotator::refusalSubjectIsNotAGrantList()
     QCOMPARE(m_registry->find(sessionB->id()), sessionB);
 }
 
+void tst_TokenRotator::transientFailureKeepsSessionsAndRetries_data()
+{
+    QTest::addColumn<fmb::ErrorCode>("code");
+    QTest::addColumn<QString>("message");
+    QTest::addColumn<int>("failures"); // grantFailed and RefreshesUnavailable
+    QTest::newRow("Forgejo unreachable")
+        << ErrorCode::Unavailable << QStringLiteral("Forgejo did not answer") << 1;
+    // Issue 14: another broker holds the refresh lock; its tokens come by announcement.
+    QTest::newRow("busy: another broker refreshes")
+        << ErrorCode::Conflict << QStringLiteral("another broker is refreshing") << 0;
+}
+
 void tst_TokenRotator::transientFailureKeepsSessionsAndRetries()
 {
+    QFETCH(fmb::ErrorCode, code);
+    QFETCH(QString, message);
+    QFETCH(int, failures);
     m_source.expiries = {{QStringLiteral("g1"), soon()}};
     Session *session = create(QStringLiteral("alice"), QStringLiteral("g1"));
     QVERIFY(session);
     TokenRotator *rotator = makeRotator();
     QSignalSpy failed(rotator, &TokenRotator::grantFailed);
+    const quint64 unavailableBefore = metrics::value(metrics::Counter::RefreshesUnavailable);
     const QString id = session->id();
 
     QCOMPARE(rotator->sweep(), 1);
-    m_source.calls.at(0).done(TokenSource::RefreshFailure{
-        Error{ErrorCode::Unavailable, QStringLiteral("g1"), QStringLiteral("Forgejo did not answer")}, {}});
+    m_source.calls.at(0).done(TokenSource::RefreshFailure{Error{code, QStringLiteral("g1"), message}, {}});
 
-    QCOMPARE(failed.count(), 1);
-    QCOMPARE(failed.at(0).at(1).toString(), QStringLiteral("Forgejo did not answer"));
+    QCOMPARE(failed.count(), failures);
+    if (failures > 0)
+        QCOMPARE(failed.at(0).at(1).toString(), message);
+    QCOMPARE(metrics::value(metrics::Counter::RefreshesUnavailable), unavailableBefore + quint64(failures));
     QCOMPARE(m_registry->find(id), session); // the token may still be good
     QCOMPARE(backendsMade(session), 1);
     QVERIFY(!rotator->isRefreshing(QStringLiteral("g1")));
@@ -352,6 +375,51 @@ void tst_TokenRotator::lateAnswerAfterTheRotatorIsGone()
         {QStringLiteral("g1")}});
     QCOMPARE(m_registry->find(id), session);
     QCOMPARE(backendsMade(session), 1);
+}
+
+void tst_TokenRotator::announcementRespawnsSessionsOnOlderTokens()
+{
+    // Issue 14: another broker refreshed g1; its announcement moves our
+    // sessions of g1 to the stored tokens, once.
+    m_source.expiries = {{QStringLiteral("g1"), soon()}, {QStringLiteral("other"), soon()}};
+    Session *a = create(QStringLiteral("alice"), QStringLiteral("g1"));
+    Session *b = create(QStringLiteral("bob"), QStringLiteral("other"));
+    QVERIFY(a && b);
+    makeRotator();
+    QSignalSpy adopted(m_rotator.get(), &TokenRotator::tokensAdopted);
+    const QDateTime stored = later();
+    m_source.expiries.insert(QStringLiteral("g1"), stored);
+
+    m_source.announce({QStringLiteral("g1")});
+    QCOMPARE(adopted.count(), 1);
+    QCOMPARE(adopted.at(0).at(1).toInt(), 1);
+    QCOMPARE(backendsMade(a), 2);
+    QCOMPARE(a->tokenExpiresMs(), stored.toMSecsSinceEpoch());
+    QCOMPARE(backendsMade(b), 1);
+    // Heard twice (or made up by a sweep): no second respawn.
+    m_source.announce({QStringLiteral("g1")});
+    QCOMPARE(m_rotator->sweep(), 1); // "other" is due: refreshed, not adopted
+    QCOMPARE(adopted.count(), 1);
+    QCOMPARE(backendsMade(a), 2);
+}
+
+void tst_TokenRotator::adoptedRefreshRespawnsOnlyOlderSessions()
+{
+    m_source.expiries = {{QStringLiteral("g1"), soon()}};
+    Session *older = create(QStringLiteral("alice"), QStringLiteral("g1"));
+    QVERIFY(older);
+    TokenRotator *rotator = makeRotator();
+    QSignalSpy refreshed(rotator, &TokenRotator::grantRefreshed);
+    const QDateTime stored = later();
+    m_source.expiries.insert(QStringLiteral("g1"), stored);
+    Session *newer = create(QStringLiteral("alice"), QStringLiteral("g1")); // started on the stored tokens
+
+    QVERIFY(rotator->refreshGrant(QStringLiteral("g1")));
+    QCOMPARE(m_source.calls.at(0).dueBefore > QDateTime::currentDateTimeUtc(), true);
+    m_source.calls.at(0).done(TokenSource::Refreshed{stored, {QStringLiteral("g1")}, true});
+    QCOMPARE(refreshed.count(), 0); // nothing was refreshed here
+    QCOMPARE(backendsMade(older), 2);
+    QCOMPARE(backendsMade(newer), 1);
 }
 
 QTEST_GUILESS_MAIN(tst_TokenRotator)

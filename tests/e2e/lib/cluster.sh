@@ -91,7 +91,7 @@ cluster_broker() {
     --forgejo-url "$CLUSTER_FORGEJO_URL" --forgejo-client-id "$OAUTH_CLIENT_ID" \
     --forgejo-client-secret-file "$CLUSTER_DIR/client-secret" --state-dir "$CLUSTER_DIR/$name/state" \
     --child-stop-grace 1s --child-command "$OAUTH_TEST_BIN/fmb-test-mcp-server" \
-    --max-sessions-per-user 0 --child-env "FMB_E2E_MARKER=$MARKER-cluster-$name" --admin-socket "$CLUSTER_DIR/$name/admin.sock" \
+    --max-sessions-per-user 0 --refresh-lead 30s --rotate-interval 1s --child-env "FMB_E2E_MARKER=$MARKER-cluster-$name" --admin-socket "$CLUSTER_DIR/$name/admin.sock" \
     </dev/null >"$CLUSTER_DIR/broker-$name.log" 2>&1 &
   pid=$!
   printf -v "CLUSTER_${upper}_PID" '%s' "$pid"

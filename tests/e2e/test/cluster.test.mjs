@@ -4,9 +4,11 @@
 // spread over both; then the broker holding the SDK client's session ("A"
 // below) is killed with SIGKILL under load: its clients get 404 and initialize
 // again on the other ("B") with the same tokens (no sign-in), none of A's
-// children survives it, and B's clients see no error.
+// children survives it, and B's clients see no error. Before that, with a short
+// Forgejo token lifetime, rotation happens mid-traffic: one refresh per grant
+// per rotation across both brokers, and both brokers' children get the new token.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 
@@ -122,6 +124,19 @@ class RawSession {
     }
   }
 
+  // The child's environment variables `names` (tools/call env of the test MCP server).
+  async env(names) {
+    const id = this.next++;
+    const answer = await mcpPost(this.base, this.token, this.sessionId, {
+      jsonrpc: '2.0',
+      id,
+      method: 'tools/call',
+      params: { name: 'env', arguments: { names } },
+    });
+    assert.equal(answer.status, 200, `env: HTTP ${answer.status} ${answer.text.slice(0, 200)}`);
+    return JSON.parse(answer.json.result.content[0].text);
+  }
+
   async close() {
     if (this.sessionId) {
       await fetch(`${this.base}/mcp`, {
@@ -142,6 +157,93 @@ async function fake(path, body) {
   });
   assert.equal(response.status, 200, `${path}: ${await response.text()}`);
 }
+
+async function fakeGet(path) {
+  const response = await fetch(`${FORGEJO}${path}`, { signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) });
+  assert.equal(response.status, 200, path);
+  return response.json();
+}
+
+function fingerprint(token) {
+  return createHash('sha256').update(token).digest('hex').slice(0, 8);
+}
+
+// The brokers run with --refresh-lead 30s --rotate-interval 1s; Forgejo access
+// tokens normally live an hour. Carol's live 35 s here: due 5 s after issue.
+describe('token rotation across two brokers (issue 14)', { skip, timeout: 120_000 }, () => {
+  const carol = new HeadlessOAuthProvider({ clientName: 'fmb-e2e-cluster-carol' });
+  let sdk;
+  const sessions = []; // direct sessions: three on each broker
+
+  before(async () => {
+    await fake('/_fake/login', { login: 'carol', id: 7 });
+    // A slow Forgejo: each broker sweeps every second, so without the lock
+    // both would send the same refresh token while the first waits.
+    await fake('/_fake/access-ttl', { seconds: 35, answer_delay_ms: 1500 });
+  });
+
+  after(async () => {
+    await fake('/_fake/access-ttl', { seconds: 3600, answer_delay_ms: 0 });
+    await closeClient(sdk);
+    await Promise.all(sessions.map((s) => s.close()));
+  });
+
+  test('one Forgejo refresh per rotation; both brokers respawn onto the new token; no request fails', async () => {
+    const carolStats = async () => (await fakeGet('/_fake/stats')).users.find((u) => u.login === 'carol');
+    const failuresBefore = (await fakeGet('/_fake/stats')).refresh_failures;
+    sdk = await connectWithOAuth(`${CLUSTER}/mcp`, carol);
+    const token = carol.tokens().access_token;
+    for (const [base, node] of [
+      [BROKER_A, 'broker-a'],
+      [BROKER_B, 'broker-b'],
+    ]) {
+      for (let i = 0; i < 3; ++i) {
+        const session = new RawSession(base, token);
+        assert.equal(await session.initialize(), node);
+        sessions.push(session);
+      }
+    }
+    const statuses = [];
+    let stop = false;
+    const loops = sessions.map(async (session) => {
+      while (!stop) {
+        statuses.push(await session.ping());
+      }
+    });
+    try {
+      // Three rotations mid-traffic (one every ~5 s), then tokens that live an hour again.
+      await waitFor(async () => (await carolStats()).refreshes >= 3, { timeoutMs: 60_000, intervalMs: 250, what: '3 refreshes of carol' });
+      await fake('/_fake/access-ttl', { seconds: 3600, answer_delay_ms: 0 });
+      const rotations = (await carolStats()).refreshes;
+      await waitFor(async () => (await carolStats()).refreshes > rotations, { timeoutMs: 30_000, intervalMs: 250, what: 'the last refresh' });
+    } finally {
+      stop = true;
+      await Promise.all(loops);
+    }
+    assert.ok(statuses.length > 0);
+    assert.deepEqual(statuses.filter((s) => s !== 200), [], `no failed request among ${statuses.length}`);
+    assert.equal((await fakeGet('/_fake/stats')).refresh_failures, failuresBefore, 'Forgejo refused no refresh (no token used twice)');
+
+    // One refresh per rotation: refreshes of carol's grant are one token lifetime
+    // minus the lead apart (~5 s), never two brokers' back to back.
+    const refreshed = (await fakeGet('/_fake/tokens')).tokens.filter((t) => t.login === 'carol' && t.kind === 'access' && t.via === 'refresh_token');
+    const times = refreshed.map((t) => Date.parse(t.issued_at)).sort((a, b) => a - b);
+    assert.ok(times.length >= 4, `refreshes: ${times.length}`);
+    const gaps = times.slice(1).map((t, i) => t - times[i]);
+    assert.ok(gaps.every((gap) => gap >= 3000), `refresh gaps (ms): ${gaps.join(', ')}`);
+
+    // Every child on both brokers now runs on the newest Forgejo token.
+    const newest = refreshed.sort((a, b) => Date.parse(a.issued_at) - Date.parse(b.issued_at)).at(-1).fingerprint;
+    await waitFor(
+      async () => {
+        const seen = await Promise.all(sessions.map((s) => s.env(['FORGEJO_ACCESS_TOKEN'])));
+        return seen.every((env) => env.FORGEJO_ACCESS_TOKEN && fingerprint(env.FORGEJO_ACCESS_TOKEN) === newest);
+      },
+      { timeoutMs: 15_000, intervalMs: 250, what: `every child on token ${newest}` },
+    );
+    console.log(`cluster rotation: ${times.length} refreshes of one grant, gaps ${gaps.join('/')} ms, ${statuses.length} pings, all 200`);
+  });
+});
 
 describe('two brokers on PostgreSQL behind HAProxy', { skip, timeout: 180_000 }, () => {
   const alice = new HeadlessOAuthProvider({ clientName: 'fmb-e2e-cluster-alice' });

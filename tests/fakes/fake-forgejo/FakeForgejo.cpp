@@ -1,6 +1,7 @@
 #include "FakeForgejo.h"
 
 #include <algorithm>
+#include <memory>
 #include <utility>
 
 #include <QCryptographicHash>
@@ -16,6 +17,7 @@
 #include <QRandomGenerator>
 #include <QSet>
 #include <QTcpServer>
+#include <QTimer>
 #include <QUrl>
 
 namespace fmb::fake {
@@ -37,6 +39,7 @@ const QSet<QString> kKnownPaths = {
     QStringLiteral("/_fake/login"),           QStringLiteral("/_fake/stats"),
     QStringLiteral("/_fake/tokens"),          QStringLiteral("/_fake/fail-refresh"),
     QStringLiteral("/_fake/expire-all"),      QStringLiteral("/_fake/revoke"),
+    QStringLiteral("/_fake/access-ttl"),
 };
 
 QByteArray headerValue(const QHttpServerRequest &request, const QByteArray &name)
@@ -265,7 +268,18 @@ void FakeForgejo::addRoutes()
     m_server->route(QStringLiteral("/login/oauth/authorize"), Method::Get,
                     [this](const QHttpServerRequest &request) { return authorize(request); });
     m_server->route(QStringLiteral("/login/oauth/access_token"), Method::Post,
-                    [this](const QHttpServerRequest &request) { return accessToken(request); });
+                    [this](const QHttpServerRequest &request, QHttpServerResponder &&responder) {
+                        // Tokens are issued (and a refresh token spent) on arrival, as
+                        // Forgejo's database write; only the answer waits.
+                        auto response = std::make_shared<QHttpServerResponse>(accessToken(request));
+                        if (m_tokenAnswerDelayMs <= 0) {
+                            response->write(std::move(responder));
+                            return;
+                        }
+                        auto held = std::make_shared<QHttpServerResponder>(std::move(responder));
+                        QTimer::singleShot(m_tokenAnswerDelayMs, this,
+                                           [held, response] { response->write(std::move(*held)); });
+                    });
     m_server->route(QStringLiteral("/login/oauth/userinfo"), Method::Get | Method::Post,
                     [this](const QHttpServerRequest &request) { return userInfo(request); });
     m_server->route(QStringLiteral("/.well-known/openid-configuration"), Method::Get,
@@ -288,6 +302,8 @@ void FakeForgejo::addRoutes()
                     [this](const QHttpServerRequest &) { return fakeExpireAll(); });
     m_server->route(QStringLiteral("/_fake/revoke"), Method::Post,
                     [this](const QHttpServerRequest &request) { return fakeRevoke(request); });
+    m_server->route(QStringLiteral("/_fake/access-ttl"), Method::Post,
+                    [this](const QHttpServerRequest &request) { return fakeAccessTtl(request); });
 
     m_server->setMissingHandler([](const QHttpServerRequest &request, QHttpServerResponder &&responder) {
         const bool known = kKnownPaths.contains(request.url().path());
@@ -695,6 +711,25 @@ QHttpServerResponse FakeForgejo::fakeFailRefresh(const QHttpServerRequest &reque
                                     << m_failRefreshError;
     return jsonResponse(
         {{QLatin1String("enabled"), m_failRefresh}, {QLatin1String("error"), m_failRefreshError}});
+}
+
+// Tokens issued from now on live this long (tokens already out keep theirs).
+QHttpServerResponse FakeForgejo::fakeAccessTtl(const QHttpServerRequest &request)
+{
+    QJsonObject body;
+    if (!controlBody(request, &body))
+        return controlError(Status::BadRequest, QStringLiteral("body is not a JSON object"));
+    const QJsonValue seconds = body.value(QLatin1String("seconds"));
+    if (!seconds.isDouble() || seconds.toDouble() < 0)
+        return controlError(Status::BadRequest, QStringLiteral("\"seconds\" is missing or negative"));
+    m_config.accessTtlSeconds = seconds.toInteger();
+    // Optional: how long the token endpoint holds its answers (a slow Forgejo
+    // widens the window in which two brokers could refresh at once).
+    m_tokenAnswerDelayMs = int(body.value(QLatin1String("answer_delay_ms")).toInteger(m_tokenAnswerDelayMs));
+    qCInfo(lcFakeForgejo) << "access tokens now live" << m_config.accessTtlSeconds << "s; token answers wait"
+                          << m_tokenAnswerDelayMs << "ms";
+    return jsonResponse({{QLatin1String("seconds"), m_config.accessTtlSeconds},
+                         {QLatin1String("answer_delay_ms"), m_tokenAnswerDelayMs}});
 }
 
 QHttpServerResponse FakeForgejo::fakeExpireAll()

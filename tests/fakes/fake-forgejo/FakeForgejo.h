@@ -93,6 +93,7 @@ private:
     QHttpServerResponse fakeTokens() const;
     QHttpServerResponse fakeFailRefresh(const QHttpServerRequest &request);
     QHttpServerResponse fakeExpireAll();
+    QHttpServerResponse fakeAccessTtl(const QHttpServerRequest &request);
     QHttpServerResponse fakeRevoke(const QHttpServerRequest &request);
 
     [[nodiscard]] QJsonObject issueTokens(qint64 userId, const QString &via);
@@ -121,6 +122,7 @@ private:
     QList<QByteArray> m_tokenOrder;          // issue order, for /_fake/tokens
     QHash<qint64, UserStats> m_userStats;    // by user id
 
+    int m_tokenAnswerDelayMs = 0; // /_fake/access-ttl answer_delay_ms
     bool m_failRefresh = false;
     QString m_failRefreshError;
     QString m_failRefreshDescription;
