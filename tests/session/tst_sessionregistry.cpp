@@ -80,7 +80,7 @@ private Q_SLOTS:
     void endCausesAreCounted_data();
     void endCausesAreCounted();
     void userChildIsOnePerUser();
-    void userChildRefusesServerRequests();
+    void userChildRoutesServerRequestsToTheirCall();
     void userChildExitEndsItAndAnotherStarts();
     void userChildIsReapedWhenIdle();
 
@@ -673,9 +673,9 @@ void tst_SessionRegistry::userChildIsOnePerUser()
     QCOMPARE(first.value()->clientName(), QStringLiteral("forgejo-mcp-broker"));
 }
 
-// No client can answer the child's sampling/elicitation/roots request yet:
-// the user child answers it with an error, and the call ends instead of hanging.
-void tst_SessionRegistry::userChildRefusesServerRequests()
+// The child's sampling/elicitation/roots request during a call goes to that
+// call's stream, and the call stays in flight (2026-07-28 mrtr).
+void tst_SessionRegistry::userChildRoutesServerRequestsToTheirCall()
 {
     SessionRegistry *registry = makeRegistry();
     Session *child = registry->userChild(owner(QStringLiteral("alice"))).value();
@@ -685,11 +685,12 @@ void tst_SessionRegistry::userChildRefusesServerRequests()
                           {{QStringLiteral("prompt"), QStringLiteral("hi")}}),
                  sink)
                 .ok());
-    QTRY_VERIFY(sink->complete);
-    const QJsonObject reply = parseObject(sink->json);
-    QVERIFY2(reply.value(QLatin1String("result")).toObject().value(QLatin1String("isError")).toBool(),
-             sink->json.constData());
-    QVERIFY(sink->dataEvents().isEmpty()); // the request never reached a client
+    // The call that asks gets the request (its sink makes it input_required, issue 13).
+    QTRY_VERIFY(!sink->dataEvents().isEmpty());
+    QCOMPARE(parseObject(sink->dataEvents().first().data).value(QLatin1String("method")).toString(),
+             QStringLiteral("sampling/createMessage"));
+    QVERIFY(!sink->complete);
+    QCOMPARE(child->pendingRequests(), 1);
 }
 
 // A user child whose server exits fails what it ran; the next request
