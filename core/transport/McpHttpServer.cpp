@@ -596,8 +596,10 @@ void McpHttpServer::resumeParked(const HttpExchange &exchange, const StatelessRe
     StatelessSink::Ids ids = sinkIds(request, call.brokerId, owner);
     ids.brokerToken = call.brokerToken;
     HttpSink *http = openSink(exchange, cors, QByteArray());
-    if (!http)
-        return; // the client left; the parked call is cancelled when it expires
+    if (!http) {
+        ParkedCalls::cancel(call, QStringLiteral("the client left before its retry was answered"));
+        return;
+    }
     auto *sink = new StatelessSink(http, child, std::move(ids), m_parked);
     Result<void, SessionRefusal> resumed = child->openStream(sink, call.eventId);
     if (!resumed) {

@@ -94,17 +94,19 @@ void ParkedCalls::expire(const QString &parkId)
         return;
     qCInfo(lcHttp).noquote() << "a" << call.method << "call of" << call.user << "waited" << m_limits.ttlMs
                              << "ms for its client's input; cancelled";
-    // The server's request is answered first, so nothing of it waits on.
-    postTo(call.session,
-           makeErrorResponse(call.serverRequestId, JsonRpcError::InternalError,
-                             QStringLiteral("the client did not answer within %1 ms").arg(m_limits.ttlMs)));
+    cancel(call, QStringLiteral("the client did not retry with its input within %1 ms").arg(m_limits.ttlMs));
+}
+
+void ParkedCalls::cancel(const Call &call, const QString &reason)
+{
+    if (!call.session)
+        return;
+    postTo(call.session, makeErrorResponse(call.serverRequestId, JsonRpcError::InternalError, reason));
     postTo(call.session,
            QJsonObject{{QStringLiteral("jsonrpc"), QStringLiteral("2.0")},
                        {QStringLiteral("method"), QStringLiteral("notifications/cancelled")},
-                       {QStringLiteral("params"),
-                        QJsonObject{{QStringLiteral("requestId"), call.brokerId},
-                                    {QStringLiteral("reason"),
-                                     QStringLiteral("the client did not retry with its input in time")}}}});
+                       {QStringLiteral("params"), QJsonObject{{QStringLiteral("requestId"), call.brokerId},
+                                                              {QStringLiteral("reason"), reason}}}});
 }
 
 } // namespace fmb

@@ -62,6 +62,10 @@ public:
     [[nodiscard]] Result<Call, QString> take(const QString &requestState, const QString &user,
                                              const QString &method, const QString &name);
 
+    // Ends a call nobody will resume: the server's request gets an error
+    // (so nothing of it waits on), then the call notifications/cancelled.
+    static void cancel(const Call &call, const QString &reason);
+
 private:
     struct Entry {
         Call call;
