@@ -103,6 +103,14 @@ void StatelessSink::onServerRequest(const QByteArray &eventId, const QJsonObject
         return;
     }
     const QJsonObject missing = StatelessTranslation::missingCapabilities(required, m_ids.clientCapabilities);
+    if (!missing.isEmpty() && method == QLatin1String("roots/list")) {
+        // Servers ask for roots on their own too (server-everything 350 ms
+        // after initialize), and stdio cannot tell: a client without roots
+        // has none to give, so the server hears that and the call goes on.
+        toChild(makeErrorResponse(serverId, JsonRpcError::MethodNotFound,
+                                  QStringLiteral("the client declared no roots capability")));
+        return;
+    }
     if (!missing.isEmpty()) {
         // mrtr: never send an input request the client did not declare;
         // basic/index -32021 tells the client what it lacks.
