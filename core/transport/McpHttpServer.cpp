@@ -549,12 +549,42 @@ void McpHttpServer::handleStateless(const QHttpServerRequest &request, const Htt
     if (!http)
         return; // the client left
     auto *sink = new StatelessSink(http, child.value(), std::move(ids), m_parked);
-    Result<bool, SessionRefusal> posted = child.value()->post({message}, false, sink);
+    Session *session = child.value();
+    if (session->initializeResult().isEmpty()) {
+        // A new child: the registry's handshake ends with initialized once
+        // the server has answered initialize; the request goes after it.
+        forwardWhenReady(session, sink, message);
+        return;
+    }
+    Result<bool, SessionRefusal> posted = session->post({message}, false, sink);
     if (!posted) {
         sink->abandon();
         delete http;
         refuse(exchange, posted.error(), cors);
     }
+}
+
+void McpHttpServer::forwardWhenReady(Session *child, StatelessSink *sink, const JsonRpcMessage &message)
+{
+    const auto fail = [sink, id = message.id](const QString &reason) {
+        sink->abandon();
+        sink->sendJson(AnswerKind::Answered,
+                       encode(makeErrorResponse(id, JsonRpcError::BackendExited, reason)));
+    };
+    connect(
+        child, &Session::ready, sink,
+        [child, sink, message, fail] {
+            Result<bool, SessionRefusal> posted = child->post({message}, false, sink);
+            if (!posted)
+                fail(posted.error().message);
+        },
+        Qt::SingleShotConnection);
+    connect(
+        child, &Session::ended, sink,
+        [fail](const QString &, const QString &reason) {
+            fail(QStringLiteral("the MCP server ended before answering (%1)").arg(reason));
+        },
+        Qt::SingleShotConnection);
 }
 
 void McpHttpServer::resumeParked(const HttpExchange &exchange, const StatelessRequest &request,

@@ -24,6 +24,7 @@ namespace fmb {
 class GuardedTcpServer;
 class HttpSink;
 class SessionRegistry;
+class StatelessSink;
 
 struct HttpConfig {
     QString mcpPath = QStringLiteral("/mcp");
@@ -92,6 +93,9 @@ private:
                          const ParsedBody &body, const SessionOwner &owner);
     void answerDiscover(const HttpExchange &exchange, const StatelessRequest &request, Session *child,
                         const Http::HeaderList &cors);
+    // Posts `message` once the new user child `child` is ready (its
+    // handshake done); answers on `sink` when the child ends first.
+    void forwardWhenReady(Session *child, StatelessSink *sink, const JsonRpcMessage &message);
     // A retry with requestState (2026-07-28 mrtr): answers the parked call's
     // input request and resumes it on this exchange.
     void resumeParked(const HttpExchange &exchange, const StatelessRequest &request,

@@ -81,11 +81,12 @@ private Q_SLOTS:
     void endCausesAreCounted();
     void userChildIsOnePerUser();
     void userChildRoutesServerRequestsToTheirCall();
+    void userChildInitializedFollowsTheAnswer();
     void userChildExitEndsItAndAnotherStarts();
     void userChildIsReapedWhenIdle();
 
 private:
-    SessionRegistry *makeRegistry(RegistryLimits limits = {});
+    SessionRegistry *makeRegistry(RegistryLimits limits = {}, const QStringList &serverArguments = {});
     Session *create(const SessionOwner &who);
     TestSink *newSink() { return new TestSink(m_scope.get()); }
 
@@ -113,11 +114,11 @@ void tst_SessionRegistry::cleanup()
     m_scope.reset();
 }
 
-SessionRegistry *tst_SessionRegistry::makeRegistry(RegistryLimits limits)
+SessionRegistry *tst_SessionRegistry::makeRegistry(RegistryLimits limits, const QStringList &serverArguments)
 {
     m_registry = std::make_unique<SessionRegistry>(
-        limits, [this](const SessionOwner &, const QString &) -> std::unique_ptr<Backend> {
-            std::unique_ptr<ChildProcess> child = testServer();
+        limits, [this, serverArguments](const SessionOwner &, const QString &) -> std::unique_ptr<Backend> {
+            std::unique_ptr<ChildProcess> child = testServer(serverArguments);
             m_children.append(child.get());
             return child;
         });
@@ -691,6 +692,22 @@ void tst_SessionRegistry::userChildRoutesServerRequestsToTheirCall()
              QStringLiteral("sampling/createMessage"));
     QVERIFY(!sink->complete);
     QCOMPARE(child->pendingRequests(), 1);
+}
+
+// The user child's notifications/initialized waits for the answer to
+// initialize (2025-11-25 lifecycle): an SDK server that gets it sooner does
+// not know the client's capabilities yet (server-everything then registers
+// no sampling tools). This server never answers initialize.
+void tst_SessionRegistry::userChildInitializedFollowsTheAnswer()
+{
+    SessionRegistry *registry = makeRegistry({}, {QStringLiteral("--no-initialize-reply")});
+    Session *child = registry->userChild(owner(QStringLiteral("alice"))).value();
+    TestSink *state = newSink();
+    QVERIFY(post(*child, toolCall(QStringLiteral("fmb-1"), QStringLiteral("state")), state).ok());
+    QTRY_VERIFY(state->complete);
+    const QJsonObject seen = parseObject(toolText(parseObject(state->json)).toUtf8());
+    QVERIFY2(seen.contains(QLatin1String("initializedCount")), state->json.constData());
+    QCOMPARE(seen.value(QLatin1String("initializedCount")).toInt(), 0);
 }
 
 // A user child whose server exits fails what it ran; the next request
