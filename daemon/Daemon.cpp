@@ -282,6 +282,7 @@ HttpConfig Daemon::httpConfig() const
     http.idleTimeoutMs = int(m_config.keepAliveTimeout.count());
     http.maxConnectionsPerAddress = m_config.maxConnectionsPerAddress;
     http.maxBatchMessages = m_config.maxBatchMessages;
+    http.parking = ParkingLimits{int(m_config.inputRequiredTtl.count()), m_config.maxParkedCallsPerUser};
     return http;
 }
 

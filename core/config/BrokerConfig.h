@@ -43,6 +43,9 @@ struct BrokerConfig {
     std::chrono::milliseconds keepAliveTimeout{90000};
     int maxConnections = 0;             // 0 = auto: an eighth of the open-file limit
     int maxConnectionsPerAddress = 256; // 0 = no per-address cap
+    // 2026-07-28 calls parked for their client's input (multi round-trip requests).
+    std::chrono::milliseconds inputRequiredTtl{120000};
+    int maxParkedCallsPerUser = 16;
 
     // [auth]
     AuthMode authMode = AuthMode::OAuth;

@@ -807,6 +807,15 @@ QList<ConfigSetting> buildSettings()
                 "Most resources one session subscribes to, 1 to 1000000; a\n"
                 "resources/subscribe beyond is answered with error -32003.",
                 count(&B::maxSubscriptionsPerSession, 1, 1000000)),
+        setting("input_required_ttl",
+                "How long a 2026-07-28 call that asked its client for input\n"
+                "(input_required) waits for the retry; then it is cancelled in the\n"
+                "child and its requestState is refused (-32602).",
+                duration(&B::inputRequiredTtl, "120s or 2m", MaxTimerDuration)),
+        setting("max_parked_calls_per_user",
+                "Most 2026-07-28 calls of one user waiting for input, 1 to 100000;\n"
+                "beyond, the server's request is answered with error -32003.",
+                count(&B::maxParkedCallsPerUser, 1, 100000)),
         withFlag(setting("allowed_origins",
                          "Browser Origin allowed to call /mcp, as scheme://host[:port].\n"
                          "The variable takes a comma-separated list.",

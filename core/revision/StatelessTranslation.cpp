@@ -98,6 +98,9 @@ QJsonObject childRequest(const StatelessRequest &request, const QJsonValue &brok
     if (!progressToken.isUndefined())
         meta.insert(ProgressTokenKey, progressToken);
     QJsonObject params = request.params;
+    // The retry channel of multi round-trip requests is the broker's (mrtr).
+    params.remove(QStringLiteral("inputResponses"));
+    params.remove(QStringLiteral("requestState"));
     if (meta.isEmpty())
         params.remove(MetaKey);
     else
@@ -156,6 +159,78 @@ QJsonObject discoverResult(const QJsonObject &initializeResult, const QStringLis
     if (instructions.isString())
         result.insert(QStringLiteral("instructions"), instructions);
     return withServerInfo(result, initializeResult.value(QLatin1String("serverInfo")).toObject());
+}
+
+bool allowsInputRequired(const QString &method)
+{
+    return method == QLatin1String("tools/call") || method == QLatin1String("resources/read") ||
+           method == QLatin1String("prompts/get");
+}
+
+QJsonObject requiredCapabilities(const QJsonObject &serverRequest)
+{
+    const QString method = serverRequest.value(QLatin1String("method")).toString();
+    const QJsonObject params = serverRequest.value(QLatin1String("params")).toObject();
+    if (method == QLatin1String("sampling/createMessage")) {
+        // Tool use in sampling is its own sub-capability (2025-11-25 client/sampling).
+        const bool tools =
+            params.contains(QLatin1String("tools")) || params.contains(QLatin1String("toolChoice"));
+        return {{QStringLiteral("sampling"),
+                 tools ? QJsonObject{{QStringLiteral("tools"), QJsonObject()}} : QJsonObject()}};
+    }
+    if (method == QLatin1String("elicitation/create")) {
+        const QString mode = params.value(QLatin1String("mode")).toString(QStringLiteral("form"));
+        return {{QStringLiteral("elicitation"),
+                 QJsonObject{{mode == QLatin1String("url") ? QStringLiteral("url") : QStringLiteral("form"),
+                              QJsonObject()}}}};
+    }
+    if (method == QLatin1String("roots/list"))
+        return {{QStringLiteral("roots"), QJsonObject()}};
+    return {};
+}
+
+QJsonObject missingCapabilities(const QJsonObject &required, const QJsonObject &declared)
+{
+    QJsonObject missing;
+    for (auto it = required.constBegin(); it != required.constEnd(); ++it) {
+        const QJsonValue has = declared.value(it.key());
+        if (!has.isObject()) {
+            missing.insert(it.key(), it.value());
+            continue;
+        }
+        const QJsonObject members = it.value().toObject();
+        const QJsonObject declaredMembers = has.toObject();
+        QJsonObject lacking;
+        for (auto member = members.constBegin(); member != members.constEnd(); ++member) {
+            // A bare elicitation capability predates modes and means form (2025-11-25 client/elicitation).
+            const bool implied = it.key() == QLatin1String("elicitation") &&
+                                 member.key() == QLatin1String("form") && declaredMembers.isEmpty();
+            if (!declaredMembers.contains(member.key()) && !implied)
+                lacking.insert(member.key(), member.value());
+        }
+        if (!lacking.isEmpty())
+            missing.insert(it.key(), lacking);
+    }
+    return missing;
+}
+
+QJsonObject inputRequest(const QJsonObject &serverRequest)
+{
+    QJsonObject out{{QStringLiteral("method"), serverRequest.value(QLatin1String("method"))}};
+    if (serverRequest.contains(QLatin1String("params")))
+        out.insert(QStringLiteral("params"), serverRequest.value(QLatin1String("params")));
+    return out;
+}
+
+QJsonObject inputRequiredResponse(const QJsonValue &clientId, const QJsonObject &inputRequests,
+                                  const QString &requestState)
+{
+    return {{QStringLiteral("jsonrpc"), QStringLiteral("2.0")},
+            {QStringLiteral("id"), clientId},
+            {QStringLiteral("result"),
+             QJsonObject{{QStringLiteral("resultType"), QStringLiteral("input_required")},
+                         {QStringLiteral("inputRequests"), inputRequests},
+                         {QStringLiteral("requestState"), requestState}}}};
 }
 
 } // namespace fmb::StatelessTranslation

@@ -50,4 +50,26 @@ inline const QString ServerInfoMeta = QStringLiteral("io.modelcontextprotocol/se
 // broker does not deliver yet, instructions, serverInfo in _meta.
 [[nodiscard]] QJsonObject discoverResult(const QJsonObject &initializeResult, const QStringList &supported);
 
+// Multi round-trip requests (basic/patterns/mrtr): the only methods whose
+// result may be input_required.
+[[nodiscard]] bool allowsInputRequired(const QString &method);
+
+// The client capabilities a server->client request needs to be sent as an
+// input request ({"sampling":{}}, {"elicitation":{"form":{}}} or "url",
+// {"roots":{}}); empty for a method that is no input request.
+[[nodiscard]] QJsonObject requiredCapabilities(const QJsonObject &serverRequest);
+
+// What of `required` the client's `declared` capabilities lack, in the
+// ClientCapabilities shape of the -32021 error's data.requiredCapabilities;
+// empty when nothing lacks. A bare "elicitation":{} counts as form mode.
+[[nodiscard]] QJsonObject missingCapabilities(const QJsonObject &required, const QJsonObject &declared);
+
+// The input request of a server->client request: its method and params.
+[[nodiscard]] QJsonObject inputRequest(const QJsonObject &serverRequest);
+
+// The client's answer asking for input: resultType "input_required",
+// `inputRequests` (key -> input request) and `requestState`.
+[[nodiscard]] QJsonObject inputRequiredResponse(const QJsonValue &clientId, const QJsonObject &inputRequests,
+                                                const QString &requestState);
+
 } // namespace fmb::StatelessTranslation

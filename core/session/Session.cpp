@@ -329,18 +329,23 @@ void Session::forwardClientResponse(const JsonRpcMessage &message)
 
 void Session::noteServerRequest(Backend *from, const JsonRpcMessage &message)
 {
+    Stream *stream = nullptr;
     if (m_kind == SessionKind::UserChild) {
-        // Nobody can answer yet: multi-round-trip requests (input_required)
-        // are a later slice of issue 13. Refused at once so the server's
-        // call never waits for an answer that cannot come.
-        qCDebug(lcSession).noquote() << "user child" << m_id.left(8) << ": server request" << message.method
-                                     << "refused";
-        (void)from->write(
-            errorLine(message.id, JsonRpcError::MethodNotFound,
-                      QStringLiteral("%1 is not available: the broker does not relay server requests to "
-                                     "2026-07-28 clients yet")
-                          .arg(message.method)));
-        return;
+        // Multi round-trip requests (2026-07-28 basic/patterns/mrtr): the
+        // call that asks becomes input_required for its client. stdio links
+        // no request to a call, so the newest call of this backend that may
+        // ask is the one (all are the same user's).
+        stream = inputStreamFor(from);
+        if (!stream) {
+            qCDebug(lcSession).noquote() << "user child" << m_id.left(8) << ": server request"
+                                         << message.method << "outside a call that may ask; refused";
+            (void)from->write(errorLine(
+                message.id, JsonRpcError::MethodNotFound,
+                QStringLiteral("%1 is not available: 2026-07-28 clients answer server requests only during "
+                               "tools/call, resources/read and prompts/get")
+                    .arg(message.method)));
+            return;
+        }
     }
     if (m_serverRequests.size() >= m_limits.maxServerRequests &&
         !m_serverRequests.contains(message.requestId)) {
@@ -357,8 +362,26 @@ void Session::noteServerRequest(Backend *from, const JsonRpcMessage &message)
         return;
     }
     m_serverRequests.insert(message.requestId, from);
-    if (Stream *stream = routeFor(message))
+    if (!stream)
+        stream = routeFor(message);
+    if (stream)
         deliverMessage(*stream, message.raw);
+}
+
+Session::Stream *Session::inputStreamFor(const Backend *from)
+{
+    const Pending *newest = nullptr;
+    for (const Pending &pending : std::as_const(m_pending)) {
+        const bool mayAsk = pending.method == metrics::Method::ToolsCall ||
+                            pending.method == metrics::Method::ResourcesRead ||
+                            pending.method == metrics::Method::PromptsGet;
+        if (mayAsk && pending.backend == from && (!newest || pending.forwarded > newest->forwarded))
+            newest = &pending;
+    }
+    if (!newest)
+        return nullptr;
+    auto stream = m_streams.find(newest->streamId);
+    return stream == m_streams.end() ? nullptr : stream->second.get();
 }
 
 Result<void, SessionRefusal> Session::openStream(StreamSink *sink, const QByteArray &lastEventId)
@@ -373,6 +396,10 @@ Result<void, SessionRefusal> Session::openStream(StreamSink *sink, const QByteAr
         if (parsed && m_streams.count(parsed->stream)) {
             streamId = parsed->stream;
             resumeAfter = parsed->seq;
+        } else if (m_kind == SessionKind::UserChild) {
+            // A user child has no standalone stream: a call resumed after
+            // input (mrtr) whose stream is gone has nothing to wait for.
+            return SessionRefusal{Refusal::Ending, m_id, QStringLiteral("the call's stream is gone")};
         } else {
             qCDebug(lcSession) << "session" << shortSessionId(m_id) << ": Last-Event-ID" << lastEventId
                                << "names no stream held; opening the standalone stream";

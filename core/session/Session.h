@@ -98,9 +98,12 @@ public:
     [[nodiscard]] SessionState state() const { return m_state; }
     [[nodiscard]] SessionKind kind() const { return m_kind; }
     // A user child routes server messages by progress token only (other
-    // requests in flight belong to other clients) and answers the server's
-    // own requests (sampling, elicitation, roots) with an error itself: no
-    // client can answer them before multi-round-trip requests land. Set
+    // requests in flight belong to other clients); a server request
+    // (sampling, elicitation, roots) goes to the stream of the newest
+    // tools/call, resources/read or prompts/get in flight, whose sink turns
+    // it into input_required (2026-07-28 mrtr), and is refused when there is
+    // none. The answer comes back as a client response (post()); the stream
+    // resumes with openStream() and the event id of that request. Set
     // before start().
     void setKind(SessionKind kind) { m_kind = kind; }
     // The backend's answer to the first initialize (empty until ready()).
@@ -198,6 +201,8 @@ private:
     void handleReplayResponse(Backend *from, const JsonRpcMessage &message);
     void forwardClientResponse(const JsonRpcMessage &message);
     void noteServerRequest(Backend *from, const JsonRpcMessage &message);
+    // A user child's: the stream of the newest call of `from` that may ask for input, or null.
+    [[nodiscard]] Stream *inputStreamFor(const Backend *from);
     // Why a client request must not go to the server (a cap), or empty.
     [[nodiscard]] QString refusalFor(const JsonRpcMessage &message) const;
     void swapToNext();

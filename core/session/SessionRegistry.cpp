@@ -158,14 +158,23 @@ Result<Session *> SessionRegistry::userChild(const SessionOwner &owner)
         return created;
     Session *session = created.value();
     m_userChildren.insert(owner.user, session);
-    // Written before any client request (stdin is ordered): the server sees
-    // the handshake first, as from a client of its own revision.
-    const QList<JsonRpcMessage> handshake{
-        classify(userChildInitialize(QStringLiteral("fmb-init"))),
-        classify(QJsonObject{{QStringLiteral("jsonrpc"), QStringLiteral("2.0")},
-                             {QStringLiteral("method"), QStringLiteral("notifications/initialized")}}),
-    };
-    (void)session->post(handshake, false, new BrokerSink(session));
+    // The handshake as a client of the server's revision makes it: initialized
+    // only after the answer to initialize (2025-11-25 lifecycle). An SDK server
+    // handles a notification that comes sooner before it knows the client's
+    // capabilities, and server-everything then registers no sampling or
+    // elicitation tools. Client requests wait for ready() (transport), so
+    // initialized, connected first, reaches the server before them.
+    (void)session->post({classify(userChildInitialize(QStringLiteral("fmb-init")))}, false,
+                        new BrokerSink(session));
+    connect(
+        session, &Session::ready, session,
+        [session] {
+            (void)session->post({classify(QJsonObject{{QStringLiteral("jsonrpc"), QStringLiteral("2.0")},
+                                                      {QStringLiteral("method"),
+                                                       QStringLiteral("notifications/initialized")}})},
+                                false, nullptr);
+        },
+        Qt::SingleShotConnection);
     qCInfo(lcSession).noquote() << "user child" << session->id().left(8) << "started for" << owner.user;
     return session;
 }

@@ -77,6 +77,22 @@ ConnectionGuards connectionGuards(const HttpConfig &config)
     return guards;
 }
 
+// What the sink of a 2026-07-28 request answers with; the broker's progress token is the caller's.
+StatelessSink::Ids sinkIds(const StatelessRequest &request, const QJsonValue &brokerId,
+                           const SessionOwner &owner)
+{
+    StatelessSink::Ids ids;
+    ids.method = request.method;
+    ids.clientId = request.id;
+    ids.brokerId = brokerId;
+    ids.user = owner.user;
+    ids.name = request.name;
+    ids.clientCapabilities = request.clientCapabilities;
+    if (request.meta.contains(QLatin1String("progressToken")))
+        ids.clientToken = request.meta.value(QLatin1String("progressToken"));
+    return ids;
+}
+
 } // namespace
 
 McpHttpServer::McpHttpServer(HttpConfig config, OriginPolicy policy, SessionRegistry *registry,
@@ -87,6 +103,7 @@ McpHttpServer::McpHttpServer(HttpConfig config, OriginPolicy policy, SessionRegi
     , m_registry(registry)
     , m_authenticator(std::move(authenticator))
     , m_keepAlive(new QTimer(this))
+    , m_parked(new ParkedCalls(m_config.parking, this))
 {
     m_keepAlive->setInterval(m_config.keepAliveMs);
     connect(m_keepAlive, &QTimer::timeout, this, &McpHttpServer::sendKeepAlives);
@@ -121,6 +138,7 @@ void McpHttpServer::reconfigure(const HttpConfig &config, OriginPolicy policy)
     m_config.mcpPath = mcpPath;
     m_config.keepAliveMs = keepAliveMs;
     m_policy = std::move(policy);
+    m_parked->setLimits(m_config.parking);
     for (const QPointer<GuardedTcpServer> &server : std::as_const(m_listeners)) {
         if (server)
             server->setGuards(connectionGuards(m_config));
@@ -513,27 +531,123 @@ void McpHttpServer::handleStateless(const QHttpServerRequest &request, const Htt
         answerDiscover(exchange, stateless, child.value(), cors);
         return;
     }
+    if (stateless.params.contains(QLatin1String("requestState")) &&
+        StatelessTranslation::allowsInputRequired(stateless.method)) {
+        resumeParked(exchange, stateless, owner, cors);
+        return;
+    }
 
     // Broker-owned id and progress token: many clients share the child, and
     // each picks its own ids and tokens.
     const QString brokerId = QStringLiteral("fmb-%1").arg(++m_statelessRequests);
-    StatelessSink::Ids ids{stateless.method, stateless.id, brokerId};
-    if (stateless.meta.contains(QLatin1String("progressToken"))) {
-        ids.clientToken = stateless.meta.value(QLatin1String("progressToken"));
+    StatelessSink::Ids ids = sinkIds(stateless, brokerId, owner);
+    if (!ids.clientToken.isUndefined())
         ids.brokerToken = QString(brokerId + QLatin1String("-progress"));
-    }
     const JsonRpcMessage message =
         classify(StatelessTranslation::childRequest(stateless, brokerId, ids.brokerToken));
     HttpSink *http = openSink(exchange, cors, QByteArray());
     if (!http)
         return; // the client left
-    auto *sink = new StatelessSink(http, child.value(), std::move(ids));
-    Result<bool, SessionRefusal> posted = child.value()->post({message}, false, sink);
+    auto *sink = new StatelessSink(http, child.value(), std::move(ids), m_parked);
+    Session *session = child.value();
+    if (session->initializeResult().isEmpty()) {
+        // A new child: the registry's handshake ends with initialized once
+        // the server has answered initialize; the request goes after it.
+        forwardWhenReady(session, sink, message);
+        return;
+    }
+    Result<bool, SessionRefusal> posted = session->post({message}, false, sink);
     if (!posted) {
         sink->abandon();
         delete http;
         refuse(exchange, posted.error(), cors);
     }
+}
+
+void McpHttpServer::forwardWhenReady(Session *child, StatelessSink *sink, const JsonRpcMessage &message)
+{
+    const auto fail = [sink, id = message.id](const QString &reason) {
+        sink->abandon();
+        sink->sendJson(AnswerKind::Answered,
+                       encode(makeErrorResponse(id, JsonRpcError::BackendExited, reason)));
+    };
+    connect(
+        child, &Session::ready, sink,
+        [child, sink, message, fail] {
+            Result<bool, SessionRefusal> posted = child->post({message}, false, sink);
+            if (!posted)
+                fail(posted.error().message);
+        },
+        Qt::SingleShotConnection);
+    connect(
+        child, &Session::ended, sink,
+        [fail](const QString &, const QString &reason) {
+            fail(QStringLiteral("the MCP server ended before answering (%1)").arg(reason));
+        },
+        Qt::SingleShotConnection);
+}
+
+void McpHttpServer::resumeParked(const HttpExchange &exchange, const StatelessRequest &request,
+                                 const SessionOwner &owner, const Http::HeaderList &cors)
+{
+    const QJsonValue state = request.params.value(QLatin1String("requestState"));
+    Result<ParkedCalls::Call, QString> taken =
+        m_parked->take(state.toString(), owner.user, request.method, request.name);
+    if (!taken) {
+        // mrtr "Server Requirements": state that fails verification is
+        // rejected; -32602 as the SDK's server answers it.
+        qCInfo(lcHttp).noquote() << "refused a" << request.method << "retry of" << owner.user << ":"
+                                 << taken.error();
+        answerError(exchange, 200,
+                    makeErrorResponse(
+                        request.id, JsonRpcError::InvalidParams,
+                        QStringLiteral("Invalid or expired requestState"),
+                        QJsonObject{{QStringLiteral("reason"), QStringLiteral("invalid_request_state")}}),
+                    cors);
+        return;
+    }
+    ParkedCalls::Call call = std::move(taken).value();
+    Session *child = call.session;
+    const QJsonValue answer =
+        request.params.value(QLatin1String("inputResponses")).toObject().value(call.key);
+    if (!answer.isObject()) {
+        // mrtr "Error Handling": missing input is asked for again, in a new round.
+        const QJsonObject inputRequests{{call.key, call.inputRequest}};
+        Result<QString> again = m_parked->park(std::move(call));
+        if (!again) {
+            refuse(exchange, McpFailure::InvalidRequest, again.error().message, cors);
+            return;
+        }
+        exchange.answer(
+            200, Http::HeaderList{{"Content-Type", "application/json"}} + cors,
+            encode(StatelessTranslation::inputRequiredResponse(request.id, inputRequests, again.value())));
+        return;
+    }
+    StatelessSink::Ids ids = sinkIds(request, call.brokerId, owner);
+    ids.brokerToken = call.brokerToken;
+    HttpSink *http = openSink(exchange, cors, QByteArray());
+    if (!http) {
+        ParkedCalls::cancel(call, QStringLiteral("the client left before its retry was answered"));
+        return;
+    }
+    auto *sink = new StatelessSink(http, child, std::move(ids), m_parked);
+    Result<void, SessionRefusal> resumed = child->openStream(sink, call.eventId);
+    if (!resumed) {
+        sink->abandon();
+        delete http;
+        answerError(
+            exchange, 200,
+            makeErrorResponse(
+                request.id, JsonRpcError::InternalError,
+                QStringLiteral("the call ended while it waited for input (%1)").arg(resumed.error().message)),
+            cors);
+        return;
+    }
+    // The server's request answered: the call goes on and answers, or asks again.
+    (void)child->post({classify(QJsonObject{{QStringLiteral("jsonrpc"), QStringLiteral("2.0")},
+                                            {QStringLiteral("id"), call.serverRequestId},
+                                            {QStringLiteral("result"), answer}})},
+                      false, nullptr);
 }
 
 void McpHttpServer::answerDiscover(const HttpExchange &exchange, const StatelessRequest &request,

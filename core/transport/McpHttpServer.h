@@ -9,6 +9,7 @@
 #include <QSet>
 
 #include "OriginPolicy.h"
+#include "ParkedCalls.h"
 #include "StatusTable.h"
 #include "base/Result.h"
 #include "http/HttpHeaders.h"
@@ -23,6 +24,7 @@ namespace fmb {
 class GuardedTcpServer;
 class HttpSink;
 class SessionRegistry;
+class StatelessSink;
 
 struct HttpConfig {
     QString mcpPath = QStringLiteral("/mcp");
@@ -36,6 +38,9 @@ struct HttpConfig {
 
     // A larger batch is refused whole (400, -32600; issue 11).
     int maxBatchMessages = DefaultMaxBatchMessages;
+
+    // 2026-07-28 calls waiting for their client's input (multi round-trip requests).
+    ParkingLimits parking;
 };
 
 // The MCP Streamable HTTP endpoint (revisions 2025-03-26 .. 2025-11-25 in
@@ -88,6 +93,13 @@ private:
                          const ParsedBody &body, const SessionOwner &owner);
     void answerDiscover(const HttpExchange &exchange, const StatelessRequest &request, Session *child,
                         const Http::HeaderList &cors);
+    // Posts `message` once the new user child `child` is ready (its
+    // handshake done); answers on `sink` when the child ends first.
+    void forwardWhenReady(Session *child, StatelessSink *sink, const JsonRpcMessage &message);
+    // A retry with requestState (2026-07-28 mrtr): answers the parked call's
+    // input request and resumes it on this exchange.
+    void resumeParked(const HttpExchange &exchange, const StatelessRequest &request,
+                      const SessionOwner &owner, const Http::HeaderList &cors);
     void handleGet(const QHttpServerRequest &request, const HttpExchange &exchange,
                    const SessionOwner &owner);
     void handleDelete(const QHttpServerRequest &request, const HttpExchange &exchange,
@@ -129,6 +141,7 @@ private:
     QSet<HttpSink *> m_streamingSinks;
     QTimer *m_keepAlive = nullptr;
     quint64 m_statelessRequests = 0; // numbers the broker-owned ids of 2026-07-28 requests
+    ParkedCalls *m_parked = nullptr;
 };
 
 } // namespace fmb

@@ -5,15 +5,17 @@
 
 #include "HttpSink.h"
 #include "Logging.h"
+#include "ParkedCalls.h"
 #include "revision/StatelessTranslation.h"
 #include "session/Session.h"
 
 namespace fmb {
 
-StatelessSink::StatelessSink(HttpSink *http, Session *session, Ids ids)
+StatelessSink::StatelessSink(HttpSink *http, Session *session, Ids ids, ParkedCalls *parking)
     : StreamSink(http)
     , m_http(http)
     , m_session(session)
+    , m_parking(parking)
     , m_ids(std::move(ids))
 {
     connect(http, &HttpSink::finished, this, &StatelessSink::onHttpFinished);
@@ -39,32 +41,119 @@ void StatelessSink::sendJson(AnswerKind kind, const QByteArray &body)
 
 void StatelessSink::begin()
 {
-    if (isOpen())
-        m_http->begin();
+    // Lazy: a call may still end as plain JSON (its result, input_required).
 }
 
-void StatelessSink::sendEvent(const QByteArray &, const QByteArray &data, int)
+void StatelessSink::startStream()
+{
+    if (!m_streaming && isOpen()) {
+        m_streaming = true;
+        m_http->begin();
+    }
+}
+
+void StatelessSink::answerClient(const QByteArray &body)
+{
+    m_answered = true;
+    if (!isOpen())
+        return;
+    if (!m_streaming) {
+        m_http->sendJson(AnswerKind::Answered, body);
+        return;
+    }
+    m_http->sendEvent(QByteArray(), body);
+    m_http->end();
+}
+
+void StatelessSink::sendEvent(const QByteArray &id, const QByteArray &data, int)
 {
     if (data.isEmpty() || !isOpen())
         return; // 2026-07-28 has no priming events: no stream is resumed
     const QJsonObject message = QJsonDocument::fromJson(data).object();
     if (message.contains(QLatin1String("result")) || message.contains(QLatin1String("error"))) {
-        m_answered = true;
-        m_http->sendEvent(QByteArray(), clientAnswer(message));
+        answerClient(clientAnswer(message));
+        return;
+    }
+    if (message.contains(QLatin1String("id"))) {
+        onServerRequest(id, message);
         return;
     }
     if (message.value(QLatin1String("method")).toString() == QLatin1String("notifications/progress")) {
+        if (m_ids.clientToken.isUndefined())
+            return; // a retry that asked for no progress
+        startStream();
         m_http->sendEvent(QByteArray(),
                           encode(StatelessTranslation::clientProgress(message, m_ids.clientToken)));
         return;
     }
+    startStream();
     m_http->sendEvent(QByteArray(), data);
+}
+
+void StatelessSink::onServerRequest(const QByteArray &eventId, const QJsonObject &request)
+{
+    const QJsonValue serverId = request.value(QLatin1String("id"));
+    const QJsonObject required = StatelessTranslation::requiredCapabilities(request);
+    const QString method = request.value(QLatin1String("method")).toString();
+    if (required.isEmpty() || !m_parking || !m_session) {
+        // No input request of 2026-07-28 (mrtr "Supported Requests"): the server hears no.
+        toChild(makeErrorResponse(
+            serverId, JsonRpcError::MethodNotFound,
+            QStringLiteral("%1 is not available to servers behind 2026-07-28 clients").arg(method)));
+        return;
+    }
+    const QJsonObject missing = StatelessTranslation::missingCapabilities(required, m_ids.clientCapabilities);
+    if (!missing.isEmpty() && method == QLatin1String("roots/list")) {
+        // Servers ask for roots on their own too (server-everything 350 ms
+        // after initialize), and stdio cannot tell: a client without roots
+        // has none to give, so the server hears that and the call goes on.
+        toChild(makeErrorResponse(serverId, JsonRpcError::MethodNotFound,
+                                  QStringLiteral("the client declared no roots capability")));
+        return;
+    }
+    if (!missing.isEmpty()) {
+        // mrtr: never send an input request the client did not declare;
+        // basic/index -32021 tells the client what it lacks.
+        qCDebug(lcHttp).noquote() << m_ids.method << m_ids.brokerId.toString() << "needs" << method
+                                  << "; the client did not declare it";
+        const QString reason =
+            QStringLiteral("the request's client capabilities do not declare what %1 needs").arg(method);
+        answerClient(
+            encode(makeErrorResponse(m_ids.clientId, JsonRpcError::MissingRequiredClientCapability,
+                                     QStringLiteral("Missing required client capability: ") + reason,
+                                     QJsonObject{{QStringLiteral("requiredCapabilities"), missing}})));
+        toChild(makeErrorResponse(serverId, JsonRpcError::MethodNotFound, reason));
+        cancelInChild(reason);
+        return;
+    }
+    // Unique within the request (mrtr "InputRequests"): one input request per round.
+    const QString key = QStringLiteral("input-") + RequestId::fromJson(serverId).text();
+    ParkedCalls::Call call{
+        m_ids.user,        m_ids.method, m_ids.name, m_session, m_ids.brokerId,
+        m_ids.brokerToken, eventId,      key,        serverId,  StatelessTranslation::inputRequest(request)};
+    const QJsonObject inputRequests{{key, call.inputRequest}};
+    Result<QString> state = m_parking->park(std::move(call));
+    if (!state) {
+        qCDebug(lcHttp).noquote() << "not parked:" << state.error().message;
+        toChild(makeErrorResponse(serverId, JsonRpcError::LimitReached, state.error().message));
+        return;
+    }
+    answerClient(
+        encode(StatelessTranslation::inputRequiredResponse(m_ids.clientId, inputRequests, state.value())));
+}
+
+void StatelessSink::toChild(const QJsonObject &message)
+{
+    if (m_session)
+        (void)m_session->post({classify(message)}, false, nullptr);
 }
 
 void StatelessSink::end()
 {
-    if (isOpen())
-        m_http->end();
+    if (!isOpen())
+        return;
+    m_streaming = true;
+    m_http->end();
 }
 
 bool StatelessSink::isOpen() const
@@ -82,13 +171,15 @@ void StatelessSink::onHttpFinished()
     // stream; the child hears it as notifications/cancelled (2025-11-25).
     qCDebug(lcHttp).noquote() << "the client closed the stream of" << m_ids.method << "; cancelling"
                               << m_ids.brokerId.toString();
-    const QJsonObject cancelled{
-        {QStringLiteral("jsonrpc"), QStringLiteral("2.0")},
-        {QStringLiteral("method"), QStringLiteral("notifications/cancelled")},
-        {QStringLiteral("params"),
-         QJsonObject{{QStringLiteral("requestId"), m_ids.brokerId},
-                     {QStringLiteral("reason"), QStringLiteral("the client closed the request's stream")}}}};
-    (void)m_session->post({classify(cancelled)}, false, nullptr);
+    cancelInChild(QStringLiteral("the client closed the request's stream"));
+}
+
+void StatelessSink::cancelInChild(const QString &reason)
+{
+    toChild(QJsonObject{{QStringLiteral("jsonrpc"), QStringLiteral("2.0")},
+                        {QStringLiteral("method"), QStringLiteral("notifications/cancelled")},
+                        {QStringLiteral("params"), QJsonObject{{QStringLiteral("requestId"), m_ids.brokerId},
+                                                               {QStringLiteral("reason"), reason}}}});
 }
 
 } // namespace fmb

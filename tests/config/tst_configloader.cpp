@@ -101,6 +101,10 @@ QString field(const BrokerConfig &config, const QString &key)
         return QString::number(config.maxPendingRequests);
     if (key == QLatin1String("max_subscriptions_per_session"))
         return QString::number(config.maxSubscriptionsPerSession);
+    if (key == QLatin1String("input_required_ttl"))
+        return QString::number(config.inputRequiredTtl.count()) + QLatin1String("ms");
+    if (key == QLatin1String("max_parked_calls_per_user"))
+        return QString::number(config.maxParkedCallsPerUser);
     if (key == QLatin1String("allowed_origins"))
         return config.allowedOrigins.join(QLatin1Char('|'));
     if (key == QLatin1String("max_body_bytes"))
@@ -314,6 +318,10 @@ void tst_ConfigLoader::defaults_data()
                                               << "1000";
     QTest::newRow("max_pending_requests: 1000") << "max_pending_requests"
                                                 << "1000";
+    QTest::newRow("input_required_ttl: 120s") << "input_required_ttl"
+                                              << "120000ms";
+    QTest::newRow("max_parked_calls_per_user: 16") << "max_parked_calls_per_user"
+                                                   << "16";
     QTest::newRow("max_subscriptions_per_session: 1000") << "max_subscriptions_per_session"
                                                          << "1000";
     QTest::newRow("allowed_origins: empty") << "allowed_origins"
@@ -530,6 +538,12 @@ void tst_ConfigLoader::setting_data()
         << withChild() << words({"FMB_MAX_SUBSCRIPTIONS_PER_SESSION=1"}) << noIni
         << "max_subscriptions_per_session"
         << "1";
+    QTest::newRow("--input-required-ttl 3s")
+        << withChild({"--input-required-ttl", "3s"}) << noEnv << noIni << "input_required_ttl"
+        << "3000ms";
+    QTest::newRow("FMB_MAX_PARKED_CALLS_PER_USER")
+        << withChild() << words({"FMB_MAX_PARKED_CALLS_PER_USER=2"}) << noIni << "max_parked_calls_per_user"
+        << "2";
     QTest::newRow("--allowed-origin once")
         << withChild({"--allowed-origin", "https://a.example"}) << noEnv << noIni << "allowed_origins"
         << "https://a.example";
@@ -1049,6 +1063,8 @@ void tst_ConfigLoader::iniEveryKey_data()
         {"max_batch_messages", "200"},
         {"max_pending_requests", "300"},
         {"max_subscriptions_per_session", "400"},
+        {"input_required_ttl", "45000ms"},
+        {"max_parked_calls_per_user", "5"},
         {"allowed_origins", "https://a.example|http://localhost:3000"},
         {"max_body_bytes", "2097152"},
         {"request_timeout", "10000ms"},
@@ -1117,6 +1133,8 @@ void tst_ConfigLoader::iniEveryKey()
                          "max_batch_messages = 200\n"
                          "max_pending_requests = 300\n"
                          "max_subscriptions_per_session = 400\n"
+                         "input_required_ttl = 45s\n"
+                         "max_parked_calls_per_user = 5\n"
                          "allowed_origins = https://a.example, http://localhost:3000\n"
                          "max_body_bytes = 2MiB\n"
                          "request_timeout = 10s\n"
@@ -2254,6 +2272,14 @@ void tst_ConfigLoader::messages_data()
         << "max_subscriptions_per_session"
         << QStringLiteral("max_subscriptions_per_session: \"1000001\" is not a whole number between 1 and "
                           "1000000; from --max-subscriptions-per-session");
+    QTest::newRow("input_required_ttl: zero")
+        << withChild({"--input-required-ttl", "0s"}) << noEnv << noIni << "input_required_ttl"
+        << QStringLiteral("input_required_ttl: \"0s\" is not more than 0 (try 120s or 2m); from "
+                          "--input-required-ttl");
+    QTest::newRow("max_parked_calls_per_user: 0")
+        << withChild({"--max-parked-calls-per-user", "0"}) << noEnv << noIni << "max_parked_calls_per_user"
+        << QStringLiteral("max_parked_calls_per_user: \"0\" is not a whole number between 1 and 100000; from "
+                          "--max-parked-calls-per-user");
     QTest::newRow("allowed_origins: ftp")
         << withChild({"--allowed-origin", "ftp://x.example"}) << noEnv << noIni << "allowed_origins"
         << QStringLiteral(

@@ -95,6 +95,7 @@ trap 'exit 143' TERM
 daemon_args=(--max-sessions 200)
 if [[ "$TARGET" == brokerd ]]; then
   daemon_args+=(--metrics-listen 127.0.0.1:0) # test/metrics.test.mjs
+  daemon_args+=(--input-required-ttl 3s)      # test/rev2026.test.mjs: an expired requestState
 fi
 if [[ -n "${FMB_E2E_DAEMON_ARGS:-}" ]]; then
   read -r -a extra <<<"$FMB_E2E_DAEMON_ARGS"

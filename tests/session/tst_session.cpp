@@ -97,6 +97,7 @@ private Q_SLOTS:
     void notificationsUpgradeToSse();
     void progressRoutedByToken();
     void serverRequestRoundTrip();
+    void userChildResumesACallAfterInput();
     void clientResponseToNoServerRequestIsDropped_data();
     void clientResponseToNoServerRequestIsDropped();
     void subscriptionsBeyondTheCapAreRefused();
@@ -459,6 +460,45 @@ void tst_Session::serverRequestRoundTrip()
     QCOMPARE(toolText(reply), QStringLiteral("sampled words"));
     QVERIFY(get->dataEvents().isEmpty()); // nothing of it went to the GET stream
     QVERIFY(get->isOpen());
+}
+
+// A user child (issue 13, 2026-07-28 mrtr): the server's request goes on the
+// stream of the call that asks; its client's stream closes (input_required),
+// and a new one resumes the call after the asking event.
+void tst_Session::userChildResumesACallAfterInput()
+{
+    auto *session =
+        new Session(QStringLiteral("user-child"),
+                    SessionOwner{QStringLiteral("alice"), QStringLiteral("grant-1")}, {}, m_scope.get());
+    connect(session, &Session::finished, m_scope.get(), [this](const QString &id) { m_finished.insert(id); });
+    m_sessions.append(session);
+    session->setKind(SessionKind::UserChild);
+    session->start(testServer());
+    QVERIFY(initializeSession(*session, Latest, m_scope.get()));
+
+    TestSink *first = newSink();
+    QVERIFY(post(*session, toolCall(3, QStringLiteral("sample")), first).ok());
+    QTRY_COMPARE(withMethod(first->events, QStringLiteral("sampling/createMessage")).size(), 1);
+    const TestSink::Event asked = withMethod(first->events, QStringLiteral("sampling/createMessage")).first();
+    first->disconnectClient(); // answered input_required
+    QCOMPARE(session->pendingRequests(), 1);
+
+    QVERIFY(!session->openStream(newSink(), "99-0").ok()); // no such stream: nothing to wait for
+    TestSink *resumed = newSink();
+    QVERIFY(session->openStream(resumed, asked.id).ok());
+    const QJsonObject sampled{
+        {QStringLiteral("role"), QStringLiteral("assistant")},
+        {QStringLiteral("content"), QJsonObject{{QStringLiteral("type"), QStringLiteral("text")},
+                                                {QStringLiteral("text"), QStringLiteral("sampled words")}}},
+        {QStringLiteral("model"), QStringLiteral("tst-model")}};
+    QVERIFY(
+        post(*session, response(parseObject(asked.data).value(QLatin1String("id")), sampled), nullptr).ok());
+    QTRY_COMPARE(resumed->endCount, 1);
+    const QJsonObject reply = parseObject(resumed->dataEvents().constLast().data);
+    QCOMPARE(reply.value(QLatin1String("id")).toInt(), 3);
+    QCOMPARE(toolText(reply), QStringLiteral("sampled words"));
+    QCOMPARE(withMethod(resumed->events, QStringLiteral("sampling/createMessage")).size(), 0); // not again
+    QCOMPARE(session->pendingRequests(), 0);
 }
 
 void tst_Session::clientResponseToNoServerRequestIsDropped_data()

@@ -80,12 +80,13 @@ private Q_SLOTS:
     void endCausesAreCounted_data();
     void endCausesAreCounted();
     void userChildIsOnePerUser();
-    void userChildRefusesServerRequests();
+    void userChildRoutesServerRequestsToTheirCall();
+    void userChildInitializedFollowsTheAnswer();
     void userChildExitEndsItAndAnotherStarts();
     void userChildIsReapedWhenIdle();
 
 private:
-    SessionRegistry *makeRegistry(RegistryLimits limits = {});
+    SessionRegistry *makeRegistry(RegistryLimits limits = {}, const QStringList &serverArguments = {});
     Session *create(const SessionOwner &who);
     TestSink *newSink() { return new TestSink(m_scope.get()); }
 
@@ -113,11 +114,11 @@ void tst_SessionRegistry::cleanup()
     m_scope.reset();
 }
 
-SessionRegistry *tst_SessionRegistry::makeRegistry(RegistryLimits limits)
+SessionRegistry *tst_SessionRegistry::makeRegistry(RegistryLimits limits, const QStringList &serverArguments)
 {
     m_registry = std::make_unique<SessionRegistry>(
-        limits, [this](const SessionOwner &, const QString &) -> std::unique_ptr<Backend> {
-            std::unique_ptr<ChildProcess> child = testServer();
+        limits, [this, serverArguments](const SessionOwner &, const QString &) -> std::unique_ptr<Backend> {
+            std::unique_ptr<ChildProcess> child = testServer(serverArguments);
             m_children.append(child.get());
             return child;
         });
@@ -673,9 +674,9 @@ void tst_SessionRegistry::userChildIsOnePerUser()
     QCOMPARE(first.value()->clientName(), QStringLiteral("forgejo-mcp-broker"));
 }
 
-// No client can answer the child's sampling/elicitation/roots request yet:
-// the user child answers it with an error, and the call ends instead of hanging.
-void tst_SessionRegistry::userChildRefusesServerRequests()
+// The child's sampling/elicitation/roots request during a call goes to that
+// call's stream, and the call stays in flight (2026-07-28 mrtr).
+void tst_SessionRegistry::userChildRoutesServerRequestsToTheirCall()
 {
     SessionRegistry *registry = makeRegistry();
     Session *child = registry->userChild(owner(QStringLiteral("alice"))).value();
@@ -685,11 +686,28 @@ void tst_SessionRegistry::userChildRefusesServerRequests()
                           {{QStringLiteral("prompt"), QStringLiteral("hi")}}),
                  sink)
                 .ok());
-    QTRY_VERIFY(sink->complete);
-    const QJsonObject reply = parseObject(sink->json);
-    QVERIFY2(reply.value(QLatin1String("result")).toObject().value(QLatin1String("isError")).toBool(),
-             sink->json.constData());
-    QVERIFY(sink->dataEvents().isEmpty()); // the request never reached a client
+    // The call that asks gets the request (its sink makes it input_required, issue 13).
+    QTRY_VERIFY(!sink->dataEvents().isEmpty());
+    QCOMPARE(parseObject(sink->dataEvents().first().data).value(QLatin1String("method")).toString(),
+             QStringLiteral("sampling/createMessage"));
+    QVERIFY(!sink->complete);
+    QCOMPARE(child->pendingRequests(), 1);
+}
+
+// The user child's notifications/initialized waits for the answer to
+// initialize (2025-11-25 lifecycle): an SDK server that gets it sooner does
+// not know the client's capabilities yet (server-everything then registers
+// no sampling tools). This server never answers initialize.
+void tst_SessionRegistry::userChildInitializedFollowsTheAnswer()
+{
+    SessionRegistry *registry = makeRegistry({}, {QStringLiteral("--no-initialize-reply")});
+    Session *child = registry->userChild(owner(QStringLiteral("alice"))).value();
+    TestSink *state = newSink();
+    QVERIFY(post(*child, toolCall(QStringLiteral("fmb-1"), QStringLiteral("state")), state).ok());
+    QTRY_VERIFY(state->complete);
+    const QJsonObject seen = parseObject(toolText(parseObject(state->json)).toUtf8());
+    QVERIFY2(seen.contains(QLatin1String("initializedCount")), state->json.constData());
+    QCOMPARE(seen.value(QLatin1String("initializedCount")).toInt(), 0);
 }
 
 // A user child whose server exits fails what it ran; the next request

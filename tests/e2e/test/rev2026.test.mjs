@@ -11,6 +11,7 @@ import { describe, test } from 'node:test';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 
 import { closeClient, connectClient, firstText, REQUEST_TIMEOUT_MS, TARGET, URL_UNDER_TEST } from '../lib/mcp.mjs';
+import { closeClient as closeOAuthClient, connectWithOAuth, HeadlessOAuthProvider } from '../lib/oauth.mjs';
 import { withTimeout } from '../lib/timeout.mjs';
 
 const REV2026 = '2026-07-28';
@@ -18,9 +19,15 @@ const SESSION_REVISIONS = ['2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05
 const SERVED = [REV2026, ...SESSION_REVISIONS];
 const brokerOnly = TARGET === 'brokerd' ? {} : { skip: `the broker's 2026-07-28 answers (not ${TARGET})` };
 
-async function connectV2(versionNegotiation, { url = URL_UNDER_TEST, requestInit } = {}) {
+async function connectV2(versionNegotiation, { url = URL_UNDER_TEST, requestInit, capabilities, handlers = {} } = {}) {
   const options = versionNegotiation ? { versionNegotiation } : {};
+  if (capabilities) {
+    options.capabilities = capabilities;
+  }
   const client = new Client({ name: 'fmb-e2e-v2', version: '1.0.0' }, options);
+  for (const [method, handler] of Object.entries(handlers)) {
+    client.setRequestHandler(method, handler);
+  }
   const transport = new StreamableHTTPClientTransport(new URL(url), requestInit ? { requestInit } : {});
   await withTimeout(client.connect(transport, { timeout: REQUEST_TIMEOUT_MS }), REQUEST_TIMEOUT_MS + 5_000, 'v2 connect');
   return { client, transport };
@@ -44,11 +51,11 @@ async function echoThrough(session) {
 }
 
 // The _meta a pinned v2 client puts on every request (captured from the wire).
-function meta(version = REV2026) {
+function meta(version = REV2026, capabilities = {}) {
   return {
     'io.modelcontextprotocol/protocolVersion': version,
     'io.modelcontextprotocol/clientInfo': { name: 'fmb-e2e-raw', version: '1.0.0' },
-    'io.modelcontextprotocol/clientCapabilities': {},
+    'io.modelcontextprotocol/clientCapabilities': capabilities,
   };
 }
 
@@ -56,8 +63,8 @@ function callBody(name = 'echo', version = REV2026) {
   return { method: 'tools/call', params: { name, arguments: { message: 'hi' }, _meta: meta(version) }, jsonrpc: '2.0', id: 0 };
 }
 
-async function post(body, headers) {
-  const response = await fetch(URL_UNDER_TEST, {
+async function post(body, headers, url = URL_UNDER_TEST) {
+  const response = await fetch(url, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream', ...headers },
     body: JSON.stringify(body),
@@ -250,5 +257,161 @@ describe('2026-07-28 validation', { timeout: 60_000, ...brokerOnly }, () => {
     assert.equal(answer.status, 400);
     assert.equal(answer.body.error.code, -32022);
     assert.deepEqual(answer.body.error.data, { supported: SERVED, requested: '1999-01-01' });
+  });
+});
+
+// Multi round-trip requests (2026-07-28 basic/patterns/mrtr, issue 13): the
+// user child's sampling or elicitation request during a call comes back to
+// the client as input_required; the retry answers it. run.sh starts the
+// broker with --input-required-ttl 3s.
+describe('2026-07-28 multi round-trip requests', { timeout: 120_000, ...brokerOnly }, () => {
+  const pinned = { mode: { pin: REV2026 } };
+  const INPUT_REQUIRED_TTL_MS = 3_000;
+  const SAMPLING_TOOL = 'trigger-sampling-request';
+
+  const sampledReply = (text) => ({ role: 'assistant', content: { type: 'text', text }, model: 'fmb-e2e', stopReason: 'endTurn' });
+
+  function samplingCall(id, extra = {}, capabilities = { sampling: {} }, tool = SAMPLING_TOOL) {
+    return {
+      jsonrpc: '2.0',
+      id,
+      method: 'tools/call',
+      params: { name: tool, arguments: { prompt: 'capital of France?' }, ...extra, _meta: meta(REV2026, capabilities) },
+    };
+  }
+
+  // A raw call that parks: its input_required result (one input request).
+  async function parkedCall(id, url = URL_UNDER_TEST, authorization = undefined) {
+    const headers = { ...mirrored('tools/call', SAMPLING_TOOL), ...(authorization ? { Authorization: `Bearer ${authorization}` } : {}) };
+    const answer = await post(samplingCall(id), headers, url);
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    const result = answer.body.result;
+    assert.equal(result?.resultType, 'input_required', JSON.stringify(answer.body));
+    const keys = Object.keys(result.inputRequests);
+    assert.equal(keys.length, 1);
+    assert.equal(result.inputRequests[keys[0]].method, 'sampling/createMessage');
+    assert.equal(typeof result.requestState, 'string');
+    return { key: keys[0], requestState: result.requestState };
+  }
+
+  async function retry(id, parked, { tool = SAMPLING_TOOL, requestState = parked.requestState, url = URL_UNDER_TEST, authorization } = {}) {
+    const headers = { ...mirrored('tools/call', tool), ...(authorization ? { Authorization: `Bearer ${authorization}` } : {}) };
+    const extra = { inputResponses: { [parked.key]: sampledReply('Paris') }, requestState };
+    return post(samplingCall(id, extra, { sampling: {} }, tool), headers, url);
+  }
+
+  function assertRefusedState(answer, id) {
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    assert.equal(answer.body.id, id);
+    assert.equal(answer.body.error?.code, -32602, JSON.stringify(answer.body));
+    assert.equal(answer.body.error.data?.reason, 'invalid_request_state');
+  }
+
+  test('sampling: the pinned SDK client answers input_required and gets the tool result', async () => {
+    const asked = [];
+    const session = await connectV2(pinned, {
+      capabilities: { sampling: {} },
+      handlers: {
+        'sampling/createMessage': async (request) => {
+          asked.push(request.params.messages.at(-1).content.text);
+          return sampledReply('Paris, said the e2e model');
+        },
+      },
+    });
+    try {
+      const result = await session.client.callTool({ name: SAMPLING_TOOL, arguments: { prompt: 'capital of France?' } }, { timeout: REQUEST_TIMEOUT_MS });
+      assert.match(firstText(result), /Paris, said the e2e model/);
+      assert.equal(asked.length, 1, 'the sampling request reached the client once');
+      assert.match(asked[0], /capital of France\?/);
+    } finally {
+      await closeV2(session);
+    }
+  });
+
+  test('elicitation: the pinned SDK client answers input_required and gets the tool result', async () => {
+    let asked = 0;
+    const session = await connectV2(pinned, {
+      capabilities: { elicitation: { form: {} } },
+      handlers: {
+        'elicitation/create': async () => {
+          asked += 1;
+          return { action: 'decline' };
+        },
+      },
+    });
+    try {
+      const result = await session.client.callTool({ name: 'trigger-elicitation-request', arguments: {} }, { timeout: REQUEST_TIMEOUT_MS });
+      assert.match(firstText(result), /declined/);
+      assert.equal(asked, 1);
+    } finally {
+      await closeV2(session);
+    }
+  });
+
+  test('the raw round trip: a new id, inputResponses and requestState get the result; the state is spent', async () => {
+    const parked = await parkedCall('park-1');
+    const done = await retry('retry-1', parked);
+    assert.equal(done.status, 200, JSON.stringify(done.body));
+    assert.equal(done.body.id, 'retry-1');
+    assert.equal(done.body.result?.resultType, 'complete', JSON.stringify(done.body));
+    assert.match(done.body.result.content[0].text, /Paris/);
+    assertRefusedState(await retry('replay-1', parked), 'replay-1');
+  });
+
+  test('a forged requestState, or one presented for another tool, is refused; the call can still finish', async () => {
+    const parked = await parkedCall('park-2');
+    const forged = `${parked.requestState.slice(0, -2)}${parked.requestState.endsWith('AA') ? 'BB' : 'AA'}`;
+    assertRefusedState(await retry('forged', parked, { requestState: forged }), 'forged');
+    assertRefusedState(await retry('other-tool', parked, { tool: 'echo' }), 'other-tool');
+    const done = await retry('retry-2', parked);
+    assert.equal(done.body.result?.resultType, 'complete', JSON.stringify(done.body));
+  });
+
+  test('an expired requestState is refused', async () => {
+    const parked = await parkedCall('park-3');
+    // The lifetime is a deadline of the broker's clock: nothing to observe before it passes.
+    await new Promise((resolve) => setTimeout(resolve, INPUT_REQUIRED_TTL_MS + 500));
+    assertRefusedState(await retry('late', parked), 'late');
+  });
+
+  test('a client that did not declare sampling gets -32021 with the capability it lacks', async () => {
+    const answer = await post(samplingCall('no-sampling', {}, { elicitation: {} }), mirrored('tools/call', SAMPLING_TOOL));
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    assert.equal(answer.body.error?.code, -32021, JSON.stringify(answer.body));
+    assert.deepEqual(answer.body.error.data, { requiredCapabilities: { sampling: {} } });
+  });
+
+  // Two users need OAuth: the second broker of run.sh (lib/oauth-daemon.sh,
+  // fmb-test-mcp-server and its "sample" tool behind fmb-fake-forgejo).
+  const OAUTH = process.env.FMB_E2E_OAUTH_URL;
+  const FORGEJO = process.env.FMB_E2E_FORGEJO_URL;
+  test("another user's requestState is refused", { skip: !OAUTH || !FORGEJO ? 'no OAuth broker (run.sh brokerd only)' : false }, async () => {
+    const tokenOf = async (login, id) => {
+      const signIn = await fetch(`${FORGEJO}/_fake/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ login, id }) });
+      assert.equal(signIn.status, 200);
+      await signIn.text();
+      const provider = new HeadlessOAuthProvider({ clientName: `fmb-e2e-mrtr-${login}` });
+      await closeOAuthClient(await connectWithOAuth(`${OAUTH}/mcp`, provider));
+      return provider.tokens().access_token;
+    };
+    let alice;
+    let bob;
+    try {
+      alice = await tokenOf('alice', 1);
+      bob = await tokenOf('bob', 2);
+    } finally {
+      await fetch(`${FORGEJO}/_fake/login`, { method: 'POST', body: '{"login":"alice"}' }).then((r) => r.text()).catch(() => {});
+    }
+    const url = `${OAUTH}/mcp`;
+    const call = (id, token, extra = {}) =>
+      post(samplingCall(id, extra, { sampling: {} }, 'sample'), { ...mirrored('tools/call', 'sample'), Authorization: `Bearer ${token}` }, url);
+    const asked = await call('alice-1', alice);
+    assert.equal(asked.body.result?.resultType, 'input_required', JSON.stringify(asked.body));
+    const [key] = Object.keys(asked.body.result.inputRequests);
+    const answer = { inputResponses: { [key]: sampledReply('Paris') }, requestState: asked.body.result.requestState };
+    assertRefusedState(await call('bob-1', bob, answer), 'bob-1');
+    const done = await call('alice-2', alice, answer);
+    assert.equal(done.body.result?.resultType, 'complete', JSON.stringify(done.body));
+    assert.equal(done.body.result.content[0].text, 'Paris');
   });
 });
