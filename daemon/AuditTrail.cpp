@@ -96,8 +96,12 @@ void AuditTrail::onSessionCreated(Session *session)
 {
     const QString id = session->id();
     m_sessions.insert(id, Known{session->owner().user, QString()});
-    record(QStringLiteral("session.start"), {{QStringLiteral("user"), session->owner().user},
-                                             {QStringLiteral("session"), shortSessionId(id)}});
+    // A user child (2026-07-28) is a session of the broker's own: "kind" tells it apart.
+    record(QStringLiteral("session.start"),
+           {{QStringLiteral("user"), session->owner().user},
+            {QStringLiteral("session"), shortSessionId(id)},
+            {QStringLiteral("kind"),
+             session->kind() == SessionKind::UserChild ? QStringLiteral("user child") : QString()}});
     connect(session, &Session::toolCallFinished, this,
             [this](const QString &callId, const QString &tool, qint64 durationMs, const QString &outcome) {
                 const Known known = m_sessions.value(callId);
@@ -112,7 +116,9 @@ void AuditTrail::onSessionCreated(Session *session)
         auto known = m_sessions.find(readyId);
         if (known == m_sessions.end())
             return;
-        known->client = session->clientName();
+        // A user child's initialize is the broker's own: its 2026-07-28 clients are not named.
+        if (session->kind() == SessionKind::Client)
+            known->client = session->clientName();
         record(QStringLiteral("session.ready"), {{QStringLiteral("user"), known->user},
                                                  {QStringLiteral("client_name"), known->client},
                                                  {QStringLiteral("session"), shortSessionId(readyId)}});

@@ -6,6 +6,7 @@
 // client sends them check each validation error's status and code.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { describe, test } from 'node:test';
 
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
@@ -413,5 +414,21 @@ describe('2026-07-28 multi round-trip requests', { timeout: 120_000, ...brokerOn
     const done = await call('alice-2', alice, answer);
     assert.equal(done.body.result?.resultType, 'complete', JSON.stringify(done.body));
     assert.equal(done.body.result.content[0].text, 'Paris');
+
+    // The audit trail (issue 15) tells alice's user child apart and records the call, without
+    // naming a client: the child's initialize is the broker's own.
+    const auditLog = process.env.FMB_E2E_OAUTH_AUDIT_LOG;
+    assert.ok(auditLog, 'FMB_E2E_OAUTH_AUDIT_LOG');
+    const lines = (await readFile(auditLog, 'utf8')).trimEnd().split('\n').map((line) => JSON.parse(line));
+    const children = new Set(lines
+      .filter((line) => line.event === 'session.start' && line.user === 'alice' && line.kind === 'user child')
+      .map((line) => line.session));
+    assert.ok(children.size > 0, 'no session.start of a user child for alice');
+    const calls = lines.filter((line) => line.event === 'tools.call' && children.has(line.session));
+    assert.ok(calls.some((line) => line.tool === 'sample' && line.outcome === 'ok' && line.user === 'alice'),
+      JSON.stringify(calls));
+    for (const line of calls) {
+      assert.equal(line.client_name, undefined, JSON.stringify(line));
+    }
   });
 });
