@@ -17,7 +17,8 @@ if [[ "${1:-}" == "--test" ]]; then
     # libFuzzer ships in libclang-rt-14-dev, which clang only recommends.
     packages+=(clang libclang-rt-14-dev llvm)
     # The Debian packages (.ci/packages.sh): build, lint, validate.
-    packages+=(debhelper dpkg-dev fakeroot help2man lintian appstream desktop-file-utils ccache)
+    # build-essential: dpkg-checkbuilddeps wants it even where g++ and make are installed.
+    packages+=(build-essential debhelper dpkg-dev fakeroot help2man lintian appstream desktop-file-utils ccache)
 fi
 
 missing=()
