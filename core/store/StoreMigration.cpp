@@ -195,8 +195,14 @@ Result<int> copyTable(const QSqlDatabase &source, const QSqlDatabase &target, co
     int copied = 0;
     QSqlQuery &row = rows.value();
     while (row.next()) {
-        for (int i = 0; i < width; ++i)
-            insert.bindValue(i, row.value(i));
+        for (int i = 0; i < width; ++i) {
+            QVariant value = row.value(i);
+            // QSQLITE reads a zero-length blob (X'', the Forgejo tokens of a
+            // revoked grant) as a null QByteArray, which QPSQL binds as NULL.
+            if (!row.isNull(i) && value.typeId() == QMetaType::QByteArray && value.toByteArray().isNull())
+                value = QVariant(QByteArray(""));
+            insert.bindValue(i, value);
+        }
         if (!insert.exec())
             return sqlError(insert.lastError(), insertSql.left(60));
         if (seen)

@@ -104,6 +104,7 @@ private Q_SLOTS:
     void badArguments();
     void missingSource();
     void migratesEverySignIn();
+    void migratesARevokedUser();
     void refusesNonEmptyTarget();
     void refusesRunningBroker();
 
@@ -318,6 +319,53 @@ void tst_MigrateStore::migratesEverySignIn()
     // The spent refresh token is a replay on the cluster too.
     QCOMPARE(cluster.rotateRefreshToken(TokenHash::of(seed.tokens.refreshToken), ClientId, next).error().code,
              ErrorCode::Conflict);
+}
+
+// A user revoked by an operator keeps a grant whose Forgejo tokens are
+// empty blobs (X''); SQLite hands those out as null byte arrays, which
+// PostgreSQL must not get as NULL (the columns are NOT NULL).
+void tst_MigrateStore::migratesARevokedUser()
+{
+    needCluster();
+    Seed seed;
+    fillSource(seed);
+    if (QTest::currentTestFailed())
+        return;
+    QString bobsGrant;
+    {
+        SqliteTokenStore store;
+        VERIFY_OK(store.open(m_state->path()));
+        GrantRecord grant;
+        grant.userLogin = QStringLiteral("bob");
+        grant.userId = 43;
+        grant.clientId = ClientId;
+        grant.scope = Scope;
+        UpstreamTokens upstream;
+        upstream.accessToken = "forgejo-access-token-of-bob";
+        upstream.refreshToken = "forgejo-refresh-token-of-bob";
+        upstream.accessExpiresAt = QDateTime::currentDateTimeUtc().addSecs(3600);
+        Result<GrantRecord> created = store.createGrant(grant, upstream);
+        VERIFY_OK(created);
+        bobsGrant = created.value().grantId;
+        Result<UserRevocation> revoked = store.revokeUser(QStringLiteral("bob"));
+        VERIFY_OK(revoked);
+        QCOMPARE(revoked.value().upstreamTokens, 1);
+        store.close();
+    }
+
+    const CtlRun run =
+        runCtl({QStringLiteral("migrate-store"), QStringLiteral("--from"), sourceUrl(),
+                QStringLiteral("--to"), m_cluster->url(m_pg.database), QStringLiteral("--json")});
+    QVERIFY2(run.exitCode == 0, describe(run).constData());
+    QCOMPARE(QJsonDocument::fromJson(run.out).object().value(QLatin1String("grants")).toInt(), 2);
+
+    PostgresTokenStore cluster;
+    VERIFY_OK(cluster.open(m_pg, QDir(m_state->path()).filePath(SqliteTokenStore::keyFileName()), false));
+    VERIFY_OK(cluster.findAccessToken(TokenHash::of(seed.tokens.accessToken))); // alice is unaffected
+    Result<GrantRecord> bobs = cluster.findGrant(bobsGrant);
+    VERIFY_OK(bobs);
+    QVERIFY(bobs.value().revoked.isValid());
+    QVERIFY(!cluster.upstreamTokens(bobsGrant).ok()); // still gone
 }
 
 void tst_MigrateStore::refusesNonEmptyTarget()
