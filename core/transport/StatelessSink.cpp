@@ -144,8 +144,18 @@ void StatelessSink::onServerRequest(const QByteArray &eventId, const QJsonObject
 
 void StatelessSink::toChild(const QJsonObject &message)
 {
-    if (m_session)
-        (void)m_session->post({classify(message)}, false, nullptr);
+    // Queued: this runs inside Session::flush() (sendEvent), and a
+    // notifications/cancelled posted there would settle the very stream
+    // being flushed under its loop. The session may be gone by then.
+    if (!m_session)
+        return;
+    QMetaObject::invokeMethod(
+        m_session.data(),
+        [session = m_session, message] {
+            if (session)
+                (void)session->post({classify(message)}, false, nullptr);
+        },
+        Qt::QueuedConnection);
 }
 
 void StatelessSink::end()
