@@ -59,8 +59,11 @@ Result<QString> ParkedCalls::park(Call call)
     const QString state = m_signer.sign({call.user, call.method, call.name, parkId, expiresMs});
     qCDebug(lcHttp).noquote() << "parked" << call.method << call.brokerId.toString() << "for input"
                               << call.inputRequest.value(QLatin1String("method")).toString();
-    m_calls.insert(parkId, Entry{std::move(call), expiresMs});
-    QTimer::singleShot(m_limits.ttlMs, this, [this, parkId] { expire(parkId); });
+    auto *expiry = new QTimer(this);
+    expiry->setSingleShot(true);
+    connect(expiry, &QTimer::timeout, this, [this, parkId] { expire(parkId); });
+    expiry->start(m_limits.ttlMs);
+    m_calls.insert(parkId, Entry{std::move(call), expiresMs, expiry});
     return state;
 }
 
@@ -77,6 +80,7 @@ Result<ParkedCalls::Call, QString> ParkedCalls::take(const QString &requestState
     if (node == m_calls.end())
         return QStringLiteral("requestState names no parked call (answered, expired or cancelled)");
     Call call = std::move(node->call);
+    delete node->expiry;
     m_calls.erase(node);
     if (!call.session)
         return QStringLiteral("the MCP server of the parked call has ended");
@@ -89,6 +93,7 @@ void ParkedCalls::expire(const QString &parkId)
     if (node == m_calls.end())
         return; // taken by a retry
     const Call call = std::move(node->call);
+    node->expiry->deleteLater(); // its timeout is what called us
     m_calls.erase(node);
     if (!call.session)
         return;

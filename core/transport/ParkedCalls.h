@@ -13,6 +13,8 @@
 #include "base/Result.h"
 #include "revision/RequestState.h"
 
+class QTimer;
+
 namespace fmb {
 
 class Session;
@@ -70,6 +72,7 @@ private:
     struct Entry {
         Call call;
         qint64 expiresMs = 0;
+        QTimer *expiry = nullptr; // child; goes with the entry, so retries leave no timers behind
     };
     void expire(const QString &parkId);
 
