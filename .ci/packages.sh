@@ -106,6 +106,14 @@ desktop-file-validate "$WORK/console/usr/share/applications/forgejo-mcp-broker-c
 appstreamcli validate --no-net --explain --override=cid-desktopapp-is-not-rdns=info \
     "$WORK/console/usr/share/metainfo/forgejo-mcp-broker-console.metainfo.xml"
 
+# --- their dependencies first ----------------------------------------------------------
+# What apt pulls in for the packages (systemd for its sysusers, on a minimal Debian root) is
+# not theirs to take away again: installed before the snapshot, it stays like any package the
+# machine had. (A CI machine that built the packages has all of it already.)
+say "apt-get satisfy: their dependencies"
+DEBIAN_FRONTEND=noninteractive apt-get satisfy -y -qq --no-install-recommends \
+    "$(dpkg-deb -f "$deb_daemon" Depends), $(dpkg-deb -f "$deb_console" Depends)" >/dev/null
+
 # --- what the machine looks like before -------------------------------------------------
 snapshot() { # every path under the trees a package may touch, minus the package databases
     find /etc /usr /lib /var/lib /opt -xdev 2>/dev/null |
