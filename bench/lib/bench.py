@@ -69,9 +69,10 @@ class Bench:
         return Target(self.paths, kind, child, self.work, name=name, env=extra_env, **kw).start()
 
     def measure(self, kind: str, targets: dict[str, Target], child: Child, concurrency: int, duration: float,
-                calls: int) -> dict:
+                calls: int, extra: list[str] | None = None) -> dict:
         # Sixteen Node children starting at once on two busy cores take a while to answer initialize.
-        args = load_args(child, concurrency, duration=duration, calls=calls, extra=["--timeout", "120"])
+        args = load_args(child, concurrency, duration=duration, calls=calls,
+                         extra=["--timeout", "120"] + (extra or []))
         if kind == "stdio":
             r = run_load(self.paths, "stdio", args, child=child)
             r["target_cpu_s"] = None
@@ -182,12 +183,8 @@ class Bench:
             t = self.target("broker", child, f"{key}-broker")
 
             def run(rev: str, concurrency: int, duration: float, calls: int) -> dict:
-                args = load_args(child, concurrency, duration=duration, calls=calls,
-                                 extra=["--timeout", "120", "--protocol", REVISIONS[rev]])
-                cpu0 = cpu_seconds(t.pid)
-                r = run_load(self.paths, "http", args, url=t.url)
-                r["target_cpu_s"] = cpu_seconds(t.pid) - cpu0
-                return r
+                return self.measure("broker", {"broker": t}, child, concurrency, duration, calls,
+                                    extra=["--protocol", REVISIONS[rev]])
 
             try:
                 for rev in REVISIONS:
