@@ -189,7 +189,7 @@ fi
 if [[ "$TARGET" == brokerd && -z "$CLUSTER_SKIP" ]]; then
   cluster_cleanup
   sleep 0.5 # children that are already on their way out
-  leftover="$(grep -lzE "^FMB_E2E_MARKER=$MARKER-cluster-[ab]\$" /proc/[0-9]*/environ 2>/dev/null | tr '\n' ' ' || true)"
+  leftover="$({ marked_pids "$MARKER-cluster-a"; marked_pids "$MARKER-cluster-b"; } | tr '\n' ' ')"
   if [[ -z "${leftover// /}" ]]; then
     echo "e2e: ok no child of the cluster's brokers outlived them" >&2
     passed=$((passed + 1))

@@ -27,10 +27,11 @@ GATEWAY_URL=""
 GATEWAY_LOG=""
 GATEWAY_STATUS=""
 
-# Pids of processes that carry this run's marker in their environment: the
-# gateway's children. The scripts never export the marker themselves.
+# marked_pids [MARKER]: pids of processes that carry MARKER (default: this
+# run's marker) in their environment: a broker's children. The scripts never
+# export a marker themselves.
 marked_pids() {
-  grep -lzxF "FMB_E2E_MARKER=$MARKER" /proc/[0-9]*/environ 2>/dev/null \
+  grep -lzxF "FMB_E2E_MARKER=${1:-$MARKER}" /proc/[0-9]*/environ 2>/dev/null \
     | sed -e 's#^/proc/##' -e 's#/environ$##' | grep -vx "$$" || true
 }
 
