@@ -63,9 +63,11 @@ void AuditTrail::onOAuthEvent(const OAuthEvent &event)
                        {QStringLiteral("client_name"), event.clientName},
                        {QStringLiteral("grant"), event.grantId.left(8)}};
     switch (event.kind) {
-    case OAuthEvent::Kind::SignInRefused:
-        fields.insert(QStringLiteral("outcome"),
-                      event.denied ? QStringLiteral("denied") : QStringLiteral("failed"));
+    case OAuthEvent::Kind::SignInDenied:
+    case OAuthEvent::Kind::SignInFailed:
+        fields.insert(QStringLiteral("outcome"), event.kind == OAuthEvent::Kind::SignInDenied
+                                                     ? QStringLiteral("denied")
+                                                     : QStringLiteral("failed"));
         fields.insert(QStringLiteral("reason"), event.detail);
         record(QStringLiteral("sign_in"), fields);
         return;

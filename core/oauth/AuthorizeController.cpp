@@ -113,13 +113,12 @@ void AuthorizeController::refuseSignIn(const AuthRequest &auth, bool denied, con
                                        const QString &user)
 {
     metrics::add(denied ? metrics::Counter::SignInsDenied : metrics::Counter::SignInsFailed);
-    Q_EMIT audited({.kind = OAuthEvent::Kind::SignInRefused,
+    Q_EMIT audited({.kind = denied ? OAuthEvent::Kind::SignInDenied : OAuthEvent::Kind::SignInFailed,
                     .user = user,
                     .clientId = auth.clientId,
                     .clientName = auth.clientName,
                     .grantId = {},
-                    .detail = reason,
-                    .denied = denied});
+                    .detail = reason});
 }
 
 QString AuthorizeController::grantedScope(const QString &requested) const

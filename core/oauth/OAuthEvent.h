@@ -9,19 +9,19 @@ namespace fmb {
 // only, never a token, code or secret.
 struct OAuthEvent {
     enum class Kind {
-        SignInRefused,  // a sign-in ended without a grant (detail: why)
+        SignInDenied,   // the user said no, on the consent page or upstream (detail: where)
+        SignInFailed,   // a sign-in ended without a grant otherwise (detail: why)
         Consent,        // a user approved a client on the consent page (detail: the scope)
         TokenIssued,    // an authorization code became a token pair
         TokenRefreshed, // a refresh token was rotated into a new pair
         TokenRevoked,   // the client revoked a token (RFC 7009; detail: "access" or "refresh")
     };
-    Kind kind = Kind::SignInRefused;
+    Kind kind = Kind::SignInFailed;
     QString user; // the Forgejo login, where the broker knows it
     QString clientId;
     QString clientName;
     QString grantId;
     QString detail;
-    bool denied = false; // SignInRefused: the user said no (else the sign-in failed)
 };
 
 } // namespace fmb

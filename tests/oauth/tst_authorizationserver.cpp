@@ -50,14 +50,16 @@ QStringList auditedEvents(const QSignalSpy &spy, const QString &clientId)
     QStringList lines;
     for (const QList<QVariant> &arguments : spy) {
         const auto event = arguments.at(0).value<fmb::OAuthEvent>();
-        const char *kind = event.kind == Kind::SignInRefused    ? (event.denied ? "denied" : "failed")
+        const char *kind = event.kind == Kind::SignInDenied     ? "denied"
+                           : event.kind == Kind::SignInFailed   ? "failed"
                            : event.kind == Kind::Consent        ? "consent"
                            : event.kind == Kind::TokenIssued    ? "issued"
                            : event.kind == Kind::TokenRefreshed ? "refreshed"
                                                                 : "revoked";
         if (event.clientId != clientId)
             lines << QStringLiteral("for another client: ") + event.clientId;
-        if (event.kind != Kind::SignInRefused && event.grantId.size() != 32)
+        const bool refused = event.kind == Kind::SignInDenied || event.kind == Kind::SignInFailed;
+        if (!refused && event.grantId.size() != 32)
             lines << QStringLiteral("no grant id");
         lines << QStringList{QLatin1String(kind), event.user, event.detail}.join(QLatin1Char(' ')).trimmed();
     }
