@@ -18,6 +18,7 @@
 #   FMB_E2E_DAEMON_ARGS   extra arguments for forgejo-mcp-brokerd (split on spaces)
 #   (brokerd serves /metrics on a port of its own: FMB_E2E_METRICS_URL for test/metrics.test.mjs)
 #   FMB_E2E_KEEP_LOGS=1   keep the scratch folder with the gateway log (kept anyway on failure)
+#   FMB_E2E_ONLY          run only the test files whose name matches this glob (e.g. 'cluster*')
 #
 # With brokerd, a second daemon runs in OAuth mode in front of fmb-test-mcp-server,
 # with fmb-fake-forgejo as its Forgejo (lib/oauth-daemon.sh), for test/oauth.test.mjs
@@ -143,7 +144,7 @@ fi
 
 # --- the node tests, one file at a time (the concurrency test wants the machine to itself)
 shopt -s nullglob
-tests=("$E2E_HOME"/test/*.test.mjs)
+tests=("$E2E_HOME"/test/${FMB_E2E_ONLY:-*}.test.mjs)
 test_status=0
 (
   cd "$E2E_HOME"

@@ -119,7 +119,9 @@ class RawSession {
         return -1; // a 200 that is not the answer to this ping
       }
       return answer.status;
-    } catch {
+    } catch (error) {
+      // Status 0: no HTTP answer at all; keep why, for the assertion messages.
+      this.transportErrors = [...(this.transportErrors ?? []), String(error.cause?.code ?? error.cause ?? error)];
       return 0;
     }
   }
@@ -365,9 +367,13 @@ describe('two brokers on PostgreSQL behind HAProxy', { skip, timeout: 180_000 },
       }
       assert.ok(record.moved, 'moved');
       assert.equal(record.before.at(-1), 404, `A's client got 404 before it moved (${record.before.filter((s) => s !== 200).join(', ')})`);
-      // Besides the 404, at most the request that was in flight when A died failed.
+      // Besides the 404, only requests cut off by A's death failed: the one in
+      // flight (HAProxy answers 502 or closes the client connection, which
+      // undici reports as UND_ERR_SOCKET), rarely a second one sent on a
+      // keep-alive connection HAProxy was closing at that moment (seen once in
+      // CI: "0, 0"). Never an HTTP error from a broker, never a retry storm.
       const others = record.before.filter((s) => s !== 200 && s !== 404);
-      assert.ok(others.length <= 1 && others.every((s) => s === 0 || s >= 500), `A's client saw ${others.join(', ')}`);
+      assert.ok(others.length <= 2 && others.every((s) => [0, 502, 503].includes(s)), `A's client saw ${others.join(', ')} (${record.client.transportErrors ?? []})`);
       assert.deepEqual(record.after.filter((s) => s !== 200), [], 'no error after the move');
     }
     console.log(
@@ -376,7 +382,7 @@ describe('two brokers on PostgreSQL behind HAProxy', { skip, timeout: 180_000 },
         `pings: ${records.reduce((n, r) => n + r.before.length + r.after.length, 0)}; ` +
         `A's clients saw before moving: ${JSON.stringify(
           records.flatMap((r) => r.before.filter((status) => status !== 200)).reduce((m, status) => ({ ...m, [status]: (m[status] ?? 0) + 1 }), {}),
-        )}`,
+        )}; transport errors: ${JSON.stringify(records.flatMap((r) => r.client.transportErrors ?? []))}`,
     );
 
     // The SDK client was on A: its session is gone (404); it connects again with the tokens it has.
