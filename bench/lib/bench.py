@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import cluster  # noqa: E402
 from benchlib import (ROOT, Child, IdleHolder, McpSession, Paths, Target, c_child, children_cpu_seconds,  # noqa: E402
                       child_states, cpu_seconds, fd_count, fmt, load_args, log, median, node_child, now_utc,
                       ratio, rss_kib, run_load, zombies)
@@ -219,6 +220,12 @@ class Bench:
                 self.results["scenarios"][key] = block
             finally:
                 t.stop()
+
+    def cluster(self) -> None:
+        """Issue 14: two brokers on PostgreSQL behind HAProxy vs one broker directly, PostgreSQL vs
+        SQLite (bearer checks, sign-ins). Not in the default list: it needs postgresql, haproxy and
+        fmb-fake-forgejo (--test-bin)."""
+        self.results["scenarios"]["cluster"] = cluster.run(self, Path(self.args.test_bin))
 
     def idle(self) -> None:
         """RSS with 0 / 200 / 1,000 idle sessions, and 16 active sessions with and without them."""
@@ -638,6 +645,7 @@ def render(results: dict, paths: Paths) -> str:
             lines.append(f"| --max-sessions 50, 60 initialize | {l50['sessions_ok']} opened, {l50['errors']}, "
                          f"Retry-After on {l50['retry_after']} |")
         lines.append("")
+    lines += cluster.render(s.get("cluster", {}))
     return "\n".join(lines) + "\n"
 
 
@@ -667,7 +675,9 @@ def main() -> int:
     parser.add_argument("--tools", required=True)
     parser.add_argument("--node", default="node")
     parser.add_argument("--out", required=True)
-    parser.add_argument("--only", help="comma-separated: throughput,setup,idle,revisions,big")
+    parser.add_argument("--only", help="comma-separated: throughput,setup,idle,revisions,big,cluster")
+    parser.add_argument("--test-bin", default=str(ROOT / "build/tests/bin"),
+                        help="folder with fmb-fake-forgejo (cluster)")
     parser.add_argument("--rounds", type=int)
     parser.add_argument("--duration", type=float)
     parser.add_argument("--calls", type=int)

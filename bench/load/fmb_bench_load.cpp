@@ -15,6 +15,7 @@
 // them (MCP-Protocol-Version, Mcp-Method, Mcp-Name, params._meta). The last line on stdout is one JSON object
 // with the results; run with --help for the options.
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cinttypes>
 #include <cmath>
@@ -111,6 +112,7 @@ struct Options {
     bool confirmCrash = false;
     std::string label;
     std::string textPrefix;
+    std::string bearer; // from --bearer-file: "Authorization: Bearer" on every request
 };
 
 // ---- results -------------------------------------------------------------
@@ -710,6 +712,8 @@ private:
             .append(" HTTP/1.1\r\nHost: ")
             .append(m_hostHeader);
         request.append("\r\nAccept: application/json, text/event-stream\r\n");
+        if (!m_o.bearer.empty())
+            request.append("Authorization: Bearer ").append(m_o.bearer).append("\r\n");
         if (stateless(m_o)) {
             request.append("MCP-Protocol-Version: ").append(m_o.protocol).append("\r\n");
             request.append("Mcp-Method: tools/call\r\nMcp-Name: ").append(m_o.tool).append("\r\n");
@@ -1144,7 +1148,8 @@ void usage()
                "  --confirm-crash     after a JSON-RPC error, expect 404 on the session (fault drills)\n"
                "  --delete-on-exit    idle: DELETE the held sessions when stdin closes\n"
                "  --text-prefix TEXT  start every echoed text with TEXT (fmb-bench-child --crash-prefix)\n"
-               "  --label TEXT        copied into the JSON result\n",
+               "  --label TEXT        copied into the JSON result\n"
+               "  --bearer-file FILE  send the token in FILE as \"Authorization: Bearer\" (http, idle)\n",
                stderr);
 }
 
@@ -1227,6 +1232,20 @@ int main(int argc, char **argv)
             o.textPrefix = value();
         } else if (arg == "--label") {
             o.label = value();
+        } else if (arg == "--bearer-file") {
+            // A file, not an argument: a token on the command line shows in ps.
+            const std::string path = value();
+            std::FILE *file = std::fopen(path.c_str(), "r");
+            if (!file) {
+                std::fprintf(stderr, "fmb-bench-load: cannot read %s\n", path.c_str());
+                return 2;
+            }
+            char buffer[4096];
+            const size_t n = std::fread(buffer, 1, sizeof buffer, file);
+            std::fclose(file);
+            o.bearer.assign(buffer, n);
+            while (!o.bearer.empty() && std::isspace(static_cast<unsigned char>(o.bearer.back())))
+                o.bearer.pop_back();
         } else if (arg == "--help" || arg == "-h") {
             usage();
             return 0;
