@@ -280,74 +280,121 @@ Result<void> checkSqliteNotInUse(const QString &sqlitePath)
     return {};
 }
 
-Result<MigrationCounts> migrateSqliteToPostgres(const MigrationOptions &options)
+namespace {
+
+// The part of the migration that runs inside the target's transaction: any
+// failure here is CopyFailed (rolled back), except the refusal of a target
+// that holds data.
+Result<MigrationCounts, MigrationError> copyInto(QSqlDatabase &sourceDb, QSqlDatabase &targetDb,
+                                                 const QMap<QString, QByteArray> &sourceMeta,
+                                                 const MigrationOptions &options, qint64 nowMs);
+
+MigrationError failedAs(MigrationFailure kind, Error error)
+{
+    return MigrationError{kind, std::move(error)};
+}
+
+} // namespace
+
+// A database that cannot be opened (or is not there) is Unreachable; a source
+// that opened but is not a broker store of this schema is InvalidSource.
+MigrationFailure openFailure(const Error &error)
+{
+    return error.code == ErrorCode::InvalidArgument ? MigrationFailure::InvalidSource
+                                                    : MigrationFailure::Unreachable;
+}
+
+Result<MigrationCounts, MigrationError> migrateSqliteToPostgres(const MigrationOptions &options)
 {
     if (!QSqlDatabase::isDriverAvailable(QStringLiteral("QPSQL"))) {
-        return Error{ErrorCode::Unavailable, QStringLiteral("QPSQL"),
-                     QStringLiteral("the Qt PostgreSQL driver is not installed (libqt6sql6-psql)")};
+        return failedAs(MigrationFailure::Unreachable,
+                        Error{ErrorCode::Unavailable, QStringLiteral("QPSQL"),
+                              QStringLiteral("the Qt PostgreSQL driver is not installed (libqt6sql6-psql)")});
     }
     const qint64 nowMs =
         (options.now.isValid() ? options.now : QDateTime::currentDateTimeUtc()).toMSecsSinceEpoch();
     ScopedConnection source(QStringLiteral("QSQLITE"));
     if (Result<void> r = openSource(source, options.sqlitePath); !r.ok())
-        return r.error();
+        return failedAs(openFailure(r.error()), r.error());
     Result<QMap<QString, QByteArray>> sourceMeta = readMeta(source.db());
     if (!sourceMeta.ok())
-        return sourceMeta.error();
+        return failedAs(MigrationFailure::InvalidSource, sourceMeta.error());
 
     ScopedConnection target(QStringLiteral("QPSQL"));
-    if (Result<void> r = openTarget(target, options.target); !r.ok())
-        return r.error();
+    if (Result<void> r = openTarget(target, options.target); !r.ok()) {
+        // Open, but its schema could not be created or migrated: nothing copied yet.
+        return failedAs(r.error().code == ErrorCode::Unavailable ? MigrationFailure::Unreachable
+                                                                 : MigrationFailure::CopyFailed,
+                        r.error());
+    }
     SqlTransaction transaction(target.db());
     if (Result<void> r = transaction.begin(); !r.ok())
-        return r.error();
-    // No broker on the target reads or writes until the copy is committed whole.
-    if (Result<void> r =
-            execSql(target.db(), QStringLiteral("LOCK TABLE meta, clients, grants, tokens, auth_codes, "
-                                                "consents IN ACCESS EXCLUSIVE MODE"));
-        !r.ok()) {
-        return r.error();
-    }
-    Result<QStringList> held = targetContents(target.db(), sourceMeta.value());
-    if (!held.ok())
-        return held.error();
-    if (!held.value().isEmpty()) {
-        if (!options.force) {
-            return Error{ErrorCode::Conflict, options.target.display(),
-                         QStringLiteral("%1 already holds %2; migrate-store writes only into an empty store "
-                                        "(--force deletes all of it first)")
-                             .arg(options.target.display(), held.value().join(QStringLiteral(", ")))};
-        }
-        for (const char *table : {"auth_codes", "tokens", "consents", "grants", "clients", "meta"}) {
-            if (Result<QSqlQuery> r =
-                    runSql(target.db(), QStringLiteral("DELETE FROM %1").arg(QLatin1String(table)));
-                !r.ok())
-                return r.error();
-        }
-        qCInfo(lcStore, "deleted what %s held: %s", qPrintable(options.target.display()),
-               qPrintable(held.value().join(QStringLiteral(", "))));
-    } else if (!sourceMeta.value().isEmpty()) {
-        // The same key check as the source's (a broker with the old key opened it): copied anew.
-        if (Result<QSqlQuery> r = runSql(target.db(), QStringLiteral("DELETE FROM meta")); !r.ok())
-            return r.error();
-    }
-
-    MigrationCounts counts;
-    if (Result<void> r = copyAll(source.db(), target.db(), nowMs, counts); !r.ok())
-        return r.error();
-    Result<int> expiredTokens = countExpired(source.db(), "tokens", nowMs);
-    if (!expiredTokens.ok())
-        return expiredTokens.error();
-    counts.expiredTokens = expiredTokens.value();
-    Result<int> expiredCodes = countExpired(source.db(), "auth_codes", nowMs);
-    if (!expiredCodes.ok())
-        return expiredCodes.error();
-    counts.expiredCodes = expiredCodes.value();
+        return failedAs(MigrationFailure::CopyFailed, r.error());
+    Result<MigrationCounts, MigrationError> counts =
+        copyInto(source.db(), target.db(), sourceMeta.value(), options, nowMs);
+    if (!counts.ok())
+        return counts; // the transaction rolls back
     if (Result<void> r = transaction.commit(); !r.ok())
-        return r.error();
+        return failedAs(MigrationFailure::CopyFailed, r.error());
     qCInfo(lcStore, "copied %s into %s", qPrintable(options.sqlitePath),
            qPrintable(options.target.display()));
     return counts;
 }
+
+namespace {
+
+Result<MigrationCounts, MigrationError> copyInto(QSqlDatabase &sourceDb, QSqlDatabase &targetDb,
+                                                 const QMap<QString, QByteArray> &sourceMeta,
+                                                 const MigrationOptions &options, qint64 nowMs)
+{
+    const auto failed = [](const Error &error) { return failedAs(MigrationFailure::CopyFailed, error); };
+    // No broker on the target reads or writes until the copy is committed whole.
+    if (Result<void> r =
+            execSql(targetDb, QStringLiteral("LOCK TABLE meta, clients, grants, tokens, auth_codes, "
+                                             "consents IN ACCESS EXCLUSIVE MODE"));
+        !r.ok()) {
+        return failed(r.error());
+    }
+    Result<QStringList> held = targetContents(targetDb, sourceMeta);
+    if (!held.ok())
+        return failed(held.error());
+    if (!held.value().isEmpty()) {
+        if (!options.force) {
+            return failedAs(
+                MigrationFailure::TargetHoldsData,
+                Error{ErrorCode::Conflict, options.target.display(),
+                      QStringLiteral("%1 already holds %2; migrate-store writes only into an empty "
+                                     "store (--force deletes all of it first)")
+                          .arg(options.target.display(), held.value().join(QStringLiteral(", ")))});
+        }
+        for (const char *table : {"auth_codes", "tokens", "consents", "grants", "clients", "meta"}) {
+            if (Result<QSqlQuery> r =
+                    runSql(targetDb, QStringLiteral("DELETE FROM %1").arg(QLatin1String(table)));
+                !r.ok())
+                return failed(r.error());
+        }
+        qCInfo(lcStore, "deleted what %s held: %s", qPrintable(options.target.display()),
+               qPrintable(held.value().join(QStringLiteral(", "))));
+    } else if (!sourceMeta.isEmpty()) {
+        // The same key check as the source's (a broker with the old key opened it): copied anew.
+        if (Result<QSqlQuery> r = runSql(targetDb, QStringLiteral("DELETE FROM meta")); !r.ok())
+            return failed(r.error());
+    }
+
+    MigrationCounts counts;
+    if (Result<void> r = copyAll(sourceDb, targetDb, nowMs, counts); !r.ok())
+        return failed(r.error());
+    Result<int> expiredTokens = countExpired(sourceDb, "tokens", nowMs);
+    if (!expiredTokens.ok())
+        return failed(expiredTokens.error());
+    counts.expiredTokens = expiredTokens.value();
+    Result<int> expiredCodes = countExpired(sourceDb, "auth_codes", nowMs);
+    if (!expiredCodes.ok())
+        return failed(expiredCodes.error());
+    counts.expiredCodes = expiredCodes.value();
+    return counts;
+}
+
+} // namespace
 
 } // namespace fmb

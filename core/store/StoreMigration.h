@@ -21,6 +21,19 @@ struct MigrationCounts {
     int expiredCodes = 0;  // left behind
 };
 
+// Where a migration stopped, which is what its caller tells the operator.
+enum class MigrationFailure {
+    Unreachable,     // a database could not be opened (no such file, the server not reachable)
+    InvalidSource,   // the source is not a broker store of the current schema
+    TargetHoldsData, // nothing written: the target holds data and `force` was not given
+    CopyFailed,      // the target was open and the copy failed midway: rolled back
+};
+
+struct MigrationError {
+    MigrationFailure kind;
+    Error error;
+};
+
 struct MigrationOptions {
     QString sqlitePath;    // the one broker's database (opened read-only)
     PostgresParams target; // the cluster's database
@@ -47,9 +60,10 @@ struct MigrationOptions {
 // one transaction that first locks the target's tables. A target that holds
 // a client, grant, token, code or consent, or a key check from another
 // source, is refused with Conflict unless `force`, which deletes all of that
-// in the same transaction. Errors: InvalidArgument (a source that is not a
-// broker store or is of another schema version), Io/Unavailable (a database
-// that cannot be opened or fails), Conflict (the target holds data).
-[[nodiscard]] Result<MigrationCounts> migrateSqliteToPostgres(const MigrationOptions &options);
+// in the same transaction. Every failure once the target is open, whatever
+// its SQL error (a serialization failure, a dropped connection, a unique
+// violation), is CopyFailed: the transaction is rolled back.
+[[nodiscard]] Result<MigrationCounts, MigrationError>
+migrateSqliteToPostgres(const MigrationOptions &options);
 
 } // namespace fmb

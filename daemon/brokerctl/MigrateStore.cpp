@@ -26,18 +26,18 @@ int failWith(int status, const QString &message)
     return status;
 }
 
-int exitStatusFor(const Error &error)
+int exitStatusFor(MigrationFailure failure)
 {
-    switch (error.code) {
-    case ErrorCode::Conflict:
-        return CtlExit::TargetNotEmpty;
-    case ErrorCode::NotFound:
-    case ErrorCode::Unavailable:
-    case ErrorCode::Forbidden:
+    switch (failure) {
+    case MigrationFailure::Unreachable:
         return CtlExit::Unreachable;
-    default:
+    case MigrationFailure::TargetHoldsData:
+        return CtlExit::TargetNotEmpty;
+    case MigrationFailure::InvalidSource:
+    case MigrationFailure::CopyFailed:
         return CtlExit::Failed;
     }
+    return CtlExit::Failed;
 }
 
 QString report(const MigrationCounts &counts, const QString &from, const QString &to)
@@ -107,13 +107,13 @@ int runMigrateStore(const CtlOptions &options)
 
     if (Result<void> r = checkSqliteNotInUse(migration.sqlitePath); !r.ok())
         return failWith(CtlExit::SourceInUse, r.error().message);
-    Result<MigrationCounts> counts = migrateSqliteToPostgres(migration);
+    Result<MigrationCounts, MigrationError> counts = migrateSqliteToPostgres(migration);
     if (!counts.ok()) {
-        const int status = exitStatusFor(counts.error());
-        return failWith(status,
-                        status == CtlExit::Failed
-                            ? counts.error().message + QStringLiteral(" (rolled back: nothing copied)")
-                            : counts.error().message);
+        const MigrationError &failure = counts.error();
+        return failWith(exitStatusFor(failure.kind),
+                        failure.kind == MigrationFailure::CopyFailed
+                            ? failure.error.message + QStringLiteral(" (rolled back: nothing copied)")
+                            : failure.error.message);
     }
     if (options.json) {
         print(stdout, QString::fromUtf8(QJsonDocument(reportJson(counts.value(), options.from, target))

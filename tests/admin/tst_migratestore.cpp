@@ -14,12 +14,14 @@
 #include <QProcess>
 #include <QRegularExpression>
 #include <QSqlDatabase>
+#include <QSqlError>
 #include <QSqlQuery>
 #include <QTemporaryDir>
 #include <QTest>
 
 #include "CtlRun.h"
 #include "PgCluster.h"
+#include "store/PostgresSchema.h"
 #include "store/PostgresTokenStore.h"
 #include "store/SqliteTokenStore.h"
 
@@ -107,6 +109,8 @@ private Q_SLOTS:
     void migratesARevokedUser();
     void refusesNonEmptyTarget();
     void refusesRunningBroker();
+    void failureMidwayExitsOne_data();
+    void failureMidwayExitsOne();
 
 private:
     [[nodiscard]] QString sourceUrl() const
@@ -432,6 +436,55 @@ void tst_MigrateStore::refusesRunningBroker()
     const CtlRun after = runCtl({QStringLiteral("migrate-store"), QStringLiteral("--from"), sourceUrl(),
                                  QStringLiteral("--to"), m_cluster->url(m_pg.database)});
     QVERIFY2(after.exitCode == 0, describe(after).constData());
+}
+
+void tst_MigrateStore::failureMidwayExitsOne_data()
+{
+    // Whatever the SQL error once the copy runs, it is a failed copy (exit 1,
+    // rolled back), never "unreachable" (3) or "the target holds data" (4).
+    QTest::addColumn<QString>("sqlState");
+    QTest::newRow("serialization failure") << QStringLiteral("40001");
+    QTest::newRow("connection exception") << QStringLiteral("08006");
+    QTest::newRow("unique violation") << QStringLiteral("23505");
+    QTest::newRow("raised") << QStringLiteral("P0001");
+}
+
+void tst_MigrateStore::failureMidwayExitsOne()
+{
+    QFETCH(QString, sqlState);
+    needCluster();
+    Seed seed;
+    fillSource(seed);
+    if (QTest::currentTestFailed())
+        return;
+    // The target's schema, and a trigger that fails the copy of the grants,
+    // after the clients went in.
+    const QString name = QStringLiteral("tst.migrate.trigger");
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QPSQL"), name);
+        m_pg.applyTo(db);
+        QVERIFY2(db.open(), qPrintable(db.lastError().text()));
+        VERIFY_OK(PostgresSchema::migrate(db));
+        QSqlQuery query(db);
+        QVERIFY2(
+            query.exec(QStringLiteral("CREATE FUNCTION fail_copy() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                                      "BEGIN RAISE EXCEPTION 'copy failed here' USING ERRCODE = '%1'; END $$")
+                           .arg(sqlState)),
+            qPrintable(query.lastError().text()));
+        QVERIFY2(query.exec(QStringLiteral("CREATE TRIGGER fail_copy BEFORE INSERT ON grants FOR EACH ROW "
+                                           "EXECUTE FUNCTION fail_copy()")),
+                 qPrintable(query.lastError().text()));
+        db.close();
+    }
+    QSqlDatabase::removeDatabase(name);
+
+    const CtlRun run = runCtl({QStringLiteral("migrate-store"), QStringLiteral("--from"), sourceUrl(),
+                               QStringLiteral("--to"), m_cluster->url(m_pg.database)});
+    QVERIFY2(run.exitCode == 1, describe(run).constData());
+    QVERIFY2(run.err.contains("copy failed here") && run.err.contains("rolled back: nothing copied"),
+             describe(run).constData());
+    QCOMPARE(countRows(m_pg, QStringLiteral("clients")), 0);
+    QCOMPARE(countRows(m_pg, QStringLiteral("grants")), 0);
 }
 
 QTEST_GUILESS_MAIN(tst_MigrateStore)
