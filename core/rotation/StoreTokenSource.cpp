@@ -1,5 +1,7 @@
 #include "StoreTokenSource.h"
 
+#include <optional>
+
 #include "Logging.h"
 #include "base/Redactor.h"
 #include "oauth/UpstreamClient.h"
@@ -57,6 +59,38 @@ QStringList StoreTokenSource::grantsSharing(const QString &grantId, qint64 userI
     return grantIds;
 }
 
+Result<UpstreamTokens> StoreTokenSource::freshestTokens(const QStringList &grantIds) const
+{
+    Result<UpstreamTokens> freshest = m_store->upstreamTokens(grantIds.value(0));
+    if (!freshest)
+        return freshest;
+    for (qsizetype i = 1; i < grantIds.size(); ++i) {
+        Result<UpstreamTokens> sibling = m_store->upstreamTokens(grantIds.at(i));
+        if (sibling && sibling.value().accessExpiresAt.isValid() &&
+            (!freshest.value().accessExpiresAt.isValid() ||
+             sibling.value().accessExpiresAt > freshest.value().accessExpiresAt)) {
+            freshest = std::move(sibling);
+        }
+    }
+    return freshest;
+}
+
+void StoreTokenSource::heal(const QStringList &grantIds, const UpstreamTokens &tokens)
+{
+    for (const QString &id : grantIds) {
+        Result<UpstreamTokens> held = m_store->upstreamTokens(id);
+        if (held && held.value().accessToken == tokens.accessToken)
+            continue;
+        if (Result<void> saved = m_store->saveUpstreamTokens(id, tokens); !saved) {
+            qCWarning(lcRotation).noquote() << "could not copy the newest upstream tokens to grant"
+                                            << id.left(8) << ":" << saved.error().message;
+        } else {
+            qCInfo(lcRotation).noquote()
+                << "grant" << id.left(8) << "took over its user's newest upstream tokens";
+        }
+    }
+}
+
 void StoreTokenSource::fail(const RefreshCallback &done, const Error &error)
 {
     // Never before refresh() returns.
@@ -89,13 +123,17 @@ void StoreTokenSource::refresh(const QString &grantId, const QDateTime &dueBefor
                          QStringLiteral("another broker is refreshing the upstream tokens of this grant")});
         return;
     }
-    // Re-read under the lock: another broker may have refreshed since the
-    // caller looked at the expiry.
-    Result<UpstreamTokens> current = m_store->upstreamTokens(grantId);
+    // Re-read under the lock, across the user's grants: another broker may
+    // have refreshed since the caller looked at the expiry, and a grant whose
+    // save failed after an earlier refresh still holds the spent pair. The
+    // user's freshest pair is the one to use, and to copy where it is missing.
+    const QStringList grantIds = grantsSharing(grantId, userId);
+    Result<UpstreamTokens> current = freshestTokens(grantIds);
     if (current && current.value().accessExpiresAt.isValid() && dueBefore.isValid() &&
         current.value().accessExpiresAt > dueBefore) {
+        heal(grantIds, current.value());
         m_store->unlockUpstreamRefresh(userId);
-        const Refreshed adopted{current.value().accessExpiresAt, grantsSharing(grantId, userId), true};
+        const Refreshed adopted{current.value().accessExpiresAt, grantIds, true};
         QMetaObject::invokeMethod(
             this, [done, adopted] { done(adopted); }, Qt::QueuedConnection);
         return;
@@ -142,20 +180,29 @@ StoreTokenSource::finishRefresh(const QString &grantId, qint64 userId, const Ups
     Redactor::addSecret(tokens.accessToken);
     Redactor::addSecret(tokens.refreshToken);
     // Stored before anything else happens: the old refresh token is spent now.
+    // A grant whose save fails keeps the spent pair; its next refresh takes
+    // over the newest pair of a sibling (freshestTokens) instead of spending
+    // the dead token, which would log the whole user out.
+    QStringList saved;
+    std::optional<Error> firstFailure;
     for (const QString &id : grantIds) {
-        Result<void> saved = m_store->saveUpstreamTokens(id, tokens);
-        if (!saved) {
-            qCCritical(lcRotation).noquote() << "could not store the refreshed tokens of grant" << id.left(8)
-                                             << ":" << saved.error().message;
-            return RefreshFailure{saved.error(), {}};
+        if (Result<void> r = m_store->saveUpstreamTokens(id, tokens); !r) {
+            qCCritical(lcRotation).noquote()
+                << "could not store the refreshed tokens of grant" << id.left(8) << ":" << r.error().message;
+            if (!firstFailure)
+                firstFailure = r.error();
+            continue;
         }
+        saved.append(id);
     }
+    if (saved.isEmpty())
+        return RefreshFailure{*firstFailure, {}};
     m_store->announceUpstreamTokens(userId);
     // The old pair is replaced: keep the redactor's list from growing.
     Redactor::removeSecret(old.accessToken);
     if (!tokens.refreshToken.isEmpty() && tokens.refreshToken != old.refreshToken)
         Redactor::removeSecret(old.refreshToken);
-    return Refreshed{tokens.accessExpiresAt, grantIds};
+    return Refreshed{tokens.accessExpiresAt, saved};
 }
 
 void StoreTokenSource::shareNewLogin(const QString &grantId)

@@ -34,6 +34,11 @@ public:
 private:
     // Every grant of the user, `grantId` first.
     [[nodiscard]] QStringList grantsSharing(const QString &grantId, qint64 userId) const;
+    // The newest pair among `grantIds` (the latest access expiry; the first
+    // grant's on a tie), or the first grant's read error.
+    [[nodiscard]] Result<UpstreamTokens> freshestTokens(const QStringList &grantIds) const;
+    // Copies `tokens` to every grant of `grantIds` that holds another pair.
+    void heal(const QStringList &grantIds, const UpstreamTokens &tokens);
     void fail(const RefreshCallback &done, const Error &error);
     // Stores a refresh's outcome (the lock still held).
     [[nodiscard]] Result<Refreshed, RefreshFailure> finishRefresh(const QString &grantId, qint64 userId,

@@ -13,6 +13,9 @@
 #include <QJsonObject>
 #include <QNetworkAccessManager>
 #include <QSignalSpy>
+#include <QSqlDatabase>
+#include <QSqlError>
+#include <QSqlQuery>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -60,6 +63,7 @@ private Q_SLOTS:
     void concurrentSweepsRefreshOnce();
     void lateTimerAdoptsInsteadOfRefreshing();
     void sweepAdoptsWithoutTheAnnouncement();
+    void failedSiblingSaveHealsWithoutALogout();
 
 private:
     [[nodiscard]] std::unique_ptr<Broker> makeBroker();
@@ -276,6 +280,80 @@ void tst_ClusterRefresh::sweepAdoptsWithoutTheAnnouncement()
     QCOMPARE(forgejoRefreshes(), after);
     QTRY_COMPARE(m_b->spawnedWith.size(), 2);
     QCOMPARE(m_b->spawnedWith.last(), storedAccessToken(*m_a));
+}
+
+void tst_ClusterRefresh::failedSiblingSaveHealsWithoutALogout()
+{
+    // Alice signed in with a second client: two grants, one Forgejo pair.
+    ClientRecord client;
+    client.clientId = QStringLiteral("second-client");
+    client.redirectUris = {QStringLiteral("http://127.0.0.1/cb2")};
+    QVERIFY(m_a->store->registerClient(client).ok());
+    Result<UpstreamTokens> tokens = m_a->store->upstreamTokens(m_grantId);
+    QVERIFY(tokens.ok());
+    GrantRecord grant;
+    grant.userLogin = QStringLiteral("alice");
+    grant.userId = 1;
+    grant.clientId = client.clientId;
+    grant.scope = QStringLiteral("forgejo");
+    Result<GrantRecord> created = m_a->store->createGrant(grant, tokens.value());
+    QVERIFY(created.ok());
+    const QString second = created.value().grantId;
+    UpstreamTokens due = tokens.value();
+    due.accessExpiresAt = QDateTime::currentDateTimeUtc().addSecs(60);
+    QVERIFY(m_a->store->saveUpstreamTokens(m_grantId, due).ok());
+    QVERIFY(m_a->store->saveUpstreamTokens(second, due).ok());
+
+    // The database refuses the second grant's save once, right after
+    // Forgejo spent the old refresh token.
+    const auto sql = [this](const QString &statement) {
+        const QString name = QStringLiteral("tst.clusterrefresh.sql");
+        bool ok = false;
+        {
+            QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QPSQL"), name);
+            m_params.applyTo(db);
+            QSqlQuery query(db);
+            ok = db.open() && query.exec(statement);
+            if (!ok)
+                qWarning("%s: %s", qPrintable(statement), qPrintable(query.lastError().text()));
+            db.close();
+        }
+        QSqlDatabase::removeDatabase(name);
+        return ok;
+    };
+    QVERIFY(sql(QStringLiteral("CREATE FUNCTION refuse_save() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                               "RAISE EXCEPTION 'save refused' USING ERRCODE = '08006'; END $$")));
+    QVERIFY(sql(QStringLiteral("CREATE TRIGGER refuse_save BEFORE UPDATE ON grants FOR EACH ROW WHEN "
+                               "(OLD.grant_id = '%1') EXECUTE FUNCTION refuse_save()")
+                    .arg(second)));
+    const int before = forgejoRefreshes();
+    QSignalSpy refreshed(m_a->rotator.get(), &TokenRotator::grantRefreshed);
+    QSignalSpy failed(m_a->rotator.get(), &TokenRotator::grantFailed);
+    QVERIFY(m_a->rotator->refreshGrant(m_grantId));
+    QTRY_VERIFY(!m_a->rotator->isRefreshing(m_grantId));
+    // Forgejo refreshed, the first grant holds the new pair: a refresh, not a failure.
+    QCOMPARE(forgejoRefreshes(), before + 1);
+    QCOMPARE(refreshed.count(), 1);
+    QCOMPARE(failed.count(), 0);
+    const QByteArray fresh = storedAccessToken(*m_a);
+    QVERIFY(fresh != due.accessToken);
+    QCOMPARE(m_a->store->upstreamTokens(second).value().accessToken, due.accessToken);
+
+    // The database is well again. The second grant is due with the spent
+    // refresh token: it takes over the first grant's pair instead of
+    // spending the dead token at Forgejo (which would revoke both grants).
+    QVERIFY(sql(QStringLiteral("DROP TRIGGER refuse_save ON grants")));
+    QVERIFY(m_a->rotator->refreshGrant(second));
+    QTRY_VERIFY(!m_a->rotator->isRefreshing(second));
+    QCOMPARE(failed.count(), 0);
+    const QJsonObject stats = m_forgejo->stats(&m_network);
+    QCOMPARE(stats.value(QStringLiteral("refresh_failures")).toInt() +
+                 stats.value(QStringLiteral("refreshes")).toInt(),
+             before + 1);
+    QCOMPARE(m_a->store->upstreamTokens(second).value().accessToken, fresh);
+    QVERIFY(m_a->store->findGrant(m_grantId).ok());
+    QVERIFY(!m_a->store->findGrant(m_grantId).value().revoked.isValid());
+    QCOMPARE(m_a->registry->sessions().size(), 1);
 }
 
 QTEST_GUILESS_MAIN(tst_ClusterRefresh)
