@@ -13,6 +13,7 @@
 #include "rotation/TokenRotator.h"
 #include "session/SessionRegistry.h"
 #include "store/PostgresTokenStore.h"
+#include "store/PrivateFiles.h"
 #include "store/SqliteTokenStore.h"
 
 namespace fmb {
@@ -63,9 +64,15 @@ Result<std::unique_ptr<TokenStore>> openStore(const BrokerConfig &config)
             params.password = QString::fromUtf8(password.value());
         }
         auto postgres = std::make_unique<PostgresTokenStore>();
-        opened = config.secretKeyFile.isEmpty()
-                     ? postgres->open(params, QDir(config.stateDir).filePath(SqliteTokenStore::keyFileName()))
-                     : postgres->open(params, config.secretKeyFile, false);
+        if (!config.secretKeyFile.isEmpty()) {
+            opened = postgres->open(params, config.secretKeyFile, false);
+        } else {
+            // The default key lives in the state directory, made as SQLite's store makes it.
+            opened = ensurePrivateDir(config.stateDir);
+            if (opened)
+                opened =
+                    postgres->open(params, QDir(config.stateDir).filePath(SqliteTokenStore::keyFileName()));
+        }
         store = std::move(postgres);
     } else {
         auto sqlite = std::make_unique<SqliteTokenStore>();

@@ -5,6 +5,12 @@
 // --refresh-lead before they expire and looks every second, and respawns the
 // sessions' children with the new token. A QNetworkAccessManager is the user
 // agent for the OAuth sign-in (register, authorize, consent, Forgejo, token).
+// With FMB_TEST_STORE=postgresql (ctest: rotation_postgres) each daemon keeps
+// its OAuth state in a fresh database of a throwaway PostgreSQL cluster
+// instead of the SQLite file (issue 14: the suite runs against both stores).
+#include <memory>
+#include <optional>
+
 #include <QCryptographicHash>
 #include <QFile>
 #include <QHostAddress>
@@ -25,6 +31,7 @@
 
 #include "DaemonProcess.h"
 #include "OAuthTestSupport.h"
+#include "PgCluster.h"
 #include "ProcessProbe.h"
 
 using fmbtest::DaemonProcess;
@@ -131,6 +138,9 @@ private:
     std::unique_ptr<QTemporaryDir> m_dir;
     std::unique_ptr<fmbtest::FakeForgejo> m_fake;
     std::unique_ptr<DaemonProcess> m_broker;
+    // FMB_TEST_STORE=postgresql: the cluster, and this test's database.
+    std::unique_ptr<fmbtest::PgCluster> m_cluster;
+    std::optional<fmb::PostgresParams> m_database;
     QStringList m_brokerArguments;
     QString m_publicUrl;
     int m_nextId = 1;
@@ -139,12 +149,26 @@ private:
 void tst_Rotation::initTestCase()
 {
     m_network = new QNetworkAccessManager(this);
+    if (qEnvironmentVariable("FMB_TEST_STORE") != QLatin1String("postgresql"))
+        return;
+    // Asked for PostgreSQL: its absence is a failure, not a skip.
+    const QString unavailable = fmbtest::PgCluster::unavailableReason();
+    QVERIFY2(unavailable.isEmpty(), qPrintable(unavailable));
+    m_cluster = std::make_unique<fmbtest::PgCluster>();
+    const fmb::Result<void> started = m_cluster->start();
+    QVERIFY2(started.ok(), started.ok() ? "" : qPrintable(started.error().message));
 }
 
 void tst_Rotation::init()
 {
     m_dir = std::make_unique<QTemporaryDir>();
     QVERIFY(m_dir->isValid());
+    m_database.reset();
+    if (m_cluster) {
+        fmb::Result<fmb::PostgresParams> database = m_cluster->createDatabase();
+        QVERIFY2(database.ok(), database.ok() ? "" : qPrintable(database.error().message));
+        m_database = database.value();
+    }
 }
 
 void tst_Rotation::cleanup()
@@ -201,6 +225,8 @@ bool tst_Rotation::startStack(int upstreamTtl, const QStringList &brokerArgument
         QStringLiteral("--rotate-interval"),
         QStringLiteral("1"),
     };
+    if (m_database)
+        m_brokerArguments << QStringLiteral("--database") << m_cluster->url(m_database->database);
     m_brokerArguments += brokerArguments;
     return startBroker();
 }
@@ -409,11 +435,18 @@ qint64 tst_Rotation::upstreamBytes(const QString &clientId)
     const QString name = QStringLiteral("tst_rotation.raw");
     qint64 bytes = -1;
     {
-        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), name);
-        db.setDatabaseName(m_dir->filePath(QStringLiteral("state/broker.sqlite3")));
-        db.setConnectOptions(QStringLiteral("QSQLITE_OPEN_READONLY"));
+        QSqlDatabase db;
+        if (m_database) {
+            db = QSqlDatabase::addDatabase(QStringLiteral("QPSQL"), name);
+            m_database->applyTo(db);
+        } else {
+            db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), name);
+            db.setDatabaseName(m_dir->filePath(QStringLiteral("state/broker.sqlite3")));
+            db.setConnectOptions(QStringLiteral("QSQLITE_OPEN_READONLY"));
+        }
         if (db.open()) {
             QSqlQuery query(db);
+            // length() counts bytes of a BLOB (SQLite) and of a BYTEA (PostgreSQL).
             query.prepare(QStringLiteral("SELECT sum(length(upstream_access) + "
                                          "coalesce(length(upstream_refresh), 0)) FROM grants "
                                          "WHERE client_id = ? HAVING count(*) > 0"));
