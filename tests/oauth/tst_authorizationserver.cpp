@@ -1,5 +1,6 @@
 #include <memory>
 #include <mutex>
+#include <optional>
 
 #include <QHttpServerRequest>
 #include <QJsonArray>
@@ -14,12 +15,14 @@
 #include <QTest>
 
 #include "OAuthTestSupport.h"
+#include "PgCluster.h"
 #include "base/Metrics.h"
 #include "child/ChildProcess.h"
 #include "oauth/AuthorizationServer.h"
 #include "oauth/Pkce.h"
 #include "oauth/UpstreamClient.h"
 #include "session/SessionRegistry.h"
+#include "store/PostgresTokenStore.h"
 #include "store/SqliteTokenStore.h"
 #include "transport/McpHttpServer.h"
 
@@ -255,7 +258,11 @@ private:
     fmbtest::FakeForgejo m_fake;
     fmbtest::CannedHttpServer *m_documents = nullptr;
     QTemporaryDir m_dir;
-    std::unique_ptr<fmb::SqliteTokenStore> m_store;
+    std::unique_ptr<fmb::SqlTokenStore> m_store;
+    // FMB_TEST_STORE=postgresql (ctest: authorizationserver_postgres): the
+    // store lives in a database of a throwaway PostgreSQL cluster.
+    std::unique_ptr<fmbtest::PgCluster> m_cluster;
+    std::optional<fmb::PostgresParams> m_database;
     fmb::SessionRegistry *m_registry = nullptr;
     fmb::McpHttpServer *m_server = nullptr;
     fmb::UpstreamClient *m_upstream = nullptr;
@@ -303,6 +310,17 @@ void tst_AuthorizationServer::initTestCase()
                            QStringLiteral("bob:2")}),
              m_fake.output().constData());
     remember(UpstreamSecret);
+    if (qEnvironmentVariable("FMB_TEST_STORE") == QLatin1String("postgresql")) {
+        // Asked for PostgreSQL: its absence is a failure, not a skip.
+        const QString unavailable = fmbtest::PgCluster::unavailableReason();
+        QVERIFY2(unavailable.isEmpty(), qPrintable(unavailable));
+        m_cluster = std::make_unique<fmbtest::PgCluster>();
+        const Result<void> started = m_cluster->start();
+        QVERIFY2(started.ok(), started.ok() ? "" : qPrintable(started.error().message));
+        Result<fmb::PostgresParams> database = m_cluster->createDatabase();
+        QVERIFY2(database.ok(), database.ok() ? "" : qPrintable(database.error().message));
+        m_database = database.value();
+    }
     startBroker();
 }
 
@@ -332,8 +350,16 @@ void tst_AuthorizationServer::cleanup()
 
 void tst_AuthorizationServer::startBroker()
 {
-    m_store = std::make_unique<fmb::SqliteTokenStore>();
-    Result<void> opened = m_store->open(m_dir.path());
+    Result<void> opened;
+    if (m_database) {
+        auto postgres = std::make_unique<fmb::PostgresTokenStore>();
+        opened = postgres->open(*m_database, m_dir.filePath(QStringLiteral("upstream.key")));
+        m_store = std::move(postgres);
+    } else {
+        auto sqlite = std::make_unique<fmb::SqliteTokenStore>();
+        opened = sqlite->open(m_dir.path());
+        m_store = std::move(sqlite);
+    }
     QVERIFY2(opened.ok(), qPrintable(opened.ok() ? QString() : opened.error().message));
 
     fmb::UpstreamConfig upstream;
