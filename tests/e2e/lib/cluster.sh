@@ -12,6 +12,9 @@
 #   CLUSTER_URL         http://127.0.0.1:PORT, HAProxy: the brokers' public URL
 #   CLUSTER_A_URL/_B_URL  each broker directly; CLUSTER_A_PID/_B_PID
 #   CLUSTER_FORGEJO_URL the fake Forgejo
+#   CLUSTER_MIGRATE_URL a loopback URL the fake accepts as a broker's public URL too, and
+#   CLUSTER_MIGRATE_DB  an empty database: test/migrate.test.mjs runs a single SQLite
+#                       broker there, then migrate-store into CLUSTER_MIGRATE_DB
 #   CLUSTER_SKIP        why the cluster cannot run here (then nothing was started)
 # Broker X's children carry FMB_E2E_MARKER=$MARKER-cluster-X.
 
@@ -21,6 +24,8 @@ CLUSTER_B_URL=""
 CLUSTER_A_PID=""
 CLUSTER_B_PID=""
 CLUSTER_FORGEJO_URL=""
+CLUSTER_MIGRATE_URL=""
+CLUSTER_MIGRATE_DB=""
 CLUSTER_SKIP=""
 CLUSTER_PG_PID=""
 CLUSTER_PG_DIR=""
@@ -131,7 +136,8 @@ cluster_start() {
     cat "$CLUSTER_DIR/postgres.log" >&2
     return 1
   fi
-  if ! "$pg_bin/createdb" -h "$CLUSTER_PG_DIR" -p 5432 -U fmb fmb >>"$CLUSTER_DIR/initdb.log" 2>&1; then
+  if ! "$pg_bin/createdb" -h "$CLUSTER_PG_DIR" -p 5432 -U fmb fmb >>"$CLUSTER_DIR/initdb.log" 2>&1 ||
+    ! "$pg_bin/createdb" -h "$CLUSTER_PG_DIR" -p 5432 -U fmb fmb_migrate >>"$CLUSTER_DIR/initdb.log" 2>&1; then
     echo "createdb failed:" >&2
     cat "$CLUSTER_DIR/initdb.log" >&2
     return 1
@@ -146,9 +152,12 @@ cluster_start() {
   CLUSTER_URL="http://127.0.0.1:$haproxy_port"
   CLUSTER_A_URL="http://127.0.0.1:$port_a"
   CLUSTER_B_URL="http://127.0.0.1:$port_b"
+  CLUSTER_MIGRATE_URL="http://127.0.0.1:$(cluster_free_port)"
+  CLUSTER_MIGRATE_DB="postgresql://fmb@:5432/fmb_migrate?host=$CLUSTER_PG_DIR"
 
   "$OAUTH_TEST_BIN/fmb-fake-forgejo" --listen 127.0.0.1:0 --client-id "$OAUTH_CLIENT_ID" \
     --client-secret-file "$CLUSTER_DIR/client-secret" --redirect-uri "$CLUSTER_URL/oauth/callback" \
+    --redirect-uri "$CLUSTER_MIGRATE_URL/oauth/callback" \
     --access-ttl 3600 --user alice:1 </dev/null >"$CLUSTER_DIR/fake-forgejo.log" 2>&1 &
   CLUSTER_FAKE_PID=$!
   if ! CLUSTER_FORGEJO_URL="$(oauth_wait_listening "$CLUSTER_FAKE_PID" "$CLUSTER_DIR/fake-forgejo.log")"; then
@@ -199,6 +208,12 @@ cluster_env() {
   echo "FMB_E2E_CLUSTER_A_PID=$CLUSTER_A_PID"
   echo "FMB_E2E_CLUSTER_B_PID=$CLUSTER_B_PID"
   echo "FMB_E2E_CLUSTER_FORGEJO_URL=$CLUSTER_FORGEJO_URL"
+  echo "FMB_E2E_CLUSTER_MIGRATE_URL=$CLUSTER_MIGRATE_URL"
+  echo "FMB_E2E_CLUSTER_MIGRATE_DB=$CLUSTER_MIGRATE_DB"
+  echo "FMB_E2E_CLUSTER_DIR=$CLUSTER_DIR"
+  echo "FMB_E2E_CLUSTER_CLIENT_ID=$OAUTH_CLIENT_ID"
+  echo "FMB_E2E_DAEMON=$DAEMON"
+  echo "FMB_E2E_TEST_BIN=$OAUTH_TEST_BIN"
   echo "FMB_E2E_CLUSTER_MARKER=$MARKER-cluster"
 }
 
