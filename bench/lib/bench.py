@@ -563,8 +563,8 @@ def render(results: dict, paths: Paths) -> str:
                 if rev in h:
                     lines.append(f"| {REVISION_LABELS[rev]} | {h[rev]['children']} | "
                                  f"{fmt(h[rev]['children_rss_kib'], 0)} |")
-            lines += ["", "With 10 users the 2026-07-28 row becomes 10 children (one per user); the session row "
-                      "stays at one per client.", ""]
+            lines += ["", "Local mode has one user. With several users the 2026-07-28 clients keep one child per "
+                      "user: `--only cluster` measures 10 users in OAuth mode (see that section).", ""]
     idle = s.get("idle")
     if idle:
         counts = [str(c) for c in idle["counts"]]

@@ -27,7 +27,7 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from benchlib import ROOT, cpu_seconds, free_port, load_args, log, median, run_load
+from benchlib import ROOT, child_states, cpu_seconds, free_port, load_args, log, median, rss_kib, run_load
 
 
 def pg_bin() -> Path | None:
@@ -251,7 +251,8 @@ class Cluster:
         self.broker("broker-a", port_a, proxy, forgejo, database)
         self.broker("broker-b", port_b, proxy, forgejo, database)
         sqlite_url = f"http://127.0.0.1:{port_s}"
-        self.broker("sqlite", port_s, sqlite_url, self.fake_forgejo("forgejo-sqlite", sqlite_url),
+        self.forgejo_sqlite = self.fake_forgejo("forgejo-sqlite", sqlite_url)
+        self.broker("sqlite", port_s, sqlite_url, self.forgejo_sqlite,
                     f"sqlite:{self.work / 'sqlite' / 'broker.db'}")
         (self.work / "haproxy.cfg").write_text(haproxy_config(proxy_port, port_a, port_b))
         proc, _ = self.procs.start("haproxy", ["haproxy", "-db", "-f", str(self.work / "haproxy.cfg")])
@@ -284,6 +285,33 @@ class Cluster:
         r = run_load(self.paths, "http", args, url=f"{self.urls[target]}/mcp")
         r["cpu_s"] = {name: cpu_seconds(self.pids[name]) - cpu0[name] for name in watched}
         return r
+
+    def users_on_children(self, users: int, clients_per_user: int) -> dict:
+        """Issue 13: `users` users with `clients_per_user` 2026-07-28 clients each at the SQLite
+        broker: how many children it keeps (one per user by design, measured here)."""
+        before = {pid for pid, _ in child_states(self.pids["sqlite"])}
+        errors = 0
+        runs = []
+        for i in range(users):
+            # The fake Forgejo signs in whoever it was told last.
+            u = urllib.parse.urlsplit(self.forgejo_sqlite)
+            conn = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+            conn.request("POST", "/_fake/login", json.dumps({"login": f"user{i + 1}", "id": 100 + i}),
+                         {"Content-Type": "application/json"})
+            if conn.getresponse().status != 200:
+                raise RuntimeError("the fake Forgejo refused /_fake/login")
+            conn.close()
+            bearer = self.work / f"user{i + 1}.bearer"
+            bearer.write_text(sign_in(self.urls["sqlite"]))
+            os.chmod(bearer, 0o600)
+            args = load_args(self.bench.child("c"), clients_per_user, duration=1.0, calls=1_000_000,
+                             extra=["--timeout", "60", "--bearer-file", str(bearer), "--protocol", "2026-07-28"])
+            r = run_load(self.paths, "http", args, url=f"{self.urls['sqlite']}/mcp")
+            errors += r["error_count"]
+            runs.append(r["cmd"].replace(str(bearer), "BEARER_FILE"))
+        kids = [pid for pid, _ in child_states(self.pids["sqlite"]) if pid not in before]
+        return {"users": users, "clients_per_user": clients_per_user, "children": len(kids),
+                "children_rss_kib": sum(rss_kib(k) for k in kids), "errors": errors, "cmd": runs[0]}
 
     def sign_ins(self, target: str, seconds: float) -> dict:
         done, started = 0, time.monotonic()
@@ -333,7 +361,10 @@ def run(bench, test_bin: Path) -> dict:
                 s = cluster.sign_ins(target, max(2.0, p["duration"]))
                 sign_in_runs[target].append(s)
                 log(f"[cluster] round {rnd + 1} sign-ins at {target}: {s['per_s']:.1f}/s")
-        block = {"calls": {}, "sign_ins": {}}
+        users = cluster.users_on_children(10, 10)
+        log(f"[cluster] 10 users x 10 clients of 2026-07-28: {users['children']} children, "
+            f"errors {users['errors']}")
+        block = {"calls": {}, "sign_ins": {}, "users_2026": users}
         for target, rs in runs.items():
             requests = sum(r["requests"] for r in rs)
             block["calls"][target] = {
@@ -381,4 +412,10 @@ def render(block: dict) -> list[str]:
             f"PostgreSQL (through HAProxy) {block['sign_ins']['haproxy']['per_s']:.1f}/s, SQLite "
             f"{block['sign_ins']['sqlite']['per_s']:.1f}/s.", "",
             f"Load command (HAProxy): `{h['cmd']}`", ""]
+    users = block.get("users_2026")
+    if users:
+        out += [f"**Children per user, measured (issue 13):** {users['users']} users signed in at the SQLite broker, "
+                f"{users['clients_per_user']} concurrent 2026-07-28 clients each (one user after another, 1 s "
+                f"each): the broker kept **{users['children']} children** ({users['children_rss_kib']:,} KiB RSS "
+                f"together), errors {users['errors']}. Per user: `{users['cmd']}`", ""]
     return out
