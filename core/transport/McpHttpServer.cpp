@@ -613,9 +613,15 @@ void McpHttpServer::resumeParked(const HttpExchange &exchange, const StatelessRe
     if (!answer.isObject()) {
         // mrtr "Error Handling": missing input is asked for again, in a new round.
         const QJsonObject inputRequests{{call.key, call.inputRequest}};
-        Result<QString> again = m_parked->park(std::move(call));
+        Result<QString> again = m_parked->park(call);
         if (!again) {
-            refuse(exchange, McpFailure::InvalidRequest, again.error().message, cors);
+            // Only when the cap was lowered (SIGHUP) since this call parked:
+            // the call ends in the child, and the client is told why as when
+            // a call cannot park at all (-32003).
+            ParkedCalls::cancel(call, again.error().message);
+            answerError(exchange, 200,
+                        makeErrorResponse(request.id, JsonRpcError::LimitReached, again.error().message),
+                        cors);
             return;
         }
         exchange.answer(

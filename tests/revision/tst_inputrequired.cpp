@@ -39,6 +39,7 @@ private Q_SLOTS:
     void undeclaredCapability();
     void expiredCallIsCancelled();
     void parkedCallsPerUserAreBounded();
+    void loweredCapCancelsTheCallAskedAgain();
 
 private:
     // Posts a 2026-07-28 tools/call of `tool` as `user`.
@@ -325,6 +326,34 @@ void tst_InputRequired::parkedCallsPerUserAreBounded()
     RawHttpClient bob(m_port);
     const RawResponse other = call(bob, "bob", 3, Sample, sampling());
     QCOMPARE(resultOf(other).value(QLatin1String("resultType")).toString(), QStringLiteral("input_required"));
+}
+
+void tst_InputRequired::loweredCapCancelsTheCallAskedAgain()
+{
+    restart(ParkingLimits{120000, 2});
+    RawHttpClient client(m_port);
+    const RawResponse first = call(client, "alice", 1, Sample, sampling());
+    const RawResponse second = call(client, "alice", 2, Sample, sampling());
+    QCOMPARE(resultOf(second).value(QLatin1String("resultType")).toString(),
+             QStringLiteral("input_required"));
+    Session *child = m_registry->findUserChild(QStringLiteral("alice"));
+    QVERIFY(child);
+    QCOMPARE(child->pendingRequests(), 2);
+
+    // A reload lowers the cap to one; the first call's retry brings no input,
+    // so it would park again next to the second: over the cap.
+    HttpConfig config;
+    config.parking = ParkingLimits{120000, 1};
+    m_endpoint->server->reconfigure(config, OriginPolicy({}, QStringLiteral("127.0.0.1"), QString()));
+    const RawResponse again =
+        call(client, "alice", 3, Sample, sampling(), {{QStringLiteral("requestState"), requestState(first)}});
+    QCOMPARE(again.status, 200);
+    QCOMPARE(rpcCode(again), int(JsonRpcError::LimitReached));
+    // The first call ends in the child; the second still waits for its input.
+    QTRY_COMPARE(child->pendingRequests(), 1);
+    const RawResponse done = call(client, "alice", 4, Sample, sampling(),
+                                  sampled(inputKey(second), requestState(second), QStringLiteral("two")));
+    QCOMPARE(toolText(body(done)), QStringLiteral("two"));
 }
 
 QTEST_GUILESS_MAIN(tst_InputRequired)
