@@ -283,6 +283,7 @@ HttpConfig Daemon::httpConfig() const
     http.maxConnectionsPerAddress = m_config.maxConnectionsPerAddress;
     http.maxBatchMessages = m_config.maxBatchMessages;
     http.parking = ParkingLimits{int(m_config.inputRequiredTtl.count()), m_config.maxParkedCallsPerUser};
+    http.maxListenersPerUser = m_config.maxListenersPerUser;
     return http;
 }
 

@@ -46,6 +46,7 @@ struct BrokerConfig {
     // 2026-07-28 calls parked for their client's input (multi round-trip requests).
     std::chrono::milliseconds inputRequiredTtl{120000};
     int maxParkedCallsPerUser = 16;
+    int maxListenersPerUser = 16; // open 2026-07-28 subscriptions/listen streams
 
     // [auth]
     AuthMode authMode = AuthMode::OAuth;

@@ -816,6 +816,10 @@ QList<ConfigSetting> buildSettings()
                 "Most 2026-07-28 calls of one user waiting for input, 1 to 100000;\n"
                 "beyond, the server's request is answered with error -32003.",
                 count(&B::maxParkedCallsPerUser, 1, 100000)),
+        setting("max_listeners_per_user",
+                "Most open 2026-07-28 subscriptions/listen streams of one user, 1 to\n"
+                "100000; one more is answered with error -32003.",
+                count(&B::maxListenersPerUser, 1, 100000)),
         withFlag(setting("allowed_origins",
                          "Browser Origin allowed to call /mcp, as scheme://host[:port].\n"
                          "The variable takes a comma-separated list.",

@@ -44,25 +44,18 @@ QJsonObject clientError(QJsonObject error)
 }
 
 // Only what a 2026-07-28 server may declare (schema.ts ServerCapabilities:
-// tasks moved to an extension) and what this broker delivers: no list-changed
-// notifications or resource subscriptions without subscriptions/listen, no
-// logging without per-request logLevel (issue 13, later slices).
+// tasks moved to an extension). listChanged and subscribe stay: the broker
+// delivers them on subscriptions/listen streams; logging stays: it honours
+// per-request logLevel (issue 13 point 6, ListenHub).
 QJsonObject discoverCapabilities(const QJsonObject &capabilities)
 {
     QJsonObject out;
     for (const QLatin1String keep :
-         {QLatin1String("experimental"), QLatin1String("completions"), QLatin1String("extensions")}) {
+         {QLatin1String("experimental"), QLatin1String("completions"), QLatin1String("extensions"),
+          QLatin1String("logging"), QLatin1String("prompts"), QLatin1String("resources"),
+          QLatin1String("tools")}) {
         if (capabilities.contains(keep))
             out.insert(keep, capabilities.value(keep));
-    }
-    for (const QLatin1String feature :
-         {QLatin1String("prompts"), QLatin1String("resources"), QLatin1String("tools")}) {
-        if (!capabilities.contains(feature))
-            continue;
-        QJsonObject value = capabilities.value(feature).toObject();
-        value.remove(QLatin1String("listChanged"));
-        value.remove(QLatin1String("subscribe"));
-        out.insert(feature, value);
     }
     return out;
 }

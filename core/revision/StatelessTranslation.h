@@ -22,8 +22,7 @@ inline const QString ReservedMetaPrefix = QStringLiteral("io.modelcontextprotoco
 inline const QString ServerInfoMeta = QStringLiteral("io.modelcontextprotocol/serverInfo");
 
 // Whether a 2026-07-28 method is answered by the user child (everything but
-// server/discover, which the broker answers, and subscriptions/listen, which
-// is not served yet).
+// server/discover and subscriptions/listen, which the broker answers).
 [[nodiscard]] bool isForwarded(const QString &method);
 
 // Whether its result carries ttlMs and cacheScope (2026-07-28 "Caching").
@@ -46,8 +45,8 @@ inline const QString ServerInfoMeta = QStringLiteral("io.modelcontextprotocol/se
 [[nodiscard]] QJsonObject clientProgress(const QJsonObject &notification, const QJsonValue &clientToken);
 
 // The result of server/discover from the child's initialize result:
-// `supported` revisions, capabilities less what 2026-07-28 moved out or this
-// broker does not deliver yet, instructions, serverInfo in _meta.
+// `supported` revisions, capabilities less what 2026-07-28 moved out (tasks),
+// instructions, serverInfo in _meta.
 [[nodiscard]] QJsonObject discoverResult(const QJsonObject &initializeResult, const QStringList &supported);
 
 // Multi round-trip requests (basic/patterns/mrtr): the only methods whose

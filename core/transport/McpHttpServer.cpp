@@ -1,5 +1,7 @@
 #include "McpHttpServer.h"
 
+#include <functional>
+
 #include <QHttpServerRequest>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -8,6 +10,7 @@
 
 #include "GuardedTcpServer.h"
 #include "HttpSink.h"
+#include "ListenHub.h"
 #include "Logging.h"
 #include "SocketChannel.h"
 #include "StatelessSink.h"
@@ -15,6 +18,7 @@
 #include "base/Metrics.h"
 #include "jsonrpc/JsonRpc.h"
 #include "revision/StatelessTranslation.h"
+#include "revision/Subscriptions.h"
 #include "session/SessionRegistry.h"
 
 namespace fmb {
@@ -93,6 +97,23 @@ StatelessSink::Ids sinkIds(const StatelessRequest &request, const QJsonValue &br
     return ids;
 }
 
+// Runs `ready` once the new user child `child` has answered initialize
+// (the registry's handshake); answers `id` on `sink` with an error when the
+// child ends first. Both go with the sink.
+void whenChildReady(Session *child, StreamSink *sink, const QJsonValue &id, std::function<void()> ready)
+{
+    QObject::connect(child, &Session::ready, sink, std::move(ready), Qt::SingleShotConnection);
+    QObject::connect(
+        child, &Session::ended, sink,
+        [sink, id](const QString &, const QString &reason) {
+            sink->sendJson(AnswerKind::Answered,
+                           encode(makeErrorResponse(
+                               id, JsonRpcError::BackendExited,
+                               QStringLiteral("the MCP server ended before answering (%1)").arg(reason))));
+        },
+        Qt::SingleShotConnection);
+}
+
 } // namespace
 
 McpHttpServer::McpHttpServer(HttpConfig config, OriginPolicy policy, SessionRegistry *registry,
@@ -104,6 +125,7 @@ McpHttpServer::McpHttpServer(HttpConfig config, OriginPolicy policy, SessionRegi
     , m_authenticator(std::move(authenticator))
     , m_keepAlive(new QTimer(this))
     , m_parked(new ParkedCalls(m_config.parking, this))
+    , m_listen(new ListenHub(m_config.maxListenersPerUser, this))
 {
     m_keepAlive->setInterval(m_config.keepAliveMs);
     connect(m_keepAlive, &QTimer::timeout, this, &McpHttpServer::sendKeepAlives);
@@ -139,6 +161,7 @@ void McpHttpServer::reconfigure(const HttpConfig &config, OriginPolicy policy)
     m_config.keepAliveMs = keepAliveMs;
     m_policy = std::move(policy);
     m_parked->setLimits(m_config.parking);
+    m_listen->setMaxListenersPerUser(m_config.maxListenersPerUser);
     for (const QPointer<GuardedTcpServer> &server : std::as_const(m_listeners)) {
         if (server)
             server->setGuards(connectionGuards(m_config));
@@ -507,7 +530,8 @@ void McpHttpServer::handleStateless(const QHttpServerRequest &request, const Htt
     }
     const StatelessRequest &stateless = parsed.value();
     const bool discover = stateless.method == QLatin1String("server/discover");
-    if (!discover && !StatelessTranslation::isForwarded(stateless.method)) {
+    const bool listen = stateless.method == QLatin1String("subscriptions/listen");
+    if (!discover && !listen && !StatelessTranslation::isForwarded(stateless.method)) {
         refuse(
             exchange, McpFailure::UnknownMethod,
             RpcErrorDetail{
@@ -529,6 +553,10 @@ void McpHttpServer::handleStateless(const QHttpServerRequest &request, const Htt
     }
     if (discover) {
         answerDiscover(exchange, stateless, child.value(), cors);
+        return;
+    }
+    if (listen) {
+        serveListen(exchange, stateless, child.value(), cors);
         return;
     }
     if (stateless.params.contains(QLatin1String("requestState")) &&
@@ -553,10 +581,10 @@ void McpHttpServer::handleStateless(const QHttpServerRequest &request, const Htt
     if (session->initializeResult().isEmpty()) {
         // A new child: the registry's handshake ends with initialized once
         // the server has answered initialize; the request goes after it.
-        forwardWhenReady(session, sink, message);
+        forwardWhenReady(session, sink, message, stateless);
         return;
     }
-    Result<bool, SessionRefusal> posted = session->post({message}, false, sink);
+    Result<bool, SessionRefusal> posted = forward(session, sink, message, stateless);
     if (!posted) {
         sink->abandon();
         delete http;
@@ -564,7 +592,18 @@ void McpHttpServer::handleStateless(const QHttpServerRequest &request, const Htt
     }
 }
 
-void McpHttpServer::forwardWhenReady(Session *child, StatelessSink *sink, const JsonRpcMessage &message)
+Result<bool, SessionRefusal> McpHttpServer::forward(Session *child, StatelessSink *sink,
+                                                    const JsonRpcMessage &message,
+                                                    const StatelessRequest &request)
+{
+    // The child's level first, so that what it logs for this request is sent at all.
+    if (const std::optional<Subscriptions::LogLevel> level = Subscriptions::requestedLogLevel(request.meta))
+        m_listen->watchLogs(sink, child, *level);
+    return child->post({message}, false, sink);
+}
+
+void McpHttpServer::forwardWhenReady(Session *child, StatelessSink *sink, const JsonRpcMessage &message,
+                                     const StatelessRequest &request)
 {
     const auto fail = [sink, id = message.id](const QString &reason) {
         sink->abandon();
@@ -573,8 +612,8 @@ void McpHttpServer::forwardWhenReady(Session *child, StatelessSink *sink, const 
     };
     connect(
         child, &Session::ready, sink,
-        [child, sink, message, fail] {
-            Result<bool, SessionRefusal> posted = child->post({message}, false, sink);
+        [this, child, sink, message, request, fail] {
+            Result<bool, SessionRefusal> posted = forward(child, sink, message, request);
             if (!posted)
                 fail(posted.error().message);
         },
@@ -676,18 +715,36 @@ void McpHttpServer::answerDiscover(const HttpExchange &exchange, const Stateless
         return;
     }
     // A new child: its initialize result is what discover tells.
-    connect(
-        child, &Session::ready, sink, [sink, child, answer] { answer(sink, child); },
-        Qt::SingleShotConnection);
-    connect(
-        child, &Session::ended, sink,
-        [sink, id](const QString &, const QString &reason) {
-            sink->sendJson(AnswerKind::Answered,
-                           encode(makeErrorResponse(
-                               id, JsonRpcError::BackendExited,
-                               QStringLiteral("the MCP server ended before answering (%1)").arg(reason))));
-        },
-        Qt::SingleShotConnection);
+    whenChildReady(child, sink, id, [sink, child, answer] { answer(sink, child); });
+}
+
+void McpHttpServer::serveListen(const HttpExchange &exchange, const StatelessRequest &request, Session *child,
+                                const Http::HeaderList &cors)
+{
+    HttpSink *http = openSink(exchange, cors, QByteArray());
+    if (!http)
+        return; // the client left
+    const QJsonValue id = request.id;
+    const QJsonObject params = request.params;
+    const std::optional<Subscriptions::LogLevel> level = Subscriptions::requestedLogLevel(request.meta);
+    const auto open = [this, http, child, id, params, level] {
+        if (m_listen->listen(http, child, id, params, level))
+            return;
+        qCInfo(lcHttp).noquote() << "refused a subscriptions/listen of" << child->owner().user << ": at"
+                                 << m_config.maxListenersPerUser << "listeners";
+        http->sendJson(AnswerKind::Answered,
+                       encode(makeErrorResponse(
+                           id, JsonRpcError::LimitReached,
+                           QStringLiteral("this user has %1 subscriptions/listen streams open, the most "
+                                          "allowed; close one first")
+                               .arg(m_config.maxListenersPerUser))));
+    };
+    if (!child->initializeResult().isEmpty()) {
+        open();
+        return;
+    }
+    // A new child: what it supports is known once it has answered initialize.
+    whenChildReady(child, http, id, open);
 }
 
 void McpHttpServer::handleGet(const QHttpServerRequest &request, const HttpExchange &exchange,

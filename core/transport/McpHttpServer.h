@@ -24,6 +24,7 @@ namespace fmb {
 class GuardedTcpServer;
 class HttpSink;
 class SessionRegistry;
+class ListenHub;
 class StatelessSink;
 
 struct HttpConfig {
@@ -41,6 +42,9 @@ struct HttpConfig {
 
     // 2026-07-28 calls waiting for their client's input (multi round-trip requests).
     ParkingLimits parking;
+    // Open 2026-07-28 subscriptions/listen streams of one user (0 = no cap);
+    // beyond, a listen is answered with error -32003.
+    int maxListenersPerUser = 16;
 };
 
 // The MCP Streamable HTTP endpoint (revisions 2025-03-26 .. 2025-11-25 in
@@ -95,7 +99,16 @@ private:
                         const Http::HeaderList &cors);
     // Posts `message` once the new user child `child` is ready (its
     // handshake done); answers on `sink` when the child ends first.
-    void forwardWhenReady(Session *child, StatelessSink *sink, const JsonRpcMessage &message);
+    void forwardWhenReady(Session *child, StatelessSink *sink, const JsonRpcMessage &message,
+                          const StatelessRequest &request);
+    // Posts a 2026-07-28 request to its ready user child; a request that
+    // asked for logs (_meta logLevel) gets them while it is in flight.
+    [[nodiscard]] Result<bool, SessionRefusal> forward(Session *child, StatelessSink *sink,
+                                                       const JsonRpcMessage &message,
+                                                       const StatelessRequest &request);
+    // subscriptions/listen (2026-07-28): an SSE stream of the notifications it asked for.
+    void serveListen(const HttpExchange &exchange, const StatelessRequest &request, Session *child,
+                     const Http::HeaderList &cors);
     // A retry with requestState (2026-07-28 mrtr): answers the parked call's
     // input request and resumes it on this exchange.
     void resumeParked(const HttpExchange &exchange, const StatelessRequest &request,
@@ -142,6 +155,7 @@ private:
     QTimer *m_keepAlive = nullptr;
     quint64 m_statelessRequests = 0; // numbers the broker-owned ids of 2026-07-28 requests
     ParkedCalls *m_parked = nullptr;
+    ListenHub *m_listen = nullptr;
 };
 
 } // namespace fmb

@@ -36,6 +36,12 @@ void StatelessSink::sendJson(AnswerKind kind, const QByteArray &body)
     m_answered = true;
     if (!isOpen())
         return;
+    if (m_streaming) {
+        // The stream started for a message the session did not route (a
+        // log message the request asked for, ListenHub): the answer ends it.
+        answerClient(clientAnswer(QJsonDocument::fromJson(body).object()));
+        return;
+    }
     m_http->sendJson(kind, clientAnswer(QJsonDocument::fromJson(body).object()));
 }
 

@@ -105,6 +105,8 @@ QString field(const BrokerConfig &config, const QString &key)
         return QString::number(config.inputRequiredTtl.count()) + QLatin1String("ms");
     if (key == QLatin1String("max_parked_calls_per_user"))
         return QString::number(config.maxParkedCallsPerUser);
+    if (key == QLatin1String("max_listeners_per_user"))
+        return QString::number(config.maxListenersPerUser);
     if (key == QLatin1String("allowed_origins"))
         return config.allowedOrigins.join(QLatin1Char('|'));
     if (key == QLatin1String("max_body_bytes"))
@@ -322,6 +324,8 @@ void tst_ConfigLoader::defaults_data()
                                               << "120000ms";
     QTest::newRow("max_parked_calls_per_user: 16") << "max_parked_calls_per_user"
                                                    << "16";
+    QTest::newRow("max_listeners_per_user: 16") << "max_listeners_per_user"
+                                                << "16";
     QTest::newRow("max_subscriptions_per_session: 1000") << "max_subscriptions_per_session"
                                                          << "1000";
     QTest::newRow("allowed_origins: empty") << "allowed_origins"
@@ -543,6 +547,12 @@ void tst_ConfigLoader::setting_data()
         << "3000ms";
     QTest::newRow("FMB_MAX_PARKED_CALLS_PER_USER")
         << withChild() << words({"FMB_MAX_PARKED_CALLS_PER_USER=2"}) << noIni << "max_parked_calls_per_user"
+        << "2";
+    QTest::newRow("--max-listeners-per-user 3")
+        << withChild({"--max-listeners-per-user", "3"}) << noEnv << noIni << "max_listeners_per_user"
+        << "3";
+    QTest::newRow("FMB_MAX_LISTENERS_PER_USER")
+        << withChild() << words({"FMB_MAX_LISTENERS_PER_USER=2"}) << noIni << "max_listeners_per_user"
         << "2";
     QTest::newRow("--allowed-origin once")
         << withChild({"--allowed-origin", "https://a.example"}) << noEnv << noIni << "allowed_origins"
@@ -1065,6 +1075,7 @@ void tst_ConfigLoader::iniEveryKey_data()
         {"max_subscriptions_per_session", "400"},
         {"input_required_ttl", "45000ms"},
         {"max_parked_calls_per_user", "5"},
+        {"max_listeners_per_user", "6"},
         {"allowed_origins", "https://a.example|http://localhost:3000"},
         {"max_body_bytes", "2097152"},
         {"request_timeout", "10000ms"},
@@ -1135,6 +1146,7 @@ void tst_ConfigLoader::iniEveryKey()
                          "max_subscriptions_per_session = 400\n"
                          "input_required_ttl = 45s\n"
                          "max_parked_calls_per_user = 5\n"
+                         "max_listeners_per_user = 6\n"
                          "allowed_origins = https://a.example, http://localhost:3000\n"
                          "max_body_bytes = 2MiB\n"
                          "request_timeout = 10s\n"
@@ -2280,6 +2292,10 @@ void tst_ConfigLoader::messages_data()
         << withChild({"--max-parked-calls-per-user", "0"}) << noEnv << noIni << "max_parked_calls_per_user"
         << QStringLiteral("max_parked_calls_per_user: \"0\" is not a whole number between 1 and 100000; from "
                           "--max-parked-calls-per-user");
+    QTest::newRow("max_listeners_per_user: 0")
+        << withChild({"--max-listeners-per-user", "0"}) << noEnv << noIni << "max_listeners_per_user"
+        << QStringLiteral("max_listeners_per_user: \"0\" is not a whole number between 1 and 100000; from "
+                          "--max-listeners-per-user");
     QTest::newRow("allowed_origins: ftp")
         << withChild({"--allowed-origin", "ftp://x.example"}) << noEnv << noIni << "allowed_origins"
         << QStringLiteral(

@@ -6,8 +6,8 @@
 #include <QTest>
 
 #include "../transport/RawHttpClient.h"
+#include "../transport/UserChildEndpoint.h"
 #include "ChildProbe.h"
-#include "TestSink.h"
 #include "child/ChildProcess.h"
 #include "jsonrpc/JsonRpc.h"
 #include "session/SessionRegistry.h"
@@ -47,8 +47,7 @@ private:
                      const QJsonObject &capabilities, const QJsonObject &retry = {});
     void restart(ParkingLimits parking);
 
-    struct Endpoint;
-    std::unique_ptr<Endpoint> m_endpoint;
+    std::unique_ptr<fmb::test::UserChildEndpoint> m_endpoint;
     SessionRegistry *m_registry = nullptr;
     quint16 m_port = 0;
 };
@@ -56,15 +55,6 @@ private:
 namespace {
 
 const QString Sample = QStringLiteral("sample");
-
-Result<SessionOwner, AuthFailure> authenticate(const QHttpServerRequest &request)
-{
-    const QByteArray authorization = request.value("authorization");
-    if (!authorization.startsWith("Bearer "))
-        return AuthFailure{ErrorCode::Unauthorized, {}, QStringLiteral("Unauthorized")};
-    const QString user = QString::fromLatin1(authorization.mid(7));
-    return SessionOwner{user, QStringLiteral("grant-") + user};
-}
 
 QJsonObject sampling()
 {
@@ -113,33 +103,6 @@ QJsonObject sampled(const QString &key, const QString &state, const QString &tex
 
 } // namespace
 
-// A broker's endpoint on a free port whose user children run the test MCP
-// server; gone (children stopped) with the fixture.
-struct tst_InputRequired::Endpoint {
-    explicit Endpoint(ParkingLimits parking)
-        : registry(RegistryLimits{}, [](const SessionOwner &, const QString &) -> std::unique_ptr<Backend> {
-            return fmb::test::testServer();
-        })
-    {
-        HttpConfig config;
-        config.parking = parking;
-        server = std::make_unique<McpHttpServer>(
-            config, OriginPolicy({}, QStringLiteral("127.0.0.1"), QString()), &registry, authenticate);
-        port = server->listenOn(QHostAddress::LocalHost, 0).value();
-    }
-    ~Endpoint()
-    {
-        server.reset();
-        bool stopped = false;
-        QObject::connect(&registry, &SessionRegistry::allStopped, &registry, [&stopped] { stopped = true; });
-        registry.shutdown();
-        (void)QTest::qWaitFor([&stopped] { return stopped; }, 10000);
-    }
-    SessionRegistry registry;
-    std::unique_ptr<McpHttpServer> server;
-    quint16 port = 0;
-};
-
 void tst_InputRequired::init()
 {
     restart(ParkingLimits{});
@@ -148,7 +111,9 @@ void tst_InputRequired::init()
 void tst_InputRequired::restart(ParkingLimits parking)
 {
     m_endpoint.reset();
-    m_endpoint = std::make_unique<Endpoint>(parking);
+    HttpConfig config;
+    config.parking = parking;
+    m_endpoint = std::make_unique<fmb::test::UserChildEndpoint>(config);
     m_port = m_endpoint->port;
     m_registry = &m_endpoint->registry;
 }

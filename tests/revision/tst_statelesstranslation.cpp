@@ -145,7 +145,8 @@ void tst_StatelessTranslation::discover()
     QCOMPARE(out,
              object(R"({"supportedVersions":["2026-07-28","2025-11-25"],"resultType":"complete","ttlMs":0,
         "cacheScope":"private","instructions":"be nice",
-        "capabilities":{"tools":{},"resources":{},"prompts":{},"completions":{},"experimental":{"x":{}}},
+        "capabilities":{"tools":{"listChanged":true},"resources":{"subscribe":true,"listChanged":true},"prompts":{},
+        "logging":{},"completions":{},"experimental":{"x":{}}},
         "_meta":{"io.modelcontextprotocol/serverInfo":{"name":"srv","version":"1"}}})"));
 }
 

@@ -4,6 +4,8 @@
 
 #include <QByteArray>
 #include <QHostAddress>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QList>
 #include <QTcpSocket>
 #include <QTest>
@@ -29,6 +31,18 @@ struct RawResponse {
     }
     [[nodiscard]] bool hasHeader(QByteArrayView name) const { return !header(name).isNull(); }
 };
+
+// The JSON-RPC messages of an SSE response read raw (chunk framing included).
+inline QList<QJsonObject> sseMessages(const QByteArray &raw)
+{
+    QList<QJsonObject> out;
+    const QList<QByteArray> lines = raw.split('\n');
+    for (const QByteArray &line : lines) {
+        if (line.startsWith("data: "))
+            out.append(QJsonDocument::fromJson(line.mid(6).trimmed()).object());
+    }
+    return out;
+}
 
 // A keep-alive HTTP/1.1 client over a real socket, for tests of the
 // server's wire behaviour. read() takes one response; for a chunked one it

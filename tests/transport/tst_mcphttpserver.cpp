@@ -17,6 +17,7 @@
 using namespace fmb;
 using fmb::test::RawHttpClient;
 using fmb::test::RawResponse;
+using fmb::test::sseMessages;
 using fmb::test::toolText;
 
 // /mcp over a real socket, with a real SessionRegistry whose sessions run the
@@ -192,18 +193,6 @@ QList<QByteArray> statelessHeadersOf(const QByteArray &user, const QByteArray &m
     return postHeaders(user, mirrored);
 }
 
-// The JSON-RPC messages of an SSE response read raw (chunk framing included).
-QList<QJsonObject> sseMessages(const QByteArray &raw)
-{
-    QList<QJsonObject> out;
-    const QList<QByteArray> lines = raw.split('\n');
-    for (const QByteArray &line : lines) {
-        if (line.startsWith("data: "))
-            out.append(QJsonDocument::fromJson(line.mid(6).trimmed()).object());
-    }
-    return out;
-}
-
 QString testServerPath()
 {
     return QStringLiteral(FMB_TEST_BIN_DIR "/fmb-test-mcp-server");
@@ -336,15 +325,10 @@ void tst_McpHttpServer::refused_data()
         << int(JsonRpcError::UnsupportedProtocolVersion) << QByteArray() << QByteArray();
 
     // 2026-07-28 (issue 13): told apart per request and validated in the
-    // revision's order; subscriptions/listen is not served yet.
+    // revision's order (subscriptions/listen: tst_listenhub).
     const QByteArray stateless = statelessCallBody();
     const int unsupported = JsonRpcError::UnsupportedProtocolVersion;
     const int mismatch = JsonRpcError::HeaderMismatch;
-    QTest::newRow("2026: subscriptions/listen is not served yet")
-        << QByteArray("POST") << QByteArray("/mcp")
-        << statelessHeaders({}, {"MCP-Protocol-Version: 2026-07-28", "Mcp-Method: subscriptions/listen"})
-        << QByteArray(stateless).replace(R"("tools/call")", R"("subscriptions/listen")") << 404
-        << int(JsonRpcError::MethodNotFound) << QByteArray() << QByteArray();
     QTest::newRow("2026: the _meta claim alone routes it")
         << QByteArray("POST") << QByteArray("/mcp") << statelessHeaders({}, {"Mcp-Method: tools/call"})
         << stateless << 400 << mismatch << QByteArray() << QByteArray();

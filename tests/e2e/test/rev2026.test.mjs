@@ -2,7 +2,8 @@
 // SDK v2 client (@modelcontextprotocol/client 2.4.0) in its default mode
 // works through a session; pinned to 2026-07-28 it is served natively by one
 // child per user (discover, tools, progress, cancellation by closing the
-// stream); the v1 SDK client works beside it. Raw requests shaped as the v2
+// stream, subscriptions/listen with per-stream logLevel); the v1 SDK client
+// works beside it. Raw requests shaped as the v2
 // client sends them check each validation error's status and code.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -80,6 +81,69 @@ const mirrored = (method, name) => ({
   'Mcp-Method': method,
   ...(name === undefined ? {} : { 'Mcp-Name': name }),
 });
+
+// A raw subscriptions/listen stream as the v2 client opens one, with
+// _meta logLevel when `logLevel` is set (the SDK's listen() sends none):
+// every message it carries, and until() to wait for one.
+async function openListen(id, notifications, logLevel) {
+  const controller = new AbortController();
+  const _meta = { ...meta(), ...(logLevel ? { 'io.modelcontextprotocol/logLevel': logLevel } : {}) };
+  const response = await fetch(URL_UNDER_TEST, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream', ...mirrored('subscriptions/listen') },
+    body: JSON.stringify({ jsonrpc: '2.0', id, method: 'subscriptions/listen', params: { notifications, _meta } }),
+    signal: controller.signal,
+  });
+  assert.equal(response.status, 200);
+  assert.match(response.headers.get('content-type') ?? '', /^text\/event-stream/);
+  const messages = [];
+  let waiters = [];
+  (async () => {
+    const decoder = new TextDecoder();
+    let buffer = '';
+    for await (const chunk of response.body) {
+      buffer += decoder.decode(chunk, { stream: true }).replaceAll('\r\n', '\n');
+      let end;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const event = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const data = event.split('\n').filter((line) => line.startsWith('data:')).map((line) => line.slice(5).trim()).join('\n');
+        if (data) {
+          messages.push(JSON.parse(data));
+        }
+      }
+      waiters = waiters.filter((check) => !check());
+    }
+  })().catch(() => {});
+  const until = (predicate, what) =>
+    withTimeout(
+      new Promise((resolve) => {
+        const check = () => {
+          const found = messages.find(predicate);
+          if (found) {
+            resolve(found);
+          }
+          return found !== undefined;
+        };
+        if (!check()) {
+          waiters.push(check);
+        }
+      }),
+      REQUEST_TIMEOUT_MS,
+      what,
+    );
+  return { messages, until, close: () => controller.abort() };
+}
+
+// server-everything's toggle-subscriber-updates: resources/updated for every
+// subscribed URI now and every 5 s until toggled again (one child per user: shared).
+async function toggleSubscriberUpdates() {
+  const name = 'toggle-subscriber-updates';
+  const answer = await post({ jsonrpc: '2.0', id: `toggle-${randomBytes(2).toString('hex')}`, method: 'tools/call', params: { name, arguments: {}, _meta: meta() } }, mirrored('tools/call', name));
+  assert.equal(answer.status, 200, JSON.stringify(answer.body));
+}
+
+const SUBSCRIPTION_ID = 'io.modelcontextprotocol/subscriptionId';
 
 describe('SDK v2 client', { timeout: 120_000 }, () => {
   test('default mode: a session, tools/list and echo', async () => {
@@ -203,6 +267,71 @@ describe('SDK v2 client pinned to 2026-07-28', { timeout: 120_000, ...brokerOnly
       await closeClient(v1);
       await closeV2(v2);
       await closeV2(pinnedSession);
+    }
+  });
+  test('subscriptions/listen: a resource subscription receives its update', async () => {
+    const session = await connectV2(pinned);
+    const uri = `demo://resource/dynamic/text/listen-${randomBytes(4).toString('hex')}`;
+    let updated;
+    const update = new Promise((resolve) => {
+      updated = resolve;
+    });
+    session.client.setNotificationHandler('notifications/resources/updated', (notification) => {
+      if (notification.params.uri === uri) {
+        updated(notification);
+      }
+    });
+    try {
+      const subscription = await session.client.listen({ resourceSubscriptions: [uri], promptsListChanged: true }, { timeout: REQUEST_TIMEOUT_MS });
+      // server-everything declares resources.subscribe and prompts.listChanged: both honoured.
+      assert.deepEqual(subscription.honoredFilter, { resourceSubscriptions: [uri], promptsListChanged: true });
+      await toggleSubscriberUpdates();
+      try {
+        const notification = await withTimeout(update, REQUEST_TIMEOUT_MS, 'notifications/resources/updated');
+        assert.equal(notification.params.uri, uri);
+      } finally {
+        await toggleSubscriberUpdates();
+      }
+      await subscription.close();
+    } finally {
+      await closeV2(session);
+    }
+  });
+
+  test('subscriptions/listen with logLevel: each stream gets its level and above, tagged with its id', async () => {
+    const tag = randomBytes(4).toString('hex');
+    const uriInfo = `demo://resource/dynamic/text/info-${tag}`;
+    const uriError = `demo://resource/dynamic/text/error-${tag}`;
+    const isAck = (m) => m.method === 'notifications/subscriptions/acknowledged';
+    const info = await openListen(`info-${tag}`, { resourceSubscriptions: [uriInfo] }, 'info');
+    const errors = await openListen(`error-${tag}`, { resourceSubscriptions: [uriError] }, 'error');
+    try {
+      const ack = await info.until(isAck, 'the info stream\'s acknowledgement');
+      assert.equal(ack.params._meta[SUBSCRIPTION_ID], `info-${tag}`);
+      await errors.until(isAck, 'the error stream\'s acknowledgement');
+      // server-everything logs each resources/subscribe at info: the info stream hears both.
+      const logged = await info.until(
+        (m) => m.method === 'notifications/message' && String(m.params.data).includes(uriError),
+        'the info-level log of the second subscription',
+      );
+      assert.equal(logged.params.level, 'info');
+      assert.equal(logged.params._meta[SUBSCRIPTION_ID], `info-${tag}`);
+      await toggleSubscriberUpdates();
+      try {
+        const update = await errors.until((m) => m.method === 'notifications/resources/updated' && m.params.uri === uriError, 'the update on the error stream');
+        assert.equal(update.params._meta[SUBSCRIPTION_ID], `error-${tag}`);
+        assert.deepEqual(
+          errors.messages.filter((m) => m.method === 'notifications/message'),
+          [],
+          'an error-level stream gets no info messages',
+        );
+        assert.ok(!errors.messages.some((m) => m.params?.uri === uriInfo), 'nor the other stream\'s updates');
+      } finally {
+        await toggleSubscriberUpdates();
+      }
+    } finally {
+      info.close();
+      errors.close();
     }
   });
 });

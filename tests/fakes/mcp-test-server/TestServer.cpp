@@ -108,6 +108,13 @@ QJsonArray toolList()
             QStringLiteral("Asks the client for sampling/createMessage and returns the sampled text"),
             schema({{QLatin1String("prompt"), prop(string, QStringLiteral("Prompt sent to the client"))},
                     {QLatin1String("maxTokens"), prop(integer, QStringLiteral("maxTokens (default 100)"))}})),
+        tool(
+            QStringLiteral("emit"),
+            QStringLiteral("Sends each {method, params} of notifications as a notification, then the result"),
+            schema({{QLatin1String("notifications"),
+                     QJsonObject{{QLatin1String("type"), QLatin1String("array")},
+                                 {QLatin1String("description"), QLatin1String("Notifications to send")}}}},
+                   {QStringLiteral("notifications")})),
         tool(QStringLiteral("crash"), QStringLiteral("Exits at once with code (default 3), without replying"),
              schema({{QLatin1String("code"), prop(integer, QStringLiteral("Exit code"))}})),
         tool(QStringLiteral("env"), QStringLiteral("Returns the values of environment variables as JSON"),
@@ -221,7 +228,7 @@ void TestServer::handleRequest(const QJsonValue &id, const QString &method, cons
                                        QStringLiteral("2025-06-18"), QStringLiteral("2025-11-25")};
         const QString requested = params.value(QLatin1String("protocolVersion")).toString();
         const QJsonObject capabilities{
-            {QLatin1String("tools"), QJsonObject{}},
+            {QLatin1String("tools"), QJsonObject{{QLatin1String("listChanged"), true}}},
             {QLatin1String("logging"), QJsonObject{}},
             {QLatin1String("resources"), QJsonObject{{QLatin1String("subscribe"), true}}},
         };
@@ -302,6 +309,13 @@ void TestServer::callTool(const QJsonValue &id, const QJsonObject &params)
         toolNotify(id, args, progressToken);
     } else if (name == QLatin1String("sample")) {
         toolSample(id, args);
+    } else if (name == QLatin1String("emit")) {
+        // Notifications outside any request: what subscriptions/listen streams carry.
+        const QJsonArray notifications = args.value(QLatin1String("notifications")).toArray();
+        for (const QJsonValue &notification : notifications)
+            sendNotification(notification.toObject().value(QLatin1String("method")).toString(),
+                             notification.toObject().value(QLatin1String("params")).toObject());
+        sendToolText(id, QStringLiteral("emitted %1").arg(notifications.size()));
     } else if (name == QLatin1String("crash")) {
         ::_exit(intArg(args, QLatin1String("code"), 3));
     } else if (name == QLatin1String("env")) {
