@@ -39,7 +39,9 @@ Result<QByteArray> readSecretFile(const QString &path, const QString &key)
 // --database (issue 14): SQLite in state_dir by default, or PostgreSQL.
 // The upstream-token key is in state_dir unless --secret-key-file names one
 // (shared by a cluster's brokers, so it must exist: never created).
-Result<std::unique_ptr<TokenStore>> openStore(const BrokerConfig &config)
+// `cluster` gets the PostgreSQL parameters when the store is a cluster's.
+Result<std::unique_ptr<TokenStore>> openStore(const BrokerConfig &config,
+                                              std::optional<PostgresParams> &cluster)
 {
     const QString key = config.database.isEmpty() ? QStringLiteral("state_dir") : QStringLiteral("database");
     Result<DatabaseUrl> url =
@@ -62,6 +64,7 @@ Result<std::unique_ptr<TokenStore>> openStore(const BrokerConfig &config)
             Redactor::addSecret(password.value());
             params.password = QString::fromUtf8(password.value());
         }
+        cluster = params;
         auto postgres = std::make_unique<PostgresTokenStore>();
         opened = config.secretKeyFile.isEmpty()
                      ? postgres->open(params, QDir(config.stateDir).filePath(SqliteTokenStore::keyFileName()))
@@ -105,7 +108,7 @@ Result<void> OAuthMode::open()
         return secret.error();
     Redactor::addSecret(secret.value());
 
-    Result<std::unique_ptr<TokenStore>> store = openStore(m_config);
+    Result<std::unique_ptr<TokenStore>> store = openStore(m_config, m_cluster);
     if (!store)
         return store.error();
     m_store = std::move(store).value();
