@@ -12,6 +12,7 @@
 #   CLUSTER_URL         http://127.0.0.1:PORT, HAProxy: the brokers' public URL
 #   CLUSTER_A_URL/_B_URL  each broker directly; CLUSTER_A_PID/_B_PID
 #   CLUSTER_FORGEJO_URL the fake Forgejo
+#   (and each broker's admin socket, $CLUSTER_DIR/X/admin.sock, issue 14)
 #   CLUSTER_SKIP        why the cluster cannot run here (then nothing was started)
 # Broker X's children carry FMB_E2E_MARKER=$MARKER-cluster-X.
 
@@ -200,6 +201,8 @@ cluster_env() {
   echo "FMB_E2E_CLUSTER_B_PID=$CLUSTER_B_PID"
   echo "FMB_E2E_CLUSTER_FORGEJO_URL=$CLUSTER_FORGEJO_URL"
   echo "FMB_E2E_CLUSTER_MARKER=$MARKER-cluster"
+  echo "FMB_E2E_CLUSTER_A_ADMIN_SOCKET=$CLUSTER_DIR/a/admin.sock"
+  echo "FMB_E2E_CLUSTER_B_ADMIN_SOCKET=$CLUSTER_DIR/b/admin.sock"
 }
 
 # cluster_stop_pid PID: SIGTERM (SIGKILL after 10 s); never fails.
