@@ -28,6 +28,7 @@
 #include "observability/BrokerMetrics.h"
 #include "observability/MetricsServer.h"
 #include "session/SessionRegistry.h"
+#include "store/BrokerDirectory.h"
 #include "transport/Logging.h"
 #include "transport/McpHttpServer.h"
 
@@ -405,6 +406,7 @@ Result<void> Daemon::start()
     info.authMode = m_config.authMode == AuthMode::None ? QStringLiteral("none") : QStringLiteral("oauth");
     info.refreshLeadSeconds = int(m_config.refreshLead.count());
     m_admin->setDaemonInfo(info);
+    startBrokerDirectory();
     qCInfo(lcHttp).noquote() << QStringLiteral("listening on %1").arg(listenUrl);
     qCInfo(lcDaemon).noquote() << "node id" << m_nodeId;
     qCInfo(lcDaemon).noquote() << "auth"
@@ -417,6 +419,61 @@ Result<void> Daemon::start()
     // and the store is open, so a unit ordered After= this one finds it serving.
     m_systemd->ready(statusText());
     return {};
+}
+
+void Daemon::startBrokerDirectory()
+{
+    if (!m_oauth || !m_oauth->clusterDatabase())
+        return;
+    BrokerDirectoryConfig config;
+    config.params = *m_oauth->clusterDatabase();
+    config.nodeId = m_nodeId;
+    config.host = QSysInfo::machineHostName();
+    config.listenUrl = m_listenUrl;
+    auto *directory = new BrokerDirectory(config, this);
+    directory->setLoadProvider([registry = QPointer<SessionRegistry>(m_registry)] {
+        BrokerLoad load;
+        if (!registry)
+            return load;
+        const QList<Session *> sessions = registry->sessions();
+        for (const Session *session : sessions)
+            ++(session->kind() == SessionKind::UserChild ? load.userChildren : load.sessions);
+        return load;
+    });
+    if (Result<void> opened = directory->open(); !opened) {
+        // The store works without it: only the admin socket's view of the
+        // other brokers is missing ("brokers" then lists this one).
+        qCWarning(lcDaemon).noquote()
+            << opened.error().message << "; the admin socket lists this broker only";
+        delete directory;
+        return;
+    }
+    m_directory = directory;
+    m_admin->setBrokerLister([this]() -> Result<QList<BrokerStatus>> {
+        if (!m_directory)
+            return Error{ErrorCode::Unavailable, m_nodeId, QStringLiteral("the broker directory is closed")};
+        Result<QList<BrokerRecord>> records = m_directory->brokers();
+        if (!records)
+            return records.error();
+        QList<BrokerStatus> brokers;
+        for (const BrokerRecord &record : records.value()) {
+            BrokerStatus status;
+            status.nodeId = record.nodeId;
+            status.host = record.host;
+            status.pid = record.pid;
+            status.listenUrl = record.listenUrl;
+            status.startedMs = record.startedMs;
+            status.heartbeatMs = record.heartbeatMs;
+            status.heartbeatAgeMs = record.heartbeatAgeMs;
+            status.staleAfterMs = record.staleAfterMs();
+            status.stale = record.isStale();
+            status.stoppedMs = record.stoppedMs;
+            status.sessions = record.sessions;
+            status.userChildren = record.userChildren;
+            brokers.append(status);
+        }
+        return brokers;
+    });
 }
 
 Result<void> Daemon::startMetrics()
@@ -549,6 +606,8 @@ void Daemon::shutdown()
     m_systemd->stopping(QStringLiteral("stopping %1 sessions").arg(m_registry->count()));
     m_server->stopListening();
     m_admin->stopListening(); // connected admin clients still see the sessions end
+    if (m_directory)
+        m_directory->stop(); // the others list us as stopped, not stale
     // Each child gets the grace after stdin closes and again after SIGTERM.
     m_shutdownDeadline->start(m_config.childStopGrace * 2 + std::chrono::seconds(2));
     m_registry->shutdown();

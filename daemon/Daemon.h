@@ -17,6 +17,7 @@ class QTimer;
 namespace fmb {
 
 class AdminServer;
+class BrokerDirectory;
 class AuditTrail;
 class MetricsServer;
 class OAuthMode;
@@ -58,12 +59,16 @@ private:
     // The children's Landlock ruleset, per child_sandbox; an error stops the start.
     [[nodiscard]] Result<void> prepareSandbox();
     [[nodiscard]] Result<void> startMetrics();
+    // Issue 14: this broker's row in the cluster's database, and the admin
+    // socket's "brokers" from it. Nothing with a SQLite store or local mode.
+    void startBrokerDirectory();
 
     BrokerConfig m_config;
     SessionRegistry *m_registry = nullptr;               // child
     McpHttpServer *m_server = nullptr;                   // child
     OAuthMode *m_oauth = nullptr;                        // child; null in local mode
     AdminServer *m_admin = nullptr;                      // child
+    BrokerDirectory *m_directory = nullptr;              // child; null unless in a cluster
     AuditTrail *m_audit = nullptr;                       // child; null without audit_log
     MetricsServer *m_metrics = nullptr;                  // child; null without metrics_listen
     QTimer *m_shutdownDeadline = nullptr;                // child

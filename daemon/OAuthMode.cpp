@@ -40,7 +40,9 @@ Result<QByteArray> readSecretFile(const QString &path, const QString &key)
 // --database (issue 14): SQLite in state_dir by default, or PostgreSQL.
 // The upstream-token key is in state_dir unless --secret-key-file names one
 // (shared by a cluster's brokers, so it must exist: never created).
-Result<std::unique_ptr<TokenStore>> openStore(const BrokerConfig &config)
+// `cluster` gets the PostgreSQL parameters when the store is a cluster's.
+Result<std::unique_ptr<TokenStore>> openStore(const BrokerConfig &config,
+                                              std::optional<PostgresParams> &cluster)
 {
     const QString key = config.database.isEmpty() ? QStringLiteral("state_dir") : QStringLiteral("database");
     Result<DatabaseUrl> url =
@@ -63,6 +65,7 @@ Result<std::unique_ptr<TokenStore>> openStore(const BrokerConfig &config)
             Redactor::addSecret(password.value());
             params.password = QString::fromUtf8(password.value());
         }
+        cluster = params;
         auto postgres = std::make_unique<PostgresTokenStore>();
         if (!config.secretKeyFile.isEmpty()) {
             opened = postgres->open(params, config.secretKeyFile, false);
@@ -112,7 +115,7 @@ Result<void> OAuthMode::open()
         return secret.error();
     Redactor::addSecret(secret.value());
 
-    Result<std::unique_ptr<TokenStore>> store = openStore(m_config);
+    Result<std::unique_ptr<TokenStore>> store = openStore(m_config, m_cluster);
     if (!store)
         return store.error();
     m_store = std::move(store).value();

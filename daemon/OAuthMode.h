@@ -1,6 +1,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 
 #include <QObject>
 #include <QPair>
@@ -9,6 +10,7 @@
 #include "config/BrokerConfig.h"
 #include "http/HttpRoutes.h"
 #include "session/Session.h"
+#include "store/PostgresTokenStore.h"
 #include "store/StoreRecords.h"
 
 class QHttpServerRequest;
@@ -44,11 +46,15 @@ public:
     // Issue 15, for the admin socket's revoke: takes the user's grants,
     // broker tokens and stored Forgejo tokens (TokenStore::revokeUser).
     [[nodiscard]] Result<UserRevocation> revokeUser(const QString &login);
+    // Where the cluster's database is, after open(); empty with a SQLite
+    // store (issue 14: the broker directory lives beside the store).
+    [[nodiscard]] const std::optional<PostgresParams> &clusterDatabase() const { return m_cluster; }
 
 private:
     BrokerConfig m_config;
     SessionRegistry *m_registry = nullptr; // not owned
     std::unique_ptr<TokenStore> m_store;
+    std::optional<PostgresParams> m_cluster;
     UpstreamClient *m_upstream = nullptr;    // child
     AuthorizationServer *m_server = nullptr; // child
     StoreTokenSource *m_source = nullptr;    // child

@@ -10,6 +10,7 @@
 #include <QTabWidget>
 #include <QTimer>
 
+#include "ClusterWindow.h"
 #include "ConsoleTranslations.h"
 #include "ConsoleWindow.h"
 #include "admin/AdminPaths.h"
@@ -65,7 +66,8 @@ int main(int argc, char *argv[])
     parser.addVersionOption();
     const QCommandLineOption socketOption(
         QStringLiteral("admin-socket"),
-        QApplication::translate("main", "The broker's admin socket (default: %1).")
+        QApplication::translate("main", "The broker's admin socket (default: %1). Give it (or --ssh) "
+                                        "more than once to watch several brokers of a cluster.")
             .arg(fmb::resolveAdminSocketPath({})),
         QStringLiteral("PATH"));
     const QCommandLineOption sshOption(
@@ -91,17 +93,31 @@ int main(int argc, char *argv[])
     parser.addOptions({socketOption, sshOption, screenshotOption, sizeOption, tabOption, delayOption});
     parser.process(app);
 
-    fmb::AdminTarget target;
-    if (parser.isSet(sshOption)) {
-        fmb::Result<fmb::AdminTarget> ssh = fmb::AdminTarget::fromSshSpec(parser.value(sshOption));
+    // Each --admin-socket and each --ssh names one broker; several open the
+    // cluster window (issue 14), one the console as before.
+    QList<fmb::AdminTarget> targets;
+    for (const QString &socket : parser.values(socketOption))
+        targets.append(fmb::AdminTarget::local(fmb::resolveAdminSocketPath(socket)));
+    for (const QString &spec : parser.values(sshOption)) {
+        fmb::Result<fmb::AdminTarget> ssh = fmb::AdminTarget::fromSshSpec(spec);
         if (!ssh) {
             std::fprintf(stderr, "forgejo-mcp-broker-console: %s\n", qUtf8Printable(ssh.error().message));
             return 2;
         }
-        target = ssh.value();
-    } else {
-        target = fmb::AdminTarget::local(fmb::resolveAdminSocketPath(parser.value(socketOption)));
+        targets.append(ssh.value());
     }
+    // One of each is one remote broker, as it always was: --ssh wins.
+    if (parser.values(socketOption).size() == 1 && parser.values(sshOption).size() == 1)
+        targets.removeFirst();
+    if (targets.size() > 1) {
+        fmb::ClusterWindow cluster;
+        cluster.resize(1000, 480);
+        cluster.show();
+        cluster.connectTo(targets);
+        return QApplication::exec();
+    }
+    const fmb::AdminTarget target =
+        !targets.isEmpty() ? targets.first() : fmb::AdminTarget::local(fmb::resolveAdminSocketPath({}));
 
     fmb::ConsoleWindow window;
     if (parser.isSet(sizeOption)) {

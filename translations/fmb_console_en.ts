@@ -2,6 +2,114 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="en">
 <context>
+    <name>fmb::BrokerTableModel</name>
+    <message>
+        <source>Broker</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Host</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Last heartbeat</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Sessions</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Admin socket</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>up</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>stale</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>stopped</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>not answering</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No heartbeat for more than %1: the broker was killed, hangs or cannot reach the database</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 ago</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>connected</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>not a target</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>fmb::ClusterWindow</name>
+    <message>
+        <source>Forgejo MCP Broker Console: cluster</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Sessions</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Brokers</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Evict</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>End the selected sessions on the brokers that serve them</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Refresh</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <source>%1 of %2 brokers answering; %n session(s)</source>
+        <translation>
+            <numerusform>%1 of %2 brokers answering; %n session</numerusform>
+            <numerusform>%1 of %2 brokers answering; %n sessions</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>%1 of %2 on %3</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Evict sessions</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <source>End %n session(s) and stop their MCP servers?</source>
+        <translation>
+            <numerusform>End %n session and stop its MCP server?</numerusform>
+            <numerusform>End %n sessions and stop their MCP servers?</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
     <name>fmb::ConnectDialog</name>
     <message>
         <source>Connect to a Broker</source>
@@ -337,6 +445,37 @@
     </message>
 </context>
 <context>
+    <name>fmb::FleetSessionModel</name>
+    <message>
+        <source>Broker</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Session</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>User</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Client</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Created</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>user child</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>fmb::LiveChart</name>
     <message numerus="yes">
         <source>%1: %2 (the last %n minute(s))</source>
@@ -521,10 +660,6 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>The broker&apos;s admin socket (default: %1).</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
         <source>Reach a broker on another host through OpenSSH (ssh -L to its admin socket); extra ssh options from FMB_SSH_OPTIONS.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -542,6 +677,10 @@
     </message>
     <message>
         <source>Open on this tab: sessions or users.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The broker&apos;s admin socket (default: %1). Give it (or --ssh) more than once to watch several brokers of a cluster.</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

@@ -2,6 +2,114 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="nb_NO">
 <context>
+    <name>fmb::BrokerTableModel</name>
+    <message>
+        <source>Broker</source>
+        <translation>Megler</translation>
+    </message>
+    <message>
+        <source>Host</source>
+        <translation>Vert</translation>
+    </message>
+    <message>
+        <source>Last heartbeat</source>
+        <translation>Siste hjerteslag</translation>
+    </message>
+    <message>
+        <source>Sessions</source>
+        <translation>Økter</translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation>Tilstand</translation>
+    </message>
+    <message>
+        <source>Admin socket</source>
+        <translation>Administrasjonssokkel</translation>
+    </message>
+    <message>
+        <source>up</source>
+        <translation>oppe</translation>
+    </message>
+    <message>
+        <source>stale</source>
+        <translation>uten livstegn</translation>
+    </message>
+    <message>
+        <source>stopped</source>
+        <translation>stoppet</translation>
+    </message>
+    <message>
+        <source>not answering</source>
+        <translation>svarer ikke</translation>
+    </message>
+    <message>
+        <source>No heartbeat for more than %1: the broker was killed, hangs or cannot reach the database</source>
+        <translation>Ingen hjerteslag på mer enn %1: megleren ble drept, henger eller når ikke databasen</translation>
+    </message>
+    <message>
+        <source>%1 ago</source>
+        <translation>for %1 siden</translation>
+    </message>
+    <message>
+        <source>connected</source>
+        <translation>tilkoblet</translation>
+    </message>
+    <message>
+        <source>not a target</source>
+        <translation>ikke et mål</translation>
+    </message>
+</context>
+<context>
+    <name>fmb::ClusterWindow</name>
+    <message>
+        <source>Forgejo MCP Broker Console: cluster</source>
+        <translation>Forgejo MCP-megler – konsoll: klynge</translation>
+    </message>
+    <message>
+        <source>Sessions</source>
+        <translation>Økter</translation>
+    </message>
+    <message>
+        <source>Brokers</source>
+        <translation>Meglere</translation>
+    </message>
+    <message>
+        <source>&amp;Evict</source>
+        <translation>&amp;Kast ut</translation>
+    </message>
+    <message>
+        <source>End the selected sessions on the brokers that serve them</source>
+        <translation>Avslutt de valgte øktene på meglerne som betjener dem</translation>
+    </message>
+    <message>
+        <source>&amp;Refresh</source>
+        <translation>&amp;Oppdater</translation>
+    </message>
+    <message numerus="yes">
+        <source>%1 of %2 brokers answering; %n session(s)</source>
+        <translation>
+            <numerusform>%1 av %2 meglere svarer; %n økt</numerusform>
+            <numerusform>%1 av %2 meglere svarer; %n økter</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>%1 of %2 on %3</source>
+        <translation>%1 av %2 på %3</translation>
+    </message>
+    <message>
+        <source>Evict sessions</source>
+        <translation>Kast ut økter</translation>
+    </message>
+    <message numerus="yes">
+        <source>End %n session(s) and stop their MCP servers?</source>
+        <translation>
+            <numerusform>Avslutte %n økt og stoppe MCP-tjeneren?</numerusform>
+            <numerusform>Avslutte %n økter og stoppe MCP-tjenerne deres?</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
     <name>fmb::ConnectDialog</name>
     <message>
         <source>Connect to a Broker</source>
@@ -337,6 +445,37 @@
     </message>
 </context>
 <context>
+    <name>fmb::FleetSessionModel</name>
+    <message>
+        <source>Broker</source>
+        <translation>Megler</translation>
+    </message>
+    <message>
+        <source>Session</source>
+        <translation>Økt</translation>
+    </message>
+    <message>
+        <source>User</source>
+        <translation>Bruker</translation>
+    </message>
+    <message>
+        <source>Client</source>
+        <translation>Klient</translation>
+    </message>
+    <message>
+        <source>Created</source>
+        <translation>Opprettet</translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation>Tilstand</translation>
+    </message>
+    <message>
+        <source>user child</source>
+        <translation>brukerbarn</translation>
+    </message>
+</context>
+<context>
     <name>fmb::LiveChart</name>
     <message numerus="yes">
         <source>%1: %2 (the last %n minute(s))</source>
@@ -521,10 +660,6 @@
         <translation>Viser og kaster ut MCP-øktene til en forgejo-mcp-brokerd via administrasjonssokkelen dens.</translation>
     </message>
     <message>
-        <source>The broker&apos;s admin socket (default: %1).</source>
-        <translation>Meglerens administrasjonssokkel (standard: %1).</translation>
-    </message>
-    <message>
         <source>Reach a broker on another host through OpenSSH (ssh -L to its admin socket); extra ssh options from FMB_SSH_OPTIONS.</source>
         <translation>Nå en megler på en annen vert gjennom OpenSSH (ssh -L til administrasjonssokkelen); ekstra ssh-valg fra FMB_SSH_OPTIONS.</translation>
     </message>
@@ -543,6 +678,10 @@
     <message>
         <source>Open on this tab: sessions or users.</source>
         <translation>Åpne på denne fanen: sessions (økter) eller users (brukere).</translation>
+    </message>
+    <message>
+        <source>The broker&apos;s admin socket (default: %1). Give it (or --ssh) more than once to watch several brokers of a cluster.</source>
+        <translation>Meglerens administrasjonssokkel (standard: %1). Gi den (eller --ssh) flere ganger for å følge flere meglere i en klynge.</translation>
     </message>
 </context>
 </TS>

@@ -247,6 +247,13 @@ qint64 AdminClient::revoke(const QString &user, RevokeHandler handler)
                    });
 }
 
+qint64 AdminClient::brokers(BrokersHandler handler)
+{
+    return request(QStringLiteral("brokers"), {}, [handler = std::move(handler)](const AdminReply &reply) {
+        handler(reply, reply.ok ? BrokerList::fromJson(reply.result.toObject()) : BrokerList());
+    });
+}
+
 void AdminClient::onReadyRead()
 {
     while (m_socket && m_socket->bytesAvailable() > 0) {

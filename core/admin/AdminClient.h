@@ -58,6 +58,7 @@ public:
     using InfoHandler = std::function<void(const AdminReply &reply, const DaemonInfo &info)>;
     using EvictHandler = std::function<void(const AdminReply &reply, const EvictOutcome &outcome)>;
     using RevokeHandler = std::function<void(const AdminReply &reply, const RevokeOutcome &outcome)>;
+    using BrokersHandler = std::function<void(const AdminReply &reply, const BrokerList &brokers)>;
     qint64 listSessions(SessionsHandler handler);
     // The sessions at this moment; eventReceived() carries what follows.
     qint64 subscribe(SessionsHandler handler);
@@ -65,6 +66,8 @@ public:
     qint64 evict(const EvictSelector &selector, EvictHandler handler);
     // Ends the user's sessions and takes their grants and tokens (issue 15).
     qint64 revoke(const QString &user, RevokeHandler handler);
+    // The brokers of the cluster (issue 14); unknown_command from older daemons.
+    qint64 brokers(BrokersHandler handler);
 
 Q_SIGNALS:
     void stateChanged(fmb::AdminClient::State state);

@@ -172,6 +172,8 @@ ParsedAdminRequest parseAdminRequest(QByteArrayView bytes)
         parsed.request.command = AdminCommand::Subscribe;
     } else if (name == QLatin1String("unsubscribe")) {
         parsed.request.command = AdminCommand::Unsubscribe;
+    } else if (name == QLatin1String("brokers")) {
+        parsed.request.command = AdminCommand::Brokers;
     } else if (name == QLatin1String("evict")) {
         parsed.request.command = AdminCommand::Evict;
         return parseEvict(std::move(parsed), object);
@@ -181,7 +183,8 @@ ParsedAdminRequest parseAdminRequest(QByteArrayView bytes)
     } else {
         return problem(
             id, AdminErrorCode::UnknownCommand,
-            QStringLiteral("unknown command \"%1\" (try info, list, evict, revoke, subscribe, unsubscribe)")
+            QStringLiteral(
+                "unknown command \"%1\" (try info, list, evict, revoke, subscribe, unsubscribe, brokers)")
                 .arg(name.left(64)));
     }
     return parsed;
@@ -202,6 +205,8 @@ QString adminCommandName(AdminCommand command)
         return QStringLiteral("subscribe");
     case AdminCommand::Unsubscribe:
         return QStringLiteral("unsubscribe");
+    case AdminCommand::Brokers:
+        return QStringLiteral("brokers");
     }
     return QString();
 }
@@ -434,6 +439,64 @@ DaemonInfo DaemonInfo::fromJson(const QJsonObject &object)
     info.refreshLeadSeconds = object.value(QLatin1String("refresh_lead_seconds")).toInt(300);
     info.counters = ActivityCounters::fromJson(object.value(QLatin1String("counters")).toObject());
     return info;
+}
+
+QJsonObject BrokerStatus::toJson() const
+{
+    return QJsonObject{
+        {QStringLiteral("node_id"), nodeId},
+        {QStringLiteral("host"), host},
+        {QStringLiteral("pid"), pidValue(pid)},
+        {QStringLiteral("listen_url"), listenUrl},
+        {QStringLiteral("started"), adminTimestamp(startedMs)},
+        {QStringLiteral("heartbeat"), adminTimestamp(heartbeatMs)},
+        {QStringLiteral("heartbeat_age_ms"), heartbeatAgeMs},
+        {QStringLiteral("stale_after_ms"), staleAfterMs},
+        {QStringLiteral("stale"), stale},
+        {QStringLiteral("stopped"), adminTimestamp(stoppedMs)},
+        {QStringLiteral("sessions"), sessions},
+        {QStringLiteral("user_children"), userChildren},
+        {QStringLiteral("self"), self},
+    };
+}
+
+BrokerStatus BrokerStatus::fromJson(const QJsonObject &object)
+{
+    BrokerStatus status;
+    status.nodeId = object.value(QLatin1String("node_id")).toString();
+    status.host = object.value(QLatin1String("host")).toString();
+    status.pid = qint64(object.value(QLatin1String("pid")).toDouble());
+    status.listenUrl = object.value(QLatin1String("listen_url")).toString();
+    status.startedMs = parseAdminTimestamp(object.value(QLatin1String("started")));
+    status.heartbeatMs = parseAdminTimestamp(object.value(QLatin1String("heartbeat")));
+    status.heartbeatAgeMs = qint64(object.value(QLatin1String("heartbeat_age_ms")).toDouble());
+    status.staleAfterMs = qint64(object.value(QLatin1String("stale_after_ms")).toDouble());
+    status.stale = object.value(QLatin1String("stale")).toBool();
+    status.stoppedMs = parseAdminTimestamp(object.value(QLatin1String("stopped")));
+    status.sessions = object.value(QLatin1String("sessions")).toInt();
+    status.userChildren = object.value(QLatin1String("user_children")).toInt();
+    status.self = object.value(QLatin1String("self")).toBool();
+    return status;
+}
+
+QJsonObject BrokerList::toJson() const
+{
+    QJsonArray array;
+    for (const BrokerStatus &broker : brokers)
+        array.append(broker.toJson());
+    return QJsonObject{{QStringLiteral("source"), source}, {QStringLiteral("brokers"), array}};
+}
+
+BrokerList BrokerList::fromJson(const QJsonObject &object)
+{
+    BrokerList list;
+    list.source = object.value(QLatin1String("source")).toString();
+    const QJsonArray array = object.value(QLatin1String("brokers")).toArray();
+    for (const QJsonValue &item : array) {
+        if (item.isObject())
+            list.brokers.append(BrokerStatus::fromJson(item.toObject()));
+    }
+    return list;
 }
 
 QJsonObject ActivityCounters::toJson() const

@@ -23,7 +23,9 @@ namespace fmb {
 // | "user":login | "all":true), revoke ("user":login: evict with reason "revoked",
 // and take the user's grants, broker tokens and stored Forgejo tokens; added
 // in issue 15, older daemons answer unknown_command), subscribe (the reply
-// holds the sessions at that moment, then events follow), unsubscribe. Pure: no I/O here, so the parser and
+// holds the sessions at that moment, then events follow), unsubscribe, brokers
+// (the brokers of a cluster with heartbeat age and a stale flag, BrokerList;
+// added in issue 14, older daemons answer unknown_command). Pure: no I/O here, so the parser and
 // encoder test without an event loop (STYLE.md §1).
 constexpr int AdminProtocolVersion = 1;
 // Longer request lines get "line_too_long" and the connection is closed.
@@ -51,7 +53,7 @@ inline constexpr QLatin1String SessionActivity("session.activity"); // rate-limi
 inline constexpr QLatin1String SessionEnded("session.ended");       // carries "reason"
 } // namespace AdminEventName
 
-enum class AdminCommand { Info, List, Evict, Revoke, Subscribe, Unsubscribe };
+enum class AdminCommand { Info, List, Evict, Revoke, Subscribe, Unsubscribe, Brokers };
 
 struct AdminRequest {
     QJsonValue id; // echoed in the reply; null when absent
@@ -216,6 +218,38 @@ struct RevokeOutcome {
     [[nodiscard]] QJsonObject toJson() const;
     [[nodiscard]] static RevokeOutcome fromJson(const QJsonObject &object);
     friend bool operator==(const RevokeOutcome &, const RevokeOutcome &) = default;
+};
+
+// One broker as "brokers" describes it (issue 14).
+struct BrokerStatus {
+    QString nodeId;
+    QString host;
+    qint64 pid = 0;
+    QString listenUrl;
+    qint64 startedMs = 0;
+    qint64 heartbeatMs = 0;    // the last heartbeat (the database's clock); 0: none
+    qint64 heartbeatAgeMs = 0; // how long ago, by the database's clock
+    qint64 staleAfterMs = 0;   // the bound: an age over it without a clean stop is stale
+    bool stale = false;        // stopped beating without stopping cleanly (killed, hung, cut off)
+    qint64 stoppedMs = 0;      // stopped cleanly at; 0 while running
+    int sessions = 0;
+    int userChildren = 0;
+    bool self = false; // the broker that answered
+
+    [[nodiscard]] QJsonObject toJson() const;
+    [[nodiscard]] static BrokerStatus fromJson(const QJsonObject &object);
+    friend bool operator==(const BrokerStatus &, const BrokerStatus &) = default;
+};
+
+// What "brokers" answers: {"source":"database"|"self","brokers":[...]} by
+// node id. "self": a single broker (SQLite store or local mode) keeps no
+// directory and lists only itself.
+struct BrokerList {
+    QString source;
+    QList<BrokerStatus> brokers;
+
+    [[nodiscard]] QJsonObject toJson() const;
+    [[nodiscard]] static BrokerList fromJson(const QJsonObject &object);
 };
 
 // Whom an "evict" names: one of full ids or unique prefixes, a user, or everyone.

@@ -16,6 +16,7 @@
 #include <QLocalSocket>
 #include <QMetaEnum>
 #include <QSet>
+#include <QSysInfo>
 #include <QTimer>
 
 #include "AdminPaths.h"
@@ -200,6 +201,44 @@ DaemonInfo AdminServer::daemonInfo() const
     return info;
 }
 
+Result<BrokerList> AdminServer::brokerList() const
+{
+    BrokerList list;
+    if (m_brokerLister) {
+        Result<QList<BrokerStatus>> brokers = m_brokerLister();
+        if (!brokers.ok()) {
+            qCWarning(lcAdmin).noquote() << "cannot list the brokers:" << brokers.error().message;
+            return Error{brokers.error().code, brokers.error().subject,
+                         QStringLiteral("cannot read the brokers from the database: ") +
+                             brokers.error().message};
+        }
+        list.source = QStringLiteral("database");
+        list.brokers = brokers.value();
+        for (BrokerStatus &broker : list.brokers)
+            broker.self = broker.nodeId == m_info.nodeId;
+        return list;
+    }
+    const DaemonInfo info = daemonInfo();
+    BrokerStatus self;
+    self.nodeId = info.nodeId;
+    self.host = QSysInfo::machineHostName();
+    self.pid = info.pid;
+    self.listenUrl = info.listenUrl;
+    self.startedMs = info.startedMs;
+    self.heartbeatMs = QDateTime::currentMSecsSinceEpoch(); // it answers: alive now
+    self.sessions = info.sessions;
+    if (m_registry) {
+        const QList<Session *> sessions = m_registry->sessions();
+        self.userChildren = int(std::count_if(sessions.cbegin(), sessions.cend(), [](const Session *s) {
+            return s->kind() == SessionKind::UserChild;
+        }));
+    }
+    self.self = true;
+    list.source = QStringLiteral("self");
+    list.brokers.append(self);
+    return list;
+}
+
 ActivityCounters AdminServer::activityCounters()
 {
     using metrics::Counter;
@@ -282,6 +321,12 @@ void AdminServer::onRequest(quint64 peerId, const ParsedAdminRequest &parsed)
             peer->send(encodeAdminResult(request.id, outcome.value().toJson()));
         else
             peer->send(encodeAdminError(request.id, AdminErrorCode::Unavailable, outcome.error().message));
+        return;
+    case AdminCommand::Brokers:
+        if (Result<BrokerList> brokers = brokerList(); brokers.ok())
+            peer->send(encodeAdminResult(request.id, brokers.value().toJson()));
+        else
+            peer->send(encodeAdminError(request.id, AdminErrorCode::Unavailable, brokers.error().message));
         return;
     case AdminCommand::Subscribe:
         // The snapshot and the subscription are one step: no event is lost or

@@ -56,6 +56,14 @@ public:
     using UserRevoker = std::function<Result<RevokeOutcome>(const QString &user)>;
     void setUserRevoker(UserRevoker revoker) { m_revoker = std::move(revoker); }
 
+    // The brokers of the cluster (issue 14): the daemon sets it when a
+    // BrokerDirectory runs; without one, "brokers" answers this broker alone
+    // (source "self").
+    using BrokerLister = std::function<Result<QList<BrokerStatus>>()>;
+    void setBrokerLister(BrokerLister lister) { m_brokerLister = std::move(lister); }
+    // What "brokers" answers, or why it cannot.
+    [[nodiscard]] Result<BrokerList> brokerList() const;
+
     // Creates the directory, removes a stale socket file (only when nothing
     // listens on it), listens, and checks the mode. Conflict when another
     // process serves the path.
@@ -100,6 +108,7 @@ private:
     QLocalServer *m_server = nullptr; // child
     DaemonInfo m_info;
     UserRevoker m_revoker;
+    BrokerLister m_brokerLister;
     QHash<quint64, AdminPeer *> m_peers; // children; deleted later once closed
     quint64 m_nextPeerId = 1;
     QHash<QString, SessionInfo> m_known; // last description of each live session, for session.ended

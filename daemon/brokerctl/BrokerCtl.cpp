@@ -7,10 +7,12 @@
 #include <QDateTime>
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QJsonObject>
 #include <QTimer>
 
 #include "CtlFormat.h"
 #include "admin/AdminClient.h"
+#include "admin/AdminFleet.h"
 #include "admin/AdminPaths.h"
 #include "config/DatabaseUrl.h"
 
@@ -77,7 +79,8 @@ QString ctlHelpText()
         "Usage: forgejo-mcp-brokerctl [OPTIONS] COMMAND [ARGUMENTS]\n"
         "\n"
         "Lists and evicts the sessions of a running forgejo-mcp-brokerd through its admin\n"
-        "socket, on this host or (with --ssh) on another.\n"
+        "socket, on this host or (with --ssh) on another. Give --admin-socket or --ssh more\n"
+        "than once to manage several brokers of a cluster at once (list, evict, brokers).\n"
         "\n"
         "Commands:\n"
         "  list                  Every session: id, user, MCP client, created, last active,\n"
@@ -108,6 +111,16 @@ QString ctlHelpText()
         "                        session.token_expiry, session.activity (at most one per\n"
         "                        session per second), session.ended (with the reason).\n"
         "                        --json prints each event as its JSON line.\n"
+        "  brokers               The brokers of the cluster as the shared database knows\n"
+        "                        them (--database postgresql://...): node id, host, pid,\n"
+        "                        started, heartbeat age, sessions and state: up, stale (no\n"
+        "                        heartbeat for more than 3 heartbeat intervals without a\n"
+        "                        clean stop: killed, hung or cut off) or stopped. A single\n"
+        "                        broker lists itself. With several targets the views merge\n"
+        "                        by node id, and a target that does not answer is named.\n"
+        "                        --json prints a JSON array (node_id, host, pid, listen_url,\n"
+        "                        started, heartbeat, heartbeat_age_ms, stale_after_ms,\n"
+        "                        stale, stopped, sessions, user_children, self).\n"
         "  migrate-store --from sqlite:PATH --to postgresql://USER@HOST:PORT/DB\n"
         "                        Copy a single broker's token store into a cluster's\n"
         "                        PostgreSQL database, so that nobody signs in again:\n"
@@ -124,7 +137,12 @@ QString ctlHelpText()
         "  --admin-socket PATH   The broker's admin socket. Default: $FMB_ADMIN_SOCKET, else\n"
         "                        $XDG_RUNTIME_DIR/forgejo-mcp-broker/admin.sock, else\n"
         "                        /tmp/forgejo-mcp-broker-<uid>/admin.sock - the same rule as\n"
-        "                        forgejo-mcp-brokerd's --admin-socket.\n"
+        "                        forgejo-mcp-brokerd's --admin-socket. Repeat it (and --ssh)\n"
+        "                        for several brokers: list then shows one table with a\n"
+        "                        BROKER column (the node id; --json adds \"broker\"), evict\n"
+        "                        sends each id to the broker that serves it. info, revoke\n"
+        "                        and watch take one target. One --admin-socket with one --ssh\n"
+        "                        is refused (a remote socket goes in --ssh HOST:/path).\n"
         "  --ssh [USER@]HOST[:REMOTE_SOCKET]\n"
         "                        Reach a broker on HOST through the system OpenSSH client:\n"
         "                        ssh -N -o ExitOnForwardFailure=yes -o BatchMode=yes -L\n"
@@ -157,7 +175,8 @@ QString ctlHelpText()
         "     declined at the question\n"
         "  2  bad usage\n"
         "  3  the broker could not be reached: not running, the socket belongs to another\n"
-        "     user, ssh failed, or the timeout passed; migrate-store: a database could not\n"
+        "     user, ssh failed, or the timeout passed; with several targets: any of them\n"
+        "     (the others' answers are still printed); migrate-store: a database could not\n"
         "     be opened\n"
         "  4  migrate-store: the target holds data (nothing written; see --force)\n"
         "  5  migrate-store: a running broker has the source open (nothing written)\n"
@@ -205,31 +224,47 @@ Result<CtlOptions> parseCtlArguments(const QStringList &args)
                              .arg(parser.value(timeoutOption)));
         options.timeout = std::chrono::milliseconds(qint64(seconds * 1000));
     }
-    if (parser.isSet(sshOption)) {
-        if (parser.isSet(socketOption))
-            return usage(QStringLiteral("--ssh and --admin-socket do not combine; give the remote socket "
-                                        "as --ssh HOST:/path/to/admin.sock"));
-        Result<AdminTarget> target = AdminTarget::fromSshSpec(parser.value(sshOption));
+    // Each --admin-socket and each --ssh names one broker (issue 14); none: the default socket.
+    const QStringList sockets = parser.values(socketOption);
+    const QStringList sshSpecs = parser.values(sshOption);
+    if (sockets.size() == 1 && sshSpecs.size() == 1)
+        return usage(QStringLiteral("--ssh and --admin-socket do not combine for one broker; give the remote "
+                                    "socket as --ssh HOST:/path/to/admin.sock (for two brokers give "
+                                    "--admin-socket or --ssh twice)"));
+    for (const QString &socket : sockets)
+        options.targets.append(AdminTarget::local(resolveAdminSocketPath(socket)));
+    for (const QString &spec : sshSpecs) {
+        Result<AdminTarget> target = AdminTarget::fromSshSpec(spec);
         if (!target)
             return target.error();
-        options.target = target.value();
-    } else {
-        options.target = AdminTarget::local(resolveAdminSocketPath(parser.value(socketOption)));
+        options.targets.append(target.value());
     }
+    if (options.targets.isEmpty())
+        options.targets.append(AdminTarget::local(resolveAdminSocketPath(QString())));
+    options.target = options.targets.first();
 
     QStringList positional = parser.positionalArguments();
     if (positional.isEmpty())
-        return usage(QStringLiteral("no command given (list, info, evict, revoke, watch or migrate-store)"));
+        return usage(
+            QStringLiteral("no command given (list, info, evict, revoke, watch, brokers or migrate-store)"));
     options.command = positional.takeFirst();
     options.user = parser.value(userOption);
     options.all = parser.isSet(allOption);
     options.yes = parser.isSet(yesOption);
-    const QStringList known = {QStringLiteral("list"),  QStringLiteral("info"),
-                               QStringLiteral("evict"), QStringLiteral("revoke"),
-                               QStringLiteral("watch"), QStringLiteral("migrate-store")};
+    const QStringList known = {QStringLiteral("list"),         QStringLiteral("info"),
+                               QStringLiteral("evict"),        QStringLiteral("revoke"),
+                               QStringLiteral("watch"),        QStringLiteral("brokers"),
+                               QStringLiteral("migrate-store")};
     if (!known.contains(options.command))
         return usage(
-            QStringLiteral("unknown command \"%1\" (list, info, evict, revoke, watch or migrate-store)")
+            QStringLiteral(
+                "unknown command \"%1\" (list, info, evict, revoke, watch, brokers or migrate-store)")
+                .arg(options.command));
+    const QStringList oneBroker = {QStringLiteral("info"), QStringLiteral("revoke"), QStringLiteral("watch")};
+    if (options.targets.size() > 1 && oneBroker.contains(options.command))
+        return usage(
+            QStringLiteral("%1 talks to one broker; give one --admin-socket or --ssh (list, evict and "
+                           "brokers take several)")
                 .arg(options.command));
     if (options.yes && options.command != QLatin1String("revoke"))
         return usage(QStringLiteral("--yes belongs to revoke"));
@@ -280,8 +315,11 @@ BrokerCtl::BrokerCtl(CtlOptions options, QObject *parent)
 {
     m_timeout->setSingleShot(true);
     connect(m_timeout, &QTimer::timeout, this, [this] {
+        QStringList names;
+        for (const AdminTarget &target : std::as_const(m_options.targets))
+            names.append(target.displayName());
         fail(CtlExit::Unreachable, QStringLiteral("no answer from the broker at %1 within %2 s")
-                                       .arg(m_options.target.displayName())
+                                       .arg(names.join(QLatin1String(", ")))
                                        .arg(double(m_options.timeout.count()) / 1000));
     });
     connect(m_client, &AdminClient::connected, this, &BrokerCtl::onConnected);
@@ -309,7 +347,94 @@ void BrokerCtl::start()
         return;
     }
     m_timeout->start(m_options.timeout);
+    if (usesFleet()) {
+        m_fleet = new AdminFleet(this);
+        connect(m_fleet, &AdminFleet::settled, this, &BrokerCtl::onFleetSettled);
+        m_fleet->connectTo(m_options.targets);
+        return;
+    }
     m_client->connectTo(m_options.target);
+}
+
+bool BrokerCtl::usesFleet() const
+{
+    // One target keeps the single-broker output exactly as before; brokers
+    // always goes through the fleet (it merges what every target knows).
+    return m_options.targets.size() > 1 || m_options.command == QLatin1String("brokers");
+}
+
+void BrokerCtl::onFleetSettled()
+{
+    bool anyReachable = false;
+    for (int i = 0; i < m_fleet->size(); ++i)
+        anyReachable = anyReachable || m_fleet->state(i) == AdminFleet::MemberState::Connected;
+    if (!anyReachable) {
+        QStringList problems;
+        for (int i = 0; i < m_fleet->size(); ++i)
+            problems.append(m_fleet->problem(i));
+        return fail(CtlExit::Unreachable, problems.join(QLatin1String("; ")));
+    }
+    if (m_options.command == QLatin1String("list"))
+        runFleetList();
+    else if (m_options.command == QLatin1String("evict"))
+        runFleetEvict();
+    else
+        runBrokers();
+}
+
+void BrokerCtl::runFleetList()
+{
+    m_fleet->listSessions([this](const QList<FleetSession> &sessions, const QStringList &problems) {
+        if (m_options.json) {
+            QJsonArray array;
+            for (const FleetSession &row : sessions) {
+                QJsonObject object = row.session.toJson();
+                object.insert(QStringLiteral("broker"), row.broker);
+                array.append(object);
+            }
+            out(jsonText(array));
+        } else {
+            out(ctl::formatFleetTable(sessions, QDateTime::currentMSecsSinceEpoch()));
+        }
+        finishFleet(problems, CtlExit::Ok);
+    });
+}
+
+void BrokerCtl::runFleetEvict()
+{
+    const auto report = [this](const EvictOutcome &outcome, const QStringList &problems) {
+        finishFleet(problems, reportEvict(outcome, outcome.toJson()));
+    };
+    if (m_options.all)
+        m_fleet->evictEverywhere(EvictSelector::everything(), report);
+    else if (!m_options.user.isEmpty())
+        m_fleet->evictEverywhere(EvictSelector::ofUser(m_options.user), report);
+    else
+        m_fleet->evictSessions(m_options.ids, report);
+}
+
+void BrokerCtl::runBrokers()
+{
+    m_fleet->listBrokers([this](const QList<BrokerStatus> &brokers, const QStringList &problems) {
+        if (m_options.json) {
+            QJsonArray array;
+            for (const BrokerStatus &broker : brokers)
+                array.append(broker.toJson());
+            out(jsonText(array));
+            return finishFleet(problems, CtlExit::Ok);
+        }
+        out(ctl::formatBrokerTable(brokers, problems));
+        // The table already names the targets that did not answer.
+        done(problems.isEmpty() ? CtlExit::Ok : CtlExit::Unreachable);
+    });
+}
+
+void BrokerCtl::finishFleet(const QStringList &problems, int status)
+{
+    // The brokers that answered are shown; one that did not still fails the run.
+    for (const QString &problem : problems)
+        err(problem);
+    done(problems.isEmpty() ? status : std::max(status, CtlExit::Unreachable));
 }
 
 void BrokerCtl::onConnected()
@@ -368,23 +493,28 @@ void BrokerCtl::runEvict()
             return fail(reply.error.code == QLatin1String("disconnected") ? CtlExit::Unreachable
                                                                           : CtlExit::Failed,
                         reply.error.message);
-        if (m_options.json) {
-            out(jsonText(reply.result));
-        } else {
-            for (const QString &id : outcome.evicted)
-                out(QStringLiteral("evicted %1\n").arg(id));
-            if (outcome.evicted.isEmpty() && outcome.notFound.isEmpty() && outcome.ambiguous.isEmpty())
-                out(QStringLiteral("no sessions to evict\n"));
-        }
-        for (const QString &id : outcome.notFound) {
-            err(m_options.user.isEmpty() ? QStringLiteral("no session %1").arg(id)
-                                         : QStringLiteral("user %1 has no sessions").arg(id));
-        }
-        for (const QString &id : outcome.ambiguous)
-            err(QStringLiteral("%1 matches several sessions; give more of the id").arg(id));
-        const bool complete = outcome.notFound.isEmpty() && outcome.ambiguous.isEmpty();
-        done(complete ? CtlExit::Ok : CtlExit::Failed);
+        done(reportEvict(outcome, reply.result));
     });
+}
+
+int BrokerCtl::reportEvict(const EvictOutcome &outcome, const QJsonValue &json) const
+{
+    if (m_options.json) {
+        out(jsonText(json));
+    } else {
+        for (const QString &id : outcome.evicted)
+            out(QStringLiteral("evicted %1\n").arg(id));
+        if (outcome.evicted.isEmpty() && outcome.notFound.isEmpty() && outcome.ambiguous.isEmpty())
+            out(QStringLiteral("no sessions to evict\n"));
+    }
+    for (const QString &id : outcome.notFound) {
+        err(m_options.user.isEmpty() ? QStringLiteral("no session %1").arg(id)
+                                     : QStringLiteral("user %1 has no sessions").arg(id));
+    }
+    for (const QString &id : outcome.ambiguous)
+        err(QStringLiteral("%1 matches several sessions; give more of the id").arg(id));
+    const bool complete = outcome.notFound.isEmpty() && outcome.ambiguous.isEmpty();
+    return complete ? CtlExit::Ok : CtlExit::Failed;
 }
 
 void BrokerCtl::confirmRevoke()
@@ -466,6 +596,10 @@ void BrokerCtl::done(int exitStatus)
     m_timeout->stop();
     m_client->disconnect(this);
     m_client->disconnectFromDaemon();
+    if (m_fleet) {
+        m_fleet->disconnect(this);
+        m_fleet->disconnectAll();
+    }
     Q_EMIT finished(exitStatus);
 }
 

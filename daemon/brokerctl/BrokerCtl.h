@@ -5,6 +5,7 @@
 #include <QObject>
 #include <QStringList>
 
+#include "admin/AdminProtocol.h"
 #include "admin/AdminTarget.h"
 #include "base/Result.h"
 
@@ -13,6 +14,7 @@ class QTimer;
 namespace fmb {
 
 class AdminClient;
+class AdminFleet;
 
 // forgejo-mcp-brokerctl's exit statuses (documented in --help).
 namespace CtlExit {
@@ -28,8 +30,9 @@ constexpr int SourceInUse = 5;    // a running broker has the source database op
 struct CtlOptions {
     bool help = false;
     bool version = false;
-    AdminTarget target;
-    QString command; // list, info, evict, revoke, watch, migrate-store
+    AdminTarget target;         // the first of targets
+    QList<AdminTarget> targets; // every --admin-socket, then every --ssh (issue 14)
+    QString command;            // list, info, evict, revoke, watch, brokers, migrate-store
     QStringList ids;
     QString user;
     bool all = false;
@@ -71,11 +74,21 @@ private:
     void runRevoke();
     void confirmRevoke();
     void runWatch();
+    // Several targets (and brokers with any): one AdminFleet.
+    [[nodiscard]] bool usesFleet() const;
+    void onFleetSettled();
+    void runFleetList();
+    void runFleetEvict();
+    void runBrokers();
+    void finishFleet(const QStringList &problems, int status);
+    // Prints what evict did (json: the result as sent); the exit status.
+    [[nodiscard]] int reportEvict(const EvictOutcome &outcome, const QJsonValue &json) const;
     void fail(int exitStatus, const QString &message);
     void done(int exitStatus);
 
     CtlOptions m_options;
     AdminClient *m_client = nullptr; // child
+    AdminFleet *m_fleet = nullptr;   // child; only when usesFleet()
     QTimer *m_timeout = nullptr;     // child
     bool m_done = false;
 };

@@ -1,5 +1,7 @@
 #include "CtlFormat.h"
 
+#include <algorithm>
+
 #include <QDateTime>
 #include <QJsonObject>
 
@@ -85,23 +87,92 @@ QString formatTokenExpiry(qint64 expiresMs, qint64 nowMs)
     return QStringLiteral("in %1").arg(formatDuration((expiresMs - nowMs + 999) / 1000));
 }
 
+namespace {
+
+QStringList sessionHeader()
+{
+    return {QStringLiteral("ID"),
+            QStringLiteral("USER"),
+            QStringLiteral("CLIENT"),
+            QStringLiteral("CREATED"),
+            QStringLiteral("LAST ACTIVE"),
+            QStringLiteral("IDLE"),
+            QStringLiteral("TOKEN EXPIRES"),
+            QStringLiteral("PID"),
+            QStringLiteral("STATE")};
+}
+
+QStringList sessionCells(const SessionInfo &session, qint64 nowMs)
+{
+    return {session.id.right(RandomIdHexDigits).left(ShortIdLength),
+            session.user,
+            clientText(session),
+            localTime(session.createdMs),
+            ago(session.lastActiveMs, nowMs),
+            session.active ? QStringLiteral("active") : formatDuration(session.idleMs / 1000),
+            formatTokenExpiry(session.tokenExpiresMs, nowMs),
+            session.childPid > 0 ? QString::number(session.childPid) : QStringLiteral("-"),
+            session.state};
+}
+
+} // namespace
+
 QString formatSessionTable(const QList<SessionInfo> &sessions, qint64 nowMs)
 {
     if (sessions.isEmpty())
         return QStringLiteral("No sessions.\n");
-    QList<QStringList> rows;
-    rows.append({QStringLiteral("ID"), QStringLiteral("USER"), QStringLiteral("CLIENT"),
-                 QStringLiteral("CREATED"), QStringLiteral("LAST ACTIVE"), QStringLiteral("IDLE"),
-                 QStringLiteral("TOKEN EXPIRES"), QStringLiteral("PID"), QStringLiteral("STATE")});
-    for (const SessionInfo &session : sessions) {
-        rows.append({session.id.right(RandomIdHexDigits).left(ShortIdLength), session.user,
-                     clientText(session), localTime(session.createdMs), ago(session.lastActiveMs, nowMs),
-                     session.active ? QStringLiteral("active") : formatDuration(session.idleMs / 1000),
-                     formatTokenExpiry(session.tokenExpiresMs, nowMs),
-                     session.childPid > 0 ? QString::number(session.childPid) : QStringLiteral("-"),
-                     session.state});
-    }
+    QList<QStringList> rows{sessionHeader()};
+    for (const SessionInfo &session : sessions)
+        rows.append(sessionCells(session, nowMs));
     return render(rows) + QStringLiteral("%1 session(s)\n").arg(sessions.size());
+}
+
+QString formatFleetTable(const QList<FleetSession> &sessions, qint64 nowMs)
+{
+    if (sessions.isEmpty())
+        return QStringLiteral("No sessions.\n");
+    QList<QStringList> rows{QStringList{QStringLiteral("BROKER")} + sessionHeader()};
+    for (const FleetSession &row : sessions)
+        rows.append(QStringList{row.broker} + sessionCells(row.session, nowMs));
+    return render(rows) + QStringLiteral("%1 session(s)\n").arg(sessions.size());
+}
+
+QString brokerState(const BrokerStatus &broker)
+{
+    if (broker.stoppedMs > 0)
+        return QStringLiteral("stopped");
+    if (broker.stale)
+        return QStringLiteral("stale");
+    return QStringLiteral("up");
+}
+
+QString formatBrokerTable(const QList<BrokerStatus> &brokers, const QStringList &unreachable)
+{
+    QList<QStringList> rows;
+    rows.append({QStringLiteral("BROKER"), QStringLiteral("HOST"), QStringLiteral("PID"),
+                 QStringLiteral("STARTED"), QStringLiteral("HEARTBEAT"), QStringLiteral("SESSIONS"),
+                 QStringLiteral("STATE")});
+    for (const BrokerStatus &broker : brokers) {
+        rows.append(
+            {broker.nodeId, broker.host.isEmpty() ? QStringLiteral("-") : broker.host,
+             broker.pid > 0 ? QString::number(broker.pid) : QStringLiteral("-"), localTime(broker.startedMs),
+             broker.heartbeatMs > 0 ? formatDuration(broker.heartbeatAgeMs / 1000) + QLatin1String(" ago")
+                                    : QStringLiteral("-"),
+             broker.userChildren > 0
+                 ? QStringLiteral("%1 (%2 user children)").arg(broker.sessions).arg(broker.userChildren)
+                 : QString::number(broker.sessions),
+             brokerState(broker)});
+    }
+    QString text = render(rows);
+    for (const QString &problem : unreachable)
+        text += QStringLiteral("unreachable: %1\n").arg(problem);
+    const auto stale = std::count_if(brokers.cbegin(), brokers.cend(),
+                                     [](const BrokerStatus &b) { return b.stale && b.stoppedMs == 0; });
+    text += QStringLiteral("%1 broker(s), %2 stale\n").arg(brokers.size()).arg(stale);
+    if (!brokers.isEmpty())
+        text += QStringLiteral("stale: no heartbeat for more than %1\n")
+                    .arg(formatDuration(brokers.first().staleAfterMs / 1000));
+    return text;
 }
 
 QString formatDaemonInfo(const DaemonInfo &info)

@@ -4,6 +4,7 @@
 #include <QString>
 #include <QStringList>
 
+#include "admin/AdminFleet.h"
 #include "admin/AdminProtocol.h"
 
 namespace fmb::ctl {
@@ -14,6 +15,12 @@ namespace fmb::ctl {
 [[nodiscard]] QString formatTokenExpiry(qint64 expiresMs, qint64 nowMs);
 // The list command's table, columns padded; ids shortened to 12 characters.
 [[nodiscard]] QString formatSessionTable(const QList<SessionInfo> &sessions, qint64 nowMs);
+// The same for several brokers, with a BROKER column first (issue 14).
+[[nodiscard]] QString formatFleetTable(const QList<FleetSession> &sessions, qint64 nowMs);
+// "up", "stale" or "stopped".
+[[nodiscard]] QString brokerState(const BrokerStatus &broker);
+// The brokers command's table, then a line per target that did not answer.
+[[nodiscard]] QString formatBrokerTable(const QList<BrokerStatus> &brokers, const QStringList &unreachable);
 // "key: value" lines for info.
 [[nodiscard]] QString formatDaemonInfo(const DaemonInfo &info);
 // One line for watch: time, event, id and the session's fields.

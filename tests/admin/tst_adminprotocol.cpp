@@ -38,6 +38,7 @@ private Q_SLOTS:
     void evictSelectorWire();
     void daemonInfoJson();
     void revokeOutcomeJson();
+    void brokerListJson();
     void resolveEvict_data();
     void resolveEvict();
     void throttle();
@@ -91,6 +92,8 @@ void tst_AdminProtocol::parseRequest_data()
                                         << QStringLiteral("bad_request") << QJsonValue(8);
     QTest::newRow("revoke, user a number") << QByteArray(R"({"v":1,"id":8,"cmd":"revoke","user":7})")
                                            << QStringLiteral("bad_request") << QJsonValue(8);
+    QTest::newRow("brokers (issue 14)")
+        << QByteArray(R"({"v":1,"id":9,"cmd":"brokers"})") << QString() << QJsonValue(9);
 }
 
 void tst_AdminProtocol::parseRequest()
@@ -408,6 +411,52 @@ void tst_AdminProtocol::revokeOutcomeJson()
     QCOMPARE(parsed.request.command, AdminCommand::Revoke);
     QCOMPARE(parsed.request.user, outcome.user);
     QCOMPARE(adminCommandName(parsed.request.command), QStringLiteral("revoke"));
+}
+
+// Issue 14: "brokers" answers one object per broker; what goes out comes back.
+void tst_AdminProtocol::brokerListJson()
+{
+    const ParsedAdminRequest parsed = parseAdminRequest(encodeAdminRequest(3, QStringLiteral("brokers")));
+    QVERIFY(parsed.ok());
+    QCOMPARE(adminCommandName(parsed.request.command), QStringLiteral("brokers"));
+
+    BrokerStatus up;
+    up.nodeId = QStringLiteral("web1");
+    up.host = QStringLiteral("host1");
+    up.pid = 42;
+    up.listenUrl = QStringLiteral("http://127.0.0.1:8080");
+    up.startedMs = 1767225600000;
+    up.heartbeatMs = 1767225605000;
+    up.heartbeatAgeMs = 1200;
+    up.staleAfterMs = 15000;
+    up.sessions = 3;
+    up.userChildren = 1;
+    up.self = true;
+    BrokerStatus gone = up;
+    gone.nodeId = QStringLiteral("web2");
+    gone.heartbeatAgeMs = 60000;
+    gone.stale = true;
+    gone.self = false;
+    BrokerStatus stopped = up;
+    stopped.nodeId = QStringLiteral("web3");
+    stopped.stoppedMs = 1767225609000;
+    stopped.self = false;
+    const BrokerList list{QStringLiteral("database"), {up, gone, stopped}};
+    const QJsonObject json = list.toJson();
+    QCOMPARE(json.value(QLatin1String("source")).toString(), QStringLiteral("database"));
+    const QJsonObject first = json.value(QLatin1String("brokers")).toArray().at(0).toObject();
+    QCOMPARE(first.value(QLatin1String("node_id")).toString(), QStringLiteral("web1"));
+    QCOMPARE(first.value(QLatin1String("heartbeat_age_ms")).toInteger(), qint64(1200));
+    QCOMPARE(first.value(QLatin1String("stale")).toBool(), false);
+    QVERIFY(first.value(QLatin1String("stopped")).isNull());
+    QCOMPARE(first.value(QLatin1String("heartbeat")).toString(), QStringLiteral("2026-01-01T00:00:05.000Z"));
+
+    const BrokerList back = BrokerList::fromJson(json);
+    QCOMPARE(back.source, list.source);
+    QCOMPARE(back.brokers.size(), 3);
+    QCOMPARE(back.brokers.at(0), up);
+    QCOMPARE(back.brokers.at(1), gone);
+    QCOMPARE(back.brokers.at(2), stopped);
 }
 
 void tst_AdminProtocol::daemonInfoJson()

@@ -30,51 +30,14 @@
 #include "session/SessionRegistry.h"
 #include "session/StreamSink.h"
 
+#include "QuietBackend.h"
+
 using namespace fmb;
+using fmbtest::QuietBackend;
 
 namespace {
 
 // Collects what a session answers a POST with.
-// A backend without a process: a session made with it costs microseconds,
-// so many are made within one millisecond.
-class QuietBackend final : public Backend {
-public:
-    using Backend::Backend;
-    void start() override
-    {
-        QMetaObject::invokeMethod(
-            this,
-            [this] {
-                m_running = !m_stopped;
-                if (m_running)
-                    Q_EMIT started();
-            },
-            Qt::QueuedConnection);
-    }
-    bool write(const QByteArray &) override { return m_running; }
-    void stop() override
-    {
-        if (m_stopped)
-            return;
-        m_stopped = true;
-        m_running = false;
-        QMetaObject::invokeMethod(
-            this,
-            [this] {
-                ExitInfo info;
-                info.reason = QStringLiteral("stopped");
-                Q_EMIT exited(info);
-            },
-            Qt::QueuedConnection);
-    }
-    bool isRunning() const override { return m_running; }
-    qint64 processId() const override { return 0; }
-
-private:
-    bool m_running = false;
-    bool m_stopped = false;
-};
-
 class FakeSink final : public StreamSink {
 public:
     using StreamSink::StreamSink;
@@ -147,6 +110,8 @@ private Q_SLOTS:
     void evictUser();
     void revokeUser();
     void revokeNeedsAStore();
+    void brokersWithoutDirectoryListSelf();
+    void brokersFromTheDirectory();
     void subscribeStreamsEvents();
     void activityIsRateLimited();
     void malformedInput_data();
@@ -161,6 +126,8 @@ private:
     void startServer(AdminServerConfig config = {});
     Session *createSession(const QString &user, const QString &clientName);
     [[nodiscard]] AdminReply ask(AdminClient &client, const QString &command, const QJsonObject &fields = {});
+    // Connects client to the server; false after 5 s without.
+    [[nodiscard]] bool connectClient(AdminClient &client);
 
     std::unique_ptr<QTemporaryDir> m_dir;
     QString m_socketPath;
@@ -553,6 +520,13 @@ void tst_AdminServer::revokeUser()
     QCOMPARE(reply.error.code, QStringLiteral("missing_field"));
 }
 
+bool tst_AdminServer::connectClient(AdminClient &client)
+{
+    QSignalSpy connected(&client, &AdminClient::connected);
+    client.connectTo(AdminTarget::local(m_socketPath));
+    return QTest::qWaitFor([&connected] { return connected.count() == 1; }, 5000);
+}
+
 void tst_AdminServer::revokeNeedsAStore()
 {
     startServer();
@@ -567,6 +541,69 @@ void tst_AdminServer::revokeNeedsAStore()
     QCOMPARE(reply.error.code, QStringLiteral("unavailable"));
     QVERIFY(reply.error.message.contains(QLatin1String("evict --user")));
     QCOMPARE(m_registry->count(), 1);
+}
+
+// Issue 14: a single broker keeps no directory; "brokers" names it alone.
+void tst_AdminServer::brokersWithoutDirectoryListSelf()
+{
+    startServer();
+    QVERIFY(createSession(QStringLiteral("local"), QStringLiteral("c1")));
+    AdminClient client;
+    QVERIFY(connectClient(client));
+    std::optional<BrokerList> brokers;
+    client.brokers([&](const AdminReply &reply, const BrokerList &list) {
+        QVERIFY(reply.ok);
+        brokers = list;
+    });
+    QTRY_VERIFY(brokers.has_value());
+    QCOMPARE(brokers->source, QStringLiteral("self"));
+    QCOMPARE(brokers->brokers.size(), 1);
+    const BrokerStatus &self = brokers->brokers.at(0);
+    QVERIFY(self.self);
+    QVERIFY(!self.stale);
+    QCOMPARE(self.pid, QCoreApplication::applicationPid());
+    QCOMPARE(self.sessions, 1);
+    QCOMPARE(self.listenUrl, QStringLiteral("http://127.0.0.1:1"));
+}
+
+// With a directory the answer is the database's, this broker marked; a
+// failing database is "unavailable", not an empty list.
+void tst_AdminServer::brokersFromTheDirectory()
+{
+    startServer();
+    DaemonInfo info = m_server->daemonInfo();
+    info.nodeId = QStringLiteral("web1");
+    m_server->setDaemonInfo(info);
+    bool failing = false;
+    m_server->setBrokerLister([&failing]() -> Result<QList<BrokerStatus>> {
+        if (failing)
+            return Error{ErrorCode::Io, QStringLiteral("db"), QStringLiteral("connection lost")};
+        BrokerStatus web1;
+        web1.nodeId = QStringLiteral("web1");
+        BrokerStatus web2;
+        web2.nodeId = QStringLiteral("web2");
+        web2.heartbeatAgeMs = 20000;
+        web2.staleAfterMs = 15000;
+        web2.stale = true;
+        return QList<BrokerStatus>{web1, web2};
+    });
+    AdminClient client;
+    QVERIFY(connectClient(client));
+    const AdminReply reply = ask(client, QStringLiteral("brokers"));
+    QVERIFY(reply.ok);
+    const BrokerList list = BrokerList::fromJson(reply.result.toObject());
+    QCOMPARE(list.source, QStringLiteral("database"));
+    QCOMPARE(list.brokers.size(), 2);
+    QVERIFY(list.brokers.at(0).self);
+    QVERIFY(!list.brokers.at(1).self);
+    QVERIFY(list.brokers.at(1).stale);
+
+    failing = true;
+    const AdminReply failed = ask(client, QStringLiteral("brokers"));
+    QVERIFY(!failed.ok);
+    QCOMPARE(failed.error.code, QStringLiteral("unavailable"));
+    QVERIFY2(failed.error.message.contains(QLatin1String("connection lost")),
+             qPrintable(failed.error.message));
 }
 
 // evict as brokerctl and the console call it: the selector goes out as they

@@ -5,6 +5,7 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <QHash>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -44,8 +45,18 @@ private Q_SLOTS:
     void revokeInLocalMode();
     void revokeAsksOnATerminal();
     void watch();
+    // Issue 14: several brokers at once.
+    void brokersListsSelf();
+    void listTwoBrokers();
+    void evictRoutedToItsBroker();
+    void unreachableTargetIsNamed();
 
 private:
+    [[nodiscard]] bool startSecond();
+    [[nodiscard]] QStringList bothSockets() const
+    {
+        return socketArgs() << QStringLiteral("--admin-socket") << m_second->adminSocket();
+    }
     [[nodiscard]] QStringList socketArgs() const
     {
         return {QStringLiteral("--admin-socket"), m_daemon->adminSocket()};
@@ -53,6 +64,7 @@ private:
 
     QTemporaryDir m_dir;
     std::unique_ptr<test::DaemonHarness> m_daemon;
+    std::unique_ptr<test::DaemonHarness> m_second; // node id ctl-b, started by the cluster rows
 };
 
 void tst_BrokerCtl::initTestCase()
@@ -64,6 +76,7 @@ void tst_BrokerCtl::initTestCase()
 
 void tst_BrokerCtl::cleanupTestCase()
 {
+    m_second.reset();
     m_daemon.reset();
 }
 
@@ -356,6 +369,106 @@ void tst_BrokerCtl::watch()
     }
     watcher.terminate();
     QVERIFY(watcher.waitForFinished(5000));
+}
+
+bool tst_BrokerCtl::startSecond()
+{
+    if (m_second)
+        return true;
+    m_second = std::make_unique<test::DaemonHarness>(m_dir.filePath(QStringLiteral("b/admin.sock")));
+    if (m_second->start({QStringLiteral("--node-id"), QStringLiteral("ctl-b")}))
+        return true;
+    qWarning("%s", qPrintable(m_second->error()));
+    m_second.reset();
+    return false;
+}
+
+// A single broker keeps no directory: "brokers" names it alone, up.
+void tst_BrokerCtl::brokersListsSelf()
+{
+    const CtlRun json = runCtl(socketArgs() << QStringLiteral("brokers") << QStringLiteral("--json"));
+    QCOMPARE(json.exitCode, 0);
+    const QJsonArray brokers = QJsonDocument::fromJson(json.out).array();
+    QCOMPARE(brokers.size(), 1);
+    const QJsonObject self = brokers.at(0).toObject();
+    QCOMPARE(self.value(QLatin1String("pid")).toInteger(), m_daemon->pid());
+    QVERIFY(self.value(QLatin1String("self")).toBool());
+    QVERIFY(!self.value(QLatin1String("stale")).toBool());
+    const CtlRun table = runCtl(socketArgs() << QStringLiteral("brokers"));
+    QCOMPARE(table.exitCode, 0);
+    QVERIFY2(table.out.startsWith("BROKER "), table.out.constData());
+    QVERIFY2(table.out.contains("1 broker(s), 0 stale"), table.out.constData());
+}
+
+void tst_BrokerCtl::listTwoBrokers()
+{
+    QVERIFY(startSecond());
+    const QString a = m_daemon->createSession(QStringLiteral("on-a"));
+    const QString b = m_second->createSession(QStringLiteral("on-b"));
+    QVERIFY2(!a.isEmpty() && !b.isEmpty(), qPrintable(m_daemon->error() + m_second->error()));
+    QVERIFY(b.startsWith(QLatin1String("ctl-b-")));
+
+    const CtlRun json = runCtl(bothSockets() << QStringLiteral("list") << QStringLiteral("--json"));
+    QCOMPARE(json.exitCode, 0);
+    QHash<QString, QString> brokerOf;
+    for (const QJsonValue &value : QJsonDocument::fromJson(json.out).array())
+        brokerOf.insert(value.toObject().value(QLatin1String("id")).toString(),
+                        value.toObject().value(QLatin1String("broker")).toString());
+    QCOMPARE(brokerOf.value(b), QStringLiteral("ctl-b"));
+    QCOMPARE(brokerOf.value(a), a.left(a.size() - 49)); // the first daemon's default node id
+
+    const CtlRun table = runCtl(bothSockets() << QStringLiteral("list"));
+    QCOMPARE(table.exitCode, 0);
+    QVERIFY2(table.out.startsWith("BROKER "), table.out.constData());
+    QVERIFY2(table.out.contains("\nctl-b "), table.out.constData());
+    QVERIFY2(table.out.contains(b.right(48).left(12).toLatin1()), table.out.constData());
+    QVERIFY2(table.out.contains(a.right(48).left(12).toLatin1()), table.out.constData());
+    // One target as before: no broker column.
+    const CtlRun single = runCtl(socketArgs() << QStringLiteral("list"));
+    QVERIFY2(single.out.startsWith("ID "), single.out.constData());
+    QVERIFY(runCtl(socketArgs() << QStringLiteral("evict") << a).exitCode == 0);
+    QVERIFY(runCtl(QStringList{QStringLiteral("--admin-socket"), m_second->adminSocket(),
+                               QStringLiteral("evict"), b})
+                .exitCode == 0);
+}
+
+void tst_BrokerCtl::evictRoutedToItsBroker()
+{
+    QVERIFY(startSecond());
+    const QString a = m_daemon->createSession(QStringLiteral("stay-a"));
+    const QString b = m_second->createSession(QStringLiteral("go-b"));
+    QVERIFY(!a.isEmpty() && !b.isEmpty());
+    // The short id the table shows (the start of the random part): only b's broker has it.
+    const CtlRun run = runCtl(bothSockets() << QStringLiteral("evict") << b.right(48).left(12));
+    QCOMPARE(run.exitCode, 0);
+    QVERIFY2(run.out.contains(QByteArray(QByteArray("evicted ") + b.toLatin1())), run.out.constData());
+    const CtlRun onB = runCtl(QStringList{QStringLiteral("--admin-socket"), m_second->adminSocket(),
+                                          QStringLiteral("list"), QStringLiteral("--json")});
+    QVERIFY2(!onB.out.contains(b.toLatin1()), onB.out.constData());
+    const CtlRun onA = runCtl(socketArgs() << QStringLiteral("list") << QStringLiteral("--json"));
+    QVERIFY2(onA.out.contains(a.toLatin1()), onA.out.constData());
+    const CtlRun unknown =
+        runCtl(bothSockets() << QStringLiteral("evict") << QStringLiteral("nosuchsession"));
+    QCOMPARE(unknown.exitCode, 1);
+    QVERIFY2(unknown.err.contains("no session nosuchsession"), unknown.err.constData());
+    QVERIFY(runCtl(socketArgs() << QStringLiteral("evict") << a).exitCode == 0);
+}
+
+void tst_BrokerCtl::unreachableTargetIsNamed()
+{
+    const QString a = m_daemon->createSession(QStringLiteral("still-listed"));
+    QVERIFY(!a.isEmpty());
+    const QString gone = m_dir.filePath(QStringLiteral("gone.sock"));
+    const CtlRun run =
+        runCtl(socketArgs() << QStringLiteral("--admin-socket") << gone << QStringLiteral("list"));
+    QCOMPARE(run.exitCode, 3);
+    QVERIFY2(run.out.contains(a.right(48).left(12).toLatin1()), run.out.constData());
+    QVERIFY2(run.err.contains(gone.toUtf8()), run.err.constData());
+    const CtlRun info =
+        runCtl(socketArgs() << QStringLiteral("--admin-socket") << gone << QStringLiteral("info"));
+    QCOMPARE(info.exitCode, 2);
+    QVERIFY2(info.err.contains("talks to one broker"), info.err.constData());
+    QVERIFY(runCtl(socketArgs() << QStringLiteral("evict") << a).exitCode == 0);
 }
 
 QTEST_GUILESS_MAIN(tst_BrokerCtl)

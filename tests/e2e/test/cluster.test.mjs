@@ -9,6 +9,7 @@
 // per rotation across both brokers, and both brokers' children get the new token.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 
@@ -21,6 +22,8 @@ const BROKER_B = env.FMB_E2E_CLUSTER_B_URL;
 const PIDS = { 'broker-a': Number(env.FMB_E2E_CLUSTER_A_PID), 'broker-b': Number(env.FMB_E2E_CLUSTER_B_PID) };
 const FORGEJO = env.FMB_E2E_CLUSTER_FORGEJO_URL;
 const MARKER = env.FMB_E2E_CLUSTER_MARKER; // broker X's children: FMB_E2E_MARKER=$MARKER-X
+const ADMIN = { 'broker-a': env.FMB_E2E_CLUSTER_A_ADMIN_SOCKET, 'broker-b': env.FMB_E2E_CLUSTER_B_ADMIN_SOCKET };
+const BROKERCTL = env.FMB_E2E_BROKERCTL;
 const SESSIONS = 20;
 const CALL = { timeout: 30_000 };
 let skip = false;
@@ -33,6 +36,15 @@ if (env.FMB_E2E_CLUSTER_SKIP) {
 // Which broker holds a session: its id starts with the node id (--node-id broker-X).
 function nodeOf(sessionId) {
   return /^(broker-[ab])-[0-9a-f]{48}$/.exec(sessionId ?? '')?.[1];
+}
+
+// forgejo-mcp-brokerctl with these arguments: its exit code, stdout and stderr.
+function brokerctl(...args) {
+  return new Promise((resolve) => {
+    execFile(BROKERCTL, args, { timeout: 30_000 }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
+    });
+  });
 }
 
 // Pids of processes whose environment carries FMB_E2E_MARKER=<marker>.
@@ -247,7 +259,7 @@ describe('token rotation across two brokers (issue 14)', { skip, timeout: 120_00
   });
 });
 
-describe('two brokers on PostgreSQL behind HAProxy', { skip, timeout: 180_000 }, () => {
+describe('two brokers on PostgreSQL behind HAProxy', { skip, timeout: 240_000 }, () => {
   const alice = new HeadlessOAuthProvider({ clientName: 'fmb-e2e-cluster-alice' });
   let sdk; // alice's SDK session through HAProxy
   let token; // her broker access token
@@ -304,6 +316,28 @@ describe('two brokers on PostgreSQL behind HAProxy', { skip, timeout: 180_000 },
     // HAProxy learned each id from its initialize answer: every later request lands on the same broker.
     const statuses = await Promise.all(clients.map((c) => c.ping()));
     assert.deepEqual(statuses, clients.map(() => 200));
+  });
+
+  test('brokerctl with both admin sockets lists the sessions of both with their node ids (issue 14)', async () => {
+    const sockets = ['--admin-socket', ADMIN['broker-a'], '--admin-socket', ADMIN['broker-b']];
+    const list = await brokerctl(...sockets, 'list', '--json');
+    assert.equal(list.code, 0, list.stderr);
+    const rows = JSON.parse(list.stdout);
+    for (const client of clients) {
+      const row = rows.find((r) => r.id === client.sessionId);
+      assert.ok(row, `${client.sessionId} is listed`);
+      assert.equal(row.broker, nodeOf(client.sessionId), `the broker of ${client.sessionId}`);
+    }
+    const table = await brokerctl(...sockets, 'list');
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, /^BROKER +ID /);
+    assert.match(table.stdout, /^broker-a /m);
+    assert.match(table.stdout, /^broker-b /m);
+    const brokers = await brokerctl(...sockets, 'brokers', '--json');
+    assert.equal(brokers.code, 0, brokers.stderr);
+    const known = JSON.parse(brokers.stdout);
+    assert.deepEqual(known.map((b) => b.node_id), ['broker-a', 'broker-b']);
+    assert.ok(known.every((b) => !b.stale && b.stopped === null), brokers.stdout);
   });
 
   test("kill -9 of broker A: its clients move to B without signing in, B's clients see no error", async () => {
@@ -402,5 +436,23 @@ describe('two brokers on PostgreSQL behind HAProxy', { skip, timeout: 180_000 },
     });
     const health = await (await fetch(`${CLUSTER}/healthz`, { signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) })).json();
     assert.deepEqual(health, { status: 'ok', node: survivor });
+
+    // Issue 14: the survivor lists the dead broker as stale once it missed
+    // three heartbeats (5 s each); with both sockets the dead one is named unreachable.
+    let victimRow;
+    await waitFor(
+      async () => {
+        const brokers = await brokerctl('--admin-socket', ADMIN[survivor], 'brokers', '--json');
+        victimRow = JSON.parse(brokers.stdout || '[]').find((b) => b.node_id === victim);
+        return victimRow?.stale === true;
+      },
+      { timeoutMs: 40_000, intervalMs: 500, what: `${survivor} lists ${victim} as stale` },
+    );
+    assert.ok(victimRow.heartbeat_age_ms > victimRow.stale_after_ms, JSON.stringify(victimRow));
+    const both = await brokerctl('--admin-socket', ADMIN['broker-a'], '--admin-socket', ADMIN['broker-b'], 'brokers');
+    assert.equal(both.code, 3, 'a target that does not answer fails the run');
+    assert.match(both.stdout, new RegExp(`^${victim} .* stale$`, 'm'));
+    assert.match(both.stdout, /^unreachable: /m);
+    assert.match(both.stdout, new RegExp(`^${survivor} .* up$`, 'm'));
   });
 });

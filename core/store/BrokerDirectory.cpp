@@ -1,0 +1,219 @@
+#include "BrokerDirectory.h"
+
+#include <QCoreApplication>
+#include <QSqlError>
+#include <QSqlQuery>
+#include <QTimer>
+
+#include "Logging.h"
+#include "Sql.h"
+
+namespace fmb {
+namespace {
+
+// pg_advisory_xact_lock key of the table's creation: "fmbbrokr" in ASCII,
+// apart from the schema lock ("fmbschem") and the refresh locks.
+constexpr char LockStatement[] = "SELECT pg_advisory_xact_lock(7308604889935670130)";
+
+constexpr char CreateTable[] = "CREATE TABLE IF NOT EXISTS brokers ("
+                               " node_id TEXT PRIMARY KEY,"
+                               " host TEXT NOT NULL,"
+                               " pid BIGINT NOT NULL,"
+                               " listen_url TEXT NOT NULL,"
+                               " started_ms BIGINT NOT NULL,"
+                               " heartbeat_ms BIGINT NOT NULL,"
+                               " heartbeat_interval_ms BIGINT NOT NULL,"
+                               " stopped_ms BIGINT,"
+                               " sessions INTEGER NOT NULL DEFAULT 0,"
+                               " user_children INTEGER NOT NULL DEFAULT 0)";
+
+// The database's clock in ms since the epoch: one clock for every broker. now()
+// is the start of the statement's transaction: one value within a statement.
+#define FMB_DB_NOW_MS "(extract(epoch from now()) * 1000)::bigint"
+
+int connectionCounter = 0;
+
+} // namespace
+
+qint64 BrokerRecord::staleAfterMs() const
+{
+    return heartbeatIntervalMs * BrokerDirectory::StaleBeats;
+}
+
+bool BrokerRecord::isStale() const
+{
+    return stoppedMs == 0 && heartbeatAgeMs > staleAfterMs();
+}
+
+BrokerDirectory::BrokerDirectory(BrokerDirectoryConfig config, QObject *parent)
+    : QObject(parent)
+    , m_config(std::move(config))
+    , m_timer(new QTimer(this))
+{
+    m_timer->setInterval(m_config.heartbeatInterval);
+    connect(m_timer, &QTimer::timeout, this, [this] { (void)beat(); });
+}
+
+BrokerDirectory::~BrokerDirectory()
+{
+    close();
+}
+
+Result<void> BrokerDirectory::open()
+{
+    if (isOpen())
+        return {};
+    if (!QSqlDatabase::isDriverAvailable(QStringLiteral("QPSQL"))) {
+        return Error{ErrorCode::Unavailable, QStringLiteral("QPSQL"),
+                     QStringLiteral("the Qt PostgreSQL driver is not installed (libqt6sql6-psql)")};
+    }
+    m_connectionName = QStringLiteral("fmb.brokers.%1").arg(++connectionCounter);
+    m_db = QSqlDatabase::addDatabase(QStringLiteral("QPSQL"), m_connectionName);
+    m_config.params.applyTo(m_db);
+    if (!m_db.open()) {
+        const Error error{ErrorCode::Io, m_config.params.display(),
+                          QStringLiteral("broker directory: cannot open the database: ") +
+                              m_db.lastError().text()};
+        close();
+        return error;
+    }
+    Result<void> ready = [this]() -> Result<void> {
+        SqlTransaction transaction(m_db);
+        if (Result<void> r = transaction.begin(); !r.ok())
+            return r;
+        // CREATE TABLE IF NOT EXISTS is not safe against itself: two sessions
+        // may both find the table missing and one fails on the catalog's
+        // unique index. The lock makes the second wait and then find it.
+        if (Result<void> r = execSql(m_db, QString::fromLatin1(LockStatement)); !r.ok())
+            return r;
+        // Asked first: IF NOT EXISTS alone has the server print a notice on
+        // every start.
+        Result<QSqlQuery> exists = runSql(m_db, QStringLiteral("SELECT to_regclass('brokers') IS NOT NULL"));
+        if (!exists.ok())
+            return exists.error();
+        const bool present = exists.value().next() && exists.value().value(0).toBool();
+        exists.value().finish();
+        if (!present) {
+            if (Result<void> r = execSql(m_db, QString::fromLatin1(CreateTable)); !r.ok())
+                return r;
+        }
+        return transaction.commit();
+    }();
+    if (ready.ok()) {
+        Result<QSqlQuery> row = runSqlNamed(
+            m_db,
+            QStringLiteral("INSERT INTO brokers (node_id, host, pid, listen_url, started_ms, heartbeat_ms,"
+                           " heartbeat_interval_ms, stopped_ms, sessions, user_children)"
+                           " VALUES (:node, :host, :pid, :url, " FMB_DB_NOW_MS ", " FMB_DB_NOW_MS
+                           ", :interval, NULL, 0, 0)"
+                           " ON CONFLICT (node_id) DO UPDATE SET host = EXCLUDED.host, pid = EXCLUDED.pid,"
+                           " listen_url = EXCLUDED.listen_url, started_ms = EXCLUDED.started_ms,"
+                           " heartbeat_ms = EXCLUDED.heartbeat_ms,"
+                           " heartbeat_interval_ms = EXCLUDED.heartbeat_interval_ms, stopped_ms = NULL,"
+                           " sessions = 0, user_children = 0"),
+            {{QStringLiteral(":node"), m_config.nodeId},
+             {QStringLiteral(":host"), m_config.host},
+             {QStringLiteral(":pid"), QCoreApplication::applicationPid()},
+             {QStringLiteral(":url"), m_config.listenUrl},
+             {QStringLiteral(":interval"), qint64(m_config.heartbeatInterval.count())}});
+        if (!row.ok())
+            ready = row.error();
+    }
+    if (!ready.ok()) {
+        close();
+        return Error{ready.error().code, ready.error().subject,
+                     QStringLiteral("broker directory: ") + ready.error().message};
+    }
+    qCInfo(lcStore).noquote() << "broker" << m_config.nodeId << "recorded in" << m_config.params.display()
+                              << "(heartbeat every" << m_config.heartbeatInterval.count() << "ms)";
+    m_timer->start();
+    return {};
+}
+
+Result<void> BrokerDirectory::beat()
+{
+    if (!isOpen())
+        return Error{ErrorCode::Unavailable, m_config.nodeId,
+                     QStringLiteral("the broker directory is closed")};
+    const BrokerLoad load = m_load ? m_load() : BrokerLoad{};
+    Result<QSqlQuery> row =
+        runSqlNamed(m_db,
+                    QStringLiteral("UPDATE brokers SET heartbeat_ms = " FMB_DB_NOW_MS
+                                   ", sessions = :sessions, user_children = :children, stopped_ms = NULL"
+                                   " WHERE node_id = :node"),
+                    {{QStringLiteral(":sessions"), load.sessions},
+                     {QStringLiteral(":children"), load.userChildren},
+                     {QStringLiteral(":node"), m_config.nodeId}});
+    if (!row.ok()) {
+        if (!m_failing)
+            qCWarning(lcStore).noquote() << "broker heartbeat failed:" << row.error().message;
+        m_failing = true;
+        Q_EMIT beatFailed(row.error().message);
+        return row.error();
+    }
+    if (m_failing)
+        qCInfo(lcStore).noquote() << "broker heartbeat works again";
+    m_failing = false;
+    return {};
+}
+
+void BrokerDirectory::stop()
+{
+    m_timer->stop();
+    if (!isOpen())
+        return;
+    Result<QSqlQuery> row = runSqlNamed(m_db,
+                                        QStringLiteral("UPDATE brokers SET stopped_ms = " FMB_DB_NOW_MS
+                                                       ", sessions = 0, user_children = 0"
+                                                       " WHERE node_id = :node"),
+                                        {{QStringLiteral(":node"), m_config.nodeId}});
+    if (!row.ok())
+        qCWarning(lcStore).noquote() << "cannot mark broker" << m_config.nodeId
+                                     << "stopped:" << row.error().message;
+    close();
+}
+
+Result<QList<BrokerRecord>> BrokerDirectory::brokers() const
+{
+    if (!isOpen())
+        return Error{ErrorCode::Unavailable, m_config.nodeId,
+                     QStringLiteral("the broker directory is closed")};
+    Result<QSqlQuery> rows =
+        runSql(m_db, QStringLiteral("SELECT node_id, host, pid, listen_url, started_ms, heartbeat_ms,"
+                                    " " FMB_DB_NOW_MS " - heartbeat_ms, heartbeat_interval_ms,"
+                                    " COALESCE(stopped_ms, 0), sessions, user_children"
+                                    " FROM brokers ORDER BY node_id"));
+    if (!rows.ok())
+        return rows.error();
+    QSqlQuery &query = rows.value();
+    QList<BrokerRecord> records;
+    while (query.next()) {
+        BrokerRecord record;
+        record.nodeId = query.value(0).toString();
+        record.host = query.value(1).toString();
+        record.pid = query.value(2).toLongLong();
+        record.listenUrl = query.value(3).toString();
+        record.startedMs = query.value(4).toLongLong();
+        record.heartbeatMs = query.value(5).toLongLong();
+        record.heartbeatAgeMs = std::max<qint64>(0, query.value(6).toLongLong());
+        record.heartbeatIntervalMs = query.value(7).toLongLong();
+        record.stoppedMs = query.value(8).toLongLong();
+        record.sessions = query.value(9).toInt();
+        record.userChildren = query.value(10).toInt();
+        records.append(record);
+    }
+    return records;
+}
+
+void BrokerDirectory::close()
+{
+    if (m_connectionName.isEmpty())
+        return;
+    m_timer->stop();
+    m_db.close();
+    m_db = QSqlDatabase();
+    QSqlDatabase::removeDatabase(m_connectionName);
+    m_connectionName.clear();
+}
+
+} // namespace fmb

@@ -1,0 +1,239 @@
+// BrokerDirectory (issue 14) against a throwaway PostgreSQL cluster: the
+// heartbeat rows, stale detection, a clean stop, and brokers opening one
+// fresh database at once.
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <memory>
+
+#include <QSignalSpy>
+#include <QSqlQuery>
+#include <QTest>
+#include <QThread>
+
+#include "PgCluster.h"
+#include "store/BrokerDirectory.h"
+
+using namespace std::chrono_literals;
+using fmb::BrokerDirectory;
+using fmb::BrokerDirectoryConfig;
+using fmb::BrokerRecord;
+
+#define VERIFY_OK(expr)                                                                                      \
+    do {                                                                                                     \
+        const auto r_ = (expr);                                                                              \
+        QVERIFY2(r_.ok(), r_.ok() ? "" : qPrintable(r_.error().message));                                    \
+    } while (false)
+
+class tst_BrokerDirectory : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+    void init();
+
+    void openWritesTheRow();
+    void beatUpdatesHeartbeatAndLoad();
+    void silentBrokerTurnsStale();
+    void cleanStopIsNotStale();
+    void restartReusesTheRow();
+    void brokersStartAtOnce();
+    void closedDirectoryRefuses();
+
+private:
+    [[nodiscard]] BrokerDirectoryConfig config(const QString &node, std::chrono::milliseconds interval) const;
+    [[nodiscard]] static std::optional<BrokerRecord> find(const BrokerDirectory &directory,
+                                                          const QString &node);
+
+    std::unique_ptr<fmbtest::PgCluster> m_cluster;
+    QString m_unavailable;
+    fmb::PostgresParams m_pg;
+};
+
+void tst_BrokerDirectory::initTestCase()
+{
+    m_unavailable = fmbtest::PgCluster::unavailableReason();
+    if (!m_unavailable.isEmpty())
+        return;
+    m_cluster = std::make_unique<fmbtest::PgCluster>();
+    if (fmb::Result<void> r = m_cluster->start(); !r.ok())
+        m_unavailable = r.error().message;
+}
+
+void tst_BrokerDirectory::init()
+{
+    if (!m_unavailable.isEmpty())
+        QSKIP(qPrintable(QStringLiteral("no PostgreSQL cluster: ") + m_unavailable));
+    fmb::Result<fmb::PostgresParams> db = m_cluster->createDatabase();
+    QVERIFY2(db.ok(), db.ok() ? "" : qPrintable(db.error().message));
+    m_pg = db.value();
+}
+
+BrokerDirectoryConfig tst_BrokerDirectory::config(const QString &node,
+                                                  std::chrono::milliseconds interval) const
+{
+    BrokerDirectoryConfig config;
+    config.params = m_pg;
+    config.nodeId = node;
+    config.host = QStringLiteral("host-") + node;
+    config.listenUrl = QStringLiteral("http://127.0.0.1:8080");
+    config.heartbeatInterval = interval;
+    return config;
+}
+
+std::optional<BrokerRecord> tst_BrokerDirectory::find(const BrokerDirectory &directory, const QString &node)
+{
+    fmb::Result<QList<BrokerRecord>> records = directory.brokers();
+    if (!records.ok())
+        return std::nullopt;
+    for (const BrokerRecord &record : records.value()) {
+        if (record.nodeId == node)
+            return record;
+    }
+    return std::nullopt;
+}
+
+void tst_BrokerDirectory::openWritesTheRow()
+{
+    BrokerDirectory one(config(QStringLiteral("web1"), 1h));
+    BrokerDirectory two(config(QStringLiteral("web2"), 1h));
+    VERIFY_OK(one.open());
+    VERIFY_OK(two.open());
+
+    fmb::Result<QList<BrokerRecord>> records = one.brokers();
+    VERIFY_OK(records);
+    QCOMPARE(records.value().size(), 2);
+    const BrokerRecord &first = records.value().at(0);
+    QCOMPARE(first.nodeId, QStringLiteral("web1"));
+    QCOMPARE(first.host, QStringLiteral("host-web1"));
+    QCOMPARE(first.pid, QCoreApplication::applicationPid());
+    QCOMPARE(first.listenUrl, QStringLiteral("http://127.0.0.1:8080"));
+    QCOMPARE(first.heartbeatIntervalMs, qint64(3600 * 1000));
+    QVERIFY(first.startedMs > 0);
+    QCOMPARE(first.heartbeatMs, first.startedMs);
+    QCOMPARE(first.stoppedMs, qint64(0));
+    QVERIFY(!first.isStale());
+    QCOMPARE(records.value().at(1).nodeId, QStringLiteral("web2"));
+}
+
+void tst_BrokerDirectory::beatUpdatesHeartbeatAndLoad()
+{
+    BrokerDirectory directory(config(QStringLiteral("web1"), 20ms));
+    int beats = 0;
+    directory.setLoadProvider([&beats] {
+        ++beats;
+        return fmb::BrokerLoad{4, 1};
+    });
+    VERIFY_OK(directory.open());
+    const qint64 started = find(directory, QStringLiteral("web1"))->startedMs;
+    // The timer beats by itself: the counts arrive and the heartbeat moves on.
+    QTRY_VERIFY(beats >= 2);
+    QTRY_VERIFY(find(directory, QStringLiteral("web1"))->heartbeatMs > started);
+    const BrokerRecord record = *find(directory, QStringLiteral("web1"));
+    QCOMPARE(record.sessions, 4);
+    QCOMPARE(record.userChildren, 1);
+    QCOMPARE(record.startedMs, started);
+}
+
+void tst_BrokerDirectory::silentBrokerTurnsStale()
+{
+    // A broker that stops beating without stop() (kill -9, a hung process)
+    // turns stale once StaleBeats of its own interval have passed.
+    BrokerDirectory watcher(config(QStringLiteral("watcher"), 1h));
+    VERIFY_OK(watcher.open());
+    {
+        BrokerDirectory silent(config(QStringLiteral("silent"), 30ms));
+        VERIFY_OK(silent.open());
+        const std::optional<BrokerRecord> fresh = find(watcher, QStringLiteral("silent"));
+        QVERIFY(fresh);
+        QCOMPARE(fresh->staleAfterMs(), qint64(90));
+        QVERIFY(!fresh->isStale());
+    } // destroyed without stop(): the row stays as last written
+    QTRY_VERIFY(find(watcher, QStringLiteral("silent"))->isStale());
+    const BrokerRecord stale = *find(watcher, QStringLiteral("silent"));
+    QVERIFY(stale.heartbeatAgeMs > 90);
+    QCOMPARE(stale.stoppedMs, qint64(0));
+    QVERIFY(!find(watcher, QStringLiteral("watcher"))->isStale());
+}
+
+void tst_BrokerDirectory::cleanStopIsNotStale()
+{
+    BrokerDirectory watcher(config(QStringLiteral("watcher"), 1h));
+    VERIFY_OK(watcher.open());
+    BrokerDirectory leaving(config(QStringLiteral("leaving"), 30ms));
+    leaving.setLoadProvider([] { return fmb::BrokerLoad{2, 0}; });
+    VERIFY_OK(leaving.open());
+    VERIFY_OK(leaving.beat());
+    leaving.stop();
+    QVERIFY(!leaving.isOpen());
+    const qint64 stoppedAt = find(watcher, QStringLiteral("leaving"))->stoppedMs;
+    QVERIFY(stoppedAt > 0);
+    // Long past the stale bound it still reads as stopped, not stale.
+    QTRY_VERIFY(find(watcher, QStringLiteral("leaving"))->heartbeatAgeMs > 200);
+    const BrokerRecord record = *find(watcher, QStringLiteral("leaving"));
+    QVERIFY(!record.isStale());
+    QCOMPARE(record.sessions, 0);
+}
+
+void tst_BrokerDirectory::restartReusesTheRow()
+{
+    {
+        BrokerDirectory first(config(QStringLiteral("web1"), 1h));
+        VERIFY_OK(first.open());
+        first.stop();
+    }
+    BrokerDirectory again(config(QStringLiteral("web1"), 1h));
+    VERIFY_OK(again.open());
+    fmb::Result<QList<BrokerRecord>> records = again.brokers();
+    VERIFY_OK(records);
+    QCOMPARE(records.value().size(), 1);
+    QCOMPARE(records.value().at(0).stoppedMs, qint64(0));
+}
+
+void tst_BrokerDirectory::brokersStartAtOnce()
+{
+    // Several brokers on a database without the table: each creates it "if
+    // not exists" at the same moment; without the advisory lock one of them
+    // fails on pg_type's unique index.
+    constexpr int Brokers = 6;
+    std::array<QString, Brokers> outcomes;
+    std::atomic<int> ready{0};
+    QList<QThread *> threads;
+    for (int i = 0; i < Brokers; ++i) {
+        threads.append(QThread::create([&, i] {
+            BrokerDirectory directory(config(QStringLiteral("node%1").arg(i), 1h));
+            ++ready;
+            while (ready.load() < Brokers)
+                QThread::yieldCurrentThread();
+            const fmb::Result<void> r = directory.open();
+            outcomes[size_t(i)] = r.ok() ? QStringLiteral("ok") : r.error().message;
+            directory.stop();
+        }));
+        threads.last()->start();
+    }
+    for (QThread *thread : std::as_const(threads)) {
+        QVERIFY(thread->wait(60000));
+        delete thread;
+    }
+    for (int i = 0; i < Brokers; ++i)
+        QCOMPARE(outcomes[size_t(i)], QStringLiteral("ok"));
+    BrokerDirectory watcher(config(QStringLiteral("watcher"), 1h));
+    VERIFY_OK(watcher.open());
+    fmb::Result<QList<BrokerRecord>> records = watcher.brokers();
+    VERIFY_OK(records);
+    QCOMPARE(records.value().size(), Brokers + 1);
+}
+
+void tst_BrokerDirectory::closedDirectoryRefuses()
+{
+    BrokerDirectory directory(config(QStringLiteral("web1"), 1h));
+    QVERIFY(!directory.beat().ok());
+    QVERIFY(!directory.brokers().ok());
+    QSignalSpy failed(&directory, &BrokerDirectory::beatFailed);
+    VERIFY_OK(directory.open());
+    VERIFY_OK(directory.beat());
+    QCOMPARE(failed.count(), 0);
+}
+
+QTEST_GUILESS_MAIN(tst_BrokerDirectory)
+#include "tst_brokerdirectory.moc"
