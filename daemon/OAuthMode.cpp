@@ -66,6 +66,9 @@ Result<std::unique_ptr<TokenStore>> openStore(const BrokerConfig &config)
         opened = config.secretKeyFile.isEmpty()
                      ? postgres->open(params, QDir(config.stateDir).filePath(SqliteTokenStore::keyFileName()))
                      : postgres->open(params, config.secretKeyFile, false);
+        // Issue 14: no database round trip per bearer check; open sessions
+        // outlive a database outage.
+        postgres->setBearerCacheLimits(BearerCacheLimits{config.bearerCacheTtl, config.bearerOutageGrace});
         store = std::move(postgres);
     } else {
         auto sqlite = std::make_unique<SqliteTokenStore>();
