@@ -76,6 +76,9 @@ Result<std::unique_ptr<TokenStore>> openStore(const BrokerConfig &config,
                 opened =
                     postgres->open(params, QDir(config.stateDir).filePath(SqliteTokenStore::keyFileName()));
         }
+        // Issue 14: no database round trip per bearer check; open sessions
+        // outlive a database outage.
+        postgres->setBearerCacheLimits(BearerCacheLimits{config.bearerCacheTtl, config.bearerOutageGrace});
         store = std::move(postgres);
     } else {
         auto sqlite = std::make_unique<SqliteTokenStore>();

@@ -96,6 +96,10 @@ struct BrokerConfig {
     std::chrono::seconds pendingClientTtl{3600};          // then such a client is purged
     qint64 maxRegistrationBytes = 8 * 1024;               // the /oauth/register body
 
+    // Bearer checks answered from memory, and accepted while the database is away (issue 14).
+    std::chrono::milliseconds bearerCacheTtl{5000};
+    std::chrono::milliseconds bearerOutageGrace{900000};
+
     // [admin]
     QString adminSocket; // empty = default under the runtime dir
     QString

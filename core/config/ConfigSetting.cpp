@@ -913,6 +913,15 @@ QList<ConfigSetting> buildSettings()
                 "File holding the PostgreSQL password; read at start, never printed\n"
                 "(default: libpq's ~/.pgpass or none).",
                 text(&B::databasePasswordFile, "FILE", "none")),
+        setting("bearer_cache_ttl",
+                "How long a checked access token is trusted from memory before the\n"
+                "database is asked again; also how late a revocation whose\n"
+                "notification was lost reaches this broker (at most 5m).",
+                duration(&B::bearerCacheTtl, "5s or 500ms", std::chrono::minutes(5))),
+        setting("bearer_outage_grace",
+                "While the database is unreachable, a cached access token is still\n"
+                "accepted this long after the database last confirmed it.",
+                duration(&B::bearerOutageGrace, "15m or 1h", std::chrono::hours(24))),
         // Only the path: the daemon reads the key, which is never printed.
         setting("secret_key_file",
                 "The 32-byte AES-256-GCM key for upstream tokens, shared by every\n"

@@ -181,6 +181,12 @@ void AuthorizeController::handleAuthorize(const QHttpServerRequest &request, con
                 QStringLiteral("The client \"%1\" is not registered with this server. Let your MCP "
                                "client register again.")
                     .arg(clientId.left(100)));
+        } else if (client.error().code == ErrorCode::Unavailable) {
+            // Issue 14: the database is away; the sign-in works again once it is back.
+            OAuthHttp::sendErrorPage(
+                exchange.http, 503, QStringLiteral("Sign-in unavailable"),
+                QStringLiteral("The sign-in service cannot reach its database. Try again in a moment."),
+                {{"Retry-After", QByteArray::number(StoreRetryAfterSeconds)}});
         } else {
             OAuthHttp::sendErrorPage(exchange.http, 500, QStringLiteral("Server error"),
                                      QStringLiteral("The client could not be looked up. Try again later."));
@@ -543,7 +549,10 @@ void AuthorizeController::finishCallback(const Exchange &exchange, const Upstrea
         qCWarning(lcOAuth).noquote() << "cannot store the grant of" << user.login << "for client"
                                      << auth.clientId << ":" << created.error().message;
         refuseSignIn(auth, false, QStringLiteral("the grant could not be stored"), user.login);
-        redirectError(exchange, auth, "server_error", QStringLiteral("the sign-in could not be stored"));
+        redirectError(exchange, auth,
+                      created.error().code == ErrorCode::Unavailable ? "temporarily_unavailable"
+                                                                     : "server_error",
+                      QStringLiteral("the sign-in could not be stored"));
         return;
     }
     if (Result<void> recorded = m_context.store()->recordConsent(user.id, auth.clientId, auth.scope);
@@ -565,7 +574,10 @@ void AuthorizeController::finishCallback(const Exchange &exchange, const Upstrea
         qCWarning(lcOAuth).noquote() << "cannot create an authorization code for grant"
                                      << created.value().grantId << ":" << code.error().message;
         refuseSignIn(auth, false, QStringLiteral("the authorization code could not be stored"), user.login);
-        redirectError(exchange, auth, "server_error", QStringLiteral("the sign-in could not be stored"));
+        redirectError(exchange, auth,
+                      code.error().code == ErrorCode::Unavailable ? "temporarily_unavailable"
+                                                                  : "server_error",
+                      QStringLiteral("the sign-in could not be stored"));
         return;
     }
     LoginIdentity identity;

@@ -85,8 +85,13 @@ Result<SessionOwner, AuthFailure> BearerGuard::authenticate(const QHttpServerReq
     Result<TokenRecord> record = m_context.store()->findAccessToken(hash);
     if (!record) {
         if (record.error().code != ErrorCode::Unauthorized) {
-            qCWarning(lcOAuth).noquote()
-                << "cannot check access token" << hash.fingerprint() << ":" << record.error().message;
+            // A database outage is logged once by the store, not once per request.
+            if (record.error().code == ErrorCode::Unavailable)
+                qCDebug(lcOAuth).noquote()
+                    << "cannot check access token" << hash.fingerprint() << ":" << record.error().message;
+            else
+                qCWarning(lcOAuth).noquote()
+                    << "cannot check access token" << hash.fingerprint() << ":" << record.error().message;
             return AuthFailure{
                 ErrorCode::Unavailable, {}, QStringLiteral("Service Unavailable: the token store failed")};
         }

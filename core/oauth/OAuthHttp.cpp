@@ -98,9 +98,10 @@ void sendPage(const HttpExchange &exchange, int status, const QByteArray &html, 
     send(exchange, status, all, html);
 }
 
-void sendErrorPage(const HttpExchange &exchange, int status, const QString &title, const QString &message)
+void sendErrorPage(const HttpExchange &exchange, int status, const QString &title, const QString &message,
+                   Http::HeaderList headers)
 {
-    sendPage(exchange, status, renderErrorPage(title, message));
+    sendPage(exchange, status, renderErrorPage(title, message), std::move(headers));
 }
 
 void redirect(const HttpExchange &exchange, const QString &location, Http::HeaderList headers)

@@ -47,7 +47,8 @@ void sendJson(const HttpExchange &exchange, int status, const QByteArray &json,
 void sendOAuthError(const HttpExchange &exchange, const OAuthError &error);
 void sendPage(const HttpExchange &exchange, int status, const QByteArray &html,
               Http::HeaderList headers = {});
-void sendErrorPage(const HttpExchange &exchange, int status, const QString &title, const QString &message);
+void sendErrorPage(const HttpExchange &exchange, int status, const QString &title, const QString &message,
+                   Http::HeaderList headers = {});
 void redirect(const HttpExchange &exchange, const QString &location, Http::HeaderList headers = {});
 
 // Where an authorization request goes back to: the client's checked redirect URI.

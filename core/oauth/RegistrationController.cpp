@@ -195,7 +195,7 @@ void RegistrationController::handleRegister(const QHttpServerRequest &request, c
     if (Result<void> stored = m_context.store()->registerClient(client); !stored) {
         qCWarning(lcOAuth).noquote() << "cannot store a client registration:" << stored.error().message;
         OAuthHttp::sendOAuthError(
-            exchange, {500, "server_error", QStringLiteral("the registration could not be stored")});
+            exchange, storeFailure(stored.error(), QStringLiteral("the registration could not be stored")));
         return;
     }
     QStringList hosts;

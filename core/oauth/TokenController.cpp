@@ -147,7 +147,7 @@ Result<ClientRecord, OAuthError> TokenController::authenticateClient(const QHttp
     if (!client) {
         if (client.error().code == ErrorCode::NotFound)
             return fail(401, "invalid_client", QStringLiteral("unknown client_id"));
-        return fail(500, "server_error", QStringLiteral("the client could not be looked up"));
+        return storeFailure(client.error(), QStringLiteral("the client could not be looked up"));
     }
     const QString registered = client.value().tokenEndpointAuthMethod;
     const QString used = basic ? AuthSecretBasic : postSecret.isEmpty() ? AuthNone : AuthSecretPost;
@@ -201,7 +201,7 @@ Result<IssuedTokens, OAuthError> TokenController::exchangeCode(const Form::Field
         default:
             qCWarning(lcOAuth).noquote() << "cannot redeem authorization code" << codeHash.fingerprint()
                                          << ":" << record.error().message;
-            return fail(500, "server_error", QStringLiteral("the code could not be redeemed"));
+            return storeFailure(record.error(), QStringLiteral("the code could not be redeemed"));
         }
     }
     const AuthCodeRecord &redeemed = record.value();
@@ -231,7 +231,7 @@ Result<IssuedTokens, OAuthError> TokenController::exchangeCode(const Form::Field
     if (!issued) {
         qCWarning(lcOAuth).noquote() << "cannot issue tokens for grant" << redeemed.grantId << ":"
                                      << issued.error().message;
-        return fail(500, "server_error", QStringLiteral("the tokens could not be issued"));
+        return storeFailure(issued.error(), QStringLiteral("the tokens could not be issued"));
     }
     qCInfo(lcOAuth).noquote() << "issued access token"
                               << TokenHash::of(issued.value().accessToken).fingerprint() << "for grant"
@@ -275,7 +275,7 @@ Result<IssuedTokens, OAuthError> TokenController::refreshTokens(const Form::Fiel
         default:
             qCWarning(lcOAuth).noquote()
                 << "cannot rotate refresh token" << hash.fingerprint() << ":" << issued.error().message;
-            return fail(500, "server_error", QStringLiteral("the refresh token could not be rotated"));
+            return storeFailure(issued.error(), QStringLiteral("the refresh token could not be rotated"));
         }
     }
     // One lookup per refresh (an hour or so per client), for the user's name in the audit trail.
@@ -328,7 +328,10 @@ void TokenController::handleRevoke(const QHttpServerRequest &request, const Http
             qCWarning(lcOAuth).noquote()
                 << "cannot revoke token" << hash.fingerprint() << ":" << revoked.error().message;
             OAuthHttp::sendOAuthError(exchange,
-                                      {503, "temporarily_unavailable", QStringLiteral("try again later")});
+                                      {503,
+                                       "temporarily_unavailable",
+                                       QStringLiteral("try again later"),
+                                       {{"Retry-After", QByteArray::number(StoreRetryAfterSeconds)}}});
             return;
         }
     }

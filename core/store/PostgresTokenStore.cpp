@@ -12,6 +12,8 @@ namespace {
 // "fmbR" in ASCII; the schema lock uses the one-key form, so they never meet.
 constexpr int RefreshLockClass = 0x666d6252;
 const QString TokensChannel = QStringLiteral("fmb_upstream_tokens");
+// Issue 14: what another broker revoked ("grant:<id>", BearerRevocation).
+const QString RevocationsChannel = QStringLiteral("fmb_bearer_revocations");
 
 // Forgejo user ids are int64; two users folding to one key only share a lock.
 int refreshLockKey(qint64 userId)
@@ -66,30 +68,65 @@ Result<void> PostgresTokenStore::open(const PostgresParams &params, const QStrin
     connection.db = QSqlDatabase::addDatabase(QStringLiteral("QPSQL"), connection.name);
     params.applyTo(connection.db);
     Result<void> attached = attach(connection, std::move(box).value(), &PostgresSchema::migrate);
-    if (attached.ok())
+    if (!attached.ok())
+        return attached;
+    QObject::connect(
+        database().driver(), &QSqlDriver::notification, database().driver(),
+        [this](const QString &name, QSqlDriver::NotificationSource source, const QVariant &payload) {
+            if (source != QSqlDriver::SelfSource)
+                notified(name, payload.toString());
+        });
+    listen();
+    // The connection to the same server again; what lived on the old one
+    // (LISTEN, refresh locks) is gone, so listen again.
+    watchConnection([this](QSqlDatabase &db) -> Result<void> {
+        if (!db.open())
+            return Error{ErrorCode::Unavailable, where(),
+                         QStringLiteral("cannot open the database: ") + db.lastError().text()};
         listen();
-    return attached;
+        return {};
+    });
+    return {};
 }
 
 void PostgresTokenStore::listen()
 {
     QSqlDriver *driver = database().driver();
-    if (!driver->subscribeToNotification(TokensChannel)) {
-        // Not fatal: the rotator's sweep still adopts what other brokers stored.
-        qCWarning(lcStore, "cannot LISTEN %s on %s: %s", qPrintable(TokensChannel), qPrintable(where()),
-                  qPrintable(driver->lastError().text()));
+    for (const QString &channel : {TokensChannel, RevocationsChannel}) {
+        // Not fatal: the rotator's sweep still adopts what other brokers
+        // stored, and cached bearer tokens expire after the cache TTL.
+        if (!driver->subscribedToNotifications().contains(channel) &&
+            !driver->subscribeToNotification(channel)) {
+            qCWarning(lcStore, "cannot LISTEN %s on %s: %s", qPrintable(channel), qPrintable(where()),
+                      qPrintable(driver->lastError().text()));
+        }
+    }
+}
+
+void PostgresTokenStore::notified(const QString &channel, const QString &payload)
+{
+    if (channel == RevocationsChannel) {
+        if (const std::optional<BearerRevocation> revocation = BearerRevocation::decode(payload))
+            revokedElsewhere(*revocation);
         return;
     }
-    QObject::connect(
-        driver, &QSqlDriver::notification, driver,
-        [this](const QString &name, QSqlDriver::NotificationSource source, const QVariant &payload) {
-            if (name != TokensChannel || source == QSqlDriver::SelfSource || !m_listener)
-                return;
-            bool ok = false;
-            const qint64 userId = payload.toString().toLongLong(&ok);
-            if (ok)
-                m_listener(userId);
-        });
+    if (channel != TokensChannel || !m_listener)
+        return;
+    bool ok = false;
+    const qint64 userId = payload.toLongLong(&ok);
+    if (ok)
+        m_listener(userId);
+}
+
+void PostgresTokenStore::announceRevocation(const BearerRevocation &revocation)
+{
+    // Token hashes and record ids, never a token. A lost NOTIFY leaves the
+    // other brokers' caches to expire after their TTL.
+    Result<QSqlQuery> sent =
+        run(QStringLiteral("SELECT pg_notify(?, ?)"), {RevocationsChannel, revocation.encode()});
+    if (!sent.ok())
+        qCWarning(lcStore, "cannot announce the revocation of %s: %s", qPrintable(revocation.encode()),
+                  qPrintable(sent.error().message));
 }
 
 Result<bool> PostgresTokenStore::tryLockUpstreamRefresh(qint64 userId)

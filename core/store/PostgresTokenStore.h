@@ -48,7 +48,11 @@ struct PostgresParams {
 // calls keep using the connection meanwhile), and PostgreSQL releases it
 // when the connection ends. Announcements are NOTIFY fmb_upstream_tokens
 // with the user id as payload, heard through the QPSQL driver's
-// notification signal while the event loop runs.
+// notification signal while the event loop runs. Revoked broker tokens are
+// announced the same way on fmb_bearer_revocations (BearerRevocation), so
+// that every broker's bearer cache evicts them. A statement that finds the
+// connection gone switches to reconnecting with backoff (ConnectionHealth);
+// the reconnect LISTENs again.
 class PostgresTokenStore final : public SqlTokenStore {
 public:
     PostgresTokenStore() = default;
@@ -66,9 +70,11 @@ public:
 protected:
     [[nodiscard]] QString lockRows(const QString &alias) const override;
     [[nodiscard]] QString emptyBlob() const override { return QStringLiteral("decode('', 'hex')"); }
+    void announceRevocation(const BearerRevocation &revocation) override;
 
 private:
     void listen();
+    void notified(const QString &channel, const QString &payload);
 
     std::function<void(qint64 userId)> m_listener;
 };

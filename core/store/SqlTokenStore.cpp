@@ -128,6 +128,7 @@ GrantRecord readGrant(const QSqlQuery &query)
 
 SqlTokenStore::SqlTokenStore()
     : m_clock([] { return QDateTime::currentDateTimeUtc(); })
+    , m_cache(std::make_unique<BearerCache>(BearerCacheLimits{std::chrono::milliseconds(0)}))
 {}
 
 SqlTokenStore::~SqlTokenStore()
@@ -145,28 +146,86 @@ QDateTime SqlTokenStore::now() const
     return m_clock();
 }
 
-Result<QSqlQuery> SqlTokenStore::run(const QString &sql, const QVariantList &values) const
+void SqlTokenStore::setBearerCacheLimits(const BearerCacheLimits &limits)
+{
+    m_cache = std::make_unique<BearerCache>(limits);
+}
+
+void SqlTokenStore::watchConnection(const std::function<Result<void>(QSqlDatabase &db)> &reopen)
+{
+    m_health = std::make_unique<ConnectionHealth>(m_where, [this, reopen]() -> Result<void> {
+        m_db.close();
+        if (Result<void> r = reopen(m_db); !r.ok())
+            return r;
+        if (Result<void> r = configureConnection(); !r.ok())
+            return r;
+        // Revocations announced while we were away were not heard.
+        m_cache->expireAll();
+        return {};
+    });
+}
+
+Result<void> SqlTokenStore::connectionReady() const
 {
     if (!isOpen())
         return notOpen();
-    return runSql(m_db, sql, values);
+    return m_health ? m_health->ready() : Result<void>();
+}
+
+Result<QSqlQuery> SqlTokenStore::watched(Result<QSqlQuery> result) const
+{
+    if (result.ok() || !m_health || m_health->isDown() || result.error().code == ErrorCode::Conflict)
+        return result;
+    // libpq reports a lost connection without a SQLSTATE, so ask the
+    // connection itself: a server that answers (even with an error, as in
+    // an aborted transaction) is still there.
+    QSqlQuery probe(m_db);
+    if (probe.exec(QStringLiteral("SELECT 1")) ||
+        (!probe.lastError().nativeErrorCode().isEmpty() &&
+         sqlError(probe.lastError(), {}).code != ErrorCode::Unavailable))
+        return result;
+    m_health->lost(result.error().message);
+    return Error{ErrorCode::Unavailable, result.error().subject, result.error().message};
+}
+
+Result<QSqlQuery> SqlTokenStore::run(const QString &sql, const QVariantList &values) const
+{
+    if (Result<void> r = connectionReady(); !r.ok())
+        return r.error();
+    return watched(runSql(m_db, sql, values));
 }
 
 Result<QSqlQuery> SqlTokenStore::runNamed(const QString &sql, const SqlNamedValues &values) const
 {
-    if (!isOpen())
-        return notOpen();
-    return runSqlNamed(m_db, sql, values);
+    if (Result<void> r = connectionReady(); !r.ok())
+        return r.error();
+    return watched(runSqlNamed(m_db, sql, values));
 }
 
 Result<SqlTransaction> SqlTokenStore::begin()
 {
-    if (!isOpen())
-        return notOpen();
-    SqlTransaction transaction(m_db);
-    if (Result<void> r = transaction.begin(); !r.ok())
+    if (Result<void> r = connectionReady(); !r.ok())
         return r.error();
+    SqlTransaction transaction(m_db);
+    if (Result<void> r = transaction.begin(); !r.ok()) {
+        if (Result<QSqlQuery> checked = watched(r.error()); !checked.ok())
+            return checked.error();
+        return r.error();
+    }
     return transaction;
+}
+
+void SqlTokenStore::bearersRevoked(const BearerRevocation &revocation)
+{
+    m_cache->evict(revocation);
+    announceRevocation(revocation);
+}
+
+void SqlTokenStore::revokedElsewhere(const BearerRevocation &revocation)
+{
+    if (const int evicted = m_cache->evict(revocation); evicted > 0)
+        qCDebug(lcStore, "evicted %d cached bearer tokens revoked by another broker (%s)", evicted,
+                qPrintable(revocation.encode()));
 }
 
 Result<const SecretBox *> SqlTokenStore::box() const
@@ -257,6 +316,8 @@ void SqlTokenStore::close()
     m_keyName.clear();
     m_box.reset();
     m_schemaVersion = 0;
+    m_health.reset();
+    m_cache->clear();
 }
 
 // --- clients ---------------------------------------------------------------
@@ -347,6 +408,7 @@ Result<void> SqlTokenStore::deleteClient(const QString &clientId)
                                    QStringLiteral("DELETE FROM clients WHERE client_id = ?"), {clientId});
         !r.ok())
         return r;
+    bearersRevoked(BearerRevocation{BearerRevocation::Kind::Client, clientId});
     qCInfo(lcStore, "deleted client %s with its grants", qPrintable(clientId));
     return {};
 }
@@ -555,6 +617,7 @@ Result<void> SqlTokenStore::revokeGrant(const QString &grantId)
                                    QStringLiteral("DELETE FROM grants WHERE grant_id = ?"), {grantId});
         !r.ok())
         return r;
+    bearersRevoked(BearerRevocation{BearerRevocation::Kind::Grant, grantId});
     qCInfo(lcStore, "revoked grant %s with its tokens and codes", qPrintable(grantId));
     return {};
 }
@@ -614,6 +677,7 @@ Result<UserRevocation> SqlTokenStore::revokeUser(const QString &userLogin)
     }
     if (Result<void> r = transaction.value().commit(); !r.ok())
         return r.error();
+    bearersRevoked(BearerRevocation{BearerRevocation::Kind::User, userLogin});
     if (taken.grants > 0)
         afterRetire();
     qCInfo(lcStore, "revoked user %s: %d grants, %d broker tokens, %d upstream tokens wiped",
@@ -695,6 +759,7 @@ Result<AuthCodeRecord> SqlTokenStore::consumeAuthCode(const TokenHash &codeHash)
             commitRevocation(transaction.value(), revokeGrantTokens(code.grantId), code.grantId);
         if (!revoked.ok())
             return revoked.error();
+        bearersRevoked(BearerRevocation{BearerRevocation::Kind::Grant, code.grantId});
         qCWarning(lcStore,
                   "authorization code %s of grant %s was presented again; revoked %d tokens of the grant",
                   qPrintable(codeHash.fingerprint()), qPrintable(code.grantId), revoked.value());
@@ -816,6 +881,24 @@ Result<TokenRecord> SqlTokenStore::selectToken(const TokenHash &hash, RowLock lo
 
 Result<TokenRecord> SqlTokenStore::findAccessToken(const TokenHash &hash) const
 {
+    const QDateTime current = now();
+    if (std::optional<TokenRecord> cached = m_cache->fresh(hash, current))
+        return *cached;
+    Result<TokenRecord> token = lookupAccessToken(hash);
+    if (token.ok()) {
+        m_cache->confirm(token.value());
+    } else if (token.error().code != ErrorCode::Unavailable) {
+        m_cache->evict(hash);
+    } else if (std::optional<TokenRecord> stale = m_cache->duringOutage(hash, current)) {
+        qCDebug(lcStore, "accepted cached access token %s while the database is unreachable",
+                qPrintable(hash.fingerprint()));
+        return *stale;
+    }
+    return token;
+}
+
+Result<TokenRecord> SqlTokenStore::lookupAccessToken(const TokenHash &hash) const
+{
     Result<TokenRecord> token = selectToken(hash, RowLock::None);
     if (!token.ok())
         return token;
@@ -852,6 +935,7 @@ Result<IssuedTokens> SqlTokenStore::rotateRefreshToken(const TokenHash &refreshH
         Result<int> revoked = commitRevocation(transaction.value(), revokeFamily(old.familyId), old.grantId);
         if (!revoked.ok())
             return revoked.error();
+        bearersRevoked(BearerRevocation{BearerRevocation::Kind::Family, old.familyId});
         qCWarning(lcStore,
                   "refresh token %s of grant %s was used again after rotation; revoked %d tokens of its "
                   "family",
@@ -969,6 +1053,10 @@ Result<TokenRecord> SqlTokenStore::revokeToken(const TokenHash &hash, const QStr
     }
     if (Result<void> r = transaction.value().commit(); !r.ok())
         return r.error();
+    if (token.value().kind == TokenKind::Refresh)
+        bearersRevoked(BearerRevocation{BearerRevocation::Kind::Family, token.value().familyId});
+    else
+        bearersRevoked(BearerRevocation{BearerRevocation::Kind::Token, QString::fromLatin1(hash.hex())});
     if (retired)
         afterRetire();
     qCInfo(lcStore, "revoked %s token %s of grant %s",

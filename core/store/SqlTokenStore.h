@@ -1,6 +1,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 
 #include <QDateTime>
@@ -10,6 +11,8 @@
 #include <QVariantList>
 
 #include "base/Result.h"
+#include "store/BearerCache.h"
+#include "store/ConnectionHealth.h"
 #include "store/SecretBox.h"
 #include "store/Sql.h"
 #include "store/TokenStore.h"
@@ -37,6 +40,16 @@ public:
 
     // What "now" is for expiry checks and timestamps; tests move it.
     void setClock(std::function<QDateTime()> clock);
+
+    // Issue 14: findAccessToken answers from memory for limits.ttl after the
+    // database confirmed a token, and for limits.outageGrace while the
+    // database is unreachable. Every revocation evicts here at once and is
+    // announced (announceRevocation) so that other brokers evict too. Off
+    // (ttl 0) until set.
+    void setBearerCacheLimits(const BearerCacheLimits &limits);
+    [[nodiscard]] BearerCache &bearerCache() { return *m_cache; }
+    // True while the connection is lost (only a store that reconnects).
+    [[nodiscard]] bool isConnectionDown() const { return m_health && m_health->isDown(); }
 
     // TokenStore
     [[nodiscard]] Result<void> registerClient(const ClientRecord &client) override;
@@ -111,11 +124,27 @@ protected:
     [[nodiscard]] virtual QString emptyBlob() const = 0;
     // After a commit that wiped a grant's upstream tokens.
     virtual void afterRetire() {}
+    // After a commit that revoked broker tokens, evicted here already: tell
+    // the other brokers sharing the database.
+    virtual void announceRevocation(const BearerRevocation &revocation) { Q_UNUSED(revocation); }
+    // Another broker revoked tokens: evict them here.
+    void revokedElsewhere(const BearerRevocation &revocation);
+    // Reconnect when a statement finds the connection gone (PostgreSQL):
+    // `reopen` runs with the store's connection closed and must open it and
+    // restore what lives on it.
+    void watchConnection(const std::function<Result<void>(QSqlDatabase &db)> &reopen);
 
 private:
     enum class RowLock { None, ForUpdate };
 
     [[nodiscard]] QDateTime now() const;
+    // Before a statement: Unavailable while the connection is down. After a
+    // failed one: the error, made Unavailable when the connection is gone.
+    [[nodiscard]] Result<void> connectionReady() const;
+    [[nodiscard]] Result<QSqlQuery> watched(Result<QSqlQuery> result) const;
+    // Evicts locally and announces.
+    void bearersRevoked(const BearerRevocation &revocation);
+    [[nodiscard]] Result<TokenRecord> lookupAccessToken(const TokenHash &hash) const;
     [[nodiscard]] Result<SqlTransaction> begin();
     [[nodiscard]] Result<const SecretBox *> box() const;
     [[nodiscard]] Result<void> checkKey();
@@ -150,6 +179,8 @@ private:
     int m_schemaVersion = 0;
     std::optional<SecretBox> m_box;
     std::function<QDateTime()> m_clock;
+    std::unique_ptr<BearerCache> m_cache;       // used from const lookups
+    std::unique_ptr<ConnectionHealth> m_health; // null: no reconnecting (SQLite)
 };
 
 } // namespace fmb

@@ -181,6 +181,10 @@ QString field(const BrokerConfig &config, const QString &key)
         return config.tokenEnv;
     if (key == QLatin1String("max_sessions_per_user"))
         return QString::number(config.maxSessionsPerUser);
+    if (key == QLatin1String("bearer_cache_ttl"))
+        return QString::number(config.bearerCacheTtl.count()) + QLatin1String("ms");
+    if (key == QLatin1String("bearer_outage_grace"))
+        return QString::number(config.bearerOutageGrace.count()) + QLatin1String("ms");
     if (key == QLatin1String("rotate_interval"))
         return QString::number(config.rotateInterval.count()) + QLatin1Char('s');
     if (key == QLatin1String("refresh_lead"))
@@ -360,6 +364,10 @@ void tst_ConfigLoader::defaults_data()
                                                      << "FORGEJO_ACCESS_TOKEN";
     QTest::newRow("max_sessions_per_user: 20") << "max_sessions_per_user"
                                                << "20";
+    QTest::newRow("bearer_cache_ttl: 5s") << "bearer_cache_ttl"
+                                          << "5000ms";
+    QTest::newRow("bearer_outage_grace: 15m") << "bearer_outage_grace"
+                                              << "900000ms";
     QTest::newRow("rotate_interval: 60s") << "rotate_interval"
                                           << "60s";
     QTest::newRow("refresh_lead: 5m") << "refresh_lead"
@@ -734,6 +742,12 @@ void tst_ConfigLoader::setting_data()
     QTest::newRow("--max-sessions-per-user upper bound")
         << withChild({"--max-sessions-per-user", "100000"}) << noEnv << noIni << "max_sessions_per_user"
         << "100000";
+    QTest::newRow("--bearer-cache-ttl 500ms")
+        << withChild({"--bearer-cache-ttl", "500ms"}) << noEnv << noIni << "bearer_cache_ttl"
+        << "500ms";
+    QTest::newRow("--bearer-outage-grace 1h")
+        << withChild({"--bearer-outage-grace", "1h"}) << noEnv << noIni << "bearer_outage_grace"
+        << "3600000ms";
     QTest::newRow("--rotate-interval 30s")
         << withChild({"--rotate-interval", "30s"}) << noEnv << noIni << "rotate_interval"
         << "30s";
@@ -1105,6 +1119,8 @@ void tst_ConfigLoader::iniEveryKey_data()
         {"upstream_user_url", "https://sso.example.org/user"},
         {"token_env", "GITEA_TOKEN"},
         {"max_sessions_per_user", "7"},
+        {"bearer_cache_ttl", "2000ms"},
+        {"bearer_outage_grace", "600000ms"},
         {"rotate_interval", "45s"},
         {"refresh_lead", "120s"},
         {"access_token_ttl", "1200s"},
@@ -1176,6 +1192,8 @@ void tst_ConfigLoader::iniEveryKey()
                          "upstream_user_url = https://sso.example.org/user\n"
                          "token_env = GITEA_TOKEN\n"
                          "max_sessions_per_user = 7\n"
+                         "bearer_cache_ttl = 2s\n"
+                         "bearer_outage_grace = 10m\n"
                          "rotate_interval = 45s\n"
                          "refresh_lead = 2m\n"
                          "access_token_ttl = 20m\n"

@@ -63,6 +63,7 @@ private Q_SLOTS:
     void allowedMethodGoesOn();
     void bodyChecks_data();
     void bodyChecks();
+    void storeFailureMapsUnavailableTo503();
     void oauthErrorIsUncachedJson();
     void redirectErrorCarriesStateAndIssuer();
     void redirectErrorWithoutStateOrDescription();
@@ -276,6 +277,25 @@ void tst_OAuthHttp::redirectErrorWithoutStateOrDescription()
                              "server_error", QString());
     QCOMPARE(channel->header("Location"),
              QByteArray("cursor://callback?error=server_error&iss=https%3A%2F%2Fbroker.example"));
+}
+
+void tst_OAuthHttp::storeFailureMapsUnavailableTo503()
+{
+    // Issue 14: an unreachable database is "try again", never a 500.
+    const fmb::OAuthError away = fmb::storeFailure(
+        fmb::Error{fmb::ErrorCode::Unavailable, QStringLiteral("db"), QStringLiteral("down")},
+        QStringLiteral("the tokens could not be issued"));
+    QCOMPARE(away.status, 503);
+    QCOMPARE(away.error, QByteArray("temporarily_unavailable"));
+    QCOMPARE(away.headers.size(), 1);
+    QCOMPARE(away.headers.constFirst().first, QByteArray("Retry-After"));
+    QVERIFY(away.headers.constFirst().second.toInt() > 0);
+    const fmb::OAuthError broken =
+        fmb::storeFailure(fmb::Error{fmb::ErrorCode::Io, QStringLiteral("db"), QStringLiteral("disk")},
+                          QStringLiteral("the tokens could not be issued"));
+    QCOMPARE(broken.status, 500);
+    QCOMPARE(broken.error, QByteArray("server_error"));
+    QVERIFY(broken.headers.isEmpty());
 }
 
 QTEST_GUILESS_MAIN(tst_OAuthHttp)

@@ -120,7 +120,13 @@ fmb::Result<void> PgCluster::start()
         !r.ok()) {
         return r;
     }
+    return startServer();
+}
 
+fmb::Result<void> PgCluster::startServer()
+{
+    const QString data = m_dir->filePath(QStringLiteral("data"));
+    m_log.clear();
     m_server = std::make_unique<QProcess>();
     configureAsServerUser(*m_server);
     m_server->setProcessChannelMode(QProcess::MergedChannels);
@@ -154,6 +160,12 @@ bool PgCluster::isRunning() const
 
 void PgCluster::stop()
 {
+    stopServer();
+    m_dir.reset();
+}
+
+void PgCluster::stopServer()
+{
     if (m_server) {
         if (m_server->state() == QProcess::Running) {
             // SIGINT: fast shutdown (disconnect clients, no waiting).
@@ -166,7 +178,6 @@ void PgCluster::stop()
         m_log += m_server->readAll();
         m_server.reset();
     }
-    m_dir.reset();
 }
 
 QString PgCluster::socketDir() const

@@ -33,6 +33,10 @@ public:
     [[nodiscard]] fmb::Result<void> start();
     [[nodiscard]] bool isRunning() const;
     void stop();
+    // The server alone, keeping the data (a database outage and its end):
+    // stopServer() is a fast shutdown that disconnects every client.
+    void stopServer();
+    [[nodiscard]] fmb::Result<void> startServer();
 
     // A new empty database on the cluster, and how to reach it.
     [[nodiscard]] fmb::Result<fmb::PostgresParams> createDatabase();
