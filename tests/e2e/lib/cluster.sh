@@ -15,7 +15,8 @@
 #   CLUSTER_MIGRATE_URL a loopback URL the fake accepts as a broker's public URL too, and
 #   CLUSTER_MIGRATE_DB  an empty database: test/migrate.test.mjs runs a single SQLite
 #                       broker there, then migrate-store into CLUSTER_MIGRATE_DB
-#   (and each broker's admin socket, $CLUSTER_DIR/X/admin.sock, issue 14)
+#   (and each broker's admin socket, $CLUSTER_DIR/X/admin.sock, issue 14; and
+#   PostgreSQL's bin folder and directory, for the outage test's pg_ctl stop/start)
 #   CLUSTER_SKIP        why the cluster cannot run here (then nothing was started)
 # Broker X's children carry FMB_E2E_MARKER=$MARKER-cluster-X.
 
@@ -216,6 +217,8 @@ cluster_env() {
   echo "FMB_E2E_DAEMON=$DAEMON"
   echo "FMB_E2E_TEST_BIN=$OAUTH_TEST_BIN"
   echo "FMB_E2E_CLUSTER_MARKER=$MARKER-cluster"
+  echo "FMB_E2E_CLUSTER_PG_BIN=$(cluster_pg_bin)"
+  echo "FMB_E2E_CLUSTER_PG_DIR=$CLUSTER_PG_DIR"
   echo "FMB_E2E_CLUSTER_A_ADMIN_SOCKET=$CLUSTER_DIR/a/admin.sock"
   echo "FMB_E2E_CLUSTER_B_ADMIN_SOCKET=$CLUSTER_DIR/b/admin.sock"
 }

@@ -9,7 +9,7 @@
 // per rotation across both brokers, and both brokers' children get the new token.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 
@@ -454,5 +454,106 @@ describe('two brokers on PostgreSQL behind HAProxy', { skip, timeout: 240_000 },
     assert.match(both.stdout, new RegExp(`^${victim} .* stale$`, 'm'));
     assert.match(both.stdout, /^unreachable: /m);
     assert.match(both.stdout, new RegExp(`^${survivor} .* up$`, 'm'));
+  });
+});
+
+// PostgreSQL as cluster.sh started it; pg_ctl as the user that owns it.
+function pgCtl(...args) {
+  const pgCtlPath = `${env.FMB_E2E_CLUSTER_PG_BIN}/pg_ctl`;
+  const argv = process.getuid() === 0 ? ['runuser', ['-u', 'nobody', '--', pgCtlPath, ...args]] : [pgCtlPath, args];
+  const run = spawnSync(argv[0], argv[1], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(run.status, 0, `pg_ctl ${args.join(' ')}: ${run.stdout}${run.stderr}`);
+}
+
+async function register(clientName) {
+  return fetch(`${CLUSTER}/oauth/register`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ client_name: clientName, redirect_uris: [`http://127.0.0.1:9/${clientName}/callback`], token_endpoint_auth_method: 'none' }),
+    signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
+  });
+}
+
+// Issue 14: "The database goes away." Runs after the kill -9 above: one broker
+// is left behind HAProxy. Erin's open sessions keep working on cached bearer
+// checks while PostgreSQL is stopped; registrations and token requests get 503
+// with Retry-After; everything works again once PostgreSQL is back, by itself.
+describe('PostgreSQL stopped and restarted under load (issue 14)', { skip, timeout: 120_000 }, () => {
+  const erin = new HeadlessOAuthProvider({ clientName: 'fmb-e2e-cluster-erin' });
+  const dir = env.FMB_E2E_CLUSTER_PG_DIR;
+  let sdk;
+  const sessions = [];
+  let pgStopped = false;
+
+  after(async () => {
+    if (pgStopped) {
+      pgCtl('-D', `${dir}/data`, '-l', `${dir}/restart.log`, '-w', '-t', '30', '-o', `-k ${dir} -p 5432 -c listen_addresses= -c fsync=off`, 'start');
+    }
+    await closeClient(sdk);
+    await Promise.all(sessions.map((s) => s.close()));
+  });
+
+  test('open sessions keep working; sign-ins get 503 + Retry-After meanwhile and work again after', async () => {
+    await fake('/_fake/login', { login: 'erin', id: 9 });
+    sdk = await connectWithOAuth(`${CLUSTER}/mcp`, erin);
+    const token = erin.tokens().access_token;
+    for (let i = 0; i < 4; ++i) {
+      const session = new RawSession(CLUSTER, token);
+      await session.initialize();
+      sessions.push(session);
+    }
+    const statuses = [];
+    let stop = false;
+    const loops = sessions.map(async (session) => {
+      while (!stop) {
+        statuses.push(await session.ping());
+      }
+    });
+    try {
+      await waitFor(() => statuses.length >= 20, { timeoutMs: 20_000, intervalMs: 50, what: 'pings before the outage' });
+      pgCtl('-D', `${dir}/data`, '-m', 'fast', '-w', '-t', '30', 'stop');
+      pgStopped = true;
+      const duringFrom = statuses.length;
+
+      // New sign-ins cannot be served: 503 with Retry-After, not 500, not 401.
+      const refused = await register('fmb-e2e-outage');
+      assert.equal(refused.status, 503, await refused.text());
+      assert.match(refused.headers.get('retry-after') ?? '', /^\d+$/);
+      const tokenAnswer = await fetch(`${CLUSTER}/oauth/token`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: erin.tokens().refresh_token, client_id: erin.clientInformation().client_id }).toString(),
+        signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
+      });
+      assert.equal(tokenAnswer.status, 503, await tokenAnswer.text());
+      assert.match(tokenAnswer.headers.get('retry-after') ?? '', /^\d+$/);
+      // The open sessions go on, past the bearer cache's 5 s TTL.
+      const echoed = await sdk.client.callTool({ name: 'echo', arguments: { text: 'no database' } }, undefined, CALL);
+      assert.equal(firstText(echoed), 'no database');
+      const until = Date.now() + 7_000;
+      await waitFor(() => Date.now() > until, { timeoutMs: 10_000, intervalMs: 100, what: 'seven seconds of outage' });
+      const during = statuses.slice(duringFrom);
+      assert.ok(during.length > 20, `pings during the outage: ${during.length}`);
+      assert.deepEqual(during.filter((s) => s !== 200), [], 'no open session failed during the outage');
+
+      pgCtl('-D', `${dir}/data`, '-l', `${dir}/restart.log`, '-w', '-t', '30', '-o', `-k ${dir} -p 5432 -c listen_addresses= -c fsync=off`, 'start');
+      pgStopped = false;
+      // The broker reconnects by itself (backoff up to 30 s).
+      await waitFor(async () => (await register('fmb-e2e-after-outage')).status === 201, {
+        timeoutMs: 45_000,
+        intervalMs: 500,
+        what: 'registration works again',
+      });
+    } finally {
+      stop = true;
+      await Promise.all(loops);
+    }
+    assert.deepEqual(statuses.filter((s) => s !== 200), [], `no failed ping among ${statuses.length}`);
+    // A whole new sign-in works again, and so does erin's refresh token.
+    const frank = new HeadlessOAuthProvider({ clientName: 'fmb-e2e-cluster-after-outage' });
+    const again = await connectWithOAuth(`${CLUSTER}/mcp`, frank);
+    const echoed = await again.client.callTool({ name: 'echo', arguments: { text: 'back' } }, undefined, CALL);
+    assert.equal(firstText(echoed), 'back');
+    await closeClient(again);
   });
 });
