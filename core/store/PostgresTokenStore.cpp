@@ -41,8 +41,14 @@ void PostgresParams::applyTo(QSqlDatabase &db) const
     db.setUserName(user);
     if (!password.isEmpty())
         db.setPassword(password);
-    db.setConnectOptions(
-        QStringLiteral("connect_timeout=%1;application_name=forgejo-mcp-broker").arg(connectTimeoutSeconds));
+    // A database host that vanishes without a reset (power loss, a partition)
+    // would leave a statement waiting on TCP retransmits for about 15 min,
+    // with the HTTP thread: keepalive probes and an unacknowledged-data limit
+    // fail it within about 30 s instead (libpq; ignored on a Unix socket).
+    db.setConnectOptions(QStringLiteral("connect_timeout=%1;application_name=forgejo-mcp-broker;keepalives=1;"
+                                        "keepalives_idle=10;keepalives_interval=5;keepalives_count=3;"
+                                        "tcp_user_timeout=30000")
+                             .arg(connectTimeoutSeconds));
 }
 
 Result<void> PostgresTokenStore::open(const PostgresParams &params, const QString &keyPath, bool createKey)
