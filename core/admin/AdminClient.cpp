@@ -1,6 +1,7 @@
 #include "AdminClient.h"
 
 #include <QLocalSocket>
+#include <QTimer>
 
 #include "AdminPaths.h"
 #include "Logging.h"
@@ -17,7 +18,27 @@ AdminClient::AdminClient(QObject *parent)
     : QObject(parent)
     , m_sshOptions(sshOptionsFromEnvironment())
     , m_reader(MaxReplyLineBytes)
-{}
+    , m_replyTimer(new QTimer(this))
+{
+    m_replyTimer->setSingleShot(true);
+    connect(m_replyTimer, &QTimer::timeout, this, &AdminClient::onReplyTimeout);
+}
+
+void AdminClient::setReplyTimeout(std::chrono::milliseconds timeout)
+{
+    m_replyTimeout = timeout;
+    if (timeout.count() <= 0)
+        m_replyTimer->stop();
+}
+
+void AdminClient::onReplyTimeout()
+{
+    if (m_state != State::Connected || m_pending.empty())
+        return;
+    finish(true, QStringLiteral("no answer from the broker at %1 within %2 s")
+                     .arg(m_target.displayName())
+                     .arg(double(m_replyTimeout.count()) / 1000));
+}
 
 AdminClient::~AdminClient()
 {
@@ -180,6 +201,7 @@ void AdminClient::finish(bool wasConnected, const QString &message)
 
 void AdminClient::failPending(const QString &message)
 {
+    m_replyTimer->stop();
     while (!m_pending.empty()) {
         auto node = m_pending.extract(m_pending.begin());
         node.mapped()(
@@ -203,6 +225,8 @@ qint64 AdminClient::request(const QString &command, const QJsonObject &fields, R
     }
     m_pending.emplace(id, std::move(handler));
     m_socket->write(encodeAdminRequest(id, command, fields));
+    if (m_replyTimeout.count() > 0 && !m_replyTimer->isActive())
+        m_replyTimer->start(m_replyTimeout);
     return id;
 }
 
@@ -293,6 +317,11 @@ void AdminClient::handleLine(const QByteArray &line)
     auto node = m_pending.extract(qint64(message.id.toDouble()));
     if (node.empty())
         return;
+    // The broker answers: the others it owes get a full timeout from now.
+    if (m_pending.empty())
+        m_replyTimer->stop();
+    else if (m_replyTimeout.count() > 0)
+        m_replyTimer->start(m_replyTimeout);
     node.mapped()(AdminReply{message.ok, message.result, message.error});
 }
 

@@ -13,6 +13,7 @@
 #include "SshTunnel.h"
 
 class QLocalSocket;
+class QTimer;
 
 namespace fmb {
 
@@ -36,6 +37,10 @@ public:
     ~AdminClient() override;
 
     void setSshOptions(const SshOptions &options) { m_sshOptions = options; }
+    // How long the broker may leave a request unanswered (0: forever): a
+    // broker that accepts but never answers is then dropped as disconnected
+    // (issue 14), and every pending handler gets the error.
+    void setReplyTimeout(std::chrono::milliseconds timeout);
 
     // connected() or connectionFailed() follows, never before this returns.
     // Any previous connection is closed first (its handlers get "disconnected").
@@ -88,6 +93,7 @@ private:
     void handleLine(const QByteArray &line);
     void finish(bool wasConnected, const QString &message);
     void failPending(const QString &message);
+    void onReplyTimeout();
     void setState(State state);
     [[nodiscard]] QString describeLocalFailure(const QString &path) const;
 
@@ -100,6 +106,8 @@ private:
     qint64 m_nextId = 1;
     State m_state = State::Disconnected;
     QString m_refusal; // an error line without id: why the broker is closing on us
+    std::chrono::milliseconds m_replyTimeout{0};
+    QTimer *m_replyTimer = nullptr; // child; runs while a request waits, restarts on each reply
 };
 
 } // namespace fmb

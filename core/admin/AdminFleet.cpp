@@ -68,6 +68,7 @@ void AdminFleet::connectTo(const QList<AdminTarget> &targets)
         member.target = target;
         member.client = new AdminClient(this);
         member.client->setSshOptions(m_sshOptions);
+        member.client->setReplyTimeout(m_memberTimeout);
         m_members.append(member);
     }
     for (int i = 0; i < m_members.size(); ++i) {
@@ -176,6 +177,16 @@ void AdminFleet::checkSettled()
     Q_EMIT settled();
 }
 
+QStringList AdminFleet::unreachableProblems() const
+{
+    QStringList problems;
+    for (int i = 0; i < m_members.size(); ++i) {
+        if (m_members.at(i).state == MemberState::Unreachable)
+            problems.append(QStringLiteral("%1: %2").arg(brokerName(i), m_members.at(i).problem));
+    }
+    return problems;
+}
+
 QList<int> AdminFleet::reachable() const
 {
     QList<int> members;
@@ -192,10 +203,7 @@ void AdminFleet::listSessions(SessionsHandler handler)
     auto fan = std::make_shared<FanIn<QList<FleetSession>>>();
     fan->outstanding = int(members.size());
     fan->values.resize(m_members.size());
-    for (int i = 0; i < m_members.size(); ++i) {
-        if (m_members.at(i).state == MemberState::Unreachable)
-            fan->problems.append(QStringLiteral("%1: %2").arg(brokerName(i), m_members.at(i).problem));
-    }
+    fan->problems = unreachableProblems();
     const auto finish = [fan, handler] {
         QList<FleetSession> merged;
         for (const QList<FleetSession> &rows : std::as_const(fan->values))
@@ -242,15 +250,17 @@ void AdminFleet::evictEverywhere(const EvictSelector &selector, EvictHandler han
     for (const int member : reachable())
         requests.append({member, selector});
     EvictOutcome planned;
-    sendEvicts(requests, planned, {}, [selector, handler](EvictOutcome outcome, const QStringList &problems) {
-        // A user is "not found" only when no broker had a session of theirs.
-        if (!selector.user.isEmpty()) {
-            outcome.notFound.clear();
-            if (outcome.evicted.isEmpty())
-                outcome.notFound.append(selector.user);
-        }
-        handler(outcome, problems);
-    });
+    // A member that is down is named: its sessions, if any, were not evicted.
+    sendEvicts(requests, planned, unreachableProblems(),
+               [selector, handler](EvictOutcome outcome, const QStringList &problems) {
+                   // A user is "not found" only when no broker had a session of theirs.
+                   if (!selector.user.isEmpty()) {
+                       outcome.notFound.clear();
+                       if (outcome.evicted.isEmpty())
+                           outcome.notFound.append(selector.user);
+                   }
+                   handler(outcome, problems);
+               });
 }
 
 void AdminFleet::evictOn(int member, const QString &sessionId, EvictHandler handler)
@@ -307,10 +317,7 @@ void AdminFleet::listBrokers(BrokersHandler handler)
     const QList<int> members = reachable();
     auto fan = std::make_shared<FanIn<BrokerStatus>>();
     fan->outstanding = int(members.size());
-    for (int i = 0; i < m_members.size(); ++i) {
-        if (m_members.at(i).state == MemberState::Unreachable)
-            fan->problems.append(QStringLiteral("%1: %2").arg(brokerName(i), m_members.at(i).problem));
-    }
+    fan->problems = unreachableProblems();
     const auto finish = [fan, handler] {
         // By node id; where two brokers describe a third, the fresher beat wins.
         QMap<QString, BrokerStatus> merged;

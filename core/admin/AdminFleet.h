@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <functional>
 
 #include <QList>
@@ -50,6 +51,11 @@ public:
     ~AdminFleet() override;
 
     void setSshOptions(const SshOptions &options) { m_sshOptions = options; }
+    // How long a member may leave a request (its "info" too) unanswered
+    // before it counts as Unreachable; pending lists then complete with the
+    // other members' answers. For the members of the next connectTo().
+    static constexpr std::chrono::milliseconds DefaultMemberTimeout{5000};
+    void setMemberTimeout(std::chrono::milliseconds timeout) { m_memberTimeout = timeout; }
     // Replaces the members (closing the old ones) and connects to each;
     // settled() follows once every member is connected (and named) or
     // unreachable, never before this returns.
@@ -80,7 +86,8 @@ public:
     // the brokers' answers and the plan's unknown and ambiguous ids.
     using EvictHandler = std::function<void(const EvictOutcome &outcome, const QStringList &problems)>;
     void evictSessions(const QStringList &asked, EvictHandler handler);
-    // Every session of a user, or every session, on every reachable member.
+    // Every session of a user, or every session, on every reachable member;
+    // the problems name the unreachable ones.
     void evictEverywhere(const EvictSelector &selector, EvictHandler handler);
     // One session on the member that serves it: no listing first.
     void evictOn(int member, const QString &sessionId, EvictHandler handler);
@@ -107,12 +114,15 @@ private:
     void setUnreachable(int member, const QString &why);
     void checkSettled();
     [[nodiscard]] QList<int> reachable() const;
+    // "NAME: why" for every Unreachable member.
+    [[nodiscard]] QStringList unreachableProblems() const;
     void sendEvicts(const QList<std::pair<int, EvictSelector>> &requests, EvictOutcome planned,
                     QStringList problems, EvictHandler handler);
 
     QList<Member> m_members;
     SshOptions m_sshOptions;
     bool m_settledSent = false;
+    std::chrono::milliseconds m_memberTimeout = DefaultMemberTimeout;
 };
 
 } // namespace fmb

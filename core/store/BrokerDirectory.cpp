@@ -67,16 +67,8 @@ Result<void> BrokerDirectory::open()
         return Error{ErrorCode::Unavailable, QStringLiteral("QPSQL"),
                      QStringLiteral("the Qt PostgreSQL driver is not installed (libqt6sql6-psql)")};
     }
-    m_connectionName = QStringLiteral("fmb.brokers.%1").arg(++connectionCounter);
-    m_db = QSqlDatabase::addDatabase(QStringLiteral("QPSQL"), m_connectionName);
-    m_config.params.applyTo(m_db);
-    if (!m_db.open()) {
-        const Error error{ErrorCode::Io, m_config.params.display(),
-                          QStringLiteral("broker directory: cannot open the database: ") +
-                              m_db.lastError().text()};
-        close();
-        return error;
-    }
+    if (Result<void> connected = connectDatabase(); !connected.ok())
+        return connected;
     Result<void> ready = [this]() -> Result<void> {
         SqlTransaction transaction(m_db);
         if (Result<void> r = transaction.begin(); !r.ok())
@@ -99,34 +91,51 @@ Result<void> BrokerDirectory::open()
         }
         return transaction.commit();
     }();
-    if (ready.ok()) {
-        Result<QSqlQuery> row = runSqlNamed(
-            m_db,
-            QStringLiteral("INSERT INTO brokers (node_id, host, pid, listen_url, started_ms, heartbeat_ms,"
-                           " heartbeat_interval_ms, stopped_ms, sessions, user_children)"
-                           " VALUES (:node, :host, :pid, :url, " FMB_DB_NOW_MS ", " FMB_DB_NOW_MS
-                           ", :interval, NULL, 0, 0)"
-                           " ON CONFLICT (node_id) DO UPDATE SET host = EXCLUDED.host, pid = EXCLUDED.pid,"
-                           " listen_url = EXCLUDED.listen_url, started_ms = EXCLUDED.started_ms,"
-                           " heartbeat_ms = EXCLUDED.heartbeat_ms,"
-                           " heartbeat_interval_ms = EXCLUDED.heartbeat_interval_ms, stopped_ms = NULL,"
-                           " sessions = 0, user_children = 0"),
-            {{QStringLiteral(":node"), m_config.nodeId},
-             {QStringLiteral(":host"), m_config.host},
-             {QStringLiteral(":pid"), QCoreApplication::applicationPid()},
-             {QStringLiteral(":url"), m_config.listenUrl},
-             {QStringLiteral(":interval"), qint64(m_config.heartbeatInterval.count())}});
-        if (!row.ok())
-            ready = row.error();
-    }
+    if (ready.ok())
+        ready = writeRow(true, BrokerLoad{});
     if (!ready.ok()) {
         close();
         return Error{ready.error().code, ready.error().subject,
                      QStringLiteral("broker directory: ") + ready.error().message};
     }
+    m_open = true;
     qCInfo(lcStore).noquote() << "broker" << m_config.nodeId << "recorded in" << m_config.params.display()
                               << "(heartbeat every" << m_config.heartbeatInterval.count() << "ms)";
     m_timer->start();
+    return {};
+}
+
+Result<void> BrokerDirectory::writeRow(bool fresh, const BrokerLoad &load)
+{
+    // A beat inserts too: an operator may have deleted the row, and an
+    // UPDATE matching nothing would beat on unseen, listed nowhere.
+    const QString sql =
+        QStringLiteral("INSERT INTO brokers (node_id, host, pid, listen_url, started_ms, heartbeat_ms,"
+                       " heartbeat_interval_ms, stopped_ms, sessions, user_children)"
+                       " VALUES (:node, :host, :pid, :url, %1, " FMB_DB_NOW_MS
+                       ", :interval, NULL, :sessions, :children)"
+                       " ON CONFLICT (node_id) DO UPDATE SET heartbeat_ms = EXCLUDED.heartbeat_ms,"
+                       " sessions = EXCLUDED.sessions, user_children = EXCLUDED.user_children,"
+                       " stopped_ms = NULL%2 RETURNING started_ms")
+            .arg(fresh ? QStringLiteral(FMB_DB_NOW_MS) : QStringLiteral(":started"),
+                 fresh ? QStringLiteral(", host = EXCLUDED.host, pid = EXCLUDED.pid,"
+                                        " listen_url = EXCLUDED.listen_url, started_ms = EXCLUDED.started_ms,"
+                                        " heartbeat_interval_ms = EXCLUDED.heartbeat_interval_ms")
+                       : QString());
+    SqlNamedValues values{{QStringLiteral(":node"), m_config.nodeId},
+                          {QStringLiteral(":host"), m_config.host},
+                          {QStringLiteral(":pid"), QCoreApplication::applicationPid()},
+                          {QStringLiteral(":url"), m_config.listenUrl},
+                          {QStringLiteral(":interval"), qint64(m_config.heartbeatInterval.count())},
+                          {QStringLiteral(":sessions"), load.sessions},
+                          {QStringLiteral(":children"), load.userChildren}};
+    if (!fresh)
+        values.append({QStringLiteral(":started"), m_startedMs});
+    Result<QSqlQuery> row = runSqlNamed(m_db, sql, values);
+    if (!row.ok())
+        return row.error();
+    if (fresh && row.value().next())
+        m_startedMs = row.value().value(0).toLongLong();
     return {};
 }
 
@@ -136,23 +145,33 @@ Result<void> BrokerDirectory::beat()
         return Error{ErrorCode::Unavailable, m_config.nodeId,
                      QStringLiteral("the broker directory is closed")};
     const BrokerLoad load = m_load ? m_load() : BrokerLoad{};
-    Result<QSqlQuery> row =
-        runSqlNamed(m_db,
-                    QStringLiteral("UPDATE brokers SET heartbeat_ms = " FMB_DB_NOW_MS
-                                   ", sessions = :sessions, user_children = :children, stopped_ms = NULL"
-                                   " WHERE node_id = :node"),
-                    {{QStringLiteral(":sessions"), load.sessions},
-                     {QStringLiteral(":children"), load.userChildren},
-                     {QStringLiteral(":node"), m_config.nodeId}});
-    if (!row.ok()) {
-        if (!m_failing)
-            qCWarning(lcStore).noquote() << "broker heartbeat failed:" << row.error().message;
+    const bool wasConnected = isConnected();
+    Result<void> written = wasConnected ? writeRow(false, load) : Result<void>();
+    if (!wasConnected || !written.ok()) {
+        // The connection is not trusted again after a failed statement: a
+        // restarted server dropped it, and QPSQL never reconnects by itself.
+        // A new one is tried now (the restart may be over) and at every beat.
+        disconnectDatabase();
+        if (Result<void> connected = connectDatabase(); connected.ok()) {
+            written = writeRow(false, load);
+            if (!written.ok())
+                disconnectDatabase();
+        } else if (!wasConnected) {
+            written = connected; // else the statement's error says more
+        }
+    }
+    if (!written.ok()) {
+        if (!m_failing) {
+            qCWarning(lcStore).noquote()
+                << "broker heartbeat failed:" << written.error().message << "; reconnecting at every beat";
+            m_failingSince.start();
+        }
         m_failing = true;
-        Q_EMIT beatFailed(row.error().message);
-        return row.error();
+        Q_EMIT beatFailed(written.error().message);
+        return written;
     }
     if (m_failing)
-        qCInfo(lcStore).noquote() << "broker heartbeat works again";
+        qCInfo(lcStore).noquote() << "broker heartbeat works again after" << m_failingSince.elapsed() << "ms";
     m_failing = false;
     return {};
 }
@@ -162,14 +181,16 @@ void BrokerDirectory::stop()
     m_timer->stop();
     if (!isOpen())
         return;
-    Result<QSqlQuery> row = runSqlNamed(m_db,
-                                        QStringLiteral("UPDATE brokers SET stopped_ms = " FMB_DB_NOW_MS
-                                                       ", sessions = 0, user_children = 0"
-                                                       " WHERE node_id = :node"),
-                                        {{QStringLiteral(":node"), m_config.nodeId}});
-    if (!row.ok())
-        qCWarning(lcStore).noquote() << "cannot mark broker" << m_config.nodeId
-                                     << "stopped:" << row.error().message;
+    if (isConnected()) {
+        Result<QSqlQuery> row = runSqlNamed(m_db,
+                                            QStringLiteral("UPDATE brokers SET stopped_ms = " FMB_DB_NOW_MS
+                                                           ", sessions = 0, user_children = 0"
+                                                           " WHERE node_id = :node"),
+                                            {{QStringLiteral(":node"), m_config.nodeId}});
+        if (!row.ok())
+            qCWarning(lcStore).noquote()
+                << "cannot mark broker" << m_config.nodeId << "stopped:" << row.error().message;
+    }
     close();
 }
 
@@ -178,6 +199,9 @@ Result<QList<BrokerRecord>> BrokerDirectory::brokers() const
     if (!isOpen())
         return Error{ErrorCode::Unavailable, m_config.nodeId,
                      QStringLiteral("the broker directory is closed")};
+    if (!isConnected())
+        return Error{ErrorCode::Unavailable, m_config.params.display(),
+                     QStringLiteral("the broker directory lost its database; the next beat reconnects")};
     Result<QSqlQuery> rows =
         runSql(m_db, QStringLiteral("SELECT node_id, host, pid, listen_url, started_ms, heartbeat_ms,"
                                     " " FMB_DB_NOW_MS " - heartbeat_ms, heartbeat_interval_ms,"
@@ -205,15 +229,35 @@ Result<QList<BrokerRecord>> BrokerDirectory::brokers() const
     return records;
 }
 
-void BrokerDirectory::close()
+Result<void> BrokerDirectory::connectDatabase()
+{
+    m_connectionName = QStringLiteral("fmb.brokers.%1").arg(++connectionCounter);
+    m_db = QSqlDatabase::addDatabase(QStringLiteral("QPSQL"), m_connectionName);
+    m_config.params.applyTo(m_db);
+    if (m_db.open())
+        return {};
+    const Error error{ErrorCode::Unavailable, m_config.params.display(),
+                      QStringLiteral("broker directory: cannot open the database: ") +
+                          m_db.lastError().text()};
+    disconnectDatabase();
+    return error;
+}
+
+void BrokerDirectory::disconnectDatabase()
 {
     if (m_connectionName.isEmpty())
         return;
-    m_timer->stop();
     m_db.close();
     m_db = QSqlDatabase();
     QSqlDatabase::removeDatabase(m_connectionName);
     m_connectionName.clear();
+}
+
+void BrokerDirectory::close()
+{
+    m_timer->stop();
+    disconnectDatabase();
+    m_open = false;
 }
 
 } // namespace fmb

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <functional>
 
+#include <QElapsedTimer>
 #include <QList>
 #include <QObject>
 #include <QSqlDatabase>
@@ -62,7 +63,10 @@ struct BrokerDirectoryConfig {
 // describes only itself.
 //
 // Owns its own connection (not the token store's); use from the thread that
-// called open(). Each beat is one round trip on that thread.
+// called open(). Each beat is one round trip on that thread. A beat that
+// fails drops the connection and opens a new one at once and then at every
+// beat, so a PostgreSQL restart costs a beat or two, not the daemon's life;
+// a beat is an upsert, so a row an operator deleted comes back.
 class BrokerDirectory final : public QObject {
     Q_OBJECT
 public:
@@ -77,13 +81,16 @@ public:
     // Connects, creates the table when missing, writes this broker's row
     // (started now, not stopped) and starts the beat timer.
     [[nodiscard]] Result<void> open();
-    // One beat now (the timer calls it too).
+    // One beat now (the timer calls it too); reconnects first when the
+    // connection was lost.
     [[nodiscard]] Result<void> beat();
     // Marks this broker stopped and stops beating; the connection closes.
     void stop();
-    [[nodiscard]] bool isOpen() const { return !m_connectionName.isEmpty(); }
+    // Between open() and stop(), even while the database is unreachable.
+    [[nodiscard]] bool isOpen() const { return m_open; }
 
-    // Every broker the database knows, by node id.
+    // Every broker the database knows, by node id. Unavailable while the
+    // connection is lost (the next beat reconnects).
     [[nodiscard]] Result<QList<BrokerRecord>> brokers() const;
 
     [[nodiscard]] const QString &nodeId() const { return m_config.nodeId; }
@@ -93,14 +100,23 @@ Q_SIGNALS:
     void beatFailed(const QString &message);
 
 private:
+    [[nodiscard]] Result<void> connectDatabase();
+    void disconnectDatabase();
+    [[nodiscard]] bool isConnected() const { return !m_connectionName.isEmpty(); }
+    // Upserts this broker's row. `fresh` (open()): a new start, every column
+    // rewritten; else a beat, which re-inserts a deleted row as it was.
+    [[nodiscard]] Result<void> writeRow(bool fresh, const BrokerLoad &load);
     void close();
 
     BrokerDirectoryConfig m_config;
     QSqlDatabase m_db;
-    QString m_connectionName;
+    QString m_connectionName; // empty while not connected
     std::function<BrokerLoad()> m_load;
     QTimer *m_timer = nullptr; // child
-    bool m_failing = false;    // log a failing database once, and its recovery
+    bool m_open = false;
+    qint64 m_startedMs = 0; // by the database's clock, from open()
+    bool m_failing = false; // log a failing database once, and its recovery
+    QElapsedTimer m_failingSince;
 };
 
 } // namespace fmb

@@ -4,6 +4,8 @@
 #include <memory>
 
 #include <QDateTime>
+#include <QLocalServer>
+#include <QLocalSocket>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
@@ -29,8 +31,10 @@ private Q_SLOTS:
     void evictByPrefixGoesToItsBroker();
     void evictOnRowsBroker();
     void evictUserEverywhere();
+    void evictEverywhereNamesUnreachable();
     void brokersMergeAndKeepStale();
     void brokerThatGoesIsUnreachable();
+    void silentBrokerTimesOut();
 
 private:
     void connectFleet(AdminFleet &fleet, bool withMissing = false);
@@ -229,6 +233,26 @@ void tst_AdminFleet::evictUserEverywhere()
     QCOMPARE(outcome->notFound, QStringList{QStringLiteral("carol")});
 }
 
+void tst_AdminFleet::evictEverywhereNamesUnreachable()
+{
+    // brokerctl --ssh a --ssh b evict --user alice with b down must not exit
+    // 0 in silence: b may hold sessions of hers that nobody evicted.
+    m_brokers->alpha->create(QStringLiteral("alice"));
+    AdminFleet fleet;
+    connectFleet(fleet, true);
+    std::optional<EvictOutcome> outcome;
+    QStringList problems;
+    fleet.evictEverywhere(EvictSelector::ofUser(QStringLiteral("alice")),
+                          [&](const EvictOutcome &o, const QStringList &why) {
+                              outcome = o;
+                              problems = why;
+                          });
+    QTRY_VERIFY(outcome.has_value());
+    QCOMPARE(outcome->evicted.size(), 1);
+    QCOMPARE(problems.size(), 1);
+    QVERIFY2(problems.at(0).contains(QLatin1String("gone/admin.sock")), qPrintable(problems.join(u'|')));
+}
+
 void tst_AdminFleet::brokersMergeAndKeepStale()
 {
     // Both answer from "the database": alpha's view holds a stale gamma.
@@ -283,6 +307,37 @@ void tst_AdminFleet::brokerThatGoesIsUnreachable()
     QCOMPARE(rows.at(0).broker, QStringLiteral("alpha"));
     QCOMPARE(problems.size(), 1);
     QVERIFY(problems.at(0).startsWith(QLatin1String("beta: ")));
+}
+
+void tst_AdminFleet::silentBrokerTimesOut()
+{
+    // A daemon that accepts the socket but never answers (hung, stopped)
+    // must not keep the fleet unsettled: the others' answers still come.
+    m_brokers->alpha->create(QStringLiteral("alice"));
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    QLocalServer silent;
+    QVERIFY(silent.listen(dir.filePath(QStringLiteral("silent.sock"))));
+    QList<QLocalSocket *> accepted; // owned by `silent`; read from, never answered
+    connect(&silent, &QLocalServer::newConnection, &silent, [&] {
+        while (QLocalSocket *socket = silent.nextPendingConnection())
+            accepted.append(socket);
+    });
+    AdminFleet fleet;
+    fleet.setMemberTimeout(std::chrono::milliseconds(300));
+    QSignalSpy settled(&fleet, &AdminFleet::settled);
+    fleet.connectTo({AdminTarget::local(m_brokers->alpha->server->socketPath()),
+                     AdminTarget::local(silent.fullServerName())});
+    QTRY_COMPARE(settled.count(), 1);
+    QVERIFY(!accepted.isEmpty()); // it did accept: the deadline, not a refusal, ended it
+    QCOMPARE(fleet.state(0), AdminFleet::MemberState::Connected);
+    QCOMPARE(fleet.state(1), AdminFleet::MemberState::Unreachable);
+    QVERIFY2(fleet.problem(1).contains(QLatin1String("within 0.3 s")), qPrintable(fleet.problem(1)));
+    QStringList problems;
+    const QList<FleetSession> rows = list(fleet, &problems);
+    QCOMPARE(rows.size(), 1);
+    QCOMPARE(rows.at(0).broker, QStringLiteral("alpha"));
+    QCOMPARE(problems.size(), 1);
 }
 
 QTEST_GUILESS_MAIN(tst_AdminFleet)

@@ -7,6 +7,8 @@
 #include <memory>
 
 #include <QSignalSpy>
+#include <QSqlDatabase>
+#include <QSqlError>
 #include <QSqlQuery>
 #include <QTest>
 #include <QThread>
@@ -39,6 +41,8 @@ private Q_SLOTS:
     void restartReusesTheRow();
     void brokersStartAtOnce();
     void closedDirectoryRefuses();
+    void beatsResumeAfterServerRestart();
+    void beatReinsertsDeletedRow();
 
 private:
     [[nodiscard]] BrokerDirectoryConfig config(const QString &node, std::chrono::milliseconds interval) const;
@@ -233,6 +237,66 @@ void tst_BrokerDirectory::closedDirectoryRefuses()
     VERIFY_OK(directory.open());
     VERIFY_OK(directory.beat());
     QCOMPARE(failed.count(), 0);
+}
+
+void tst_BrokerDirectory::beatsResumeAfterServerRestart()
+{
+    // A PostgreSQL restart drops every connection; the directory must open a
+    // new one instead of failing every beat until the daemon restarts.
+    BrokerDirectory directory(config(QStringLiteral("web1"), 30ms));
+    directory.setLoadProvider([] { return fmb::BrokerLoad{3, 0}; });
+    QSignalSpy failed(&directory, &BrokerDirectory::beatFailed);
+    VERIFY_OK(directory.open());
+    const qint64 before = find(directory, QStringLiteral("web1"))->heartbeatMs;
+
+    m_cluster->stopServer();
+    QTRY_VERIFY(failed.count() >= 2); // down across beats, not a single hiccup
+    QVERIFY(directory.isOpen());
+    VERIFY_OK(m_cluster->startServer());
+
+    // The directory's own reads come back once a beat has reconnected...
+    QTRY_VERIFY_WITH_TIMEOUT(find(directory, QStringLiteral("web1")).has_value(), 20000);
+    // ...and so do its beats: a fresh watcher sees the row young again.
+    BrokerDirectory watcher(config(QStringLiteral("watcher"), 1h));
+    VERIFY_OK(watcher.open());
+    QTRY_VERIFY(find(watcher, QStringLiteral("web1"))->heartbeatMs > before);
+    const BrokerRecord record = *find(watcher, QStringLiteral("web1"));
+    QVERIFY(!record.isStale());
+    QCOMPARE(record.sessions, 3);
+}
+
+void tst_BrokerDirectory::beatReinsertsDeletedRow()
+{
+    BrokerDirectory directory(config(QStringLiteral("web1"), 1h));
+    directory.setLoadProvider([] { return fmb::BrokerLoad{2, 1}; });
+    VERIFY_OK(directory.open());
+    const qint64 started = find(directory, QStringLiteral("web1"))->startedMs;
+    {
+        // An operator cleaning up the table by hand.
+        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QPSQL"), QStringLiteral("operator"));
+        m_pg.applyTo(db);
+        QVERIFY2(db.open(), qPrintable(db.lastError().text()));
+        QSqlQuery query(db);
+        QVERIFY2(query.exec(QStringLiteral("DELETE FROM brokers WHERE node_id = 'web1'")),
+                 qPrintable(query.lastError().text()));
+        QCOMPARE(query.numRowsAffected(), 1);
+        query.finish();
+        db.close();
+    }
+    QSqlDatabase::removeDatabase(QStringLiteral("operator"));
+    QVERIFY(!find(directory, QStringLiteral("web1")));
+
+    VERIFY_OK(directory.beat());
+    const std::optional<BrokerRecord> record = find(directory, QStringLiteral("web1"));
+    QVERIFY(record);
+    QCOMPARE(record->host, QStringLiteral("host-web1"));
+    QCOMPARE(record->pid, QCoreApplication::applicationPid());
+    QCOMPARE(record->listenUrl, QStringLiteral("http://127.0.0.1:8080"));
+    QCOMPARE(record->heartbeatIntervalMs, qint64(3600 * 1000));
+    QCOMPARE(record->startedMs, started);
+    QCOMPARE(record->stoppedMs, qint64(0));
+    QCOMPARE(record->sessions, 2);
+    QCOMPARE(record->userChildren, 1);
 }
 
 QTEST_GUILESS_MAIN(tst_BrokerDirectory)
