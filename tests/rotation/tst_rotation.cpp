@@ -106,6 +106,7 @@ private Q_SLOTS:
     void revokedGrantKeepsNothing();
     void idleEviction_data();
     void idleEviction();
+    void bearerChecksAreCached();
 
 private:
     // The fake (Forgejo access tokens live `upstreamTtl` seconds) and the daemon.
@@ -133,6 +134,9 @@ private:
     // Bytes of sealed upstream tokens the grants of `clientId` hold in the
     // daemon's SQLite file; -1 when it has no grant.
     qint64 upstreamBytes(const QString &clientId);
+    // Marks the token revoked in the database behind the daemon's back (no
+    // eviction, as a revocation whose NOTIFY was lost); false on failure.
+    bool revokeBehindTheBack(const QString &accessToken);
 
     QNetworkAccessManager *m_network = nullptr;
     std::unique_ptr<QTemporaryDir> m_dir;
@@ -460,6 +464,32 @@ qint64 tst_Rotation::upstreamBytes(const QString &clientId)
     return bytes;
 }
 
+bool tst_Rotation::revokeBehindTheBack(const QString &accessToken)
+{
+    const QString name = QStringLiteral("tst_rotation.revoke");
+    bool done = false;
+    {
+        QSqlDatabase db;
+        if (m_database) {
+            db = QSqlDatabase::addDatabase(QStringLiteral("QPSQL"), name);
+            m_database->applyTo(db);
+        } else {
+            db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), name);
+            db.setDatabaseName(m_dir->filePath(QStringLiteral("state/broker.sqlite3")));
+        }
+        if (db.open()) {
+            QSqlQuery query(db);
+            query.prepare(QStringLiteral("UPDATE tokens SET revoked = 1 WHERE token_hash = ?"));
+            query.addBindValue(QString::fromLatin1(
+                QCryptographicHash::hash(accessToken.toUtf8(), QCryptographicHash::Sha256).toHex()));
+            done = query.exec() && query.numRowsAffected() == 1;
+        }
+        db.close();
+    }
+    QSqlDatabase::removeDatabase(name);
+    return done;
+}
+
 // --- the tests ---------------------------------------------------------------------------
 
 void tst_Rotation::rotationKeepsSession()
@@ -727,6 +757,24 @@ void tst_Rotation::idleEviction()
         !fmbtest::processAlive(pid) && !fmbtest::processAlive(respawnedPid(*m_broker, sessionId)), WaitMs);
     QCOMPARE(ping(tokens.access, sessionId).status, 404);
     QVERIFY(!initialize(tokens.access).isEmpty()); // idle eviction does not sign the user out
+}
+
+void tst_Rotation::bearerChecksAreCached()
+{
+    // Issue 14: a checked access token is trusted from memory for
+    // --bearer-cache-ttl, with either store: no query per request. A
+    // revocation the daemon did not see (here: written into its database
+    // directly) takes effect within that bound.
+    QVERIFY(startStack(3600, {QStringLiteral("--bearer-cache-ttl"), QStringLiteral("2s")}));
+    UserAgent agent(m_network);
+    const Tokens tokens = signIn(agent, registerClient(QStringLiteral("cached")));
+    REQUIRE_TOKENS(tokens);
+    const QString session = initialize(tokens.access);
+    QVERIFY(!session.isEmpty());
+    QCOMPARE(ping(tokens.access, session).status, 200);
+    QVERIFY(revokeBehindTheBack(tokens.access));
+    QCOMPARE(ping(tokens.access, session).status, 200); // from the cache
+    QTRY_COMPARE_WITH_TIMEOUT(ping(tokens.access, session).status, 401, 10000);
 }
 
 QTEST_GUILESS_MAIN(tst_Rotation)
