@@ -556,7 +556,7 @@ void McpHttpServer::handleStateless(const QHttpServerRequest &request, const Htt
         return;
     }
     if (listen) {
-        serveListen(exchange, stateless, child.value(), cors);
+        serveListen(exchange, stateless, child.value(), owner, cors);
         return;
     }
     if (stateless.params.contains(QLatin1String("requestState")) &&
@@ -719,7 +719,7 @@ void McpHttpServer::answerDiscover(const HttpExchange &exchange, const Stateless
 }
 
 void McpHttpServer::serveListen(const HttpExchange &exchange, const StatelessRequest &request, Session *child,
-                                const Http::HeaderList &cors)
+                                const SessionOwner &owner, const Http::HeaderList &cors)
 {
     HttpSink *http = openSink(exchange, cors, QByteArray());
     if (!http)
@@ -727,8 +727,9 @@ void McpHttpServer::serveListen(const HttpExchange &exchange, const StatelessReq
     const QJsonValue id = request.id;
     const QJsonObject params = request.params;
     const std::optional<Subscriptions::LogLevel> level = Subscriptions::requestedLogLevel(request.meta);
-    const auto open = [this, http, child, id, params, level] {
-        if (m_listen->listen(http, child, id, params, level))
+    const QDateTime until = owner.tokenExpiresAt;
+    const auto open = [this, http, child, id, params, level, until] {
+        if (m_listen->listen(http, child, id, params, level, until))
             return;
         qCInfo(lcHttp).noquote() << "refused a subscriptions/listen of" << child->owner().user << ": at"
                                  << m_config.maxListenersPerUser << "listeners";
