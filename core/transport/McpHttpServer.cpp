@@ -688,6 +688,9 @@ void McpHttpServer::resumeParked(const HttpExchange &exchange, const StatelessRe
             cors);
         return;
     }
+    // As forward(): the retry's own logLevel, set before the call goes on.
+    if (const std::optional<Subscriptions::LogLevel> level = Subscriptions::requestedLogLevel(request.meta))
+        m_listen->watchLogs(sink, child, *level);
     // The server's request answered: the call goes on and answers, or asks again.
     (void)child->post({classify(QJsonObject{{QStringLiteral("jsonrpc"), QStringLiteral("2.0")},
                                             {QStringLiteral("id"), call.serverRequestId},
