@@ -138,18 +138,20 @@ void ListenHub::attach(const QString &user)
                                     << "; its notifications are not delivered";
 }
 
-bool ListenHub::listen(HttpSink *http, Session *child, const QJsonValue &subscriptionId,
-                       const QJsonObject &params, std::optional<LogLevel> level,
-                       const QDateTime &tokenExpiresAt)
+ListenHub::Outcome ListenHub::listen(HttpSink *http, Session *child, const QJsonValue &subscriptionId,
+                                     const QJsonObject &params, std::optional<LogLevel> level,
+                                     const QDateTime &tokenExpiresAt)
 {
     const QString user = child->owner().user;
     if (m_maxListenersPerUser > 0 && listeners(user) >= m_maxListenersPerUser)
-        return false;
+        return Outcome::TooManyListeners;
+    const std::optional<Subscriptions::Filter> requested = Subscriptions::filterOf(params);
+    if (!requested)
+        return Outcome::TooManySubscriptions;
     User &entry = userFor(child);
     const QJsonObject capabilities =
         child->initializeResult().value(QLatin1String("capabilities")).toObject();
-    const Subscriptions::Filter filter =
-        Subscriptions::honoured(Subscriptions::filterOf(params), capabilities);
+    const Subscriptions::Filter filter = Subscriptions::honoured(*requested, capabilities);
     const int id = ++m_nextId;
     entry.listeners.emplace(id, Listener{http, subscriptionId, filter, level, tokenExpiresAt, nullptr});
     connect(http, &HttpSink::finished, this, [this, user, id] { dropListener(user, id); });
@@ -163,7 +165,7 @@ bool ListenHub::listen(HttpSink *http, Session *child, const QJsonValue &subscri
     for (const QString &uri : entry.counts.add(filter.resourceSubscriptions))
         toChild(child, QStringLiteral("resources/subscribe"), {{QStringLiteral("uri"), uri}});
     qCDebug(lcHttp).noquote() << "listener" << id << "of" << user << "opened;" << listeners(user) << "open";
-    return true;
+    return Outcome::Open;
 }
 
 void ListenHub::watchLogs(StreamSink *sink, Session *child, LogLevel level)

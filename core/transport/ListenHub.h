@@ -51,10 +51,11 @@ public:
     // the stream stays open until the client closes it, the child ends or
     // `tokenExpiresAt` (the bearer token that opened it; invalid: never)
     // passes; the latter two end it with the listen request's result.
-    // False when the user is at the cap: nothing was sent and the caller answers.
-    [[nodiscard]] bool listen(HttpSink *http, Session *child, const QJsonValue &subscriptionId,
-                              const QJsonObject &params, std::optional<Subscriptions::LogLevel> level,
-                              const QDateTime &tokenExpiresAt = {});
+    // Anything but Open: nothing was sent and the caller answers (-32003).
+    enum class Outcome { Open, TooManyListeners, TooManySubscriptions };
+    [[nodiscard]] Outcome listen(HttpSink *http, Session *child, const QJsonValue &subscriptionId,
+                                 const QJsonObject &params, std::optional<Subscriptions::LogLevel> level,
+                                 const QDateTime &tokenExpiresAt = {});
     // A request of the user in flight on `sink` that asked for logs at
     // `level`: it receives notifications/message until it is answered.
     // Call before the request reaches the child, so the child's level is

@@ -732,16 +732,19 @@ void McpHttpServer::serveListen(const HttpExchange &exchange, const StatelessReq
     const std::optional<Subscriptions::LogLevel> level = Subscriptions::requestedLogLevel(request.meta);
     const QDateTime until = owner.tokenExpiresAt;
     const auto open = [this, http, child, id, params, level, until] {
-        if (m_listen->listen(http, child, id, params, level, until))
+        const ListenHub::Outcome outcome = m_listen->listen(http, child, id, params, level, until);
+        if (outcome == ListenHub::Outcome::Open)
             return;
-        qCInfo(lcHttp).noquote() << "refused a subscriptions/listen of" << child->owner().user << ": at"
-                                 << m_config.maxListenersPerUser << "listeners";
-        http->sendJson(AnswerKind::Answered,
-                       encode(makeErrorResponse(
-                           id, JsonRpcError::LimitReached,
-                           QStringLiteral("this user has %1 subscriptions/listen streams open, the most "
-                                          "allowed; close one first")
-                               .arg(m_config.maxListenersPerUser))));
+        const bool tooManyListeners = outcome == ListenHub::Outcome::TooManyListeners;
+        const QString why =
+            tooManyListeners
+                ? QStringLiteral("this user has %1 subscriptions/listen streams open, the most "
+                                 "allowed; close one first")
+                      .arg(m_config.maxListenersPerUser)
+                : QStringLiteral("a subscriptions/listen may name at most %1 resourceSubscriptions")
+                      .arg(Subscriptions::MaxResourceSubscriptions);
+        qCInfo(lcHttp).noquote() << "refused a subscriptions/listen of" << child->owner().user << ":" << why;
+        http->sendJson(AnswerKind::Answered, encode(makeErrorResponse(id, JsonRpcError::LimitReached, why)));
     };
     if (!child->initializeResult().isEmpty()) {
         open();

@@ -36,6 +36,7 @@ private Q_SLOTS:
     void eachStreamGetsItsOwnLogLevel();
     void requestGetsLogsOnlyWhenItAsks();
     void listenersPerUserAreBounded();
+    void resourceSubscriptionsPerListenAreBounded();
     void childEndClosesListenersGracefully();
     void tokenExpiryClosesItsListenersGracefully();
     void discoverAdvertisesWhatIsDelivered();
@@ -323,6 +324,27 @@ void tst_ListenHub::listenersPerUserAreBounded()
     // Another user has a cap of their own.
     RawHttpClient bob(m_port);
     QVERIFY(!sseMessages(listen(bob, "bob", 1, QJsonObject())).isEmpty());
+}
+
+void tst_ListenHub::resourceSubscriptionsPerListenAreBounded()
+{
+    // docs/limits.md: at most 1000 distinct URIs in one listen.
+    QJsonArray uris;
+    for (int i = 0; i <= 1000; ++i)
+        uris.append(QStringLiteral("urn:test:%1").arg(i));
+    RawHttpClient client(m_port);
+    const QJsonObject refused =
+        QJsonDocument::fromJson(listen(client, "alice", 1, {{QStringLiteral("resourceSubscriptions"), uris}}))
+            .object();
+    QCOMPARE(refused.value(QLatin1String("id")).toInt(), 1);
+    QCOMPARE(refused.value(QLatin1String("error")).toObject().value(QLatin1String("code")).toInt(),
+             int(JsonRpcError::LimitReached));
+    // Nothing reached the child; one URI fewer is a stream.
+    QCOMPARE(childState().value(QLatin1String("subscriptions")).toArray(), QJsonArray());
+    uris.removeLast();
+    RawHttpClient within(m_port);
+    QVERIFY(!sseMessages(listen(within, "alice", 2, {{QStringLiteral("resourceSubscriptions"), uris}}))
+                 .isEmpty());
 }
 
 void tst_ListenHub::childEndClosesListenersGracefully()
