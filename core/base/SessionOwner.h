@@ -1,5 +1,6 @@
 #pragma once
 
+#include <QDateTime>
 #include <QString>
 
 namespace fmb {
@@ -9,6 +10,9 @@ namespace fmb {
 struct SessionOwner {
     QString user;
     QString grantId;
+    // When the presented bearer token expires; invalid when it never does
+    // (local mode). Not part of key(): a refreshed token owns the same sessions.
+    QDateTime tokenExpiresAt{};
     [[nodiscard]] QString key() const { return user + QLatin1Char('\x1f') + grantId; }
 };
 

@@ -108,7 +108,7 @@ Result<SessionOwner, AuthFailure> BearerGuard::authenticate(const QHttpServerReq
         return AuthFailure{ErrorCode::Unauthorized, challenge(QStringLiteral("invalid_token"), why),
                            QStringLiteral("Unauthorized: %1").arg(why)};
     }
-    return SessionOwner{record.value().userLogin, record.value().grantId};
+    return SessionOwner{record.value().userLogin, record.value().grantId, record.value().expiresAt};
 }
 
 } // namespace fmb

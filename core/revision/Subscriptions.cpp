@@ -3,6 +3,7 @@
 #include <array>
 
 #include <QJsonArray>
+#include <QSet>
 
 namespace fmb::Subscriptions {
 namespace {
@@ -28,7 +29,7 @@ constexpr std::array<const char *, 8> LevelNames{"debug", "info",     "notice", 
 
 } // namespace
 
-Filter filterOf(const QJsonObject &params)
+std::optional<Filter> filterOf(const QJsonObject &params, qsizetype maxUris)
 {
     const QJsonObject notifications = params.value(QLatin1String("notifications")).toObject();
     Filter filter;
@@ -36,10 +37,15 @@ Filter filterOf(const QJsonObject &params)
     filter.promptsListChanged = notifications.value(QLatin1String("promptsListChanged")).toBool();
     filter.resourcesListChanged = notifications.value(QLatin1String("resourcesListChanged")).toBool();
     const QJsonArray uris = notifications.value(QLatin1String("resourceSubscriptions")).toArray();
-    for (const QJsonValue &uri : uris) {
-        if (uri.isString() && !uri.toString().isEmpty() &&
-            !filter.resourceSubscriptions.contains(uri.toString()))
-            filter.resourceSubscriptions.append(uri.toString());
+    QSet<QString> seen; // a list scan per URI would be quadratic in a hostile list
+    for (const QJsonValue &value : uris) {
+        const QString uri = value.toString();
+        if (uri.isEmpty() || seen.contains(uri))
+            continue;
+        if (seen.size() >= maxUris)
+            return std::nullopt;
+        seen.insert(uri);
+        filter.resourceSubscriptions.append(uri);
     }
     return filter;
 }

@@ -29,9 +29,16 @@ struct Filter {
     friend bool operator==(const Filter &, const Filter &) = default;
 };
 
+// The most distinct resourceSubscriptions URIs one listen request may name:
+// as many as one session may subscribe (max_subscriptions_per_session's
+// default), since each is a resources/subscribe in the user's child.
+inline constexpr qsizetype MaxResourceSubscriptions = 1000;
+
 // params.notifications of a subscriptions/listen request; members of the
-// wrong type count as not asked for.
-[[nodiscard]] Filter filterOf(const QJsonObject &params);
+// wrong type count as not asked for. Nothing when it names more than
+// `maxUris` distinct URIs (the caller answers -32003).
+[[nodiscard]] std::optional<Filter> filterOf(const QJsonObject &params,
+                                             qsizetype maxUris = MaxResourceSubscriptions);
 // The filter as the acknowledgement carries it: only what is set.
 [[nodiscard]] QJsonObject toJson(const Filter &filter);
 // What of `requested` a child with these (initialize) capabilities delivers:

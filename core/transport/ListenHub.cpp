@@ -1,6 +1,7 @@
 #include "ListenHub.h"
 
 #include <algorithm>
+#include <limits>
 
 #include <QJsonDocument>
 
@@ -137,21 +138,25 @@ void ListenHub::attach(const QString &user)
                                     << "; its notifications are not delivered";
 }
 
-bool ListenHub::listen(HttpSink *http, Session *child, const QJsonValue &subscriptionId,
-                       const QJsonObject &params, std::optional<LogLevel> level)
+ListenHub::Outcome ListenHub::listen(HttpSink *http, Session *child, const QJsonValue &subscriptionId,
+                                     const QJsonObject &params, std::optional<LogLevel> level,
+                                     const QDateTime &tokenExpiresAt)
 {
     const QString user = child->owner().user;
     if (m_maxListenersPerUser > 0 && listeners(user) >= m_maxListenersPerUser)
-        return false;
+        return Outcome::TooManyListeners;
+    const std::optional<Subscriptions::Filter> requested = Subscriptions::filterOf(params);
+    if (!requested)
+        return Outcome::TooManySubscriptions;
     User &entry = userFor(child);
     const QJsonObject capabilities =
         child->initializeResult().value(QLatin1String("capabilities")).toObject();
-    const Subscriptions::Filter filter =
-        Subscriptions::honoured(Subscriptions::filterOf(params), capabilities);
+    const Subscriptions::Filter filter = Subscriptions::honoured(*requested, capabilities);
     const int id = ++m_nextId;
-    entry.listeners.emplace(id, Listener{http, subscriptionId, filter, level});
+    entry.listeners.emplace(id, Listener{http, subscriptionId, filter, level, tokenExpiresAt, nullptr});
     connect(http, &HttpSink::finished, this, [this, user, id] { dropListener(user, id); });
     attach(user);
+    armExpiry(user, id);
 
     http->begin();
     http->sendEvent(QByteArray(), encode(Subscriptions::acknowledged(filter, subscriptionId)));
@@ -160,7 +165,7 @@ bool ListenHub::listen(HttpSink *http, Session *child, const QJsonValue &subscri
     for (const QString &uri : entry.counts.add(filter.resourceSubscriptions))
         toChild(child, QStringLiteral("resources/subscribe"), {{QStringLiteral("uri"), uri}});
     qCDebug(lcHttp).noquote() << "listener" << id << "of" << user << "opened;" << listeners(user) << "open";
-    return true;
+    return Outcome::Open;
 }
 
 void ListenHub::watchLogs(StreamSink *sink, Session *child, LogLevel level)
@@ -173,6 +178,54 @@ void ListenHub::watchLogs(StreamSink *sink, Session *child, LogLevel level)
     connect(sink, &QObject::destroyed, this, [this, user, id] { dropWatcher(user, id); });
     attach(user);
     updateLevel(entry);
+}
+
+ListenHub::Listener *ListenHub::listenerOf(const QString &user, int id)
+{
+    auto found = m_users.find(user);
+    if (found == m_users.end())
+        return nullptr;
+    auto listener = found->listeners.find(id);
+    return listener == found->listeners.end() ? nullptr : &listener->second;
+}
+
+void ListenHub::armExpiry(const QString &user, int id)
+{
+    Listener *listener = listenerOf(user, id);
+    if (!listener || !listener->tokenExpiresAt.isValid())
+        return;
+    if (!listener->expiry) {
+        auto *timer = new QTimer(this);
+        timer->setSingleShot(true);
+        connect(timer, &QTimer::timeout, this, [this, user, id] { expire(user, id); });
+        listener->expiry = timer;
+    }
+    // A QTimer counts in int milliseconds (~24 days): a later expiry re-arms.
+    const qint64 left = QDateTime::currentDateTimeUtc().msecsTo(listener->tokenExpiresAt);
+    listener->expiry->start(int(std::clamp<qint64>(left, 0, std::numeric_limits<int>::max())));
+}
+
+void ListenHub::expire(const QString &user, int id)
+{
+    const Listener *listener = listenerOf(user, id);
+    if (!listener)
+        return;
+    if (QDateTime::currentDateTimeUtc() < listener->tokenExpiresAt) {
+        armExpiry(user, id);
+        return;
+    }
+    // A stream lives no longer than the authorization that opened it; the
+    // client re-authorizes and listens again. Ended as when the child ends,
+    // with the listen request's result; finished then drops the listener.
+    qCInfo(lcHttp).noquote() << "listener" << id << "of" << user << "ended: its bearer token expired";
+    const QPointer<HttpSink> http = listener->http;
+    const QJsonValue subscriptionId = listener->subscriptionId;
+    if (!http || !http->isOpen()) {
+        dropListener(user, id);
+        return;
+    }
+    http->sendEvent(QByteArray(), encode(Subscriptions::closedResult(subscriptionId)));
+    http->end();
 }
 
 void ListenHub::dispatch(const QString &user, const QByteArray &data)
@@ -210,6 +263,8 @@ void ListenHub::dropListener(const QString &user, int id)
     if (listener == found->listeners.end())
         return;
     const QStringList uris = listener->second.filter.resourceSubscriptions;
+    if (listener->second.expiry)
+        listener->second.expiry->deleteLater();
     found->listeners.erase(listener);
     for (const QString &uri : found->counts.remove(uris))
         toChild(found->child, QStringLiteral("resources/unsubscribe"), {{QStringLiteral("uri"), uri}});
@@ -252,6 +307,8 @@ void ListenHub::childEnded(const QString &user)
     // 2026-07-28: the listen request's result tells the client the
     // subscription ended on the server's side, not by a broken connection.
     for (const auto &[id, listener] : entry.listeners) {
+        if (listener.expiry)
+            listener.expiry->deleteLater();
         if (!listener.http || !listener.http->isOpen())
             continue;
         listener.http->disconnect(this);

@@ -3,12 +3,14 @@
 #include <map>
 #include <optional>
 
+#include <QDateTime>
 #include <QHash>
 #include <QJsonObject>
 #include <QJsonValue>
 #include <QObject>
 #include <QPointer>
 #include <QString>
+#include <QTimer>
 
 #include "revision/Subscriptions.h"
 
@@ -46,11 +48,14 @@ public:
     void setMaxListenersPerUser(int max) { m_maxListenersPerUser = max; }
 
     // Serves a listen request on `http` with the ready user child `child`:
-    // the stream stays open until the client closes it or the child ends
-    // (then it ends with the listen request's result). False when the user
-    // is at the cap: nothing was sent and the caller answers.
-    [[nodiscard]] bool listen(HttpSink *http, Session *child, const QJsonValue &subscriptionId,
-                              const QJsonObject &params, std::optional<Subscriptions::LogLevel> level);
+    // the stream stays open until the client closes it, the child ends or
+    // `tokenExpiresAt` (the bearer token that opened it; invalid: never)
+    // passes; the latter two end it with the listen request's result.
+    // Anything but Open: nothing was sent and the caller answers (-32003).
+    enum class Outcome { Open, TooManyListeners, TooManySubscriptions };
+    [[nodiscard]] Outcome listen(HttpSink *http, Session *child, const QJsonValue &subscriptionId,
+                                 const QJsonObject &params, std::optional<Subscriptions::LogLevel> level,
+                                 const QDateTime &tokenExpiresAt = {});
     // A request of the user in flight on `sink` that asked for logs at
     // `level`: it receives notifications/message until it is answered.
     // Call before the request reaches the child, so the child's level is
@@ -66,6 +71,8 @@ private:
         QJsonValue subscriptionId;
         Subscriptions::Filter filter;
         std::optional<Subscriptions::LogLevel> level;
+        QDateTime tokenExpiresAt;
+        QPointer<QTimer> expiry; // owned by the hub; null without an expiry
     };
     struct LogWatcher {
         QPointer<StreamSink> sink;
@@ -87,6 +94,10 @@ private:
     void dispatch(const QString &user, const QByteArray &data);
     void dropListener(const QString &user, int id);
     void dropWatcher(const QString &user, int id);
+    [[nodiscard]] Listener *listenerOf(const QString &user, int id);
+    // Ends listener `id` with the listen request's result once its token has expired.
+    void armExpiry(const QString &user, int id);
+    void expire(const QString &user, int id);
     void childEnded(const QString &user);
     // Closes the fan-out and forgets the user once nobody listens.
     void releaseIfIdle(const QString &user);

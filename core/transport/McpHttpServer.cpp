@@ -556,7 +556,7 @@ void McpHttpServer::handleStateless(const QHttpServerRequest &request, const Htt
         return;
     }
     if (listen) {
-        serveListen(exchange, stateless, child.value(), cors);
+        serveListen(exchange, stateless, child.value(), owner, cors);
         return;
     }
     if (stateless.params.contains(QLatin1String("requestState")) &&
@@ -688,6 +688,9 @@ void McpHttpServer::resumeParked(const HttpExchange &exchange, const StatelessRe
             cors);
         return;
     }
+    // As forward(): the retry's own logLevel, set before the call goes on.
+    if (const std::optional<Subscriptions::LogLevel> level = Subscriptions::requestedLogLevel(request.meta))
+        m_listen->watchLogs(sink, child, *level);
     // The server's request answered: the call goes on and answers, or asks again.
     (void)child->post({classify(QJsonObject{{QStringLiteral("jsonrpc"), QStringLiteral("2.0")},
                                             {QStringLiteral("id"), call.serverRequestId},
@@ -719,7 +722,7 @@ void McpHttpServer::answerDiscover(const HttpExchange &exchange, const Stateless
 }
 
 void McpHttpServer::serveListen(const HttpExchange &exchange, const StatelessRequest &request, Session *child,
-                                const Http::HeaderList &cors)
+                                const SessionOwner &owner, const Http::HeaderList &cors)
 {
     HttpSink *http = openSink(exchange, cors, QByteArray());
     if (!http)
@@ -727,17 +730,21 @@ void McpHttpServer::serveListen(const HttpExchange &exchange, const StatelessReq
     const QJsonValue id = request.id;
     const QJsonObject params = request.params;
     const std::optional<Subscriptions::LogLevel> level = Subscriptions::requestedLogLevel(request.meta);
-    const auto open = [this, http, child, id, params, level] {
-        if (m_listen->listen(http, child, id, params, level))
+    const QDateTime until = owner.tokenExpiresAt;
+    const auto open = [this, http, child, id, params, level, until] {
+        const ListenHub::Outcome outcome = m_listen->listen(http, child, id, params, level, until);
+        if (outcome == ListenHub::Outcome::Open)
             return;
-        qCInfo(lcHttp).noquote() << "refused a subscriptions/listen of" << child->owner().user << ": at"
-                                 << m_config.maxListenersPerUser << "listeners";
-        http->sendJson(AnswerKind::Answered,
-                       encode(makeErrorResponse(
-                           id, JsonRpcError::LimitReached,
-                           QStringLiteral("this user has %1 subscriptions/listen streams open, the most "
-                                          "allowed; close one first")
-                               .arg(m_config.maxListenersPerUser))));
+        const bool tooManyListeners = outcome == ListenHub::Outcome::TooManyListeners;
+        const QString why =
+            tooManyListeners
+                ? QStringLiteral("this user has %1 subscriptions/listen streams open, the most "
+                                 "allowed; close one first")
+                      .arg(m_config.maxListenersPerUser)
+                : QStringLiteral("a subscriptions/listen may name at most %1 resourceSubscriptions")
+                      .arg(Subscriptions::MaxResourceSubscriptions);
+        qCInfo(lcHttp).noquote() << "refused a subscriptions/listen of" << child->owner().user << ":" << why;
+        http->sendJson(AnswerKind::Answered, encode(makeErrorResponse(id, JsonRpcError::LimitReached, why)));
     };
     if (!child->initializeResult().isEmpty()) {
         open();

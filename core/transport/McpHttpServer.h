@@ -107,8 +107,9 @@ private:
                                                        const JsonRpcMessage &message,
                                                        const StatelessRequest &request);
     // subscriptions/listen (2026-07-28): an SSE stream of the notifications it asked for.
+    // The stream ends when the bearer token of `owner` expires.
     void serveListen(const HttpExchange &exchange, const StatelessRequest &request, Session *child,
-                     const Http::HeaderList &cors);
+                     const SessionOwner &owner, const Http::HeaderList &cors);
     // A retry with requestState (2026-07-28 mrtr): answers the parked call's
     // input request and resumes it on this exchange.
     void resumeParked(const HttpExchange &exchange, const StatelessRequest &request,

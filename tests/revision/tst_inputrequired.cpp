@@ -40,11 +40,13 @@ private Q_SLOTS:
     void expiredCallIsCancelled();
     void parkedCallsPerUserAreBounded();
     void loweredCapCancelsTheCallAskedAgain();
+    void retryAsksForLogs();
 
 private:
     // Posts a 2026-07-28 tools/call of `tool` as `user`.
     RawResponse call(RawHttpClient &client, const QByteArray &user, int id, const QString &tool,
-                     const QJsonObject &capabilities, const QJsonObject &retry = {});
+                     const QJsonObject &capabilities, const QJsonObject &retry = {},
+                     const QString &logLevel = {});
     void restart(ParkingLimits parking);
 
     std::unique_ptr<fmb::test::UserChildEndpoint> m_endpoint;
@@ -125,16 +127,18 @@ void tst_InputRequired::cleanup()
 
 RawResponse tst_InputRequired::call(RawHttpClient &client, const QByteArray &user, int id,
                                     const QString &tool, const QJsonObject &capabilities,
-                                    const QJsonObject &retry)
+                                    const QJsonObject &retry, const QString &logLevel)
 {
     QJsonObject params = retry;
     params.insert(QStringLiteral("name"), tool);
     params.insert(QStringLiteral("arguments"),
                   QJsonObject{{QStringLiteral("prompt"), QStringLiteral("2+2?")}});
-    params.insert(
-        QStringLiteral("_meta"),
-        QJsonObject{{QStringLiteral("io.modelcontextprotocol/protocolVersion"), QStringLiteral("2026-07-28")},
-                    {QStringLiteral("io.modelcontextprotocol/clientCapabilities"), capabilities}});
+    QJsonObject meta{
+        {QStringLiteral("io.modelcontextprotocol/protocolVersion"), QStringLiteral("2026-07-28")},
+        {QStringLiteral("io.modelcontextprotocol/clientCapabilities"), capabilities}};
+    if (!logLevel.isEmpty())
+        meta.insert(QStringLiteral("io.modelcontextprotocol/logLevel"), logLevel);
+    params.insert(QStringLiteral("_meta"), meta);
     const QJsonObject request{{QStringLiteral("jsonrpc"), QStringLiteral("2.0")},
                               {QStringLiteral("id"), id},
                               {QStringLiteral("method"), QStringLiteral("tools/call")},
@@ -319,6 +323,32 @@ void tst_InputRequired::loweredCapCancelsTheCallAskedAgain()
     const RawResponse done = call(client, "alice", 4, Sample, sampling(),
                                   sampled(inputKey(second), requestState(second), QStringLiteral("two")));
     QCOMPARE(toolText(body(done)), QStringLiteral("two"));
+}
+
+void tst_InputRequired::retryAsksForLogs()
+{
+    // The test server's recorded log level ("state" tool): null until the
+    // broker sets one.
+    const auto childLevel = [this] {
+        RawHttpClient client(m_port);
+        const RawResponse state = call(client, "alice", 99, QStringLiteral("state"), {});
+        return QJsonDocument::fromJson(toolText(body(state)).toUtf8())
+            .object()
+            .value(QLatin1String("logLevel"));
+    };
+    RawHttpClient client(m_port);
+    const RawResponse asked = call(client, "alice", 1, Sample, sampling());
+    QCOMPARE(resultOf(asked).value(QLatin1String("resultType")).toString(), QStringLiteral("input_required"));
+    QCOMPARE(childLevel(), QJsonValue(QJsonValue::Null));
+
+    // The retry asks for logs: the child's level is set for it (as for any
+    // request) and, once it is answered and nobody asks any more, lowered
+    // to emergency. Without the watch the child never hears a level.
+    const RawResponse done =
+        call(client, "alice", 2, Sample, sampling(),
+             sampled(inputKey(asked), requestState(asked), QStringLiteral("four")), QStringLiteral("debug"));
+    QCOMPARE(resultOf(done).value(QLatin1String("resultType")).toString(), QStringLiteral("complete"));
+    QTRY_COMPARE(childLevel(), QJsonValue(QStringLiteral("emergency")));
 }
 
 QTEST_GUILESS_MAIN(tst_InputRequired)

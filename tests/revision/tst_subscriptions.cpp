@@ -16,6 +16,8 @@ class tst_Subscriptions : public QObject {
 private Q_SLOTS:
     void filterOf_data();
     void filterOf();
+    void resourceSubscriptionsAreBounded_data();
+    void resourceSubscriptionsAreBounded();
     void honoured_data();
     void honoured();
     void wants_data();
@@ -83,7 +85,38 @@ void tst_Subscriptions::filterOf()
 {
     QFETCH(QJsonObject, params);
     QFETCH(Filter, expected);
-    QCOMPARE(Subscriptions::filterOf(params), expected);
+    const std::optional<Filter> got = Subscriptions::filterOf(params);
+    QVERIFY(got);
+    QCOMPARE(*got, expected);
+}
+
+void tst_Subscriptions::resourceSubscriptionsAreBounded_data()
+{
+    QTest::addColumn<int>("distinct");
+    QTest::addColumn<int>("repeats");
+    QTest::addColumn<bool>("accepted");
+    QTest::newRow("at the cap") << int(Subscriptions::MaxResourceSubscriptions) << 1 << true;
+    QTest::newRow("one over the cap") << int(Subscriptions::MaxResourceSubscriptions) + 1 << 1 << false;
+    QTest::newRow("duplicates do not count") << int(Subscriptions::MaxResourceSubscriptions) << 3 << true;
+    QTest::newRow("far over the cap") << 200000 << 1 << false;
+}
+
+void tst_Subscriptions::resourceSubscriptionsAreBounded()
+{
+    QFETCH(int, distinct);
+    QFETCH(int, repeats);
+    QFETCH(bool, accepted);
+    QJsonArray uris;
+    for (int repeat = 0; repeat < repeats; ++repeat) {
+        for (int i = 0; i < distinct; ++i)
+            uris.append(QStringLiteral("urn:a:%1").arg(i));
+    }
+    const QJsonObject params{
+        {QStringLiteral("notifications"), QJsonObject{{QStringLiteral("resourceSubscriptions"), uris}}}};
+    const std::optional<Filter> got = Subscriptions::filterOf(params);
+    QCOMPARE(bool(got), accepted);
+    if (got)
+        QCOMPARE(got->resourceSubscriptions.size(), qsizetype(distinct));
 }
 
 void tst_Subscriptions::honoured_data()

@@ -25,13 +25,14 @@ inline Result<SessionOwner, AuthFailure> bearerIsUser(const QHttpServerRequest &
 // A broker's endpoint on a free port whose user children run the test MCP
 // server, for the 2026-07-28 tests; gone (children stopped) with the fixture.
 struct UserChildEndpoint {
-    explicit UserChildEndpoint(const HttpConfig &config)
+    explicit UserChildEndpoint(const HttpConfig &config, Authenticator authenticator = bearerIsUser)
         : registry(RegistryLimits{}, [](const SessionOwner &, const QString &) -> std::unique_ptr<Backend> {
             return testServer();
         })
     {
-        server = std::make_unique<McpHttpServer>(
-            config, OriginPolicy({}, QStringLiteral("127.0.0.1"), QString()), &registry, bearerIsUser);
+        server =
+            std::make_unique<McpHttpServer>(config, OriginPolicy({}, QStringLiteral("127.0.0.1"), QString()),
+                                            &registry, std::move(authenticator));
         port = server->listenOn(QHostAddress::LocalHost, 0).value();
     }
     ~UserChildEndpoint()

@@ -36,7 +36,9 @@ private Q_SLOTS:
     void eachStreamGetsItsOwnLogLevel();
     void requestGetsLogsOnlyWhenItAsks();
     void listenersPerUserAreBounded();
+    void resourceSubscriptionsPerListenAreBounded();
     void childEndClosesListenersGracefully();
+    void tokenExpiryClosesItsListenersGracefully();
     void discoverAdvertisesWhatIsDelivered();
 
 private:
@@ -324,6 +326,27 @@ void tst_ListenHub::listenersPerUserAreBounded()
     QVERIFY(!sseMessages(listen(bob, "bob", 1, QJsonObject())).isEmpty());
 }
 
+void tst_ListenHub::resourceSubscriptionsPerListenAreBounded()
+{
+    // docs/limits.md: at most 1000 distinct URIs in one listen.
+    QJsonArray uris;
+    for (int i = 0; i <= 1000; ++i)
+        uris.append(QStringLiteral("urn:test:%1").arg(i));
+    RawHttpClient client(m_port);
+    const QJsonObject refused =
+        QJsonDocument::fromJson(listen(client, "alice", 1, {{QStringLiteral("resourceSubscriptions"), uris}}))
+            .object();
+    QCOMPARE(refused.value(QLatin1String("id")).toInt(), 1);
+    QCOMPARE(refused.value(QLatin1String("error")).toObject().value(QLatin1String("code")).toInt(),
+             int(JsonRpcError::LimitReached));
+    // Nothing reached the child; one URI fewer is a stream.
+    QCOMPARE(childState().value(QLatin1String("subscriptions")).toArray(), QJsonArray());
+    uris.removeLast();
+    RawHttpClient within(m_port);
+    QVERIFY(!sseMessages(listen(within, "alice", 2, {{QStringLiteral("resourceSubscriptions"), uris}}))
+                 .isEmpty());
+}
+
 void tst_ListenHub::childEndClosesListenersGracefully()
 {
     RawHttpClient client(m_port);
@@ -341,6 +364,47 @@ void tst_ListenHub::childEndClosesListenersGracefully()
                  .value(QLatin1String("io.modelcontextprotocol/subscriptionId"))
                  .toString(),
              QStringLiteral("s1"));
+}
+
+void tst_ListenHub::tokenExpiryClosesItsListenersGracefully()
+{
+    // "Bearer alice-brief" is alice with a token that expires a second after it is presented.
+    m_endpoint.reset();
+    HttpConfig config;
+    config.maxListenersPerUser = 16;
+    m_endpoint = std::make_unique<UserChildEndpoint>(
+        config, [](const QHttpServerRequest &request) -> Result<SessionOwner, AuthFailure> {
+            Result<SessionOwner, AuthFailure> owner = fmb::test::bearerIsUser(request);
+            if (!owner || owner.value().user != QLatin1String("alice-brief"))
+                return owner;
+            return SessionOwner{QStringLiteral("alice"), QStringLiteral("grant-alice"),
+                                QDateTime::currentDateTimeUtc().addSecs(1)};
+        });
+    m_port = m_endpoint->port;
+
+    RawHttpClient lasting(m_port);
+    (void)listen(lasting, "alice", QStringLiteral("lasting"),
+                 json(R"({"resourceSubscriptions":["urn:test:a"]})"));
+    RawHttpClient brief(m_port);
+    (void)listen(brief, "alice-brief", QStringLiteral("brief"),
+                 json(R"({"resourceSubscriptions":["urn:test:b"]})"));
+    QTRY_COMPARE(childState().value(QLatin1String("subscriptions")).toArray(),
+                 QJsonArray({QStringLiteral("urn:test:a"), QStringLiteral("urn:test:b")}));
+
+    // The brief stream ends with its listen request's result, and the terminal chunk.
+    const QByteArray ended = brief.readStream("0\r\n\r\n");
+    const QList<QJsonObject> messages = sseMessages(ended);
+    QVERIFY2(messages.size() == 1, ended.constData());
+    QCOMPARE(messages.first().value(QLatin1String("id")).toString(), QStringLiteral("brief"));
+    QVERIFY2(messages.first().contains(QLatin1String("result")), ended.constData());
+    QVERIFY2(ended.endsWith("0\r\n\r\n"), ended.constData());
+    // Its subscription is gone from the child; the lasting stream still hears a.
+    QTRY_COMPARE(childState().value(QLatin1String("subscriptions")).toArray(),
+                 QJsonArray{QStringLiteral("urn:test:a")});
+    emitFromChild({updated(QStringLiteral("urn:test:a"))});
+    const QList<QJsonObject> toLasting = sseMessages(lasting.readStream("urn:test:a"));
+    QCOMPARE(toLasting.size(), 1);
+    QCOMPARE(subscriptionIdOf(toLasting.first()), QJsonValue(QStringLiteral("lasting")));
 }
 
 void tst_ListenHub::discoverAdvertisesWhatIsDelivered()
