@@ -79,7 +79,17 @@ ClusterWindow::ClusterWindow(QWidget *parent)
     updateActions();
 }
 
-ClusterWindow::~ClusterWindow() = default;
+ClusterWindow::~ClusterWindow()
+{
+    // The fleet fails its pending requests as it goes, and their callbacks
+    // reach into this window: it goes first, while the window is whole
+    // (QWidget would delete it only after this class is gone), and the
+    // callbacks see m_closing.
+    m_closing = true;
+    m_timer->stop();
+    delete m_fleet;
+    m_fleet = nullptr;
+}
 
 void ClusterWindow::setRefreshInterval(int ms)
 {
@@ -115,7 +125,7 @@ void ClusterWindow::refresh()
     auto sessions = std::make_shared<std::optional<QList<FleetSession>>>();
     auto brokers = std::make_shared<std::optional<QList<BrokerStatus>>>();
     const auto apply = [this, sessions, brokers] {
-        if (!sessions->has_value() || !brokers->has_value())
+        if (m_closing || !sessions->has_value() || !brokers->has_value())
             return;
         QList<BrokerTableModel::Unreachable> unreachable;
         for (int i = 0; i < m_fleet->size(); ++i) {
@@ -158,6 +168,8 @@ void ClusterWindow::evictSelected()
         return;
     for (const auto &[member, id] : targets) {
         m_fleet->evictOn(member, id, [this](const EvictOutcome &, const QStringList &problems) {
+            if (m_closing)
+                return;
             if (!problems.isEmpty())
                 m_status->setText(problems.join(QLatin1String("; ")));
             refresh();

@@ -68,6 +68,7 @@ private:
     QAction *m_refreshAction = nullptr;
     ConfirmFunction m_confirm;
     bool m_refreshing = false;
+    bool m_closing = false; // set first in the destructor: the fleet's answers find nothing to update
 };
 
 } // namespace fmb
