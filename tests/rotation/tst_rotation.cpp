@@ -8,6 +8,7 @@
 // With FMB_TEST_STORE=postgresql (ctest: rotation_postgres) each daemon keeps
 // its OAuth state in a fresh database of a throwaway PostgreSQL cluster
 // instead of the SQLite file (issue 14: the suite runs against both stores).
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -134,6 +135,10 @@ private:
     // Bytes of sealed upstream tokens the grants of `clientId` hold in the
     // daemon's SQLite file; -1 when it has no grant.
     qint64 upstreamBytes(const QString &clientId);
+    // Opens the daemon's store on a connection of its own (its SQLite file,
+    // or this test's PostgreSQL database), runs `use`, closes it; false when
+    // it does not open.
+    bool withStoreDatabase(bool readOnly, const std::function<void(QSqlDatabase &)> &use);
     // Marks the token revoked in the database behind the daemon's back (no
     // eviction, as a revocation whose NOTIFY was lost); false on failure.
     bool revokeBehindTheBack(const QString &accessToken);
@@ -434,10 +439,10 @@ QString tst_Rotation::forgejoUser(const QString &forgejoToken)
                                 : QString::fromUtf8(answer.describe());
 }
 
-qint64 tst_Rotation::upstreamBytes(const QString &clientId)
+bool tst_Rotation::withStoreDatabase(bool readOnly, const std::function<void(QSqlDatabase &)> &use)
 {
     const QString name = QStringLiteral("tst_rotation.raw");
-    qint64 bytes = -1;
+    bool opened = false;
     {
         QSqlDatabase db;
         if (m_database) {
@@ -446,47 +451,44 @@ qint64 tst_Rotation::upstreamBytes(const QString &clientId)
         } else {
             db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), name);
             db.setDatabaseName(m_dir->filePath(QStringLiteral("state/broker.sqlite3")));
-            db.setConnectOptions(QStringLiteral("QSQLITE_OPEN_READONLY"));
+            if (readOnly)
+                db.setConnectOptions(QStringLiteral("QSQLITE_OPEN_READONLY"));
         }
-        if (db.open()) {
-            QSqlQuery query(db);
-            // length() counts bytes of a BLOB (SQLite) and of a BYTEA (PostgreSQL).
-            query.prepare(QStringLiteral("SELECT sum(length(upstream_access) + "
-                                         "coalesce(length(upstream_refresh), 0)) FROM grants "
-                                         "WHERE client_id = ? HAVING count(*) > 0"));
-            query.addBindValue(clientId);
-            if (query.exec() && query.next())
-                bytes = query.value(0).toLongLong();
-        }
+        opened = db.open();
+        if (opened)
+            use(db);
         db.close();
     }
     QSqlDatabase::removeDatabase(name);
+    return opened;
+}
+
+qint64 tst_Rotation::upstreamBytes(const QString &clientId)
+{
+    qint64 bytes = -1;
+    withStoreDatabase(true, [&](QSqlDatabase &db) {
+        QSqlQuery query(db);
+        // length() counts bytes of a BLOB (SQLite) and of a BYTEA (PostgreSQL).
+        query.prepare(QStringLiteral("SELECT sum(length(upstream_access) + "
+                                     "coalesce(length(upstream_refresh), 0)) FROM grants "
+                                     "WHERE client_id = ? HAVING count(*) > 0"));
+        query.addBindValue(clientId);
+        if (query.exec() && query.next())
+            bytes = query.value(0).toLongLong();
+    });
     return bytes;
 }
 
 bool tst_Rotation::revokeBehindTheBack(const QString &accessToken)
 {
-    const QString name = QStringLiteral("tst_rotation.revoke");
     bool done = false;
-    {
-        QSqlDatabase db;
-        if (m_database) {
-            db = QSqlDatabase::addDatabase(QStringLiteral("QPSQL"), name);
-            m_database->applyTo(db);
-        } else {
-            db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), name);
-            db.setDatabaseName(m_dir->filePath(QStringLiteral("state/broker.sqlite3")));
-        }
-        if (db.open()) {
-            QSqlQuery query(db);
-            query.prepare(QStringLiteral("UPDATE tokens SET revoked = 1 WHERE token_hash = ?"));
-            query.addBindValue(QString::fromLatin1(
-                QCryptographicHash::hash(accessToken.toUtf8(), QCryptographicHash::Sha256).toHex()));
-            done = query.exec() && query.numRowsAffected() == 1;
-        }
-        db.close();
-    }
-    QSqlDatabase::removeDatabase(name);
+    withStoreDatabase(false, [&](QSqlDatabase &db) {
+        QSqlQuery query(db);
+        query.prepare(QStringLiteral("UPDATE tokens SET revoked = 1 WHERE token_hash = ?"));
+        query.addBindValue(QString::fromLatin1(
+            QCryptographicHash::hash(accessToken.toUtf8(), QCryptographicHash::Sha256).toHex()));
+        done = query.exec() && query.numRowsAffected() == 1;
+    });
     return done;
 }
 
