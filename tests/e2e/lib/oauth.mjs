@@ -285,3 +285,43 @@ export async function closeClient(session) {
 export function firstText(result) {
   return (result.content || []).find((c) => c.type === 'text')?.text;
 }
+
+// One JSON-RPC POST to BASE/mcp with a bearer token (and, with a session id,
+// the session's headers); the answer's status, session id and JSON body (the
+// last `data:` of an SSE answer). Never throws on an HTTP status.
+export async function mcpPost(base, token, sessionId, message) {
+  const headers = {
+    Accept: 'application/json, text/event-stream',
+    'Content-Type': 'application/json',
+    Authorization: `Bearer ${token}`,
+  };
+  if (sessionId) {
+    headers['Mcp-Session-Id'] = sessionId;
+    headers['MCP-Protocol-Version'] = '2025-06-18';
+  }
+  const response = await fetch(`${base}/mcp`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify(message),
+    signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
+  });
+  const text = await response.text();
+  let json;
+  const data = text.split('\n').filter((line) => line.startsWith('data:')).at(-1);
+  try {
+    json = JSON.parse(data ? data.slice(5) : text);
+  } catch {
+    json = undefined;
+  }
+  return { status: response.status, sessionId: response.headers.get('mcp-session-id'), json, text };
+}
+
+// Who a Forgejo access token belongs to, by the (fake) Forgejo's GET /api/v1/user.
+export async function forgejoUser(forgejoUrl, token) {
+  const response = await fetch(`${forgejoUrl}/api/v1/user`, {
+    headers: { Authorization: `token ${token}` },
+    signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
+  });
+  const body = await response.json();
+  return response.status === 200 ? body.login : `HTTP ${response.status}: ${body.message}`;
+}

@@ -13,7 +13,7 @@ import { execFile, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 
-import { closeClient, connectWithOAuth, firstText, HeadlessOAuthProvider, HTTP_TIMEOUT_MS, waitFor } from '../lib/oauth.mjs';
+import { closeClient, connectWithOAuth, firstText, HeadlessOAuthProvider, HTTP_TIMEOUT_MS, mcpPost, waitFor } from '../lib/oauth.mjs';
 
 const env = process.env;
 const CLUSTER = env.FMB_E2E_CLUSTER_URL; // HAProxy: the brokers' public URL
@@ -68,35 +68,6 @@ function markedPids(marker) {
     }
   }
   return pids;
-}
-
-// One JSON-RPC POST to BASE/mcp; the answer's status, session id and JSON body
-// (the last `data:` of an SSE answer). Never throws on an HTTP status.
-async function mcpPost(base, token, sessionId, message) {
-  const headers = {
-    Accept: 'application/json, text/event-stream',
-    'Content-Type': 'application/json',
-    Authorization: `Bearer ${token}`,
-  };
-  if (sessionId) {
-    headers['Mcp-Session-Id'] = sessionId;
-    headers['MCP-Protocol-Version'] = '2025-06-18';
-  }
-  const response = await fetch(`${base}/mcp`, {
-    method: 'POST',
-    headers,
-    body: JSON.stringify(message),
-    signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
-  });
-  const text = await response.text();
-  let json;
-  const data = text.split('\n').filter((line) => line.startsWith('data:')).at(-1);
-  try {
-    json = JSON.parse(data ? data.slice(5) : text);
-  } catch {
-    json = undefined;
-  }
-  return { status: response.status, sessionId: response.headers.get('mcp-session-id'), json, text };
 }
 
 // A session client without the SDK: initialize, then pings.

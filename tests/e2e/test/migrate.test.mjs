@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 
-import { closeClient, connectWithOAuth, firstText, HeadlessOAuthProvider, HTTP_TIMEOUT_MS, waitFor } from '../lib/oauth.mjs';
+import { closeClient, connectWithOAuth, firstText, forgejoUser, HeadlessOAuthProvider, HTTP_TIMEOUT_MS, mcpPost, waitFor } from '../lib/oauth.mjs';
 
 const env = process.env;
 const PUBLIC_URL = env.FMB_E2E_CLUSTER_MIGRATE_URL;
@@ -71,34 +71,6 @@ class Broker {
   }
 }
 
-// Who a Forgejo access token belongs to, by the fake's GET /api/v1/user.
-async function forgejoUser(token) {
-  const response = await fetch(`${FORGEJO}/api/v1/user`, {
-    headers: { Authorization: `token ${token}` },
-    signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
-  });
-  const body = await response.json();
-  return response.status === 200 ? body.login : `HTTP ${response.status}: ${body.message}`;
-}
-
-async function post(url, token, body, headers = {}) {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { Accept: 'application/json, text/event-stream', 'Content-Type': 'application/json', Authorization: `Bearer ${token}`, ...headers },
-    body: JSON.stringify(body),
-    signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
-  });
-  const text = await response.text();
-  const data = text.split('\n').filter((line) => line.startsWith('data:')).at(-1);
-  let json;
-  try {
-    json = JSON.parse(data ? data.slice(5) : text);
-  } catch {
-    json = undefined;
-  }
-  return { status: response.status, sessionId: response.headers.get('mcp-session-id'), json, text };
-}
-
 describe('migrate-store: one SQLite broker becomes a PostgreSQL cluster (issue 14)', { skip, timeout: 120_000 }, () => {
   const scratch = skip ? undefined : mkdtempSync(path.join(tmpdir(), 'fmb-e2e-migrate-'));
   let broker;
@@ -130,7 +102,7 @@ describe('migrate-store: one SQLite broker becomes a PostgreSQL cluster (issue 1
     const dave = new HeadlessOAuthProvider({ clientName: 'fmb-e2e-migrate-dave' });
     sdk = await connectWithOAuth(`${PUBLIC_URL}/mcp`, dave);
     const before = await sdk.client.callTool({ name: 'env', arguments: { names: ['FORGEJO_ACCESS_TOKEN'] } }, undefined, { timeout: 30_000 });
-    assert.equal(await forgejoUser(JSON.parse(firstText(before)).FORGEJO_ACCESS_TOKEN), 'dave');
+    assert.equal(await forgejoUser(FORGEJO, JSON.parse(firstText(before)).FORGEJO_ACCESS_TOKEN), 'dave');
     await closeClient(sdk);
     sdk = undefined;
     const tokens = dave.tokens();
@@ -162,7 +134,7 @@ describe('migrate-store: one SQLite broker becomes a PostgreSQL cluster (issue 1
 
     // The old access token: a session, and the child gets dave's Forgejo token.
     const mcp = `${PUBLIC_URL}/mcp`;
-    const init = await post(mcp, tokens.access_token, {
+    const init = await mcpPost(PUBLIC_URL, tokens.access_token, undefined, {
       jsonrpc: '2.0',
       id: 1,
       method: 'initialize',
@@ -170,17 +142,17 @@ describe('migrate-store: one SQLite broker becomes a PostgreSQL cluster (issue 1
     });
     assert.equal(init.status, 200, `initialize with the migrated token: HTTP ${init.status} ${init.text.slice(0, 300)}`);
     assert.match(init.sessionId ?? '', /^migrated-/);
-    const session = { 'Mcp-Session-Id': init.sessionId, 'MCP-Protocol-Version': '2025-06-18' };
-    assert.equal((await post(mcp, tokens.access_token, { jsonrpc: '2.0', method: 'notifications/initialized' }, session)).status, 202);
-    const seen = await post(
-      mcp,
-      tokens.access_token,
-      { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'env', arguments: { names: ['FORGEJO_ACCESS_TOKEN'] } } },
-      session,
-    );
+    const session = init.sessionId;
+    assert.equal((await mcpPost(PUBLIC_URL, tokens.access_token, session, { jsonrpc: '2.0', method: 'notifications/initialized' })).status, 202);
+    const seen = await mcpPost(PUBLIC_URL, tokens.access_token, session, {
+      jsonrpc: '2.0',
+      id: 2,
+      method: 'tools/call',
+      params: { name: 'env', arguments: { names: ['FORGEJO_ACCESS_TOKEN'] } },
+    });
     assert.equal(seen.status, 200, seen.text.slice(0, 300));
     const forgejoToken = JSON.parse(seen.json?.result?.content?.[0]?.text ?? '{}').FORGEJO_ACCESS_TOKEN;
-    assert.equal(await forgejoUser(forgejoToken), 'dave', 'the child has the migrated Forgejo token of dave');
+    assert.equal(await forgejoUser(FORGEJO, forgejoToken), 'dave', 'the child has the migrated Forgejo token of dave');
 
     // The old refresh token: a new pair from the PostgreSQL broker.
     const metadata = await (await fetch(`${PUBLIC_URL}/.well-known/oauth-authorization-server`, { signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) })).json();
@@ -198,7 +170,7 @@ describe('migrate-store: one SQLite broker becomes a PostgreSQL cluster (issue 1
     const pair = await refreshed.json();
     assert.equal(refreshed.status, 200, JSON.stringify(pair));
     assert.ok(pair.access_token && pair.access_token !== tokens.access_token);
-    assert.equal((await post(mcp, pair.access_token, { jsonrpc: '2.0', id: 3, method: 'ping' }, session)).status, 200);
+    assert.equal((await mcpPost(PUBLIC_URL, pair.access_token, session, { jsonrpc: '2.0', id: 3, method: 'ping' })).status, 200);
     const stoppedPg = await broker.stop();
     assert.equal(stoppedPg.code, 0, `the PostgreSQL broker exited with ${JSON.stringify(stoppedPg)}`);
   });

@@ -15,6 +15,7 @@ import {
   closeClient,
   connectWithOAuth,
   firstText,
+  forgejoUser as forgejoUserAt,
   HeadlessOAuthProvider,
   HTTP_TIMEOUT_MS,
   waitFor,
@@ -40,14 +41,9 @@ async function fake(path, body) {
   return JSON.parse(text);
 }
 
-// Who a Forgejo access token belongs to, by the fake's GET /api/v1/user.
-async function forgejoUser(token) {
-  const response = await fetch(`${FORGEJO}/api/v1/user`, {
-    headers: { Authorization: `token ${token}` },
-    signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
-  });
-  const body = await response.json();
-  return response.status === 200 ? body.login : `HTTP ${response.status}: ${body.message}`;
+// Who a Forgejo access token belongs to, at the fake Forgejo.
+function forgejoUser(token) {
+  return forgejoUserAt(FORGEJO, token);
 }
 
 async function tool(session, name, args = {}) {
