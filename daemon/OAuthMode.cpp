@@ -15,6 +15,7 @@
 #include "store/PostgresTokenStore.h"
 #include "store/PrivateFiles.h"
 #include "store/SqliteTokenStore.h"
+#include "store/StoreRunner.h"
 
 namespace fmb {
 namespace {
@@ -41,8 +42,8 @@ Result<QByteArray> readSecretFile(const QString &path, const QString &key)
 // The upstream-token key is in state_dir unless --secret-key-file names one
 // (shared by a cluster's brokers, so it must exist: never created).
 // `cluster` gets the PostgreSQL parameters when the store is a cluster's.
-Result<std::unique_ptr<TokenStore>> openStore(const BrokerConfig &config,
-                                              std::optional<PostgresParams> &cluster)
+Result<std::unique_ptr<SqlTokenStore>> openStore(const BrokerConfig &config,
+                                                 std::optional<PostgresParams> &cluster)
 {
     const QString key = config.database.isEmpty() ? QStringLiteral("state_dir") : QStringLiteral("database");
     Result<DatabaseUrl> url =
@@ -50,7 +51,7 @@ Result<std::unique_ptr<TokenStore>> openStore(const BrokerConfig &config,
     if (!url)
         return url.error();
     Result<void> opened;
-    std::unique_ptr<TokenStore> store;
+    std::unique_ptr<SqlTokenStore> store;
     if (url.value().kind == DatabaseUrl::Kind::Postgres) {
         PostgresParams params;
         params.host = url.value().host;
@@ -122,10 +123,24 @@ Result<void> OAuthMode::open()
         return secret.error();
     Redactor::addSecret(secret.value());
 
-    Result<std::unique_ptr<TokenStore>> store = openStore(m_config, m_cluster);
+    Result<std::unique_ptr<SqlTokenStore>> store = openStore(m_config, m_cluster);
     if (!store)
         return store.error();
     m_store = std::move(store).value();
+    // The endpoints' connection, opened on its own thread (issue 14).
+    const SqlTokenStore *bearerStore = m_store.get();
+    Result<std::unique_ptr<StoreRunner>> stores = StoreRunner::start(
+        QStringLiteral("fmb-store"), [this, bearerStore]() -> Result<std::unique_ptr<TokenStore>> {
+            std::optional<PostgresParams> cluster;
+            Result<std::unique_ptr<SqlTokenStore>> opened = openStore(m_config, cluster);
+            if (!opened)
+                return opened.error();
+            opened.value()->shareBearerCache(*bearerStore);
+            return std::unique_ptr<TokenStore>(std::move(opened).value());
+        });
+    if (!stores)
+        return stores.error();
+    m_stores = std::move(stores).value();
 
     UpstreamConfig upstream;
     upstream.authorizeUrl = QUrl(m_config.upstreamAuthorizeUrl);
@@ -146,7 +161,7 @@ Result<void> OAuthMode::open()
     oauth.pendingClientTtl = m_config.pendingClientTtl;
     oauth.maxRegistrationBytes = m_config.maxRegistrationBytes;
     oauth.stateDir = m_config.stateDir;
-    m_server = new AuthorizationServer(oauth, m_store.get(), m_upstream, this);
+    m_server = new AuthorizationServer(oauth, m_store.get(), m_stores.get(), m_upstream, this);
 
     m_source = new StoreTokenSource(m_store.get(), m_upstream, this);
     m_rotator = new TokenRotator(m_registry, m_source, m_config.rotateInterval, m_config.refreshLead, this);

@@ -21,12 +21,19 @@ class AuthorizationServer;
 class SessionRegistry;
 class StoreTokenSource;
 class TokenRotator;
+class SqlTokenStore;
+class StoreRunner;
 class TokenStore;
 class UpstreamClient;
 
 // The daemon's --auth oauth wiring: the token store in the state directory,
 // the upstream Forgejo client, the authorization server with its routes and
 // bearer guard, and the token rotator.
+//
+// Two connections to the store (issue 14): the sign-in endpoints' statements
+// run on a thread of their own (StoreRunner); the bearer guard (from its
+// cache), the rotator and the admin socket's revoke use the one on this
+// thread. They share one bearer cache.
 class OAuthMode final : public QObject {
     Q_OBJECT
 public:
@@ -52,9 +59,12 @@ public:
 
 private:
     BrokerConfig m_config;
-    SessionRegistry *m_registry = nullptr; // not owned
-    std::unique_ptr<TokenStore> m_store;
+    SessionRegistry *m_registry = nullptr;  // not owned
+    std::unique_ptr<SqlTokenStore> m_store; // this thread's
     std::optional<PostgresParams> m_cluster;
+    // Declared after m_store, so destroyed before it, and before the
+    // children: the queued work of the endpoints finishes first.
+    std::unique_ptr<StoreRunner> m_stores;
     UpstreamClient *m_upstream = nullptr;    // child
     AuthorizationServer *m_server = nullptr; // child
     StoreTokenSource *m_source = nullptr;    // child

@@ -10,14 +10,21 @@
 #include "MetadataClients.h"
 #include "RegistrationController.h"
 #include "TokenController.h"
+#include "store/StoreRunner.h"
 #include "store/TokenStore.h"
 
 namespace fmb {
 
 AuthorizationServer::AuthorizationServer(OAuthConfig config, TokenStore *store, UpstreamClient *upstream,
                                          QObject *parent)
+    : AuthorizationServer(std::move(config), store, nullptr, upstream, parent)
+{}
+
+AuthorizationServer::AuthorizationServer(OAuthConfig config, TokenStore *bearerStore,
+                                         const StoreRunner *stores, UpstreamClient *upstream, QObject *parent)
     : QObject(parent)
-    , m_context(std::move(config), store)
+    , m_inlineStores(stores ? nullptr : StoreRunner::inlineOn(bearerStore))
+    , m_context(std::move(config), bearerStore, stores ? stores : m_inlineStores.get())
     , m_guard(std::make_unique<BearerGuard>(m_context))
     , m_metadataClients(std::make_unique<MetadataClients>(m_context))
     , m_discovery(std::make_unique<DiscoveryController>(m_context))
@@ -37,10 +44,14 @@ AuthorizationServer::AuthorizationServer(OAuthConfig config, TokenStore *store, 
     if (m_context.config().purgeInterval.count() > 0) {
         m_purgeTimer->setInterval(m_context.config().purgeInterval);
         connect(m_purgeTimer, &QTimer::timeout, this, [this] {
-            Result<PurgeCounts> purged = m_context.store()->purgeExpired();
-            if (!purged)
-                qCWarning(lcOAuth).noquote() << "purging expired tokens failed:" << purged.error().message;
             m_authorize->purgePending();
+            m_context.stores().run<Result<PurgeCounts>>(
+                this, [](TokenStore &store) { return store.purgeExpired(); },
+                [](const Result<PurgeCounts> &purged) {
+                    if (!purged)
+                        qCWarning(lcOAuth).noquote()
+                            << "purging expired tokens failed:" << purged.error().message;
+                });
         });
         m_purgeTimer->start();
     }

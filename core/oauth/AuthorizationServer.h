@@ -24,6 +24,7 @@ class DiscoveryController;
 class MetadataClients;
 class RegistrationController;
 class TokenController;
+class StoreRunner;
 class TokenStore;
 class UpstreamClient;
 
@@ -44,12 +45,18 @@ class UpstreamClient;
 // browser's sign-in), TokenController, and the BearerGuard of /mcp.
 //
 // Broker tokens are opaque and kept hashed by the TokenStore; the client's
-// token never goes upstream. The store and the upstream client must outlive
-// this object. Flows in progress (consent pages, upstream round trips) live
+// token never goes upstream. The endpoints' statements run through a
+// StoreRunner (on a thread of their own in the daemon, issue 14); the bearer
+// guard asks `bearerStore` on this thread, which answers from its cache in
+// the common case. The stores, the runner and the upstream client must
+// outlive this object. Flows in progress (consent pages, upstream round trips) live
 // in memory only and are lost on restart; issued tokens are not.
 class AuthorizationServer final : public QObject {
     Q_OBJECT
 public:
+    AuthorizationServer(OAuthConfig config, TokenStore *bearerStore, const StoreRunner *stores,
+                        UpstreamClient *upstream, QObject *parent = nullptr);
+    // One store for everything, its statements run inline (tests).
     AuthorizationServer(OAuthConfig config, TokenStore *store, UpstreamClient *upstream,
                         QObject *parent = nullptr);
     ~AuthorizationServer() override;
@@ -83,7 +90,8 @@ Q_SIGNALS:
     void audited(const fmb::OAuthEvent &event);
 
 private:
-    // Declared first: the parts below refer to it and go before it.
+    // Declared first: the parts below refer to them and go before them.
+    std::unique_ptr<StoreRunner> m_inlineStores; // the one-store constructor's
     OAuthContext m_context;
     std::unique_ptr<BearerGuard> m_guard;
     std::unique_ptr<MetadataClients> m_metadataClients;

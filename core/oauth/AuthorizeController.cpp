@@ -10,6 +10,7 @@
 #include "Pkce.h"
 #include "UpstreamClient.h"
 #include "base/Metrics.h"
+#include "store/StoreRunner.h"
 #include "store/TokenHash.h"
 #include "store/TokenStore.h"
 
@@ -172,28 +173,34 @@ void AuthorizeController::handleAuthorize(const QHttpServerRequest &request, con
         });
         return;
     }
-    Result<ClientRecord> client = m_context.findClient(clientId);
-    if (!client) {
-        if (client.error().code == ErrorCode::NotFound) {
-            qCInfo(lcOAuth).noquote() << "authorization request for unknown client" << clientId.left(100);
-            OAuthHttp::sendErrorPage(
-                exchange.http, 400, QStringLiteral("Unknown client"),
-                QStringLiteral("The client \"%1\" is not registered with this server. Let your MCP "
-                               "client register again.")
-                    .arg(clientId.left(100)));
-        } else if (client.error().code == ErrorCode::Unavailable) {
-            // Issue 14: the database is away; the sign-in works again once it is back.
-            OAuthHttp::sendErrorPage(
-                exchange.http, 503, QStringLiteral("Sign-in unavailable"),
-                QStringLiteral("The sign-in service cannot reach its database. Try again in a moment."),
-                {{"Retry-After", QByteArray::number(StoreRetryAfterSeconds)}});
-        } else {
-            OAuthHttp::sendErrorPage(exchange.http, 500, QStringLiteral("Server error"),
-                                     QStringLiteral("The client could not be looked up. Try again later."));
-        }
-        return;
-    }
-    continueAuthorize(exchange, fields, client.value());
+    m_context.stores().run<Result<ClientRecord>>(
+        this, [clientId](TokenStore &store) { return OAuthContext::findClient(store, clientId); },
+        [this, exchange, fields, clientId](const Result<ClientRecord> &client) {
+            if (!client) {
+                if (client.error().code == ErrorCode::NotFound) {
+                    qCInfo(lcOAuth).noquote()
+                        << "authorization request for unknown client" << clientId.left(100);
+                    OAuthHttp::sendErrorPage(
+                        exchange.http, 400, QStringLiteral("Unknown client"),
+                        QStringLiteral("The client \"%1\" is not registered with this server. Let your MCP "
+                                       "client register again.")
+                            .arg(clientId.left(100)));
+                } else if (client.error().code == ErrorCode::Unavailable) {
+                    // Issue 14: the database is away; the sign-in works again once it is back.
+                    OAuthHttp::sendErrorPage(
+                        exchange.http, 503, QStringLiteral("Sign-in unavailable"),
+                        QStringLiteral(
+                            "The sign-in service cannot reach its database. Try again in a moment."),
+                        {{"Retry-After", QByteArray::number(StoreRetryAfterSeconds)}});
+                } else {
+                    OAuthHttp::sendErrorPage(
+                        exchange.http, 500, QStringLiteral("Server error"),
+                        QStringLiteral("The client could not be looked up. Try again later."));
+                }
+                return;
+            }
+            continueAuthorize(exchange, fields, client.value());
+        });
 }
 
 void AuthorizeController::continueAuthorize(const Exchange &exchange, const Form::Fields &fields,
@@ -259,25 +266,32 @@ void AuthorizeController::continueAuthorize(const Exchange &exchange, const Form
     auth.codeChallenge = challengeValue;
 
     // A remembered user who approved this client already goes straight upstream.
-    QString knownLogin;
     const QByteArray loginCookie = Cookies::find(exchange.cookies, LoginCookie::cookieName());
-    if (!loginCookie.isEmpty()) {
-        Result<LoginIdentity> identity = m_loginCookie->open(loginCookie, m_context.now());
-        if (identity) {
-            Result<bool> consented =
-                m_context.store()->hasConsent(identity.value().userId, auth.clientId, auth.scope);
+    if (loginCookie.isEmpty()) {
+        showConsent(exchange, auth, {});
+        return;
+    }
+    Result<LoginIdentity> identity = m_loginCookie->open(loginCookie, m_context.now());
+    if (!identity) {
+        qCDebug(lcOAuth).noquote() << "ignoring the login cookie:" << identity.error().message;
+        showConsent(exchange, auth, {});
+        return;
+    }
+    const LoginIdentity user = identity.value();
+    m_context.stores().run<Result<bool>>(
+        this,
+        [user, clientId = auth.clientId, scope = auth.scope](TokenStore &store) {
+            return store.hasConsent(user.userId, clientId, scope);
+        },
+        [this, exchange, auth, user](const Result<bool> &consented) {
             if (consented && consented.value()) {
-                qCDebug(lcOAuth).noquote() << "user" << identity.value().login << "approved client"
-                                           << auth.clientId << "before; skipping the consent page";
-                startUpstream(exchange, auth, false, identity.value().userId);
+                qCDebug(lcOAuth).noquote() << "user" << user.login << "approved client" << auth.clientId
+                                           << "before; skipping the consent page";
+                startUpstream(exchange, auth, false, user.userId);
                 return;
             }
-            knownLogin = identity.value().login;
-        } else {
-            qCDebug(lcOAuth).noquote() << "ignoring the login cookie:" << identity.error().message;
-        }
-    }
-    showConsent(exchange, auth, knownLogin);
+            showConsent(exchange, auth, user.login);
+        });
 }
 
 void AuthorizeController::purgePending()
@@ -516,52 +530,15 @@ void AuthorizeController::finishCallback(const Exchange &exchange, const Upstrea
                                          const UpstreamTokens &tokens, const UpstreamUser &user)
 {
     const AuthRequest &auth = pending.auth;
-    if (!pending.consentShown && user.id != pending.assumedUserId) {
-        // The login cookie named someone else: the consent we relied on is not this user's.
-        Result<bool> consented = m_context.store()->hasConsent(user.id, auth.clientId, auth.scope);
-        if (!consented || !consented.value()) {
-            qCInfo(lcOAuth).noquote() << "signed in upstream as" << user.login
-                                      << "instead of the remembered user; asking for consent";
-            Form::Fields again{{QStringLiteral("response_type"), QStringLiteral("code")},
-                               {QStringLiteral("client_id"), auth.clientId},
-                               {QStringLiteral("redirect_uri"), auth.redirectUri},
-                               {QStringLiteral("code_challenge"), auth.codeChallenge},
-                               {QStringLiteral("code_challenge_method"), QStringLiteral("S256")},
-                               {QStringLiteral("resource"), auth.resource}};
-            if (!auth.scope.isEmpty())
-                again.append({QStringLiteral("scope"), auth.scope});
-            if (!auth.state.isNull())
-                again.append({QStringLiteral("state"), auth.state});
-            OAuthHttp::redirect(exchange.http,
-                                Form::appendQuery(m_context.endpoint("/oauth/authorize"), again),
-                                {{"Set-Cookie", Cookies::hostCookie(LoginCookie::cookieName(), "", 0)}});
-            return;
-        }
-    }
+    // The login cookie named someone else: the consent we relied on may not be this user's.
+    const bool checkConsent = !pending.consentShown && user.id != pending.assumedUserId;
     GrantRecord grant;
     grant.userLogin = user.login;
     grant.userId = user.id;
     grant.clientId = auth.clientId;
     grant.scope = auth.scope;
     grant.upstreamAccessExpiresAt = tokens.accessExpiresAt;
-    Result<GrantRecord> created = m_context.store()->createGrant(grant, tokens);
-    if (!created) {
-        qCWarning(lcOAuth).noquote() << "cannot store the grant of" << user.login << "for client"
-                                     << auth.clientId << ":" << created.error().message;
-        refuseSignIn(auth, false, QStringLiteral("the grant could not be stored"), user.login);
-        redirectError(exchange, auth,
-                      created.error().code == ErrorCode::Unavailable ? "temporarily_unavailable"
-                                                                     : "server_error",
-                      QStringLiteral("the sign-in could not be stored"));
-        return;
-    }
-    if (Result<void> recorded = m_context.store()->recordConsent(user.id, auth.clientId, auth.scope);
-        !recorded) {
-        qCWarning(lcOAuth).noquote() << "cannot record the consent of" << user.login << "for client"
-                                     << auth.clientId << ":" << recorded.error().message;
-    }
     AuthCodeRequest codeRequest;
-    codeRequest.grantId = created.value().grantId;
     codeRequest.clientId = auth.clientId;
     codeRequest.redirectUri = auth.redirectUri;
     codeRequest.codeChallenge = auth.codeChallenge;
@@ -569,17 +546,85 @@ void AuthorizeController::finishCallback(const Exchange &exchange, const Upstrea
     codeRequest.resource = auth.resource;
     codeRequest.scope = auth.scope;
     codeRequest.expiresAt = m_context.now().addSecs(config().codeTtl.count());
-    Result<QByteArray> code = m_context.store()->createAuthCode(codeRequest);
-    if (!code) {
-        qCWarning(lcOAuth).noquote() << "cannot create an authorization code for grant"
-                                     << created.value().grantId << ":" << code.error().message;
-        refuseSignIn(auth, false, QStringLiteral("the authorization code could not be stored"), user.login);
+    // The statements run on the store's thread (issue 14).
+    m_context.stores().run<SignIn>(
+        this,
+        [checkConsent, grant, tokens, codeRequest](TokenStore &store) {
+            return storeSignIn(store, checkConsent, grant, tokens, codeRequest);
+        },
+        [this, exchange, pending, user](const SignIn &signIn) {
+            answerCallback(exchange, pending, user, signIn);
+        });
+}
+
+AuthorizeController::SignIn AuthorizeController::storeSignIn(TokenStore &store, bool checkConsent,
+                                                             const GrantRecord &grant,
+                                                             const UpstreamTokens &tokens,
+                                                             AuthCodeRequest codeRequest)
+{
+    SignIn signIn;
+    if (checkConsent) {
+        Result<bool> consented = store.hasConsent(grant.userId, grant.clientId, grant.scope);
+        if (!consented || !consented.value()) {
+            signIn.consentMissing = true;
+            return signIn;
+        }
+    }
+    signIn.grant = store.createGrant(grant, tokens);
+    if (!signIn.grant) {
+        qCWarning(lcOAuth).noquote() << "cannot store the grant of" << grant.userLogin << "for client"
+                                     << grant.clientId << ":" << signIn.grant.error().message;
+        return signIn;
+    }
+    if (Result<void> recorded = store.recordConsent(grant.userId, grant.clientId, grant.scope); !recorded) {
+        qCWarning(lcOAuth).noquote() << "cannot record the consent of" << grant.userLogin << "for client"
+                                     << grant.clientId << ":" << recorded.error().message;
+    }
+    codeRequest.grantId = signIn.grant.value().grantId;
+    signIn.code = store.createAuthCode(codeRequest);
+    if (!signIn.code) {
+        qCWarning(lcOAuth).noquote() << "cannot create an authorization code for grant" << codeRequest.grantId
+                                     << ":" << signIn.code.error().message;
+    }
+    return signIn;
+}
+
+void AuthorizeController::answerCallback(const Exchange &exchange, const UpstreamPending &pending,
+                                         const UpstreamUser &user, const SignIn &signIn)
+{
+    const AuthRequest &auth = pending.auth;
+    if (signIn.consentMissing) {
+        qCInfo(lcOAuth).noquote() << "signed in upstream as" << user.login
+                                  << "instead of the remembered user; asking for consent";
+        Form::Fields again{{QStringLiteral("response_type"), QStringLiteral("code")},
+                           {QStringLiteral("client_id"), auth.clientId},
+                           {QStringLiteral("redirect_uri"), auth.redirectUri},
+                           {QStringLiteral("code_challenge"), auth.codeChallenge},
+                           {QStringLiteral("code_challenge_method"), QStringLiteral("S256")},
+                           {QStringLiteral("resource"), auth.resource}};
+        if (!auth.scope.isEmpty())
+            again.append({QStringLiteral("scope"), auth.scope});
+        if (!auth.state.isNull())
+            again.append({QStringLiteral("state"), auth.state});
+        OAuthHttp::redirect(exchange.http, Form::appendQuery(m_context.endpoint("/oauth/authorize"), again),
+                            {{"Set-Cookie", Cookies::hostCookie(LoginCookie::cookieName(), "", 0)}});
+        return;
+    }
+    const Error *failed = !signIn.grant  ? &signIn.grant.error()
+                          : !signIn.code ? &signIn.code.error()
+                                         : nullptr;
+    if (failed) {
+        refuseSignIn(auth, false,
+                     !signIn.grant ? QStringLiteral("the grant could not be stored")
+                                   : QStringLiteral("the authorization code could not be stored"),
+                     user.login);
         redirectError(exchange, auth,
-                      code.error().code == ErrorCode::Unavailable ? "temporarily_unavailable"
-                                                                  : "server_error",
+                      failed->code == ErrorCode::Unavailable ? "temporarily_unavailable" : "server_error",
                       QStringLiteral("the sign-in could not be stored"));
         return;
     }
+    const Result<GrantRecord> &created = signIn.grant;
+    const Result<QByteArray> &code = signIn.code;
     LoginIdentity identity;
     identity.userId = user.id;
     identity.login = user.login;

@@ -17,6 +17,7 @@
 namespace fmb {
 
 class MetadataClients;
+class TokenStore;
 class UpstreamClient;
 struct UpstreamUser;
 
@@ -89,6 +90,16 @@ private:
     void showConsent(const Exchange &exchange, const AuthRequest &auth, const QString &userLogin);
     void startUpstream(const Exchange &exchange, const AuthRequest &auth, bool consentShown,
                        qint64 assumedUserId);
+    // What the callback's statements left (storeSignIn, on the store's thread).
+    struct SignIn {
+        bool consentMissing = false; // another user than the remembered one, without consent
+        Result<GrantRecord> grant = Error{ErrorCode::Io, {}, {}};
+        Result<QByteArray> code = Error{ErrorCode::Io, {}, {}};
+    };
+    [[nodiscard]] static SignIn storeSignIn(TokenStore &store, bool checkConsent, const GrantRecord &grant,
+                                            const UpstreamTokens &tokens, AuthCodeRequest codeRequest);
+    void answerCallback(const Exchange &exchange, const UpstreamPending &pending, const UpstreamUser &user,
+                        const SignIn &signIn);
     void finishCallback(const Exchange &exchange, const UpstreamPending &pending,
                         const UpstreamTokens &tokens, const UpstreamUser &user);
     // The flow `key` out of `table`, once (after dropping expired flows).

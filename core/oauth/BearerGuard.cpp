@@ -82,7 +82,7 @@ Result<SessionOwner, AuthFailure> BearerGuard::authenticate(const QHttpServerReq
             QStringLiteral("Unauthorized: the bearer token is malformed")};
     }
     const TokenHash hash = TokenHash::of(token);
-    Result<TokenRecord> record = m_context.store()->findAccessToken(hash);
+    Result<TokenRecord> record = m_context.bearerStore()->findAccessToken(hash);
     if (!record) {
         if (record.error().code != ErrorCode::Unauthorized) {
             // A database outage is logged once by the store, not once per request.

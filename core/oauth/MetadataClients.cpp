@@ -7,6 +7,7 @@
 #include "HttpCaching.h"
 #include "Logging.h"
 #include "MetadataFetcher.h"
+#include "store/StoreRunner.h"
 #include "store/TokenStore.h"
 
 namespace fmb {
@@ -39,32 +40,40 @@ void MetadataClients::resolve(const QString &clientId, std::function<void(Result
         return;
     }
     const auto fresh = m_fresh.constFind(clientId);
-    if (fresh != m_fresh.constEnd() && m_context.now() < fresh.value()) {
-        Result<ClientRecord> stored = m_context.store()->findClient(clientId);
-        if (stored && stored.value().kind == ClientKind::MetadataDocument) {
-            done(stored);
+    if (fresh == m_fresh.constEnd() || m_context.now() >= fresh.value()) {
+        fetch(clientId, url.value(), std::move(done));
+        return;
+    }
+    m_context.stores().run<Result<ClientRecord>>(
+        this, [clientId](TokenStore &store) { return store.findClient(clientId); },
+        [this, clientId, url = url.value(), done = std::move(done)](const Result<ClientRecord> &stored) {
+            if (stored && stored.value().kind == ClientKind::MetadataDocument)
+                done(stored);
+            else
+                fetch(clientId, url, done);
+        });
+}
+
+void MetadataClients::fetch(const QString &clientId, const QUrl &url,
+                            std::function<void(Result<ClientRecord>)> done)
+{
+    QPointer<MetadataClients> self(this);
+    m_fetcher->fetch(url, [self, clientId, done = std::move(done)](Result<MetadataDocument> document) {
+        if (!self)
+            return;
+        if (!document) {
+            qCInfo(lcOAuth).noquote()
+                << "cannot fetch the client metadata document" << clientId << ":" << document.error().message;
+            done(Error{document.error().code, clientId, document.error().message});
             return;
         }
-    }
-    QPointer<MetadataClients> self(this);
-    m_fetcher->fetch(url.value(),
-                     [self, clientId, done = std::move(done)](Result<MetadataDocument> document) {
-                         if (!self)
-                             return;
-                         if (!document) {
-                             qCInfo(lcOAuth).noquote() << "cannot fetch the client metadata document"
-                                                       << clientId << ":" << document.error().message;
-                             done(Error{document.error().code, clientId, document.error().message});
-                             return;
-                         }
-                         self->store(clientId, document.value(), done);
-                     });
+        self->store(clientId, document.value(), done);
+    });
 }
 
 void MetadataClients::store(const QString &clientId, const MetadataDocument &document,
                             const std::function<void(Result<ClientRecord>)> &done)
 {
-    const OAuthConfig &config = m_context.config();
     Result<ClientMetadata, OAuthError> metadata = parseMetadataDocument(document.body, clientId);
     if (!metadata) {
         qCInfo(lcOAuth).noquote() << "refused the client metadata document" << clientId << ":"
@@ -77,21 +86,38 @@ void MetadataClients::store(const QString &clientId, const MetadataDocument &doc
     client.clientName = metadata.value().clientName;
     client.redirectUris = metadata.value().redirectUris;
     client.kind = ClientKind::MetadataDocument;
-    TokenStore *store = m_context.store();
-    Result<ClientRecord> existing = store->findClient(clientId);
-    if (!existing && m_context.pendingClientsFull() > 0) {
-        qCWarning(lcOAuth).noquote() << "not keeping client" << clientId << ":" << config.maxPendingClients
-                                     << "registered clients have not completed an authorization yet";
-        done(Error{ErrorCode::Unavailable, clientId,
-                   QStringLiteral("too many clients have not signed in yet; try again later")});
-        return;
-    }
-    Result<void> saved = existing ? store->updateClient(client) : store->registerClient(client);
-    if (!saved) {
-        qCWarning(lcOAuth).noquote() << "cannot store client" << clientId << ":" << saved.error().message;
-        done(saved.error());
-        return;
-    }
+    // The statements run on the store's thread (issue 14).
+    m_context.stores().run<Result<void>>(
+        this,
+        [this, client](TokenStore &store) -> Result<void> {
+            Result<ClientRecord> existing = store.findClient(client.clientId);
+            if (!existing && m_context.pendingClientsFull(store) > 0) {
+                qCWarning(lcOAuth).noquote()
+                    << "not keeping client" << client.clientId << ":" << m_context.config().maxPendingClients
+                    << "registered clients have not completed an authorization yet";
+                return Error{ErrorCode::Unavailable, client.clientId,
+                             QStringLiteral("too many clients have not signed in yet; try again later")};
+            }
+            Result<void> saved = existing ? store.updateClient(client) : store.registerClient(client);
+            if (!saved)
+                qCWarning(lcOAuth).noquote()
+                    << "cannot store client" << client.clientId << ":" << saved.error().message;
+            return saved;
+        },
+        [this, client, document, done](const Result<void> &saved) {
+            if (!saved) {
+                done(saved.error());
+                return;
+            }
+            remember(client, document);
+            done(client);
+        });
+}
+
+void MetadataClients::remember(const ClientRecord &client, const MetadataDocument &document)
+{
+    const OAuthConfig &config = m_context.config();
+    const QString &clientId = client.clientId;
     if (m_fresh.size() >= config.maxPending)
         m_fresh.clear();
     const std::chrono::seconds lifetime = freshnessLifetime(
@@ -99,7 +125,6 @@ void MetadataClients::store(const QString &clientId, const MetadataDocument &doc
     m_fresh.insert(clientId, m_context.now().addSecs(lifetime.count()));
     qCInfo(lcOAuth).noquote() << "fetched the client metadata document" << clientId << "; fresh for"
                               << lifetime.count() << "s";
-    done(client);
 }
 
 } // namespace fmb

@@ -6,6 +6,7 @@
 #include <QHash>
 #include <QObject>
 #include <QString>
+#include <QUrl>
 
 #include "OAuthContext.h"
 #include "base/Result.h"
@@ -26,16 +27,21 @@ class MetadataClients final : public QObject {
 public:
     explicit MetadataClients(const OAuthContext &context, QObject *parent = nullptr);
 
-    // The client for `clientId`, calling `done` once: from the store while
-    // its document is fresh (before this returns), else after a fetch (never
-    // before this returns). Errors name the client id.
+    // The client for `clientId`, calling `done` once, never before this
+    // returns: from the store while its document is fresh, else after a
+    // fetch. Errors name the client id.
     void resolve(const QString &clientId, std::function<void(Result<ClientRecord>)> done);
     // Forgets when documents that went stale were fetched.
     void forgetStale();
 
 private:
+    void fetch(const QString &clientId, const QUrl &url, std::function<void(Result<ClientRecord>)> done);
+    // Keeps the fetched client (on the store's thread), then remember()s it.
     void store(const QString &clientId, const MetadataDocument &document,
                const std::function<void(Result<ClientRecord>)> &done);
+
+    // When the document of a stored client is fresh until.
+    void remember(const ClientRecord &client, const MetadataDocument &document);
 
     const OAuthContext &m_context;
     MetadataFetcher *m_fetcher = nullptr; // child

@@ -12,9 +12,10 @@
 
 namespace fmb {
 
-OAuthContext::OAuthContext(OAuthConfig config, TokenStore *store)
+OAuthContext::OAuthContext(OAuthConfig config, TokenStore *bearerStore, const StoreRunner *stores)
     : m_config(std::move(config))
-    , m_store(store)
+    , m_bearerStore(bearerStore)
+    , m_stores(stores)
 {
     while (m_config.publicUrl.endsWith(QLatin1Char('/')))
         m_config.publicUrl.chop(1);
@@ -38,9 +39,9 @@ QDateTime OAuthContext::now() const
     return QDateTime::currentDateTimeUtc();
 }
 
-Result<ClientRecord> OAuthContext::findClient(const QString &clientId) const
+Result<ClientRecord> OAuthContext::findClient(TokenStore &store, const QString &clientId)
 {
-    Result<ClientRecord> client = m_store->findClient(clientId);
+    Result<ClientRecord> client = store.findClient(clientId);
     if (!client && client.error().code != ErrorCode::NotFound) {
         qCWarning(lcOAuth).noquote() << "cannot look up client" << clientId.left(100) << ":"
                                      << client.error().message;
@@ -60,11 +61,11 @@ Result<void, OAuthError> OAuthContext::checkResource(const QStringList &requeste
     return {};
 }
 
-qint64 OAuthContext::pendingClientsFull() const
+qint64 OAuthContext::pendingClientsFull(TokenStore &store) const
 {
     if (m_config.maxPendingClients <= 0)
         return 0;
-    Result<PendingClients> pending = m_store->pendingClients();
+    Result<PendingClients> pending = store.pendingClients();
     if (!pending || pending.value().count < m_config.maxPendingClients)
         return 0;
     const QDateTime purgedAt = pending.value().oldest.addSecs(m_config.pendingClientTtl.count());

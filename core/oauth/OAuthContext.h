@@ -11,18 +11,25 @@
 
 namespace fmb {
 
+class StoreRunner;
 class TokenStore;
 
 // What every part of the authorization server shares: the configuration
 // (normalised: no trailing slash on the issuer, the resource filled in),
 // the token store, the clock, and the checks more than one endpoint makes.
-// The store must outlive this object.
+//
+// Two ways into the store (issue 14): `stores` runs the endpoints' work off
+// this thread (StoreRunner); `bearerStore`, on this thread, answers only
+// the bearer guard, from its cache in the common case. Both must outlive
+// this object. Everything but the two stores is constant after
+// construction, so work on the store's thread may read it.
 class OAuthContext final {
 public:
-    OAuthContext(OAuthConfig config, TokenStore *store);
+    OAuthContext(OAuthConfig config, TokenStore *bearerStore, const StoreRunner *stores);
 
     [[nodiscard]] const OAuthConfig &config() const { return m_config; }
-    [[nodiscard]] TokenStore *store() const { return m_store; }
+    [[nodiscard]] const StoreRunner &stores() const { return *m_stores; }
+    [[nodiscard]] TokenStore *bearerStore() const { return m_bearerStore; }
     [[nodiscard]] QString issuer() const { return m_config.publicUrl; }
     // The issuer's URL of one of our endpoints ("/oauth/token").
     [[nodiscard]] QString endpoint(const char *path) const;
@@ -31,18 +38,19 @@ public:
     [[nodiscard]] QDateTime now() const;
 
     // A registered client; a store failure (anything but NotFound) is logged.
-    [[nodiscard]] Result<ClientRecord> findClient(const QString &clientId) const;
+    [[nodiscard]] static Result<ClientRecord> findClient(TokenStore &store, const QString &clientId);
     // The RFC 8707 resource parameters of a request: at most one, and ours
     // when there is one; else invalid_target.
     [[nodiscard]] Result<void, OAuthError> checkResource(const QStringList &requested) const;
     // Seconds until the oldest pending client is purged (Retry-After at the
     // cap, issue 11), or 0 below the cap: registration and metadata-document
     // clients both count.
-    [[nodiscard]] qint64 pendingClientsFull() const;
+    [[nodiscard]] qint64 pendingClientsFull(TokenStore &store) const;
 
 private:
     OAuthConfig m_config;
-    TokenStore *m_store = nullptr;
+    TokenStore *m_bearerStore = nullptr;
+    const StoreRunner *m_stores = nullptr;
 };
 
 // Whether two secrets (tokens, hashes) are equal, in constant time; an empty one never matches.

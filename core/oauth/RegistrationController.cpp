@@ -12,6 +12,7 @@
 #include "Logging.h"
 #include "OAuthHttp.h"
 #include "base/Metrics.h"
+#include "store/StoreRunner.h"
 #include "store/TokenHash.h"
 #include "store/TokenStore.h"
 
@@ -65,8 +66,7 @@ RegistrationController::RegistrationController(const OAuthContext &context, QObj
         config().pendingClientTtl / 10, std::chrono::seconds(1), std::chrono::minutes(5)));
     connect(m_purgeTimer, &QTimer::timeout, this, &RegistrationController::purgePendingClients);
     m_purgeTimer->start();
-    if (m_context.store()->isOpen())
-        purgePendingClients();
+    purgePendingClients();
 }
 
 QList<HttpRoute> RegistrationController::routes()
@@ -76,38 +76,26 @@ QList<HttpRoute> RegistrationController::routes()
 
 void RegistrationController::purgePendingClients()
 {
-    Result<int> purged =
-        m_context.store()->purgePendingClients(m_context.now().addSecs(-config().pendingClientTtl.count()));
-    if (!purged)
-        qCWarning(lcOAuth).noquote() << "purging pending clients failed:" << purged.error().message;
-    Q_EMIT pendingClientsPurged();
+    const QDateTime before = m_context.now().addSecs(-config().pendingClientTtl.count());
+    m_context.stores().run<Result<int>>(
+        this,
+        [before](TokenStore &store) -> Result<int> {
+            // A store that is not open yet (or any more) has nothing to purge.
+            return store.isOpen() ? store.purgePendingClients(before) : Result<int>(0);
+        },
+        [this](const Result<int> &purged) {
+            if (!purged)
+                qCWarning(lcOAuth).noquote() << "purging pending clients failed:" << purged.error().message;
+            Q_EMIT pendingClientsPurged();
+        });
 }
 
 bool RegistrationController::admitRegistration(const QHttpServerRequest &request,
                                                const HttpExchange &exchange)
 {
-    // A flood is refused thousands of times a second: the log gets a sample and a count.
     const auto refuse = [this, &exchange](int status, const char *error, const QString &description,
                                           qint64 retryAfter = 0) {
-        if (m_refusalLog.take()) {
-            const qint64 unlogged = m_refusalLog.takeSuppressed();
-            const QString line =
-                QStringLiteral("refused a client registration (%1 %2): %3%4")
-                    .arg(status)
-                    .arg(QLatin1String(error), description,
-                         unlogged > 0 ? QStringLiteral("; %1 more not logged").arg(unlogged) : QString());
-            // The cap is the whole server's: an operator should look. A rate or size refusal is one client's.
-            if (status == 503)
-                qCWarning(lcOAuth).noquote() << line;
-            else
-                qCInfo(lcOAuth).noquote() << line;
-        }
-        const QJsonObject body{{QStringLiteral("error"), QString::fromLatin1(error)},
-                               {QStringLiteral("error_description"), description}};
-        Http::HeaderList headers{{"Cache-Control", "no-store"}};
-        if (retryAfter > 0)
-            headers.emplaceBack("Retry-After", QByteArray::number(retryAfter));
-        OAuthHttp::sendJson(exchange, status, QJsonDocument(body).toJson(QJsonDocument::Compact), headers);
+        refuseRegistration(exchange, status, error, description, retryAfter);
         return false;
     };
     const QHostAddress peer = exchange.peerAddress();
@@ -134,14 +122,32 @@ bool RegistrationController::admitRegistration(const QHttpServerRequest &request
                           .arg(tooLong)
                           .arg(ClientMetadataLimits().maxUriLength));
     }
-    if (const qint64 retryAfter = m_context.pendingClientsFull(); retryAfter > 0) {
-        return refuse(503, "temporarily_unavailable",
-                      QStringLiteral("%1 registered clients have not signed in yet, the most this server "
-                                     "keeps; try again later")
-                          .arg(config().maxPendingClients),
-                      retryAfter);
-    }
     return true;
+}
+
+void RegistrationController::refuseRegistration(const HttpExchange &exchange, int status, const char *error,
+                                                const QString &description, qint64 retryAfter)
+{
+    // A flood is refused thousands of times a second: the log gets a sample and a count.
+    if (m_refusalLog.take()) {
+        const qint64 unlogged = m_refusalLog.takeSuppressed();
+        const QString line =
+            QStringLiteral("refused a client registration (%1 %2): %3%4")
+                .arg(status)
+                .arg(QLatin1String(error), description,
+                     unlogged > 0 ? QStringLiteral("; %1 more not logged").arg(unlogged) : QString());
+        // The cap is the whole server's: an operator should look. A rate or size refusal is one client's.
+        if (status == 503)
+            qCWarning(lcOAuth).noquote() << line;
+        else
+            qCInfo(lcOAuth).noquote() << line;
+    }
+    const QJsonObject body{{QStringLiteral("error"), QString::fromLatin1(error)},
+                           {QStringLiteral("error_description"), description}};
+    Http::HeaderList headers{{"Cache-Control", "no-store"}};
+    if (retryAfter > 0)
+        headers.emplaceBack("Retry-After", QByteArray::number(retryAfter));
+    OAuthHttp::sendJson(exchange, status, QJsonDocument(body).toJson(QJsonDocument::Compact), headers);
 }
 
 void RegistrationController::handleRegister(const QHttpServerRequest &request, const HttpExchange &exchange)
@@ -192,12 +198,44 @@ void RegistrationController::handleRegister(const QHttpServerRequest &request, c
         secret = generateOpaqueToken();
         client.secretHash = TokenHash::of(secret);
     }
-    if (Result<void> stored = m_context.store()->registerClient(client); !stored) {
-        qCWarning(lcOAuth).noquote() << "cannot store a client registration:" << stored.error().message;
-        OAuthHttp::sendOAuthError(
-            exchange, storeFailure(stored.error(), QStringLiteral("the registration could not be stored")));
-        return;
-    }
+    // The cap check and the insert run on the store's thread (issue 14).
+    struct Registered {
+        qint64 fullRetryAfter = 0; // the pending-client cap is reached: Retry-After
+        Result<void> stored;
+    };
+    m_context.stores().run<Registered>(
+        this,
+        [this, client](TokenStore &store) {
+            Registered registered;
+            registered.fullRetryAfter = m_context.pendingClientsFull(store);
+            if (registered.fullRetryAfter == 0)
+                registered.stored = store.registerClient(client);
+            return registered;
+        },
+        [this, exchange, client, secret, metadata = metadata.value()](Registered registered) {
+            if (registered.fullRetryAfter > 0) {
+                refuseRegistration(exchange, 503, "temporarily_unavailable",
+                                   QStringLiteral("%1 registered clients have not signed in yet, the most "
+                                                  "this server keeps; try again later")
+                                       .arg(config().maxPendingClients),
+                                   registered.fullRetryAfter);
+                return;
+            }
+            if (!registered.stored) {
+                qCWarning(lcOAuth).noquote()
+                    << "cannot store a client registration:" << registered.stored.error().message;
+                OAuthHttp::sendOAuthError(
+                    exchange, storeFailure(registered.stored.error(),
+                                           QStringLiteral("the registration could not be stored")));
+                return;
+            }
+            answerRegistration(exchange, client, secret, metadata);
+        });
+}
+
+void RegistrationController::answerRegistration(const HttpExchange &exchange, const ClientRecord &client,
+                                                const QByteArray &secret, const ClientMetadata &metadata)
+{
     QStringList hosts;
     for (const QString &uri : std::as_const(client.redirectUris))
         hosts << QUrl(uri).host();
@@ -205,13 +243,12 @@ void RegistrationController::handleRegister(const QHttpServerRequest &request, c
                               << OAuthHttp::quotedParameter(client.clientName) << "authenticating with"
                               << client.tokenEndpointAuthMethod << "redirecting to"
                               << hosts.join(QStringLiteral(", "));
-    QJsonObject answer{
-        {QStringLiteral("client_id"), client.clientId},
-        {QStringLiteral("client_id_issued_at"), m_context.now().toSecsSinceEpoch()},
-        {QStringLiteral("redirect_uris"), QJsonArray::fromStringList(client.redirectUris)},
-        {QStringLiteral("grant_types"), QJsonArray::fromStringList(metadata.value().grantTypes)},
-        {QStringLiteral("response_types"), QJsonArray::fromStringList(metadata.value().responseTypes)},
-        {QStringLiteral("token_endpoint_auth_method"), client.tokenEndpointAuthMethod}};
+    QJsonObject answer{{QStringLiteral("client_id"), client.clientId},
+                       {QStringLiteral("client_id_issued_at"), m_context.now().toSecsSinceEpoch()},
+                       {QStringLiteral("redirect_uris"), QJsonArray::fromStringList(client.redirectUris)},
+                       {QStringLiteral("grant_types"), QJsonArray::fromStringList(metadata.grantTypes)},
+                       {QStringLiteral("response_types"), QJsonArray::fromStringList(metadata.responseTypes)},
+                       {QStringLiteral("token_endpoint_auth_method"), client.tokenEndpointAuthMethod}};
     if (!client.clientName.isEmpty())
         answer.insert(QStringLiteral("client_name"), client.clientName);
     if (!secret.isEmpty()) {

@@ -1,8 +1,10 @@
 #pragma once
 
+#include "ClientMetadata.h"
 #include "OAuthController.h"
 #include "PeerRateLimiter.h"
 #include "base/TokenBucket.h"
+#include "store/StoreRecords.h"
 
 class QTimer;
 
@@ -33,6 +35,11 @@ private:
     // sizes (413 / 400), pending-client cap (503); answers and returns false
     // when one is hit.
     [[nodiscard]] bool admitRegistration(const QHttpServerRequest &request, const HttpExchange &exchange);
+    void refuseRegistration(const HttpExchange &exchange, int status, const char *error,
+                            const QString &description, qint64 retryAfter = 0);
+    // RFC 7591 §3.2.1: 201 with the client's metadata (and its secret, once).
+    void answerRegistration(const HttpExchange &exchange, const ClientRecord &client,
+                            const QByteArray &secret, const ClientMetadata &metadata);
 
     PeerRateLimiter m_limiter;
     TokenBucket m_refusalLog{5, 0.1}; // refused registrations logged: 5 at once, then one per 10 s

@@ -7,6 +7,7 @@
 #include "Logging.h"
 #include "OAuthHttp.h"
 #include "Pkce.h"
+#include "store/StoreRunner.h"
 #include "store/TokenHash.h"
 #include "store/TokenStore.h"
 
@@ -78,19 +79,34 @@ void TokenController::handleToken(const QHttpServerRequest &request, const HttpE
                                        .arg(grantType.left(50))});
         return;
     }
-    Result<ClientRecord, OAuthError> client = authenticateClient(request, fields);
-    if (!client) {
-        OAuthHttp::sendOAuthError(exchange, client.error());
-        return;
-    }
-    if (Result<void, OAuthError> served = m_context.checkResource(Form::values(fields, u"resource"));
-        !served) {
-        OAuthHttp::sendOAuthError(exchange, served.error());
-        return;
-    }
-    Result<IssuedTokens, OAuthError> issued = grantType == QLatin1String("authorization_code")
-                                                  ? exchangeCode(fields, client.value())
-                                                  : refreshTokens(fields, client.value());
+    // The statements run on the store's thread (issue 14); the answer is written back here.
+    const Result<void, OAuthError> served = m_context.checkResource(Form::values(fields, u"resource"));
+    const QByteArray authorization = request.value("authorization").trimmed();
+    const bool byCode = grantType == QLatin1String("authorization_code");
+    m_context.stores().run<Outcome<IssuedTokens>>(
+        this,
+        [this, authorization, fields, byCode, served](TokenStore &store) {
+            Outcome<IssuedTokens> outcome;
+            Result<ClientRecord, OAuthError> client = authenticateClient(store, authorization, fields);
+            if (!client)
+                outcome.result = client.error();
+            else if (!served)
+                outcome.result = served.error();
+            else if (byCode)
+                outcome.result = exchangeCode(store, fields, client.value(), outcome);
+            else
+                outcome.result = refreshTokens(store, fields, client.value(), outcome);
+            return outcome;
+        },
+        [this, exchange](Outcome<IssuedTokens> outcome) {
+            publish(outcome);
+            answerTokens(exchange, outcome.result);
+        });
+}
+
+void TokenController::answerTokens(const HttpExchange &exchange,
+                                   const Result<IssuedTokens, OAuthError> &issued)
+{
     if (!issued) {
         OAuthHttp::sendOAuthError(exchange, issued.error());
         return;
@@ -107,10 +123,18 @@ void TokenController::handleToken(const QHttpServerRequest &request, const HttpE
                         {{"Cache-Control", "no-store"}, {"Pragma", "no-cache"}});
 }
 
-Result<ClientRecord, OAuthError> TokenController::authenticateClient(const QHttpServerRequest &request,
+void TokenController::publish(const Effects &effects)
+{
+    if (!effects.revokedGrantId.isEmpty())
+        Q_EMIT grantTokensRevoked(effects.revokedGrantId, effects.revokedReason);
+    if (effects.audit)
+        Q_EMIT audited(*effects.audit);
+}
+
+Result<ClientRecord, OAuthError> TokenController::authenticateClient(TokenStore &store,
+                                                                     const QByteArray &authorization,
                                                                      const Form::Fields &fields) const
 {
-    const QByteArray authorization = request.value("authorization").trimmed();
     const bool basic =
         authorization.size() > 6 && authorization.first(6).compare("basic ", Qt::CaseInsensitive) == 0;
     // RFC 6749 §5.2: after HTTP Basic, a 401 names the scheme the client used.
@@ -143,7 +167,7 @@ Result<ClientRecord, OAuthError> TokenController::authenticateClient(const QHttp
     }
     if (clientId.isEmpty())
         return fail(400, "invalid_request", QStringLiteral("client_id is required"));
-    Result<ClientRecord> client = m_context.findClient(clientId);
+    Result<ClientRecord> client = OAuthContext::findClient(store, clientId);
     if (!client) {
         if (client.error().code == ErrorCode::NotFound)
             return fail(401, "invalid_client", QStringLiteral("unknown client_id"));
@@ -168,8 +192,9 @@ Result<ClientRecord, OAuthError> TokenController::authenticateClient(const QHttp
     return client.value();
 }
 
-Result<IssuedTokens, OAuthError> TokenController::exchangeCode(const Form::Fields &fields,
-                                                               const ClientRecord &client)
+Result<IssuedTokens, OAuthError> TokenController::exchangeCode(TokenStore &store, const Form::Fields &fields,
+                                                               const ClientRecord &client,
+                                                               Effects &effects) const
 {
     auto fail = [](int status, const char *code, const QString &description) {
         return OAuthError{status, code, description};
@@ -185,12 +210,12 @@ Result<IssuedTokens, OAuthError> TokenController::exchangeCode(const Form::Field
         return fail(400, "invalid_request", QStringLiteral("code_verifier is required (PKCE)"));
 
     const TokenHash codeHash = TokenHash::of(code.toUtf8());
-    Result<AuthCodeRecord> record = m_context.store()->consumeAuthCode(codeHash);
+    Result<AuthCodeRecord> record = store.consumeAuthCode(codeHash);
     if (!record) {
         switch (record.error().code) {
         case ErrorCode::Conflict:
             // OAuth 2.1 §4.1.3: the store revoked what the code gave out.
-            Q_EMIT grantTokensRevoked(record.error().subject, QStringLiteral("authorization code replayed"));
+            effects.revoked(record.error().subject, QStringLiteral("authorization code replayed"));
             return fail(400, "invalid_grant",
                         QStringLiteral(
                             "the authorization code was used already; the tokens issued for it are revoked"));
@@ -217,7 +242,7 @@ Result<IssuedTokens, OAuthError> TokenController::exchangeCode(const Form::Field
         // The code is spent; nobody can use its grant now, so its upstream tokens go too.
         qCWarning(lcOAuth).noquote() << "refused authorization code" << codeHash.fingerprint() << "of grant"
                                      << redeemed.grantId << ":" << refusal << "; revoking the grant";
-        if (Result<void> revoked = m_context.store()->revokeGrant(redeemed.grantId); !revoked)
+        if (Result<void> revoked = store.revokeGrant(redeemed.grantId); !revoked)
             qCWarning(lcOAuth).noquote()
                 << "cannot revoke grant" << redeemed.grantId << ":" << revoked.error().message;
         return fail(400, "invalid_grant", refusal);
@@ -227,7 +252,7 @@ Result<IssuedTokens, OAuthError> TokenController::exchangeCode(const Form::Field
     request.resource = redeemed.resource;
     request.accessExpiresAt = m_context.now().addSecs(config().accessTokenTtl.count());
     request.refreshExpiresAt = m_context.now().addSecs(config().refreshTokenTtl.count());
-    Result<IssuedTokens> issued = m_context.store()->issueTokenPair(redeemed.grantId, request);
+    Result<IssuedTokens> issued = store.issueTokenPair(redeemed.grantId, request);
     if (!issued) {
         qCWarning(lcOAuth).noquote() << "cannot issue tokens for grant" << redeemed.grantId << ":"
                                      << issued.error().message;
@@ -237,12 +262,13 @@ Result<IssuedTokens, OAuthError> TokenController::exchangeCode(const Form::Field
                               << TokenHash::of(issued.value().accessToken).fingerprint() << "for grant"
                               << redeemed.grantId << "of" << redeemed.userLogin << "to client"
                               << client.clientId;
-    auditTokens(OAuthEvent::Kind::TokenIssued, client, redeemed.grantId, redeemed.userLogin);
+    effects.audit = tokenEvent(OAuthEvent::Kind::TokenIssued, client, redeemed.grantId, redeemed.userLogin);
     return issued.value();
 }
 
-Result<IssuedTokens, OAuthError> TokenController::refreshTokens(const Form::Fields &fields,
-                                                                const ClientRecord &client)
+Result<IssuedTokens, OAuthError> TokenController::refreshTokens(TokenStore &store, const Form::Fields &fields,
+                                                                const ClientRecord &client,
+                                                                Effects &effects) const
 {
     auto fail = [](int status, const char *code, const QString &description) {
         return OAuthError{status, code, description};
@@ -258,12 +284,12 @@ Result<IssuedTokens, OAuthError> TokenController::refreshTokens(const Form::Fiel
     request.accessExpiresAt = m_context.now().addSecs(config().accessTokenTtl.count());
     request.refreshExpiresAt = m_context.now().addSecs(config().refreshTokenTtl.count());
     const TokenHash hash = TokenHash::of(refreshToken.toUtf8());
-    Result<IssuedTokens> issued = m_context.store()->rotateRefreshToken(hash, client.clientId, request);
+    Result<IssuedTokens> issued = store.rotateRefreshToken(hash, client.clientId, request);
     if (!issued) {
         switch (issued.error().code) {
         case ErrorCode::Conflict:
             // OAuth 2.1 §4.3.1: a rotated refresh token came back; the store revoked its family.
-            Q_EMIT grantTokensRevoked(issued.error().subject, QStringLiteral("refresh token replayed"));
+            effects.revoked(issued.error().subject, QStringLiteral("refresh token replayed"));
             return fail(400, "invalid_grant",
                         QStringLiteral("the refresh token was used already; its tokens are revoked"));
         case ErrorCode::Unauthorized:
@@ -279,9 +305,9 @@ Result<IssuedTokens, OAuthError> TokenController::refreshTokens(const Form::Fiel
         }
     }
     // One lookup per refresh (an hour or so per client), for the user's name in the audit trail.
-    const Result<GrantRecord> grant = m_context.store()->findGrant(issued.value().grantId);
-    auditTokens(OAuthEvent::Kind::TokenRefreshed, client, issued.value().grantId,
-                grant ? grant.value().userLogin : QString());
+    const Result<GrantRecord> grant = store.findGrant(issued.value().grantId);
+    effects.audit = tokenEvent(OAuthEvent::Kind::TokenRefreshed, client, issued.value().grantId,
+                               grant ? grant.value().userLogin : QString());
     return issued.value();
 }
 
@@ -305,56 +331,70 @@ void TokenController::handleRevoke(const QHttpServerRequest &request, const Http
         OAuthHttp::sendOAuthError(exchange, {400, "invalid_request", QStringLiteral("token is required")});
         return;
     }
-    Result<ClientRecord, OAuthError> client = authenticateClient(request, fields);
-    if (!client) {
-        OAuthHttp::sendOAuthError(exchange, client.error());
-        return;
-    }
-    const QString clientId = client.value().clientId;
+    const QByteArray authorization = request.value("authorization").trimmed();
+    m_context.stores().run<Outcome<bool>>(
+        this,
+        [this, authorization, fields, token](TokenStore &store) {
+            Outcome<bool> outcome;
+            Result<ClientRecord, OAuthError> client = authenticateClient(store, authorization, fields);
+            if (client)
+                outcome.result = revokeToken(store, token, client.value(), outcome);
+            else
+                outcome.result = client.error();
+            return outcome;
+        },
+        [this, exchange](Outcome<bool> outcome) {
+            publish(outcome);
+            if (!outcome.result) {
+                OAuthHttp::sendOAuthError(exchange, outcome.result.error());
+                return;
+            }
+            Http::HeaderList headers = OAuthHttp::corsHeaders();
+            headers.emplaceBack("Cache-Control", "no-store");
+            OAuthHttp::send(exchange, 200, headers, {});
+        });
+}
+
+Result<bool, OAuthError> TokenController::revokeToken(TokenStore &store, const QString &token,
+                                                      const ClientRecord &client, Effects &effects) const
+{
+    const QString clientId = client.clientId;
     // The hint only speeds up a lookup (RFC 7009 §2.1); one lookup finds either kind.
     const TokenHash hash = TokenHash::of(token.toUtf8());
-    Result<TokenRecord> revoked = m_context.store()->revokeToken(hash, clientId);
+    Result<TokenRecord> revoked = store.revokeToken(hash, clientId);
     if (!revoked) {
         switch (revoked.error().code) {
         case ErrorCode::NotFound:
-            break; // RFC 7009 §2.2: an unknown token is not an error
+            return false; // RFC 7009 §2.2: an unknown token is not an error
         case ErrorCode::Forbidden:
             qCWarning(lcOAuth).noquote() << "client" << clientId << "tried to revoke token"
                                          << hash.fingerprint() << "of another client";
-            OAuthHttp::sendOAuthError(exchange, {400, "unauthorized_client",
-                                                 QStringLiteral("the token was issued to another client")});
-            return;
+            return OAuthError{400, "unauthorized_client",
+                              QStringLiteral("the token was issued to another client")};
         default:
             qCWarning(lcOAuth).noquote()
                 << "cannot revoke token" << hash.fingerprint() << ":" << revoked.error().message;
-            OAuthHttp::sendOAuthError(exchange,
-                                      {503,
-                                       "temporarily_unavailable",
-                                       QStringLiteral("try again later"),
-                                       {{"Retry-After", QByteArray::number(StoreRetryAfterSeconds)}}});
-            return;
+            return OAuthError{503,
+                              "temporarily_unavailable",
+                              QStringLiteral("try again later"),
+                              {{"Retry-After", QByteArray::number(StoreRetryAfterSeconds)}}};
         }
     }
-    if (revoked) {
-        auditTokens(OAuthEvent::Kind::TokenRevoked, client.value(), revoked.value().grantId,
-                    revoked.value().userLogin,
-                    revoked.value().kind == TokenKind::Refresh ? QStringLiteral("refresh")
-                                                               : QStringLiteral("access"));
-    }
-    Http::HeaderList headers = OAuthHttp::corsHeaders();
-    headers.emplaceBack("Cache-Control", "no-store");
-    OAuthHttp::send(exchange, 200, headers, {});
+    effects.audit = tokenEvent(
+        OAuthEvent::Kind::TokenRevoked, client, revoked.value().grantId, revoked.value().userLogin,
+        revoked.value().kind == TokenKind::Refresh ? QStringLiteral("refresh") : QStringLiteral("access"));
+    return true;
 }
 
-void TokenController::auditTokens(OAuthEvent::Kind kind, const ClientRecord &client, const QString &grantId,
-                                  const QString &user, const QString &detail)
+OAuthEvent TokenController::tokenEvent(OAuthEvent::Kind kind, const ClientRecord &client,
+                                       const QString &grantId, const QString &user, const QString &detail)
 {
-    Q_EMIT audited({.kind = kind,
-                    .user = user,
-                    .clientId = client.clientId,
-                    .clientName = client.clientName,
-                    .grantId = grantId,
-                    .detail = detail});
+    return {.kind = kind,
+            .user = user,
+            .clientId = client.clientId,
+            .clientName = client.clientName,
+            .grantId = grantId,
+            .detail = detail};
 }
 
 } // namespace fmb

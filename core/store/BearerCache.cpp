@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <QMutexLocker>
+
 namespace fmb {
 namespace {
 
@@ -68,6 +70,7 @@ BearerCache::BearerCache(BearerCacheLimits limits)
 
 void BearerCache::setClock(Clock clock)
 {
+    const QMutexLocker lock(&m_mutex);
     m_clock = std::move(clock);
 }
 
@@ -84,12 +87,14 @@ const BearerCache::Entry *BearerCache::usable(const TokenHash &hash, const QDate
 
 std::optional<TokenRecord> BearerCache::fresh(const TokenHash &hash, const QDateTime &now) const
 {
+    const QMutexLocker lock(&m_mutex);
     const Entry *entry = enabled() ? usable(hash, now, m_limits.ttl) : nullptr;
     return entry ? std::optional(entry->record) : std::nullopt;
 }
 
 std::optional<TokenRecord> BearerCache::duringOutage(const TokenHash &hash, const QDateTime &now) const
 {
+    const QMutexLocker lock(&m_mutex);
     const Entry *entry =
         enabled() ? usable(hash, now, std::max(m_limits.ttl, m_limits.outageGrace)) : nullptr;
     return entry ? std::optional(entry->record) : std::nullopt;
@@ -97,6 +102,7 @@ std::optional<TokenRecord> BearerCache::duringOutage(const TokenHash &hash, cons
 
 void BearerCache::confirm(const TokenRecord &record)
 {
+    const QMutexLocker lock(&m_mutex);
     if (!enabled() || record.hash.isNull())
         return;
     if (!m_entries.contains(record.hash.hex()))
@@ -122,11 +128,13 @@ void BearerCache::makeRoom()
 
 void BearerCache::evict(const TokenHash &hash)
 {
+    const QMutexLocker lock(&m_mutex);
     m_entries.remove(hash.hex());
 }
 
 int BearerCache::evict(const BearerRevocation &revocation)
 {
+    const QMutexLocker lock(&m_mutex);
     if (revocation.kind == BearerRevocation::Kind::Token)
         return int(m_entries.remove(revocation.key.toLatin1()));
     return int(m_entries.removeIf(
@@ -135,6 +143,7 @@ int BearerCache::evict(const BearerRevocation &revocation)
 
 void BearerCache::expireAll()
 {
+    const QMutexLocker lock(&m_mutex);
     const std::chrono::milliseconds stale = m_clock() - m_limits.ttl;
     for (Entry &entry : m_entries)
         entry.confirmedAt = std::min(entry.confirmedAt, stale);
@@ -142,7 +151,14 @@ void BearerCache::expireAll()
 
 void BearerCache::clear()
 {
+    const QMutexLocker lock(&m_mutex);
     m_entries.clear();
+}
+
+int BearerCache::size() const
+{
+    const QMutexLocker lock(&m_mutex);
+    return int(m_entries.size());
 }
 
 } // namespace fmb

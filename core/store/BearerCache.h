@@ -6,6 +6,7 @@
 
 #include <QDateTime>
 #include <QHash>
+#include <QMutex>
 #include <QString>
 
 #include "store/StoreRecords.h"
@@ -43,7 +44,10 @@ struct BearerRevocation {
 // Live access tokens the database confirmed, by their hash (never the
 // token): lets steady-state bearer checks skip the database round trip, and
 // keeps open sessions working through a database outage. Pure bookkeeping,
-// no I/O; the store decides when to ask it. Use from one thread.
+// no I/O; the store decides when to ask it. Thread-safe: a broker's stores
+// on two threads (the bearer guard's on the HTTP thread, the sign-ins' on
+// the store thread, see StoreRunner) share one, so that a revocation on
+// either evicts for both.
 class BearerCache final {
 public:
     using Clock = std::function<std::chrono::milliseconds()>; // monotonic
@@ -70,7 +74,7 @@ public:
     // fresh any more (entries stay for the outage grace).
     void expireAll();
     void clear();
-    [[nodiscard]] int size() const { return int(m_entries.size()); }
+    [[nodiscard]] int size() const;
 
 private:
     struct Entry {
@@ -79,10 +83,11 @@ private:
     };
     [[nodiscard]] const Entry *usable(const TokenHash &hash, const QDateTime &now,
                                       std::chrono::milliseconds maxAge) const;
-    void makeRoom();
+    void makeRoom(); // with m_mutex held
 
     BearerCacheLimits m_limits;
     Clock m_clock;
+    mutable QMutex m_mutex;             // guards m_clock and m_entries
     QHash<QByteArray, Entry> m_entries; // by TokenHash::hex()
 };
 

@@ -128,7 +128,7 @@ GrantRecord readGrant(const QSqlQuery &query)
 
 SqlTokenStore::SqlTokenStore()
     : m_clock([] { return QDateTime::currentDateTimeUtc(); })
-    , m_cache(std::make_unique<BearerCache>(BearerCacheLimits{std::chrono::milliseconds(0)}))
+    , m_cache(std::make_shared<BearerCache>(BearerCacheLimits{std::chrono::milliseconds(0)}))
 {}
 
 SqlTokenStore::~SqlTokenStore()
@@ -148,7 +148,12 @@ QDateTime SqlTokenStore::now() const
 
 void SqlTokenStore::setBearerCacheLimits(const BearerCacheLimits &limits)
 {
-    m_cache = std::make_unique<BearerCache>(limits);
+    m_cache = std::make_shared<BearerCache>(limits);
+}
+
+void SqlTokenStore::shareBearerCache(const SqlTokenStore &other)
+{
+    m_cache = other.m_cache;
 }
 
 void SqlTokenStore::watchConnection(const std::function<Result<void>(QSqlDatabase &db)> &reopen)

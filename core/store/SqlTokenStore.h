@@ -47,6 +47,9 @@ public:
     // announced (announceRevocation) so that other brokers evict too. Off
     // (ttl 0) until set.
     void setBearerCacheLimits(const BearerCacheLimits &limits);
+    // Use `other`'s cache from now on (the same database on another thread,
+    // see StoreRunner): a revocation through either store evicts for both.
+    void shareBearerCache(const SqlTokenStore &other);
     [[nodiscard]] BearerCache &bearerCache() { return *m_cache; }
     // True while the connection is lost (only a store that reconnects).
     [[nodiscard]] bool isConnectionDown() const { return m_health && m_health->isDown(); }
@@ -179,7 +182,7 @@ private:
     int m_schemaVersion = 0;
     std::optional<SecretBox> m_box;
     std::function<QDateTime()> m_clock;
-    std::unique_ptr<BearerCache> m_cache;       // used from const lookups
+    std::shared_ptr<BearerCache> m_cache;       // used from const lookups; maybe shared
     std::unique_ptr<ConnectionHealth> m_health; // null: no reconnecting (SQLite)
 };
 

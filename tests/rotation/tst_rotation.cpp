@@ -108,6 +108,7 @@ private Q_SLOTS:
     void idleEviction_data();
     void idleEviction();
     void bearerChecksAreCached();
+    void storeWaitsOffTheHttpThread();
 
 private:
     // The fake (Forgejo access tokens live `upstreamTtl` seconds) and the daemon.
@@ -120,7 +121,8 @@ private:
     HttpResult tokenRequest(const QList<std::pair<QString, QString>> &fields);
     HttpResult refresh(const QString &clientId, const QString &refreshToken);
 
-    HttpResult post(const QString &accessToken, const QJsonObject &body, const QString &sessionId = {});
+    HttpResult post(const QString &accessToken, const QJsonObject &body, const QString &sessionId = {},
+                    int timeoutMs = WaitMs);
     // A new session (initialize + notifications/initialized); empty on failure.
     QString initialize(const QString &accessToken, HttpResult *answer = nullptr);
     HttpResult ping(const QString &accessToken, const QString &sessionId);
@@ -139,6 +141,16 @@ private:
     // or this test's PostgreSQL database), runs `use`, closes it; false when
     // it does not open.
     bool withStoreDatabase(bool readOnly, const std::function<void(QSqlDatabase &)> &use);
+    // The daemon's store as a new, not yet opened connection `name`.
+    QSqlDatabase addStoreDatabase(const QString &name, bool readOnly);
+    // A signed-in client (named `name`) with an open session; `failure` says why not.
+    struct OpenSession {
+        QString clientId;
+        Tokens tokens;
+        QString sessionId;
+        QString failure;
+    };
+    OpenSession openSession(UserAgent &agent, const QString &name);
     // Marks the token revoked in the database behind the daemon's back (no
     // eviction, as a revocation whose NOTIFY was lost); false on failure.
     bool revokeBehindTheBack(const QString &accessToken);
@@ -342,7 +354,8 @@ QJsonObject tst_Rotation::request(const QString &method, const QJsonObject &para
     return message;
 }
 
-HttpResult tst_Rotation::post(const QString &accessToken, const QJsonObject &body, const QString &sessionId)
+HttpResult tst_Rotation::post(const QString &accessToken, const QJsonObject &body, const QString &sessionId,
+                              int timeoutMs)
 {
     fmbtest::Headers headers{{"Content-Type", "application/json"},
                              {"Accept", "application/json, text/event-stream"},
@@ -352,7 +365,7 @@ HttpResult tst_Rotation::post(const QString &accessToken, const QJsonObject &bod
         headers.append({"MCP-Protocol-Version", ProtocolVersion.toLatin1()});
     }
     return fmbtest::http(m_network, "POST", broker(QStringLiteral("/mcp")),
-                         QJsonDocument(body).toJson(QJsonDocument::Compact), headers);
+                         QJsonDocument(body).toJson(QJsonDocument::Compact), headers, timeoutMs);
 }
 
 QJsonObject tst_Rotation::rpcMessage(const QByteArray &contentType, const QByteArray &body)
@@ -439,21 +452,42 @@ QString tst_Rotation::forgejoUser(const QString &forgejoToken)
                                 : QString::fromUtf8(answer.describe());
 }
 
+QSqlDatabase tst_Rotation::addStoreDatabase(const QString &name, bool readOnly)
+{
+    QSqlDatabase db;
+    if (m_database) {
+        db = QSqlDatabase::addDatabase(QStringLiteral("QPSQL"), name);
+        m_database->applyTo(db);
+    } else {
+        db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), name);
+        db.setDatabaseName(m_dir->filePath(QStringLiteral("state/broker.sqlite3")));
+        if (readOnly)
+            db.setConnectOptions(QStringLiteral("QSQLITE_OPEN_READONLY"));
+    }
+    return db;
+}
+
+tst_Rotation::OpenSession tst_Rotation::openSession(UserAgent &agent, const QString &name)
+{
+    OpenSession open;
+    open.clientId = registerClient(name);
+    open.tokens = signIn(agent, open.clientId);
+    if (open.tokens.access.isEmpty()) {
+        open.failure = open.tokens.failure;
+        return open;
+    }
+    open.sessionId = initialize(open.tokens.access);
+    if (open.sessionId.isEmpty())
+        open.failure = QStringLiteral("initialize failed");
+    return open;
+}
+
 bool tst_Rotation::withStoreDatabase(bool readOnly, const std::function<void(QSqlDatabase &)> &use)
 {
     const QString name = QStringLiteral("tst_rotation.raw");
     bool opened = false;
     {
-        QSqlDatabase db;
-        if (m_database) {
-            db = QSqlDatabase::addDatabase(QStringLiteral("QPSQL"), name);
-            m_database->applyTo(db);
-        } else {
-            db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), name);
-            db.setDatabaseName(m_dir->filePath(QStringLiteral("state/broker.sqlite3")));
-            if (readOnly)
-                db.setConnectOptions(QStringLiteral("QSQLITE_OPEN_READONLY"));
-        }
+        QSqlDatabase db = addStoreDatabase(name, readOnly);
         opened = db.open();
         if (opened)
             use(db);
@@ -670,11 +704,11 @@ void tst_Rotation::restartKeepsLogins()
     // Long-lived Forgejo tokens: no rotation here.
     QVERIFY(startStack(3600, {}));
     UserAgent agent(m_network);
-    const QString clientId = registerClient(QStringLiteral("restart"));
-    const Tokens tokens = signIn(agent, clientId);
-    REQUIRE_TOKENS(tokens);
-    const QString sessionId = initialize(tokens.access);
-    QVERIFY(!sessionId.isEmpty());
+    const OpenSession open = openSession(agent, QStringLiteral("restart"));
+    QVERIFY2(open.failure.isEmpty(), qPrintable(open.failure));
+    const QString &clientId = open.clientId;
+    const Tokens &tokens = open.tokens;
+    const QString &sessionId = open.sessionId;
     const QString forgejoToken = childToken(tokens.access, sessionId);
     QVERIFY(!forgejoToken.isEmpty());
 
@@ -777,6 +811,79 @@ void tst_Rotation::bearerChecksAreCached()
     QVERIFY(revokeBehindTheBack(tokens.access));
     QCOMPARE(ping(tokens.access, session).status, 200); // from the cache
     QTRY_COMPARE_WITH_TIMEOUT(ping(tokens.access, session).status, 401, 10000);
+}
+
+void tst_Rotation::storeWaitsOffTheHttpThread()
+{
+    // Issue 14: QSqlQuery blocks, so a statement waiting for the database
+    // must not stall the thread that serves HTTP. This test holds the lock a
+    // refresh needs (SQLite: the write lock; PostgreSQL: an EXCLUSIVE lock on
+    // the tokens table, which plain reads pass); while the daemon's refresh
+    // waits for it, an open session's calls are still answered. Once the lock
+    // goes, the refresh completes.
+    QVERIFY(startStack(3600, {}));
+    UserAgent agent(m_network);
+    const OpenSession open = openSession(agent, QStringLiteral("locked"));
+    QVERIFY2(open.failure.isEmpty(), qPrintable(open.failure));
+    const Tokens &tokens = open.tokens;
+    const QString &session = open.sessionId;
+    QCOMPARE(ping(tokens.access, session).status, 200);
+
+    const QString name = QStringLiteral("tst_rotation.lock");
+    {
+        QSqlDatabase db = addStoreDatabase(name, false);
+        QVERIFY(db.open());
+        QSqlQuery lock(db);
+        if (m_database) {
+            QVERIFY(lock.exec(QStringLiteral("BEGIN")));
+            QVERIFY(lock.exec(QStringLiteral("LOCK TABLE tokens IN EXCLUSIVE MODE")));
+        } else {
+            QVERIFY(lock.exec(QStringLiteral("BEGIN IMMEDIATE"))); // the daemon waits 5 s for it
+        }
+
+        QNetworkRequest refreshRequest(broker(QStringLiteral("/oauth/token")));
+        refreshRequest.setHeader(QNetworkRequest::ContentTypeHeader,
+                                 QByteArrayLiteral("application/x-www-form-urlencoded"));
+        std::unique_ptr<QNetworkReply> refreshing(m_network->post(
+            refreshRequest,
+            fmbtest::encodeForm({{QStringLiteral("grant_type"), QStringLiteral("refresh_token")},
+                                 {QStringLiteral("refresh_token"), tokens.refresh},
+                                 {QStringLiteral("client_id"), open.clientId}})));
+        if (m_database) {
+            // The daemon's statement is waiting for this test's lock.
+            QTRY_VERIFY_WITH_TIMEOUT(
+                [&] {
+                    QSqlQuery waiting(db);
+                    return waiting.exec(QStringLiteral("SELECT count(*) FROM pg_locks WHERE NOT granted")) &&
+                           waiting.next() && waiting.value(0).toInt() > 0;
+                }(),
+                WaitMs);
+        } else {
+            // Sent whole before the first call below: the daemon reads it first.
+            QSignalSpy uploaded(refreshing.get(), &QNetworkReply::uploadProgress);
+            QTRY_VERIFY_WITH_TIMEOUT(!uploaded.isEmpty() && uploaded.last().at(0) == uploaded.last().at(1) &&
+                                         uploaded.last().at(1).toLongLong() > 0,
+                                     WaitMs);
+        }
+        for (int call = 0; call < 3; ++call) {
+            // Bounded well under SQLite's busy timeout.
+            const HttpResult answer = post(tokens.access, request(QStringLiteral("ping"), {}), session, 2000);
+            QVERIFY2(answer.status == 200, answer.describe().constData());
+        }
+        QVERIFY2(!refreshing->isFinished(), "the refresh did not wait for the lock: nothing was shown");
+
+        if (m_database)
+            QVERIFY(lock.exec(QStringLiteral("COMMIT")));
+        else
+            QVERIFY(lock.exec(QStringLiteral("ROLLBACK")));
+        QTRY_VERIFY_WITH_TIMEOUT(refreshing->isFinished(), WaitMs);
+        QCOMPARE(refreshing->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(), 200);
+        const QJsonObject issued = QJsonDocument::fromJson(refreshing->readAll()).object();
+        QVERIFY(!issued.value(QStringLiteral("access_token")).toString().isEmpty());
+        lock.finish();
+        db.close();
+    }
+    QSqlDatabase::removeDatabase(name);
 }
 
 QTEST_GUILESS_MAIN(tst_Rotation)
