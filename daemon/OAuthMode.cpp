@@ -135,7 +135,7 @@ Result<void> OAuthMode::open()
             Result<std::unique_ptr<SqlTokenStore>> opened = openStore(m_config, cluster);
             if (!opened)
                 return opened.error();
-            opened.value()->shareBearerCache(*bearerStore);
+            opened.value()->shareStateWith(*bearerStore);
             return std::unique_ptr<TokenStore>(std::move(opened).value());
         });
     if (!stores)

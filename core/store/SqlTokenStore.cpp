@@ -151,9 +151,12 @@ void SqlTokenStore::setBearerCacheLimits(const BearerCacheLimits &limits)
     m_cache = std::make_shared<BearerCache>(limits);
 }
 
-void SqlTokenStore::shareBearerCache(const SqlTokenStore &other)
+void SqlTokenStore::shareStateWith(const SqlTokenStore &other)
 {
     m_cache = other.m_cache;
+    m_recoveries = other.m_recoveries;
+    if (m_health)
+        m_health->shareRecoveries(m_recoveries);
 }
 
 void SqlTokenStore::watchConnection(const std::function<Result<void>(QSqlDatabase &db)> &reopen)
@@ -168,6 +171,7 @@ void SqlTokenStore::watchConnection(const std::function<Result<void>(QSqlDatabas
         m_cache->expireAll();
         return {};
     });
+    m_health->shareRecoveries(m_recoveries);
 }
 
 Result<void> SqlTokenStore::connectionReady() const
@@ -844,10 +848,29 @@ Result<IssuedTokens> SqlTokenStore::issueTokenPair(const QString &grantId, const
         return issued;
     if (Result<void> r = transaction.value().commit(); !r.ok())
         return r.error();
+    cacheIssued(issued.value(), grant.value().clientId, grant.value().userLogin, grant.value().userId);
     qCDebug(lcStore, "issued access token %s and refresh token %s for grant %s",
             qPrintable(TokenHash::of(issued.value().accessToken).fingerprint()),
             qPrintable(TokenHash::of(issued.value().refreshToken).fingerprint()), qPrintable(grantId));
     return issued;
+}
+
+void SqlTokenStore::cacheIssued(const IssuedTokens &issued, const QString &clientId, const QString &userLogin,
+                                qint64 userId)
+{
+    TokenRecord record;
+    record.hash = TokenHash::of(issued.accessToken);
+    record.kind = TokenKind::Access;
+    record.grantId = issued.grantId;
+    record.familyId = issued.familyId;
+    record.clientId = clientId;
+    record.userLogin = userLogin;
+    record.userId = userId;
+    record.scope = issued.scope;
+    record.resource = issued.resource;
+    record.created = now();
+    record.expiresAt = issued.accessExpiresAt;
+    m_cache->confirm(record);
 }
 
 Result<TokenRecord> SqlTokenStore::selectToken(const TokenHash &hash, RowLock lock, bool *rotated) const
@@ -978,6 +1001,7 @@ Result<IssuedTokens> SqlTokenStore::rotateRefreshToken(const TokenHash &refreshH
         return issued;
     if (Result<void> r = transaction.value().commit(); !r.ok())
         return r.error();
+    cacheIssued(issued.value(), old.clientId, old.userLogin, old.userId);
     qCInfo(lcStore, "rotated refresh token %s of grant %s into %s", qPrintable(refreshHash.fingerprint()),
            qPrintable(old.grantId), qPrintable(TokenHash::of(issued.value().refreshToken).fingerprint()));
     return issued;

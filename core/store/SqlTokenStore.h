@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -47,9 +48,11 @@ public:
     // announced (announceRevocation) so that other brokers evict too. Off
     // (ttl 0) until set.
     void setBearerCacheLimits(const BearerCacheLimits &limits);
-    // Use `other`'s cache from now on (the same database on another thread,
-    // see StoreRunner): a revocation through either store evicts for both.
-    void shareBearerCache(const SqlTokenStore &other);
+    // Another connection to the same database, on another thread (see
+    // StoreRunner): use `other`'s bearer cache from now on, so that a
+    // revocation through either store evicts for both; and when either
+    // reconnects after an outage, the other tries at once too.
+    void shareStateWith(const SqlTokenStore &other);
     [[nodiscard]] BearerCache &bearerCache() { return *m_cache; }
     // True while the connection is lost (only a store that reconnects).
     [[nodiscard]] bool isConnectionDown() const { return m_health && m_health->isDown(); }
@@ -148,6 +151,11 @@ private:
     // Evicts locally and announces.
     void bearersRevoked(const BearerRevocation &revocation);
     [[nodiscard]] Result<TokenRecord> lookupAccessToken(const TokenHash &hash) const;
+    // A committed new pair: its access token is live, so the first bearer
+    // check needs no statement (and works while the bearer guard's own
+    // connection is still waiting to reconnect).
+    void cacheIssued(const IssuedTokens &issued, const QString &clientId, const QString &userLogin,
+                     qint64 userId);
     [[nodiscard]] Result<SqlTransaction> begin();
     [[nodiscard]] Result<const SecretBox *> box() const;
     [[nodiscard]] Result<void> checkKey();
@@ -184,6 +192,7 @@ private:
     std::function<QDateTime()> m_clock;
     std::shared_ptr<BearerCache> m_cache;       // used from const lookups; maybe shared
     std::unique_ptr<ConnectionHealth> m_health; // null: no reconnecting (SQLite)
+    std::shared_ptr<std::atomic<int>> m_recoveries = std::make_shared<std::atomic<int>>(0);
 };
 
 } // namespace fmb

@@ -56,6 +56,7 @@ private Q_SLOTS:
     void revocationReachesOtherBroker_data();
     void revocationReachesOtherBroker();
     void outageKeepsCachedTokens();
+    void issuedTokenIsCachedAtOnce();
 
 private:
     [[nodiscard]] std::unique_ptr<Broker> makeBroker(BearerCacheLimits limits);
@@ -274,7 +275,7 @@ void tst_BearerCache::outageKeepsCachedTokens()
     m_b = makeBroker(BearerCacheLimits{1h, 1h, 100});
     QVERIFY(m_a && m_b);
     const QByteArray token = issue(*m_a->store);
-    const QByteArray unseen = issue(*m_a->store);
+    const QByteArray unseen = issue(*m_b->store); // A never saw it
     const TokenHash hash = TokenHash::of(token);
     QVERIFY(m_a->store->findAccessToken(hash).ok());
     QVERIFY(m_b->store->findAccessToken(hash).ok());
@@ -306,6 +307,25 @@ void tst_BearerCache::outageKeepsCachedTokens()
     QVERIFY(seen.ok());
     QVERIFY(m_a->store->revokeToken(hash, seen.value().clientId).ok());
     QTRY_VERIFY(isRefused(m_b->store->findAccessToken(hash)));
+}
+
+void tst_BearerCache::issuedTokenIsCachedAtOnce()
+{
+    // A new pair's access token is live once committed: its first bearer
+    // check needs no statement. In the daemon the pair is issued on the
+    // store thread's connection; the bearer guard's own connection may still
+    // be waiting to reconnect after an outage (issue 14).
+    m_a = makeBroker(BearerCacheLimits{5s, 60s, 100});
+    QVERIFY(m_a);
+    const QByteArray token = issue(*m_a->store);
+    QVERIFY(!token.isEmpty());
+    m_cluster->stopServer();
+    const Result<fmb::TokenRecord> first = m_a->store->findAccessToken(TokenHash::of(token));
+    QVERIFY(first.ok());
+    QCOMPARE(first.value().userLogin, QStringLiteral("alice"));
+    QVERIFY(!m_a->store->isConnectionDown()); // answered without a statement
+    const Result<void> restarted = m_cluster->startServer();
+    QVERIFY(restarted.ok());
 }
 
 QTEST_GUILESS_MAIN(tst_BearerCache)
