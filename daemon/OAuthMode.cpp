@@ -141,6 +141,17 @@ Result<void> OAuthMode::open()
     if (!stores)
         return stores.error();
     m_stores = std::move(stores).value();
+    // A token in use is confirmed again on the store thread before its cache
+    // entry runs out, so its checks here never wait for a statement.
+    m_store->setRevalidator([this](const TokenHash &hash) {
+        m_stores->run<bool>(
+            this,
+            [hash](TokenStore &store) {
+                store.revalidateAccessToken(hash);
+                return true;
+            },
+            [](bool) {});
+    });
 
     UpstreamConfig upstream;
     upstream.authorizeUrl = QUrl(m_config.upstreamAuthorizeUrl);

@@ -85,11 +85,17 @@ const BearerCache::Entry *BearerCache::usable(const TokenHash &hash, const QDate
     return &*found;
 }
 
-std::optional<TokenRecord> BearerCache::fresh(const TokenHash &hash, const QDateTime &now) const
+std::optional<TokenRecord> BearerCache::fresh(const TokenHash &hash, const QDateTime &now, bool *revalidate)
 {
     const QMutexLocker lock(&m_mutex);
     const Entry *entry = enabled() ? usable(hash, now, m_limits.ttl) : nullptr;
-    return entry ? std::optional(entry->record) : std::nullopt;
+    if (!entry)
+        return std::nullopt;
+    if (revalidate && !entry->revalidating && m_clock() - entry->confirmedAt >= m_limits.ttl / 2) {
+        m_entries[hash.hex()].revalidating = true;
+        *revalidate = true;
+    }
+    return entry->record;
 }
 
 std::optional<TokenRecord> BearerCache::duringOutage(const TokenHash &hash, const QDateTime &now) const

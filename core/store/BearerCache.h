@@ -59,8 +59,12 @@ public:
     void setClock(Clock clock);
 
     // The record when the database confirmed it less than `ttl` ago and it
-    // has not expired by `now`.
-    [[nodiscard]] std::optional<TokenRecord> fresh(const TokenHash &hash, const QDateTime &now) const;
+    // has not expired by `now`. `revalidate`, when given, is set once per
+    // confirmation when half the TTL has passed: the caller should have the
+    // database confirm it again (off the HTTP thread), so that a token in
+    // use never reaches the TTL and never waits for a statement.
+    [[nodiscard]] std::optional<TokenRecord> fresh(const TokenHash &hash, const QDateTime &now,
+                                                   bool *revalidate = nullptr);
     // The record when it was confirmed less than `outageGrace` ago and has
     // not expired by `now`: for when the database cannot be asked.
     [[nodiscard]] std::optional<TokenRecord> duringOutage(const TokenHash &hash, const QDateTime &now) const;
@@ -80,6 +84,7 @@ private:
     struct Entry {
         TokenRecord record;
         std::chrono::milliseconds confirmedAt{0};
+        bool revalidating = false; // asked for since confirmedAt
     };
     [[nodiscard]] const Entry *usable(const TokenHash &hash, const QDateTime &now,
                                       std::chrono::milliseconds maxAge) const;

@@ -151,6 +151,11 @@ void SqlTokenStore::setBearerCacheLimits(const BearerCacheLimits &limits)
     m_cache = std::make_shared<BearerCache>(limits);
 }
 
+void SqlTokenStore::setRevalidator(std::function<void(const TokenHash &hash)> revalidator)
+{
+    m_revalidator = std::move(revalidator);
+}
+
 void SqlTokenStore::shareStateWith(const SqlTokenStore &other)
 {
     m_cache = other.m_cache;
@@ -910,8 +915,13 @@ Result<TokenRecord> SqlTokenStore::selectToken(const TokenHash &hash, RowLock lo
 Result<TokenRecord> SqlTokenStore::findAccessToken(const TokenHash &hash) const
 {
     const QDateTime current = now();
-    if (std::optional<TokenRecord> cached = m_cache->fresh(hash, current))
+    bool revalidate = false;
+    if (std::optional<TokenRecord> cached =
+            m_cache->fresh(hash, current, m_revalidator ? &revalidate : nullptr)) {
+        if (revalidate)
+            m_revalidator(hash);
         return *cached;
+    }
     Result<TokenRecord> token = lookupAccessToken(hash);
     if (token.ok()) {
         m_cache->confirm(token.value());
@@ -923,6 +933,15 @@ Result<TokenRecord> SqlTokenStore::findAccessToken(const TokenHash &hash) const
         return *stale;
     }
     return token;
+}
+
+void SqlTokenStore::revalidateAccessToken(const TokenHash &hash)
+{
+    Result<TokenRecord> token = lookupAccessToken(hash);
+    if (token.ok())
+        m_cache->confirm(token.value());
+    else if (token.error().code != ErrorCode::Unavailable)
+        m_cache->evict(hash); // revoked, expired or gone: the next check asks and refuses
 }
 
 Result<TokenRecord> SqlTokenStore::lookupAccessToken(const TokenHash &hash) const

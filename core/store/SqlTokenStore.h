@@ -53,6 +53,12 @@ public:
     // revocation through either store evicts for both; and when either
     // reconnects after an outage, the other tries at once too.
     void shareStateWith(const SqlTokenStore &other);
+    // Called by findAccessToken, on this store's thread, with a cached token
+    // that is half-way to the cache TTL: it should reach
+    // revalidateAccessToken, ideally on a store of another thread, so that a
+    // token in use never waits for a statement here. Unset: nobody asks, and
+    // a token in use is looked up again once per TTL.
+    void setRevalidator(std::function<void(const TokenHash &hash)> revalidator);
     [[nodiscard]] BearerCache &bearerCache() { return *m_cache; }
     // True while the connection is lost (only a store that reconnects).
     [[nodiscard]] bool isConnectionDown() const { return m_health && m_health->isDown(); }
@@ -79,6 +85,7 @@ public:
     [[nodiscard]] Result<IssuedTokens> issueTokenPair(const QString &grantId,
                                                       const TokenRequest &request) override;
     [[nodiscard]] Result<TokenRecord> findAccessToken(const TokenHash &hash) const override;
+    void revalidateAccessToken(const TokenHash &hash) override;
     [[nodiscard]] Result<IssuedTokens> rotateRefreshToken(const TokenHash &refreshHash,
                                                           const QString &clientId,
                                                           const TokenRequest &request) override;
@@ -192,6 +199,7 @@ private:
     std::function<QDateTime()> m_clock;
     std::shared_ptr<BearerCache> m_cache;       // used from const lookups; maybe shared
     std::unique_ptr<ConnectionHealth> m_health; // null: no reconnecting (SQLite)
+    std::function<void(const TokenHash &hash)> m_revalidator;
     std::shared_ptr<std::atomic<int>> m_recoveries = std::make_shared<std::atomic<int>>(0);
 };
 

@@ -4,6 +4,9 @@ namespace fmb {
 
 TokenStore::~TokenStore() = default;
 
+void TokenStore::revalidateAccessToken(const TokenHash & /*hash*/)
+{}
+
 Result<bool> TokenStore::tryLockUpstreamRefresh(qint64 /*userId*/)
 {
     return true;

@@ -107,6 +107,10 @@ public:
                                                               const TokenRequest &request) = 0;
     // A live access token: known, of kind Access, not revoked, not expired.
     [[nodiscard]] virtual Result<TokenRecord> findAccessToken(const TokenHash &hash) const = 0;
+    // Asks the database about a token the store answers from memory (its
+    // bearer cache), and keeps or drops it there by the answer. The default
+    // (a store without a cache) does nothing.
+    virtual void revalidateAccessToken(const TokenHash &hash);
     // Spends a refresh token of `clientId` and issues the next pair of its
     // family. A refresh token that was already rotated is a replay: the
     // whole family is revoked and Conflict returned (OAuth 2.1 §4.3.1).

@@ -57,6 +57,7 @@ private Q_SLOTS:
     void revocationReachesOtherBroker();
     void outageKeepsCachedTokens();
     void issuedTokenIsCachedAtOnce();
+    void tokenInUseIsRevalidatedAhead();
 
 private:
     [[nodiscard]] std::unique_ptr<Broker> makeBroker(BearerCacheLimits limits);
@@ -326,6 +327,41 @@ void tst_BearerCache::issuedTokenIsCachedAtOnce()
     QVERIFY(!m_a->store->isConnectionDown()); // answered without a statement
     const Result<void> restarted = m_cluster->startServer();
     QVERIFY(restarted.ok());
+}
+
+void tst_BearerCache::tokenInUseIsRevalidatedAhead()
+{
+    // Half-way to the TTL a check answered from memory asks for the token
+    // to be confirmed again (in the daemon: on the store thread), once per
+    // confirmation. A confirmation keeps a token in use out of the HTTP
+    // thread's statements; a revocation it finds evicts at once.
+    m_a = makeBroker(BearerCacheLimits{5s, 60s, 100});
+    QVERIFY(m_a);
+    QList<QByteArray> asked;
+    m_a->store->setRevalidator([&asked](const TokenHash &hash) { asked.append(hash.hex()); });
+    const QByteArray token = issue(*m_a->store);
+    QVERIFY(!token.isEmpty());
+    const TokenHash hash = TokenHash::of(token);
+    QVERIFY(m_a->store->findAccessToken(hash).ok());
+    QVERIFY(asked.isEmpty()); // fresh
+    m_a->clock += 2600ms;
+    QVERIFY(m_a->store->findAccessToken(hash).ok());
+    QVERIFY(m_a->store->findAccessToken(hash).ok());
+    QCOMPARE(asked, QList<QByteArray>{hash.hex()}); // once, not per check
+
+    // The database confirms it: fresh for another TTL. Revoked behind the
+    // cache's back afterwards, it is still answered from memory 4.9 s on,
+    // so the check made no statement.
+    m_a->store->revalidateAccessToken(hash);
+    sqlBehindTheCachesBack(QStringLiteral("UPDATE tokens SET revoked = 1 WHERE token_hash = '%1'")
+                               .arg(QString::fromLatin1(hash.hex())));
+    m_a->clock += 4900ms;
+    QVERIFY(m_a->store->findAccessToken(hash).ok());
+    QCOMPARE(asked.size(), 2);
+
+    // The next revalidation finds the revocation and evicts: refused at once.
+    m_a->store->revalidateAccessToken(hash);
+    QVERIFY(isRefused(m_a->store->findAccessToken(hash)));
 }
 
 QTEST_GUILESS_MAIN(tst_BearerCache)
