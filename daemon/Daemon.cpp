@@ -171,6 +171,29 @@ const Reloadable *reloadable(const QString &key)
     return nullptr;
 }
 
+// The directory's rows as the admin protocol lists them.
+QList<BrokerStatus> brokerStatuses(const QList<BrokerRecord> &records)
+{
+    QList<BrokerStatus> brokers;
+    for (const BrokerRecord &record : records) {
+        BrokerStatus status;
+        status.nodeId = record.nodeId;
+        status.host = record.host;
+        status.pid = record.pid;
+        status.listenUrl = record.listenUrl;
+        status.startedMs = record.startedMs;
+        status.heartbeatMs = record.heartbeatMs;
+        status.heartbeatAgeMs = record.heartbeatAgeMs;
+        status.staleAfterMs = record.staleAfterMs();
+        status.stale = record.isStale();
+        status.stoppedMs = record.stoppedMs;
+        status.sessions = record.sessions;
+        status.userChildren = record.userChildren;
+        brokers.append(status);
+    }
+    return brokers;
+}
+
 } // namespace
 
 Daemon::Daemon(BrokerConfig config, QObject *parent)
@@ -449,30 +472,17 @@ void Daemon::startBrokerDirectory()
         return;
     }
     m_directory = directory;
-    m_admin->setBrokerLister([this]() -> Result<QList<BrokerStatus>> {
-        if (!m_directory)
-            return Error{ErrorCode::Unavailable, m_nodeId, QStringLiteral("the broker directory is closed")};
-        Result<QList<BrokerRecord>> records = m_directory->brokers();
-        if (!records)
-            return records.error();
-        QList<BrokerStatus> brokers;
-        for (const BrokerRecord &record : records.value()) {
-            BrokerStatus status;
-            status.nodeId = record.nodeId;
-            status.host = record.host;
-            status.pid = record.pid;
-            status.listenUrl = record.listenUrl;
-            status.startedMs = record.startedMs;
-            status.heartbeatMs = record.heartbeatMs;
-            status.heartbeatAgeMs = record.heartbeatAgeMs;
-            status.staleAfterMs = record.staleAfterMs();
-            status.stale = record.isStale();
-            status.stoppedMs = record.stoppedMs;
-            status.sessions = record.sessions;
-            status.userChildren = record.userChildren;
-            brokers.append(status);
+    m_admin->setBrokerLister([this](const AdminServer::BrokerReply &reply) {
+        if (!m_directory) {
+            reply(Error{ErrorCode::Unavailable, m_nodeId, QStringLiteral("the broker directory is closed")});
+            return;
         }
-        return brokers;
+        Result<QList<BrokerRecord>> records = m_directory->brokers();
+        if (!records) {
+            reply(records.error());
+            return;
+        }
+        reply(brokerStatuses(records.value()));
     });
 }
 
