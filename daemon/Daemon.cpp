@@ -472,17 +472,20 @@ void Daemon::startBrokerDirectory()
         return;
     }
     m_directory = directory;
-    m_admin->setBrokerLister([this](const AdminServer::BrokerReply &reply) {
+    // The directory answers on its own thread's schedule; the reply comes
+    // back here, and only while m_admin (the context) lives.
+    m_admin->setBrokerLister([this](AdminServer::BrokerReply reply) {
         if (!m_directory) {
             reply(Error{ErrorCode::Unavailable, m_nodeId, QStringLiteral("the broker directory is closed")});
             return;
         }
-        Result<QList<BrokerRecord>> records = m_directory->brokers();
-        if (!records) {
-            reply(records.error());
-            return;
-        }
-        reply(brokerStatuses(records.value()));
+        m_directory->brokers(m_admin, [reply = std::move(reply)](Result<QList<BrokerRecord>> records) {
+            if (!records) {
+                reply(records.error());
+                return;
+            }
+            reply(brokerStatuses(records.value()));
+        });
     });
 }
 
@@ -617,7 +620,7 @@ void Daemon::shutdown()
     m_server->stopListening();
     m_admin->stopListening(); // connected admin clients still see the sessions end
     if (m_directory)
-        m_directory->stop(); // the others list us as stopped, not stale
+        m_directory->stop(); // the others list us as stopped, not stale; ~BrokerDirectory waits for it
     // Each child gets the grace after stdin closes and again after SIGTERM.
     m_shutdownDeadline->start(m_config.childStopGrace * 2 + std::chrono::seconds(2));
     m_registry->shutdown();
