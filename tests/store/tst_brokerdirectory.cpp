@@ -404,6 +404,7 @@ void tst_BrokerDirectory::lockedTableStallsOnlyTheDirectorysThread()
     QVERIFY(directory.beat());
     const qint64 callMs = call.elapsed();
     QVERIFY2(callMs < 1000, qPrintable(QStringLiteral("beat() took %1 ms").arg(callMs)));
+    qInfo("beat() returned after %lld ms with the table locked", callMs);
 
     // A read asked meanwhile waits behind the beat; its asker leaves.
     bool answeredTheGone = false;
@@ -428,6 +429,7 @@ void tst_BrokerDirectory::lockedTableStallsOnlyTheDirectorysThread()
     QTRY_COMPARE(waiting(), 1);
     const int before = ticks;
     QTRY_VERIFY(ticks >= before + 5);
+    qInfo("%d ticks of a 10 ms timer while the beat waited", ticks);
     QCOMPARE(written.count(), 0);
     QVERIFY(!locker->isFinished()); // the lock was still held all along
 
