@@ -17,6 +17,8 @@ class QTimer;
 
 namespace fmb {
 
+class BrokerDirectoryWorker;
+
 // The brokers of a cluster, one row per node id in the table `brokers` of the
 // shared PostgreSQL database: each broker upserts its row on open() and
 // beats (heartbeat time, session and user-child counts) on a QTimer; a clean
@@ -44,8 +46,6 @@ namespace fmb {
 // and then at every beat, so a PostgreSQL restart costs a beat or two, not
 // the daemon's life; a beat is an upsert, so a row an operator deleted comes
 // back.
-class BrokerDirectoryWorker;
-
 class BrokerDirectory final : public QObject {
     Q_OBJECT
 public:
