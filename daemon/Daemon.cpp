@@ -171,6 +171,29 @@ const Reloadable *reloadable(const QString &key)
     return nullptr;
 }
 
+// The directory's rows as the admin protocol lists them.
+QList<BrokerStatus> brokerStatuses(const QList<BrokerRecord> &records)
+{
+    QList<BrokerStatus> brokers;
+    for (const BrokerRecord &record : records) {
+        BrokerStatus status;
+        status.nodeId = record.nodeId;
+        status.host = record.host;
+        status.pid = record.pid;
+        status.listenUrl = record.listenUrl;
+        status.startedMs = record.startedMs;
+        status.heartbeatMs = record.heartbeatMs;
+        status.heartbeatAgeMs = record.heartbeatAgeMs;
+        status.staleAfterMs = record.staleAfterMs();
+        status.stale = record.isStale();
+        status.stoppedMs = record.stoppedMs;
+        status.sessions = record.sessions;
+        status.userChildren = record.userChildren;
+        brokers.append(status);
+    }
+    return brokers;
+}
+
 } // namespace
 
 Daemon::Daemon(BrokerConfig config, QObject *parent)
@@ -449,30 +472,20 @@ void Daemon::startBrokerDirectory()
         return;
     }
     m_directory = directory;
-    m_admin->setBrokerLister([this]() -> Result<QList<BrokerStatus>> {
-        if (!m_directory)
-            return Error{ErrorCode::Unavailable, m_nodeId, QStringLiteral("the broker directory is closed")};
-        Result<QList<BrokerRecord>> records = m_directory->brokers();
-        if (!records)
-            return records.error();
-        QList<BrokerStatus> brokers;
-        for (const BrokerRecord &record : records.value()) {
-            BrokerStatus status;
-            status.nodeId = record.nodeId;
-            status.host = record.host;
-            status.pid = record.pid;
-            status.listenUrl = record.listenUrl;
-            status.startedMs = record.startedMs;
-            status.heartbeatMs = record.heartbeatMs;
-            status.heartbeatAgeMs = record.heartbeatAgeMs;
-            status.staleAfterMs = record.staleAfterMs();
-            status.stale = record.isStale();
-            status.stoppedMs = record.stoppedMs;
-            status.sessions = record.sessions;
-            status.userChildren = record.userChildren;
-            brokers.append(status);
+    // The directory answers on its own thread's schedule; the reply comes
+    // back here, and only while m_admin (the context) lives.
+    m_admin->setBrokerLister([this](AdminServer::BrokerReply reply) {
+        if (!m_directory) {
+            reply(Error{ErrorCode::Unavailable, m_nodeId, QStringLiteral("the broker directory is closed")});
+            return;
         }
-        return brokers;
+        m_directory->brokers(m_admin, [reply = std::move(reply)](Result<QList<BrokerRecord>> records) {
+            if (!records) {
+                reply(records.error());
+                return;
+            }
+            reply(brokerStatuses(records.value()));
+        });
     });
 }
 
@@ -607,7 +620,7 @@ void Daemon::shutdown()
     m_server->stopListening();
     m_admin->stopListening(); // connected admin clients still see the sessions end
     if (m_directory)
-        m_directory->stop(); // the others list us as stopped, not stale
+        m_directory->stop(); // the others list us as stopped, not stale; ~BrokerDirectory waits for it
     // Each child gets the grace after stdin closes and again after SIGTERM.
     m_shutdownDeadline->start(m_config.childStopGrace * 2 + std::chrono::seconds(2));
     m_registry->shutdown();

@@ -201,23 +201,37 @@ DaemonInfo AdminServer::daemonInfo() const
     return info;
 }
 
-Result<BrokerList> AdminServer::brokerList() const
+void AdminServer::listBrokers(std::function<void(Result<BrokerList>)> done)
+{
+    if (!m_brokerLister) {
+        done(selfBroker());
+        return;
+    }
+    m_brokerLister(
+        [self = QPointer<AdminServer>(this), done = std::move(done)](Result<QList<BrokerStatus>> brokers) {
+            if (self)
+                done(self->databaseBrokers(std::move(brokers)));
+        });
+}
+
+Result<BrokerList> AdminServer::databaseBrokers(Result<QList<BrokerStatus>> brokers) const
+{
+    if (!brokers.ok()) {
+        qCWarning(lcAdmin).noquote() << "cannot list the brokers:" << brokers.error().message;
+        return Error{brokers.error().code, brokers.error().subject,
+                     QStringLiteral("cannot read the brokers from the database: ") + brokers.error().message};
+    }
+    BrokerList list;
+    list.source = QStringLiteral("database");
+    list.brokers = std::move(brokers).value();
+    for (BrokerStatus &broker : list.brokers)
+        broker.self = broker.nodeId == m_info.nodeId;
+    return list;
+}
+
+BrokerList AdminServer::selfBroker() const
 {
     BrokerList list;
-    if (m_brokerLister) {
-        Result<QList<BrokerStatus>> brokers = m_brokerLister();
-        if (!brokers.ok()) {
-            qCWarning(lcAdmin).noquote() << "cannot list the brokers:" << brokers.error().message;
-            return Error{brokers.error().code, brokers.error().subject,
-                         QStringLiteral("cannot read the brokers from the database: ") +
-                             brokers.error().message};
-        }
-        list.source = QStringLiteral("database");
-        list.brokers = brokers.value();
-        for (BrokerStatus &broker : list.brokers)
-            broker.self = broker.nodeId == m_info.nodeId;
-        return list;
-    }
     const DaemonInfo info = daemonInfo();
     BrokerStatus self;
     self.nodeId = info.nodeId;
@@ -323,10 +337,19 @@ void AdminServer::onRequest(quint64 peerId, const ParsedAdminRequest &parsed)
             peer->send(encodeAdminError(request.id, AdminErrorCode::Unavailable, outcome.error().message));
         return;
     case AdminCommand::Brokers:
-        if (Result<BrokerList> brokers = brokerList(); brokers.ok())
-            peer->send(encodeAdminResult(request.id, brokers.value().toJson()));
-        else
-            peer->send(encodeAdminError(request.id, AdminErrorCode::Unavailable, brokers.error().message));
+        // Possibly answered later (the directory's thread reads the
+        // database): the peer is looked up again then, it may have left.
+        listBrokers([this, peerId, id = request.id](const Result<BrokerList> &brokers) {
+            AdminPeer *asker = m_peers.value(peerId);
+            if (!asker) {
+                qCDebug(lcAdmin) << "admin client" << peerId << "left before its brokers answer";
+                return;
+            }
+            if (brokers.ok())
+                asker->send(encodeAdminResult(id, brokers.value().toJson()));
+            else
+                asker->send(encodeAdminError(id, AdminErrorCode::Unavailable, brokers.error().message));
+        });
         return;
     case AdminCommand::Subscribe:
         // The snapshot and the subscription are one step: no event is lost or

@@ -58,11 +58,12 @@ public:
 
     // The brokers of the cluster (issue 14): the daemon sets it when a
     // BrokerDirectory runs; without one, "brokers" answers this broker alone
-    // (source "self").
-    using BrokerLister = std::function<Result<QList<BrokerStatus>>()>;
+    // (source "self"). The lister answers through `reply`, now or later (the
+    // directory reads the database on its own thread), on this object's
+    // thread; a reply for an admin client that left is dropped.
+    using BrokerReply = std::function<void(Result<QList<BrokerStatus>>)>;
+    using BrokerLister = std::function<void(BrokerReply reply)>;
     void setBrokerLister(BrokerLister lister) { m_brokerLister = std::move(lister); }
-    // What "brokers" answers, or why it cannot.
-    [[nodiscard]] Result<BrokerList> brokerList() const;
 
     // Creates the directory, removes a stale socket file (only when nothing
     // listens on it), listens, and checks the mode. Conflict when another
@@ -95,6 +96,10 @@ private:
     [[nodiscard]] QJsonValue evict(const AdminRequest &request);
     [[nodiscard]] Result<RevokeOutcome> revoke(const QString &user);
     [[nodiscard]] QList<SessionInfo> sessionList() const;
+    // What "brokers" answers, or why it cannot, handed to `done`.
+    void listBrokers(std::function<void(Result<BrokerList>)> done);
+    [[nodiscard]] Result<BrokerList> databaseBrokers(Result<QList<BrokerStatus>> brokers) const;
+    [[nodiscard]] BrokerList selfBroker() const;
 
     void watch(Session *session);
     void publish(const QString &event, const QString &sessionId);

@@ -1,263 +1,147 @@
 #include "BrokerDirectory.h"
 
-#include <QCoreApplication>
-#include <QSqlError>
-#include <QSqlQuery>
+#include <QThread>
 #include <QTimer>
 
+#include "BrokerDirectoryWorker.h"
 #include "Logging.h"
-#include "Sql.h"
 
 namespace fmb {
 namespace {
 
-// pg_advisory_xact_lock key of the table's creation: "fmbbrokr" in ASCII,
-// apart from the schema lock ("fmbschem") and the refresh locks.
-constexpr char LockStatement[] = "SELECT pg_advisory_xact_lock(7308604889935670130)";
-
-constexpr char CreateTable[] = "CREATE TABLE IF NOT EXISTS brokers ("
-                               " node_id TEXT PRIMARY KEY,"
-                               " host TEXT NOT NULL,"
-                               " pid BIGINT NOT NULL,"
-                               " listen_url TEXT NOT NULL,"
-                               " started_ms BIGINT NOT NULL,"
-                               " heartbeat_ms BIGINT NOT NULL,"
-                               " heartbeat_interval_ms BIGINT NOT NULL,"
-                               " stopped_ms BIGINT,"
-                               " sessions INTEGER NOT NULL DEFAULT 0,"
-                               " user_children INTEGER NOT NULL DEFAULT 0)";
-
-// The database's clock in ms since the epoch: one clock for every broker. now()
-// is the start of the statement's transaction: one value within a statement.
-#define FMB_DB_NOW_MS "(extract(epoch from now()) * 1000)::bigint"
-
-int connectionCounter = 0;
+Error closedError(const QString &nodeId)
+{
+    return Error{ErrorCode::Unavailable, nodeId, QStringLiteral("the broker directory is closed")};
+}
 
 } // namespace
-
-qint64 BrokerRecord::staleAfterMs() const
-{
-    return heartbeatIntervalMs * BrokerDirectory::StaleBeats;
-}
-
-bool BrokerRecord::isStale() const
-{
-    return stoppedMs == 0 && heartbeatAgeMs > staleAfterMs();
-}
 
 BrokerDirectory::BrokerDirectory(BrokerDirectoryConfig config, QObject *parent)
     : QObject(parent)
     , m_config(std::move(config))
     , m_timer(new QTimer(this))
+    , m_thread(new QThread)
+    , m_worker(new BrokerDirectoryWorker(m_config))
 {
+    m_thread->setObjectName(QStringLiteral("fmb.brokers"));
+    m_worker->moveToThread(m_thread);
+    // Queued: the worker emits on its thread, this object answers on its own.
+    connect(m_worker, &BrokerDirectoryWorker::beaten, this, &BrokerDirectory::onBeaten);
+    connect(m_worker, &BrokerDirectoryWorker::brokersRead, this, &BrokerDirectory::onBrokersRead);
+    connect(m_worker, &BrokerDirectoryWorker::stopped, this, &BrokerDirectory::stopped);
+    m_thread->start();
     m_timer->setInterval(m_config.heartbeatInterval);
     connect(m_timer, &QTimer::timeout, this, [this] { (void)beat(); });
 }
 
 BrokerDirectory::~BrokerDirectory()
 {
-    close();
+    m_timer->stop();
+    // After whatever was sent before (a stop() above all): close on the
+    // thread that opened the connection, then end that thread.
+    QMetaObject::invokeMethod(
+        m_worker,
+        [worker = m_worker] {
+            worker->close();
+            QThread::currentThread()->quit();
+        },
+        Qt::QueuedConnection);
+    if (!m_thread->wait(QDeadlineTimer(FinishWait))) {
+        // A statement stuck on a lock or a hung server: the process's exit
+        // ends it. Destroying a running QThread would abort instead.
+        qCWarning(lcStore).noquote() << "the broker directory's thread is still in a statement after"
+                                     << FinishWait.count() << "ms; leaving it to the exit";
+        return;
+    }
+    delete m_worker;
+    delete m_thread;
 }
 
 Result<void> BrokerDirectory::open()
 {
     if (isOpen())
         return {};
-    if (!QSqlDatabase::isDriverAvailable(QStringLiteral("QPSQL"))) {
-        return Error{ErrorCode::Unavailable, QStringLiteral("QPSQL"),
-                     QStringLiteral("the Qt PostgreSQL driver is not installed (libqt6sql6-psql)")};
-    }
-    if (Result<void> connected = connectDatabase(); !connected.ok())
-        return connected;
-    Result<void> ready = [this]() -> Result<void> {
-        SqlTransaction transaction(m_db);
-        if (Result<void> r = transaction.begin(); !r.ok())
-            return r;
-        // CREATE TABLE IF NOT EXISTS is not safe against itself: two sessions
-        // may both find the table missing and one fails on the catalog's
-        // unique index. The lock makes the second wait and then find it.
-        if (Result<void> r = execSql(m_db, QString::fromLatin1(LockStatement)); !r.ok())
-            return r;
-        // Asked first: IF NOT EXISTS alone has the server print a notice on
-        // every start.
-        Result<QSqlQuery> exists = runSql(m_db, QStringLiteral("SELECT to_regclass('brokers') IS NOT NULL"));
-        if (!exists.ok())
-            return exists.error();
-        const bool present = exists.value().next() && exists.value().value(0).toBool();
-        exists.value().finish();
-        if (!present) {
-            if (Result<void> r = execSql(m_db, QString::fromLatin1(CreateTable)); !r.ok())
-                return r;
-        }
-        return transaction.commit();
-    }();
-    if (ready.ok())
-        ready = writeRow(true, BrokerLoad{});
-    if (!ready.ok()) {
-        close();
-        return Error{ready.error().code, ready.error().subject,
-                     QStringLiteral("broker directory: ") + ready.error().message};
-    }
+    Result<void> opened;
+    QMetaObject::invokeMethod(
+        m_worker, [worker = m_worker, &opened] { opened = worker->open(); }, Qt::BlockingQueuedConnection);
+    if (!opened.ok())
+        return opened;
     m_open = true;
-    qCInfo(lcStore).noquote() << "broker" << m_config.nodeId << "recorded in" << m_config.params.display()
-                              << "(heartbeat every" << m_config.heartbeatInterval.count() << "ms)";
     m_timer->start();
     return {};
 }
 
-Result<void> BrokerDirectory::writeRow(bool fresh, const BrokerLoad &load)
-{
-    // A beat inserts too: an operator may have deleted the row, and an
-    // UPDATE matching nothing would beat on unseen, listed nowhere.
-    const QString sql =
-        QStringLiteral("INSERT INTO brokers (node_id, host, pid, listen_url, started_ms, heartbeat_ms,"
-                       " heartbeat_interval_ms, stopped_ms, sessions, user_children)"
-                       " VALUES (:node, :host, :pid, :url, %1, " FMB_DB_NOW_MS
-                       ", :interval, NULL, :sessions, :children)"
-                       " ON CONFLICT (node_id) DO UPDATE SET heartbeat_ms = EXCLUDED.heartbeat_ms,"
-                       " sessions = EXCLUDED.sessions, user_children = EXCLUDED.user_children,"
-                       " stopped_ms = NULL%2 RETURNING started_ms")
-            .arg(fresh ? QStringLiteral(FMB_DB_NOW_MS) : QStringLiteral(":started"),
-                 fresh ? QStringLiteral(", host = EXCLUDED.host, pid = EXCLUDED.pid,"
-                                        " listen_url = EXCLUDED.listen_url, started_ms = EXCLUDED.started_ms,"
-                                        " heartbeat_interval_ms = EXCLUDED.heartbeat_interval_ms")
-                       : QString());
-    SqlNamedValues values{{QStringLiteral(":node"), m_config.nodeId},
-                          {QStringLiteral(":host"), m_config.host},
-                          {QStringLiteral(":pid"), QCoreApplication::applicationPid()},
-                          {QStringLiteral(":url"), m_config.listenUrl},
-                          {QStringLiteral(":interval"), qint64(m_config.heartbeatInterval.count())},
-                          {QStringLiteral(":sessions"), load.sessions},
-                          {QStringLiteral(":children"), load.userChildren}};
-    if (!fresh)
-        values.append({QStringLiteral(":started"), m_startedMs});
-    Result<QSqlQuery> row = runSqlNamed(m_db, sql, values);
-    if (!row.ok())
-        return row.error();
-    if (fresh && row.value().next())
-        m_startedMs = row.value().value(0).toLongLong();
-    return {};
-}
-
-Result<void> BrokerDirectory::beat()
+bool BrokerDirectory::beat()
 {
     if (!isOpen())
-        return Error{ErrorCode::Unavailable, m_config.nodeId,
-                     QStringLiteral("the broker directory is closed")};
+        return false;
+    if (m_beating)
+        m_beatAgain = true;
+    else
+        sendBeat();
+    return true;
+}
+
+void BrokerDirectory::sendBeat()
+{
+    // The load is read here, on the owner's thread (the session registry is
+    // not thread-safe); the worker only gets the numbers.
     const BrokerLoad load = m_load ? m_load() : BrokerLoad{};
-    const bool wasConnected = isConnected();
-    Result<void> written = wasConnected ? writeRow(false, load) : Result<void>();
-    if (!wasConnected || !written.ok()) {
-        // The connection is not trusted again after a failed statement: a
-        // restarted server dropped it, and QPSQL never reconnects by itself.
-        // A new one is tried now (the restart may be over) and at every beat.
-        disconnectDatabase();
-        if (Result<void> connected = connectDatabase(); connected.ok()) {
-            written = writeRow(false, load);
-            if (!written.ok())
-                disconnectDatabase();
-        } else if (!wasConnected) {
-            written = connected; // else the statement's error says more
-        }
+    m_beating = true;
+    QMetaObject::invokeMethod(
+        m_worker, [worker = m_worker, load] { worker->beat(load); }, Qt::QueuedConnection);
+}
+
+void BrokerDirectory::onBeaten(const QString &failure)
+{
+    m_beating = false;
+    if (failure.isEmpty())
+        Q_EMIT beatWritten();
+    else
+        Q_EMIT beatFailed(failure);
+    if (m_beatAgain && isOpen()) {
+        m_beatAgain = false;
+        sendBeat();
     }
-    if (!written.ok()) {
-        if (!m_failing) {
-            qCWarning(lcStore).noquote()
-                << "broker heartbeat failed:" << written.error().message << "; reconnecting at every beat";
-            m_failingSince.start();
-        }
-        m_failing = true;
-        Q_EMIT beatFailed(written.error().message);
-        return written;
-    }
-    if (m_failing)
-        qCInfo(lcStore).noquote() << "broker heartbeat works again after" << m_failingSince.elapsed() << "ms";
-    m_failing = false;
-    return {};
 }
 
 void BrokerDirectory::stop()
 {
     m_timer->stop();
+    m_beatAgain = false;
     if (!isOpen())
         return;
-    if (isConnected()) {
-        Result<QSqlQuery> row = runSqlNamed(m_db,
-                                            QStringLiteral("UPDATE brokers SET stopped_ms = " FMB_DB_NOW_MS
-                                                           ", sessions = 0, user_children = 0"
-                                                           " WHERE node_id = :node"),
-                                            {{QStringLiteral(":node"), m_config.nodeId}});
-        if (!row.ok())
-            qCWarning(lcStore).noquote()
-                << "cannot mark broker" << m_config.nodeId << "stopped:" << row.error().message;
-    }
-    close();
-}
-
-Result<QList<BrokerRecord>> BrokerDirectory::brokers() const
-{
-    if (!isOpen())
-        return Error{ErrorCode::Unavailable, m_config.nodeId,
-                     QStringLiteral("the broker directory is closed")};
-    if (!isConnected())
-        return Error{ErrorCode::Unavailable, m_config.params.display(),
-                     QStringLiteral("the broker directory lost its database; the next beat reconnects")};
-    Result<QSqlQuery> rows =
-        runSql(m_db, QStringLiteral("SELECT node_id, host, pid, listen_url, started_ms, heartbeat_ms,"
-                                    " " FMB_DB_NOW_MS " - heartbeat_ms, heartbeat_interval_ms,"
-                                    " COALESCE(stopped_ms, 0), sessions, user_children"
-                                    " FROM brokers ORDER BY node_id"));
-    if (!rows.ok())
-        return rows.error();
-    QSqlQuery &query = rows.value();
-    QList<BrokerRecord> records;
-    while (query.next()) {
-        BrokerRecord record;
-        record.nodeId = query.value(0).toString();
-        record.host = query.value(1).toString();
-        record.pid = query.value(2).toLongLong();
-        record.listenUrl = query.value(3).toString();
-        record.startedMs = query.value(4).toLongLong();
-        record.heartbeatMs = query.value(5).toLongLong();
-        record.heartbeatAgeMs = std::max<qint64>(0, query.value(6).toLongLong());
-        record.heartbeatIntervalMs = query.value(7).toLongLong();
-        record.stoppedMs = query.value(8).toLongLong();
-        record.sessions = query.value(9).toInt();
-        record.userChildren = query.value(10).toInt();
-        records.append(record);
-    }
-    return records;
-}
-
-Result<void> BrokerDirectory::connectDatabase()
-{
-    m_connectionName = QStringLiteral("fmb.brokers.%1").arg(++connectionCounter);
-    m_db = QSqlDatabase::addDatabase(QStringLiteral("QPSQL"), m_connectionName);
-    m_config.params.applyTo(m_db);
-    if (m_db.open())
-        return {};
-    const Error error{ErrorCode::Unavailable, m_config.params.display(),
-                      QStringLiteral("broker directory: cannot open the database: ") +
-                          m_db.lastError().text()};
-    disconnectDatabase();
-    return error;
-}
-
-void BrokerDirectory::disconnectDatabase()
-{
-    if (m_connectionName.isEmpty())
-        return;
-    m_db.close();
-    m_db = QSqlDatabase();
-    QSqlDatabase::removeDatabase(m_connectionName);
-    m_connectionName.clear();
-}
-
-void BrokerDirectory::close()
-{
-    m_timer->stop();
-    disconnectDatabase();
     m_open = false;
+    QMetaObject::invokeMethod(
+        m_worker, [worker = m_worker] { worker->stop(); }, Qt::QueuedConnection);
+}
+
+void BrokerDirectory::brokers(QObject *context, BrokersReply reply)
+{
+    const quint64 request = m_nextRead++;
+    m_reads.insert(request, PendingRead{QPointer<QObject>(context), std::move(reply)});
+    if (!isOpen()) {
+        // Answered later all the same: the caller never hears back before
+        // brokers() returns.
+        QMetaObject::invokeMethod(
+            this, [this, request] { onBrokersRead(request, false, {}, closedError(m_config.nodeId)); },
+            Qt::QueuedConnection);
+        return;
+    }
+    QMetaObject::invokeMethod(
+        m_worker, [worker = m_worker, request] { worker->readBrokers(request); }, Qt::QueuedConnection);
+}
+
+void BrokerDirectory::onBrokersRead(quint64 request, bool ok, const QList<BrokerRecord> &records,
+                                    const Error &error)
+{
+    PendingRead pending = m_reads.take(request);
+    if (!pending.context || !pending.reply)
+        return; // the asker left meanwhile
+    if (ok)
+        pending.reply(records);
+    else
+        pending.reply(error);
 }
 
 } // namespace fmb

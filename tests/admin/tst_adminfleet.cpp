@@ -264,15 +264,15 @@ void tst_AdminFleet::brokersMergeAndKeepStale()
         status.stale = stale;
         return status;
     };
-    m_brokers->alpha->server->setBrokerLister([&] {
-        return Result<QList<BrokerStatus>>(QList<BrokerStatus>{record(QStringLiteral("alpha"), 100, false),
-                                                               record(QStringLiteral("beta"), 4000, false),
-                                                               record(QStringLiteral("gamma"), 60000, true)});
+    m_brokers->alpha->server->setBrokerLister([&](const AdminServer::BrokerReply &reply) {
+        reply(Result<QList<BrokerStatus>>(QList<BrokerStatus>{record(QStringLiteral("alpha"), 100, false),
+                                                              record(QStringLiteral("beta"), 4000, false),
+                                                              record(QStringLiteral("gamma"), 60000, true)}));
     });
-    m_brokers->beta->server->setBrokerLister([&] {
-        return Result<QList<BrokerStatus>>(QList<BrokerStatus>{record(QStringLiteral("alpha"), 3000, false),
-                                                               record(QStringLiteral("beta"), 50, false),
-                                                               record(QStringLiteral("gamma"), 60010, true)});
+    m_brokers->beta->server->setBrokerLister([&](const AdminServer::BrokerReply &reply) {
+        reply(Result<QList<BrokerStatus>>(QList<BrokerStatus>{record(QStringLiteral("alpha"), 3000, false),
+                                                              record(QStringLiteral("beta"), 50, false),
+                                                              record(QStringLiteral("gamma"), 60010, true)}));
     });
     AdminFleet fleet;
     connectFleet(fleet);

@@ -112,6 +112,7 @@ private Q_SLOTS:
     void revokeNeedsAStore();
     void brokersWithoutDirectoryListSelf();
     void brokersFromTheDirectory();
+    void brokersAnsweredLater();
     void subscribeStreamsEvents();
     void activityIsRateLimited();
     void malformedInput_data();
@@ -575,9 +576,11 @@ void tst_AdminServer::brokersFromTheDirectory()
     info.nodeId = QStringLiteral("web1");
     m_server->setDaemonInfo(info);
     bool failing = false;
-    m_server->setBrokerLister([&failing]() -> Result<QList<BrokerStatus>> {
-        if (failing)
-            return Error{ErrorCode::Io, QStringLiteral("db"), QStringLiteral("connection lost")};
+    m_server->setBrokerLister([&failing](const AdminServer::BrokerReply &reply) {
+        if (failing) {
+            reply(Error{ErrorCode::Io, QStringLiteral("db"), QStringLiteral("connection lost")});
+            return;
+        }
         BrokerStatus web1;
         web1.nodeId = QStringLiteral("web1");
         BrokerStatus web2;
@@ -585,7 +588,7 @@ void tst_AdminServer::brokersFromTheDirectory()
         web2.heartbeatAgeMs = 20000;
         web2.staleAfterMs = 15000;
         web2.stale = true;
-        return QList<BrokerStatus>{web1, web2};
+        reply(QList<BrokerStatus>{web1, web2});
     });
     AdminClient client;
     QVERIFY(connectClient(client));
@@ -604,6 +607,51 @@ void tst_AdminServer::brokersFromTheDirectory()
     QCOMPARE(failed.error.code, QStringLiteral("unavailable"));
     QVERIFY2(failed.error.message.contains(QLatin1String("connection lost")),
              qPrintable(failed.error.message));
+}
+
+// The directory reads the database on its own thread: "brokers" is answered
+// when the lister replies, other commands meanwhile, and a reply for a client
+// that left goes nowhere.
+void tst_AdminServer::brokersAnsweredLater()
+{
+    startServer();
+    DaemonInfo info = m_server->daemonInfo();
+    info.nodeId = QStringLiteral("web1");
+    m_server->setDaemonInfo(info);
+    QList<AdminServer::BrokerReply> held;
+    m_server->setBrokerLister([&held](AdminServer::BrokerReply reply) { held.append(std::move(reply)); });
+    AdminClient client;
+    QVERIFY(connectClient(client));
+    std::optional<AdminReply> brokers;
+    client.request(QStringLiteral("brokers"), {}, [&brokers](const AdminReply &reply) { brokers = reply; });
+    QTRY_COMPARE(held.size(), 1);
+    QVERIFY(ask(client, QStringLiteral("info")).ok); // not stuck behind the database
+    QVERIFY(!brokers);
+    BrokerStatus web1;
+    web1.nodeId = QStringLiteral("web1");
+    held.takeFirst()(QList<BrokerStatus>{web1});
+    QTRY_VERIFY(brokers.has_value());
+    QVERIFY(brokers->ok);
+    const BrokerList list = BrokerList::fromJson(brokers->result.toObject());
+    QCOMPARE(list.source, QStringLiteral("database"));
+    QCOMPARE(list.brokers.size(), 1);
+    QVERIFY(list.brokers.at(0).self);
+
+    {
+        AdminClient leaving;
+        QVERIFY(connectClient(leaving));
+        leaving.request(QStringLiteral("brokers"), {}, [](const AdminReply &) {});
+        QTRY_COMPARE(held.size(), 1);
+    }
+    QTRY_COMPARE(m_server->clientCount(), 1);
+    held.takeFirst()(QList<BrokerStatus>{web1}); // dropped: nobody to write to
+    QVERIFY(ask(client, QStringLiteral("info")).ok);
+
+    // The server itself goes (the daemon exits) before the answer comes.
+    client.request(QStringLiteral("brokers"), {}, [](const AdminReply &) {});
+    QTRY_COMPARE(held.size(), 1);
+    m_server.reset();
+    held.takeFirst()(QList<BrokerStatus>{web1});
 }
 
 // evict as brokerctl and the console call it: the selector goes out as they

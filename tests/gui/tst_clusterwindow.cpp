@@ -129,7 +129,7 @@ void tst_ClusterWindow::evictGoesToTheRowsBroker()
 void tst_ClusterWindow::brokersTabShowsStaleAndUnreachable()
 {
     // alpha answers from "the database", where gamma stopped beating.
-    m_brokers->alpha->server->setBrokerLister([] {
+    m_brokers->alpha->server->setBrokerLister([](const AdminServer::BrokerReply &reply) {
         BrokerStatus alpha;
         alpha.nodeId = QStringLiteral("alpha");
         alpha.heartbeatMs = QDateTime::currentMSecsSinceEpoch();
@@ -139,7 +139,7 @@ void tst_ClusterWindow::brokersTabShowsStaleAndUnreachable()
         gamma.nodeId = QStringLiteral("gamma");
         gamma.heartbeatAgeMs = 60000;
         gamma.stale = true;
-        return Result<QList<BrokerStatus>>(QList<BrokerStatus>{alpha, gamma});
+        reply(Result<QList<BrokerStatus>>(QList<BrokerStatus>{alpha, gamma}));
     });
     openWindow();
     const BrokerTableModel *brokers = m_window->brokerModel();

@@ -1,17 +1,21 @@
 // BrokerDirectory (issue 14) against a throwaway PostgreSQL cluster: the
 // heartbeat rows, stale detection, a clean stop, and brokers opening one
-// fresh database at once.
+// fresh database at once, and statements that wait on the database without
+// stopping the caller's event loop.
 #include <array>
 #include <atomic>
 #include <chrono>
 #include <memory>
 
+#include <QElapsedTimer>
+#include <QSemaphore>
 #include <QSignalSpy>
 #include <QSqlDatabase>
 #include <QSqlError>
 #include <QSqlQuery>
 #include <QTest>
 #include <QThread>
+#include <QTimer>
 
 #include "PgCluster.h"
 #include "store/BrokerDirectory.h"
@@ -38,16 +42,21 @@ private Q_SLOTS:
     void beatUpdatesHeartbeatAndLoad();
     void silentBrokerTurnsStale();
     void cleanStopIsNotStale();
+    void stopLandsBeforeDestructionReturns();
     void restartReusesTheRow();
     void brokersStartAtOnce();
     void closedDirectoryRefuses();
     void beatsResumeAfterServerRestart();
     void beatReinsertsDeletedRow();
+    void lockedTableStallsOnlyTheDirectorysThread();
 
 private:
     [[nodiscard]] BrokerDirectoryConfig config(const QString &node, std::chrono::milliseconds interval) const;
-    [[nodiscard]] static std::optional<BrokerRecord> find(const BrokerDirectory &directory,
-                                                          const QString &node);
+    // brokers() answered, as the admin socket asks it.
+    [[nodiscard]] static fmb::Result<QList<BrokerRecord>> read(BrokerDirectory &directory);
+    [[nodiscard]] static std::optional<BrokerRecord> find(BrokerDirectory &directory, const QString &node);
+    // beat() until it landed (true) or failed.
+    [[nodiscard]] static bool beatNow(BrokerDirectory &directory);
 
     std::unique_ptr<fmbtest::PgCluster> m_cluster;
     QString m_unavailable;
@@ -85,9 +94,22 @@ BrokerDirectoryConfig tst_BrokerDirectory::config(const QString &node,
     return config;
 }
 
-std::optional<BrokerRecord> tst_BrokerDirectory::find(const BrokerDirectory &directory, const QString &node)
+fmb::Result<QList<BrokerRecord>> tst_BrokerDirectory::read(BrokerDirectory &directory)
 {
-    fmb::Result<QList<BrokerRecord>> records = directory.brokers();
+    std::optional<fmb::Result<QList<BrokerRecord>>> answer;
+    QObject context;
+    directory.brokers(&context,
+                      [&answer](fmb::Result<QList<BrokerRecord>> records) { answer = std::move(records); });
+    if (answer) // never before brokers() returned
+        return fmb::Error{fmb::ErrorCode::Internal, directory.nodeId(), QStringLiteral("answered at once")};
+    if (!QTest::qWaitFor([&answer] { return answer.has_value(); }, 20000))
+        return fmb::Error{fmb::ErrorCode::Unavailable, directory.nodeId(), QStringLiteral("no answer")};
+    return std::move(*answer);
+}
+
+std::optional<BrokerRecord> tst_BrokerDirectory::find(BrokerDirectory &directory, const QString &node)
+{
+    fmb::Result<QList<BrokerRecord>> records = read(directory);
     if (!records.ok())
         return std::nullopt;
     for (const BrokerRecord &record : records.value()) {
@@ -97,6 +119,16 @@ std::optional<BrokerRecord> tst_BrokerDirectory::find(const BrokerDirectory &dir
     return std::nullopt;
 }
 
+bool tst_BrokerDirectory::beatNow(BrokerDirectory &directory)
+{
+    QSignalSpy written(&directory, &BrokerDirectory::beatWritten);
+    QSignalSpy failed(&directory, &BrokerDirectory::beatFailed);
+    if (!directory.beat())
+        return false;
+    return QTest::qWaitFor([&] { return written.count() + failed.count() > 0; }, 20000) &&
+           written.count() > 0;
+}
+
 void tst_BrokerDirectory::openWritesTheRow()
 {
     BrokerDirectory one(config(QStringLiteral("web1"), 1h));
@@ -104,7 +136,7 @@ void tst_BrokerDirectory::openWritesTheRow()
     VERIFY_OK(one.open());
     VERIFY_OK(two.open());
 
-    fmb::Result<QList<BrokerRecord>> records = one.brokers();
+    fmb::Result<QList<BrokerRecord>> records = read(one);
     VERIFY_OK(records);
     QCOMPARE(records.value().size(), 2);
     const BrokerRecord &first = records.value().at(0);
@@ -167,9 +199,11 @@ void tst_BrokerDirectory::cleanStopIsNotStale()
     BrokerDirectory leaving(config(QStringLiteral("leaving"), 30ms));
     leaving.setLoadProvider([] { return fmb::BrokerLoad{2, 0}; });
     VERIFY_OK(leaving.open());
-    VERIFY_OK(leaving.beat());
+    QVERIFY(beatNow(leaving));
+    QSignalSpy stopped(&leaving, &BrokerDirectory::stopped);
     leaving.stop();
     QVERIFY(!leaving.isOpen());
+    QTRY_COMPARE(stopped.count(), 1);
     const qint64 stoppedAt = find(watcher, QStringLiteral("leaving"))->stoppedMs;
     QVERIFY(stoppedAt > 0);
     // Long past the stale bound it still reads as stopped, not stale.
@@ -177,6 +211,22 @@ void tst_BrokerDirectory::cleanStopIsNotStale()
     const BrokerRecord record = *find(watcher, QStringLiteral("leaving"));
     QVERIFY(!record.isStale());
     QCOMPARE(record.sessions, 0);
+}
+
+void tst_BrokerDirectory::stopLandsBeforeDestructionReturns()
+{
+    // The daemon's exit: stop() at shutdown, and the directory destroyed as
+    // soon as the children are gone, with no event loop in between.
+    BrokerDirectory watcher(config(QStringLiteral("watcher"), 1h));
+    VERIFY_OK(watcher.open());
+    {
+        BrokerDirectory leaving(config(QStringLiteral("leaving"), 1h));
+        VERIFY_OK(leaving.open());
+        leaving.stop();
+    }
+    const std::optional<BrokerRecord> record = find(watcher, QStringLiteral("leaving"));
+    QVERIFY(record);
+    QVERIFY(record->stoppedMs > 0);
 }
 
 void tst_BrokerDirectory::restartReusesTheRow()
@@ -188,7 +238,7 @@ void tst_BrokerDirectory::restartReusesTheRow()
     }
     BrokerDirectory again(config(QStringLiteral("web1"), 1h));
     VERIFY_OK(again.open());
-    fmb::Result<QList<BrokerRecord>> records = again.brokers();
+    fmb::Result<QList<BrokerRecord>> records = read(again);
     VERIFY_OK(records);
     QCOMPARE(records.value().size(), 1);
     QCOMPARE(records.value().at(0).stoppedMs, qint64(0));
@@ -223,7 +273,7 @@ void tst_BrokerDirectory::brokersStartAtOnce()
         QCOMPARE(outcomes[size_t(i)], QStringLiteral("ok"));
     BrokerDirectory watcher(config(QStringLiteral("watcher"), 1h));
     VERIFY_OK(watcher.open());
-    fmb::Result<QList<BrokerRecord>> records = watcher.brokers();
+    fmb::Result<QList<BrokerRecord>> records = read(watcher);
     VERIFY_OK(records);
     QCOMPARE(records.value().size(), Brokers + 1);
 }
@@ -231,11 +281,13 @@ void tst_BrokerDirectory::brokersStartAtOnce()
 void tst_BrokerDirectory::closedDirectoryRefuses()
 {
     BrokerDirectory directory(config(QStringLiteral("web1"), 1h));
-    QVERIFY(!directory.beat().ok());
-    QVERIFY(!directory.brokers().ok());
+    QVERIFY(!directory.beat());
+    const fmb::Result<QList<BrokerRecord>> closed = read(directory);
+    QVERIFY(!closed.ok());
+    QCOMPARE(closed.error().message, QStringLiteral("the broker directory is closed"));
     QSignalSpy failed(&directory, &BrokerDirectory::beatFailed);
     VERIFY_OK(directory.open());
-    VERIFY_OK(directory.beat());
+    QVERIFY(beatNow(directory));
     QCOMPARE(failed.count(), 0);
 }
 
@@ -288,7 +340,7 @@ void tst_BrokerDirectory::beatReinsertsDeletedRow()
     QSqlDatabase::removeDatabase(QStringLiteral("operator"));
     QVERIFY(!find(directory, QStringLiteral("web1")));
 
-    VERIFY_OK(directory.beat());
+    QVERIFY(beatNow(directory));
     const std::optional<BrokerRecord> record = find(directory, QStringLiteral("web1"));
     QVERIFY(record);
     QCOMPARE(record->host, QStringLiteral("host-web1"));
@@ -299,6 +351,103 @@ void tst_BrokerDirectory::beatReinsertsDeletedRow()
     QCOMPARE(record->stoppedMs, qint64(0));
     QCOMPARE(record->sessions, 2);
     QCOMPARE(record->userChildren, 1);
+}
+
+void tst_BrokerDirectory::lockedTableStallsOnlyTheDirectorysThread()
+{
+    // Issue 14: a statement that waits on the database (here a lock another
+    // session holds) must not stop the thread that serves HTTP.
+    BrokerDirectory directory(config(QStringLiteral("web1"), 1h));
+    directory.setLoadProvider([] { return fmb::BrokerLoad{5, 2}; });
+    VERIFY_OK(directory.open());
+
+    // The lock is let go after 10 s at the latest, so a directory that ran
+    // its statements on this thread fails the checks below instead of
+    // hanging the test.
+    std::atomic<bool> locked{false};
+    QString lockProblem;
+    QSemaphore release;
+    std::unique_ptr<QThread> locker(QThread::create([&] {
+        const QString name = QStringLiteral("locker");
+        {
+            QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QPSQL"), name);
+            m_pg.applyTo(db);
+            if (db.open()) {
+                QSqlQuery query(db);
+                if (!query.exec(QStringLiteral("BEGIN")) ||
+                    !query.exec(QStringLiteral("LOCK TABLE brokers IN ACCESS EXCLUSIVE MODE")))
+                    lockProblem = query.lastError().text();
+                locked = true;
+                (void)release.tryAcquire(1, 10000);
+                (void)query.exec(QStringLiteral("ROLLBACK"));
+                query.finish();
+                db.close();
+            } else {
+                lockProblem = db.lastError().text();
+                locked = true;
+            }
+        }
+        QSqlDatabase::removeDatabase(name);
+    }));
+    locker->start();
+    QTRY_VERIFY(locked.load());
+    QVERIFY2(lockProblem.isEmpty(), qPrintable(lockProblem));
+
+    int ticks = 0;
+    QTimer ticker;
+    ticker.setInterval(10ms);
+    connect(&ticker, &QTimer::timeout, this, [&ticks] { ++ticks; });
+    ticker.start();
+    QSignalSpy written(&directory, &BrokerDirectory::beatWritten);
+    QElapsedTimer call;
+    call.start();
+    QVERIFY(directory.beat());
+    const qint64 callMs = call.elapsed();
+    QVERIFY2(callMs < 1000, qPrintable(QStringLiteral("beat() took %1 ms").arg(callMs)));
+    qInfo("beat() returned after %lld ms with the table locked", callMs);
+
+    // A read asked meanwhile waits behind the beat; its asker leaves.
+    bool answeredTheGone = false;
+    {
+        QObject gone;
+        directory.brokers(
+            &gone, [&answeredTheGone](const fmb::Result<QList<BrokerRecord>> &) { answeredTheGone = true; });
+    }
+
+    // The upsert waits on the server, and this thread's loop runs meanwhile.
+    QSqlDatabase probe = QSqlDatabase::addDatabase(QStringLiteral("QPSQL"), QStringLiteral("probe"));
+    m_pg.applyTo(probe);
+    QVERIFY2(probe.open(), qPrintable(probe.lastError().text()));
+    const auto waiting = [&probe] {
+        QSqlQuery query(probe);
+        if (!query.exec(QStringLiteral("SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
+                                       " WHERE c.relname = 'brokers' AND NOT l.granted")) ||
+            !query.next())
+            return -1;
+        return query.value(0).toInt();
+    };
+    QTRY_COMPARE(waiting(), 1);
+    const int before = ticks;
+    QTRY_VERIFY(ticks >= before + 5);
+    qInfo("%d ticks of a 10 ms timer while the beat waited", ticks);
+    QCOMPARE(written.count(), 0);
+    QVERIFY(!locker->isFinished()); // the lock was still held all along
+    // Beats asked meanwhile do not pile up behind the stuck one: one more.
+    QVERIFY(directory.beat());
+    QVERIFY(directory.beat());
+
+    release.release();
+    QVERIFY(locker->wait(10000));
+    QTRY_COMPARE(written.count(), 2);
+    const std::optional<BrokerRecord> record = find(directory, QStringLiteral("web1"));
+    QCOMPARE(written.count(), 2); // the read queued after them is answered: no third beat
+    QVERIFY(record);
+    QCOMPARE(record->sessions, 5);
+    QCOMPARE(record->userChildren, 2);
+    QVERIFY(!answeredTheGone);
+    probe.close();
+    probe = QSqlDatabase();
+    QSqlDatabase::removeDatabase(QStringLiteral("probe"));
 }
 
 QTEST_GUILESS_MAIN(tst_BrokerDirectory)
