@@ -361,15 +361,18 @@ Result<void> Daemon::start()
         m_server->addRoutes(m_oauth->routes());
         if (m_audit)
             m_audit->watchAuthorization(m_oauth->authorization());
-        m_admin->setUserRevoker([this](const QString &user) -> Result<RevokeOutcome> {
-            Result<UserRevocation> taken = m_oauth->revokeUser(user);
-            if (!taken)
-                return taken.error();
-            RevokeOutcome outcome;
-            outcome.grants = taken.value().grants;
-            outcome.brokerTokens = taken.value().brokerTokens;
-            outcome.upstreamTokens = taken.value().upstreamTokens;
-            return outcome;
+        m_admin->setUserRevoker([this](const QString &user, const AdminServer::RevokeReply &reply) {
+            m_oauth->revokeUser(user, [reply](const Result<UserRevocation> &taken) {
+                if (!taken) {
+                    reply(taken.error());
+                    return;
+                }
+                RevokeOutcome outcome;
+                outcome.grants = taken.value().grants;
+                outcome.brokerTokens = taken.value().brokerTokens;
+                outcome.upstreamTokens = taken.value().upstreamTokens;
+                reply(outcome);
+            });
         });
     }
     // After the state directory exists: the sandbox is built around it.

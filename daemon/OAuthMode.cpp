@@ -212,9 +212,10 @@ Result<QList<QPair<QString, QString>>> OAuthMode::childEnvironment(const Session
     };
 }
 
-Result<UserRevocation> OAuthMode::revokeUser(const QString &login)
+void OAuthMode::revokeUser(const QString &login, std::function<void(Result<UserRevocation>)> done)
 {
-    return m_store->revokeUser(login);
+    m_stores->run<Result<UserRevocation>>(
+        this, [login](TokenStore &store) { return store.revokeUser(login); }, std::move(done));
 }
 
 } // namespace fmb

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -51,8 +52,9 @@ public:
     // user's current Forgejo token (in token_env) and FORGEJO_URL.
     [[nodiscard]] Result<QList<QPair<QString, QString>>> childEnvironment(const SessionOwner &owner) const;
     // Issue 15, for the admin socket's revoke: takes the user's grants,
-    // broker tokens and stored Forgejo tokens (TokenStore::revokeUser).
-    [[nodiscard]] Result<UserRevocation> revokeUser(const QString &login);
+    // broker tokens and stored Forgejo tokens (TokenStore::revokeUser), on
+    // the store thread; `done` is called here.
+    void revokeUser(const QString &login, std::function<void(Result<UserRevocation>)> done);
     // Where the cluster's database is, after open(); empty with a SQLite
     // store (issue 14: the broker directory lives beside the store).
     [[nodiscard]] const std::optional<PostgresParams> &clusterDatabase() const { return m_cluster; }

@@ -331,10 +331,17 @@ void AdminServer::onRequest(quint64 peerId, const ParsedAdminRequest &parsed)
         peer->send(encodeAdminResult(request.id, evict(request)));
         return;
     case AdminCommand::Revoke:
-        if (Result<RevokeOutcome> outcome = revoke(request.user); outcome.ok())
-            peer->send(encodeAdminResult(request.id, outcome.value().toJson()));
-        else
-            peer->send(encodeAdminError(request.id, AdminErrorCode::Unavailable, outcome.error().message));
+        // Answered when the store has written (on its own thread in the
+        // daemon); the peer may have left by then.
+        revoke(request.user, [this, peerId, id = request.id](const Result<RevokeOutcome> &outcome) {
+            AdminPeer *asker = m_peers.value(peerId);
+            if (!asker)
+                return;
+            if (outcome.ok())
+                asker->send(encodeAdminResult(id, outcome.value().toJson()));
+            else
+                asker->send(encodeAdminError(id, AdminErrorCode::Unavailable, outcome.error().message));
+        });
         return;
     case AdminCommand::Brokers:
         // Possibly answered later (the directory's thread reads the
@@ -405,22 +412,32 @@ QJsonValue AdminServer::evict(const AdminRequest &request)
     return outcome.toJson();
 }
 
-Result<RevokeOutcome> AdminServer::revoke(const QString &user)
+void AdminServer::revoke(const QString &user, std::function<void(Result<RevokeOutcome>)> done)
 {
     if (!m_revoker) {
-        return Error{ErrorCode::Unavailable, user,
-                     QStringLiteral("this broker keeps no tokens (local mode): use evict --user to end "
-                                    "the sessions")};
+        done(Error{ErrorCode::Unavailable, user,
+                   QStringLiteral("this broker keeps no tokens (local mode): use evict --user to end "
+                                  "the sessions")});
+        return;
     }
     // The store first: a client that re-initializes while its sessions end
     // already meets a revoked bearer.
-    Result<RevokeOutcome> taken = m_revoker(user);
-    if (!taken.ok()) {
-        qCWarning(lcAdmin).noquote() << "revoking user" << user << "failed:" << taken.error().message;
-        return Error{taken.error().code, user,
-                     QStringLiteral("cannot revoke %1: %2").arg(user, taken.error().message)};
-    }
-    RevokeOutcome outcome = taken.value();
+    m_revoker(user, [self = QPointer<AdminServer>(this), user,
+                     done = std::move(done)](Result<RevokeOutcome> taken) {
+        if (!self)
+            return;
+        if (!taken.ok()) {
+            qCWarning(lcAdmin).noquote() << "revoking user" << user << "failed:" << taken.error().message;
+            done(Error{taken.error().code, user,
+                       QStringLiteral("cannot revoke %1: %2").arg(user, taken.error().message)});
+            return;
+        }
+        done(self->endRevokedSessions(user, std::move(taken).value()));
+    });
+}
+
+RevokeOutcome AdminServer::endRevokedSessions(const QString &user, RevokeOutcome outcome)
+{
     outcome.user = user;
     if (m_registry) {
         const QList<Session *> sessions = m_registry->sessions();

@@ -51,9 +51,12 @@ public:
 
     // What "revoke" does to the store: takes the user's grants, broker
     // tokens and stored Forgejo tokens and says how many (sessions is left
-    // to the server). The daemon's OAuth mode sets it; without one, revoke
-    // answers "unavailable" (local mode has no tokens to take).
-    using UserRevoker = std::function<Result<RevokeOutcome>(const QString &user)>;
+    // to the server), through `reply`, now or later (the daemon's store
+    // thread writes), on this object's thread. The daemon's OAuth mode sets
+    // it; without one, revoke answers "unavailable" (local mode has no
+    // tokens to take).
+    using RevokeReply = std::function<void(Result<RevokeOutcome>)>;
+    using UserRevoker = std::function<void(const QString &user, RevokeReply reply)>;
     void setUserRevoker(UserRevoker revoker) { m_revoker = std::move(revoker); }
 
     // The brokers of the cluster (issue 14): the daemon sets it when a
@@ -94,7 +97,10 @@ private:
     void onRequest(quint64 peerId, const ParsedAdminRequest &parsed);
     void onPeerClosed(quint64 peerId);
     [[nodiscard]] QJsonValue evict(const AdminRequest &request);
-    [[nodiscard]] Result<RevokeOutcome> revoke(const QString &user);
+    // The store's part first, then the user's sessions end; `done` gets the
+    // outcome (now, or when the revoker answers).
+    void revoke(const QString &user, std::function<void(Result<RevokeOutcome>)> done);
+    [[nodiscard]] RevokeOutcome endRevokedSessions(const QString &user, RevokeOutcome outcome);
     [[nodiscard]] QList<SessionInfo> sessionList() const;
     // What "brokers" answers, or why it cannot, handed to `done`.
     void listBrokers(std::function<void(Result<BrokerList>)> done);

@@ -20,6 +20,7 @@
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QTimer>
 
 #include "admin/AdminClient.h"
 #include "admin/AdminPaths.h"
@@ -456,15 +457,20 @@ void tst_AdminServer::revokeUser()
 {
     startServer();
     QStringList asked;
-    m_server->setUserRevoker([&asked](const QString &user) -> Result<RevokeOutcome> {
+    // Answers later, from the event loop, as the daemon's store thread does.
+    m_server->setUserRevoker([&asked](const QString &user, const AdminServer::RevokeReply &reply) {
         asked.append(user);
-        if (user == QLatin1String("broken"))
-            return Error{ErrorCode::Io, user, QStringLiteral("disk on fire")};
-        RevokeOutcome taken;
-        taken.grants = 2;
-        taken.brokerTokens = 4;
-        taken.upstreamTokens = 2;
-        return taken;
+        QTimer::singleShot(0, [user, reply] {
+            if (user == QLatin1String("broken")) {
+                reply(Error{ErrorCode::Io, user, QStringLiteral("disk on fire")});
+                return;
+            }
+            RevokeOutcome taken;
+            taken.grants = 2;
+            taken.brokerTokens = 4;
+            taken.upstreamTokens = 2;
+            reply(taken);
+        });
     });
     QVERIFY(createSession(QStringLiteral("alice"), QStringLiteral("c1")));
     QVERIFY(createSession(QStringLiteral("alice"), QStringLiteral("c2")));
