@@ -86,8 +86,21 @@ void heal(TokenStore &store, const QStringList &grantIds, const UpstreamTokens &
     }
 }
 
+// Releases the user's refresh lock, ours and the store's.
+void unlock(TokenStore &store, QSet<qint64> &refreshing, qint64 userId)
+{
+    refreshing.remove(userId);
+    store.unlockUpstreamRefresh(userId);
+}
+
 // Takes the user's refresh lock and re-reads the tokens under it.
-Prepared prepareRefresh(TokenStore &store, const QString &grantId, const QDateTime &dueBefore)
+// `refreshing` holds the users whose refresh holds the lock on this
+// connection: the store's lock keeps other brokers out, not this one
+// (PostgreSQL's advisory lock is re-entrant within a session; SQLite's is
+// no lock), and the rotator may know two grants of one user under two keys
+// until it has loaded both.
+Prepared prepareRefresh(TokenStore &store, QSet<qint64> &refreshing, const QString &grantId,
+                        const QDateTime &dueBefore)
 {
     Result<GrantRecord> grant = store.findGrant(grantId);
     Prepared prepared;
@@ -99,6 +112,12 @@ Prepared prepareRefresh(TokenStore &store, const QString &grantId, const QDateTi
     // Issue 14: one refresh per user across the brokers of a cluster. The lock
     // never waits: a broker that finds it taken adopts the holder's tokens
     // when they are announced.
+    if (refreshing.contains(prepared.userId)) {
+        prepared.answered = failure(Error{ErrorCode::Conflict, grantId,
+                                          QStringLiteral("the upstream tokens of this grant's user are being "
+                                                         "refreshed already")});
+        return prepared;
+    }
     Result<bool> locked = store.tryLockUpstreamRefresh(prepared.userId);
     if (!locked) {
         prepared.answered = failure(locked.error());
@@ -131,6 +150,7 @@ Prepared prepareRefresh(TokenStore &store, const QString &grantId, const QDateTi
                                      QStringLiteral("the grant has no upstream refresh token")});
         return prepared;
     }
+    refreshing.insert(prepared.userId);
     prepared.old = current.value();
     return prepared;
 }
@@ -210,6 +230,7 @@ StoreTokenSource::StoreTokenSource(const StoreRunner *stores, UpstreamClient *up
     , m_stores(stores)
     , m_upstream(upstream)
     , m_inbox(std::make_shared<Inbox>())
+    , m_refreshing(std::make_shared<QSet<qint64>>())
 {
     m_inbox->target = this;
     // LISTEN belongs to the runner's connection: announcements arrive on the
@@ -301,7 +322,10 @@ QString StoreTokenSource::refreshKey(const QString &grantId) const
 void StoreTokenSource::refresh(const QString &grantId, const QDateTime &dueBefore, RefreshCallback done)
 {
     m_stores->run<Prepared>(
-        this, [grantId, dueBefore](TokenStore &store) { return prepareRefresh(store, grantId, dueBefore); },
+        this,
+        [refreshing = m_refreshing, grantId, dueBefore](TokenStore &store) {
+            return prepareRefresh(store, *refreshing, grantId, dueBefore);
+        },
         [this, grantId, done](Prepared prepared) {
             if (prepared.answered) {
                 if (*prepared.answered)
@@ -322,9 +346,9 @@ void StoreTokenSource::refreshUpstream(const QString &grantId, qint64 userId, co
     const auto finish = [this, grantId, userId, old, done](const Result<UpstreamTokens> &result) {
         m_stores->run<Outcome>(
             this,
-            [grantId, userId, old, result](TokenStore &store) {
+            [refreshing = m_refreshing, grantId, userId, old, result](TokenStore &store) {
                 Outcome outcome = finishRefresh(store, grantId, userId, old, result);
-                store.unlockUpstreamRefresh(userId);
+                unlock(store, *refreshing, userId);
                 return outcome;
             },
             [this, userId, done](Outcome outcome) {

@@ -6,6 +6,7 @@
 #include <QHash>
 #include <QObject>
 #include <QPointer>
+#include <QSet>
 
 #include "TokenSource.h"
 #include "store/StoreRecords.h"
@@ -66,6 +67,8 @@ private:
     const StoreRunner *m_stores = nullptr; // not owned
     QPointer<UpstreamClient> m_upstream;   // not owned
     std::shared_ptr<Inbox> m_inbox;
+    // Users whose refresh holds the lock; used on the store's thread only.
+    std::shared_ptr<QSet<qint64>> m_refreshing;
     View m_known; // what the last load read, plus refreshes and announcements since
 };
 

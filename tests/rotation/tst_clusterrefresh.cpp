@@ -66,6 +66,7 @@ private Q_SLOTS:
     void concurrentSweepsRefreshOnce();
     void lateTimerAdoptsInsteadOfRefreshing();
     void sweepAdoptsWithoutTheAnnouncement();
+    void oneBrokerRefreshesAUserOnce();
     void failedSiblingSaveHealsWithoutALogout();
 
 private:
@@ -74,6 +75,9 @@ private:
     void makeDue();
     [[nodiscard]] int forgejoRefreshes();
     [[nodiscard]] QByteArray storedAccessToken(Broker &broker) const;
+    // Alice's second grant (another client, the same tokens), due now like
+    // the first: its id and the due pair.
+    void addSecondGrant(QString *grantId, UpstreamTokens *due);
     // One sweep of each rotator, started together; how many refreshes they
     // started once the source has answered them all.
     [[nodiscard]] static int sweep(const QList<Broker *> &brokers);
@@ -305,7 +309,7 @@ void tst_ClusterRefresh::sweepAdoptsWithoutTheAnnouncement()
     QCOMPARE(m_b->spawnedWith.last(), storedAccessToken(*m_a));
 }
 
-void tst_ClusterRefresh::failedSiblingSaveHealsWithoutALogout()
+void tst_ClusterRefresh::addSecondGrant(QString *grantId, UpstreamTokens *due)
 {
     // Alice signed in with a second client: two grants, one Forgejo pair.
     ClientRecord client;
@@ -321,11 +325,47 @@ void tst_ClusterRefresh::failedSiblingSaveHealsWithoutALogout()
     grant.scope = QStringLiteral("forgejo");
     Result<GrantRecord> created = m_a->store->createGrant(grant, tokens.value());
     QVERIFY(created.ok());
-    const QString second = created.value().grantId;
-    UpstreamTokens due = tokens.value();
-    due.accessExpiresAt = QDateTime::currentDateTimeUtc().addSecs(60);
-    QVERIFY(m_a->store->saveUpstreamTokens(m_grantId, due).ok());
-    QVERIFY(m_a->store->saveUpstreamTokens(second, due).ok());
+    *due = tokens.value();
+    due->accessExpiresAt = QDateTime::currentDateTimeUtc().addSecs(60);
+    QVERIFY(m_a->store->saveUpstreamTokens(m_grantId, *due).ok());
+    QVERIFY(m_a->store->saveUpstreamTokens(created.value().grantId, *due).ok());
+    *grantId = created.value().grantId;
+}
+
+void tst_ClusterRefresh::oneBrokerRefreshesAUserOnce()
+{
+    // One broker, two grants of one user, both due, and the rotator not yet
+    // knowing they share tokens (the second has no session it has loaded):
+    // the second refresh must not spend the refresh token the first is
+    // spending (Forgejo would refuse it, and both grants would be revoked).
+    // The store's lock does not help here: PostgreSQL's is re-entrant on
+    // one connection.
+    QString second;
+    UpstreamTokens due;
+    addSecondGrant(&second, &due);
+    QVERIFY(!second.isEmpty());
+    const int before = forgejoRefreshes();
+    QSignalSpy refreshed(m_a->rotator.get(), &TokenRotator::grantRefreshed);
+    QSignalSpy failed(m_a->rotator.get(), &TokenRotator::grantFailed);
+    QVERIFY(m_a->rotator->refreshGrant(m_grantId));
+    QVERIFY(m_a->rotator->refreshGrant(second));
+    QTRY_VERIFY(!m_a->rotator->isRefreshing(m_grantId) && !m_a->rotator->isRefreshing(second));
+    QTRY_COMPARE(refreshed.count(), 1);
+    QCOMPARE(failed.count(), 0);
+    QCOMPARE(forgejoRefreshes(), before + 1);
+    const QByteArray fresh = storedAccessToken(*m_a);
+    QVERIFY(fresh != due.accessToken);
+    QCOMPARE(m_a->store->upstreamTokens(second).value().accessToken, fresh);
+    QVERIFY(!m_a->store->findGrant(m_grantId).value().revoked.isValid());
+    QVERIFY(!m_a->store->findGrant(second).value().revoked.isValid());
+}
+
+void tst_ClusterRefresh::failedSiblingSaveHealsWithoutALogout()
+{
+    QString second;
+    UpstreamTokens due;
+    addSecondGrant(&second, &due);
+    QVERIFY(!second.isEmpty());
 
     // The database refuses the second grant's save once, right after
     // Forgejo spent the old refresh token.
