@@ -174,7 +174,7 @@ Result<void> OAuthMode::open()
     oauth.stateDir = m_config.stateDir;
     m_server = new AuthorizationServer(oauth, m_store.get(), m_stores.get(), m_upstream, this);
 
-    m_source = new StoreTokenSource(m_store.get(), m_upstream, this);
+    m_source = new StoreTokenSource(m_stores.get(), m_upstream, this);
     m_rotator = new TokenRotator(m_registry, m_source, m_config.rotateInterval, m_config.refreshLead, this);
 
     // Forgejo keeps one grant per user: a new login's tokens replace those of

@@ -1,14 +1,19 @@
 #pragma once
 
+#include <memory>
+#include <optional>
+
+#include <QHash>
 #include <QObject>
 #include <QPointer>
+#include <QSet>
 
 #include "TokenSource.h"
 #include "store/StoreRecords.h"
 
 namespace fmb {
 
-class TokenStore;
+class StoreRunner;
 class UpstreamClient;
 
 // The real TokenSource: upstream tokens live sealed in the TokenStore and
@@ -18,12 +23,21 @@ class UpstreamClient;
 // Refreshes are serialized per user across brokers by the store's refresh
 // lock (issue 14); another broker's announced refresh is passed on to the
 // tokens-changed handler.
+//
+// Every statement runs through the StoreRunner, on the store's thread
+// (issue 14: no statement on the thread that serves HTTP): the refresh lock
+// is taken and released on that one connection, and the store's listener
+// for other brokers' announcements is set there. Only the upstream call
+// runs on this thread (UpstreamClient lives here). expiryOf and refreshKey
+// answer from what load, refresh and the announcements last read.
 class StoreTokenSource final : public QObject, public TokenSource {
     Q_OBJECT
 public:
-    StoreTokenSource(TokenStore *store, UpstreamClient *upstream, QObject *parent = nullptr);
+    // `stores` and `upstream` must outlive us.
+    StoreTokenSource(const StoreRunner *stores, UpstreamClient *upstream, QObject *parent = nullptr);
     ~StoreTokenSource() override;
 
+    void load(const QStringList &grantIds, std::function<void()> ready) override;
     [[nodiscard]] Result<QDateTime> expiryOf(const QString &grantId) const override;
     [[nodiscard]] QString refreshKey(const QString &grantId) const override;
     void refresh(const QString &grantId, const QDateTime &dueBefore, RefreshCallback done) override;
@@ -32,21 +46,30 @@ public:
     void shareNewLogin(const QString &grantId);
 
 private:
-    // Every grant of the user, `grantId` first.
-    [[nodiscard]] QStringList grantsSharing(const QString &grantId, qint64 userId) const;
-    // The newest pair among `grantIds` (the latest access expiry; the first
-    // grant's on a tie), or the first grant's read error.
-    [[nodiscard]] Result<UpstreamTokens> freshestTokens(const QStringList &grantIds) const;
-    // Copies `tokens` to every grant of `grantIds` that holds another pair.
-    void heal(const QStringList &grantIds, const UpstreamTokens &tokens);
-    void fail(const RefreshCallback &done, const Error &error);
-    // Stores a refresh's outcome (the lock still held).
-    [[nodiscard]] Result<Refreshed, RefreshFailure> finishRefresh(const QString &grantId, qint64 userId,
-                                                                  const UpstreamTokens &old,
-                                                                  Result<UpstreamTokens> result);
+    // What the store said of a grant.
+    struct Known {
+        qint64 userId = 0;
+        QDateTime expiry;           // the upstream access token's
+        std::optional<Error> error; // reading the grant failed
+    };
+    using View = QHash<QString, Known>;
+    // Where the store's listener delivers (see the constructor).
+    struct Inbox;
 
-    TokenStore *m_store = nullptr;       // not owned
-    QPointer<UpstreamClient> m_upstream; // not owned
+    // The grants whose tokens another broker replaced, read on the store's thread.
+    void heard(qint64 userId, const View &grants);
+    // The grants that now hold the user's tokens of this expiry.
+    void remember(qint64 userId, const QStringList &grantIds, const QDateTime &expiry);
+    // The refresh lock is held: Forgejo, then the save and the unlock.
+    void refreshUpstream(const QString &grantId, qint64 userId, const UpstreamTokens &old,
+                         RefreshCallback done);
+
+    const StoreRunner *m_stores = nullptr; // not owned
+    QPointer<UpstreamClient> m_upstream;   // not owned
+    std::shared_ptr<Inbox> m_inbox;
+    // Users whose refresh holds the lock; used on the store's thread only.
+    std::shared_ptr<QSet<qint64>> m_refreshing;
+    View m_known; // what the last load read, plus refreshes and announcements since
 };
 
 } // namespace fmb

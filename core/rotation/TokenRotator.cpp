@@ -1,5 +1,7 @@
 #include "TokenRotator.h"
 
+#include <memory>
+
 #include <QDateTime>
 #include <QTimer>
 
@@ -49,7 +51,8 @@ QList<Session *> TokenRotator::sessionsOf(const QStringList &grantIds) const
 
 bool TokenRotator::isRefreshing(const QString &grantId) const
 {
-    return m_inFlight.contains(m_source->refreshKey(grantId));
+    // The grant's key may have been learnt since its refresh started.
+    return m_inFlightGrants.contains(grantId) || m_inFlight.contains(m_source->refreshKey(grantId));
 }
 
 void TokenRotator::onSessionCreated(Session *session)
@@ -57,21 +60,26 @@ void TokenRotator::onSessionCreated(Session *session)
     const QString grantId = session->owner().grantId;
     if (grantId.isEmpty())
         return;
-    Result<QDateTime> expiry = m_source->expiryOf(grantId);
-    if (expiry && expiry.value().isValid())
-        session->setTokenExpiresMs(expiry.value().toMSecsSinceEpoch());
-    // A session started on a token that is (nearly) expired gets a fresh one
-    // right away rather than at the next sweep.
-    if (expiry && expiry.value().isValid() &&
-        expiry.value() <= QDateTime::currentDateTimeUtc().addMSecs(m_lead.count())) {
-        QMetaObject::invokeMethod(
-            this, [this, grantId] { refreshGrant(grantId); }, Qt::QueuedConnection);
-    }
+    m_source->load({grantId}, [this, grantId, guard = QPointer<TokenRotator>(this),
+                               created = QPointer<Session>(session)] {
+        if (!guard)
+            return;
+        Result<QDateTime> expiry = m_source->expiryOf(grantId);
+        if (created && expiry && expiry.value().isValid())
+            created->setTokenExpiresMs(expiry.value().toMSecsSinceEpoch());
+        // A session started on a token that is (nearly) expired gets a fresh one
+        // right away rather than at the next sweep.
+        if (expiry && expiry.value().isValid() &&
+            expiry.value() <= QDateTime::currentDateTimeUtc().addMSecs(m_lead.count())) {
+            QMetaObject::invokeMethod(
+                this, [this, grantId] { refreshGrant(grantId); }, Qt::QueuedConnection);
+        }
+    });
 }
 
 int TokenRotator::sweep()
 {
-    if (!m_registry)
+    if (!m_registry || m_sweeping)
         return 0;
     QSet<QString> grants;
     const QList<Session *> all = m_registry->sessions();
@@ -79,9 +87,24 @@ int TokenRotator::sweep()
         if (!session->owner().grantId.isEmpty())
             grants.insert(session->owner().grantId);
     }
+    const QStringList grantIds(grants.cbegin(), grants.cend());
+    m_sweeping = true;
+    auto started = std::make_shared<int>(0);
+    m_source->load(grantIds, [this, grantIds, started, guard = QPointer<TokenRotator>(this)] {
+        if (!guard)
+            return;
+        m_sweeping = false;
+        *started = sweepLoaded(grantIds);
+        Q_EMIT swept(*started);
+    });
+    return *started;
+}
+
+int TokenRotator::sweepLoaded(const QStringList &grantIds)
+{
     const QDateTime horizon = QDateTime::currentDateTimeUtc().addMSecs(m_lead.count());
     int started = 0;
-    for (const QString &grantId : std::as_const(grants)) {
+    for (const QString &grantId : grantIds) {
         Result<QDateTime> expiry = m_source->expiryOf(grantId);
         if (!expiry) {
             qCWarning(lcRotation).noquote() << "grant" << grantId.left(8) << ":" << expiry.error().message;
@@ -139,6 +162,7 @@ bool TokenRotator::refreshGrant(const QString &grantId)
     if (m_inFlight.contains(key))
         return false;
     m_inFlight.insert(key);
+    m_inFlightGrants.insert(grantId);
     qCInfo(lcRotation).noquote() << "refreshing the upstream token of grant" << grantId.left(8);
     const QDateTime dueBefore = QDateTime::currentDateTimeUtc().addMSecs(m_lead.count());
     m_source->refresh(grantId, dueBefore,
@@ -147,6 +171,7 @@ bool TokenRotator::refreshGrant(const QString &grantId)
                           if (!guard)
                               return;
                           m_inFlight.remove(key);
+                          m_inFlightGrants.remove(grantId);
                           if (result)
                               onRefreshed(grantId, result.value());
                           else

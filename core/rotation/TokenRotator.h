@@ -38,7 +38,11 @@ public:
                  std::chrono::milliseconds lead, QObject *parent = nullptr);
     ~TokenRotator() override;
 
-    // One pass now (the timer calls this); returns how many refreshes started.
+    // One pass now (the timer calls this): loads the expiries of the grants
+    // with sessions from the source, then refreshes the due ones. Returns
+    // how many refreshes started when the source answered at once, else 0;
+    // `swept` says it either way. A pass is skipped while the last one
+    // still waits for the source (a slow store does not pile them up).
     int sweep();
     // Refreshes one grant now if it is not already being refreshed.
     bool refreshGrant(const QString &grantId);
@@ -48,6 +52,7 @@ public:
     int adopt(const QStringList &grantIds);
 
 Q_SIGNALS:
+    void swept(int refreshesStarted);                           // once per pass that ran
     void grantRefreshed(const QString &grantId, int respawned); // once per refresh
     void grantFailed(const QString &grantId, const QString &reason);
     // Sessions moved to tokens another broker refreshed (or this one adopted).
@@ -55,6 +60,8 @@ Q_SIGNALS:
 
 private:
     void onSessionCreated(Session *session);
+    // The sweep's decisions, once the source knows `grantIds`.
+    int sweepLoaded(const QStringList &grantIds);
     void onRefreshed(const QString &grantId, const TokenSource::Refreshed &refreshed);
     void onFailed(const QString &grantId, const TokenSource::RefreshFailure &failure);
     [[nodiscard]] QList<Session *> sessionsOf(const QStringList &grantIds) const;
@@ -62,8 +69,10 @@ private:
     QPointer<SessionRegistry> m_registry;
     TokenSource *m_source = nullptr; // not owned; outlives us
     std::chrono::milliseconds m_lead;
-    QTimer *m_timer = nullptr; // child
-    QSet<QString> m_inFlight;  // refresh keys being refreshed
+    QTimer *m_timer = nullptr;      // child
+    QSet<QString> m_inFlight;       // refresh keys being refreshed
+    QSet<QString> m_inFlightGrants; // the grants those refreshes were started for
+    bool m_sweeping = false;        // a sweep waits for the source
 };
 
 } // namespace fmb

@@ -41,9 +41,17 @@ public:
     using RefreshCallback = std::function<void(Result<Refreshed, RefreshFailure> result)>;
 
     virtual ~TokenSource();
-    // The upstream access token's expiry; an invalid QDateTime when unknown.
+    // Makes expiryOf and refreshKey answer for `grantIds` from what is
+    // stored now, then calls `ready` on this thread. A source that reads a
+    // store does that off this thread and calls `ready` later (issue 14: no
+    // statement on the thread that serves HTTP); the default is for a source
+    // that always knows, and calls `ready` before returning.
+    virtual void load(const QStringList &grantIds, std::function<void()> ready);
+    // The upstream access token's expiry as last loaded; an invalid
+    // QDateTime when unknown. Never waits for a store.
     [[nodiscard]] virtual Result<QDateTime> expiryOf(const QString &grantId) const = 0;
     // Grants with the same key share upstream tokens: one refresh serves all.
+    // As last loaded; never waits for a store.
     [[nodiscard]] virtual QString refreshKey(const QString &grantId) const = 0;
     // Refreshes the grant's upstream tokens and stores them before calling
     // back (a crash after the upstream answered must not lose the new
@@ -51,10 +59,12 @@ public:
     // stored expiry is no longer before `dueBefore` (another broker
     // refreshed meanwhile), the stored tokens are adopted instead
     // (Refreshed::adopted). A failure says whether it was refused or busy
-    // (see RefreshFailure).
+    // (see RefreshFailure). Calls back on this thread, never before it
+    // returns; expiryOf and refreshKey then know the refreshed grants.
     virtual void refresh(const QString &grantId, const QDateTime &dueBefore, RefreshCallback done) = 0;
 
-    // Called with the grants whose upstream tokens another broker replaced.
+    // Called with the grants whose upstream tokens another broker replaced,
+    // on this thread; expiryOf and refreshKey already know them.
     void setTokensChangedHandler(TokensChangedHandler handler) { m_tokensChanged = std::move(handler); }
 
 protected:

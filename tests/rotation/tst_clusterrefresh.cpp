@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <memory>
+#include <vector>
 
 #include <QCryptographicHash>
 #include <QDateTime>
@@ -28,6 +29,7 @@
 #include "session/Session.h"
 #include "session/SessionRegistry.h"
 #include "store/PostgresTokenStore.h"
+#include "store/StoreRunner.h"
 
 using namespace std::chrono_literals;
 using namespace fmb;
@@ -43,6 +45,7 @@ constexpr auto Lead = 5min;
 // before the registry, the source before the store.
 struct Broker {
     std::unique_ptr<PostgresTokenStore> store;
+    std::unique_ptr<StoreRunner> stores; // the source's way into the store
     std::unique_ptr<UpstreamClient> upstream;
     std::unique_ptr<StoreTokenSource> source;
     std::unique_ptr<SessionRegistry> registry;
@@ -63,6 +66,7 @@ private Q_SLOTS:
     void concurrentSweepsRefreshOnce();
     void lateTimerAdoptsInsteadOfRefreshing();
     void sweepAdoptsWithoutTheAnnouncement();
+    void oneBrokerRefreshesAUserOnce();
     void failedSiblingSaveHealsWithoutALogout();
 
 private:
@@ -71,6 +75,12 @@ private:
     void makeDue();
     [[nodiscard]] int forgejoRefreshes();
     [[nodiscard]] QByteArray storedAccessToken(Broker &broker) const;
+    // Alice's second grant (another client, the same tokens), due now like
+    // the first: its id and the due pair.
+    void addSecondGrant(QString *grantId, UpstreamTokens *due);
+    // One sweep of each rotator, started together; how many refreshes they
+    // started once the source has answered them all.
+    [[nodiscard]] static int sweep(const QList<Broker *> &brokers);
 
     QString m_unavailable;
     std::unique_ptr<fmbtest::PgCluster> m_cluster;
@@ -116,7 +126,8 @@ std::unique_ptr<Broker> tst_ClusterRefresh::makeBroker()
     config.redirectUri = QUrl(RedirectUri);
     config.timeoutMs = 5000;
     broker->upstream = std::make_unique<UpstreamClient>(config);
-    broker->source = std::make_unique<StoreTokenSource>(broker->store.get(), broker->upstream.get());
+    broker->stores = StoreRunner::inlineOn(broker->store.get());
+    broker->source = std::make_unique<StoreTokenSource>(broker->stores.get(), broker->upstream.get());
     Broker *raw = broker.get();
     broker->registry = std::make_unique<SessionRegistry>(
         RegistryLimits{}, [raw](const SessionOwner &owner, const QString &) -> std::unique_ptr<Backend> {
@@ -207,6 +218,22 @@ QByteArray tst_ClusterRefresh::storedAccessToken(Broker &broker) const
     return tokens ? tokens.value().accessToken : QByteArray();
 }
 
+int tst_ClusterRefresh::sweep(const QList<Broker *> &brokers)
+{
+    std::vector<std::unique_ptr<QSignalSpy>> spies;
+    for (Broker *broker : brokers) {
+        spies.push_back(std::make_unique<QSignalSpy>(broker->rotator.get(), &TokenRotator::swept));
+        (void)broker->rotator->sweep(); // the source reads the store first
+    }
+    int started = 0;
+    for (const std::unique_ptr<QSignalSpy> &spy : spies) {
+        if (spy->isEmpty() && !spy->wait(5000))
+            return -1;
+        started += spy->first().first().toInt();
+    }
+    return started;
+}
+
 void tst_ClusterRefresh::concurrentSweepsRefreshOnce()
 {
     // Several rotations in a row: each one reaches Forgejo exactly once, and
@@ -220,7 +247,7 @@ void tst_ClusterRefresh::concurrentSweepsRefreshOnce()
         QSignalSpy failedA(m_a->rotator.get(), &TokenRotator::grantFailed);
         QSignalSpy failedB(m_b->rotator.get(), &TokenRotator::grantFailed);
         // Both timers fire together: both see the token due.
-        const int started = m_a->rotator->sweep() + m_b->rotator->sweep();
+        const int started = sweep({m_a.get(), m_b.get()});
         QVERIFY(started >= 1);
         QTRY_VERIFY(!m_a->rotator->isRefreshing(m_grantId) && !m_b->rotator->isRefreshing(m_grantId));
         QTRY_COMPARE(refreshedA.count() + refreshedB.count(), 1);
@@ -244,7 +271,7 @@ void tst_ClusterRefresh::lateTimerAdoptsInsteadOfRefreshing()
     makeDue();
     // B looked at the expiry before A refreshed (its timer fired late).
     QSignalSpy refreshedA(m_a->rotator.get(), &TokenRotator::grantRefreshed);
-    QCOMPARE(m_a->rotator->sweep(), 1);
+    QCOMPARE(sweep({m_a.get()}), 1);
     QTRY_COMPARE(refreshedA.count(), 1);
     const int after = forgejoRefreshes();
     const QByteArray fresh = storedAccessToken(*m_a);
@@ -269,20 +296,20 @@ void tst_ClusterRefresh::sweepAdoptsWithoutTheAnnouncement()
     m_b->store->setUpstreamTokensListener({});
     makeDue();
     QSignalSpy refreshedA(m_a->rotator.get(), &TokenRotator::grantRefreshed);
-    QCOMPARE(m_a->rotator->sweep(), 1);
+    QCOMPARE(sweep({m_a.get()}), 1);
     QTRY_COMPARE(refreshedA.count(), 1);
     const int after = forgejoRefreshes();
     QCOMPARE(m_b->spawnedWith.size(), 1);
 
     QSignalSpy adoptedB(m_b->rotator.get(), &TokenRotator::tokensAdopted);
-    QCOMPARE(m_b->rotator->sweep(), 0);
+    QCOMPARE(sweep({m_b.get()}), 0);
     QCOMPARE(adoptedB.count(), 1);
     QCOMPARE(forgejoRefreshes(), after);
     QTRY_COMPARE(m_b->spawnedWith.size(), 2);
     QCOMPARE(m_b->spawnedWith.last(), storedAccessToken(*m_a));
 }
 
-void tst_ClusterRefresh::failedSiblingSaveHealsWithoutALogout()
+void tst_ClusterRefresh::addSecondGrant(QString *grantId, UpstreamTokens *due)
 {
     // Alice signed in with a second client: two grants, one Forgejo pair.
     ClientRecord client;
@@ -298,11 +325,47 @@ void tst_ClusterRefresh::failedSiblingSaveHealsWithoutALogout()
     grant.scope = QStringLiteral("forgejo");
     Result<GrantRecord> created = m_a->store->createGrant(grant, tokens.value());
     QVERIFY(created.ok());
-    const QString second = created.value().grantId;
-    UpstreamTokens due = tokens.value();
-    due.accessExpiresAt = QDateTime::currentDateTimeUtc().addSecs(60);
-    QVERIFY(m_a->store->saveUpstreamTokens(m_grantId, due).ok());
-    QVERIFY(m_a->store->saveUpstreamTokens(second, due).ok());
+    *due = tokens.value();
+    due->accessExpiresAt = QDateTime::currentDateTimeUtc().addSecs(60);
+    QVERIFY(m_a->store->saveUpstreamTokens(m_grantId, *due).ok());
+    QVERIFY(m_a->store->saveUpstreamTokens(created.value().grantId, *due).ok());
+    *grantId = created.value().grantId;
+}
+
+void tst_ClusterRefresh::oneBrokerRefreshesAUserOnce()
+{
+    // One broker, two grants of one user, both due, and the rotator not yet
+    // knowing they share tokens (the second has no session it has loaded):
+    // the second refresh must not spend the refresh token the first is
+    // spending (Forgejo would refuse it, and both grants would be revoked).
+    // The store's lock does not help here: PostgreSQL's is re-entrant on
+    // one connection.
+    QString second;
+    UpstreamTokens due;
+    addSecondGrant(&second, &due);
+    QVERIFY(!second.isEmpty());
+    const int before = forgejoRefreshes();
+    QSignalSpy refreshed(m_a->rotator.get(), &TokenRotator::grantRefreshed);
+    QSignalSpy failed(m_a->rotator.get(), &TokenRotator::grantFailed);
+    QVERIFY(m_a->rotator->refreshGrant(m_grantId));
+    QVERIFY(m_a->rotator->refreshGrant(second));
+    QTRY_VERIFY(!m_a->rotator->isRefreshing(m_grantId) && !m_a->rotator->isRefreshing(second));
+    QTRY_COMPARE(refreshed.count(), 1);
+    QCOMPARE(failed.count(), 0);
+    QCOMPARE(forgejoRefreshes(), before + 1);
+    const QByteArray fresh = storedAccessToken(*m_a);
+    QVERIFY(fresh != due.accessToken);
+    QCOMPARE(m_a->store->upstreamTokens(second).value().accessToken, fresh);
+    QVERIFY(!m_a->store->findGrant(m_grantId).value().revoked.isValid());
+    QVERIFY(!m_a->store->findGrant(second).value().revoked.isValid());
+}
+
+void tst_ClusterRefresh::failedSiblingSaveHealsWithoutALogout()
+{
+    QString second;
+    UpstreamTokens due;
+    addSecondGrant(&second, &due);
+    QVERIFY(!second.isEmpty());
 
     // The database refuses the second grant's save once, right after
     // Forgejo spent the old refresh token.

@@ -13,6 +13,7 @@
 #include <optional>
 
 #include <QCryptographicHash>
+#include <QDateTime>
 #include <QFile>
 #include <QHostAddress>
 #include <QJsonArray>
@@ -109,6 +110,7 @@ private Q_SLOTS:
     void idleEviction();
     void bearerChecksAreCached();
     void storeWaitsOffTheHttpThread();
+    void rotatorWaitsOffTheHttpThread();
 
 private:
     // The fake (Forgejo access tokens live `upstreamTtl` seconds) and the daemon.
@@ -141,6 +143,10 @@ private:
     // or this test's PostgreSQL database), runs `use`, closes it; false when
     // it does not open.
     bool withStoreDatabase(bool readOnly, const std::function<void(QSqlDatabase &)> &use);
+    // Holds what writing to `table` needs until `lock` rolls back (SQLite:
+    // the write lock, which the daemon waits 5 s for; PostgreSQL: an
+    // EXCLUSIVE lock on the table, which plain reads pass).
+    bool lockForWrites(QSqlQuery &lock, const QString &table);
     // The daemon's store as a new, not yet opened connection `name`.
     QSqlDatabase addStoreDatabase(const QString &name, bool readOnly);
     // A signed-in client (named `name`) with an open session; `failure` says why not.
@@ -513,6 +519,14 @@ qint64 tst_Rotation::upstreamBytes(const QString &clientId)
     return bytes;
 }
 
+bool tst_Rotation::lockForWrites(QSqlQuery &lock, const QString &table)
+{
+    if (!m_database)
+        return lock.exec(QStringLiteral("BEGIN IMMEDIATE"));
+    return lock.exec(QStringLiteral("BEGIN")) &&
+           lock.exec(QStringLiteral("LOCK TABLE %1 IN EXCLUSIVE MODE").arg(table));
+}
+
 bool tst_Rotation::revokeBehindTheBack(const QString &accessToken)
 {
     bool done = false;
@@ -834,12 +848,7 @@ void tst_Rotation::storeWaitsOffTheHttpThread()
         QSqlDatabase db = addStoreDatabase(name, false);
         QVERIFY(db.open());
         QSqlQuery lock(db);
-        if (m_database) {
-            QVERIFY(lock.exec(QStringLiteral("BEGIN")));
-            QVERIFY(lock.exec(QStringLiteral("LOCK TABLE tokens IN EXCLUSIVE MODE")));
-        } else {
-            QVERIFY(lock.exec(QStringLiteral("BEGIN IMMEDIATE"))); // the daemon waits 5 s for it
-        }
+        QVERIFY(lockForWrites(lock, QStringLiteral("tokens")));
 
         QNetworkRequest refreshRequest(broker(QStringLiteral("/oauth/token")));
         refreshRequest.setHeader(QNetworkRequest::ContentTypeHeader,
@@ -884,6 +893,58 @@ void tst_Rotation::storeWaitsOffTheHttpThread()
         db.close();
     }
     QSqlDatabase::removeDatabase(name);
+}
+
+void tst_Rotation::rotatorWaitsOffTheHttpThread()
+{
+    // Issue 14: the rotator's statements run on the store thread too. The
+    // test makes the grant's upstream token due and at once takes the lock
+    // the rotator's save needs (lockForWrites on grants). Forgejo has
+    // refreshed, the save waits: an open session's
+    // calls are still answered. Once the lock goes, the rotation completes.
+    QVERIFY(startStack(3600, {}));
+    UserAgent agent(m_network);
+    const OpenSession open = openSession(agent, QStringLiteral("rotating"));
+    QVERIFY2(open.failure.isEmpty(), qPrintable(open.failure));
+    const QString access = open.tokens.access;
+    const QString session = open.sessionId;
+    const QString firstToken = childToken(access, session);
+    QVERIFY(!firstToken.isEmpty());
+    const int refreshesBefore = m_fake->stats(m_network).value(QStringLiteral("refreshes")).toInt();
+
+    const QString name = QStringLiteral("tst_rotation.rotlock");
+    {
+        QSqlDatabase db = addStoreDatabase(name, false);
+        QVERIFY(db.open());
+        QSqlQuery lock(db);
+        // Due within the refresh lead (5 min), committed; then the lock at
+        // once: the rotator reads the expiry at its next sweep (1 s) and
+        // calls Forgejo before it saves, so its save comes after the lock.
+        const qint64 dueMs = QDateTime::currentMSecsSinceEpoch() + 60000;
+        QVERIFY(lock.exec(QStringLiteral("UPDATE grants SET upstream_expires_ms = %1").arg(dueMs)));
+        QVERIFY(lockForWrites(lock, QStringLiteral("grants")));
+        // Forgejo has handed out the new pair: the daemon is saving it now.
+        QTRY_COMPARE_WITH_TIMEOUT(m_fake->stats(m_network).value(QStringLiteral("refreshes")).toInt(),
+                                  refreshesBefore + 1, WaitMs);
+        for (int call = 0; call < 3; ++call) {
+            // Bounded well under SQLite's busy timeout.
+            const HttpResult answer = post(access, request(QStringLiteral("ping"), {}), session, 2000);
+            QVERIFY2(answer.status == 200, answer.describe().constData());
+        }
+        QVERIFY2(respawnedPid(*m_broker, session) == 0, "the rotation did not wait for the lock");
+
+        QVERIFY(lock.exec(QStringLiteral("ROLLBACK")));
+        lock.finish();
+        db.close();
+    }
+    QSqlDatabase::removeDatabase(name);
+    QTRY_VERIFY_WITH_TIMEOUT(respawnedPid(*m_broker, session) > 0, WaitMs);
+    const QString newToken = childToken(access, session);
+    QVERIFY(!newToken.isEmpty() && newToken != firstToken);
+    QCOMPARE(forgejoUser(newToken), QStringLiteral("alice"));
+    const QJsonObject stats = m_fake->stats(m_network);
+    QCOMPARE(stats.value(QStringLiteral("refreshes")).toInt(), refreshesBefore + 1);
+    QCOMPARE(stats.value(QStringLiteral("refresh_failures")).toInt(), 0);
 }
 
 QTEST_GUILESS_MAIN(tst_Rotation)

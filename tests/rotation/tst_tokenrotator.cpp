@@ -5,8 +5,10 @@
 // daemon against a fake Forgejo.
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <utility>
 
 #include <QDateTime>
 #include <QHash>
@@ -50,6 +52,16 @@ public:
         RefreshCallback done;
     };
 
+    // A store-backed source answers later: with `deferLoads`, a load waits
+    // in `loads` until the test answers it.
+    void load(const QStringList &grantIds, std::function<void()> ready) override
+    {
+        if (!deferLoads) {
+            ready();
+            return;
+        }
+        loads.append({grantIds, std::move(ready)});
+    }
     [[nodiscard]] Result<QDateTime> expiryOf(const QString &grantId) const override
     {
         if (broken.contains(grantId))
@@ -79,6 +91,8 @@ public:
     QHash<QString, QString> keys;       // grants with one key share upstream tokens
     QStringList broken;                 // expiryOf fails for these
     QList<Call> calls;                  // every refresh the rotator started, in order
+    bool deferLoads = false;
+    QList<std::pair<QStringList, std::function<void()>>> loads; // unanswered loads, in order
 };
 
 } // namespace
@@ -91,6 +105,7 @@ private Q_SLOTS:
     void cleanup();
 
     void sweepRefreshesOnlyWithinTheLead();
+    void sweepDecidesOnceTheSourceHasLoaded();
     void unreadableExpiryIsSkipped();
     void oneRefreshPerKeyInFlight();
     void refreshRespawnsEverySessionOfTheRefreshedGrants();
@@ -125,6 +140,8 @@ void tst_TokenRotator::init()
     m_source.keys.clear();
     m_source.broken.clear();
     m_source.calls.clear();
+    m_source.deferLoads = false;
+    m_source.loads.clear();
     m_backendsMade.clear();
     m_registry = std::make_unique<SessionRegistry>(
         RegistryLimits{}, [this](const SessionOwner &, const QString &sessionId) -> std::unique_ptr<Backend> {
@@ -167,6 +184,33 @@ void tst_TokenRotator::sweepRefreshesOnlyWithinTheLead()
     QCOMPARE(m_source.refreshedGrants(), QStringList{QStringLiteral("due")});
     QVERIFY(rotator->isRefreshing(QStringLiteral("due")));
     QVERIFY(!rotator->isRefreshing(QStringLiteral("fresh")));
+}
+
+void tst_TokenRotator::sweepDecidesOnceTheSourceHasLoaded()
+{
+    // Issue 14: the real source reads the store on its own thread. The
+    // sweep decides when the expiries are in, and a sweep that finds the
+    // last one still waiting is skipped rather than queued behind it.
+    m_source.expiries = {{QStringLiteral("due"), soon()}};
+    QVERIFY(create(QStringLiteral("alice"), QStringLiteral("due")));
+    m_source.deferLoads = true;
+    TokenRotator *rotator = makeRotator();
+    QSignalSpy swept(rotator, &TokenRotator::swept);
+
+    QCOMPARE(rotator->sweep(), 0);
+    QCOMPARE(rotator->sweep(), 0);
+    QCOMPARE(m_source.loads.size(), 1);
+    QCOMPARE(m_source.loads.first().first, QStringList{QStringLiteral("due")});
+    QVERIFY(m_source.calls.isEmpty());
+    QVERIFY(swept.isEmpty());
+
+    m_source.loads.takeFirst().second();
+    QCOMPARE(swept.size(), 1);
+    QCOMPARE(swept.first().first().toInt(), 1);
+    QCOMPARE(m_source.refreshedGrants(), QStringList{QStringLiteral("due")});
+    // The pass is over: the next one loads again.
+    QCOMPARE(rotator->sweep(), 0);
+    QCOMPARE(m_source.loads.size(), 1);
 }
 
 void tst_TokenRotator::unreadableExpiryIsSkipped()
