@@ -31,10 +31,11 @@ class UpstreamClient;
 // the upstream Forgejo client, the authorization server with its routes and
 // bearer guard, and the token rotator.
 //
-// Two connections to the store (issue 14): the sign-in endpoints' and the
-// token rotator's statements run on a thread of their own (StoreRunner);
-// the bearer guard (from its cache), the child's environment and the admin
-// socket's revoke use the one on this thread. They share one bearer cache.
+// Two connections to the store (issue 14): the sign-in endpoints', the
+// token rotator's and the admin socket's revoke's statements run on a
+// thread of their own (StoreRunner); the bearer guard (from its cache) and
+// the child's environment use the one on this thread. They share one bearer
+// cache.
 class OAuthMode final : public QObject {
     Q_OBJECT
 public:
