@@ -236,12 +236,7 @@ Result<void> BrokerDirectoryWorker::connectDatabase()
 
 void BrokerDirectoryWorker::disconnectDatabase()
 {
-    if (m_connectionName.isEmpty())
-        return;
-    m_db.close();
-    m_db = QSqlDatabase();
-    QSqlDatabase::removeDatabase(m_connectionName);
-    m_connectionName.clear();
+    dropConnection(m_db, m_connectionName);
 }
 
 void BrokerDirectoryWorker::close()

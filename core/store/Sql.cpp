@@ -58,6 +58,16 @@ Result<void> execSql(const QSqlDatabase &db, const QString &sql)
     return {};
 }
 
+void dropConnection(QSqlDatabase &db, QString &name)
+{
+    if (name.isEmpty())
+        return;
+    db.close();
+    db = QSqlDatabase();
+    QSqlDatabase::removeDatabase(name);
+    name.clear();
+}
+
 Result<QSqlQuery> runSql(const QSqlDatabase &db, const QString &sql, const QVariantList &values)
 {
     return run(db, sql, [&values](QSqlQuery &query) {

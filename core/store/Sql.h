@@ -14,6 +14,11 @@
 // Small helpers over Qt Sql for fmb_store. Internal.
 namespace fmb {
 
+// Closes `db`, removes the connection `name` from Qt's list of connections
+// (after the last handle to it is gone) and clears both. Nothing when `name`
+// is empty (not connected).
+void dropConnection(QSqlDatabase &db, QString &name);
+
 // Values for `:name` placeholders. A name may stand in the statement more
 // than once (one value for every place that needs "now").
 using SqlNamedValues = QList<std::pair<QString, QVariant>>;

@@ -322,10 +322,7 @@ void SqlTokenStore::close()
 {
     if (m_connectionName.isEmpty())
         return;
-    m_db.close();
-    m_db = QSqlDatabase();
-    QSqlDatabase::removeDatabase(m_connectionName);
-    m_connectionName.clear();
+    dropConnection(m_db, m_connectionName);
     m_where.clear();
     m_keyName.clear();
     m_box.reset();
