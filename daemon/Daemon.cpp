@@ -244,8 +244,7 @@ Daemon::Daemon(BrokerConfig config, QObject *parent)
     });
 
     OriginPolicy policy(m_config.allowedOrigins, m_config.listenHost, m_config.publicUrl);
-    const Authenticator authenticator =
-        [this](const QHttpServerRequest &request) -> Result<SessionOwner, AuthFailure> {
+    const Authenticator authenticator = [this](const QHttpServerRequest &request) -> AuthVerdict {
         if (m_oauth)
             return m_oauth->authenticate(request);
         return SessionOwner{QStringLiteral("local"), QString()};

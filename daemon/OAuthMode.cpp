@@ -195,7 +195,7 @@ QList<HttpRoute> OAuthMode::routes()
     return m_server->routes();
 }
 
-Result<SessionOwner, AuthFailure> OAuthMode::authenticate(const QHttpServerRequest &request) const
+AuthVerdict OAuthMode::authenticate(const QHttpServerRequest &request) const
 {
     return m_server->authenticate(request);
 }

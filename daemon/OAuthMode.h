@@ -48,7 +48,7 @@ public:
     [[nodiscard]] AuthorizationServer *authorization() const { return m_server; }
     // The authorization server's routes, for the HTTP server.
     [[nodiscard]] QList<HttpRoute> routes();
-    [[nodiscard]] Result<SessionOwner, AuthFailure> authenticate(const QHttpServerRequest &request) const;
+    [[nodiscard]] AuthVerdict authenticate(const QHttpServerRequest &request) const;
     // What a child of this owner gets on top of the base environment: the
     // user's current Forgejo token (in token_env) and FORGEJO_URL.
     [[nodiscard]] Result<QList<QPair<QString, QString>>> childEnvironment(const SessionOwner &owner) const;

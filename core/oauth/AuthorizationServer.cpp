@@ -73,7 +73,7 @@ QList<HttpRoute> AuthorizationServer::routes()
 Authenticator AuthorizationServer::bearerGuard() const
 {
     QPointer<const AuthorizationServer> self(this);
-    return [self](const QHttpServerRequest &request) -> Result<SessionOwner, AuthFailure> {
+    return [self](const QHttpServerRequest &request) -> AuthVerdict {
         if (!self) {
             return AuthFailure{
                 ErrorCode::Unavailable,
@@ -84,7 +84,7 @@ Authenticator AuthorizationServer::bearerGuard() const
     };
 }
 
-Result<SessionOwner, AuthFailure> AuthorizationServer::authenticate(const QHttpServerRequest &request) const
+AuthVerdict AuthorizationServer::authenticate(const QHttpServerRequest &request) const
 {
     return m_guard->authenticate(request);
 }

@@ -77,7 +77,7 @@ public:
     [[nodiscard]] int pendingFlows() const;
 
     // The guard's decision for one request, without HTTP.
-    [[nodiscard]] Result<SessionOwner, AuthFailure> authenticate(const QHttpServerRequest &request) const;
+    [[nodiscard]] AuthVerdict authenticate(const QHttpServerRequest &request) const;
 
 Q_SIGNALS:
     // A user finished a sign-in: a new grant with fresh upstream tokens.

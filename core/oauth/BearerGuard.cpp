@@ -6,6 +6,7 @@
 #include "FormEncoding.h"
 #include "Logging.h"
 #include "OAuthHttp.h"
+#include "store/StoreRunner.h"
 #include "store/TokenHash.h"
 #include "store/TokenStore.h"
 
@@ -37,9 +38,16 @@ bool isB64Token(QByteArrayView value)
 
 BearerGuard::BearerGuard(const OAuthContext &context)
     : m_context(context)
+    , m_facts(std::make_shared<const Facts>(
+          Facts{context.config().resource, context.resourceMetadataUrl(), context.config().scopes}))
 {}
 
 QByteArray BearerGuard::challenge(const QString &error, const QString &description) const
+{
+    return challenge(*m_facts, error, description);
+}
+
+QByteArray BearerGuard::challenge(const Facts &facts, const QString &error, const QString &description)
 {
     using OAuthHttp::quotedParameter;
     QStringList parts;
@@ -48,14 +56,13 @@ QByteArray BearerGuard::challenge(const QString &error, const QString &descripti
         if (!description.isEmpty())
             parts << QStringLiteral("error_description=") + quotedParameter(description);
     }
-    parts << QStringLiteral("resource_metadata=") + quotedParameter(m_context.resourceMetadataUrl());
-    const QStringList &scopes = m_context.config().scopes;
-    if (!scopes.isEmpty())
-        parts << QStringLiteral("scope=") + quotedParameter(scopes.join(QLatin1Char(' ')));
+    parts << QStringLiteral("resource_metadata=") + quotedParameter(facts.resourceMetadataUrl);
+    if (!facts.scopes.isEmpty())
+        parts << QStringLiteral("scope=") + quotedParameter(facts.scopes.join(QLatin1Char(' ')));
     return (QStringLiteral("Bearer ") + parts.join(QStringLiteral(", "))).toUtf8();
 }
 
-Result<SessionOwner, AuthFailure> BearerGuard::authenticate(const QHttpServerRequest &request) const
+AuthVerdict BearerGuard::authenticate(const QHttpServerRequest &request) const
 {
     // OAuth 2.1 §5.1.2 / MCP: access tokens never in the URI.
     const Form::Fields query = Form::parse(request.url().query(QUrl::FullyEncoded).toLatin1());
@@ -82,7 +89,22 @@ Result<SessionOwner, AuthFailure> BearerGuard::authenticate(const QHttpServerReq
             QStringLiteral("Unauthorized: the bearer token is malformed")};
     }
     const TokenHash hash = TokenHash::of(token);
-    Result<TokenRecord> record = m_context.bearerStore()->findAccessToken(hash);
+    if (std::optional<TokenRecord> cached = m_context.bearerStore()->cachedAccessToken(hash))
+        return answer(*m_facts, hash, *cached);
+    // Not confirmed lately (another broker issued it, or it sat unused): one
+    // read, on the store thread, whose answer also fills the cache.
+    return AuthVerdict::later([stores = &m_context.stores(), facts = m_facts,
+                               hash](QObject *context, std::function<void(AuthResult)> done) {
+        stores->run<Result<TokenRecord>>(
+            context, [hash](TokenStore &store) { return store.findAccessToken(hash); },
+            [facts, hash, done = std::move(done)](const Result<TokenRecord> &record) {
+                done(answer(*facts, hash, record));
+            });
+    });
+}
+
+AuthResult BearerGuard::answer(const Facts &facts, const TokenHash &hash, const Result<TokenRecord> &record)
+{
     if (!record) {
         if (record.error().code != ErrorCode::Unauthorized) {
             // A database outage is logged once by the store, not once per request.
@@ -98,14 +120,14 @@ Result<SessionOwner, AuthFailure> BearerGuard::authenticate(const QHttpServerReq
         qCDebug(lcOAuth).noquote() << "refused access token" << hash.fingerprint() << ":"
                                    << record.error().message;
         return AuthFailure{ErrorCode::Unauthorized,
-                           challenge(QStringLiteral("invalid_token"), record.error().message),
+                           challenge(facts, QStringLiteral("invalid_token"), record.error().message),
                            QStringLiteral("Unauthorized: %1").arg(record.error().message)};
     }
-    if (!sameResource(record.value().resource, m_context.config().resource)) {
+    if (!sameResource(record.value().resource, facts.resource)) {
         qCInfo(lcOAuth).noquote() << "refused access token" << hash.fingerprint() << "issued for resource"
                                   << record.value().resource;
         const QString why = QStringLiteral("the access token was issued for another resource");
-        return AuthFailure{ErrorCode::Unauthorized, challenge(QStringLiteral("invalid_token"), why),
+        return AuthFailure{ErrorCode::Unauthorized, challenge(facts, QStringLiteral("invalid_token"), why),
                            QStringLiteral("Unauthorized: %1").arg(why)};
     }
     return SessionOwner{record.value().userLogin, record.value().grantId, record.value().expiresAt};

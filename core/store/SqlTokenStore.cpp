@@ -909,16 +909,20 @@ Result<TokenRecord> SqlTokenStore::selectToken(const TokenHash &hash, RowLock lo
     return token;
 }
 
+std::optional<TokenRecord> SqlTokenStore::cachedAccessToken(const TokenHash &hash) const
+{
+    bool revalidate = false;
+    std::optional<TokenRecord> cached = m_cache->fresh(hash, now(), m_revalidator ? &revalidate : nullptr);
+    if (revalidate)
+        m_revalidator(hash);
+    return cached;
+}
+
 Result<TokenRecord> SqlTokenStore::findAccessToken(const TokenHash &hash) const
 {
-    const QDateTime current = now();
-    bool revalidate = false;
-    if (std::optional<TokenRecord> cached =
-            m_cache->fresh(hash, current, m_revalidator ? &revalidate : nullptr)) {
-        if (revalidate)
-            m_revalidator(hash);
+    if (std::optional<TokenRecord> cached = cachedAccessToken(hash))
         return *cached;
-    }
+    const QDateTime current = now();
     Result<TokenRecord> token = lookupAccessToken(hash);
     if (token.ok()) {
         m_cache->confirm(token.value());

@@ -85,6 +85,7 @@ public:
     [[nodiscard]] Result<IssuedTokens> issueTokenPair(const QString &grantId,
                                                       const TokenRequest &request) override;
     [[nodiscard]] Result<TokenRecord> findAccessToken(const TokenHash &hash) const override;
+    [[nodiscard]] std::optional<TokenRecord> cachedAccessToken(const TokenHash &hash) const override;
     void revalidateAccessToken(const TokenHash &hash) override;
     [[nodiscard]] Result<IssuedTokens> rotateRefreshToken(const TokenHash &refreshHash,
                                                           const QString &clientId,

@@ -4,6 +4,11 @@ namespace fmb {
 
 TokenStore::~TokenStore() = default;
 
+std::optional<TokenRecord> TokenStore::cachedAccessToken(const TokenHash & /*hash*/) const
+{
+    return std::nullopt;
+}
+
 void TokenStore::revalidateAccessToken(const TokenHash & /*hash*/)
 {}
 

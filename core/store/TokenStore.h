@@ -1,6 +1,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 
 #include <QDateTime>
 #include <QList>
@@ -107,6 +108,11 @@ public:
                                                               const TokenRequest &request) = 0;
     // A live access token: known, of kind Access, not revoked, not expired.
     [[nodiscard]] virtual Result<TokenRecord> findAccessToken(const TokenHash &hash) const = 0;
+    // What findAccessToken answers without a statement (from the bearer
+    // cache), or nothing when it would have to ask the database: the bearer
+    // guard then asks on the store thread (issue 14). The default (a store
+    // without a cache) always has to ask.
+    [[nodiscard]] virtual std::optional<TokenRecord> cachedAccessToken(const TokenHash &hash) const;
     // Asks the database about a token the store answers from memory (its
     // bearer cache), and keeps or drops it there by the answer. The default
     // (a store without a cache) does nothing.

@@ -12,6 +12,7 @@
 #include "HttpSink.h"
 #include "ListenHub.h"
 #include "Logging.h"
+#include "McpRequest.h"
 #include "SocketChannel.h"
 #include "StatelessSink.h"
 #include "StatusTable.h"
@@ -32,14 +33,14 @@ const QStringList &servedRevisions()
     return served;
 }
 
-StatelessHeaders statelessHeaders(const QHttpServerRequest &request)
+StatelessHeaders statelessHeaders(const McpRequest &request)
 {
     return StatelessHeaders{request.value("mcp-protocol-version"), request.value("mcp-method"),
                             request.value("mcp-name")};
 }
 
 // A GET or DELETE of 2026-07-28: its header and no session to name.
-bool sessionlessStreamOrDelete(const QHttpServerRequest &request)
+bool sessionlessStreamOrDelete(const McpRequest &request)
 {
     return request.value("mcp-session-id").isEmpty() &&
            QLatin1String(request.value("mcp-protocol-version")) == McpRevision::Stateless;
@@ -57,6 +58,15 @@ HttpExchange borrowedExchange(SocketChannel &channel, const QHttpServerRequest &
 {
     return HttpExchange(std::shared_ptr<HttpChannel>(std::shared_ptr<HttpChannel>(), &channel),
                         wantsClose(request));
+}
+
+// An exchange on the same connection as `borrowed` that may be answered
+// after the caller returns.
+HttpExchange keptExchange(const HttpExchange &borrowed)
+{
+    const auto *channel = dynamic_cast<const SocketChannel *>(borrowed.channel());
+    return HttpExchange(std::make_shared<SocketChannel>(channel ? channel->socket() : nullptr),
+                        borrowed.closesAfter());
 }
 
 // A JSON-RPC error answer with the given status.
@@ -307,7 +317,7 @@ void McpHttpServer::missingHandler(const QHttpServerRequest &request, QTcpSocket
     borrowedExchange(channel, request).answer(404, {{"Content-Type", "text/plain"}}, "Not Found\n");
 }
 
-Http::HeaderList McpHttpServer::corsHeaders(const QHttpServerRequest &request) const
+Http::HeaderList McpHttpServer::corsHeaders(const McpRequest &request) const
 {
     const QByteArray origin = request.value("origin");
     if (origin.isEmpty())
@@ -317,8 +327,9 @@ Http::HeaderList McpHttpServer::corsHeaders(const QHttpServerRequest &request) c
             {"Vary", "Origin"}};
 }
 
-void McpHttpServer::handleMcp(const QHttpServerRequest &request, const HttpExchange &exchange)
+void McpHttpServer::handleMcp(const QHttpServerRequest &qtRequest, const HttpExchange &exchange)
 {
+    const McpRequest request(qtRequest);
     // DNS rebinding protection first: nothing about the server is told to a
     // page that a foreign Host or Origin gives away.
     if (!m_policy.hostAllowed(request.value("host"))) {
@@ -346,13 +357,28 @@ void McpHttpServer::handleMcp(const QHttpServerRequest &request, const HttpExcha
         return;
     }
 
-    Result<SessionOwner, AuthFailure> owner = m_authenticator(request);
+    const AuthVerdict verdict = m_authenticator(qtRequest);
+    if (!verdict.isLater()) {
+        serveMcp(request, exchange, verdict.now());
+        return;
+    }
+    // The check waits for the token store (a token not seen lately): the
+    // request goes on once it answers, on a copy and the socket itself.
+    verdict.check(
+        this, [this, kept = request.detached(), exchange = keptExchange(exchange)](const AuthResult &owner) {
+            if (exchange.isOpen())
+                serveMcp(kept, exchange, owner);
+        });
+}
+
+void McpHttpServer::serveMcp(const McpRequest &request, const HttpExchange &exchange, const AuthResult &owner)
+{
+    const Http::HeaderList cors = corsHeaders(request);
     if (!owner) {
         const AuthFailure &error = owner.error();
         refuse(exchange, StatusTable::failureOf(error), error.message, cors, error.challenge);
         return;
     }
-
     if (request.method() != QHttpServerRequest::Method::Post && sessionlessStreamOrDelete(request)) {
         // 2026-07-28 has no GET stream and no session to end (streamable-http,
         // "Backward Compatibility"): 405, as a server of that revision alone answers.
@@ -378,7 +404,7 @@ void McpHttpServer::handleMcp(const QHttpServerRequest &request, const HttpExcha
     }
 }
 
-Session *McpHttpServer::sessionFor(const QHttpServerRequest &request, const QByteArray &sessionId,
+Session *McpHttpServer::sessionFor(const McpRequest &request, const QByteArray &sessionId,
                                    const HttpExchange &exchange, const SessionOwner &owner)
 {
     const Http::HeaderList cors = corsHeaders(request);
@@ -420,7 +446,7 @@ Session *McpHttpServer::sessionFor(const QHttpServerRequest &request, const QByt
     return session;
 }
 
-void McpHttpServer::handlePost(const QHttpServerRequest &request, const HttpExchange &exchange,
+void McpHttpServer::handlePost(const McpRequest &request, const HttpExchange &exchange,
                                const SessionOwner &owner)
 {
     const Http::HeaderList cors = corsHeaders(request);
@@ -517,7 +543,7 @@ void McpHttpServer::handlePost(const QHttpServerRequest &request, const HttpExch
         exchange.answer(202, cors, {});
 }
 
-void McpHttpServer::handleStateless(const QHttpServerRequest &request, const HttpExchange &exchange,
+void McpHttpServer::handleStateless(const McpRequest &request, const HttpExchange &exchange,
                                     const ParsedBody &body, const SessionOwner &owner)
 {
     const Http::HeaderList cors = corsHeaders(request);
@@ -754,7 +780,7 @@ void McpHttpServer::serveListen(const HttpExchange &exchange, const StatelessReq
     whenChildReady(child, http, id, open);
 }
 
-void McpHttpServer::handleGet(const QHttpServerRequest &request, const HttpExchange &exchange,
+void McpHttpServer::handleGet(const McpRequest &request, const HttpExchange &exchange,
                               const SessionOwner &owner)
 {
     const Http::HeaderList cors = corsHeaders(request);
@@ -776,7 +802,7 @@ void McpHttpServer::handleGet(const QHttpServerRequest &request, const HttpExcha
     }
 }
 
-void McpHttpServer::handleDelete(const QHttpServerRequest &request, const HttpExchange &exchange,
+void McpHttpServer::handleDelete(const McpRequest &request, const HttpExchange &exchange,
                                  const SessionOwner &owner)
 {
     Session *session = sessionFor(request, request.value("mcp-session-id"), exchange, owner);

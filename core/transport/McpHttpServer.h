@@ -23,6 +23,7 @@ namespace fmb {
 
 class GuardedTcpServer;
 class HttpSink;
+class McpRequest;
 class SessionRegistry;
 class ListenHub;
 class StatelessSink;
@@ -88,13 +89,14 @@ protected:
     void missingHandler(const QHttpServerRequest &request, QTcpSocket *socket) override;
 
 private:
-    void handleMcp(const QHttpServerRequest &request, const HttpExchange &exchange);
-    void handlePost(const QHttpServerRequest &request, const HttpExchange &exchange,
-                    const SessionOwner &owner);
+    void handleMcp(const QHttpServerRequest &qtRequest, const HttpExchange &exchange);
+    // The rest of handleMcp, once the caller is known.
+    void serveMcp(const McpRequest &request, const HttpExchange &exchange, const AuthResult &owner);
+    void handlePost(const McpRequest &request, const HttpExchange &exchange, const SessionOwner &owner);
     // A 2026-07-28 POST (isStatelessPost): validated, then answered by the
     // user child of `owner` (server/discover from its initialize result).
-    void handleStateless(const QHttpServerRequest &request, const HttpExchange &exchange,
-                         const ParsedBody &body, const SessionOwner &owner);
+    void handleStateless(const McpRequest &request, const HttpExchange &exchange, const ParsedBody &body,
+                         const SessionOwner &owner);
     void answerDiscover(const HttpExchange &exchange, const StatelessRequest &request, Session *child,
                         const Http::HeaderList &cors);
     // Posts `message` once the new user child `child` is ready (its
@@ -114,14 +116,12 @@ private:
     // input request and resumes it on this exchange.
     void resumeParked(const HttpExchange &exchange, const StatelessRequest &request,
                       const SessionOwner &owner, const Http::HeaderList &cors);
-    void handleGet(const QHttpServerRequest &request, const HttpExchange &exchange,
-                   const SessionOwner &owner);
-    void handleDelete(const QHttpServerRequest &request, const HttpExchange &exchange,
-                      const SessionOwner &owner);
+    void handleGet(const McpRequest &request, const HttpExchange &exchange, const SessionOwner &owner);
+    void handleDelete(const McpRequest &request, const HttpExchange &exchange, const SessionOwner &owner);
     // The session named by Mcp-Session-Id (the header's value, read by the
     // caller), or null after answering 400/403/404.
-    Session *sessionFor(const QHttpServerRequest &request, const QByteArray &sessionId,
-                        const HttpExchange &exchange, const SessionOwner &owner);
+    Session *sessionFor(const McpRequest &request, const QByteArray &sessionId, const HttpExchange &exchange,
+                        const SessionOwner &owner);
     // Answers `failure` as the status table says, with `headers` and, for a
     // failure that carries one, the WWW-Authenticate `challenge`.
     void refuse(const HttpExchange &exchange, McpFailure failure, const QString &message,
@@ -140,7 +140,7 @@ private:
     // Answers a session's refusal of a POST or GET as its kind says.
     void refuse(const HttpExchange &exchange, const SessionRefusal &refusal,
                 const Http::HeaderList &headers) const;
-    [[nodiscard]] Http::HeaderList corsHeaders(const QHttpServerRequest &request) const;
+    [[nodiscard]] Http::HeaderList corsHeaders(const McpRequest &request) const;
     void onStreamingStarted(fmb::HttpSink *sink);
     void onSinkFinished(fmb::HttpSink *sink);
     void sendKeepAlives();

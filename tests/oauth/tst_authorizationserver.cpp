@@ -296,7 +296,7 @@ void tst_AuthorizationServer::initTestCase()
     // guard is filled in once it exists.
     m_server = new fmb::McpHttpServer(
         fmb::HttpConfig{}, fmb::OriginPolicy({}, QStringLiteral("127.0.0.1"), QString()), m_registry,
-        [this](const QHttpServerRequest &request) -> Result<SessionOwner, fmb::AuthFailure> {
+        [this](const QHttpServerRequest &request) -> fmb::AuthVerdict {
             if (!m_guard)
                 return fmb::AuthFailure{ErrorCode::Unavailable, {}, QStringLiteral("no guard")};
             return m_guard(request);

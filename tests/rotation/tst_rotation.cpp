@@ -110,6 +110,7 @@ private Q_SLOTS:
     void idleEviction();
     void bearerChecksAreCached();
     void storeWaitsOffTheHttpThread();
+    void bearerCheckWaitsOffTheHttpThread();
     void rotatorWaitsOffTheHttpThread();
 
 private:
@@ -125,6 +126,8 @@ private:
 
     HttpResult post(const QString &accessToken, const QJsonObject &body, const QString &sessionId = {},
                     int timeoutMs = WaitMs);
+    // The initialize request of a new session.
+    QJsonObject initializeMessage();
     // A new session (initialize + notifications/initialized); empty on failure.
     QString initialize(const QString &accessToken, HttpResult *answer = nullptr);
     HttpResult ping(const QString &accessToken, const QString &sessionId);
@@ -150,6 +153,8 @@ private:
     // Three pings of the session, each answered within 2 s (well under
     // SQLite's busy timeout): empty, or what the first unanswered one got.
     QString callsAnswered(const QString &accessToken, const QString &sessionId);
+    // True while a statement on PostgreSQL `db`'s server waits for a lock.
+    static bool someoneWaitsForALock(QSqlDatabase &db);
     // The daemon's store as a new, not yet opened connection `name`.
     QSqlDatabase addStoreDatabase(const QString &name, bool readOnly);
     // A signed-in client (named `name`) with an open session; `failure` says why not.
@@ -393,15 +398,19 @@ QJsonObject tst_Rotation::rpcMessage(const QByteArray &contentType, const QByteA
     return {};
 }
 
+QJsonObject tst_Rotation::initializeMessage()
+{
+    return request(
+        QStringLiteral("initialize"),
+        {{QStringLiteral("protocolVersion"), ProtocolVersion},
+         {QStringLiteral("capabilities"), QJsonObject{}},
+         {QStringLiteral("clientInfo"), QJsonObject{{QStringLiteral("name"), ClientName},
+                                                    {QStringLiteral("version"), QStringLiteral("1")}}}});
+}
+
 QString tst_Rotation::initialize(const QString &accessToken, HttpResult *answer)
 {
-    const HttpResult initialized =
-        post(accessToken, request(QStringLiteral("initialize"),
-                                  {{QStringLiteral("protocolVersion"), ProtocolVersion},
-                                   {QStringLiteral("capabilities"), QJsonObject{}},
-                                   {QStringLiteral("clientInfo"),
-                                    QJsonObject{{QStringLiteral("name"), ClientName},
-                                                {QStringLiteral("version"), QStringLiteral("1")}}}}));
+    const HttpResult initialized = post(accessToken, initializeMessage());
     if (answer)
         *answer = initialized;
     const QString sessionId = QString::fromLatin1(initialized.header("Mcp-Session-Id"));
@@ -530,6 +539,13 @@ QString tst_Rotation::callsAnswered(const QString &accessToken, const QString &s
             return QString::fromUtf8(answer.describe());
     }
     return {};
+}
+
+bool tst_Rotation::someoneWaitsForALock(QSqlDatabase &db)
+{
+    QSqlQuery waiting(db);
+    return waiting.exec(QStringLiteral("SELECT count(*) FROM pg_locks WHERE NOT granted")) &&
+           waiting.next() && waiting.value(0).toInt() > 0;
 }
 
 bool tst_Rotation::lockForWrites(QSqlQuery &lock, const QString &table)
@@ -873,13 +889,7 @@ void tst_Rotation::storeWaitsOffTheHttpThread()
                                  {QStringLiteral("client_id"), open.clientId}})));
         if (m_database) {
             // The daemon's statement is waiting for this test's lock.
-            QTRY_VERIFY_WITH_TIMEOUT(
-                [&] {
-                    QSqlQuery waiting(db);
-                    return waiting.exec(QStringLiteral("SELECT count(*) FROM pg_locks WHERE NOT granted")) &&
-                           waiting.next() && waiting.value(0).toInt() > 0;
-                }(),
-                WaitMs);
+            QTRY_VERIFY_WITH_TIMEOUT(someoneWaitsForALock(db), WaitMs);
         } else {
             // Sent whole before the first call below: the daemon reads it first.
             QSignalSpy uploaded(refreshing.get(), &QNetworkReply::uploadProgress);
@@ -896,6 +906,56 @@ void tst_Rotation::storeWaitsOffTheHttpThread()
         QCOMPARE(refreshing->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(), 200);
         const QJsonObject issued = QJsonDocument::fromJson(refreshing->readAll()).object();
         QVERIFY(!issued.value(QStringLiteral("access_token")).toString().isEmpty());
+        lock.finish();
+        db.close();
+    }
+    QSqlDatabase::removeDatabase(name);
+}
+
+void tst_Rotation::bearerCheckWaitsOffTheHttpThread()
+{
+    // Issue 14: the first check of an access token this broker has not
+    // confirmed lately (one another broker issued, or, as here, one from
+    // before a restart) reads the token store. It reads on the store
+    // thread: while the read waits, the broker's other clients are served.
+    // Only PostgreSQL's ACCESS EXCLUSIVE lock makes a plain read wait.
+    if (!m_database)
+        QSKIP("SQLite in WAL mode: a read never waits for a writer");
+    // The open session's token stays fresh in the cache throughout.
+    QVERIFY(startStack(3600, {QStringLiteral("--bearer-cache-ttl"), QStringLiteral("5m")}));
+    UserAgent agent(m_network);
+    const Tokens open = signIn(agent, registerClient(QStringLiteral("open")));
+    REQUIRE_TOKENS(open);
+    const Tokens unseen = signIn(agent, registerClient(QStringLiteral("unseen")));
+    REQUIRE_TOKENS(unseen);
+    QCOMPARE(m_broker->stop(), 0);
+    QVERIFY(startBroker());                          // its bearer cache is empty
+    const QString session = initialize(open.access); // a first check, answered later
+    QVERIFY(!session.isEmpty());
+
+    const QString name = QStringLiteral("tst_rotation.readlock");
+    {
+        QSqlDatabase db = addStoreDatabase(name, false);
+        QVERIFY(db.open());
+        QSqlQuery lock(db);
+        QVERIFY(lock.exec(QStringLiteral("BEGIN")));
+        QVERIFY(lock.exec(QStringLiteral("LOCK TABLE tokens IN ACCESS EXCLUSIVE MODE")));
+
+        QNetworkRequest initializeRequest(broker(QStringLiteral("/mcp")));
+        initializeRequest.setRawHeader("Content-Type", "application/json");
+        initializeRequest.setRawHeader("Accept", "application/json, text/event-stream");
+        initializeRequest.setRawHeader("Authorization", "Bearer " + unseen.access.toUtf8());
+        std::unique_ptr<QNetworkReply> checking(m_network->post(
+            initializeRequest, QJsonDocument(initializeMessage()).toJson(QJsonDocument::Compact)));
+        QTRY_VERIFY_WITH_TIMEOUT(someoneWaitsForALock(db), WaitMs);
+        const QString unanswered = callsAnswered(open.access, session);
+        QVERIFY2(unanswered.isEmpty(), qPrintable(unanswered));
+        QVERIFY2(!checking->isFinished(), "the bearer check did not wait for the lock");
+
+        QVERIFY(lock.exec(QStringLiteral("ROLLBACK")));
+        QTRY_VERIFY_WITH_TIMEOUT(checking->isFinished(), WaitMs);
+        QCOMPARE(checking->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(), 200);
+        QVERIFY(!checking->rawHeader("Mcp-Session-Id").isEmpty());
         lock.finish();
         db.close();
     }

@@ -1,10 +1,14 @@
+#include <functional>
 #include <memory>
 
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QPointer>
 #include <QSignalSpy>
+#include <QTcpSocket>
 #include <QTest>
+#include <QTimer>
 
 #include "RawHttpClient.h"
 #include "TestSink.h"
@@ -51,6 +55,9 @@ private Q_SLOTS:
     void statelessProgressTokensAreRewritten();
     void statelessClosedStreamCancels();
     void userChildIsNoSession();
+    void checkAnsweredLaterServesTheRequest();
+    void heldCheckHoldsOnlyItsRequest();
+    void clientGoneBeforeTheCheckGetsNothing();
 
 private:
     // A new session of `user`; its id, or empty.
@@ -69,9 +76,29 @@ constexpr int MaxSessionsPerOwner = 2;
 const QByteArray Challenge =
     R"(Bearer resource_metadata="http://127.0.0.1/.well-known/oauth-protected-resource/mcp")";
 
-// Stands in for the bearer guard: "Bearer <user>" is that user; a few
-// names are the guard's failures.
-Result<SessionOwner, AuthFailure> authenticate(const QHttpServerRequest &request)
+// The caller a token names: "<user>" is that user; a few names are the
+// guard's failures.
+AuthResult ownerOf(const QString &user)
+{
+    if (user == QLatin1String("store-down"))
+        return AuthFailure{ErrorCode::Unavailable, {}, QStringLiteral("Service Unavailable: store")};
+    if (user == QLatin1String("banned"))
+        return AuthFailure{ErrorCode::Forbidden, {}, QStringLiteral("Forbidden: banned")};
+    return SessionOwner{user, QStringLiteral("grant-") + user};
+}
+
+// Checks of "held-<user>" tokens, waiting for the test to answer them.
+QList<std::function<void()>> &heldChecks()
+{
+    static QList<std::function<void()>> held;
+    return held;
+}
+int laterChecks = 0; // checks answered later so far
+
+// Stands in for the bearer guard: "Bearer <token>" is ownerOf(token), now;
+// "later-<token>" is answered from the event loop, as the guard answers a
+// token it must look up in the store; "held-<token>" once the test says.
+AuthVerdict authenticate(const QHttpServerRequest &request)
 {
     if (request.url().query().contains(QLatin1String("access_token")))
         return AuthFailure{ErrorCode::InvalidArgument, R"(Bearer error="invalid_request")",
@@ -79,12 +106,26 @@ Result<SessionOwner, AuthFailure> authenticate(const QHttpServerRequest &request
     const QByteArray authorization = request.value("authorization");
     if (!authorization.startsWith("Bearer "))
         return AuthFailure{ErrorCode::Unauthorized, Challenge, QStringLiteral("Unauthorized")};
-    const QString user = QString::fromLatin1(authorization.mid(7));
-    if (user == QLatin1String("store-down"))
-        return AuthFailure{ErrorCode::Unavailable, {}, QStringLiteral("Service Unavailable: store")};
-    if (user == QLatin1String("banned"))
-        return AuthFailure{ErrorCode::Forbidden, {}, QStringLiteral("Forbidden: banned")};
-    return SessionOwner{user, QStringLiteral("grant-") + user};
+    const QString token = QString::fromLatin1(authorization.mid(7));
+    for (const QLatin1String prefix : {QLatin1String("later-"), QLatin1String("held-")}) {
+        if (!token.startsWith(prefix))
+            continue;
+        const bool held = prefix == QLatin1String("held-");
+        return AuthVerdict::later(
+            [user = token.mid(prefix.size()), held](QObject *context, std::function<void(AuthResult)> done) {
+                QPointer<QObject> alive(context);
+                auto answer = [alive, user, done] {
+                    ++laterChecks;
+                    if (alive)
+                        done(ownerOf(user));
+                };
+                if (held)
+                    heldChecks().append(answer);
+                else
+                    QTimer::singleShot(0, context, answer);
+            });
+    }
+    return ownerOf(token);
 }
 
 QByteArray message(const QJsonObject &object)
@@ -228,6 +269,7 @@ void tst_McpHttpServer::init()
 
 void tst_McpHttpServer::cleanup()
 {
+    heldChecks().clear();
     m_server.reset();
     if (m_registry) {
         QSignalSpy allStopped(m_registry.get(), &SessionRegistry::allStopped);
@@ -788,6 +830,97 @@ void tst_McpHttpServer::userChildIsNoSession()
     const RawResponse answer =
         client.exchange("POST", "/mcp", postHeaders("alice", {"Mcp-Session-Id: " + id}), slowCallBody(2, 0));
     QCOMPARE(answer.status, 404);
+}
+
+void tst_McpHttpServer::checkAnsweredLaterServesTheRequest()
+{
+    // Issue 14: a bearer check that must ask the token store answers later,
+    // and the request goes on from a copy of what its handlers read: every
+    // method, the headers read after the check, and the refusals.
+    laterChecks = 0;
+    RawHttpClient client(m_port);
+    const RawResponse created = client.exchange("POST", "/mcp", postHeaders("later-carol"), initializeBody());
+    QCOMPARE(created.status, 200);
+    const QByteArray id = created.header("mcp-session-id");
+    QVERIFY(!id.isEmpty());
+    const Session *session = m_registry->find(QString::fromLatin1(id));
+    QVERIFY(session);
+    QCOMPARE(session->owner().user, QStringLiteral("carol"));
+    QCOMPARE(client
+                 .exchange("POST", "/mcp", postHeaders("later-carol", {"Mcp-Session-Id: " + id}),
+                           initializedBody())
+                 .status,
+             202);
+    const RawResponse called = client.exchange(
+        "POST", "/mcp", postHeaders("later-carol", {"Mcp-Session-Id: " + id}), slowCallBody(2, 0));
+    QCOMPARE(called.status, 200);
+
+    RawHttpClient streaming(m_port);
+    const RawResponse stream = streaming.exchange(
+        "GET", "/mcp",
+        {"Authorization: Bearer later-carol", "Accept: text/event-stream", "Mcp-Session-Id: " + id});
+    QCOMPARE(stream.status, 200);
+    QCOMPARE(stream.header("content-type"), QByteArray("text/event-stream"));
+    QTRY_COMPARE(m_server->openStreams(), 1);
+
+    const RawResponse notAcceptable =
+        client.exchange("POST", "/mcp",
+                        {"Authorization: Bearer later-carol", "Accept: application/json",
+                         "Content-Type: application/json", "Mcp-Session-Id: " + id},
+                        slowCallBody(3, 0));
+    QCOMPARE(notAcceptable.status, 406);
+    const RawResponse foreign =
+        client.exchange("DELETE", "/mcp", {"Authorization: Bearer later-dave", "Mcp-Session-Id: " + id});
+    QCOMPARE(foreign.status, 403);
+    const RawResponse down =
+        client.exchange("POST", "/mcp", postHeaders("later-store-down"), initializeBody());
+    QCOMPARE(down.status, 503);
+    QCOMPARE(down.header("retry-after"), QByteArray::number(RetryAfterSeconds));
+
+    QCOMPARE(client.exchange("DELETE", "/mcp", {"Authorization: Bearer later-carol", "Mcp-Session-Id: " + id})
+                 .status,
+             200);
+    QVERIFY(!m_registry->find(QString::fromLatin1(id)));
+    QCOMPARE(laterChecks, 8);
+}
+
+void tst_McpHttpServer::heldCheckHoldsOnlyItsRequest()
+{
+    // While a check waits, the server serves everyone else.
+    RawHttpClient waiting(m_port);
+    waiting.send("POST", "/mcp", postHeaders("held-erin"), initializeBody());
+    QTRY_COMPARE(heldChecks().size(), 1);
+    const QByteArray other = initialize("alice");
+    QVERIFY(!other.isEmpty());
+    RawHttpClient client(m_port);
+    QCOMPARE(
+        client
+            .exchange("POST", "/mcp", postHeaders("alice", {"Mcp-Session-Id: " + other}), slowCallBody(2, 0))
+            .status,
+        200);
+
+    heldChecks().takeFirst()();
+    const RawResponse answer = waiting.read();
+    QCOMPARE(answer.status, 200);
+    const Session *session = m_registry->find(QString::fromLatin1(answer.header("mcp-session-id")));
+    QVERIFY(session);
+    QCOMPARE(session->owner().user, QStringLiteral("erin"));
+}
+
+void tst_McpHttpServer::clientGoneBeforeTheCheckGetsNothing()
+{
+    // A client that left while its check waited gets no session (and no
+    // child started for nobody).
+    {
+        RawHttpClient gone(m_port);
+        gone.send("POST", "/mcp", postHeaders("held-frank"), initializeBody());
+        QTRY_COMPARE(heldChecks().size(), 1);
+    }
+    QTRY_VERIFY(m_server->findChildren<QTcpSocket *>().isEmpty());
+    QSignalSpy created(m_registry.get(), &SessionRegistry::sessionCreated);
+    heldChecks().takeFirst()();
+    QCOMPARE(created.count(), 0);
+    QCOMPARE(m_registry->count(), 0);
 }
 
 QTEST_GUILESS_MAIN(tst_McpHttpServer)
