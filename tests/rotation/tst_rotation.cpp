@@ -74,6 +74,14 @@ struct Tokens {
 
 // The pid the newest "session ID respawned: new pid N" line names; 0 if
 // none. The log shows only the id's first 8 hex digits.
+// PostgreSQL: true while some session waits for a lock (the daemon's statement, for this test's).
+bool lockAwaited(QSqlDatabase &db)
+{
+    QSqlQuery waiting(db);
+    return waiting.exec(QStringLiteral("SELECT count(*) FROM pg_locks WHERE NOT granted")) &&
+           waiting.next() && waiting.value(0).toInt() > 0;
+}
+
 qint64 respawnedPid(DaemonProcess &daemon, const QString &sessionId)
 {
     const QRegularExpression line(QStringLiteral("session %1 respawned: new pid (\\d+)")
@@ -111,6 +119,7 @@ private Q_SLOTS:
     void bearerChecksAreCached();
     void storeWaitsOffTheHttpThread();
     void rotatorWaitsOffTheHttpThread();
+    void childTokenWaitsOffTheHttpThread();
 
 private:
     // The fake (Forgejo access tokens live `upstreamTtl` seconds) and the daemon.
@@ -125,6 +134,7 @@ private:
 
     HttpResult post(const QString &accessToken, const QJsonObject &body, const QString &sessionId = {},
                     int timeoutMs = WaitMs);
+    QJsonObject initializeRequest();
     // A new session (initialize + notifications/initialized); empty on failure.
     QString initialize(const QString &accessToken, HttpResult *answer = nullptr);
     HttpResult ping(const QString &accessToken, const QString &sessionId);
@@ -393,15 +403,19 @@ QJsonObject tst_Rotation::rpcMessage(const QByteArray &contentType, const QByteA
     return {};
 }
 
+QJsonObject tst_Rotation::initializeRequest()
+{
+    return request(
+        QStringLiteral("initialize"),
+        {{QStringLiteral("protocolVersion"), ProtocolVersion},
+         {QStringLiteral("capabilities"), QJsonObject{}},
+         {QStringLiteral("clientInfo"), QJsonObject{{QStringLiteral("name"), ClientName},
+                                                    {QStringLiteral("version"), QStringLiteral("1")}}}});
+}
+
 QString tst_Rotation::initialize(const QString &accessToken, HttpResult *answer)
 {
-    const HttpResult initialized =
-        post(accessToken, request(QStringLiteral("initialize"),
-                                  {{QStringLiteral("protocolVersion"), ProtocolVersion},
-                                   {QStringLiteral("capabilities"), QJsonObject{}},
-                                   {QStringLiteral("clientInfo"),
-                                    QJsonObject{{QStringLiteral("name"), ClientName},
-                                                {QStringLiteral("version"), QStringLiteral("1")}}}}));
+    const HttpResult initialized = post(accessToken, initializeRequest());
     if (answer)
         *answer = initialized;
     const QString sessionId = QString::fromLatin1(initialized.header("Mcp-Session-Id"));
@@ -873,13 +887,7 @@ void tst_Rotation::storeWaitsOffTheHttpThread()
                                  {QStringLiteral("client_id"), open.clientId}})));
         if (m_database) {
             // The daemon's statement is waiting for this test's lock.
-            QTRY_VERIFY_WITH_TIMEOUT(
-                [&] {
-                    QSqlQuery waiting(db);
-                    return waiting.exec(QStringLiteral("SELECT count(*) FROM pg_locks WHERE NOT granted")) &&
-                           waiting.next() && waiting.value(0).toInt() > 0;
-                }(),
-                WaitMs);
+            QTRY_VERIFY_WITH_TIMEOUT(lockAwaited(db), WaitMs);
         } else {
             // Sent whole before the first call below: the daemon reads it first.
             QSignalSpy uploaded(refreshing.get(), &QNetworkReply::uploadProgress);
@@ -949,6 +957,62 @@ void tst_Rotation::rotatorWaitsOffTheHttpThread()
     const QJsonObject stats = m_fake->stats(m_network);
     QCOMPARE(stats.value(QStringLiteral("refreshes")).toInt(), refreshesBefore + 1);
     QCOMPARE(stats.value(QStringLiteral("refresh_failures")).toInt(), 0);
+}
+
+void tst_Rotation::childTokenWaitsOffTheHttpThread()
+{
+    // Issue 14: a new session's child gets its user's Forgejo token from a
+    // read on the store thread. The test holds an ACCESS EXCLUSIVE lock on
+    // grants (the table upstreamTokens reads; the lock blocks plain reads)
+    // and sends initialize with a token already checked (from the bearer
+    // cache): it waits, while an open session's calls are still answered.
+    // Once the lock goes, the session starts with the user's Forgejo token.
+    if (!m_database)
+        QSKIP("SQLite in WAL mode: reads do not wait for a writer, so no lock holds the read");
+    QVERIFY(startStack(3600, {}));
+    UserAgent agent(m_network);
+    const OpenSession open = openSession(agent, QStringLiteral("childtoken"));
+    QVERIFY2(open.failure.isEmpty(), qPrintable(open.failure));
+    const QString access = open.tokens.access;
+    const QString forgejoToken = childToken(access, open.sessionId);
+    QVERIFY(!forgejoToken.isEmpty());
+
+    const QString name = QStringLiteral("tst_rotation.readlock");
+    {
+        QSqlDatabase db = addStoreDatabase(name, false);
+        QVERIFY(db.open());
+        QSqlQuery lock(db);
+        QVERIFY(lock.exec(QStringLiteral("BEGIN")) &&
+                lock.exec(QStringLiteral("LOCK TABLE grants IN ACCESS EXCLUSIVE MODE")));
+
+        QNetworkRequest newSession(broker(QStringLiteral("/mcp")));
+        newSession.setHeader(QNetworkRequest::ContentTypeHeader, QByteArrayLiteral("application/json"));
+        newSession.setRawHeader("Accept", "application/json, text/event-stream");
+        newSession.setRawHeader("Authorization", "Bearer " + access.toUtf8());
+        std::unique_ptr<QNetworkReply> initializing(
+            m_network->post(newSession, QJsonDocument(initializeRequest()).toJson(QJsonDocument::Compact)));
+        // The daemon's read is waiting for this test's lock.
+        QTRY_VERIFY_WITH_TIMEOUT(lockAwaited(db), WaitMs);
+        const QString unanswered = callsAnswered(access, open.sessionId);
+        QVERIFY2(unanswered.isEmpty(), qPrintable(unanswered));
+        QVERIFY2(!initializing->isFinished(), "the initialize did not wait for the lock");
+
+        QVERIFY(lock.exec(QStringLiteral("ROLLBACK")));
+        QTRY_VERIFY_WITH_TIMEOUT(initializing->isFinished(), WaitMs);
+        QCOMPARE(initializing->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(), 200);
+        const QString session = QString::fromLatin1(initializing->rawHeader("Mcp-Session-Id"));
+        QVERIFY(!session.isEmpty());
+        QCOMPARE(post(access,
+                      {{QStringLiteral("jsonrpc"), QStringLiteral("2.0")},
+                       {QStringLiteral("method"), QStringLiteral("notifications/initialized")}},
+                      session)
+                     .status,
+                 202);
+        QCOMPARE(childToken(access, session), forgejoToken);
+        lock.finish();
+        db.close();
+    }
+    QSqlDatabase::removeDatabase(name);
 }
 
 QTEST_GUILESS_MAIN(tst_Rotation)
