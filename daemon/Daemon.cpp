@@ -224,15 +224,20 @@ Daemon::Daemon(BrokerConfig config, QObject *parent)
         forSession.sandbox = m_sandbox;  // made in start(); null when off or unavailable
         forSession.label = QStringLiteral("session %1").arg(shortSessionId(sessionId));
         if (m_oauth) {
-            // The user's current Forgejo token: also what a respawn after a refresh picks up.
-            Result<QList<QPair<QString, QString>>> extra = m_oauth->childEnvironment(owner);
-            if (!extra) {
-                qCWarning(lcDaemon).noquote() << "no upstream token for session" << shortSessionId(sessionId)
-                                              << ":" << extra.error().message;
-                return nullptr;
-            }
-            for (const auto &[name, value] : extra.value())
-                forSession.environment.insert(name, value);
+            // The user's current Forgejo token (also what a respawn after a
+            // refresh picks up), read on the store thread: the child forks
+            // once it arrives (issue 14).
+            forSession.environmentProvider =
+                [this, owner, session = shortSessionId(sessionId)](QObject *context, EnvironmentAnswer done) {
+                    m_oauth->childEnvironment(
+                        owner, context,
+                        [session, done = std::move(done)](Result<QList<QPair<QString, QString>>> extra) {
+                            if (!extra)
+                                qCWarning(lcDaemon).noquote() << "no upstream token for session" << session
+                                                              << ":" << extra.error().message;
+                            done(std::move(extra));
+                        });
+                };
         }
         return std::make_unique<ChildProcess>(std::move(forSession));
     };

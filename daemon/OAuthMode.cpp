@@ -200,16 +200,23 @@ AuthVerdict OAuthMode::authenticate(const QHttpServerRequest &request) const
     return m_server->authenticate(request);
 }
 
-Result<QList<QPair<QString, QString>>> OAuthMode::childEnvironment(const SessionOwner &owner) const
+void OAuthMode::childEnvironment(const SessionOwner &owner, const QObject *context,
+                                 std::function<void(Result<QList<QPair<QString, QString>>>)> done) const
 {
-    Result<UpstreamTokens> tokens = m_store->upstreamTokens(owner.grantId);
-    if (!tokens)
-        return tokens.error();
-    Redactor::addSecret(tokens.value().accessToken);
-    return QList<QPair<QString, QString>>{
-        {m_config.tokenEnv, QString::fromUtf8(tokens.value().accessToken)},
-        {QStringLiteral("FORGEJO_URL"), m_config.forgejoUrl},
-    };
+    m_stores->run<Result<UpstreamTokens>>(
+        context, [grantId = owner.grantId](TokenStore &store) { return store.upstreamTokens(grantId); },
+        [tokenEnv = m_config.tokenEnv, forgejoUrl = m_config.forgejoUrl,
+         done = std::move(done)](Result<UpstreamTokens> tokens) {
+            if (!tokens) {
+                done(tokens.error());
+                return;
+            }
+            Redactor::addSecret(tokens.value().accessToken);
+            done(QList<QPair<QString, QString>>{
+                {tokenEnv, QString::fromUtf8(tokens.value().accessToken)},
+                {QStringLiteral("FORGEJO_URL"), forgejoUrl},
+            });
+        });
 }
 
 void OAuthMode::revokeUser(const QString &login, std::function<void(Result<UserRevocation>)> done)

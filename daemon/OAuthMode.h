@@ -32,9 +32,9 @@ class UpstreamClient;
 // bearer guard, and the token rotator.
 //
 // Two connections to the store (issue 14): the sign-in endpoints', the
-// token rotator's and the admin socket's revoke's statements run on a
-// thread of their own (StoreRunner); the bearer guard (from its cache) and
-// the child's environment use the one on this thread. They share one bearer
+// token rotator's, the admin socket's revoke's and the child environment's
+// statements run on a thread of their own (StoreRunner); the bearer guard
+// (from its cache) uses the one on this thread. They share one bearer
 // cache.
 class OAuthMode final : public QObject {
     Q_OBJECT
@@ -50,8 +50,11 @@ public:
     [[nodiscard]] QList<HttpRoute> routes();
     [[nodiscard]] AuthVerdict authenticate(const QHttpServerRequest &request) const;
     // What a child of this owner gets on top of the base environment: the
-    // user's current Forgejo token (in token_env) and FORGEJO_URL.
-    [[nodiscard]] Result<QList<QPair<QString, QString>>> childEnvironment(const SessionOwner &owner) const;
+    // user's current Forgejo token (in token_env) and FORGEJO_URL. Read on
+    // the store thread (issue 14); `done` is called here, and not at all
+    // once `context` is gone. The token is added to the Redactor first.
+    void childEnvironment(const SessionOwner &owner, const QObject *context,
+                          std::function<void(Result<QList<QPair<QString, QString>>>)> done) const;
     // Issue 15, for the admin socket's revoke: takes the user's grants,
     // broker tokens and stored Forgejo tokens (TokenStore::revokeUser), on
     // the store thread; `done` is called here.

@@ -4,6 +4,7 @@
 #include <csignal>
 #include <sys/prctl.h>
 #include <unistd.h>
+#include <utility>
 
 #include <QPointer>
 #include <QProcess>
@@ -90,6 +91,39 @@ void ChildProcess::start()
     // emitted before we return. Every start counts, so spawned children are
     // the exited ones (failed starts included) plus those running.
     metrics::add(metrics::Counter::ChildrenSpawned);
+    if (!m_spec.environmentProvider) {
+        spawn();
+        return;
+    }
+    m_awaitingEnvironment = true;
+    m_spec.environmentProvider(this,
+                               [self = QPointer<ChildProcess>(this)](Result<EnvironmentVariables> answer) {
+                                   if (self)
+                                       self->environmentArrived(answer);
+                               });
+}
+
+void ChildProcess::environmentArrived(const Result<EnvironmentVariables> &answer)
+{
+    if (!m_awaitingEnvironment)
+        return; // stopped meanwhile, or answered already
+    m_awaitingEnvironment = false;
+    const QByteArray early = std::exchange(m_earlyInput, QByteArray());
+    if (!answer) {
+        failStart(answer.error().message);
+        return;
+    }
+    QProcessEnvironment environment = m_spec.environment;
+    for (const auto &[name, value] : answer.value())
+        environment.insert(name, value);
+    m_process->setProcessEnvironment(environment);
+    spawn();
+    if (!early.isEmpty() && m_process->state() != QProcess::NotRunning)
+        (void)m_stdio->write(early); // within the bound: write() checked it
+}
+
+void ChildProcess::spawn()
+{
     if (!m_stdio->open()) {
         failStart(m_stdio->errorString());
         return;
@@ -126,10 +160,12 @@ void ChildProcess::failStart(const QString &error)
 
 bool ChildProcess::write(const QByteArray &line)
 {
-    if (m_finished || m_stopStage > 0 || m_process->state() == QProcess::NotRunning)
+    if (m_finished || m_stopStage > 0 ||
+        (!m_awaitingEnvironment && m_process->state() == QProcess::NotRunning))
         return false;
-    if (m_stdio->pendingBytes() + line.size() + 1 > m_spec.maxPendingInputBytes) {
-        qCWarning(lcChild).noquote() << m_spec.label << "is not reading its input:" << m_stdio->pendingBytes()
+    const qint64 pending = m_awaitingEnvironment ? m_earlyInput.size() : m_stdio->pendingBytes();
+    if (pending + line.size() + 1 > m_spec.maxPendingInputBytes) {
+        qCWarning(lcChild).noquote() << m_spec.label << "is not reading its input:" << pending
                                      << "bytes pending, limit" << m_spec.maxPendingInputBytes;
         return false;
     }
@@ -137,6 +173,10 @@ bool ChildProcess::write(const QByteArray &line)
     framed.reserve(line.size() + 1);
     framed.append(line).append('\n');
     metrics::add(metrics::Counter::BytesToChildren, quint64(framed.size()));
+    if (m_awaitingEnvironment) {
+        m_earlyInput.append(framed); // sent right after the fork
+        return true;
+    }
     // Sent at once, without a trip through the event loop (docs/benchmarks.md,
     // problem 4); what the kernel does not take now goes when it can.
     return m_stdio->write(framed);
@@ -146,6 +186,14 @@ void ChildProcess::stop()
 {
     if (m_finished || m_stopStage > 0)
         return;
+    if (m_awaitingEnvironment) {
+        // Nothing forked: the late answer is ignored, and exited() comes from the event loop.
+        m_awaitingEnvironment = false;
+        m_earlyInput.clear();
+        m_stopStage = 1;
+        failStart(QStringLiteral("stopped while waiting for its environment"));
+        return;
+    }
     if (m_process->state() == QProcess::NotRunning) {
         return; // not started yet or already gone: finished/errorOccurred will come
     }

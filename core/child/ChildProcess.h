@@ -1,8 +1,11 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 
+#include <QList>
+#include <QPair>
 #include <QProcessEnvironment>
 #include <QStringList>
 
@@ -11,11 +14,21 @@
 #include "ChildStdio.h"
 #include "LineFramer.h"
 #include "StderrRelay.h"
+#include "base/Result.h"
 
 class QProcess;
 class QTimer;
 
 namespace fmb {
+
+// Variables added to a child's environment (name, value).
+using EnvironmentVariables = QList<QPair<QString, QString>>;
+using EnvironmentAnswer = std::function<void(Result<EnvironmentVariables>)>;
+// Asked once by start() for what the environment still lacks (issue 14: the
+// user's Forgejo token is read on the store thread). Calls `done` later, on
+// the child's thread, never inside the call; `context` is the child: an
+// answer that comes after it is gone may be dropped.
+using EnvironmentProvider = std::function<void(QObject *context, EnvironmentAnswer done)>;
 
 struct ChildSpec {
     QString program;
@@ -27,6 +40,7 @@ struct ChildSpec {
     ChildStdioKind stdio = ChildStdioKind::Pipes;   // how stdin and stdout are connected
     QString label;                                  // for log lines, e.g. "session 1a2b3c4d"
     std::shared_ptr<const ChildSandbox> sandbox;    // entered between fork and exec; null: none
+    EnvironmentProvider environmentProvider;        // null: `environment` is complete at start()
 };
 
 // One stdio MCP server process. Its stdin and stdout are ours (ChildStdio:
@@ -36,6 +50,10 @@ struct ChildSpec {
 // stop(): close stdin, SIGTERM after the grace, SIGKILL after a second grace.
 // exited() is the one terminal signal (also for a failed start); after it the
 // object may be deleted with deleteLater().
+// With an environment provider, start() forks only once it has answered:
+// lines written meanwhile are kept (bounded by maxPendingInputBytes) and sent
+// after the fork, an error answer fails the start, and stop() ends the wait
+// (exited(), failedToStart, and no fork). processId() is 0 until the fork.
 class ChildProcess final : public Backend {
     Q_OBJECT
 public:
@@ -60,6 +78,8 @@ private:
     // hold the event loop) and emits the lines they finish.
     void readStdout(qsizetype budget);
     void readStderr();
+    void spawn();
+    void environmentArrived(const Result<EnvironmentVariables> &answer);
     void failStart(const QString &error);
     void finish(ExitInfo info);
     void escalate();
@@ -74,6 +94,8 @@ private:
     qint64 m_droppedLines = 0;
     int m_stopStage = 0; // 0 running, 1 stdin closed, 2 SIGTERM sent, 3 SIGKILL sent
     bool m_finished = false;
+    bool m_awaitingEnvironment = false;
+    QByteArray m_earlyInput; // framed lines written while awaiting the environment
 };
 
 } // namespace fmb

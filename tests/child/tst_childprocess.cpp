@@ -17,6 +17,7 @@
 #include <QFile>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QPointer>
 #include <QRegularExpression>
 #include <QSignalSpy>
 #include <QTemporaryDir>
@@ -149,6 +150,23 @@ private:
     QList<int> m_fds;
 };
 
+// An environment provider the test answers when it chooses (issue 14: the
+// daemon's answers come from the store thread).
+struct DeferredEnvironment {
+    int asked = 0;
+    QPointer<QObject> context;
+    fmb::EnvironmentAnswer done;
+
+    fmb::EnvironmentProvider provider()
+    {
+        return [this](QObject *askedBy, fmb::EnvironmentAnswer answer) {
+            ++asked;
+            context = askedBy;
+            done = std::move(answer);
+        };
+    }
+};
+
 // What one child said and how it ended, in order.
 struct Recorder {
     QList<QByteArray> lines;
@@ -174,6 +192,20 @@ struct Recorder {
         });
     }
 };
+
+// A child of `spec` started with `environment` as its provider, watched by
+// `recorder`, with one line written while it waits.
+std::unique_ptr<ChildProcess> startWaiting(DeferredEnvironment &environment, ChildSpec spec,
+                                           Recorder &recorder)
+{
+    spec.environmentProvider = environment.provider();
+    auto child = std::make_unique<ChildProcess>(spec);
+    recorder.watch(child.get());
+    child->start();
+    if (!child->write("pending"))
+        return nullptr;
+    return child;
+}
 
 } // namespace
 
@@ -207,6 +239,9 @@ private Q_SLOTS:
     void standardStreamClosedInParent();
     void bulkRoundTrip();
     void writeAfterChildClosedStdin();
+    void deferredEnvironmentReachesChild();
+    void deferredEnvironmentErrorFailsStart();
+    void stopWhileEnvironmentPending();
 
 private:
     void drainPostedEvents();
@@ -797,6 +832,97 @@ void tst_ChildProcess::writeAfterChildClosedStdin()
     QVERIFY(child.isRunning()); // refused input does not end the child
     child.stop();
     QTRY_COMPARE(recorder.exits.size(), 1);
+}
+
+void tst_ChildProcess::deferredEnvironmentReachesChild()
+{
+    // The child forks once the provider answers, with the variable in its
+    // environment; lines written meanwhile reach it, in order, after that.
+    DeferredEnvironment environment;
+    ChildSpec childSpec = patient(shell(QStringLiteral(
+        "read first; echo \"$FMB_DEFERRED $first\"; read second; echo \"$second\"; exec cat")));
+    childSpec.environmentProvider = environment.provider();
+    childSpec.maxPendingInputBytes = 64;
+    Recorder recorder;
+    ChildProcess child(childSpec);
+    recorder.watch(&child);
+    child.start();
+    QCOMPARE(environment.asked, 1);
+    QCOMPARE(environment.context.data(), &child);
+    QVERIFY(child.write("first"));
+    QVERIFY(child.write("second"));
+    expectWarning(QStringLiteral("is not reading its input"));
+    QVERIFY(!child.write(QByteArray(childSpec.maxPendingInputBytes, 'x'))); // still bounded
+    drainPostedEvents();
+    QCOMPARE(recorder.started, 0);
+    QCOMPARE(child.processId(), 0); // nothing forked yet
+    QVERIFY(!child.isRunning());
+
+    environment.done(fmb::EnvironmentVariables{{QStringLiteral("FMB_DEFERRED"), QStringLiteral("token-1")}});
+    QTRY_COMPARE(recorder.lines.size(), 2);
+    QCOMPARE(recorder.lines, (QList<QByteArray>{"token-1 first", "second"}));
+    QCOMPARE(recorder.started, 1);
+    QVERIFY(child.processId() > 0);
+    QVERIFY(child.write("third")); // written at once now
+    QTRY_COMPARE(recorder.lines.size(), 3);
+    QCOMPARE(recorder.lines.last(), QByteArray("third"));
+
+    child.stop();
+    QTRY_COMPARE(recorder.exits.size(), 1);
+    QVERIFY(!recorder.exits.first().failedToStart);
+}
+
+void tst_ChildProcess::deferredEnvironmentErrorFailsStart()
+{
+    // An error answer fails the start as a missing program does: exited()
+    // once, from the event loop, and nothing forked.
+    DeferredEnvironment environment;
+    Recorder recorder;
+    const std::unique_ptr<ChildProcess> started =
+        startWaiting(environment, shell(QStringLiteral("echo forked")), recorder);
+    QVERIFY(started);
+    ChildProcess &child = *started;
+    environment.done(fmb::Error{fmb::ErrorCode::Unavailable, QStringLiteral("grant-1"),
+                                QStringLiteral("the store is unavailable")});
+    QCOMPARE(recorder.exits.size(), 0); // not from inside the answer
+    QTRY_COMPARE(recorder.exits.size(), 1);
+    drainPostedEvents();
+    QCOMPARE(recorder.exits.size(), 1);
+    QCOMPARE(recorder.started, 0);
+    QVERIFY(recorder.lines.isEmpty());
+    const ExitInfo info = recorder.exits.first();
+    QVERIFY(info.failedToStart);
+    QCOMPARE(info.exitCode, -1);
+    QVERIFY2(info.reason.contains(QLatin1String("the store is unavailable")), qPrintable(info.reason));
+    QCOMPARE(child.processId(), 0);
+    QVERIFY(!child.write("late"));
+}
+
+void tst_ChildProcess::stopWhileEnvironmentPending()
+{
+    // stop() before the answer ends the child once; the late answer forks nothing.
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString marker = dir.filePath(QStringLiteral("forked"));
+    DeferredEnvironment environment;
+    Recorder recorder;
+    const std::unique_ptr<ChildProcess> started =
+        startWaiting(environment, shell(QStringLiteral("touch '%1'; exec cat").arg(marker)), recorder);
+    QVERIFY(started);
+    ChildProcess &child = *started;
+    child.stop();
+    QCOMPARE(recorder.exits.size(), 0); // never from inside stop()
+    QVERIFY(!child.write("after stop"));
+    QTRY_COMPARE(recorder.exits.size(), 1);
+    child.stop();
+
+    environment.done(fmb::EnvironmentVariables{{QStringLiteral("FMB_DEFERRED"), QStringLiteral("late")}});
+    drainPostedEvents();
+    QCOMPARE(recorder.exits.size(), 1);
+    QCOMPARE(recorder.started, 0);
+    QCOMPARE(child.processId(), 0);
+    QVERIFY(!child.isRunning());
+    QVERIFY(!QFile::exists(marker));
 }
 
 QTEST_GUILESS_MAIN(tst_ChildProcess)

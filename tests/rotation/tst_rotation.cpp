@@ -112,6 +112,7 @@ private Q_SLOTS:
     void storeWaitsOffTheHttpThread();
     void bearerCheckWaitsOffTheHttpThread();
     void rotatorWaitsOffTheHttpThread();
+    void childTokenWaitsOffTheHttpThread();
 
 private:
     // The fake (Forgejo access tokens live `upstreamTtl` seconds) and the daemon.
@@ -128,6 +129,8 @@ private:
                     int timeoutMs = WaitMs);
     // The initialize request of a new session.
     QJsonObject initializeMessage();
+    // Sends initialize and returns at once: the answer comes to the reply.
+    std::unique_ptr<QNetworkReply> startInitialize(const QString &accessToken);
     // A new session (initialize + notifications/initialized); empty on failure.
     QString initialize(const QString &accessToken, HttpResult *answer = nullptr);
     HttpResult ping(const QString &accessToken, const QString &sessionId);
@@ -406,6 +409,16 @@ QJsonObject tst_Rotation::initializeMessage()
          {QStringLiteral("capabilities"), QJsonObject{}},
          {QStringLiteral("clientInfo"), QJsonObject{{QStringLiteral("name"), ClientName},
                                                     {QStringLiteral("version"), QStringLiteral("1")}}}});
+}
+
+std::unique_ptr<QNetworkReply> tst_Rotation::startInitialize(const QString &accessToken)
+{
+    QNetworkRequest request(broker(QStringLiteral("/mcp")));
+    request.setRawHeader("Content-Type", "application/json");
+    request.setRawHeader("Accept", "application/json, text/event-stream");
+    request.setRawHeader("Authorization", "Bearer " + accessToken.toUtf8());
+    return std::unique_ptr<QNetworkReply>(
+        m_network->post(request, QJsonDocument(initializeMessage()).toJson(QJsonDocument::Compact)));
 }
 
 QString tst_Rotation::initialize(const QString &accessToken, HttpResult *answer)
@@ -941,12 +954,7 @@ void tst_Rotation::bearerCheckWaitsOffTheHttpThread()
         QVERIFY(lock.exec(QStringLiteral("BEGIN")));
         QVERIFY(lock.exec(QStringLiteral("LOCK TABLE tokens IN ACCESS EXCLUSIVE MODE")));
 
-        QNetworkRequest initializeRequest(broker(QStringLiteral("/mcp")));
-        initializeRequest.setRawHeader("Content-Type", "application/json");
-        initializeRequest.setRawHeader("Accept", "application/json, text/event-stream");
-        initializeRequest.setRawHeader("Authorization", "Bearer " + unseen.access.toUtf8());
-        std::unique_ptr<QNetworkReply> checking(m_network->post(
-            initializeRequest, QJsonDocument(initializeMessage()).toJson(QJsonDocument::Compact)));
+        const std::unique_ptr<QNetworkReply> checking = startInitialize(unseen.access);
         QTRY_VERIFY_WITH_TIMEOUT(someoneWaitsForALock(db), WaitMs);
         const QString unanswered = callsAnswered(open.access, session);
         QVERIFY2(unanswered.isEmpty(), qPrintable(unanswered));
@@ -1009,6 +1017,57 @@ void tst_Rotation::rotatorWaitsOffTheHttpThread()
     const QJsonObject stats = m_fake->stats(m_network);
     QCOMPARE(stats.value(QStringLiteral("refreshes")).toInt(), refreshesBefore + 1);
     QCOMPARE(stats.value(QStringLiteral("refresh_failures")).toInt(), 0);
+}
+
+void tst_Rotation::childTokenWaitsOffTheHttpThread()
+{
+    // Issue 14: a new session's child gets its user's Forgejo token from a
+    // read on the store thread. The test holds an ACCESS EXCLUSIVE lock on
+    // grants (the table upstreamTokens reads; the lock blocks plain reads)
+    // and sends initialize with a token already checked (from the bearer
+    // cache): it waits, while an open session's calls are still answered.
+    // Once the lock goes, the session starts with the user's Forgejo token.
+    if (!m_database)
+        QSKIP("SQLite in WAL mode: reads do not wait for a writer, so no lock holds the read");
+    QVERIFY(startStack(3600, {}));
+    UserAgent agent(m_network);
+    const OpenSession open = openSession(agent, QStringLiteral("childtoken"));
+    QVERIFY2(open.failure.isEmpty(), qPrintable(open.failure));
+    const QString access = open.tokens.access;
+    const QString forgejoToken = childToken(access, open.sessionId);
+    QVERIFY(!forgejoToken.isEmpty());
+
+    const QString name = QStringLiteral("tst_rotation.readlock");
+    {
+        QSqlDatabase db = addStoreDatabase(name, false);
+        QVERIFY(db.open());
+        QSqlQuery lock(db);
+        QVERIFY(lock.exec(QStringLiteral("BEGIN")) &&
+                lock.exec(QStringLiteral("LOCK TABLE grants IN ACCESS EXCLUSIVE MODE")));
+
+        const std::unique_ptr<QNetworkReply> initializing = startInitialize(access);
+        // The daemon's read is waiting for this test's lock.
+        QTRY_VERIFY_WITH_TIMEOUT(someoneWaitsForALock(db), WaitMs);
+        const QString unanswered = callsAnswered(access, open.sessionId);
+        QVERIFY2(unanswered.isEmpty(), qPrintable(unanswered));
+        QVERIFY2(!initializing->isFinished(), "the initialize did not wait for the lock");
+
+        QVERIFY(lock.exec(QStringLiteral("ROLLBACK")));
+        QTRY_VERIFY_WITH_TIMEOUT(initializing->isFinished(), WaitMs);
+        QCOMPARE(initializing->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(), 200);
+        const QString session = QString::fromLatin1(initializing->rawHeader("Mcp-Session-Id"));
+        QVERIFY(!session.isEmpty());
+        QCOMPARE(post(access,
+                      {{QStringLiteral("jsonrpc"), QStringLiteral("2.0")},
+                       {QStringLiteral("method"), QStringLiteral("notifications/initialized")}},
+                      session)
+                     .status,
+                 202);
+        QCOMPARE(childToken(access, session), forgejoToken);
+        lock.finish();
+        db.close();
+    }
+    QSqlDatabase::removeDatabase(name);
 }
 
 QTEST_GUILESS_MAIN(tst_Rotation)
