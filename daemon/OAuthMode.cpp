@@ -123,35 +123,37 @@ Result<void> OAuthMode::open()
         return secret.error();
     Redactor::addSecret(secret.value());
 
-    Result<std::unique_ptr<SqlTokenStore>> store = openStore(m_config, m_cluster);
-    if (!store)
-        return store.error();
-    m_store = std::move(store).value();
-    // The endpoints' connection, opened on its own thread (issue 14).
-    const SqlTokenStore *bearerStore = m_store.get();
+    // The store's one connection, opened on a thread of its own: no
+    // statement runs on this one (issue 14). Its bearer cache is shared.
+    std::shared_ptr<BearerCache> cache;
     Result<std::unique_ptr<StoreRunner>> stores = StoreRunner::start(
-        QStringLiteral("fmb-store"), [this, bearerStore]() -> Result<std::unique_ptr<TokenStore>> {
-            std::optional<PostgresParams> cluster;
-            Result<std::unique_ptr<SqlTokenStore>> opened = openStore(m_config, cluster);
+        QStringLiteral("fmb-store"), [this, &cache]() -> Result<std::unique_ptr<TokenStore>> {
+            Result<std::unique_ptr<SqlTokenStore>> opened = openStore(m_config, m_cluster);
             if (!opened)
                 return opened.error();
-            opened.value()->shareStateWith(*bearerStore);
+            cache = opened.value()->sharedBearerCache();
             return std::unique_ptr<TokenStore>(std::move(opened).value());
         });
     if (!stores)
         return stores.error();
     m_stores = std::move(stores).value();
-    // A token in use is confirmed again on the store thread before its cache
-    // entry runs out, so its checks here never wait for a statement.
-    m_store->setRevalidator([this](const TokenHash &hash) {
-        m_stores->run<bool>(
-            this,
-            [hash](TokenStore &store) {
-                store.revalidateAccessToken(hash);
-                return true;
-            },
-            [](bool) {});
-    });
+    // A bearer check here answers from the cache; a token in use is
+    // confirmed again on the store thread before its entry runs out, so its
+    // checks never wait for a statement.
+    const OAuthContext::CachedBearer cachedBearer = [this, cache](const TokenHash &hash) {
+        bool revalidate = false;
+        std::optional<TokenRecord> cached = cache->fresh(hash, QDateTime::currentDateTimeUtc(), &revalidate);
+        if (revalidate) {
+            m_stores->run<bool>(
+                this,
+                [hash](TokenStore &store) {
+                    store.revalidateAccessToken(hash);
+                    return true;
+                },
+                [](bool) {});
+        }
+        return cached;
+    };
 
     UpstreamConfig upstream;
     upstream.authorizeUrl = QUrl(m_config.upstreamAuthorizeUrl);
@@ -172,7 +174,7 @@ Result<void> OAuthMode::open()
     oauth.pendingClientTtl = m_config.pendingClientTtl;
     oauth.maxRegistrationBytes = m_config.maxRegistrationBytes;
     oauth.stateDir = m_config.stateDir;
-    m_server = new AuthorizationServer(oauth, m_store.get(), m_stores.get(), m_upstream, this);
+    m_server = new AuthorizationServer(oauth, cachedBearer, m_stores.get(), m_upstream, this);
 
     m_source = new StoreTokenSource(m_stores.get(), m_upstream, this);
     m_rotator = new TokenRotator(m_registry, m_source, m_config.rotateInterval, m_config.refreshLead, this);

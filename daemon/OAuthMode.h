@@ -31,11 +31,11 @@ class UpstreamClient;
 // the upstream Forgejo client, the authorization server with its routes and
 // bearer guard, and the token rotator.
 //
-// Two connections to the store (issue 14): the sign-in endpoints', the
-// token rotator's, the admin socket's revoke's and the child environment's
-// statements run on a thread of their own (StoreRunner); the bearer guard
-// (from its cache) uses the one on this thread. They share one bearer
-// cache.
+// One connection to the store, on a thread of its own (StoreRunner, issue
+// 14): the statements of the sign-in endpoints, the bearer guard's cache
+// misses, the token rotator, the admin socket's revoke and the child
+// environment run there. On this thread, the bearer guard reads only the
+// store's bearer cache.
 class OAuthMode final : public QObject {
     Q_OBJECT
 public:
@@ -65,11 +65,9 @@ public:
 
 private:
     BrokerConfig m_config;
-    SessionRegistry *m_registry = nullptr;  // not owned
-    std::unique_ptr<SqlTokenStore> m_store; // this thread's
-    std::optional<PostgresParams> m_cluster;
-    // Declared after m_store, so destroyed before it, and before the
-    // children: the queued work of the endpoints finishes first.
+    SessionRegistry *m_registry = nullptr;   // not owned
+    std::optional<PostgresParams> m_cluster; // set on the store thread, in open()
+    // Destroyed before the children: the queued work of the endpoints finishes first.
     std::unique_ptr<StoreRunner> m_stores;
     UpstreamClient *m_upstream = nullptr;    // child
     AuthorizationServer *m_server = nullptr; // child

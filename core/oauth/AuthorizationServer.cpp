@@ -17,14 +17,22 @@ namespace fmb {
 
 AuthorizationServer::AuthorizationServer(OAuthConfig config, TokenStore *store, UpstreamClient *upstream,
                                          QObject *parent)
-    : AuthorizationServer(std::move(config), store, nullptr, upstream, parent)
+    : AuthorizationServer(
+          std::move(config), [store](const TokenHash &hash) { return store->cachedAccessToken(hash); },
+          StoreRunner::inlineOn(store), nullptr, upstream, parent)
 {}
 
-AuthorizationServer::AuthorizationServer(OAuthConfig config, TokenStore *bearerStore,
+AuthorizationServer::AuthorizationServer(OAuthConfig config, OAuthContext::CachedBearer cachedBearer,
                                          const StoreRunner *stores, UpstreamClient *upstream, QObject *parent)
+    : AuthorizationServer(std::move(config), std::move(cachedBearer), nullptr, stores, upstream, parent)
+{}
+
+AuthorizationServer::AuthorizationServer(OAuthConfig config, OAuthContext::CachedBearer cachedBearer,
+                                         std::unique_ptr<StoreRunner> inlineStores, const StoreRunner *stores,
+                                         UpstreamClient *upstream, QObject *parent)
     : QObject(parent)
-    , m_inlineStores(stores ? nullptr : StoreRunner::inlineOn(bearerStore))
-    , m_context(std::move(config), bearerStore, stores ? stores : m_inlineStores.get())
+    , m_inlineStores(std::move(inlineStores))
+    , m_context(std::move(config), std::move(cachedBearer), stores ? stores : m_inlineStores.get())
     , m_guard(std::make_unique<BearerGuard>(m_context))
     , m_metadataClients(std::make_unique<MetadataClients>(m_context))
     , m_discovery(std::make_unique<DiscoveryController>(m_context))

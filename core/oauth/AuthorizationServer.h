@@ -47,15 +47,15 @@ class UpstreamClient;
 // Broker tokens are opaque and kept hashed by the TokenStore; the client's
 // token never goes upstream. The endpoints' statements run through a
 // StoreRunner (on a thread of their own in the daemon, issue 14); the bearer
-// guard asks `bearerStore` on this thread, which answers from its cache in
-// the common case. The stores, the runner and the upstream client must
-// outlive this object. Flows in progress (consent pages, upstream round trips) live
-// in memory only and are lost on restart; issued tokens are not.
+// guard asks `cachedBearer` on this thread, which answers from the bearer
+// cache in the common case, and the runner otherwise. The store, the runner
+// and the upstream client must outlive this object. Flows in progress (consent pages, upstream round trips)
+// live in memory only and are lost on restart; issued tokens are not.
 class AuthorizationServer final : public QObject {
     Q_OBJECT
 public:
-    AuthorizationServer(OAuthConfig config, TokenStore *bearerStore, const StoreRunner *stores,
-                        UpstreamClient *upstream, QObject *parent = nullptr);
+    AuthorizationServer(OAuthConfig config, OAuthContext::CachedBearer cachedBearer,
+                        const StoreRunner *stores, UpstreamClient *upstream, QObject *parent = nullptr);
     // One store for everything, its statements run inline (tests).
     AuthorizationServer(OAuthConfig config, TokenStore *store, UpstreamClient *upstream,
                         QObject *parent = nullptr);
@@ -90,6 +90,9 @@ Q_SIGNALS:
     void audited(const fmb::OAuthEvent &event);
 
 private:
+    AuthorizationServer(OAuthConfig config, OAuthContext::CachedBearer cachedBearer,
+                        std::unique_ptr<StoreRunner> inlineStores, const StoreRunner *stores,
+                        UpstreamClient *upstream, QObject *parent);
     // Declared first: the parts below refer to them and go before them.
     std::unique_ptr<StoreRunner> m_inlineStores; // the one-store constructor's
     OAuthContext m_context;

@@ -89,7 +89,7 @@ AuthVerdict BearerGuard::authenticate(const QHttpServerRequest &request) const
             QStringLiteral("Unauthorized: the bearer token is malformed")};
     }
     const TokenHash hash = TokenHash::of(token);
-    if (std::optional<TokenRecord> cached = m_context.bearerStore()->cachedAccessToken(hash))
+    if (std::optional<TokenRecord> cached = m_context.cachedAccessToken(hash))
         return answer(*m_facts, hash, *cached);
     // Not confirmed lately (another broker issued it, or it sat unused): one
     // read, on the store thread, whose answer also fills the cache.

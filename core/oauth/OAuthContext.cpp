@@ -12,9 +12,9 @@
 
 namespace fmb {
 
-OAuthContext::OAuthContext(OAuthConfig config, TokenStore *bearerStore, const StoreRunner *stores)
+OAuthContext::OAuthContext(OAuthConfig config, CachedBearer cachedBearer, const StoreRunner *stores)
     : m_config(std::move(config))
-    , m_bearerStore(bearerStore)
+    , m_cachedBearer(std::move(cachedBearer))
     , m_stores(stores)
 {
     while (m_config.publicUrl.endsWith(QLatin1Char('/')))

@@ -1,5 +1,8 @@
 #pragma once
 
+#include <functional>
+#include <optional>
+
 #include <QDateTime>
 #include <QString>
 #include <QStringList>
@@ -8,6 +11,7 @@
 #include "OAuthError.h"
 #include "base/Result.h"
 #include "store/StoreRecords.h"
+#include "store/TokenHash.h"
 
 namespace fmb {
 
@@ -18,18 +22,24 @@ class TokenStore;
 // (normalised: no trailing slash on the issuer, the resource filled in),
 // the token store, the clock, and the checks more than one endpoint makes.
 //
-// Two ways into the store (issue 14): `stores` runs the endpoints' work off
-// this thread (StoreRunner); `bearerStore`, on this thread, answers only
-// the bearer guard, from its cache in the common case. Both must outlive
-// this object. Everything but the two stores is constant after
+// The store (issue 14): `stores` runs every statement off this thread
+// (StoreRunner) and must outlive this object; `cachedBearer` answers the
+// bearer guard on this thread from memory (the bearer cache), or nothing
+// when the store must be asked. Everything but the runner is constant after
 // construction, so work on the store's thread may read it.
 class OAuthContext final {
 public:
-    OAuthContext(OAuthConfig config, TokenStore *bearerStore, const StoreRunner *stores);
+    // What TokenStore::cachedAccessToken answers, callable on this thread.
+    using CachedBearer = std::function<std::optional<TokenRecord>(const TokenHash &hash)>;
+
+    OAuthContext(OAuthConfig config, CachedBearer cachedBearer, const StoreRunner *stores);
 
     [[nodiscard]] const OAuthConfig &config() const { return m_config; }
     [[nodiscard]] const StoreRunner &stores() const { return *m_stores; }
-    [[nodiscard]] TokenStore *bearerStore() const { return m_bearerStore; }
+    [[nodiscard]] std::optional<TokenRecord> cachedAccessToken(const TokenHash &hash) const
+    {
+        return m_cachedBearer(hash);
+    }
     [[nodiscard]] QString issuer() const { return m_config.publicUrl; }
     // The issuer's URL of one of our endpoints ("/oauth/token").
     [[nodiscard]] QString endpoint(const char *path) const;
@@ -49,7 +59,7 @@ public:
 
 private:
     OAuthConfig m_config;
-    TokenStore *m_bearerStore = nullptr;
+    CachedBearer m_cachedBearer;
     const StoreRunner *m_stores = nullptr;
 };
 

@@ -20,7 +20,6 @@ void ConnectionHealth::lost(const QString &why)
     m_backoff = std::chrono::milliseconds(0); // the first reopen at once: a restart may be over already
     m_sinceDown.start();
     m_sinceAttempt.start();
-    m_recoveriesSeen = m_recoveries ? m_recoveries->load() : 0;
     qCWarning(lcStore,
               "lost the connection to %s: %s; cached bearer tokens stay valid, other requests "
               "get 503 until it is back",
@@ -31,11 +30,8 @@ Result<void> ConnectionHealth::ready()
 {
     if (!m_down)
         return {};
-    // Another connection to the same database got through: try now.
-    const bool othersBack = m_recoveries && m_recoveries->load() != m_recoveriesSeen;
-    if (!othersBack && m_sinceAttempt.elapsed() < m_backoff.count())
+    if (m_sinceAttempt.elapsed() < m_backoff.count())
         return unavailable();
-    m_recoveriesSeen = m_recoveries ? m_recoveries->load() : 0;
     ++m_attempts;
     m_sinceAttempt.start();
     if (Result<void> reopened = m_reopen(); !reopened.ok()) {
@@ -45,16 +41,9 @@ Result<void> ConnectionHealth::ready()
         return unavailable();
     }
     m_down = false;
-    if (m_recoveries)
-        m_recoveriesSeen = ++*m_recoveries;
     qCInfo(lcStore, "reconnected to %s after %lld ms down (%d attempts)", qPrintable(m_where),
            static_cast<long long>(m_sinceDown.elapsed()), m_attempts);
     return {};
-}
-
-void ConnectionHealth::shareRecoveries(std::shared_ptr<std::atomic<int>> recoveries)
-{
-    m_recoveries = std::move(recoveries);
 }
 
 int ConnectionHealth::retryAfterSeconds() const

@@ -1,6 +1,5 @@
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -35,11 +34,6 @@ public:
     [[nodiscard]] Result<void> ready();
     // A statement found the connection gone: down from now on.
     void lost(const QString &why);
-    // Connections to one database on other threads (issue 14: the store
-    // thread's and the HTTP thread's) count their reconnects here; once one
-    // is back, the others try at their next statement instead of waiting
-    // out their backoff.
-    void shareRecoveries(std::shared_ptr<std::atomic<int>> recoveries);
     // Whole seconds until the next reopen attempt (at least 1): Retry-After.
     [[nodiscard]] int retryAfterSeconds() const;
 
@@ -53,8 +47,6 @@ private:
     std::chrono::milliseconds m_backoff{0};
     QElapsedTimer m_sinceDown;
     QElapsedTimer m_sinceAttempt;
-    std::shared_ptr<std::atomic<int>> m_recoveries; // may be shared with other threads' connections
-    int m_recoveriesSeen = 0;
 };
 
 } // namespace fmb

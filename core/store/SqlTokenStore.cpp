@@ -156,14 +156,6 @@ void SqlTokenStore::setRevalidator(std::function<void(const TokenHash &hash)> re
     m_revalidator = std::move(revalidator);
 }
 
-void SqlTokenStore::shareStateWith(const SqlTokenStore &other)
-{
-    m_cache = other.m_cache;
-    m_recoveries = other.m_recoveries;
-    if (m_health)
-        m_health->shareRecoveries(m_recoveries);
-}
-
 void SqlTokenStore::watchConnection(const std::function<Result<void>(QSqlDatabase &db)> &reopen)
 {
     m_health = std::make_unique<ConnectionHealth>(m_where, [this, reopen]() -> Result<void> {
@@ -176,7 +168,6 @@ void SqlTokenStore::watchConnection(const std::function<Result<void>(QSqlDatabas
         m_cache->expireAll();
         return {};
     });
-    m_health->shareRecoveries(m_recoveries);
 }
 
 Result<void> SqlTokenStore::connectionReady() const

@@ -1,6 +1,5 @@
 #pragma once
 
-#include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -48,11 +47,6 @@ public:
     // announced (announceRevocation) so that other brokers evict too. Off
     // (ttl 0) until set.
     void setBearerCacheLimits(const BearerCacheLimits &limits);
-    // Another connection to the same database, on another thread (see
-    // StoreRunner): use `other`'s bearer cache from now on, so that a
-    // revocation through either store evicts for both; and when either
-    // reconnects after an outage, the other tries at once too.
-    void shareStateWith(const SqlTokenStore &other);
     // Called by findAccessToken, on this store's thread, with a cached token
     // that is half-way to the cache TTL: it should reach
     // revalidateAccessToken, ideally on a store of another thread, so that a
@@ -60,6 +54,9 @@ public:
     // a token in use is looked up again once per TTL.
     void setRevalidator(std::function<void(const TokenHash &hash)> revalidator);
     [[nodiscard]] BearerCache &bearerCache() { return *m_cache; }
+    // The cache itself (thread-safe), for checks on another thread than the
+    // store's (the daemon's bearer guard, issue 14).
+    [[nodiscard]] std::shared_ptr<BearerCache> sharedBearerCache() const { return m_cache; }
     // True while the connection is lost (only a store that reconnects).
     [[nodiscard]] bool isConnectionDown() const { return m_health && m_health->isDown(); }
 
@@ -201,7 +198,6 @@ private:
     std::shared_ptr<BearerCache> m_cache;       // used from const lookups; maybe shared
     std::unique_ptr<ConnectionHealth> m_health; // null: no reconnecting (SQLite)
     std::function<void(const TokenHash &hash)> m_revalidator;
-    std::shared_ptr<std::atomic<int>> m_recoveries = std::make_shared<std::atomic<int>>(0);
 };
 
 } // namespace fmb
