@@ -11,6 +11,7 @@ struct ExitInfo {
     int exitCode = 0;
     bool crashed = false;       // killed by a signal
     bool failedToStart = false; // never ran (not found, not executable)
+    bool unavailable = false;   // never ran for want of something that may come back (the token store)
     QString reason;             // for logs and error messages
 };
 

@@ -110,7 +110,7 @@ void ChildProcess::environmentArrived(const Result<EnvironmentVariables> &answer
     m_awaitingEnvironment = false;
     const QByteArray early = std::exchange(m_earlyInput, QByteArray());
     if (!answer) {
-        failStart(answer.error().message);
+        failStart(answer.error().message, answer.error().code == ErrorCode::Unavailable);
         return;
     }
     QProcessEnvironment environment = m_spec.environment;
@@ -146,11 +146,12 @@ void ChildProcess::spawn()
     m_stdio->releaseChildEnds(); // forked (or failed): the child has its copies
 }
 
-void ChildProcess::failStart(const QString &error)
+void ChildProcess::failStart(const QString &error, bool unavailable)
 {
     ExitInfo info;
     info.exitCode = -1;
     info.failedToStart = true;
+    info.unavailable = unavailable;
     info.reason = QStringLiteral("could not start %1: %2").arg(m_spec.program, error);
     // QProcess::start() emits errorOccurred before it returns when it cannot
     // make its pipes (EMFILE); exited() must not reach the caller inside start().

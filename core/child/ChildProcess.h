@@ -80,7 +80,7 @@ private:
     void readStderr();
     void spawn();
     void environmentArrived(const Result<EnvironmentVariables> &answer);
-    void failStart(const QString &error);
+    void failStart(const QString &error, bool unavailable = false);
     void finish(ExitInfo info);
     void escalate();
 

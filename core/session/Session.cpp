@@ -676,7 +676,7 @@ void Session::onExited(Backend *from, const ExitInfo &info)
     if (from == m_next) {
         abandonNext(QStringLiteral("the new MCP server %1 before it was ready").arg(info.reason));
     }
-    failPending(from, info.reason);
+    failPending(from, info.reason, info.unavailable);
     m_serverRequests.removeIf([from](QHash<RequestId, QPointer<Backend>>::iterator entry) {
         return !entry.value() || entry.value() == from;
     });
@@ -694,8 +694,10 @@ void Session::onExited(Backend *from, const ExitInfo &info)
     maybeFinish();
 }
 
-void Session::failPending(Backend *backend, const QString &reason)
+void Session::failPending(Backend *backend, const QString &reason, bool unavailable)
 {
+    const AnswerKind failedInitialize =
+        unavailable ? AnswerKind::InitializeUnavailable : AnswerKind::InitializeFailed;
     QList<RequestId> ids;
     for (auto it = m_pending.cbegin(); it != m_pending.cend(); ++it) {
         if (!backend || it->backend == backend || !it->backend)
@@ -706,7 +708,7 @@ void Session::failPending(Backend *backend, const QString &reason)
         deliverResponse(id,
                         errorLine(id.toJson(), JsonRpcError::BackendExited,
                                   QStringLiteral("the MCP server ended before answering (%1)").arg(reason)),
-                        initialize && m_state == SessionState::Starting ? AnswerKind::InitializeFailed
+                        initialize && m_state == SessionState::Starting ? failedInitialize
                                                                         : AnswerKind::Answered);
     }
 }

@@ -216,7 +216,9 @@ private:
     void appendEvent(Stream &stream, const QByteArray &data);
     void flush(Stream &stream);
     void settle(Stream &stream);
-    void failPending(Backend *backend, const QString &reason);
+    // `unavailable`: the backend never started for want of something that
+    // may come back (ExitInfo::unavailable); a pending initialize says so.
+    void failPending(Backend *backend, const QString &reason, bool unavailable = false);
     void stopBackendWhenIdle(Backend *backend);
     void touch();
     void watchSink(StreamSink *sink);

@@ -10,6 +10,9 @@ namespace fmb {
 enum class AnswerKind {
     Answered,         // the server's answer, a result or a JSON-RPC error
     InitializeFailed, // the backend could not start or answer initialize: no session was made
+    // The backend could not start for want of something that may come back
+    // (the token store): no session was made; try again later.
+    InitializeUnavailable,
 };
 
 // One HTTP response that a session writes to: a POST waiting for its

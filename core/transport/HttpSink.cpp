@@ -62,9 +62,13 @@ void HttpSink::sendJson(AnswerKind kind, const QByteArray &body)
         return;
     Http::HeaderList headers{{"Content-Type", "application/json"}};
     headers.append(m_headers);
-    const int status = StatusTable::statusOf(kind);
+    const std::optional<McpFailure> failure = StatusTable::failureOf(kind);
+    const FailureStatus refusal = failure ? StatusTable::of(*failure) : FailureStatus{200};
+    const int status = refusal.status;
     if (kind == AnswerKind::Answered && !m_sessionId.isEmpty())
         headers.emplaceBack("Mcp-Session-Id", m_sessionId);
+    if (refusal.header == FailureHeader::RetryAfter)
+        headers.emplaceBack("Retry-After", QByteArray::number(m_retryAfterSeconds));
     if (m_closeAfter)
         headers.emplaceBack("Connection", "close");
     metrics::countResponse(status);

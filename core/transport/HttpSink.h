@@ -28,6 +28,8 @@ public:
     void end() override;
     [[nodiscard]] bool isOpen() const override;
 
+    // The Retry-After of an answer that asks to try again later.
+    void setRetryAfter(int seconds) { m_retryAfterSeconds = seconds; }
     // A comment to keep an idle SSE stream (and any proxy) from timing out.
     void keepAlive();
     [[nodiscard]] bool streaming() const { return m_streaming; }
@@ -49,6 +51,7 @@ private:
     Http::HeaderList m_headers;
     QByteArray m_sessionId;
     bool m_closeAfter = false;
+    int m_retryAfterSeconds = 1;
     bool m_streaming = false;
     bool m_done = false;
     bool m_finishedEmitted = false;

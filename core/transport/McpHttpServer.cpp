@@ -201,6 +201,8 @@ HttpSink *McpHttpServer::openSink(const HttpExchange &exchange, Http::HeaderList
                                   QByteArray sessionId)
 {
     HttpSink *sink = HttpSink::start(exchange, std::move(headers), std::move(sessionId));
+    if (sink)
+        sink->setRetryAfter(m_config.retryAfterSeconds);
     // Most sinks answer with one JSON body and never stream: only a stream
     // needs keep-alives, so only a stream is watched until it finishes
     // (one connection per request instead of two on the hot path).

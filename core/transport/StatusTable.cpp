@@ -17,6 +17,7 @@ FailureStatus of(McpFailure failure)
         return {400, Server, FailureHeader::Challenge};
     case McpFailure::AuthenticationUnavailable:
     case McpFailure::SessionCapReached:
+    case McpFailure::InitializeUnavailable:
         return {503, Server, FailureHeader::RetryAfter};
     case McpFailure::MethodNotAllowed:
         return {405, Server, FailureHeader::Allow};
@@ -100,9 +101,23 @@ McpFailure failureOf(const SessionRefusal &refusal)
     return McpFailure::UnknownSession; // the spec's signal to initialize again
 }
 
+std::optional<McpFailure> failureOf(AnswerKind kind)
+{
+    switch (kind) {
+    case AnswerKind::Answered:
+        break;
+    case AnswerKind::InitializeFailed:
+        return McpFailure::InitializeFailed;
+    case AnswerKind::InitializeUnavailable:
+        return McpFailure::InitializeUnavailable;
+    }
+    return std::nullopt;
+}
+
 int statusOf(AnswerKind kind)
 {
-    return kind == AnswerKind::InitializeFailed ? of(McpFailure::InitializeFailed).status : 200;
+    const std::optional<McpFailure> failure = failureOf(kind);
+    return failure ? of(*failure).status : 200;
 }
 
 QByteArray allowedMethods()

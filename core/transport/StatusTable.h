@@ -1,5 +1,7 @@
 #pragma once
 
+#include <optional>
+
 #include <QByteArray>
 
 #include "http/HttpHeaders.h"
@@ -39,6 +41,7 @@ enum class McpFailure {
     StreamAlreadyOpen,          // 409: a second GET stream
     SessionCapReached,          // 503 + Retry-After
     InitializeFailed,           // 502: the backend could not start or answer initialize
+    InitializeUnavailable,      // 503 + Retry-After: the backend could not start for now (the token store)
 };
 
 // The header a failure's answer adds; its value comes from the request
@@ -62,6 +65,8 @@ namespace StatusTable {
 [[nodiscard]] McpFailure failureOf(StatelessFailureKind kind);
 // The kind of a session's refusal of a POST or GET.
 [[nodiscard]] McpFailure failureOf(const SessionRefusal &refusal);
+// What a session's JSON answer reports; none for an answer.
+[[nodiscard]] std::optional<McpFailure> failureOf(AnswerKind kind);
 // The status of a session's JSON answer.
 [[nodiscard]] int statusOf(AnswerKind kind);
 // The methods /mcp answers (Allow, Access-Control-Allow-Methods).

@@ -58,6 +58,7 @@ private Q_SLOTS:
     void checkAnsweredLaterServesTheRequest();
     void heldCheckHoldsOnlyItsRequest();
     void clientGoneBeforeTheCheckGetsNothing();
+    void initializeWithoutItsEnvironment();
 
 private:
     // A new session of `user`; its id, or empty.
@@ -255,6 +256,17 @@ void tst_McpHttpServer::init()
             spec.environment.insert(QStringLiteral("PATH"), QStringLiteral("/usr/bin:/bin"));
             spec.stopGrace = std::chrono::milliseconds(2000);
             spec.label = QStringLiteral("test child");
+            // "env-down" and "env-gone" get no environment: the token store
+            // is unavailable, or has no token for them.
+            if (owner.user.startsWith(QLatin1String("env-"))) {
+                const ErrorCode code =
+                    owner.user == QLatin1String("env-down") ? ErrorCode::Unavailable : ErrorCode::NotFound;
+                spec.environmentProvider = [code](QObject *context, EnvironmentAnswer done) {
+                    QTimer::singleShot(0, context, [code, done] {
+                        done(Error{code, QStringLiteral("grant"), QStringLiteral("no token")});
+                    });
+                };
+            }
             return std::make_unique<ChildProcess>(spec);
         });
     HttpConfig config;
@@ -921,6 +933,23 @@ void tst_McpHttpServer::clientGoneBeforeTheCheckGetsNothing()
     heldChecks().takeFirst()();
     QCOMPARE(created.count(), 0);
     QCOMPARE(m_registry->count(), 0);
+}
+
+void tst_McpHttpServer::initializeWithoutItsEnvironment()
+{
+    // A child whose environment cannot be had (the user's Forgejo token,
+    // from the token store) never starts: while the store is unavailable the
+    // client is told to retry (503 + Retry-After), else the start failed (502).
+    RawHttpClient client(m_port);
+    const RawResponse down = client.exchange("POST", "/mcp", postHeaders("env-down"), initializeBody());
+    QCOMPARE(down.status, 503);
+    QCOMPARE(down.header("retry-after"), QByteArray::number(RetryAfterSeconds));
+    QVERIFY(down.header("mcp-session-id").isEmpty());
+    QCOMPARE(rpcCode(down), int(JsonRpcError::BackendExited));
+    const RawResponse gone = client.exchange("POST", "/mcp", postHeaders("env-gone"), initializeBody());
+    QCOMPARE(gone.status, 502);
+    QVERIFY(gone.header("retry-after").isEmpty());
+    QTRY_COMPARE(m_registry->count(), 0);
 }
 
 QTEST_GUILESS_MAIN(tst_McpHttpServer)

@@ -167,6 +167,8 @@ void tst_StatusTable::answers()
 {
     QCOMPARE(StatusTable::statusOf(AnswerKind::Answered), 200);
     QCOMPARE(StatusTable::statusOf(AnswerKind::InitializeFailed), 502);
+    QCOMPARE(StatusTable::statusOf(AnswerKind::InitializeUnavailable), 503);
+    QCOMPARE(StatusTable::of(McpFailure::InitializeUnavailable).header, FailureHeader::RetryAfter);
     QCOMPARE(StatusTable::allowedMethods(), QByteArray("GET, POST, DELETE, OPTIONS"));
 }
 
