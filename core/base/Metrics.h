@@ -45,6 +45,10 @@ enum class Counter : int {
     RefusedSessions,      // over the session cap
     BytesToChildren,
     BytesFromChildren,
+    BearerChecksCached, // answered from the bearer cache, on the HTTP thread
+    BearerChecksStore,  // looked up on the store thread (not confirmed within the cache TTL)
+    StoreConnectionsLost,
+    StoreReconnects,
     Count
 };
 

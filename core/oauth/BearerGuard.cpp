@@ -6,6 +6,7 @@
 #include "FormEncoding.h"
 #include "Logging.h"
 #include "OAuthHttp.h"
+#include "base/Metrics.h"
 #include "store/StoreRunner.h"
 #include "store/TokenHash.h"
 #include "store/TokenStore.h"
@@ -89,8 +90,11 @@ AuthVerdict BearerGuard::authenticate(const QHttpServerRequest &request) const
             QStringLiteral("Unauthorized: the bearer token is malformed")};
     }
     const TokenHash hash = TokenHash::of(token);
-    if (std::optional<TokenRecord> cached = m_context.cachedAccessToken(hash))
+    if (std::optional<TokenRecord> cached = m_context.cachedAccessToken(hash)) {
+        metrics::add(metrics::Counter::BearerChecksCached);
         return answer(*m_facts, hash, *cached);
+    }
+    metrics::add(metrics::Counter::BearerChecksStore);
     // Not confirmed lately (another broker issued it, or it sat unused): one
     // read, on the store thread, whose answer also fills the cache.
     return AuthVerdict::later([stores = &m_context.stores(), facts = m_facts,

@@ -91,6 +91,15 @@ const CounterFamily kCounters[] = {
      "Bytes of JSON-RPC lines relayed to and from children.",
      "direction",
      {{Counter::BytesToChildren, "to_child"}, {Counter::BytesFromChildren, "from_child"}}},
+    {"bearer_checks_total",
+     "Bearer tokens checked on /mcp, by where the answer came from: cache (memory, no statement), store (a "
+     "read on the store thread: a token not confirmed within --bearer-cache-ttl).",
+     "answer",
+     {{Counter::BearerChecksCached, "cache"}, {Counter::BearerChecksStore, "store"}}},
+    {"store_connection_events_total",
+     "The token store's database connection: lost (statements get 503 until it is back), reconnected.",
+     "event",
+     {{Counter::StoreConnectionsLost, "lost"}, {Counter::StoreReconnects, "reconnected"}}},
 };
 
 QByteArray name(QByteArrayView suffix)

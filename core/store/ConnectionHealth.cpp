@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "Logging.h"
+#include "base/Metrics.h"
 
 namespace fmb {
 
@@ -20,6 +21,7 @@ void ConnectionHealth::lost(const QString &why)
     m_backoff = std::chrono::milliseconds(0); // the first reopen at once: a restart may be over already
     m_sinceDown.start();
     m_sinceAttempt.start();
+    metrics::add(metrics::Counter::StoreConnectionsLost);
     qCWarning(lcStore,
               "lost the connection to %s: %s; cached bearer tokens stay valid, other requests "
               "get 503 until it is back",
@@ -41,6 +43,7 @@ Result<void> ConnectionHealth::ready()
         return unavailable();
     }
     m_down = false;
+    metrics::add(metrics::Counter::StoreReconnects);
     qCInfo(lcStore, "reconnected to %s after %lld ms down (%d attempts)", qPrintable(m_where),
            static_cast<long long>(m_sinceDown.elapsed()), m_attempts);
     return {};

@@ -212,6 +212,7 @@ private Q_SLOTS:
     void foreignSessionIsForbidden();
     void expiredAccessToken();
     void tokenInQueryString();
+    void bearerChecksAreCounted();
     void revocation();
     void clientAuthentication_data();
     void clientAuthentication();
@@ -344,6 +345,8 @@ void tst_AuthorizationServer::init()
 
 void tst_AuthorizationServer::cleanup()
 {
+    if (m_store) // no bearer cache, as the other tests expect
+        m_store->setBearerCacheLimits(fmb::BearerCacheLimits{std::chrono::milliseconds(0)});
     if (m_store)
         m_store->setClock([] { return QDateTime::currentDateTimeUtc(); });
 }
@@ -1489,6 +1492,28 @@ void tst_AuthorizationServer::expiredAccessToken()
     QVERIFY(challenge.contains(metadata));
     // The refresh token outlives the access token.
     QCOMPARE(refresh(clientId, tokens.refresh).status, 200);
+}
+
+void tst_AuthorizationServer::bearerChecksAreCounted()
+{
+    // /metrics tells how bearer checks were answered (issue 14): from the
+    // cache, or by a read on the store thread, which fills the cache.
+    using fmb::metrics::Counter;
+    using fmb::metrics::value;
+    m_store->setBearerCacheLimits(fmb::BearerCacheLimits{});
+    const Tokens tokens = tokensFor(*m_browser, registerClient()); // cached as it is issued
+    const quint64 cached = value(Counter::BearerChecksCached);
+    const quint64 stored = value(Counter::BearerChecksStore);
+    QCOMPARE(mcp(tokens.access, Initialize).status, 200);
+    QCOMPARE(value(Counter::BearerChecksCached), cached + 1);
+    QCOMPARE(value(Counter::BearerChecksStore), stored);
+
+    m_store->bearerCache().clear();
+    QCOMPARE(mcp(tokens.access, Initialize).status, 200);
+    QCOMPARE(value(Counter::BearerChecksStore), stored + 1);
+    QCOMPARE(mcp(tokens.access, Initialize).status, 200);
+    QCOMPARE(value(Counter::BearerChecksCached), cached + 2);
+    QCOMPARE(value(Counter::BearerChecksStore), stored + 1);
 }
 
 void tst_AuthorizationServer::tokenInQueryString()
