@@ -56,6 +56,8 @@ Result<void> BrokerDirectoryWorker::open()
         return connected;
     Result<void> ready = createTable();
     if (ready.ok())
+        ready = forgetGoneBrokers();
+    if (ready.ok())
         ready = writeRow(true, BrokerLoad{});
     if (!ready.ok()) {
         close();
@@ -89,6 +91,24 @@ Result<void> BrokerDirectoryWorker::createTable()
             return r;
     }
     return transaction.commit();
+}
+
+Result<void> BrokerDirectoryWorker::forgetGoneBrokers()
+{
+    Result<QSqlQuery> deleted = runSqlNamed(
+        m_db,
+        QStringLiteral("DELETE FROM brokers WHERE node_id <> :node AND heartbeat_ms < " FMB_DB_NOW_MS
+                       " - :age"),
+        {{QStringLiteral(":node"), m_config.nodeId},
+         {QStringLiteral(":age"), qint64(m_config.forgetAfter.count())}});
+    if (!deleted.ok())
+        return deleted.error();
+    if (const int gone = deleted.value().numRowsAffected(); gone > 0) {
+        qCInfo(lcStore).noquote()
+            << "forgot" << gone << "broker(s) without a heartbeat for"
+            << std::chrono::duration_cast<std::chrono::hours>(m_config.forgetAfter).count() << "h";
+    }
+    return {};
 }
 
 Result<void> BrokerDirectoryWorker::writeRow(bool fresh, const BrokerLoad &load)

@@ -52,6 +52,8 @@ private:
     void disconnectDatabase();
     [[nodiscard]] bool isConnected() const { return !m_connectionName.isEmpty(); }
     [[nodiscard]] Result<void> createTable();
+    // Deletes the rows of other brokers silent for forgetAfter.
+    [[nodiscard]] Result<void> forgetGoneBrokers();
     // Upserts this broker's row. `fresh` (open()): a new start, every column
     // rewritten; else a beat, which re-inserts a deleted row as it was.
     [[nodiscard]] Result<void> writeRow(bool fresh, const BrokerLoad &load);

@@ -41,6 +41,9 @@ struct BrokerDirectoryConfig {
     QString host;
     QString listenUrl;
     std::chrono::milliseconds heartbeatInterval{5000};
+    // Rows of other brokers that have not beaten for this long (nodes gone
+    // for good) are deleted when a broker opens the directory.
+    std::chrono::milliseconds forgetAfter{std::chrono::hours(24 * 7)};
 };
 
 } // namespace fmb

@@ -48,6 +48,7 @@ private Q_SLOTS:
     void closedDirectoryRefuses();
     void beatsResumeAfterServerRestart();
     void beatReinsertsDeletedRow();
+    void brokersGoneForGoodAreForgotten();
     void lockedTableStallsOnlyTheDirectorysThread();
 
 private:
@@ -351,6 +352,41 @@ void tst_BrokerDirectory::beatReinsertsDeletedRow()
     QCOMPARE(record->stoppedMs, qint64(0));
     QCOMPARE(record->sessions, 2);
     QCOMPARE(record->userChildren, 1);
+}
+
+void tst_BrokerDirectory::brokersGoneForGoodAreForgotten()
+{
+    // A node id that has not beaten for forgetAfter is gone for good: the
+    // next broker that opens the directory deletes its row. A row that is
+    // merely stale stays, and so does the opener's own.
+    {
+        BrokerDirectory gone(config(QStringLiteral("gone"), 1h));
+        VERIFY_OK(gone.open());
+        BrokerDirectory stale(config(QStringLiteral("stale"), 1h));
+        VERIFY_OK(stale.open());
+    }
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QPSQL"), QStringLiteral("ager"));
+        m_pg.applyTo(db);
+        QVERIFY2(db.open(), qPrintable(db.lastError().text()));
+        QSqlQuery query(db);
+        // Eight days without a beat, and two minutes.
+        QVERIFY2(query.exec(QStringLiteral(
+                     "UPDATE brokers SET heartbeat_ms = heartbeat_ms - 8 * 86400000 WHERE node_id = 'gone'")),
+                 qPrintable(query.lastError().text()));
+        QVERIFY2(query.exec(QStringLiteral(
+                     "UPDATE brokers SET heartbeat_ms = heartbeat_ms - 120000 WHERE node_id = 'stale'")),
+                 qPrintable(query.lastError().text()));
+        query.finish();
+        db.close();
+    }
+    QSqlDatabase::removeDatabase(QStringLiteral("ager"));
+
+    BrokerDirectory opener(config(QStringLiteral("opener"), 1h));
+    VERIFY_OK(opener.open());
+    QVERIFY(!find(opener, QStringLiteral("gone")));
+    QVERIFY(find(opener, QStringLiteral("stale")));
+    QVERIFY(find(opener, QStringLiteral("opener")));
 }
 
 void tst_BrokerDirectory::lockedTableStallsOnlyTheDirectorysThread()
