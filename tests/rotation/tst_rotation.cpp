@@ -152,6 +152,9 @@ private:
     // Holds what writing to `table` needs until `lock` rolls back (SQLite:
     // the write lock, which the daemon waits 5 s for; PostgreSQL: an
     // EXCLUSIVE lock on the table, which plain reads pass).
+    // PostgreSQL: holds `table` so that even plain reads of it wait, until
+    // `lock` rolls back (ACCESS EXCLUSIVE).
+    bool lockForReads(QSqlQuery &lock, const QString &table);
     bool lockForWrites(QSqlQuery &lock, const QString &table);
     // Three pings of the session, each answered within 2 s (well under
     // SQLite's busy timeout): empty, or what the first unanswered one got.
@@ -561,6 +564,12 @@ bool tst_Rotation::someoneWaitsForALock(QSqlDatabase &db)
            waiting.next() && waiting.value(0).toInt() > 0;
 }
 
+bool tst_Rotation::lockForReads(QSqlQuery &lock, const QString &table)
+{
+    return lock.exec(QStringLiteral("BEGIN")) &&
+           lock.exec(QStringLiteral("LOCK TABLE %1 IN ACCESS EXCLUSIVE MODE").arg(table));
+}
+
 bool tst_Rotation::lockForWrites(QSqlQuery &lock, const QString &table)
 {
     if (!m_database)
@@ -951,8 +960,7 @@ void tst_Rotation::bearerCheckWaitsOffTheHttpThread()
         QSqlDatabase db = addStoreDatabase(name, false);
         QVERIFY(db.open());
         QSqlQuery lock(db);
-        QVERIFY(lock.exec(QStringLiteral("BEGIN")));
-        QVERIFY(lock.exec(QStringLiteral("LOCK TABLE tokens IN ACCESS EXCLUSIVE MODE")));
+        QVERIFY(lockForReads(lock, QStringLiteral("tokens")));
 
         const std::unique_ptr<QNetworkReply> checking = startInitialize(unseen.access);
         QTRY_VERIFY_WITH_TIMEOUT(someoneWaitsForALock(db), WaitMs);
@@ -1042,8 +1050,7 @@ void tst_Rotation::childTokenWaitsOffTheHttpThread()
         QSqlDatabase db = addStoreDatabase(name, false);
         QVERIFY(db.open());
         QSqlQuery lock(db);
-        QVERIFY(lock.exec(QStringLiteral("BEGIN")) &&
-                lock.exec(QStringLiteral("LOCK TABLE grants IN ACCESS EXCLUSIVE MODE")));
+        QVERIFY(lockForReads(lock, QStringLiteral("grants")));
 
         const std::unique_ptr<QNetworkReply> initializing = startInitialize(access);
         // The daemon's read is waiting for this test's lock.
