@@ -44,10 +44,9 @@ struct BearerRevocation {
 // Live access tokens the database confirmed, by their hash (never the
 // token): lets steady-state bearer checks skip the database round trip, and
 // keeps open sessions working through a database outage. Pure bookkeeping,
-// no I/O; the store decides when to ask it. Thread-safe: a broker's stores
-// on two threads (the bearer guard's on the HTTP thread, the sign-ins' on
-// the store thread, see StoreRunner) share one, so that a revocation on
-// either evicts for both.
+// no I/O; the store decides when to ask it. Thread-safe: the daemon's
+// bearer guard reads it on the HTTP thread while its store fills and evicts
+// it on the store thread (see StoreRunner).
 class BearerCache final {
 public:
     using Clock = std::function<std::chrono::milliseconds()>; // monotonic

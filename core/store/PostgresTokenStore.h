@@ -39,8 +39,8 @@ struct PostgresParams {
 // redeemed once and a refresh token rotated once across all brokers, and
 // reuse of a rotated one is detected by every broker. Each store owns one
 // connection; use it from the thread that called open(). Queries block that
-// thread for a network round trip (docs/store.md: not on the HTTP thread in
-// a cluster; a later slice).
+// thread for a network round trip: the daemon opens it on the store thread,
+// never the HTTP thread (docs/store.md, "Threads").
 //
 // Upstream refreshes (issue 14): the refresh lock is a session-level
 // advisory lock on this store's connection, so it is held across the
