@@ -26,6 +26,7 @@
 #include <QRegularExpression>
 #include <QSignalSpy>
 #include <QSqlDatabase>
+#include <QSqlError>
 #include <QSqlQuery>
 #include <QTcpServer>
 #include <QTemporaryDir>
@@ -159,6 +160,17 @@ private:
     // Three pings of the session, each answered within 2 s (well under
     // SQLite's busy timeout): empty, or what the first unanswered one got.
     QString callsAnswered(const QString &accessToken, const QString &sessionId);
+    // PostgreSQL: holds lockForReads on `table` while `waitingToken` sends
+    // initialize, until the daemon's statement waits for the lock; meanwhile
+    // the open session's calls must be answered (callsAnswered) and the
+    // initialize must not be. Then lets go: the initialize's answer.
+    struct LockedInitialize {
+        int status = 0;
+        QString sessionId;
+        QString failure; // what went wrong while the lock was held
+    };
+    LockedInitialize initializeWhileLocked(const QString &table, const QString &waitingToken,
+                                           const QString &openAccess, const QString &openSession);
     // True while a statement on PostgreSQL `db`'s server waits for a lock.
     static bool someoneWaitsForALock(QSqlDatabase &db);
     // The daemon's store as a new, not yet opened connection `name`.
@@ -564,6 +576,41 @@ bool tst_Rotation::someoneWaitsForALock(QSqlDatabase &db)
            waiting.next() && waiting.value(0).toInt() > 0;
 }
 
+tst_Rotation::LockedInitialize tst_Rotation::initializeWhileLocked(const QString &table,
+                                                                   const QString &waitingToken,
+                                                                   const QString &openAccess,
+                                                                   const QString &openSession)
+{
+    LockedInitialize result;
+    const QString name = QStringLiteral("tst_rotation.readlock");
+    {
+        QSqlDatabase db = addStoreDatabase(name, false);
+        QSqlQuery lock(db);
+        if (!db.open() || !lockForReads(lock, table)) {
+            result.failure = QStringLiteral("cannot lock %1: %2").arg(table, lock.lastError().text());
+        } else {
+            const std::unique_ptr<QNetworkReply> waiting = startInitialize(waitingToken);
+            if (!QTest::qWaitFor([&db] { return someoneWaitsForALock(db); }, WaitMs))
+                result.failure = QStringLiteral("the daemon never waited for the lock on %1").arg(table);
+            else
+                result.failure = callsAnswered(openAccess, openSession);
+            if (result.failure.isEmpty() && waiting->isFinished())
+                result.failure = QStringLiteral("the initialize did not wait for the lock on %1").arg(table);
+            if (!lock.exec(QStringLiteral("ROLLBACK")) && result.failure.isEmpty())
+                result.failure = QStringLiteral("cannot roll back: ") + lock.lastError().text();
+            if (!QTest::qWaitFor([&waiting] { return waiting->isFinished(); }, WaitMs) &&
+                result.failure.isEmpty())
+                result.failure = QStringLiteral("no answer to initialize once the lock went");
+            result.status = waiting->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
+            result.sessionId = QString::fromLatin1(waiting->rawHeader("Mcp-Session-Id"));
+        }
+        lock.finish();
+        db.close();
+    }
+    QSqlDatabase::removeDatabase(name);
+    return result;
+}
+
 bool tst_Rotation::lockForReads(QSqlQuery &lock, const QString &table)
 {
     return lock.exec(QStringLiteral("BEGIN")) &&
@@ -955,27 +1002,11 @@ void tst_Rotation::bearerCheckWaitsOffTheHttpThread()
     const QString session = initialize(open.access); // a first check, answered later
     QVERIFY(!session.isEmpty());
 
-    const QString name = QStringLiteral("tst_rotation.readlock");
-    {
-        QSqlDatabase db = addStoreDatabase(name, false);
-        QVERIFY(db.open());
-        QSqlQuery lock(db);
-        QVERIFY(lockForReads(lock, QStringLiteral("tokens")));
-
-        const std::unique_ptr<QNetworkReply> checking = startInitialize(unseen.access);
-        QTRY_VERIFY_WITH_TIMEOUT(someoneWaitsForALock(db), WaitMs);
-        const QString unanswered = callsAnswered(open.access, session);
-        QVERIFY2(unanswered.isEmpty(), qPrintable(unanswered));
-        QVERIFY2(!checking->isFinished(), "the bearer check did not wait for the lock");
-
-        QVERIFY(lock.exec(QStringLiteral("ROLLBACK")));
-        QTRY_VERIFY_WITH_TIMEOUT(checking->isFinished(), WaitMs);
-        QCOMPARE(checking->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(), 200);
-        QVERIFY(!checking->rawHeader("Mcp-Session-Id").isEmpty());
-        lock.finish();
-        db.close();
-    }
-    QSqlDatabase::removeDatabase(name);
+    const LockedInitialize waited =
+        initializeWhileLocked(QStringLiteral("tokens"), unseen.access, open.access, session);
+    QVERIFY2(waited.failure.isEmpty(), qPrintable(waited.failure));
+    QCOMPARE(waited.status, 200);
+    QVERIFY(!waited.sessionId.isEmpty());
 }
 
 void tst_Rotation::rotatorWaitsOffTheHttpThread()
@@ -1045,36 +1076,19 @@ void tst_Rotation::childTokenWaitsOffTheHttpThread()
     const QString forgejoToken = childToken(access, open.sessionId);
     QVERIFY(!forgejoToken.isEmpty());
 
-    const QString name = QStringLiteral("tst_rotation.readlock");
-    {
-        QSqlDatabase db = addStoreDatabase(name, false);
-        QVERIFY(db.open());
-        QSqlQuery lock(db);
-        QVERIFY(lockForReads(lock, QStringLiteral("grants")));
-
-        const std::unique_ptr<QNetworkReply> initializing = startInitialize(access);
-        // The daemon's read is waiting for this test's lock.
-        QTRY_VERIFY_WITH_TIMEOUT(someoneWaitsForALock(db), WaitMs);
-        const QString unanswered = callsAnswered(access, open.sessionId);
-        QVERIFY2(unanswered.isEmpty(), qPrintable(unanswered));
-        QVERIFY2(!initializing->isFinished(), "the initialize did not wait for the lock");
-
-        QVERIFY(lock.exec(QStringLiteral("ROLLBACK")));
-        QTRY_VERIFY_WITH_TIMEOUT(initializing->isFinished(), WaitMs);
-        QCOMPARE(initializing->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(), 200);
-        const QString session = QString::fromLatin1(initializing->rawHeader("Mcp-Session-Id"));
-        QVERIFY(!session.isEmpty());
-        QCOMPARE(post(access,
-                      {{QStringLiteral("jsonrpc"), QStringLiteral("2.0")},
-                       {QStringLiteral("method"), QStringLiteral("notifications/initialized")}},
-                      session)
-                     .status,
-                 202);
-        QCOMPARE(childToken(access, session), forgejoToken);
-        lock.finish();
-        db.close();
-    }
-    QSqlDatabase::removeDatabase(name);
+    const LockedInitialize waited =
+        initializeWhileLocked(QStringLiteral("grants"), access, access, open.sessionId);
+    QVERIFY2(waited.failure.isEmpty(), qPrintable(waited.failure));
+    QCOMPARE(waited.status, 200);
+    const QString session = waited.sessionId;
+    QVERIFY(!session.isEmpty());
+    QCOMPARE(post(access,
+                  {{QStringLiteral("jsonrpc"), QStringLiteral("2.0")},
+                   {QStringLiteral("method"), QStringLiteral("notifications/initialized")}},
+                  session)
+                 .status,
+             202);
+    QCOMPARE(childToken(access, session), forgejoToken);
 }
 
 QTEST_GUILESS_MAIN(tst_Rotation)
