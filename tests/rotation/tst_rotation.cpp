@@ -815,6 +815,8 @@ void tst_Rotation::restartKeepsLogins()
 {
     // Long-lived Forgejo tokens: no rotation here.
     QVERIFY(startStack(3600, {}));
+    // One connection to the store, opened on the store thread (issue 14).
+    QCOMPARE(QString::fromUtf8(m_broker->log()).count(QStringLiteral("(schema version")), 1);
     UserAgent agent(m_network);
     const OpenSession open = openSession(agent, QStringLiteral("restart"));
     QVERIFY2(open.failure.isEmpty(), qPrintable(open.failure));
